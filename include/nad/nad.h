@@ -1,0 +1,325 @@
+/*
+ * libnad — neural anisotropy directions of neural-network architectures.
+ *
+ * The one public header. Conventions that hold for every function:
+ *  - Every function returns nad_status unless it is a destroy, version or static-string getter.
+ *  - On failure a human-readable message is stored *per thread* and read with nad_last_error();
+ *    it stays valid until the next failing libnad call on the same thread.
+ *  - Constructors write the new handle to their last parameter and set it to NULL on failure.
+ *    destroy(NULL) is a no-op. Children retain their parents (a net or estimator keeps its arch
+ *    alive), so handles may be destroyed in any order.
+ *  - Inputs are const; results go into caller-allocated buffers whose length (in elements) is
+ *    passed and checked. Nothing returned by pointer needs freeing unless said so.
+ *  - Threads: an arch is immutable and may be shared by any number of threads. A net or an
+ *    estimator is used by one thread at a time; different ones may run concurrently.
+ *  - Tensors are float32, C order, batch-major NCHW: x[b][c][h][w].
+ */
+#ifndef NAD_NAD_H
+#define NAD_NAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nad/nad_version.h"
+
+#if defined(_WIN32) && !defined(NAD_STATIC)
+#if defined(NAD_BUILDING)
+#define NAD_API __declspec(dllexport)
+#else
+#define NAD_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define NAD_API __attribute__((visibility("default")))
+#else
+#define NAD_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Versions                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/** NAD_VERSION_NUMBER of the library actually loaded (compare with the macro of the header). */
+NAD_API uint32_t nad_version(void);
+/** "MAJOR.MINOR.PATCH" of the library actually loaded; static storage. */
+NAD_API const char *nad_version_string(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Errors                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Status codes. Values are ABI: append only, never renumber. */
+typedef enum nad_status {
+  NAD_OK = 0,
+  NAD_ERR_INVALID_ARG = 1,   /* NULL handle, bad size, out-of-range value */
+  NAD_ERR_OUT_OF_MEMORY = 2, /* allocation failed or a size overflowed */
+  NAD_ERR_MISUSE = 3,        /* wrong call order (e.g. results read before run) */
+  NAD_ERR_UNSUPPORTED = 4,   /* valid request this build cannot do */
+  NAD_ERR_NUMERICAL = 5,     /* LAPACK failure, NaN or Inf */
+  NAD_ERR_IO = 6,            /* file cannot be opened, read or written */
+  NAD_ERR_CANCELLED = 7,     /* a callback returned non-zero */
+  NAD_ERR_OPTION_TYPE = 8,   /* option set with the wrong typed setter */
+  NAD_ERR_PARSE = 9,         /* architecture spec or name not understood */
+  NAD_ERR_SHAPE = 10,        /* shapes do not fit together */
+  NAD_ERR_FORMAT = 11        /* file exists but its content is malformed or mismatched */
+} nad_status;
+
+/** Static, never-NULL English name of a status ("invalid argument", ...). */
+NAD_API const char *nad_status_string(nad_status s);
+/** Detailed message of the last failing libnad call on this thread ("" if none). Thread-local
+ *  storage, valid until the next failing call on this thread. Wrappers must read it right after
+ *  the failing call. */
+NAD_API const char *nad_last_error(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Architectures                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/** An architecture: an immutable description of a network (layers, shapes, parameter layout). */
+typedef struct nad_arch nad_arch;
+
+/** Number of built-in architecture names. */
+NAD_API int32_t nad_arch_builtin_count(void);
+/** Name of built-in architecture i (0 <= i < count), static storage; NULL when out of range.
+ *  Names: logreg, lenet, lenet-nopool, vgg11, vgg11-bn, vgg11-nopool, resnet18,
+ *  resnet18-noshortcut, densenet121, allconv. */
+NAD_API const char *nad_arch_builtin_name(int32_t i);
+
+/** Build a built-in architecture for inputs of shape c×h×w and `outputs` outputs.
+ *  NAD_ERR_PARSE for an unknown name, NAD_ERR_SHAPE when the layers do not fit the input. */
+NAD_API nad_status nad_arch_create_builtin(const char *name, int64_t c, int64_t h, int64_t w,
+                                           int64_t outputs, nad_arch **out);
+
+/** Build an architecture from a text spec for inputs c×h×w. The spec is a ';'-separated list:
+ *    conv OUT kK [sS] [pP] [nobias] | maxpool K [sS] | avgpool K [sS] | relu | bn | dropout [P]
+ *    | flatten | gap | fc OUT [nobias]
+ *    | residual { ... } [shortcut { ... }]   output = body(x) + shortcut(x) (identity if absent)
+ *    | dense { ... }                         output = concat(body(x), x) along channels
+ *  e.g. "conv 6 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 120; relu; fc 84; relu; fc 1".
+ *  `fc` flattens its input. The number of outputs is the size of the last layer. On a bad spec,
+ *  NAD_ERR_PARSE and nad_last_error() names the character position and what was expected. */
+NAD_API nad_status nad_arch_create_spec(const char *spec, int64_t c, int64_t h, int64_t w,
+                                        nad_arch **out);
+
+/** Release an architecture (NULL: no-op). Nets and estimators keep their own reference. */
+NAD_API void nad_arch_destroy(nad_arch *a);
+
+/** Name given at creation ("lenet", or "spec" for a spec). Owned by a. */
+NAD_API const char *nad_arch_name(const nad_arch *a);
+/** Input shape (c, h, w) into shape[3]. */
+NAD_API nad_status nad_arch_input_shape(const nad_arch *a, int64_t shape[3]);
+/** Number of outputs per sample. */
+NAD_API nad_status nad_arch_num_outputs(const nad_arch *a, int64_t *k);
+/** Number of floats in the flat parameter array (PyTorch state_dict order, BatchNorm running
+ *  statistics included, num_batches_tracked excluded). */
+NAD_API nad_status nad_arch_num_params(const nad_arch *a, int64_t *n);
+/** Number of trainable parameters (= sum(p.numel() for p in model.parameters()) in PyTorch). */
+NAD_API nad_status nad_arch_num_trainable(const nad_arch *a, int64_t *n);
+/** Floating-point operations of one forward pass of one sample (multiply-add = 2). */
+NAD_API nad_status nad_arch_flops(const nad_arch *a, int64_t *flops);
+
+/** Number of layers (nodes of the graph, in execution order). */
+NAD_API nad_status nad_arch_num_layers(const nad_arch *a, int64_t *n);
+/** Describe layer i: a one-line description (e.g. "conv2d 1->6 k5 s1 p0"; owned by a), its
+ *  per-sample output shape, its parameter count (state_dict floats) and forward FLOPs per sample.
+ *  Any out pointer may be NULL. */
+NAD_API nad_status nad_arch_layer(const nad_arch *a, int64_t i, const char **desc,
+                                  int64_t out_shape[3], int64_t *params, int64_t *flops);
+
+/** Number of parameter tensors (state_dict entries). */
+NAD_API nad_status nad_arch_num_tensors(const nad_arch *a, int64_t *n);
+/** Tensor t: name (e.g. "3.weight", owned by a), offset in the flat array, element count and
+ *  whether it is trainable (running statistics are not). Any out pointer may be NULL. */
+NAD_API nad_status nad_arch_tensor(const nad_arch *a, int64_t t, const char **name, int64_t *offset,
+                                   int64_t *numel, int32_t *trainable);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Networks                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/** A network instance: an architecture plus parameters plus buffers. One thread at a time. */
+typedef struct nad_net nad_net;
+
+/** New network with PyTorch's default initialisation (VGG convolutions: N(0, sqrt(2/(k·k·out))),
+ *  bias 0; BatchNorm weight 1, bias 0, running mean 0, var 1) drawn from `seed`. The same
+ *  (arch, seed) always gives the same weights. Retains a. */
+NAD_API nad_status nad_net_create(const nad_arch *a, uint64_t seed, nad_net **out);
+/** New network whose parameters are copied from params[0..len) (len must equal
+ *  nad_arch_num_params). Retains a. */
+NAD_API nad_status nad_net_create_from_params(const nad_arch *a, const float *params, size_t len,
+                                              nad_net **out);
+/** Release a network (NULL: no-op). */
+NAD_API void nad_net_destroy(nad_net *n);
+
+/** Copy the flat parameter array into dst (len = nad_arch_num_params). */
+NAD_API nad_status nad_net_get_params(const nad_net *n, float *dst, size_t len);
+/** Overwrite the parameters from src (copied). */
+NAD_API nad_status nad_net_set_params(nad_net *n, const float *src, size_t len);
+
+/** Training mode (1): BatchNorm uses batch statistics and updates its running averages, Dropout
+ *  masks with a generator seeded by `seed`. Eval mode (0, the default): BatchNorm uses running
+ *  statistics, Dropout is the identity. */
+NAD_API nad_status nad_net_set_training(nad_net *n, int32_t training, uint64_t seed);
+
+/** Forward a batch: x has batch·c·h·w floats, y receives batch·outputs floats (y_len checked).
+ *  The activations are kept for a following nad_net_backward. */
+NAD_API nad_status nad_net_forward(nad_net *n, const float *x, int64_t batch, float *y,
+                                   size_t y_len);
+
+/** Reverse pass through the last forward: dy (batch·outputs) is the gradient of a scalar loss
+ *  with respect to the outputs. Writes the input gradient into dx (batch·c·h·w, may be NULL)
+ *  and the parameter gradient, summed over the batch, into dparams (num_params floats, entries
+ *  of running statistics set to 0; may be NULL). NAD_ERR_MISUSE without a forward first. */
+NAD_API nad_status nad_net_backward(nad_net *n, const float *dy, size_t dy_len, float *dx,
+                                    size_t dx_len, float *dparams, size_t dparams_len);
+
+/** Convenience: input gradient of sum_k w[k]·f_k(x) for every sample of the batch
+ *  (w has `outputs` entries). dx has batch·c·h·w floats. Runs a forward and a backward. */
+NAD_API nad_status nad_net_input_grad(nad_net *n, const float *x, int64_t batch, const float *w,
+                                      size_t w_len, float *dx, size_t dx_len);
+
+/* ------------------------------------------------------------------------------------------ */
+/* .npy files                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Read a .npy file (format 1.0, 2.0 or 3.0; little-endian '<f4' or '<f8'; C order) into a newly
+ *  allocated float array (float64 data is converted) that the caller frees with nad_free().
+ *  shape receives up to 8 dimensions, *ndim their number. Malformed files: NAD_ERR_FORMAT. */
+NAD_API nad_status nad_npy_read_f32(const char *path, float **data, int64_t shape[8],
+                                    int32_t *ndim);
+/** Write float32 (dtype_f64 = 0) or float64 (dtype_f64 = 1) data of the given shape to a .npy
+ *  file; `data` points to float or double accordingly. Written atomically (temp file + rename). */
+NAD_API nad_status nad_npy_write(const char *path, const void *data, int32_t dtype_f64,
+                                 const int64_t *shape, int32_t ndim);
+/** Free memory that libnad allocated for the caller (NULL: no-op). */
+NAD_API void nad_free(void *p);
+
+/* ------------------------------------------------------------------------------------------ */
+/* NAD estimator                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/** One NAD computation for an architecture: covariance over random networks of the response
+ *  at an evaluation point, then its eigenvectors. One thread at a time. */
+typedef struct nad_estimator nad_estimator;
+
+/** Option ids. Values are ABI: append only. 100-199 take int64, 200-299 double. */
+typedef enum nad_option {
+  NAD_OPT_NUM_NETWORKS = 100,   /* N >= 2, default 1000 */
+  NAD_OPT_SEED = 101,           /* default 0; network j's weights depend only on (seed, j) */
+  NAD_OPT_NUM_THREADS = 102,    /* worker threads, default 1, 0 = number of cores */
+  NAD_OPT_TOP_K = 103,          /* NADs to keep, 0 (default) = all D */
+  NAD_OPT_BATCH = 104,          /* perturbed inputs per forward chunk, default 512 */
+  NAD_OPT_MODE = 105,           /* nad_mode, default NAD_MODE_DIPOLE */
+  NAD_OPT_EVAL_POINT = 106,     /* nad_eval_point, default NAD_EVAL_NORMAL */
+  NAD_OPT_FIRST_NETWORK = 107,  /* index of the first network (for runs split over machines) */
+  NAD_OPT_STEP = 200            /* dipole step s > 0, default 100 */
+} nad_option;
+
+typedef enum nad_mode { NAD_MODE_DIPOLE = 0, NAD_MODE_GRADIENT = 1 } nad_mode;
+typedef enum nad_eval_point {
+  NAD_EVAL_NORMAL = 0, /* x0 ~ N(0, I) drawn from the seed */
+  NAD_EVAL_ZEROS = 1,  /* x0 = 0 */
+  NAD_EVAL_USER = 2    /* set by nad_estimator_set_eval_point */
+} nad_eval_point;
+
+/** Progress callback: called on the thread that runs the estimator, never concurrently, with
+ *  the networks done and the total. A non-zero return cancels the run (NAD_ERR_CANCELLED). */
+typedef int (*nad_progress_fn)(void *user_data, int64_t done, int64_t total);
+
+/** New estimator for architecture a (its first output is the response). Retains a. */
+NAD_API nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out);
+/** Release an estimator (NULL: no-op). */
+NAD_API void nad_estimator_destroy(nad_estimator *e);
+
+/** Set an integer option; NAD_ERR_OPTION_TYPE for a double option, NAD_ERR_INVALID_ARG out of
+ *  range, NAD_ERR_MISUSE once the estimator has run. */
+NAD_API nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v);
+/** Set a double option (see nad_estimator_set_int). */
+NAD_API nad_status nad_estimator_set_double(nad_estimator *e, nad_option o, double v);
+/** Read an integer option. */
+NAD_API nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *v);
+/** Read a double option. */
+NAD_API nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o, double *v);
+/** Valid range of an option (for int options the bounds are exact integers). */
+NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
+/** Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
+ *  "eval_point", "first_network", "step"); NAD_ERR_INVALID_ARG for an unknown name. */
+NAD_API nad_status nad_option_by_name(const char *name, nad_option *o);
+
+/** Use x0 (D = c·h·w floats, copied) as evaluation point; sets NAD_OPT_EVAL_POINT to USER. */
+NAD_API nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_t len);
+/** Install a progress callback (fn NULL removes it). */
+NAD_API nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn fn,
+                                              void *user_data);
+
+/** Accumulate the responses of networks [first, first + N) and eigensolve. Can be called once.
+ *  After NAD_ERR_CANCELLED the accumulated state can still be saved as a checkpoint. */
+NAD_API nad_status nad_estimator_run(nad_estimator *e);
+
+/** Input dimension D = c·h·w and number of NADs kept K (valid once run). */
+NAD_API nad_status nad_estimator_dims(const nad_estimator *e, int64_t *d, int64_t *k);
+/** Number of networks accumulated so far. */
+NAD_API nad_status nad_estimator_networks_done(const nad_estimator *e, int64_t *n);
+/** Covariance eigenvalues, descending (K doubles). */
+NAD_API nad_status nad_estimator_eigenvalues(const nad_estimator *e, double *dst, size_t len);
+/** NADs as K×D floats, unit rows, sorted by eigenvalue. Sign convention: the entry of largest
+ *  magnitude of each row is positive. */
+NAD_API nad_status nad_estimator_nads(const nad_estimator *e, float *dst, size_t len);
+/** Mean response (D doubles). */
+NAD_API nad_status nad_estimator_mean(const nad_estimator *e, double *dst, size_t len);
+/** Fourier power spectrum of the covariance, per channel, fftshifted: c×h×w doubles,
+ *  P_c = sum_i λ_i |DFT2(NAD_i[c])|² over all D eigenpairs (independent of TOP_K). */
+NAD_API nad_status nad_estimator_spectrum(const nad_estimator *e, double *dst, size_t len);
+
+/** Convergence: the networks are split into two halves by parity of their index; for the top-k
+ *  subspace, overlap = mean cos² of the principal angles between the halves' top-k NADs, and
+ *  spectrum_corr = correlation of the two halves' log spectra. Needs run. */
+NAD_API nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
+                                             double *spectrum_corr);
+
+/** Save the accumulator (count, mean, scatter and the settings that define the run) to a
+ *  versioned, checksummed file, written atomically. Valid after run, even a cancelled one. */
+NAD_API nad_status nad_estimator_save(const nad_estimator *e, const char *path);
+/** Add the networks accumulated in a checkpoint file to e (before run, or to merge disjoint
+ *  runs after run). Files of another architecture, shape, step, mode, evaluation point or seed
+ *  are refused with NAD_ERR_FORMAT, as are corrupted and truncated ones, and overlapping
+ *  network ranges. A following run continues after the last network of the file. */
+NAD_API nad_status nad_estimator_load(nad_estimator *e, const char *path);
+/** Recompute eigenpairs and spectrum from the current accumulator (after load or merge). */
+NAD_API nad_status nad_estimator_finalize(nad_estimator *e);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Comparing NAD sets                                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Fourier power spectrum of a covariance given by `count` eigenpairs: dst (c×h×w doubles,
+ *  per channel, fftshifted) = sum_i eigenvalues[i]·|DFT2(nads[i][channel])|². nads is count×D
+ *  floats (D = c·h·w). For PCA singular values σ pass σ²/(N−1) (or σ²: correlations ignore scale). */
+NAD_API nad_status nad_spectrum_from_nads(const float *nads, const double *eigenvalues,
+                                          int64_t count, int64_t c, int64_t h, int64_t w,
+                                          double *dst, size_t dst_len);
+/** Correlation of log(p + 1e-12·max p) between two spectra of n entries (as the reference's
+ *  spectrum.py). */
+NAD_API nad_status nad_spectrum_correlation(const double *pa, const double *pb, int64_t n,
+                                            double *corr);
+/** Top-k subspace overlap of two NAD sets (rows of a and b, each at least k×d): mean squared
+ *  cosine of the principal angles, ||Qaᵀ Qb||²_F / k, in [0, 1]. */
+NAD_API nad_status nad_subspace_overlap(const float *a, const float *b, int64_t k, int64_t d,
+                                        double *overlap);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Pictures                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Write a PNG grid of the first `count` NADs (rows of `nads`, each c×h×w; channel 0 shown),
+ *  each above its Fourier power (log, fftshifted), diverging colour map, like the paper. */
+NAD_API nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count,
+                                      int64_t c, int64_t h, int64_t w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NAD_NAD_H */

@@ -1,0 +1,58 @@
+/* Internal core utilities: errors, allocation, random numbers. Never installed. */
+#ifndef NADI_CORE_H
+#define NADI_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nad/nad.h"
+
+/* Record a formatted message as this thread's last error and return st. */
+nad_status nadi_fail(nad_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Validate once at the façade: on failure record the message and return the status. */
+#define NADI_CHECK(cond, st, ...)                                                                  \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      return nadi_fail((st), __VA_ARGS__);                                                         \
+  } while (0)
+
+/* Propagate a non-OK status (its message is already recorded). */
+#define NADI_TRY(expr)                                                                             \
+  do {                                                                                             \
+    nad_status nadi_st_ = (expr);                                                                  \
+    if (nadi_st_ != NAD_OK)                                                                        \
+      return nadi_st_;                                                                             \
+  } while (0)
+
+/* 64-byte aligned allocation; size 0 gives a valid unique pointer. NULL on failure/overflow. */
+void *nadi_alloc(size_t n_elems, size_t elem_size);
+void *nadi_calloc(size_t n_elems, size_t elem_size);
+void nadi_free(void *p);
+
+/* a*b (and a*b*c) with overflow check; returns 0 on overflow or negative operands. */
+int nadi_mul_ok(int64_t a, int64_t b, int64_t *out);
+
+/* Counter-based generator: a stream is fully defined by (seed, stream id), so network j's
+ * weights depend only on (seed, j) whatever the thread that builds it. splitmix64 seeding of
+ * xoshiro256**. */
+typedef struct nadi_rng {
+  uint64_t s[4];
+  int has_spare;
+  double spare;
+} nadi_rng;
+
+void nadi_rng_init(nadi_rng *r, uint64_t seed, uint64_t stream);
+uint64_t nadi_rng_u64(nadi_rng *r);
+double nadi_rng_uniform(nadi_rng *r);         /* [0, 1) with 53 random bits */
+double nadi_rng_normal(nadi_rng *r);          /* N(0, 1), Box–Muller (polar) */
+void nadi_rng_fill_uniform(nadi_rng *r, float *x, int64_t n, double lo, double hi);
+void nadi_rng_fill_normal(nadi_rng *r, float *x, int64_t n, double mean, double std);
+
+
+
+#endif

@@ -1,0 +1,166 @@
+/* Internal network graph, layer interface and executor. Never installed.
+ *
+ * A graph is a DAG of layers in topological order. Shapes are per sample (C, H, W); vectors are
+ * (F, 1, 1). Tensors are float32, batch-major NCHW. All parameters of a network live in one flat
+ * array in PyTorch state_dict order; each layer knows its offset into it. */
+#ifndef NADI_GRAPH_H
+#define NADI_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+#define NADI_MAX_INPUTS 2
+#define NADI_INPUT_NODE (-1) /* "input index" meaning the network input */
+
+typedef enum nadi_kind {
+  NADI_CONV2D,
+  NADI_MAXPOOL,
+  NADI_AVGPOOL,
+  NADI_RELU,
+  NADI_LINEAR, /* flattens its input: in (C,H,W) -> out (O,1,1), weight [O, C*H*W] */
+  NADI_BATCHNORM,
+  NADI_DROPOUT,
+  NADI_ADD,     /* two inputs of equal shape */
+  NADI_CONCAT,  /* two inputs, concatenated along channels: [in0 channels, in1 channels] */
+  NADI_FLATTEN, /* (C,H,W) -> (C*H*W,1,1); a copy */
+  NADI_GAP,     /* global average pool: (C,H,W) -> (C,1,1) */
+  NADI_KIND_COUNT
+} nadi_kind;
+
+typedef struct nadi_layer {
+  nadi_kind kind;
+  int32_t n_in;
+  int32_t in[NADI_MAX_INPUTS];          /* producer node indices, or NADI_INPUT_NODE */
+  int64_t in_shape[NADI_MAX_INPUTS][3]; /* per-sample shapes of the inputs */
+  int64_t out_shape[3];                 /* per-sample output shape */
+  /* hyper-parameters (meaning depends on kind) */
+  int64_t out_c;  /* conv/linear: output channels/features */
+  int32_t k;      /* conv/pool kernel size */
+  int32_t stride; /* conv/pool stride */
+  int32_t pad;    /* conv zero padding */
+  int32_t bias;   /* conv/linear: has bias */
+  double eps;      /* batchnorm eps (1e-5) */
+  double momentum; /* batchnorm momentum (0.1) */
+  double p;        /* dropout probability (0.5) */
+  int32_t init;    /* nadi_init_rule for conv weights */
+  /* parameters */
+  int64_t param_off; /* offset of the first tensor in the flat array */
+  int64_t n_params;  /* floats owned by this layer (all its tensors) */
+  char desc[64];     /* "conv2d 1->6 k5 s1 p0" */
+  char prefix[48];   /* state_dict module name, e.g. "features.0" */
+} nadi_layer;
+
+typedef enum nadi_init_rule {
+  NADI_INIT_TORCH = 0,   /* kaiming_uniform(a=sqrt 5): U(+-1/sqrt(fan_in)), bias the same */
+  NADI_INIT_VGG_CONV = 1 /* weight N(0, sqrt(2/(k*k*out_c))), bias 0 */
+} nadi_init_rule;
+
+/* Per-node, per-call context handed to kernels. */
+typedef struct nadi_ctx {
+  int64_t batch;
+  int training;          /* batchnorm uses batch statistics; dropout masks */
+  float *ws;             /* scratch of at least ops->workspace(l, batch) floats */
+  float *state;          /* per-node saved state of ops->state_size(l, batch) floats, kept
+                            between forward and backward (dropout mask, BN batch mean/invstd) */
+  struct nadi_rng *rng;  /* training-mode randomness (dropout) */
+} nadi_ctx;
+
+/* Kernel interface, one implementation per kind (lib/kernels/<kind>.c).
+ * forward: x[i] points to input i (batch * in_shape[i] floats), y to batch * out_shape floats.
+ *          params points to the layer's own tensors (flat array + param_off); in training mode
+ *          batchnorm updates its running statistics in place (hence non-const).
+ * backward: given x, y and dy, ACCUMULATES (+=) into dx[i] (may be NULL: not needed) and into
+ *          dparams (the layer's slice of the gradient array, may be NULL). */
+typedef struct nadi_layer_ops {
+  const char *name;
+  size_t (*workspace)(const nadi_layer *l, int64_t batch);  /* floats; may be NULL = 0 */
+  size_t (*state_size)(const nadi_layer *l, int64_t batch); /* floats; may be NULL = 0 */
+  void (*forward)(const nadi_layer *l, float *params, const float *const *x, float *y,
+                  nadi_ctx *ctx);
+  void (*backward)(const nadi_layer *l, const float *params, const float *const *x,
+                   const float *y, const float *dy, float *const *dx, float *dparams,
+                   nadi_ctx *ctx);
+} nadi_layer_ops;
+
+/* The ops table, indexed by nadi_kind (lib/kernels/ops.c). */
+const nadi_layer_ops *nadi_ops(nadi_kind kind);
+
+/* An immutable graph (the body of nad_arch). */
+typedef struct nadi_tensor_info {
+  char name[64];
+  int64_t offset, numel;
+  int32_t trainable;
+} nadi_tensor_info;
+
+typedef struct nadi_graph {
+  int64_t in_shape[3];
+  int64_t n_layers;
+  nadi_layer *layers;
+  int64_t n_params;     /* floats in the flat array */
+  int64_t n_trainable;
+  int64_t n_tensors;
+  nadi_tensor_info *tensors;
+  int64_t flops;        /* per sample */
+} nadi_graph;
+
+/* Building (lib/graph/build.c): append layers to a growing graph; shapes, descriptions and
+ * parameter offsets are filled in by nadi_graph_finish. */
+typedef struct nadi_builder nadi_builder;
+nad_status nadi_builder_create(int64_t c, int64_t h, int64_t w, nadi_builder **out);
+void nadi_builder_destroy(nadi_builder *b);
+/* Each add returns the new node index via *node (may be NULL); `in` is the producer. */
+nad_status nadi_add_conv(nadi_builder *b, int32_t in, int64_t out_c, int32_t k, int32_t stride,
+                         int32_t pad, int32_t bias, nadi_init_rule init, const char *prefix,
+                         int32_t *node);
+nad_status nadi_add_pool(nadi_builder *b, int32_t in, nadi_kind kind, int32_t k, int32_t stride,
+                         int32_t *node);
+nad_status nadi_add_simple(nadi_builder *b, int32_t in, nadi_kind kind /* relu, flatten, gap */,
+                           int32_t *node);
+nad_status nadi_add_linear(nadi_builder *b, int32_t in, int64_t out, int32_t bias,
+                           const char *prefix, int32_t *node);
+nad_status nadi_add_batchnorm(nadi_builder *b, int32_t in, const char *prefix, int32_t *node);
+nad_status nadi_add_dropout(nadi_builder *b, int32_t in, double p, int32_t *node);
+nad_status nadi_add_join(nadi_builder *b, nadi_kind kind /* add, concat */, int32_t in0,
+                         int32_t in1, int32_t *node);
+int32_t nadi_builder_last(const nadi_builder *b); /* last node, or NADI_INPUT_NODE if none */
+/* Validates, computes parameter layout and flops; consumes the builder. */
+nad_status nadi_builder_finish(nadi_builder *b, nadi_graph **out);
+void nadi_graph_destroy(nadi_graph *g);
+/* Forward FLOPs of one layer for one sample (the graph's flops is their sum). */
+int64_t nadi_layer_flops(const nadi_layer *l);
+
+/* Built-in architectures (lib/graph/builtins.c) and the spec parser (lib/graph/spec.c). */
+int32_t nadi_builtin_count(void);
+const char *nadi_builtin_name(int32_t i);
+nad_status nadi_builtin_build(const char *name, int64_t c, int64_t h, int64_t w, int64_t outputs,
+                              nadi_graph **out);
+nad_status nadi_spec_build(const char *spec, int64_t c, int64_t h, int64_t w, nadi_graph **out);
+
+/* Initialisation (lib/graph/init.c): PyTorch default init of every layer of g into params
+ * (n_params floats), drawn from rng. */
+void nadi_graph_init_params(const nadi_graph *g, float *params, nadi_rng *rng);
+
+/* Executor (lib/graph/exec.c): buffers for one batch capacity. Not thread-safe. */
+typedef struct nadi_exec nadi_exec;
+nad_status nadi_exec_create(const nadi_graph *g, int64_t batch_cap, nadi_exec **out);
+void nadi_exec_destroy(nadi_exec *e);
+int64_t nadi_exec_batch_cap(const nadi_exec *e);
+/* Forward batch <= cap samples; returns a pointer to the output (batch * out floats) owned by e. */
+const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
+                               int training, nadi_rng *rng);
+/* Backward through the last forward. dx (batch*in floats) and dparams (n_params floats) are
+ * overwritten (not accumulated); either may be NULL. */
+void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, float *dx,
+                        float *dparams);
+
+/* BLAS wrapper (lib/kernels/blas.c): the only file that includes cblas.h.
+ * Row-major C[m,n] = alpha * op(A) op(B) + beta * C. */
+void nadi_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                int64_t ldc);
+/* Set BLAS-internal threads (returns previous); no-op where the BLAS cannot. */
+int nadi_blas_set_threads(int n);
+
+#endif

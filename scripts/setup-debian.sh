@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything libnad needs on a fresh Debian 12 machine (build, tests, benchmarks).
+# Usage: scripts/setup-debian.sh [--with-torch]   (torch is needed for the PyTorch comparison tests)
+set -euo pipefail
+pkgs=(build-essential meson ninja-build pkg-config
+      libopenblas-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
+      python3 python3-numpy valgrind)
+if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
