@@ -229,13 +229,20 @@ typedef enum nad_eval_point {
  *  the networks done and the total. A non-zero return cancels the run (NAD_ERR_CANCELLED). */
 typedef int (*nad_progress_fn)(void *user_data, int64_t done, int64_t total);
 
-/** New estimator for architecture a (its first output is the response). Retains a. */
+/** New estimator for architecture a (its first output is the response). Retains a.
+ *  NAD_ERR_UNSUPPORTED for D = c·h·w > 46340 (LAPACK's 32-bit indices). Creation allocates
+ *  little; memory is taken by nad_estimator_run / nad_estimator_load (two half accumulators,
+ *  2·8·D² bytes) and at the eigensolve (another 8·D² bytes plus 12·K·D bytes for K NADs): at
+ *  most about (3 + 1.5·K/D)·8·D² bytes, e.g. 0.04 GB for D = 1,024 and 5.4 GB for
+ *  D = 12,288 (3×64×64) with all NADs, 3.6 GB with NAD_OPT_TOP_K = 100. */
 NAD_API nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out);
 /** Release an estimator (NULL: no-op). */
 NAD_API void nad_estimator_destroy(nad_estimator *e);
 
 /** Set an integer option; NAD_ERR_OPTION_TYPE for a double option, NAD_ERR_INVALID_ARG out of
- *  range, NAD_ERR_MISUSE once the estimator has run. */
+ *  range, NAD_ERR_MISUSE once the estimator has run. The options that define the computed
+ *  quantity (seed, mode, step, evaluation point) are also frozen once networks have been
+ *  accumulated from a checkpoint: set them before nad_estimator_load. */
 NAD_API nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v);
 /** Set a double option (see nad_estimator_set_int). */
 NAD_API nad_status nad_estimator_set_double(nad_estimator *e, nad_option o, double v);
@@ -254,12 +261,25 @@ NAD_API nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x
 /** Install a progress callback (fn NULL removes it). */
 NAD_API nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn fn,
                                               void *user_data);
+/** During nad_estimator_run, save a checkpoint to `path` (as nad_estimator_save, atomically,
+ *  from the thread that runs) every `every_n_networks` networks computed by the run, and once
+ *  more when the run ends, also by cancellation or error, so that the file always holds every
+ *  network accumulated. A killed run is resumed by loading the file into a new estimator with
+ *  the same settings and running it. path NULL disables. NAD_ERR_MISUSE after the run; a
+ *  failing save stops the run with its status (NAD_ERR_IO). */
+NAD_API nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *path,
+                                                int64_t every_n_networks);
 
-/** Accumulate the responses of networks [first, first + N) and eigensolve. Can be called once.
- *  After NAD_ERR_CANCELLED the accumulated state can still be saved as a checkpoint. */
+/** Accumulate the responses of the networks of [first, first + N) that are not already
+ *  accumulated (from nad_estimator_load), then finalize (eigensolve, spectrum). Can be called
+ *  once. Results are bit-for-bit reproducible for a given seed and any NUM_THREADS >= 2
+ *  (NUM_THREADS = 1 may differ in the last bits). After NAD_ERR_CANCELLED (or NAD_ERR_NUMERICAL
+ *  on a non-finite response) the networks accumulated before stay valid: they can be saved,
+ *  or finalized. Memory: see nad_estimator_create. */
 NAD_API nad_status nad_estimator_run(nad_estimator *e);
 
-/** Input dimension D = c·h·w and number of NADs kept K (valid once run). */
+/** Input dimension D = c·h·w and number of NADs kept K (valid once run or finalized; either
+ *  pointer may be NULL). */
 NAD_API nad_status nad_estimator_dims(const nad_estimator *e, int64_t *d, int64_t *k);
 /** Number of networks accumulated so far. */
 NAD_API nad_status nad_estimator_networks_done(const nad_estimator *e, int64_t *n);
@@ -281,12 +301,16 @@ NAD_API nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, 
                                              double *spectrum_corr);
 
 /** Save the accumulator (count, mean, scatter and the settings that define the run) to a
- *  versioned, checksummed file, written atomically. Valid after run, even a cancelled one. */
+ *  versioned, checksummed file, written atomically. Valid after run, even a cancelled one,
+ *  or after a load. The file takes about 8·D² bytes (both halves' lower triangles). */
 NAD_API nad_status nad_estimator_save(const nad_estimator *e, const char *path);
 /** Add the networks accumulated in a checkpoint file to e (before run, or to merge disjoint
  *  runs after run). Files of another architecture, shape, step, mode, evaluation point or seed
- *  are refused with NAD_ERR_FORMAT, as are corrupted and truncated ones, and overlapping
- *  network ranges. A following run continues after the last network of the file. */
+ *  are refused with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones,
+ *  and overlapping network ranges; a refused file leaves e unchanged. A following run skips
+ *  the networks already accumulated, so re-running the settings of a killed run after loading
+ *  its checkpoint resumes it (and gives the same result as an uninterrupted run). Results are
+ *  recomputed by nad_estimator_finalize (or the run). */
 NAD_API nad_status nad_estimator_load(nad_estimator *e, const char *path);
 /** Recompute eigenpairs and spectrum from the current accumulator (after load or merge). */
 NAD_API nad_status nad_estimator_finalize(nad_estimator *e);

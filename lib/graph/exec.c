@@ -100,14 +100,16 @@ static const float *node_out(const nadi_exec *e, int32_t idx) {
   return idx == NADI_INPUT_NODE ? e->x : e->act[idx];
 }
 
-const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
-                               int training, nadi_rng *rng) {
+float *nadi_exec_act(nadi_exec *e, int64_t node) { return e->act[node]; }
+
+const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x, int64_t start,
+                                     int64_t batch, int training, nadi_rng *rng) {
   const nadi_graph *g = e->g;
   e->batch = batch;
   e->training = training;
   e->rng = rng;
   e->x = x;
-  for (int64_t i = 0; i < g->n_layers; i++) {
+  for (int64_t i = start; i < g->n_layers; i++) {
     const nadi_layer *l = &g->layers[i];
     const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
     for (int32_t j = 0; j < l->n_in; j++)
@@ -117,6 +119,11 @@ const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int6
     nadi_ops(l->kind)->forward(l, params + l->param_off, in, e->act[i], &ctx);
   }
   return e->act[g->n_layers - 1];
+}
+
+const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
+                               int training, nadi_rng *rng) {
+  return nadi_exec_forward_range(e, params, x, 0, batch, training, rng);
 }
 
 void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, float *dx,

@@ -128,7 +128,8 @@ int32_t nadi_builder_last(const nadi_builder *b); /* last node, or NADI_INPUT_NO
 /* Validates, computes parameter layout and flops; consumes the builder. */
 nad_status nadi_builder_finish(nadi_builder *b, nadi_graph **out);
 void nadi_graph_destroy(nadi_graph *g);
-/* Forward FLOPs of one layer for one sample (the graph's flops is their sum). */
+/* Forward FLOPs of one layer for one sample (the graph's flops is their sum; convention in
+ * build.c). -1 only if the count overflows, never for a layer of a finished graph. */
 int64_t nadi_layer_flops(const nadi_layer *l);
 
 /* Built-in architectures (lib/graph/builtins.c) and the spec parser (lib/graph/spec.c). */
@@ -150,10 +151,32 @@ int64_t nadi_exec_batch_cap(const nadi_exec *e);
 /* Forward batch <= cap samples; returns a pointer to the output (batch * out floats) owned by e. */
 const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
                                int training, nadi_rng *rng);
+/* Run only nodes [start, n_layers): nodes before start must already hold their activations in
+ * nadi_exec_act (written by the caller); x is the network input (may be NULL if no node at or
+ * after start reads it). Used by the dipole probe, which computes a prefix itself. */
+const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x, int64_t start,
+                                     int64_t batch, int training, nadi_rng *rng);
+/* Activation buffer of a node (batch_cap * out size floats). */
+float *nadi_exec_act(nadi_exec *e, int64_t node);
 /* Backward through the last forward. dx (batch*in floats) and dparams (n_params floats) are
  * overwritten (not accumulated); either may be NULL. */
 void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, float *dx,
                         float *dparams);
+
+/* Delta forward (lib/graph/delta.c): outputs of the network at x0 with ONE input coordinate
+ * changed per sample, reusing the activations of x0. The leading chain of local layers (conv,
+ * pools, relu, eval batchnorm/dropout) is computed only on the rectangle each change can reach;
+ * the rest of the graph runs densely. Equal to a dense forward up to float rounding. */
+typedef struct nadi_delta nadi_delta;
+nad_status nadi_delta_create(const nadi_graph *g, int64_t batch_cap, nadi_delta **out);
+void nadi_delta_destroy(nadi_delta *p);
+/* Forward x0 once (batch 1, eval mode) and keep its activations. x0 is copied. */
+void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0);
+/* out[b * out_size ...] = f(x0 with x[coord[b]] = value[b]) for b < batch <= cap. */
+void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, const float *value,
+                        int64_t batch, float *out);
+/* Number of leading nodes computed on patches (0 = the whole forward is dense). */
+int64_t nadi_delta_prefix_len(const nadi_delta *p);
 
 /* BLAS wrapper (lib/kernels/blas.c): the only file that includes cblas.h.
  * Row-major C[m,n] = alpha * op(A) op(B) + beta * C. */

@@ -1,0 +1,609 @@
+"""Python binding of libnad (neural anisotropy directions), stdlib ctypes only.
+
+    import libnad
+    arch = libnad.Arch.builtin('lenet', input=(1, 32, 32), outputs=1)
+    net = libnad.Net(arch, seed=0)
+    y = net.forward(x)                       # x: (batch, c, h, w) float32
+    with libnad.Estimator(arch, num_networks=1000, num_threads=0) as est:
+        est.run()
+        nads, lam = est.nads(), est.eigenvalues()
+
+The library is loaded from $NAD_LIBRARY, else found by ctypes.util.find_library('nad'); a
+library whose major version differs from the binding's is refused at import. Every failing call
+raises NadError(status, function, message). numpy is optional: with it, results are numpy arrays
+(float32 C order for tensors, float64 for eigenvalues, means and spectra); without it, flat
+array.array('f'/'d') (read_npy then returns (array, shape)). Inputs may be numpy arrays,
+array.array, buffers, nested lists or torch CPU tensors.
+
+Handles (Arch, Net, Estimator) free their C object exactly once, on close(), on leaving a `with`
+block or when garbage-collected. C objects retain their parents, so closing an Arch while a Net
+made from it is alive is fine.
+"""
+import collections
+import ctypes
+import os
+import weakref
+from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
+
+from . import _buffers
+from ._buffers import as_input, output
+from ._lib import (EXPECTED_MAJOR, PROGRESS_FN, EvalPoint, LibraryNotFound, Mode, NadError,
+                   Option, Status, _FUNCS, _lib, _missing, _path, check_version, last_error,
+                   library_path, option_is_double, status_string)
+
+__all__ = ['Arch', 'Net', 'Estimator', 'NadError', 'Status', 'Option', 'Mode', 'EvalPoint',
+           'Tensor', 'read_npy', 'write_npy', 'spectrum_from_nads', 'spectrum_correlation',
+           'subspace_overlap', 'png_write_nads', 'version', 'version_info', 'builtin_names',
+           'option_bounds', 'option_by_name', 'HAVE_NUMPY']
+
+__version__ = '0.1.0'
+HAVE_NUMPY = _buffers.np is not None
+#: path of the loaded shared library
+library = _path
+
+Tensor = collections.namedtuple('Tensor', 'name offset numel trainable')
+
+
+def version():
+    """Version string of the loaded library, e.g. "0.1.0"."""
+    return _lib.nad_version_string().decode()
+
+
+def version_info():
+    """(major, minor, patch) of the loaded library."""
+    n = _lib.nad_version()
+    return (n // 10000, n // 100 % 100, n % 100)
+
+
+def builtin_names():
+    """Names of the built-in architectures."""
+    return [_lib.nad_arch_builtin_name(i).decode() for i in range(_lib.nad_arch_builtin_count())]
+
+
+def _shape_error(func, msg, *args):
+    return NadError(Status.ERR_SHAPE, func, msg % args)
+
+
+def _i64(f, *args):
+    v = c_int64()
+    f(*args, byref(v))
+    return v.value
+
+
+def _prod(shape):
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def _fspath(path):
+    return os.fsencode(os.fspath(path))
+
+
+class _Handle:
+    """Owns one C handle; destroy is called exactly once (close, with-exit or GC)."""
+    _destroy_name = None
+
+    def _own(self, handle, *parents):
+        self._h = handle
+        self._parents = parents  # Python-side references, so e.g. net.arch stays usable
+        self._fin = weakref.finalize(self, getattr(_lib, self._destroy_name), handle)
+
+    @property
+    def _handle(self):
+        h = getattr(self, '_h', None)
+        if h is None:
+            raise ValueError('%s is closed' % type(self).__name__)
+        return h
+
+    @property
+    def closed(self):
+        return getattr(self, '_h', None) is None
+
+    def close(self):
+        """Release the C object now (idempotent)."""
+        fin = getattr(self, '_fin', None)
+        if fin is not None:
+            fin()
+        self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---- architectures -------------------------------------------------------------------------
+
+def _chw(input):
+    if isinstance(input, int):
+        input = (input, 32, 32)
+    c, h, w = (int(v) for v in input)
+    return c, h, w
+
+
+class Arch(_Handle):
+    """An immutable network architecture (built-in or from a text spec)."""
+    _destroy_name = 'nad_arch_destroy'
+
+    def __init__(self, name, input=(1, 32, 32), outputs=1):
+        """Built-in architecture `name` (see builtin_names()) for inputs c×h×w."""
+        c, h, w = _chw(input)
+        out = c_void_p()
+        _lib.nad_arch_create_builtin(name.encode(), c, h, w, int(outputs), byref(out))
+        self._own(out.value)
+
+    @classmethod
+    def builtin(cls, name, input=(1, 32, 32), outputs=1):
+        return cls(name, input, outputs)
+
+    @classmethod
+    def from_spec(cls, spec, input=(1, 32, 32)):
+        """Architecture from a spec such as "conv 6 k5; relu; maxpool 2; fc 1"."""
+        c, h, w = _chw(input)
+        out = c_void_p()
+        _lib.nad_arch_create_spec(spec.encode(), c, h, w, byref(out))
+        self = cls.__new__(cls)
+        self._own(out.value)
+        return self
+
+    builtin_names = staticmethod(builtin_names)
+
+    @property
+    def name(self):
+        return _lib.nad_arch_name(self._handle).decode()
+
+    @property
+    def input_shape(self):
+        s = (c_int64 * 3)()
+        _lib.nad_arch_input_shape(self._handle, s)
+        return tuple(s)
+
+    @property
+    def input_size(self):
+        return _prod(self.input_shape)
+
+    @property
+    def outputs(self):
+        return _i64(_lib.nad_arch_num_outputs, self._handle)
+
+    @property
+    def num_params(self):
+        return _i64(_lib.nad_arch_num_params, self._handle)
+
+    @property
+    def num_trainable(self):
+        return _i64(_lib.nad_arch_num_trainable, self._handle)
+
+    @property
+    def flops(self):
+        return _i64(_lib.nad_arch_flops, self._handle)
+
+    @property
+    def num_layers(self):
+        return _i64(_lib.nad_arch_num_layers, self._handle)
+
+    def layer(self, i):
+        """{'index', 'desc', 'out_shape', 'params', 'flops'} of layer i (execution order)."""
+        desc, shape, params, flops = c_char_p(), (c_int64 * 3)(), c_int64(), c_int64()
+        _lib.nad_arch_layer(self._handle, int(i), byref(desc), shape, byref(params), byref(flops))
+        return {'index': int(i), 'desc': desc.value.decode(), 'out_shape': tuple(shape),
+                'params': params.value, 'flops': flops.value}
+
+    @property
+    def layers(self):
+        return [self.layer(i) for i in range(self.num_layers)]
+
+    @property
+    def num_tensors(self):
+        return _i64(_lib.nad_arch_num_tensors, self._handle)
+
+    def tensor(self, t):
+        """Tensor(name, offset, numel, trainable) of parameter tensor t (state_dict order)."""
+        name, off, numel, tr = c_char_p(), c_int64(), c_int64(), c_int32()
+        _lib.nad_arch_tensor(self._handle, int(t), byref(name), byref(off), byref(numel),
+                             byref(tr))
+        return Tensor(name.value.decode(), off.value, numel.value, bool(tr.value))
+
+    @property
+    def tensors(self):
+        return [self.tensor(t) for t in range(self.num_tensors)]
+
+    def unflatten(self, params):
+        """Split a flat parameter array into an ordered {name: slice} dict (views for numpy)."""
+        return collections.OrderedDict((t.name, params[t.offset:t.offset + t.numel])
+                                       for t in self.tensors)
+
+    def __repr__(self):
+        if self.closed:
+            return '<libnad.Arch (closed)>'
+        return '<libnad.Arch %s %s -> %d, %d params>' % (
+            self.name, 'x'.join(map(str, self.input_shape)), self.outputs, self.num_params)
+
+
+# ---- networks ------------------------------------------------------------------------------
+
+class Net(_Handle):
+    """An architecture plus parameters: forward, backward, input gradients.
+
+    Net(arch, seed=0) draws PyTorch's default initialisation from seed; Net(arch, params=p)
+    copies a flat parameter array (PyTorch state_dict order, see Arch.tensors)."""
+    _destroy_name = 'nad_net_destroy'
+
+    def __init__(self, arch, seed=0, params=None):
+        out = c_void_p()
+        if params is not None:
+            b = as_input(params)
+            _lib.nad_net_create_from_params(arch._handle, b.ptr, b.n, byref(out))
+        else:
+            _lib.nad_net_create(arch._handle, int(seed), byref(out))
+        self._own(out.value, arch)
+        self.arch = arch
+        # Cached so the net stays usable after arch.close() (the C net retains the arch).
+        self.input_shape = arch.input_shape
+        self.input_size = _prod(self.input_shape)
+        self.outputs = arch.outputs
+        self.num_params = arch.num_params
+        self.training = False
+
+    def get_params(self):
+        b = output((self.num_params,))
+        _lib.nad_net_get_params(self._handle, b.ptr, b.n)
+        return b.keep
+
+    def set_params(self, params):
+        b = as_input(params)
+        _lib.nad_net_set_params(self._handle, b.ptr, b.n)
+
+    params = property(get_params, set_params)
+
+    def set_training(self, training=True, seed=0):
+        """Training mode: BatchNorm uses batch statistics and updates its running averages,
+        Dropout masks come from `seed`. Eval mode (the default) otherwise."""
+        _lib.nad_net_set_training(self._handle, 1 if training else 0, int(seed))
+        self.training = bool(training)
+
+    def _batch_of(self, b, func):
+        """Batch size of input buffer b, whose shape must be (n*D,), (B, D), (c, h, w) or
+        (B, c, h, w)."""
+        d, shp = self.input_size, tuple(b.shape or (b.n,))
+        ok = (len(shp) == 1 and b.n % d == 0 and b.n > 0) or \
+             (len(shp) == 2 and shp[1] == d) or \
+             (len(shp) == 3 and shp == self.input_shape) or \
+             (len(shp) == 4 and shp[1:] == self.input_shape)
+        if not ok:
+            raise _shape_error(func, 'input of shape %s does not fit (batch, %s)', shp,
+                               ', '.join(map(str, self.input_shape)))
+        return b.n // d
+
+    def forward(self, x):
+        """Outputs (batch, outputs) for inputs x (batch, c, h, w); kept for backward()."""
+        b = as_input(x)
+        batch = self._batch_of(b, 'nad_net_forward')
+        y = output((batch, self.outputs))
+        _lib.nad_net_forward(self._handle, b.ptr, batch, y.ptr, y.n)
+        self._last_batch = batch
+        return y.keep
+
+    __call__ = forward
+
+    def backward(self, dy, input_grad=True, param_grad=True):
+        """Reverse pass through the last forward for output gradients dy (batch, outputs).
+        Returns (dx, dparams): input gradient (batch, c, h, w) and parameter gradient summed over
+        the batch (num_params, zero for running statistics); either is None when not asked for."""
+        b = as_input(dy)
+        batch = max(b.n // max(self.outputs, 1), 1)
+        dx = output((batch,) + self.input_shape) if input_grad else None
+        dp = output((self.num_params,)) if param_grad else None
+        _lib.nad_net_backward(self._handle, b.ptr, b.n, dx.ptr if dx else None,
+                              dx.n if dx else 0, dp.ptr if dp else None, dp.n if dp else 0)
+        return (dx.keep if dx else None, dp.keep if dp else None)
+
+    def input_grad(self, x, w=None):
+        """Gradient of sum_k w[k]·f_k(x) with respect to each sample of x (same shape as x).
+        w defaults to (1, 0, ..., 0): the gradient of the first output."""
+        b = as_input(x)
+        batch = self._batch_of(b, 'nad_net_input_grad')
+        if w is None:
+            w = [1.0] + [0.0] * (self.outputs - 1)
+        wb = as_input(w)
+        dx = output(b.shape if b.shape and _prod(b.shape) == b.n else (b.n,))
+        _lib.nad_net_input_grad(self._handle, b.ptr, batch, wb.ptr, wb.n, dx.ptr, dx.n)
+        return dx.keep
+
+    def __repr__(self):
+        return '<libnad.Net of %r%s>' % (self.arch, ' (closed)' if self.closed else '')
+
+
+# ---- estimator -----------------------------------------------------------------------------
+
+def option_by_name(name):
+    """Option id of an option name ("num_networks", "step", ...)."""
+    o = c_int()
+    _lib.nad_option_by_name(name.encode(), byref(o))
+    try:
+        return Option(o.value)
+    except ValueError:
+        return o.value
+
+
+def _option(o):
+    if isinstance(o, str):
+        try:
+            return Option[o.upper()]
+        except KeyError:
+            return option_by_name(o)
+    try:
+        return Option(int(o))
+    except ValueError:
+        return int(o)
+
+
+def option_bounds(o):
+    """(lo, hi) valid range of an option."""
+    lo, hi = c_double(), c_double()
+    _lib.nad_option_bounds(int(_option(o)), byref(lo), byref(hi))
+    return (lo.value, hi.value)
+
+
+_ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint}
+
+
+def _opt_property(o):
+    def get(self):
+        return self.get(o)
+
+    def set(self, v):
+        self.set(o, v)
+    return property(get, set, doc='estimator option %s' % o.name.lower())
+
+
+class Estimator(_Handle):
+    """One NAD computation for an architecture (its first output is the response).
+
+    Options can be given as keyword arguments (Estimator(arch, num_networks=100, step=100.0)),
+    with set(name_or_Option, value) or as attributes (est.num_threads = 0)."""
+    _destroy_name = 'nad_estimator_destroy'
+
+    def __init__(self, arch, **options):
+        out = c_void_p()
+        _lib.nad_estimator_create(arch._handle, byref(out))
+        self._own(out.value, arch)
+        self.arch = arch
+        self.input_shape = arch.input_shape
+        self._progress = None      # the CFUNCTYPE object: must live as long as it is installed
+        self._cb_errors = []       # exceptions raised inside the progress callback
+        for k, v in options.items():
+            self.set(k, v)
+
+    def set(self, o, value):
+        o = _option(o)
+        if o in _ENUM_VALUES and isinstance(value, str):
+            value = _ENUM_VALUES[o][value.upper()]
+        if option_is_double(o):
+            _lib.nad_estimator_set_double(self._handle, int(o), float(value))
+        else:
+            _lib.nad_estimator_set_int(self._handle, int(o), int(value))
+
+    def get(self, o):
+        o = _option(o)
+        if option_is_double(o):
+            v = c_double()
+            _lib.nad_estimator_get_double(self._handle, int(o), byref(v))
+            return v.value
+        v = c_int64()
+        _lib.nad_estimator_get_int(self._handle, int(o), byref(v))
+        if o in _ENUM_VALUES:
+            try:
+                return _ENUM_VALUES[o](v.value)
+            except ValueError:
+                pass
+        return v.value
+
+    def options(self):
+        return {o.name.lower(): self.get(o) for o in Option}
+
+    bounds = staticmethod(option_bounds)
+
+    num_networks = _opt_property(Option.NUM_NETWORKS)
+    seed = _opt_property(Option.SEED)
+    num_threads = _opt_property(Option.NUM_THREADS)
+    top_k = _opt_property(Option.TOP_K)
+    batch = _opt_property(Option.BATCH)
+    mode = _opt_property(Option.MODE)
+    eval_point = _opt_property(Option.EVAL_POINT)
+    first_network = _opt_property(Option.FIRST_NETWORK)
+    step = _opt_property(Option.STEP)
+
+    def set_eval_point(self, x0):
+        """Use x0 (c×h×w floats) as evaluation point (sets eval_point to USER)."""
+        b = as_input(x0)
+        _lib.nad_estimator_set_eval_point(self._handle, b.ptr, b.n)
+
+    def set_progress(self, fn):
+        """Call fn(done, total) after each network; a true return value cancels the run, as does
+        an exception (run() then re-raises it). fn=None removes the callback."""
+        if fn is None:
+            _lib.nad_estimator_set_progress(self._handle, PROGRESS_FN(), None)
+            self._progress = None
+            return
+        errors = self._cb_errors  # the closure must not hold self (no reference cycle)
+
+        def trampoline(user_data, done, total):
+            try:
+                return 1 if fn(done, total) else 0
+            except BaseException as e:  # noqa: B902 -- KeyboardInterrupt must cancel too
+                errors.append(e)
+                return 1
+        cb = PROGRESS_FN(trampoline)
+        _lib.nad_estimator_set_progress(self._handle, cb, None)
+        self._progress = cb
+
+    def run(self):
+        """Accumulate the networks and eigensolve (once)."""
+        del self._cb_errors[:]
+        try:
+            _lib.nad_estimator_run(self._handle)
+        except NadError as e:
+            if e.status == Status.ERR_CANCELLED and self._cb_errors:
+                raise self._cb_errors.pop() from e
+            raise
+        return self
+
+    @property
+    def dims(self):
+        """(D, K): input dimension and number of NADs kept."""
+        d, k = c_int64(), c_int64()
+        _lib.nad_estimator_dims(self._handle, byref(d), byref(k))
+        return (d.value, k.value)
+
+    @property
+    def networks_done(self):
+        return _i64(_lib.nad_estimator_networks_done, self._handle)
+
+    def eigenvalues(self):
+        """Covariance eigenvalues, descending (K float64)."""
+        b = output((self.dims[1],), 'd')
+        _lib.nad_estimator_eigenvalues(self._handle, b.ptr, b.n)
+        return b.keep
+
+    def nads(self):
+        """NADs as (K, D) float32, unit rows, sorted by eigenvalue."""
+        d, k = self.dims
+        b = output((k, d))
+        _lib.nad_estimator_nads(self._handle, b.ptr, b.n)
+        return b.keep
+
+    def mean(self):
+        """Mean response (D float64)."""
+        b = output((self.dims[0],), 'd')
+        _lib.nad_estimator_mean(self._handle, b.ptr, b.n)
+        return b.keep
+
+    def spectrum(self):
+        """Fourier power spectrum of the covariance, (c, h, w) float64, fftshifted."""
+        b = output(self.input_shape, 'd')
+        _lib.nad_estimator_spectrum(self._handle, b.ptr, b.n)
+        return b.keep
+
+    def convergence(self, k):
+        """(overlap, spectrum_corr) between the even- and odd-indexed networks' results."""
+        ov, corr = c_double(), c_double()
+        _lib.nad_estimator_convergence(self._handle, int(k), byref(ov), byref(corr))
+        return (ov.value, corr.value)
+
+    def save(self, path):
+        _lib.nad_estimator_save(self._handle, _fspath(path))
+
+    def load(self, path):
+        _lib.nad_estimator_load(self._handle, _fspath(path))
+
+    def finalize(self):
+        _lib.nad_estimator_finalize(self._handle)
+
+    def __repr__(self):
+        return '<libnad.Estimator of %r%s>' % (self.arch, ' (closed)' if self.closed else '')
+
+
+# ---- files and comparisons -----------------------------------------------------------------
+
+def read_npy(path):
+    """Read a .npy file (float32 or float64) as float32: a numpy array, or without numpy a
+    tuple (array.array('f'), shape)."""
+    data = ctypes.POINTER(ctypes.c_float)()
+    shape, ndim = (c_int64 * 8)(), c_int32()
+    _lib.nad_npy_read_f32(_fspath(path), byref(data), shape, byref(ndim))
+    try:
+        shp = tuple(shape[:ndim.value])
+        a = _buffers.from_pointer(data, _prod(shp), shp)
+    finally:
+        _lib.nad_free(data)
+    return a if HAVE_NUMPY else (a, shp)
+
+
+def write_npy(path, data, shape=None, dtype=None):
+    """Write data as a .npy file of `shape` (default: data's own shape, else 1-D) with dtype
+    'f4' or 'f8' (default: f8 for float64 input, else f4)."""
+    if dtype is None:
+        src = getattr(data, 'dtype', None)
+        if src is not None:
+            f64 = str(src) in ('float64', 'torch.float64')
+        else:
+            f64 = getattr(data, 'typecode', 'f') == 'd'
+    else:
+        f64 = str(dtype) in ('f8', '<f8', 'float64', 'd', "<class 'numpy.float64'>")
+    b = as_input(data, 'd' if f64 else 'f')
+    if shape is None:
+        shape = b.shape if b.shape is not None else (b.n,)
+    shape = tuple(int(s) for s in shape)
+    if _prod(shape) != b.n:
+        raise _shape_error('nad_npy_write', 'shape %s does not hold %d elements', shape, b.n)
+    s = (c_int64 * max(len(shape), 1))(*shape)
+    _lib.nad_npy_write(_fspath(path), ctypes.cast(b.ptr, c_void_p), 1 if f64 else 0, s,
+                       len(shape))
+
+
+def _nads_shape(nads, b, shape, func):
+    if shape is None:
+        s = getattr(nads, 'shape', None)
+        if s is None or len(s) != 4:
+            raise _shape_error(func, 'give shape=(c, h, w) for NADs of shape %s', s)
+        shape = tuple(s[1:])
+    c, h, w = (int(v) for v in shape)
+    return c, h, w
+
+
+def spectrum_from_nads(nads, eigenvalues, shape=None):
+    """Fourier power spectrum (c, h, w) float64, fftshifted, of the covariance given by the
+    eigenpairs (eigenvalues[i], nads[i]); nads is (count, c·h·w) or (count, c, h, w)."""
+    nb, eb = as_input(nads), as_input(eigenvalues, 'd')
+    c, h, w = _nads_shape(nads, nb, shape, 'nad_spectrum_from_nads')
+    count = eb.n
+    if nb.n != count * c * h * w:
+        raise _shape_error('nad_spectrum_from_nads', '%d NADs of %dx%dx%d need %d floats, got %d',
+                           count, c, h, w, count * c * h * w, nb.n)
+    dst = output((c, h, w), 'd')
+    _lib.nad_spectrum_from_nads(nb.ptr, eb.ptr, count, c, h, w, dst.ptr, dst.n)
+    return dst.keep
+
+
+def spectrum_correlation(pa, pb):
+    """Correlation of the log power spectra pa and pb (same number of entries)."""
+    a, b = as_input(pa, 'd'), as_input(pb, 'd')
+    if a.n != b.n:
+        raise _shape_error('nad_spectrum_correlation', 'spectra of %d and %d entries', a.n, b.n)
+    r = c_double()
+    _lib.nad_spectrum_correlation(a.ptr, b.ptr, a.n, byref(r))
+    return r.value
+
+
+def subspace_overlap(a, b, k, d=None):
+    """Mean squared cosine of the principal angles between the spans of the first k rows of a
+    and of b (rows of d floats; d is taken from a 2-D array's shape when omitted)."""
+    ab, bb = as_input(a), as_input(b)
+    if d is None:
+        s = ab.shape
+        if s is None or len(s) < 2:
+            raise _shape_error('nad_subspace_overlap', 'give d for 1-D inputs')
+        d = _prod(s[1:])
+    k, d = int(k), int(d)
+    if k < 1 or d < 1 or ab.n < k * d or bb.n < k * d:
+        raise _shape_error('nad_subspace_overlap', 'need k*d = %d floats in a and b, got %d '
+                           'and %d', k * d, ab.n, bb.n)
+    r = c_double()
+    _lib.nad_subspace_overlap(ab.ptr, bb.ptr, k, d, byref(r))
+    return r.value
+
+
+def png_write_nads(path, nads, count=None, shape=None):
+    """PNG grid of the first count NADs, each above its Fourier power (like the paper)."""
+    nb = as_input(nads)
+    c, h, w = _nads_shape(nads, nb, shape, 'nad_png_write_nads')
+    d = c * h * w
+    count = nb.n // d if count is None else int(count)
+    if count < 1 or nb.n < count * d:
+        raise _shape_error('nad_png_write_nads', '%d NADs of %d floats need %d, got %d', count,
+                           d, count * d, nb.n)
+    _lib.nad_png_write_nads(_fspath(path), nb.ptr, count, c, h, w)

@@ -1,0 +1,247 @@
+"""Raw ctypes layer of libnad: library loading, the function table, errors and enums.
+
+Everything here mirrors include/nad/nad.h one to one. The idiomatic classes live in
+libnad/__init__.py. Only the standard library is used.
+"""
+import ctypes
+import ctypes.util
+import enum
+import os
+from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_double, c_float, c_int, c_int32, c_int64,
+                    c_size_t, c_uint32, c_uint64, c_void_p)
+
+# The binding speaks the ABI of this major version; a library of another major is refused.
+EXPECTED_MAJOR = 0
+
+
+# ---- enums (values are ABI, see nad.h; tests/python/test_symbols.py checks them) -------------
+
+class Status(enum.IntEnum):
+    OK = 0
+    ERR_INVALID_ARG = 1
+    ERR_OUT_OF_MEMORY = 2
+    ERR_MISUSE = 3
+    ERR_UNSUPPORTED = 4
+    ERR_NUMERICAL = 5
+    ERR_IO = 6
+    ERR_CANCELLED = 7
+    ERR_OPTION_TYPE = 8
+    ERR_PARSE = 9
+    ERR_SHAPE = 10
+    ERR_FORMAT = 11
+
+
+class Option(enum.IntEnum):
+    NUM_NETWORKS = 100
+    SEED = 101
+    NUM_THREADS = 102
+    TOP_K = 103
+    BATCH = 104
+    MODE = 105
+    EVAL_POINT = 106
+    FIRST_NETWORK = 107
+    STEP = 200
+
+
+class Mode(enum.IntEnum):
+    DIPOLE = 0
+    GRADIENT = 1
+
+
+class EvalPoint(enum.IntEnum):
+    NORMAL = 0
+    ZEROS = 1
+    USER = 2
+
+
+def option_is_double(o):
+    """nad.h: ids 100-199 take int64, 200-299 double."""
+    return 200 <= int(o) < 300
+
+
+# ---- errors --------------------------------------------------------------------------------
+
+class NadError(Exception):
+    """A libnad call failed. status is a Status, function the C function's name, message the
+    library's detailed message (nad_last_error) read right after the call."""
+
+    def __init__(self, status, function, message=''):
+        try:
+            status = Status(status)
+        except ValueError:
+            pass  # a code newer than this binding: keep the int
+        self.status = status
+        self.function = function
+        self.message = message
+        super().__init__(status, function, message)
+
+    def __str__(self):
+        name = status_string(self.status)
+        if self.message:
+            return '%s: %s: %s' % (self.function, name, self.message)
+        return '%s: %s' % (self.function, name)
+
+
+class LibraryNotFound(ImportError):
+    pass
+
+
+def _check(result, func, args):
+    """errcheck of every function returning nad_status: raise NadError on failure. Runs on the
+    calling thread immediately after the call, so the thread-local message is the call's."""
+    if result != 0:
+        msg = _lib.nad_last_error()
+        raise NadError(result, func.__name__, msg.decode('utf-8', 'replace') if msg else '')
+    return result
+
+
+P = POINTER
+HANDLE = c_void_p
+PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_int64, c_int64)
+
+# (name, argtypes, restype[, errcheck]): every NAD_API function of nad.h, in header order.
+_FUNCS = [
+    ('nad_version', [], c_uint32),
+    ('nad_version_string', [], c_char_p),
+    ('nad_status_string', [c_int], c_char_p),
+    ('nad_last_error', [], c_char_p),
+    # architectures
+    ('nad_arch_builtin_count', [], c_int32),
+    ('nad_arch_builtin_name', [c_int32], c_char_p),
+    ('nad_arch_create_builtin', [c_char_p, c_int64, c_int64, c_int64, c_int64, P(HANDLE)], c_int,
+     _check),
+    ('nad_arch_create_spec', [c_char_p, c_int64, c_int64, c_int64, P(HANDLE)], c_int, _check),
+    ('nad_arch_destroy', [HANDLE], None),
+    ('nad_arch_name', [HANDLE], c_char_p),
+    ('nad_arch_input_shape', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_arch_num_outputs', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_arch_num_params', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_arch_num_trainable', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_arch_flops', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_arch_num_layers', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_arch_layer', [HANDLE, c_int64, P(c_char_p), P(c_int64), P(c_int64), P(c_int64)], c_int,
+     _check),
+    ('nad_arch_num_tensors', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_arch_tensor', [HANDLE, c_int64, P(c_char_p), P(c_int64), P(c_int64), P(c_int32)], c_int,
+     _check),
+    # networks
+    ('nad_net_create', [HANDLE, c_uint64, P(HANDLE)], c_int, _check),
+    ('nad_net_create_from_params', [HANDLE, P(c_float), c_size_t, P(HANDLE)], c_int, _check),
+    ('nad_net_destroy', [HANDLE], None),
+    ('nad_net_get_params', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    ('nad_net_set_params', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    ('nad_net_set_training', [HANDLE, c_int32, c_uint64], c_int, _check),
+    ('nad_net_forward', [HANDLE, P(c_float), c_int64, P(c_float), c_size_t], c_int, _check),
+    ('nad_net_backward', [HANDLE, P(c_float), c_size_t, P(c_float), c_size_t, P(c_float),
+                          c_size_t], c_int, _check),
+    ('nad_net_input_grad', [HANDLE, P(c_float), c_int64, P(c_float), c_size_t, P(c_float),
+                            c_size_t], c_int, _check),
+    # .npy
+    ('nad_npy_read_f32', [c_char_p, P(P(c_float)), P(c_int64), P(c_int32)], c_int, _check),
+    ('nad_npy_write', [c_char_p, c_void_p, c_int32, P(c_int64), c_int32], c_int, _check),
+    ('nad_free', [c_void_p], None),
+    # estimator
+    ('nad_estimator_create', [HANDLE, P(HANDLE)], c_int, _check),
+    ('nad_estimator_destroy', [HANDLE], None),
+    ('nad_estimator_set_int', [HANDLE, c_int, c_int64], c_int, _check),
+    ('nad_estimator_set_double', [HANDLE, c_int, c_double], c_int, _check),
+    ('nad_estimator_get_int', [HANDLE, c_int, P(c_int64)], c_int, _check),
+    ('nad_estimator_get_double', [HANDLE, c_int, P(c_double)], c_int, _check),
+    ('nad_option_bounds', [c_int, P(c_double), P(c_double)], c_int, _check),
+    ('nad_option_by_name', [c_char_p, P(c_int)], c_int, _check),
+    ('nad_estimator_set_eval_point', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    ('nad_estimator_set_progress', [HANDLE, PROGRESS_FN, c_void_p], c_int, _check),
+    ('nad_estimator_run', [HANDLE], c_int, _check),
+    ('nad_estimator_dims', [HANDLE, P(c_int64), P(c_int64)], c_int, _check),
+    ('nad_estimator_networks_done', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_estimator_eigenvalues', [HANDLE, P(c_double), c_size_t], c_int, _check),
+    ('nad_estimator_nads', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    ('nad_estimator_mean', [HANDLE, P(c_double), c_size_t], c_int, _check),
+    ('nad_estimator_spectrum', [HANDLE, P(c_double), c_size_t], c_int, _check),
+    ('nad_estimator_convergence', [HANDLE, c_int64, P(c_double), P(c_double)], c_int, _check),
+    ('nad_estimator_save', [HANDLE, c_char_p], c_int, _check),
+    ('nad_estimator_load', [HANDLE, c_char_p], c_int, _check),
+    ('nad_estimator_finalize', [HANDLE], c_int, _check),
+    # comparing NAD sets
+    ('nad_spectrum_from_nads', [P(c_float), P(c_double), c_int64, c_int64, c_int64, c_int64,
+                                P(c_double), c_size_t], c_int, _check),
+    ('nad_spectrum_correlation', [P(c_double), P(c_double), c_int64, P(c_double)], c_int, _check),
+    ('nad_subspace_overlap', [P(c_float), P(c_float), c_int64, c_int64, P(c_double)], c_int,
+     _check),
+    # pictures
+    ('nad_png_write_nads', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64], c_int,
+     _check),
+]
+
+
+class _Missing:
+    """Stands in for a function the loaded library lacks (an older minor version): calling it
+    raises NadError(ERR_UNSUPPORTED) instead of failing the whole import."""
+
+    def __init__(self, name):
+        self.__name__ = name
+
+    def __call__(self, *args):
+        raise NadError(Status.ERR_UNSUPPORTED, self.__name__,
+                       'the loaded libnad (%s) has no %s' % (_path, self.__name__))
+
+
+def library_path():
+    """Where the library is looked for: $NAD_LIBRARY, else ctypes.util.find_library('nad')."""
+    return os.environ.get('NAD_LIBRARY') or ctypes.util.find_library('nad')
+
+
+def check_version(number):
+    """Raise ImportError unless the library version number has the binding's major."""
+    major = int(number) // 10000
+    if major != EXPECTED_MAJOR:
+        raise ImportError('libnad major version %d (version number %d) is not the %d this '
+                          'binding was written for' % (major, number, EXPECTED_MAJOR))
+
+
+def _register(lib):
+    missing = []
+    for entry in _FUNCS:
+        name, argtypes, restype = entry[:3]
+        try:
+            f = getattr(lib, name)
+        except AttributeError:
+            missing.append(name)
+            setattr(lib, name, _Missing(name))
+            continue
+        f.argtypes = argtypes
+        f.restype = restype
+        if len(entry) > 3:
+            f.errcheck = entry[3]
+    return missing
+
+
+def load(path=None):
+    """Open the library, check its major version and register _FUNCS on it."""
+    path = path or library_path()
+    if not path:
+        raise LibraryNotFound('libnad not found: set NAD_LIBRARY to the path of libnad.so or '
+                              'install it where the dynamic linker finds it')
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        raise LibraryNotFound('cannot load libnad from %r: %s' % (path, e)) from e
+    try:
+        ver = lib.nad_version
+    except AttributeError:
+        raise ImportError('%r is not libnad (no nad_version)' % path) from None
+    ver.argtypes, ver.restype = [], c_uint32
+    check_version(ver())
+    return lib, path, _register(lib)
+
+
+_lib, _path, _missing = load()
+
+
+def status_string(s):
+    return _lib.nad_status_string(int(s)).decode()
+
+
+def last_error():
+    m = _lib.nad_last_error()
+    return m.decode('utf-8', 'replace') if m else ''

@@ -1,0 +1,358 @@
+/* Public façade of the NAD estimator: handle lifecycle, option table, argument validation and
+ * call-order rules. The work is in lib/estimator/. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "estimator/estimator.h"
+
+/* ---- options ------------------------------------------------------------------------------- */
+
+#define EXACT_INT_MAX 9007199254740991.0 /* 2^53 − 1: int bounds stay exact as doubles */
+
+typedef struct opt_info {
+  nad_option id;
+  const char *name;
+  int is_int;
+  double lo, hi;
+  int defines_run; /* part of a checkpoint's identity: frozen once networks are accumulated */
+} opt_info;
+
+static const opt_info opts[] = {
+    {NAD_OPT_NUM_NETWORKS, "num_networks", 1, 2, EXACT_INT_MAX, 0},
+    {NAD_OPT_SEED, "seed", 1, 0, EXACT_INT_MAX, 1},
+    {NAD_OPT_NUM_THREADS, "num_threads", 1, 0, 256, 0},
+    {NAD_OPT_TOP_K, "top_k", 1, 0, 46340, 0},
+    {NAD_OPT_BATCH, "batch", 1, 1, 1048576, 0},
+    {NAD_OPT_MODE, "mode", 1, NAD_MODE_DIPOLE, NAD_MODE_GRADIENT, 1},
+    {NAD_OPT_EVAL_POINT, "eval_point", 1, NAD_EVAL_NORMAL, NAD_EVAL_USER, 1},
+    {NAD_OPT_FIRST_NETWORK, "first_network", 1, 0, EXACT_INT_MAX, 0},
+    {NAD_OPT_STEP, "step", 0, 0x1p-1022 /* > 0 */, 1e300, 1},
+};
+
+static const opt_info *find_opt(nad_option o) {
+  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+    if (opts[i].id == o)
+      return &opts[i];
+  return NULL;
+}
+
+nad_status nad_option_bounds(nad_option o, double *lo, double *hi) {
+  const opt_info *oi = find_opt(o);
+  NADI_CHECK(oi, NAD_ERR_INVALID_ARG, "nad_option_bounds: unknown option %d", (int)o);
+  NADI_CHECK(lo && hi, NAD_ERR_INVALID_ARG, "nad_option_bounds: NULL output");
+  *lo = oi->lo;
+  *hi = oi->hi;
+  return NAD_OK;
+}
+
+nad_status nad_option_by_name(const char *name, nad_option *o) {
+  NADI_CHECK(name && o, NAD_ERR_INVALID_ARG, "nad_option_by_name: NULL argument");
+  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+    if (strcmp(opts[i].name, name) == 0) {
+      *o = opts[i].id;
+      return NAD_OK;
+    }
+  return nadi_fail(NAD_ERR_INVALID_ARG, "unknown option name '%s'", name);
+}
+
+static int64_t accumulated(const nad_estimator *e) {
+  return e->half[0].d ? nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]) : 0;
+}
+
+/* Common checks of the setters; *oi receives the option's row. */
+static nad_status check_set(const nad_estimator *e, nad_option o, int want_int,
+                            const opt_info **oi) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+  *oi = find_opt(o);
+  NADI_CHECK(*oi, NAD_ERR_INVALID_ARG, "unknown option %d", (int)o);
+  NADI_CHECK((*oi)->is_int == want_int, NAD_ERR_OPTION_TYPE,
+             "option '%s' takes %s: use nad_estimator_set_%s", (*oi)->name,
+             want_int ? "a double" : "an int64", want_int ? "double" : "int");
+  NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "option '%s': options are frozen once nad_estimator_run "
+                                      "was called", (*oi)->name);
+  NADI_CHECK(!(*oi)->defines_run || accumulated(e) == 0, NAD_ERR_MISUSE,
+             "option '%s' defines the run and networks are already accumulated (from a "
+             "checkpoint): set it before nad_estimator_load",
+             (*oi)->name);
+  return NAD_OK;
+}
+
+nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v) {
+  const opt_info *oi = NULL;
+  NADI_TRY(check_set(e, o, 1, &oi));
+  NADI_CHECK((double)v >= oi->lo && (double)v <= oi->hi, NAD_ERR_INVALID_ARG,
+             "option '%s' = %lld is out of range [%.0f, %.0f]", oi->name, (long long)v, oi->lo,
+             oi->hi);
+  switch (o) {
+  case NAD_OPT_NUM_NETWORKS: e->num_networks = v; break;
+  case NAD_OPT_SEED: e->seed = (uint64_t)v; break;
+  case NAD_OPT_NUM_THREADS: e->num_threads = v; break;
+  case NAD_OPT_TOP_K:
+    NADI_CHECK(v <= e->d, NAD_ERR_INVALID_ARG, "option 'top_k' = %lld exceeds D = %lld",
+               (long long)v, (long long)e->d);
+    e->top_k = v;
+    break;
+  case NAD_OPT_BATCH: e->batch = v; break;
+  case NAD_OPT_MODE: e->mode = (int)v; break;
+  case NAD_OPT_EVAL_POINT: e->eval_kind = (int)v; break;
+  case NAD_OPT_FIRST_NETWORK: e->first_network = v; break;
+  default: break;
+  }
+  return NAD_OK;
+}
+
+nad_status nad_estimator_set_double(nad_estimator *e, nad_option o, double v) {
+  const opt_info *oi = NULL;
+  NADI_TRY(check_set(e, o, 0, &oi));
+  NADI_CHECK(v >= oi->lo && v <= oi->hi, NAD_ERR_INVALID_ARG,
+             "option '%s' = %g is out of range (must be > 0 and finite)", oi->name, v);
+  if (o == NAD_OPT_STEP)
+    e->step = v;
+  return NAD_OK;
+}
+
+static nad_status check_get(const nad_estimator *e, nad_option o, int want_int, const void *v,
+                            const opt_info **oi) {
+  NADI_CHECK(e && v, NAD_ERR_INVALID_ARG, "estimator or output is NULL");
+  *oi = find_opt(o);
+  NADI_CHECK(*oi, NAD_ERR_INVALID_ARG, "unknown option %d", (int)o);
+  NADI_CHECK((*oi)->is_int == want_int, NAD_ERR_OPTION_TYPE,
+             "option '%s' holds %s: use nad_estimator_get_%s", (*oi)->name,
+             want_int ? "a double" : "an int64", want_int ? "double" : "int");
+  return NAD_OK;
+}
+
+nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *v) {
+  const opt_info *oi = NULL;
+  NADI_TRY(check_get(e, o, 1, v, &oi));
+  switch (o) {
+  case NAD_OPT_NUM_NETWORKS: *v = e->num_networks; break;
+  case NAD_OPT_SEED: *v = (int64_t)e->seed; break;
+  case NAD_OPT_NUM_THREADS: *v = e->num_threads; break;
+  case NAD_OPT_TOP_K: *v = e->top_k; break;
+  case NAD_OPT_BATCH: *v = e->batch; break;
+  case NAD_OPT_MODE: *v = e->mode; break;
+  case NAD_OPT_EVAL_POINT: *v = e->eval_kind; break;
+  case NAD_OPT_FIRST_NETWORK: *v = e->first_network; break;
+  default: break;
+  }
+  return NAD_OK;
+}
+
+nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o, double *v) {
+  const opt_info *oi = NULL;
+  NADI_TRY(check_get(e, o, 0, v, &oi));
+  *v = e->step;
+  return NAD_OK;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
+  NADI_CHECK(out, NAD_ERR_INVALID_ARG, "nad_estimator_create: out is NULL");
+  *out = NULL;
+  NADI_CHECK(a && a->g, NAD_ERR_INVALID_ARG, "nad_estimator_create: architecture is NULL");
+  const nadi_graph *g = a->g;
+  int64_t d = nadi_graph_in_size(g);
+  /* BLAS and LAPACK index with 32-bit ints, including d·d inside LAPACK: bound d², not d. */
+  NADI_CHECK(d >= 1 && d <= 46340, NAD_ERR_UNSUPPORTED,
+             "input dimension D = %lld is not supported by the estimator (1 <= D <= 46340; "
+             "its covariance takes 8·D² bytes)",
+             (long long)d);
+  NADI_CHECK(nadi_graph_out_size(g) >= 1, NAD_ERR_SHAPE, "the architecture has no output");
+  nad_estimator *e = calloc(1, sizeof *e);
+  NADI_CHECK(e, NAD_ERR_OUT_OF_MEMORY, "nad_estimator_create: out of memory");
+  e->arch = nadi_arch_retain(a);
+  memcpy(e->shape, g->in_shape, sizeof e->shape);
+  e->d = d;
+  e->num_networks = 1000;
+  e->seed = 0;
+  e->num_threads = 1;
+  e->top_k = 0;
+  e->batch = 512;
+  e->mode = NAD_MODE_DIPOLE;
+  e->eval_kind = NAD_EVAL_NORMAL;
+  e->first_network = 0;
+  e->step = 100.0;
+  *out = e;
+  return NAD_OK;
+}
+
+void nad_estimator_destroy(nad_estimator *e) {
+  if (!e)
+    return;
+  nadi_acc_free(&e->half[0]);
+  nadi_acc_free(&e->half[1]);
+  free(e->ranges);
+  nadi_free(e->x0_user);
+  free(e->ckpt_path);
+  nadi_free(e->evals);
+  nadi_free(e->nads);
+  nadi_free(e->spectrum);
+  nadi_free(e->mean);
+  nadi_arch_release(e->arch);
+  free(e);
+}
+
+nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_t len) {
+  NADI_CHECK(e && x0, NAD_ERR_INVALID_ARG, "nad_estimator_set_eval_point: NULL argument");
+  NADI_CHECK(len == (size_t)e->d, NAD_ERR_INVALID_ARG,
+             "nad_estimator_set_eval_point: %zu floats given, D = %lld", len, (long long)e->d);
+  NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "the evaluation point is frozen once the estimator ran");
+  NADI_CHECK(accumulated(e) == 0, NAD_ERR_MISUSE,
+             "the evaluation point defines the run and networks are already accumulated");
+  for (size_t i = 0; i < len; i++)
+    NADI_CHECK(isfinite(x0[i]), NAD_ERR_INVALID_ARG,
+               "nad_estimator_set_eval_point: x0[%zu] is not finite", i);
+  if (!e->x0_user) {
+    e->x0_user = nadi_alloc(len, sizeof(float));
+    NADI_CHECK(e->x0_user, NAD_ERR_OUT_OF_MEMORY, "evaluation point");
+  }
+  memcpy(e->x0_user, x0, len * sizeof(float));
+  e->eval_kind = NAD_EVAL_USER;
+  return NAD_OK;
+}
+
+nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn fn, void *user_data) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+  e->progress = fn;
+  e->progress_ud = fn ? user_data : NULL;
+  return NAD_OK;
+}
+
+nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *path,
+                                        int64_t every_n_networks) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+  NADI_CHECK(!path || every_n_networks >= 1, NAD_ERR_INVALID_ARG,
+             "nad_estimator_set_checkpoint: every_n_networks = %lld, need >= 1",
+             (long long)every_n_networks);
+  NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "nad_estimator_set_checkpoint: the estimator already ran");
+  char *copy = NULL;
+  if (path) {
+    NADI_CHECK(path[0] != '\0', NAD_ERR_INVALID_ARG, "checkpoint path is empty");
+    copy = strdup(path);
+    NADI_CHECK(copy, NAD_ERR_OUT_OF_MEMORY, "checkpoint path");
+  }
+  free(e->ckpt_path);
+  e->ckpt_path = copy;
+  e->ckpt_every = path ? every_n_networks : 0;
+  return NAD_OK;
+}
+
+static nad_status ensure_acc(nad_estimator *e) {
+  for (int h = 0; h < 2; h++)
+    if (e->half[h].d == 0)
+      NADI_TRY(nadi_acc_init(&e->half[h], e->d));
+  return NAD_OK;
+}
+
+nad_status nad_estimator_run(nad_estimator *e) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+  NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "nad_estimator_run can be called once per estimator");
+  NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
+             "NAD_OPT_EVAL_POINT is NAD_EVAL_USER but nad_estimator_set_eval_point was not "
+             "called");
+  NADI_CHECK(e->first_network + e->num_networks <= (int64_t)EXACT_INT_MAX, NAD_ERR_INVALID_ARG,
+             "first_network + num_networks exceeds 2^53 − 1");
+  e->ran = 1;
+  NADI_TRY(ensure_acc(e));
+  return nadi_estimator_run(e);
+}
+
+/* ---- results ------------------------------------------------------------------------------- */
+
+#define CHECK_RESULTS(e, what)                                                                     \
+  do {                                                                                             \
+    NADI_CHECK(e, NAD_ERR_INVALID_ARG, what ": estimator is NULL");                                \
+    NADI_CHECK((e)->finalized, NAD_ERR_MISUSE,                                                     \
+               what ": no results yet (call nad_estimator_run, or nad_estimator_finalize after "   \
+                    "a load or a cancelled run)");                                                 \
+  } while (0)
+
+#define CHECK_DST(dst, len, need, what)                                                            \
+  do {                                                                                             \
+    NADI_CHECK(dst, NAD_ERR_INVALID_ARG, what ": dst is NULL");                                    \
+    NADI_CHECK((len) >= (size_t)(need), NAD_ERR_INVALID_ARG,                                       \
+               what ": dst holds %zu elements, %lld needed", (size_t)(len), (long long)(need));    \
+  } while (0)
+
+nad_status nad_estimator_dims(const nad_estimator *e, int64_t *d, int64_t *k) {
+  CHECK_RESULTS(e, "nad_estimator_dims");
+  NADI_CHECK(d || k, NAD_ERR_INVALID_ARG, "nad_estimator_dims: both outputs are NULL");
+  if (d)
+    *d = e->d;
+  if (k)
+    *k = e->k;
+  return NAD_OK;
+}
+
+nad_status nad_estimator_networks_done(const nad_estimator *e, int64_t *n) {
+  NADI_CHECK(e && n, NAD_ERR_INVALID_ARG, "nad_estimator_networks_done: NULL argument");
+  *n = accumulated(e);
+  return NAD_OK;
+}
+
+nad_status nad_estimator_eigenvalues(const nad_estimator *e, double *dst, size_t len) {
+  CHECK_RESULTS(e, "nad_estimator_eigenvalues");
+  CHECK_DST(dst, len, e->k, "nad_estimator_eigenvalues");
+  memcpy(dst, e->evals, (size_t)e->k * sizeof(double));
+  return NAD_OK;
+}
+
+nad_status nad_estimator_nads(const nad_estimator *e, float *dst, size_t len) {
+  CHECK_RESULTS(e, "nad_estimator_nads");
+  CHECK_DST(dst, len, e->k * e->d, "nad_estimator_nads");
+  memcpy(dst, e->nads, (size_t)(e->k * e->d) * sizeof(float));
+  return NAD_OK;
+}
+
+nad_status nad_estimator_mean(const nad_estimator *e, double *dst, size_t len) {
+  CHECK_RESULTS(e, "nad_estimator_mean");
+  CHECK_DST(dst, len, e->d, "nad_estimator_mean");
+  memcpy(dst, e->mean, (size_t)e->d * sizeof(double));
+  return NAD_OK;
+}
+
+nad_status nad_estimator_spectrum(const nad_estimator *e, double *dst, size_t len) {
+  CHECK_RESULTS(e, "nad_estimator_spectrum");
+  CHECK_DST(dst, len, e->d, "nad_estimator_spectrum");
+  memcpy(dst, e->spectrum, (size_t)e->d * sizeof(double));
+  return NAD_OK;
+}
+
+nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
+                                     double *spectrum_corr) {
+  CHECK_RESULTS(e, "nad_estimator_convergence");
+  NADI_CHECK(overlap && spectrum_corr, NAD_ERR_INVALID_ARG,
+             "nad_estimator_convergence: NULL output");
+  NADI_CHECK(k >= 1 && k <= e->d, NAD_ERR_INVALID_ARG,
+             "nad_estimator_convergence: k = %lld, need 1 <= k <= D = %lld", (long long)k,
+             (long long)e->d);
+  return nadi_estimator_convergence(e, k, overlap, spectrum_corr);
+}
+
+/* ---- checkpoints --------------------------------------------------------------------------- */
+
+nad_status nad_estimator_save(const nad_estimator *e, const char *path) {
+  NADI_CHECK(e && path, NAD_ERR_INVALID_ARG, "nad_estimator_save: NULL argument");
+  NADI_CHECK(path[0] != '\0', NAD_ERR_INVALID_ARG, "nad_estimator_save: empty path");
+  NADI_CHECK(e->half[0].d != 0, NAD_ERR_MISUSE,
+             "nad_estimator_save: nothing accumulated yet (run or load first)");
+  return nadi_checkpoint_save(e, path);
+}
+
+nad_status nad_estimator_load(nad_estimator *e, const char *path) {
+  NADI_CHECK(e && path, NAD_ERR_INVALID_ARG, "nad_estimator_load: NULL argument");
+  NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
+             "nad_estimator_load: NAD_EVAL_USER chosen but no evaluation point set");
+  return nadi_checkpoint_load(e, path);
+}
+
+nad_status nad_estimator_finalize(nad_estimator *e) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "nad_estimator_finalize: estimator is NULL");
+  NADI_CHECK(accumulated(e) >= 2, NAD_ERR_MISUSE,
+             "nad_estimator_finalize: %lld networks accumulated, need at least 2",
+             (long long)accumulated(e));
+  return nadi_estimator_finalize(e);
+}

@@ -1,0 +1,505 @@
+/* Checkpoints: the two half accumulators and the settings that define a run, in one binary file.
+ *
+ * Layout (little-endian; version 1):
+ *   "NADCKPT\0"  u32 version  u32 0x01020304 (byte-order tag)
+ *   char arch_name[64]  u64 graph fingerprint  i64 c, h, w  i32 mode  i32 eval_kind
+ *   f64 step  u64 hash of the x0 bytes  u64 seed  i64 block rows  i64 n_ranges
+ *   n_ranges × (i64 lo, i64 hi)                      networks [lo, hi) covered
+ *   2 × { i64 n  i64 n_pend  f64 mean[d]  f64 lower triangle of M2, row by row (i+1 per row)
+ *         f64 pending rows [n_pend][d] }            even, then odd network indices
+ *   u32 CRC-32 (zlib) of every byte before it
+ * Pending rows (responses not yet folded into a block) are stored as they are, so a run that
+ * is saved, loaded and resumed folds exactly the same blocks as one that never stopped.
+ *
+ * Writing is atomic: a temporary file in the same directory, fflush + fsync, rename. Loading
+ * first checks the size and CRC of the whole file, then the settings (each mismatch is named),
+ * then reads into fresh accumulators, so a refused file leaves the estimator untouched. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "estimator/estimator.h"
+
+#define CKPT_VERSION 1u
+#define CKPT_ENDIAN 0x01020304u
+static const char ckpt_magic[8] = {'N', 'A', 'D', 'C', 'K', 'P', 'T', '\0'};
+
+/* ---- hashes -------------------------------------------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+#define FNV0 0xcbf29ce484222325ULL
+static uint64_t fnv_i64(uint64_t h, int64_t v) { return fnv(h, &v, sizeof v); }
+static uint64_t fnv_f64(uint64_t h, double v) { return fnv(h, &v, sizeof v); }
+
+/* Hash of everything that defines the function computed by the graph (layer kinds,
+ * connections, shapes, hyper-parameters, parameter layout, init rule), field by field so that
+ * struct padding never enters it. */
+static uint64_t graph_fingerprint(const nadi_graph *g) {
+  uint64_t h = FNV0;
+  for (int i = 0; i < 3; i++)
+    h = fnv_i64(h, g->in_shape[i]);
+  h = fnv_i64(h, g->n_layers);
+  h = fnv_i64(h, g->n_params);
+  for (int64_t l = 0; l < g->n_layers; l++) {
+    const nadi_layer *L = &g->layers[l];
+    h = fnv_i64(h, L->kind);
+    h = fnv_i64(h, L->n_in);
+    for (int i = 0; i < L->n_in && i < NADI_MAX_INPUTS; i++) {
+      h = fnv_i64(h, L->in[i]);
+      for (int t = 0; t < 3; t++)
+        h = fnv_i64(h, L->in_shape[i][t]);
+    }
+    for (int t = 0; t < 3; t++)
+      h = fnv_i64(h, L->out_shape[t]);
+    h = fnv_i64(h, L->out_c);
+    h = fnv_i64(h, L->k);
+    h = fnv_i64(h, L->stride);
+    h = fnv_i64(h, L->pad);
+    h = fnv_i64(h, L->bias);
+    h = fnv_f64(h, L->eps);
+    h = fnv_f64(h, L->p);
+    h = fnv_i64(h, L->init);
+    h = fnv_i64(h, L->param_off);
+    h = fnv_i64(h, L->n_params);
+  }
+  return h;
+}
+
+/* The settings of e as they go into a header. */
+typedef struct ckpt_head {
+  char arch_name[64];
+  uint64_t fingerprint;
+  int64_t shape[3];
+  int32_t mode, eval_kind;
+  double step;
+  uint64_t x0_hash;
+  uint64_t seed;
+  int64_t block;
+  int64_t n_ranges;
+} ckpt_head;
+
+static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
+  memset(hd, 0, sizeof *hd);
+  snprintf(hd->arch_name, sizeof hd->arch_name, "%s", e->arch->name);
+  hd->fingerprint = graph_fingerprint(e->arch->g);
+  memcpy(hd->shape, e->shape, sizeof hd->shape);
+  hd->mode = e->mode;
+  hd->eval_kind = e->eval_kind;
+  hd->step = e->step;
+  hd->seed = e->seed;
+  hd->block = NADI_ACC_BLOCK;
+  hd->n_ranges = e->n_ranges;
+  float *x0 = nadi_alloc((size_t)e->d, sizeof(float));
+  if (!x0)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint: evaluation point");
+  nad_status st = nadi_estimator_eval_point(e, x0);
+  if (st == NAD_OK)
+    hd->x0_hash = fnv(FNV0, x0, (size_t)e->d * sizeof(float));
+  nadi_free(x0);
+  return st;
+}
+
+static int little_endian(void) {
+  const uint32_t x = 1;
+  unsigned char b;
+  memcpy(&b, &x, 1);
+  return b == 1;
+}
+
+/* ---- save ---------------------------------------------------------------------------------- */
+
+typedef struct writer {
+  FILE *f;
+  uLong crc;
+  int err;
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+  const unsigned char *b = p;
+  while (n > 0 && !w->err) {
+    size_t c = n > (1u << 30) ? (1u << 30) : n;
+    w->crc = crc32(w->crc, b, (uInt)c);
+    if (fwrite(b, 1, c, w->f) != c)
+      w->err = errno ? errno : EIO;
+    b += c;
+    n -= c;
+  }
+}
+static void put_u32(writer *w, uint32_t v) { put(w, &v, sizeof v); }
+static void put_i32(writer *w, int32_t v) { put(w, &v, sizeof v); }
+static void put_i64(writer *w, int64_t v) { put(w, &v, sizeof v); }
+static void put_u64(writer *w, uint64_t v) { put(w, &v, sizeof v); }
+static void put_f64(writer *w, double v) { put(w, &v, sizeof v); }
+
+static void put_head(writer *w, const ckpt_head *hd) {
+  put(w, ckpt_magic, sizeof ckpt_magic);
+  put_u32(w, CKPT_VERSION);
+  put_u32(w, CKPT_ENDIAN);
+  put(w, hd->arch_name, sizeof hd->arch_name);
+  put_u64(w, hd->fingerprint);
+  for (int i = 0; i < 3; i++)
+    put_i64(w, hd->shape[i]);
+  put_i32(w, hd->mode);
+  put_i32(w, hd->eval_kind);
+  put_f64(w, hd->step);
+  put_u64(w, hd->x0_hash);
+  put_u64(w, hd->seed);
+  put_i64(w, hd->block);
+  put_i64(w, hd->n_ranges);
+}
+
+static void put_acc(writer *w, const nadi_acc *a) {
+  const int64_t d = a->d;
+  put_i64(w, a->n);
+  put_i64(w, a->n_pend);
+  put(w, a->mean, (size_t)d * sizeof(double));
+  for (int64_t i = 0; i < d; i++)
+    put(w, a->m2 + i * d, (size_t)(i + 1) * sizeof(double));
+  put(w, a->pend, (size_t)(a->n_pend * d) * sizeof(double));
+}
+
+/* fsync the directory holding path so that the rename itself is durable (best effort). */
+static void sync_dir(const char *path) {
+  char *copy = strdup(path);
+  if (!copy)
+    return;
+  int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+  free(copy);
+}
+
+nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path) {
+  if (!little_endian())
+    return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are written on little-endian hosts only");
+  if (e->half[0].d == 0)
+    return nadi_fail(NAD_ERR_MISUSE, "nothing to save: no network accumulated yet");
+  ckpt_head hd;
+  NADI_TRY(head_of(e, &hd));
+  size_t len = strlen(path);
+  char *tmp = malloc(len + 16);
+  if (!tmp)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint path");
+  snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    nad_status st = nadi_fail(NAD_ERR_IO, "cannot create a temporary file next to '%s': %s",
+                              path, strerror(errno));
+    free(tmp);
+    return st;
+  }
+  (void)fchmod(fd, 0644);
+  writer w = {fdopen(fd, "wb"), crc32(0L, Z_NULL, 0), 0};
+  if (!w.f) {
+    nad_status st = nadi_fail(NAD_ERR_IO, "cannot open '%s': %s", tmp, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return st;
+  }
+  put_head(&w, &hd);
+  for (int64_t i = 0; i < e->n_ranges; i++) {
+    put_i64(&w, e->ranges[i].lo);
+    put_i64(&w, e->ranges[i].hi);
+  }
+  put_acc(&w, &e->half[0]);
+  put_acc(&w, &e->half[1]);
+  uint32_t crc = (uint32_t)w.crc;
+  if (!w.err && fwrite(&crc, sizeof crc, 1, w.f) != 1)
+    w.err = errno ? errno : EIO;
+  if (!w.err && fflush(w.f) != 0)
+    w.err = errno;
+  if (!w.err && fsync(fileno(w.f)) != 0)
+    w.err = errno;
+  if (fclose(w.f) != 0 && !w.err)
+    w.err = errno;
+  if (!w.err && rename(tmp, path) != 0)
+    w.err = errno;
+  nad_status st = NAD_OK;
+  if (w.err) {
+    st = nadi_fail(NAD_ERR_IO, "cannot write checkpoint '%s': %s", path, strerror(w.err));
+    unlink(tmp);
+  } else {
+    sync_dir(path);
+  }
+  free(tmp);
+  return st;
+}
+
+/* ---- load ---------------------------------------------------------------------------------- */
+
+typedef struct reader {
+  FILE *f;
+  int short_read;
+} reader;
+
+static void get(reader *r, void *p, size_t n) {
+  if (r->short_read || fread(p, 1, n, r->f) != n) {
+    r->short_read = 1;
+    memset(p, 0, n);
+  }
+}
+static uint32_t get_u32(reader *r) {
+  uint32_t v;
+  get(r, &v, sizeof v);
+  return v;
+}
+static int32_t get_i32(reader *r) {
+  int32_t v;
+  get(r, &v, sizeof v);
+  return v;
+}
+static int64_t get_i64(reader *r) {
+  int64_t v;
+  get(r, &v, sizeof v);
+  return v;
+}
+static uint64_t get_u64(reader *r) {
+  uint64_t v;
+  get(r, &v, sizeof v);
+  return v;
+}
+static double get_f64(reader *r) {
+  double v;
+  get(r, &v, sizeof v);
+  return v;
+}
+
+static const size_t head_bytes = 8 + 4 + 4 + 64 + 8 + 3 * 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
+
+/* Size and CRC of the whole file (first pass). */
+static nad_status check_crc(FILE *f, const char *path, int64_t *size) {
+  if (fseeko(f, 0, SEEK_END) != 0)
+    return nadi_fail(NAD_ERR_IO, "cannot seek in '%s': %s", path, strerror(errno));
+  off_t sz = ftello(f);
+  rewind(f);
+  if (sz < (off_t)(head_bytes + 4))
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated or not a libnad checkpoint (%lld bytes)",
+                     path, (long long)sz);
+  char magic[8];
+  if (fread(magic, 1, 8, f) != 8 || memcmp(magic, ckpt_magic, 8) != 0)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' is not a libnad checkpoint (bad magic)", path);
+  uint32_t version;
+  if (fread(&version, sizeof version, 1, f) != 1 || version != CKPT_VERSION)
+    return nadi_fail(NAD_ERR_FORMAT,
+                     "'%s' has checkpoint format version %u; this libnad reads version %u", path,
+                     (unsigned)version, CKPT_VERSION);
+  rewind(f);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  unsigned char *buf = malloc(1 << 20);
+  if (!buf)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint read buffer");
+  int64_t left = (int64_t)sz - 4;
+  while (left > 0) {
+    size_t c = left > (1 << 20) ? (1 << 20) : (size_t)left;
+    if (fread(buf, 1, c, f) != c) {
+      free(buf);
+      return nadi_fail(NAD_ERR_IO, "cannot read '%s'", path);
+    }
+    crc = crc32(crc, buf, (uInt)c);
+    left -= (int64_t)c;
+  }
+  free(buf);
+  uint32_t stored;
+  if (fread(&stored, sizeof stored, 1, f) != 1)
+    return nadi_fail(NAD_ERR_IO, "cannot read '%s'", path);
+  if (stored != (uint32_t)crc)
+    return nadi_fail(NAD_ERR_FORMAT,
+                     "'%s' is corrupted or truncated: CRC-32 mismatch (stored %08x, computed %08x)",
+                     path, (unsigned)stored, (unsigned)crc);
+  *size = (int64_t)sz;
+  rewind(f);
+  return NAD_OK;
+}
+
+/* Compare the file's settings with e's; name the first that differs. */
+static nad_status check_head(const nad_estimator *e, const ckpt_head *f, const char *path) {
+  ckpt_head me;
+  NADI_TRY(head_of(e, &me));
+  if (strncmp(f->arch_name, me.arch_name, sizeof me.arch_name) != 0)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' is for architecture '%.63s', not '%s'", path,
+                     f->arch_name, me.arch_name);
+  for (int i = 0; i < 3; i++)
+    if (f->shape[i] != me.shape[i])
+      return nadi_fail(NAD_ERR_FORMAT, "'%s' is for inputs %lld×%lld×%lld, not %lld×%lld×%lld",
+                       path, (long long)f->shape[0], (long long)f->shape[1],
+                       (long long)f->shape[2], (long long)me.shape[0], (long long)me.shape[1],
+                       (long long)me.shape[2]);
+  if (f->fingerprint != me.fingerprint)
+    return nadi_fail(NAD_ERR_FORMAT,
+                     "'%s' is for a different graph of architecture '%s' (layers or shapes "
+                     "differ: fingerprint %016llx, expected %016llx)",
+                     path, me.arch_name, (unsigned long long)f->fingerprint,
+                     (unsigned long long)me.fingerprint);
+  if (f->mode != me.mode)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' was computed in mode %s, not %s", path,
+                     f->mode == NAD_MODE_DIPOLE ? "dipole" : "gradient",
+                     me.mode == NAD_MODE_DIPOLE ? "dipole" : "gradient");
+  if (me.mode == NAD_MODE_DIPOLE && f->step != me.step)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' was computed with dipole step %.17g, not %.17g", path,
+                     f->step, me.step);
+  if (f->seed != me.seed)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' was computed with seed %llu, not %llu", path,
+                     (unsigned long long)f->seed, (unsigned long long)me.seed);
+  static const char *const kinds[] = {"normal", "zeros", "user"};
+  if (f->eval_kind != me.eval_kind)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' used evaluation point '%s', not '%s'", path,
+                     (f->eval_kind >= 0 && f->eval_kind <= 2) ? kinds[f->eval_kind] : "?",
+                     kinds[me.eval_kind]);
+  if (f->x0_hash != me.x0_hash)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' used a different evaluation point (hash of x0 differs)",
+                     path);
+  if (f->block != NADI_ACC_BLOCK)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' uses accumulator blocks of %lld rows, not %d", path,
+                     (long long)f->block, NADI_ACC_BLOCK);
+  return NAD_OK;
+}
+
+static int64_t count_parity(const nadi_range *r, int64_t n, int parity) {
+  int64_t c = 0;
+  for (int64_t i = 0; i < n; i++) {
+    /* networks j in [lo, hi) with j % 2 == parity (j >= 0) */
+    int64_t lo = r[i].lo + ((r[i].lo & 1) != parity), hi = r[i].hi;
+    if (lo < hi)
+      c += (hi - lo + 1) / 2;
+  }
+  return c;
+}
+
+static nad_status read_acc(reader *r, nadi_acc *a) {
+  const int64_t d = a->d;
+  get(r, a->mean, (size_t)d * sizeof(double));
+  for (int64_t i = 0; i < d; i++)
+    get(r, a->m2 + i * d, (size_t)(i + 1) * sizeof(double));
+  get(r, a->pend, (size_t)(a->n_pend * d) * sizeof(double));
+  return NAD_OK;
+}
+
+nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
+  if (!little_endian())
+    return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are read on little-endian hosts only");
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return nadi_fail(NAD_ERR_IO, "cannot open checkpoint '%s': %s", path, strerror(errno));
+  const int64_t d = e->d;
+  nadi_acc tmp[2];
+  memset(tmp, 0, sizeof tmp);
+  nadi_range *ranges = NULL;
+  int64_t size = 0;
+  nad_status st = check_crc(f, path, &size);
+  reader r = {f, 0};
+  ckpt_head hd;
+  memset(&hd, 0, sizeof hd);
+  if (st == NAD_OK) {
+    char magic[8];
+    get(&r, magic, 8);
+    (void)get_u32(&r); /* version, checked with the CRC */
+    uint32_t endian = get_u32(&r);
+    get(&r, hd.arch_name, sizeof hd.arch_name);
+    hd.arch_name[sizeof hd.arch_name - 1] = '\0';
+    hd.fingerprint = get_u64(&r);
+    for (int i = 0; i < 3; i++)
+      hd.shape[i] = get_i64(&r);
+    hd.mode = get_i32(&r);
+    hd.eval_kind = get_i32(&r);
+    hd.step = get_f64(&r);
+    hd.x0_hash = get_u64(&r);
+    hd.seed = get_u64(&r);
+    hd.block = get_i64(&r);
+    hd.n_ranges = get_i64(&r);
+    if (endian != CKPT_ENDIAN)
+      st = nadi_fail(NAD_ERR_FORMAT, "'%s' has the wrong byte order", path);
+    else
+      st = check_head(e, &hd, path);
+  }
+  /* The size the header implies must be the size of the file (truncation, garbage). */
+  const int64_t tri = d * (d + 1) / 2;
+  if (st == NAD_OK && (hd.n_ranges < 0 || hd.n_ranges > (size - (int64_t)head_bytes) / 16))
+    st = nadi_fail(NAD_ERR_FORMAT, "'%s': bad number of network ranges %lld", path,
+                   (long long)hd.n_ranges);
+  if (st == NAD_OK && !(ranges = nadi_alloc((size_t)(hd.n_ranges + 1), sizeof(nadi_range))))
+    st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint ranges");
+  for (int64_t i = 0; st == NAD_OK && i < hd.n_ranges; i++) {
+    ranges[i].lo = get_i64(&r);
+    ranges[i].hi = get_i64(&r);
+    if (ranges[i].lo < 0 || ranges[i].hi <= ranges[i].lo ||
+        (i > 0 && ranges[i].lo <= ranges[i - 1].hi))
+      st = nadi_fail(NAD_ERR_FORMAT, "'%s': network range %lld [%lld, %lld) is malformed", path,
+                     (long long)i, (long long)ranges[i].lo, (long long)ranges[i].hi);
+  }
+  int64_t n[2] = {0, 0}, np[2] = {0, 0};
+  for (int h = 0; h < 2 && st == NAD_OK; h++) {
+    n[h] = get_i64(&r);
+    np[h] = get_i64(&r);
+    if (n[h] < 0 || np[h] < 0 || np[h] >= NADI_ACC_BLOCK ||
+        n[h] + np[h] != count_parity(ranges, hd.n_ranges, h))
+      st = nadi_fail(NAD_ERR_FORMAT, "'%s': network counts do not match its network ranges",
+                     path);
+    else if (h == 0) {
+      int64_t expect = (int64_t)head_bytes + 16 * hd.n_ranges + 2 * (16 + 8 * (d + tri)) +
+                       8 * d * np[0] + 4;
+      /* np[1] is not known yet: bound the size from below, checked exactly after reading. */
+      if (size < expect)
+        st = nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated (%lld bytes, at least %lld expected)",
+                       path, (long long)size, (long long)expect);
+    }
+    if (st == NAD_OK) {
+      st = nadi_acc_init(&tmp[h], d);
+      if (st == NAD_OK) {
+        tmp[h].n = n[h];
+        tmp[h].n_pend = np[h];
+        read_acc(&r, &tmp[h]);
+      }
+    }
+  }
+  if (st == NAD_OK) {
+    int64_t expect = (int64_t)head_bytes + 16 * hd.n_ranges + 2 * (16 + 8 * (d + tri)) +
+                     8 * d * (np[0] + np[1]) + 4;
+    if (r.short_read || size != expect)
+      st = nadi_fail(NAD_ERR_FORMAT, "'%s' has %lld bytes, its header implies %lld", path,
+                     (long long)size, (long long)expect);
+  }
+  if (st == NAD_OK && nadi_ranges_overlap(e, ranges, hd.n_ranges))
+    st = nadi_fail(NAD_ERR_FORMAT,
+                   "'%s' covers networks that are already accumulated (network ranges overlap)",
+                   path);
+  fclose(f);
+  /* Commit: adopt the file's state as is when e is empty (exact resume), else merge. */
+  if (st == NAD_OK && e->half[0].d == 0) {
+    e->half[0] = tmp[0];
+    e->half[1] = tmp[1];
+    memset(tmp, 0, sizeof tmp);
+  } else if (st == NAD_OK && nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]) == 0) {
+    for (int h = 0; h < 2; h++) {
+      nadi_acc_free(&e->half[h]);
+      e->half[h] = tmp[h];
+    }
+    memset(tmp, 0, sizeof tmp);
+  } else if (st == NAD_OK) {
+    for (int h = 0; h < 2; h++)
+      nadi_acc_merge(&e->half[h], &tmp[h]);
+  }
+  for (int64_t i = 0; st == NAD_OK && i < hd.n_ranges; i++)
+    st = nadi_ranges_add(e, ranges[i].lo, ranges[i].hi);
+  if (st == NAD_OK)
+    e->finalized = 0;
+  nadi_acc_free(&tmp[0]);
+  nadi_acc_free(&tmp[1]);
+  nadi_free(ranges);
+  return st;
+}

@@ -1,0 +1,439 @@
+/* The estimator's run loop, finalize and convergence.
+ *
+ * Threads. With NUM_THREADS = 1 the calling thread probes and folds each network itself (and
+ * BLAS keeps its own threads). With T > 1, T workers each own a probe (executor, parameters,
+ * input chunk) and compute whole networks; the calling thread folds the responses into the
+ * accumulators strictly in network order through a ring of response slots, then calls the
+ * progress callback and saves checkpoints, never holding the lock while it does. Each
+ * network's response depends only on (seed, j) and the fold order is fixed, so the result is
+ * bit-for-bit the same for every T >= 2 (BLAS is single-threaded then: workers already use
+ * the cores). T = 1 may differ in the last bits (multi-threaded BLAS inside the forward).
+ *
+ * A slot holds network seq % R; a worker may claim sequence number seq only once the slot's
+ * previous occupant (seq − R) has been folded, so at most R responses wait. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "estimator/estimator.h"
+
+/* ---- network ranges ----------------------------------------------------------------------- */
+
+int nadi_ranges_overlap(const nad_estimator *e, const nadi_range *r, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t t = 0; t < e->n_ranges; t++)
+      if (r[i].lo < e->ranges[t].hi && e->ranges[t].lo < r[i].hi)
+        return 1;
+  return 0;
+}
+
+int nadi_ranges_covered(const nad_estimator *e, int64_t j) {
+  for (int64_t t = 0; t < e->n_ranges; t++)
+    if (e->ranges[t].lo <= j && j < e->ranges[t].hi)
+      return 1;
+  return 0;
+}
+
+nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi) {
+  if (lo >= hi)
+    return NAD_OK;
+  /* Fast path of the run loop: extend the range that ends at lo. */
+  int64_t pos = 0;
+  while (pos < e->n_ranges && e->ranges[pos].hi < lo)
+    pos++;
+  if (pos < e->n_ranges && e->ranges[pos].hi == lo) {
+    e->ranges[pos].hi = hi;
+    if (pos + 1 < e->n_ranges && e->ranges[pos + 1].lo == hi) { /* closes a gap */
+      e->ranges[pos].hi = e->ranges[pos + 1].hi;
+      memmove(e->ranges + pos + 1, e->ranges + pos + 2,
+              (size_t)(e->n_ranges - pos - 2) * sizeof(nadi_range));
+      e->n_ranges--;
+    }
+    return NAD_OK;
+  }
+  if (pos < e->n_ranges && e->ranges[pos].lo == hi) {
+    e->ranges[pos].lo = lo;
+    return NAD_OK;
+  }
+  if (e->n_ranges == e->cap_ranges) {
+    int64_t cap = e->cap_ranges ? 2 * e->cap_ranges : 8;
+    nadi_range *r = realloc(e->ranges, (size_t)cap * sizeof(nadi_range));
+    if (!r)
+      return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "network range list");
+    e->ranges = r;
+    e->cap_ranges = cap;
+  }
+  memmove(e->ranges + pos + 1, e->ranges + pos, (size_t)(e->n_ranges - pos) * sizeof(nadi_range));
+  e->ranges[pos].lo = lo;
+  e->ranges[pos].hi = hi;
+  e->n_ranges++;
+  return NAD_OK;
+}
+
+/* ---- evaluation point ---------------------------------------------------------------------- */
+
+nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0) {
+  switch (e->eval_kind) {
+  case NAD_EVAL_ZEROS:
+    memset(x0, 0, (size_t)e->d * sizeof(float));
+    return NAD_OK;
+  case NAD_EVAL_USER:
+    if (!e->x0_user)
+      return nadi_fail(NAD_ERR_MISUSE, "NAD_OPT_EVAL_POINT is NAD_EVAL_USER but no point was "
+                                       "given with nad_estimator_set_eval_point");
+    memcpy(x0, e->x0_user, (size_t)e->d * sizeof(float));
+    return NAD_OK;
+  default: {
+    /* The reserved stream UINT64_MAX: no network index can collide with it. */
+    nadi_rng r;
+    nadi_rng_init(&r, e->seed, UINT64_MAX);
+    nadi_rng_fill_normal(&r, x0, e->d, 0.0, 1.0);
+    return NAD_OK;
+  }
+  }
+}
+
+/* ---- run ----------------------------------------------------------------------------------- */
+
+enum { SLOT_FREE = 0, SLOT_READY = 1 };
+
+typedef struct slot {
+  int state;
+  int64_t seq, j;
+  nadi_probe_result res;
+  double *g; /* d */
+} slot;
+
+typedef struct run_ctx {
+  nad_estimator *e;
+  pthread_mutex_t lock;
+  pthread_cond_t ready; /* a slot became READY */
+  pthread_cond_t freed; /* consumed advanced, or stop */
+  atomic_int stop;
+  int64_t jobs;     /* networks to compute in this run */
+  int64_t next_seq; /* next sequence number to claim */
+  int64_t cursor;   /* network index of next_seq */
+  int64_t end;      /* first_network + num_networks */
+  int64_t consumed; /* sequence numbers folded */
+  int64_t n_slots;
+  slot *slots;
+  /* ranges covered before the run: workers read this copy, never e->ranges (the calling
+   * thread appends to it while they run). */
+  nadi_range *pre;
+  int64_t n_pre;
+} run_ctx;
+
+typedef struct worker {
+  run_ctx *rc;
+  nadi_probe *probe;
+  pthread_t tid;
+  int started;
+} worker;
+
+/* First network >= j that is not covered by the ranges of before the run. */
+static int64_t skip_covered(const run_ctx *rc, int64_t j) {
+  for (int again = 1; again;) {
+    again = 0;
+    for (int64_t t = 0; t < rc->n_pre; t++)
+      if (rc->pre[t].lo <= j && j < rc->pre[t].hi) {
+        j = rc->pre[t].hi;
+        again = 1;
+      }
+  }
+  return j;
+}
+
+/* Claim the next network (caller holds the lock); returns its sequence number. */
+static int64_t claim(run_ctx *rc, int64_t *j) {
+  int64_t seq = rc->next_seq++;
+  *j = rc->cursor;
+  rc->cursor = skip_covered(rc, rc->cursor + 1);
+  return seq;
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  run_ctx *rc = w->rc;
+  for (;;) {
+    pthread_mutex_lock(&rc->lock);
+    while (!atomic_load(&rc->stop) && rc->next_seq < rc->jobs &&
+           rc->next_seq >= rc->consumed + rc->n_slots)
+      pthread_cond_wait(&rc->freed, &rc->lock);
+    if (atomic_load(&rc->stop) || rc->next_seq >= rc->jobs) {
+      pthread_mutex_unlock(&rc->lock);
+      return NULL;
+    }
+    int64_t j;
+    int64_t seq = claim(rc, &j);
+    pthread_mutex_unlock(&rc->lock);
+    slot *s = &rc->slots[seq % rc->n_slots];
+    nadi_probe_result res = nadi_probe_run(w->probe, rc->e->seed, j, s->g, &rc->stop);
+    pthread_mutex_lock(&rc->lock);
+    s->seq = seq;
+    s->j = j;
+    s->res = res;
+    s->state = SLOT_READY;
+    pthread_cond_broadcast(&rc->ready);
+    pthread_mutex_unlock(&rc->lock);
+  }
+}
+
+static int default_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+/* Fold one response (calling thread only). */
+static nad_status fold(nad_estimator *e, int64_t j, const double *g) {
+  nadi_acc_push(&e->half[j & 1], g);
+  return nadi_ranges_add(e, j, j + 1);
+}
+
+static nad_status run_loop(run_ctx *rc, worker *ws, int64_t n_workers, int64_t total0,
+                           int64_t *last_saved) {
+  nad_estimator *e = rc->e;
+  for (int64_t seq = 0; seq < rc->jobs; seq++) {
+    slot *s = &rc->slots[seq % rc->n_slots];
+    if (n_workers == 0) {
+      int64_t j;
+      claim(rc, &j);
+      s->j = j;
+      s->res = nadi_probe_run(ws[0].probe, e->seed, j, s->g, &rc->stop);
+    } else {
+      pthread_mutex_lock(&rc->lock);
+      while (!(s->state == SLOT_READY && s->seq == seq))
+        pthread_cond_wait(&rc->ready, &rc->lock);
+      pthread_mutex_unlock(&rc->lock);
+    }
+    if (s->res != NADI_PROBE_OK)
+      return nadi_fail(NAD_ERR_NUMERICAL,
+                       "network %lld gave a non-finite response (NaN or Inf); %lld networks "
+                       "before it are accumulated",
+                       (long long)s->j, (long long)(total0 + seq));
+    NADI_TRY(fold(e, s->j, s->g));
+    if (n_workers > 0) {
+      pthread_mutex_lock(&rc->lock);
+      s->state = SLOT_FREE;
+      rc->consumed = seq + 1;
+      pthread_cond_broadcast(&rc->freed);
+      pthread_mutex_unlock(&rc->lock);
+    }
+    const int64_t done = total0 + seq + 1;
+    if (e->progress && e->progress(e->progress_ud, done, total0 + rc->jobs) != 0)
+      return nadi_fail(NAD_ERR_CANCELLED,
+                       "cancelled by the progress callback after %lld networks (the "
+                       "accumulated networks can still be saved)",
+                       (long long)done);
+    if (e->ckpt_path && e->ckpt_every > 0 && (seq + 1) % e->ckpt_every == 0) {
+      NADI_TRY(nadi_checkpoint_save(e, e->ckpt_path));
+      *last_saved = done;
+    }
+  }
+  return NAD_OK;
+}
+
+nad_status nadi_estimator_run(nad_estimator *e) {
+  const int64_t d = e->d;
+  run_ctx rc;
+  memset(&rc, 0, sizeof rc);
+  rc.e = e;
+  rc.end = e->first_network + e->num_networks;
+  /* Snapshot of the covered ranges and the number of networks still to compute. */
+  rc.n_pre = e->n_ranges;
+  rc.pre = nadi_alloc((size_t)(rc.n_pre ? rc.n_pre : 1), sizeof(nadi_range));
+  if (!rc.pre)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "run state");
+  memcpy(rc.pre, e->ranges, (size_t)rc.n_pre * sizeof(nadi_range));
+  rc.jobs = e->num_networks;
+  for (int64_t t = 0; t < rc.n_pre; t++) {
+    int64_t lo = rc.pre[t].lo > e->first_network ? rc.pre[t].lo : e->first_network;
+    int64_t hi = rc.pre[t].hi < rc.end ? rc.pre[t].hi : rc.end;
+    if (lo < hi)
+      rc.jobs -= hi - lo;
+  }
+  rc.cursor = skip_covered(&rc, e->first_network);
+  const int64_t total0 = nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]);
+
+  int64_t threads = e->num_threads == 0 ? default_threads() : e->num_threads;
+  int64_t n_workers = threads > 1 ? (threads < rc.jobs ? threads : rc.jobs) : 0;
+  if (n_workers == 1)
+    n_workers = 0; /* one job left: compute it inline */
+  int64_t n_probes = n_workers ? n_workers : 1;
+  rc.n_slots = n_workers ? 2 * n_workers + 2 : 1;
+
+  nad_status st = NAD_OK;
+  float *x0 = nadi_alloc((size_t)d, sizeof(float));
+  worker *ws = nadi_calloc((size_t)n_probes, sizeof(worker));
+  rc.slots = nadi_calloc((size_t)rc.n_slots, sizeof(slot));
+  if (!x0 || !ws || !rc.slots)
+    st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "run state");
+  for (int64_t i = 0; st == NAD_OK && i < rc.n_slots; i++)
+    if (!(rc.slots[i].g = nadi_alloc((size_t)d, sizeof(double))))
+      st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "response slots");
+  if (st == NAD_OK)
+    st = nadi_estimator_eval_point(e, x0);
+  for (int64_t i = 0; st == NAD_OK && i < n_probes && rc.jobs > 0; i++) {
+    ws[i].rc = &rc;
+    st = nadi_probe_create(e->arch->g, x0, e->mode, e->step, e->batch, &ws[i].probe);
+  }
+
+  int64_t last_saved = total0;
+  int blas_old = -1, sync_ok = 0;
+  if (st == NAD_OK && rc.jobs > 0) {
+    if (n_workers > 0) {
+      pthread_mutex_init(&rc.lock, NULL);
+      pthread_cond_init(&rc.ready, NULL);
+      pthread_cond_init(&rc.freed, NULL);
+      sync_ok = 1;
+      blas_old = nadi_blas_set_threads(1);
+      for (int64_t i = 0; i < n_workers; i++) {
+        if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+          st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "cannot start worker thread %lld", (long long)i);
+          break;
+        }
+        ws[i].started = 1;
+      }
+    }
+    if (st == NAD_OK)
+      st = run_loop(&rc, ws, n_workers, total0, &last_saved);
+    if (n_workers > 0) {
+      pthread_mutex_lock(&rc.lock);
+      atomic_store(&rc.stop, 1);
+      pthread_cond_broadcast(&rc.freed);
+      pthread_mutex_unlock(&rc.lock);
+      for (int64_t i = 0; i < n_workers; i++)
+        if (ws[i].started)
+          pthread_join(ws[i].tid, NULL);
+      nadi_blas_set_threads(blas_old);
+    }
+  }
+  if (sync_ok) {
+    pthread_mutex_destroy(&rc.lock);
+    pthread_cond_destroy(&rc.ready);
+    pthread_cond_destroy(&rc.freed);
+  }
+  for (int64_t i = 0; ws && i < n_probes; i++)
+    nadi_probe_destroy(ws[i].probe);
+  for (int64_t i = 0; rc.slots && i < rc.n_slots; i++)
+    nadi_free(rc.slots[i].g);
+  nadi_free(rc.slots);
+  nadi_free(ws);
+  nadi_free(x0);
+  nadi_free(rc.pre);
+
+  /* Keep the checkpoint file in step with what was accumulated, also after a cancel or an
+   * error: a later run resumes from it. The first error is the one reported. */
+  const int64_t done = nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]);
+  if (e->ckpt_path && e->ckpt_every > 0 && done != last_saved && done > 0) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", nad_last_error());
+    nad_status st2 = nadi_checkpoint_save(e, e->ckpt_path);
+    if (st != NAD_OK)
+      nadi_fail(st, "%s", msg); /* restore the first message */
+    else
+      st = st2;
+  }
+  if (st == NAD_OK)
+    st = nadi_estimator_finalize(e);
+  return st;
+}
+
+/* ---- finalize and convergence ---------------------------------------------------------- */
+
+/* Covariance of the halves listed into work (allocated by the caller), spectrum into spec
+ * (may be NULL), top-k eigenpairs into evals / evecs. The halves are not modified. */
+static nad_status solve(const nad_estimator *e, const nadi_acc *const *halves, int n_halves,
+                        nadi_acc *work, int64_t k, double *evals, double *evecs, double *spec) {
+  nadi_acc_combine(work, halves, n_halves);
+  if (work->n < 2)
+    return nadi_fail(NAD_ERR_MISUSE, "a covariance needs at least 2 networks (have %lld)",
+                     (long long)work->n);
+  nadi_acc_covariance(work);
+  if (spec)
+    NADI_TRY(nadi_spectrum_cov(work->m2, e->shape[0], e->shape[1], e->shape[2], spec));
+  return nadi_eig_top(work->m2, e->d, k, evals, evecs); /* destroys work->m2 */
+}
+
+nad_status nadi_estimator_finalize(nad_estimator *e) {
+  const int64_t d = e->d, k = e->top_k ? e->top_k : d;
+  nadi_acc work;
+  NADI_TRY(nadi_acc_init(&work, d));
+  double *evals = nadi_alloc((size_t)k, sizeof(double));
+  double *evecs = nadi_alloc((size_t)(k * d), sizeof(double));
+  double *spec = nadi_alloc((size_t)d, sizeof(double));
+  double *mean = nadi_alloc((size_t)d, sizeof(double));
+  float *nads = nadi_alloc((size_t)(k * d), sizeof(float));
+  nad_status st = NAD_OK;
+  if (!evals || !evecs || !spec || !mean || !nads)
+    st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "results of %lld NADs of dimension %lld",
+                   (long long)k, (long long)d);
+  if (st == NAD_OK) {
+    const nadi_acc *halves[2] = {&e->half[0], &e->half[1]};
+    st = solve(e, halves, 2, &work, k, evals, evecs, spec);
+    memcpy(mean, work.mean, (size_t)d * sizeof(double));
+  }
+  nadi_acc_free(&work);
+  if (st == NAD_OK) {
+    for (int64_t i = 0; i < k * d; i++)
+      nads[i] = (float)evecs[i];
+    nadi_free(e->evals);
+    nadi_free(e->nads);
+    nadi_free(e->spectrum);
+    nadi_free(e->mean);
+    e->evals = evals;
+    e->nads = nads;
+    e->spectrum = spec;
+    e->mean = mean;
+    e->k = k;
+    e->finalized = 1;
+  } else {
+    nadi_free(evals);
+    nadi_free(nads);
+    nadi_free(spec);
+    nadi_free(mean);
+  }
+  nadi_free(evecs);
+  return st;
+}
+
+nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
+                                      double *spectrum_corr) {
+  const int64_t d = e->d;
+  nadi_acc work;
+  NADI_TRY(nadi_acc_init(&work, d));
+  double *evals = nadi_alloc((size_t)k, sizeof(double));
+  double *evecs[2] = {nadi_alloc((size_t)(k * d), sizeof(double)),
+                      nadi_alloc((size_t)(k * d), sizeof(double))};
+  double *spec[2] = {nadi_alloc((size_t)d, sizeof(double)), nadi_alloc((size_t)d, sizeof(double))};
+  nad_status st = NAD_OK;
+  if (!evals || !evecs[0] || !evecs[1] || !spec[0] || !spec[1])
+    st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
+  for (int h = 0; h < 2 && st == NAD_OK; h++)
+    if (nadi_acc_count(&e->half[h]) < 2)
+      st = nadi_fail(NAD_ERR_MISUSE,
+                     "convergence needs at least 2 networks in each half (even / odd network "
+                     "index); the %s half has %lld",
+                     h ? "odd" : "even", (long long)nadi_acc_count(&e->half[h]));
+  for (int h = 0; h < 2 && st == NAD_OK; h++) {
+    const nadi_acc *one[1] = {&e->half[h]};
+    st = solve(e, one, 1, &work, k, evals, evecs[h], spec[h]);
+  }
+  if (st == NAD_OK) {
+    double ov = nadi_overlap_orthonormal(evecs[0], evecs[1], k, d);
+    if (ov < 0.0)
+      st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
+    else
+      *overlap = ov;
+  }
+  if (st == NAD_OK)
+    st = nadi_log_spectrum_corr(spec[0], spec[1], d, spectrum_corr);
+  nadi_acc_free(&work);
+  nadi_free(evals);
+  for (int h = 0; h < 2; h++) {
+    nadi_free(evecs[h]);
+    nadi_free(spec[h]);
+  }
+  return st;
+}

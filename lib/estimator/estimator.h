@@ -1,0 +1,151 @@
+/* Internals of the NAD estimator (lib/estimator/). Never installed.
+ *
+ * Data flow: probe.c computes the response g (D doubles) of network j; estimator.c runs probes
+ * on worker threads and folds the responses, strictly in network order, into two half
+ * accumulators (even / odd j, accum.c); finalize merges the halves into a covariance,
+ * spectrum.c turns its diagonal blocks into the Fourier power spectrum and eig.c eigensolves it.
+ * checkpoint.c saves and loads the halves. Vendor libraries: CBLAS only in dblas.c (double) and
+ * lib/kernels/blas.c (float), LAPACKE only in eig.c, FFTW only in spectrum.c. */
+#ifndef NADI_ESTIMATOR_H
+#define NADI_ESTIMATOR_H
+
+#include <stdatomic.h>
+
+#include "api/api.h"
+
+/* ---- double BLAS (dblas.c). Row-major; every dimension must fit in int. ------------------ */
+/* C (n×n, lower triangle) += alpha · Aᵀ A, A is k×n (lda = n). */
+void nadi_dsyrk_lower_t(int64_t n, int64_t k, double alpha, const double *a, double *c);
+/* C (n×n, lower triangle) += alpha · x xᵀ. */
+void nadi_dsyr_lower(int64_t n, double alpha, const double *x, double *c);
+/* C[m,n] = alpha · A · Bᵀ + beta · C, A m×k, B n×k (both row-major, leading dim k). */
+void nadi_dgemm_nt(int64_t m, int64_t n, int64_t k, double alpha, const double *a,
+                   const double *b, double beta, double *c);
+
+/* ---- streaming mean / scatter accumulator (accum.c) -------------------------------------- */
+/* Responses are buffered in blocks of NADI_ACC_BLOCK rows; a full block is centred on its own
+ * mean, folded into the scatter with one rank-B dsyrk and merged with Chan's correction.
+ * Blocking is part of the state (pending rows are saved in checkpoints) so that saving,
+ * loading and resuming never change the order of the floating-point operations. */
+#define NADI_ACC_BLOCK 64
+
+typedef struct nadi_acc {
+  int64_t d;
+  int64_t n;      /* rows folded into mean / m2 */
+  double *mean;   /* d */
+  double *m2;     /* d×d row-major; only the lower triangle (j <= i) is meaningful */
+  int64_t n_pend; /* rows buffered, < NADI_ACC_BLOCK */
+  double *pend;   /* NADI_ACC_BLOCK × d */
+  double *bmean;  /* d, scratch of a fold */
+} nadi_acc;
+
+nad_status nadi_acc_init(nadi_acc *a, int64_t d); /* zeroed; NAD_ERR_OUT_OF_MEMORY */
+void nadi_acc_free(nadi_acc *a);
+void nadi_acc_reset(nadi_acc *a);
+/* Slot for the next row; fill it (d doubles) then call nadi_acc_commit. */
+double *nadi_acc_next_row(nadi_acc *a);
+void nadi_acc_commit(nadi_acc *a);
+/* Append one row (copies it). */
+void nadi_acc_push(nadi_acc *a, const double *row);
+/* Total rows, folded and pending. */
+static inline int64_t nadi_acc_count(const nadi_acc *a) { return a->n + a->n_pend; }
+/* Fold the pending rows now (changes the blocking; used only when merging). */
+void nadi_acc_flush(nadi_acc *a);
+/* dst += src (Chan merge of the folded parts, then src's pending rows folded as one block).
+ * src is not modified. dst must have no pending rows. */
+void nadi_acc_merge(nadi_acc *dst, const nadi_acc *src);
+/* Copy src entirely into dst (same d). */
+void nadi_acc_copy(nadi_acc *dst, const nadi_acc *src);
+/* Combined statistics of halves[0..n_halves) in that order into work (which is overwritten;
+ * the halves are unchanged): work = copy(h0) flushed, then merge(h1), ... */
+void nadi_acc_combine(nadi_acc *work, const nadi_acc *const *halves, int n_halves);
+/* After combine: turn work->m2 into the full symmetric covariance m2 / (n − 1). */
+void nadi_acc_covariance(nadi_acc *work);
+
+/* ---- eigensolver and QR (eig.c, the only file including lapacke.h) ------------------------ */
+/* Top k eigenpairs of the symmetric d×d matrix a (full storage; destroyed). evals: k doubles,
+ * descending. evecs: k×d row-major (row i = eigenvector i, unit norm, sign: largest-magnitude
+ * entry positive). NAD_ERR_NUMERICAL on LAPACK failure. */
+nad_status nadi_eig_top(double *a, int64_t d, int64_t k, double *evals, double *evecs);
+/* Replace the k rows of a (k×d row-major, k <= d) by an orthonormal basis of their span
+ * (Householder QR, as numpy.linalg.qr of aᵀ). */
+nad_status nadi_orthonormal_rows(double *a, int64_t k, int64_t d);
+
+/* ---- spectra (spectrum.c, the only file including fftw3.h) ------------------------------ */
+/* Power spectrum of a covariance: for each channel cc, P(f) = (F C_cc F^H)(f, f), fftshifted.
+ * cov: full symmetric (c·h·w)² row-major. dst: c·h·w doubles (negative rounding clamped to 0). */
+nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w, double *dst);
+/* Same from count eigenpairs (nads count×D floats). */
+nad_status nadi_spectrum_eig(const float *nads, const double *evals, int64_t count, int64_t c,
+                             int64_t h, int64_t w, double *dst);
+/* Pearson correlation of log(p + 1e-12·max p) (negative p count as 0). NAD_ERR_NUMERICAL when
+ * a spectrum is all zero, constant or not finite. */
+nad_status nadi_log_spectrum_corr(const double *pa, const double *pb, int64_t n, double *corr);
+
+/* ---- comparison (compare.c) --------------------------------------------------------------- */
+/* ||Qaᵀ Qb||²_F / k for two sets of k orthonormal rows of length d. */
+double nadi_overlap_orthonormal(const double *qa, const double *qb, int64_t k, int64_t d);
+
+/* ---- probing one network (probe.c) -------------------------------------------------------- */
+typedef struct nadi_probe nadi_probe;
+/* Buffers for one worker: executor, parameters, perturbed-input chunk. x0 (D floats) is
+ * copied. mode: nad_mode. batch: perturbed inputs per forward (dipole). */
+nad_status nadi_probe_create(const nadi_graph *g, const float *x0, int mode, double step,
+                             int64_t batch, nadi_probe **out);
+void nadi_probe_destroy(nadi_probe *p);
+typedef enum { NADI_PROBE_OK = 0, NADI_PROBE_NONFINITE = 1, NADI_PROBE_STOPPED = 2 } nadi_probe_result;
+/* Response of network j (weights from (seed, j)) into g (D doubles). Allocates nothing. Stops
+ * early (between forward chunks) when *stop becomes non-zero. */
+nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,
+                                 const atomic_int *stop);
+
+/* ---- the estimator handle (estimator.c, checkpoint.c, lib/api/estimator.c) ---------------- */
+typedef struct nadi_range {
+  int64_t lo, hi; /* networks [lo, hi) */
+} nadi_range;
+
+struct nad_estimator {
+  const nad_arch *arch;
+  int64_t shape[3]; /* c, h, w */
+  int64_t d;
+  /* options */
+  int64_t num_networks, num_threads, top_k, batch, first_network;
+  uint64_t seed;
+  int mode, eval_kind;
+  double step;
+  float *x0_user; /* d floats once nad_estimator_set_eval_point was called */
+  nad_progress_fn progress;
+  void *progress_ud;
+  char *ckpt_path; /* periodic checkpoint during run (NULL: none) */
+  int64_t ckpt_every;
+  /* state */
+  int ran;       /* nad_estimator_run was called: options frozen, run refused */
+  int finalized; /* results below match the accumulators */
+  nadi_acc half[2]; /* networks with even / odd index */
+  nadi_range *ranges; /* sorted, disjoint, coalesced */
+  int64_t n_ranges, cap_ranges;
+  /* results of finalize */
+  int64_t k;
+  double *evals;    /* k */
+  float *nads;      /* k×d */
+  double *spectrum; /* d */
+  double *mean;     /* d */
+};
+
+/* Evaluation point of e into x0 (d floats): user array, zeros, or N(0, I) from the stream
+ * (seed, UINT64_MAX). MISUSE when EVAL_USER was chosen without an array. */
+nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0);
+/* Run loop (estimator.c). */
+nad_status nadi_estimator_run(nad_estimator *e);
+nad_status nadi_estimator_finalize(nad_estimator *e);
+nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
+                                      double *spectrum_corr);
+/* Network ranges (estimator.c). */
+int nadi_ranges_overlap(const nad_estimator *e, const nadi_range *r, int64_t n);
+nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi);
+int nadi_ranges_covered(const nad_estimator *e, int64_t j);
+/* Checkpoints (checkpoint.c). */
+nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path);
+nad_status nadi_checkpoint_load(nad_estimator *e, const char *path);
+
+#endif

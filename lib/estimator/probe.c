@@ -1,0 +1,138 @@
+/* The response of one random network at the evaluation point x0.
+ *
+ * Dipole (the reference method): g_i = (f(x0 + s·e_i) − f(x0 − s·e_i)) / (2s) for every input
+ * coordinate i, f = output 0. The 2D perturbed inputs (sample t is coordinate t/2, sign + for
+ * even t) go through the delta forward of lib/graph/delta.c in chunks of `cap` samples: it
+ * reuses the activations of x0 and recomputes the early local layers only where one changed
+ * coordinate can reach, which equals a dense forward up to float rounding.
+ * Gradient: g = ∂f/∂x at x0 by one backward pass of the executor with dy = e_0.
+ *
+ * Everything is allocated at create: probing a network allocates nothing. Network j's
+ * parameters depend only on (seed, j) (stream j of the counter-based generator), whichever
+ * worker computes it, and the chunks are the same for every network, so a response does not
+ * depend on the thread that computes it. */
+#include <math.h>
+#include <string.h>
+
+#include "estimator/estimator.h"
+
+struct nadi_probe {
+  const nadi_graph *g;
+  nadi_delta *delta; /* dipole */
+  nadi_exec *exec;   /* gradient */
+  int64_t d, out, cap;
+  int mode;
+  double step;
+  float *x0;     /* d */
+  float *params; /* n_params */
+  int64_t *coord; /* cap (dipole) */
+  float *value;   /* cap (dipole) */
+  float *y;       /* cap×out (dipole) */
+  float *fout;    /* 2d outputs (dipole) */
+  float *dy;      /* out (gradient) */
+  float *dx;      /* d (gradient) */
+};
+
+void nadi_probe_destroy(nadi_probe *p) {
+  if (!p)
+    return;
+  nadi_delta_destroy(p->delta);
+  nadi_exec_destroy(p->exec);
+  nadi_free(p->x0);
+  nadi_free(p->params);
+  nadi_free(p->coord);
+  nadi_free(p->value);
+  nadi_free(p->y);
+  nadi_free(p->fout);
+  nadi_free(p->dy);
+  nadi_free(p->dx);
+  nadi_free(p);
+}
+
+nad_status nadi_probe_create(const nadi_graph *g, const float *x0, int mode, double step,
+                             int64_t batch, nadi_probe **out) {
+  *out = NULL;
+  nadi_probe *p = nadi_calloc(1, sizeof *p);
+  if (!p)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe");
+  p->g = g;
+  p->d = nadi_graph_in_size(g);
+  p->out = nadi_graph_out_size(g);
+  p->mode = mode;
+  p->step = step;
+  p->cap = mode == NAD_MODE_DIPOLE ? (batch < 2 * p->d ? batch : 2 * p->d) : 1;
+  int64_t ys;
+  if (!nadi_mul_ok(p->cap, p->out, &ys)) {
+    nadi_probe_destroy(p);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe batch of %lld inputs is too large",
+                     (long long)p->cap);
+  }
+  p->x0 = nadi_alloc((size_t)p->d, sizeof(float));
+  p->params = nadi_alloc((size_t)g->n_params, sizeof(float));
+  p->coord = nadi_alloc((size_t)p->cap, sizeof(int64_t));
+  p->value = nadi_alloc((size_t)p->cap, sizeof(float));
+  p->y = nadi_alloc((size_t)ys, sizeof(float));
+  p->fout = nadi_alloc(2 * (size_t)p->d, sizeof(float));
+  p->dy = nadi_calloc((size_t)p->out, sizeof(float));
+  p->dx = nadi_alloc((size_t)p->d, sizeof(float));
+  if (!p->x0 || !p->params || !p->coord || !p->value || !p->y || !p->fout || !p->dy || !p->dx) {
+    nadi_probe_destroy(p);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe buffers (%lld inputs of %lld floats)",
+                     (long long)p->cap, (long long)p->d);
+  }
+  memcpy(p->x0, x0, (size_t)p->d * sizeof(float));
+  p->dy[0] = 1.0f;
+  nad_status st = mode == NAD_MODE_DIPOLE ? nadi_delta_create(g, p->cap, &p->delta)
+                                          : nadi_exec_create(g, 1, &p->exec);
+  if (st != NAD_OK) {
+    nadi_probe_destroy(p);
+    return st;
+  }
+  *out = p;
+  return NAD_OK;
+}
+
+static nadi_probe_result run_dipole(nadi_probe *p, double *g, const atomic_int *stop) {
+  const int64_t d = p->d, total = 2 * d;
+  const float sp = (float)p->step;
+  nadi_delta_set_base(p->delta, p->params, p->x0);
+  for (int64_t t0 = 0; t0 < total; t0 += p->cap) {
+    if (atomic_load_explicit(stop, memory_order_relaxed))
+      return NADI_PROBE_STOPPED;
+    const int64_t b = total - t0 < p->cap ? total - t0 : p->cap;
+    for (int64_t s = 0; s < b; s++) {
+      const int64_t t = t0 + s, i = t / 2;
+      p->coord[s] = i;
+      p->value[s] = (t & 1) ? p->x0[i] - sp : p->x0[i] + sp;
+    }
+    nadi_delta_forward(p->delta, p->params, p->coord, p->value, b, p->y);
+    for (int64_t s = 0; s < b; s++)
+      p->fout[t0 + s] = p->y[s * p->out];
+  }
+  const double inv = 1.0 / (2.0 * p->step);
+  int finite = 1;
+  for (int64_t i = 0; i < d; i++) {
+    g[i] = ((double)p->fout[2 * i] - (double)p->fout[2 * i + 1]) * inv;
+    finite &= isfinite(g[i]);
+  }
+  return finite ? NADI_PROBE_OK : NADI_PROBE_NONFINITE;
+}
+
+static nadi_probe_result run_gradient(nadi_probe *p, double *g) {
+  (void)nadi_exec_forward(p->exec, p->params, p->x0, 1, 0, NULL);
+  nadi_exec_backward(p->exec, p->params, p->dy, p->dx, NULL);
+  int finite = 1;
+  for (int64_t i = 0; i < p->d; i++) {
+    g[i] = (double)p->dx[i];
+    finite &= isfinite(g[i]);
+  }
+  return finite ? NADI_PROBE_OK : NADI_PROBE_NONFINITE;
+}
+
+nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,
+                                 const atomic_int *stop) {
+  nadi_rng r;
+  nadi_rng_init(&r, seed, (uint64_t)j);
+  nadi_graph_init_params(p->g, p->params, &r);
+  return p->mode == NAD_MODE_DIPOLE ? run_dipole(p, g, stop) : run_gradient(p, g);
+}

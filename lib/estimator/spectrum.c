@@ -1,0 +1,213 @@
+/* Fourier power spectra of covariances: the only file that includes fftw3.h.
+ *
+ * For eigenpairs (λ_i, v_i) of a covariance C, Σ_i λ_i |DFT2(v_i[c])|²(f) = (F C_cc F^H)(f, f),
+ * with C_cc the diagonal block of channel c. The estimator uses the right-hand side: it needs
+ * no eigenvectors (so it does not depend on TOP_K) and costs h·w real 2-D FFTs plus O((h·w)²)
+ * per channel. With A[p, f] = Σ_q C[p, q] e^{−2πi f·q} (the FFT of row p),
+ * P(f) = Σ_p e^{−2πi f·p} conj(A[p, f]) = Re Σ_p e^{+2πi f·p} A[p, f] (C real symmetric).
+ *
+ * Double precision (fftw3, not fftw3f): the spectra are compared on a log scale down to
+ * 1e-12 of their maximum, far below float rounding of the covariance rows.
+ *
+ * FFTW's planner is not thread-safe and its wisdom is process-wide: plans are made and
+ * destroyed only under plan_lock, with FFTW_ESTIMATE (no measuring, inputs untouched); only
+ * fftw_execute runs unlocked. fftw_cleanup and wisdom are never touched. */
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <fftw3.h>
+
+#include "estimator/estimator.h"
+
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct spec_fft {
+  int64_t h, w, wc; /* wc = w/2 + 1 complex columns of the r2c output */
+  double *in;       /* h×w */
+  fftw_complex *out; /* h×wc */
+  fftw_plan plan;
+  double *half; /* h×wc accumulated power (non-negative frequencies in x) */
+} spec_fft;
+
+static void spec_fft_free(spec_fft *s) {
+  if (s->plan) {
+    pthread_mutex_lock(&plan_lock);
+    fftw_destroy_plan(s->plan);
+    pthread_mutex_unlock(&plan_lock);
+  }
+  nadi_free(s->in);
+  nadi_free(s->out);
+  nadi_free(s->half);
+  memset(s, 0, sizeof *s);
+}
+
+static nad_status spec_fft_init(spec_fft *s, int64_t h, int64_t w) {
+  memset(s, 0, sizeof *s);
+  s->h = h;
+  s->w = w;
+  s->wc = w / 2 + 1;
+  s->in = nadi_alloc((size_t)(h * w), sizeof(double));
+  s->out = nadi_alloc((size_t)(h * s->wc), sizeof(fftw_complex));
+  s->half = nadi_calloc((size_t)(h * s->wc), sizeof(double));
+  if (!s->in || !s->out || !s->half) {
+    spec_fft_free(s);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "FFT buffers for %lld×%lld", (long long)h,
+                     (long long)w);
+  }
+  pthread_mutex_lock(&plan_lock);
+  s->plan = fftw_plan_dft_r2c_2d((int)h, (int)w, s->in, s->out, FFTW_ESTIMATE);
+  pthread_mutex_unlock(&plan_lock);
+  if (!s->plan) {
+    spec_fft_free(s);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "FFTW could not plan a %lld×%lld transform",
+                     (long long)h, (long long)w);
+  }
+  return NAD_OK;
+}
+
+/* Expand the half plane (fx in [0, w/2]) to the full plane with P(−f) = P(f) (real input),
+ * clamp rounding negatives to 0 and write it fftshifted (numpy: out[(i + n/2) % n] = in[i]). */
+static void spec_emit(const spec_fft *s, double *dst) {
+  const int64_t h = s->h, w = s->w, wc = s->wc;
+  for (int64_t fy = 0; fy < h; fy++)
+    for (int64_t fx = 0; fx < w; fx++) {
+      double v = fx < wc ? s->half[fy * wc + fx] : s->half[((h - fy) % h) * wc + (w - fx)];
+      if (!(v > 0.0))
+        v = v == v ? 0.0 : v; /* keep NaN visible, clamp −0 and rounding negatives */
+      dst[((fy + h / 2) % h) * w + (fx + w / 2) % w] = v;
+    }
+}
+
+nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w, double *dst) {
+  const int64_t hw = h * w, d = c * hw, wc = w / 2 + 1;
+  spec_fft s;
+  NADI_TRY(spec_fft_init(&s, h, w));
+  /* e^{+2πi k/n} tables for each axis. */
+  double *ty = nadi_alloc(2 * (size_t)h, sizeof(double));
+  double *tx = nadi_alloc(2 * (size_t)w, sizeof(double));
+  if (!ty || !tx) {
+    nadi_free(ty);
+    nadi_free(tx);
+    spec_fft_free(&s);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "spectrum tables");
+  }
+  for (int64_t k = 0; k < h; k++) {
+    ty[2 * k] = cos(2.0 * M_PI * (double)k / (double)h);
+    ty[2 * k + 1] = sin(2.0 * M_PI * (double)k / (double)h);
+  }
+  for (int64_t k = 0; k < w; k++) {
+    tx[2 * k] = cos(2.0 * M_PI * (double)k / (double)w);
+    tx[2 * k + 1] = sin(2.0 * M_PI * (double)k / (double)w);
+  }
+  for (int64_t cc = 0; cc < c; cc++) {
+    memset(s.half, 0, (size_t)(h * wc) * sizeof(double));
+    for (int64_t py = 0; py < h; py++)
+      for (int64_t px = 0; px < w; px++) {
+        const int64_t p = py * w + px;
+        memcpy(s.in, cov + (cc * hw + p) * d + cc * hw, (size_t)hw * sizeof(double));
+        fftw_execute(s.plan);
+        for (int64_t fy = 0; fy < h; fy++) {
+          const double *ry = ty + 2 * ((fy * py) % h);
+          fftw_complex *a = s.out + fy * wc;
+          double *acc = s.half + fy * wc;
+          for (int64_t fx = 0; fx < wc; fx++) {
+            const double *rx = tx + 2 * ((fx * px) % w);
+            const double er = ry[0] * rx[0] - ry[1] * rx[1];
+            const double ei = ry[0] * rx[1] + ry[1] * rx[0];
+            acc[fx] += er * a[fx][0] - ei * a[fx][1];
+          }
+        }
+      }
+    spec_emit(&s, dst + cc * hw);
+  }
+  nadi_free(ty);
+  nadi_free(tx);
+  spec_fft_free(&s);
+  return NAD_OK;
+}
+
+nad_status nadi_spectrum_eig(const float *nads, const double *evals, int64_t count, int64_t c,
+                             int64_t h, int64_t w, double *dst) {
+  const int64_t hw = h * w, d = c * hw, wc = w / 2 + 1;
+  spec_fft s;
+  NADI_TRY(spec_fft_init(&s, h, w));
+  for (int64_t cc = 0; cc < c; cc++) {
+    memset(s.half, 0, (size_t)(h * wc) * sizeof(double));
+    for (int64_t i = 0; i < count; i++) {
+      const float *v = nads + i * d + cc * hw;
+      for (int64_t t = 0; t < hw; t++)
+        s.in[t] = (double)v[t];
+      fftw_execute(s.plan);
+      const double l = evals[i];
+      for (int64_t t = 0; t < h * wc; t++)
+        s.half[t] += l * (s.out[t][0] * s.out[t][0] + s.out[t][1] * s.out[t][1]);
+    }
+    spec_emit(&s, dst + cc * hw);
+  }
+  spec_fft_free(&s);
+  return NAD_OK;
+}
+
+nad_status nadi_log_spectrum_corr(const double *pa, const double *pb, int64_t n, double *corr) {
+  const double *p[2] = {pa, pb};
+  double floor_[2], mean[2] = {0, 0};
+  for (int s = 0; s < 2; s++) {
+    double mx = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+      if (!isfinite(p[s][i]))
+        return nadi_fail(NAD_ERR_NUMERICAL, "spectrum %c has a non-finite entry at %lld",
+                         "ab"[s], (long long)i);
+      if (p[s][i] > mx)
+        mx = p[s][i];
+    }
+    if (!(mx > 0.0))
+      return nadi_fail(NAD_ERR_NUMERICAL, "spectrum %c is zero everywhere", "ab"[s]);
+    floor_[s] = 1e-12 * mx;
+  }
+#define LOGP(s, i) log((p[s][i] > 0.0 ? p[s][i] : 0.0) + floor_[s])
+  for (int s = 0; s < 2; s++) {
+    for (int64_t i = 0; i < n; i++)
+      mean[s] += LOGP(s, i);
+    mean[s] /= (double)n;
+  }
+  double sab = 0, saa = 0, sbb = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const double a = LOGP(0, i) - mean[0], b = LOGP(1, i) - mean[1];
+    sab += a * b;
+    saa += a * a;
+    sbb += b * b;
+  }
+#undef LOGP
+  if (!(saa > 0.0) || !(sbb > 0.0))
+    return nadi_fail(NAD_ERR_NUMERICAL, "a log spectrum is constant: correlation undefined");
+  *corr = sab / sqrt(saa * sbb);
+  return NAD_OK;
+}
+
+/* ---- public comparison functions ---------------------------------------------------------- */
+
+nad_status nad_spectrum_from_nads(const float *nads, const double *eigenvalues, int64_t count,
+                                  int64_t c, int64_t h, int64_t w, double *dst, size_t dst_len) {
+  NADI_CHECK(nads && eigenvalues && dst, NAD_ERR_INVALID_ARG,
+             "nad_spectrum_from_nads: NULL pointer argument");
+  NADI_CHECK(count >= 1 && c >= 1 && h >= 1 && w >= 1, NAD_ERR_INVALID_ARG,
+             "nad_spectrum_from_nads: count, c, h, w must be >= 1 (got %lld, %lld, %lld, %lld)",
+             (long long)count, (long long)c, (long long)h, (long long)w);
+  int64_t hw, d, cd;
+  NADI_CHECK(nadi_mul_ok(h, w, &hw) && hw <= INT32_MAX && nadi_mul_ok(c, hw, &d) &&
+                 nadi_mul_ok(count, d, &cd),
+             NAD_ERR_INVALID_ARG, "nad_spectrum_from_nads: sizes overflow");
+  NADI_CHECK(dst_len >= (uint64_t)d, NAD_ERR_INVALID_ARG,
+             "nad_spectrum_from_nads: dst has %zu entries, %lld needed", dst_len, (long long)d);
+  return nadi_spectrum_eig(nads, eigenvalues, count, c, h, w, dst);
+}
+
+nad_status nad_spectrum_correlation(const double *pa, const double *pb, int64_t n,
+                                    double *corr) {
+  NADI_CHECK(pa && pb && corr, NAD_ERR_INVALID_ARG,
+             "nad_spectrum_correlation: NULL pointer argument");
+  NADI_CHECK(n >= 2, NAD_ERR_INVALID_ARG, "nad_spectrum_correlation: n = %lld, need >= 2",
+             (long long)n);
+  return nadi_log_spectrum_corr(pa, pb, n, corr);
+}

@@ -1,0 +1,145 @@
+/* Option parsing shared by all commands: a table of long options, positionals, strict numbers. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_usage_error(const char *command, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("nad: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  fprintf(stderr, "usage: %s\n", cli_usage_line(command));
+  fprintf(stderr, "(see 'nad %s --help')\n", command ? command : "help");
+  return CLI_USAGE;
+}
+
+static const cli_opt *find_opt(const cli_opt *opts, int nopts, const char *name, size_t len) {
+  for (int i = 0; i < nopts; i++)
+    if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+      return &opts[i];
+  return NULL;
+}
+
+int cli_parse(const char *command, int argc, char **argv, const cli_opt *opts, int nopts,
+              const char **pos, int max_pos, int *npos) {
+  *npos = 0;
+  /* --help wins over everything else, even over errors earlier on the line. */
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      break;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      cli_print_help(stdout, command);
+      return -1;
+    }
+  }
+  int only_positional = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (only_positional || a[0] != '-' || strcmp(a, "-") == 0) {
+      if (*npos >= max_pos)
+        return cli_usage_error(command, "unexpected argument '%s'", a);
+      pos[(*npos)++] = a;
+      continue;
+    }
+    if (strcmp(a, "--") == 0) {
+      only_positional = 1;
+      continue;
+    }
+    if (a[1] != '-')
+      return cli_usage_error(command, "unknown option '%s' (options are long: --name)", a);
+    const char *name = a + 2;
+    const char *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const cli_opt *o = find_opt(opts, nopts, name, len);
+    if (!o)
+      return cli_usage_error(command, "unknown option '--%.*s'", (int)len, name);
+    if (!o->takes_value) {
+      if (eq)
+        return cli_usage_error(command, "option '--%s' takes no value", o->name);
+      *o->flag = 1;
+      continue;
+    }
+    if (eq) {
+      *o->value = eq + 1;
+    } else {
+      if (i + 1 >= argc)
+        return cli_usage_error(command, "option '--%s' needs a value", o->name);
+      *o->value = argv[++i]; /* taken verbatim, so "--scale -1" reaches the range check */
+    }
+  }
+  return 0;
+}
+
+int cli_parse_i64(const char *opt, const char *text, int64_t lo, int64_t hi, int64_t *out) {
+  if (!text)
+    return 0;
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || errno == ERANGE || text[0] == ' ') {
+    fprintf(stderr, "nad: --%s: expected an integer, got '%s'\n", opt, text);
+    return CLI_USAGE;
+  }
+  if (v < lo || v > hi) {
+    if (hi == INT64_MAX)
+      fprintf(stderr, "nad: --%s: must be >= %lld, got %lld\n", opt, (long long)lo, v);
+    else
+      fprintf(stderr, "nad: --%s: must be in [%lld, %lld], got %lld\n", opt, (long long)lo,
+              (long long)hi, v);
+    return CLI_USAGE;
+  }
+  *out = (int64_t)v;
+  return 0;
+}
+
+int cli_parse_double_pos(const char *opt, const char *text, double *out) {
+  if (!text)
+    return 0;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || *end != '\0' || errno == ERANGE || text[0] == ' ') {
+    fprintf(stderr, "nad: --%s: expected a number, got '%s'\n", opt, text);
+    return CLI_USAGE;
+  }
+  if (!isfinite(v) || !(v > 0)) {
+    fprintf(stderr, "nad: --%s: must be a finite number > 0, got '%s'\n", opt, text);
+    return CLI_USAGE;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]) {
+  if (!text)
+    return 0;
+  const char *p = text;
+  for (int i = 0; i < 3; i++) {
+    char *end = NULL;
+    errno = 0;
+    if (*p < '0' || *p > '9')
+      goto bad;
+    long long v = strtoll(p, &end, 10);
+    if (errno == ERANGE || v <= 0 || v > (1LL << 24))
+      goto bad;
+    shape[i] = (int64_t)v;
+    p = end;
+    if (i < 2) {
+      if (*p != 'x' && *p != 'X')
+        goto bad;
+      p++;
+    }
+  }
+  if (*p == '\0')
+    return 0;
+bad:
+  fprintf(stderr, "nad: --%s: expected CxHxW with positive integers (e.g. 1x32x32), got '%s'\n",
+          opt, text);
+  return CLI_USAGE;
+}

@@ -1,0 +1,126 @@
+/* Shared declarations of the `nad` command-line tool. The tool uses the public API only. */
+#ifndef NAD_CLI_H
+#define NAD_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <nad/nad.h>
+
+/* Exit codes: success, runtime error (message from libnad), usage error, cancelled by SIGINT. */
+enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2, CLI_CANCELLED = 130 };
+
+/* ---- option parsing (args.c) ---------------------------------------------------------------- */
+
+/* One accepted option: "--name VALUE" / "--name=VALUE" when takes_value, else a flag "--name".
+ * The parser stores the last value given (or 1 for a flag) and never interprets it. */
+typedef struct cli_opt {
+  const char *name; /* without the leading "--" */
+  int takes_value;
+  const char **value; /* takes_value: receives the argument (NULL when absent) */
+  int *flag;          /* !takes_value: set to 1 when present */
+} cli_opt;
+
+/* Parses argv[0..argc) (the words after the command name). Positional arguments go to pos (at
+ * most max_pos, *npos receives their number). "--help"/"-h" anywhere prints the help of
+ * `command` and returns -1 (caller exits 0). Unknown options, missing values and too many
+ * positionals print a message plus the usage line and return CLI_USAGE. */
+int cli_parse(const char *command, int argc, char **argv, const cli_opt *opts, int nopts,
+              const char **pos, int max_pos, int *npos);
+
+/* Strict number parsing for option `opt`; on a bad or out-of-range value prints
+ * "nad: --opt: ..." and returns CLI_USAGE. A NULL text leaves *out untouched (returns 0). */
+int cli_parse_i64(const char *opt, const char *text, int64_t lo, int64_t hi, int64_t *out);
+int cli_parse_double_pos(const char *opt, const char *text, double *out); /* finite, > 0 */
+/* "CxHxW", all positive (also accepts 'X'); same error convention. */
+int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]);
+
+/* Prints "nad: <message>" and the usage line of `command`; returns CLI_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- errors and helpers (common.c) ---------------------------------------------------------- */
+
+/* "nad: <what>: <nad_last_error()>" (or the status name when the message is empty); returns
+ * CLI_ERR. Call right after the failing libnad call. */
+int cli_lib_error(nad_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "nad: <message>"; returns CLI_ERR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Options shared by the commands that build an architecture. */
+typedef struct cli_arch_opts {
+  const char *name;        /* positional NAME (may be NULL when a spec is given) */
+  const char *input;       /* --input CxHxW */
+  const char *outputs;     /* --outputs K */
+  const char *spec_file;   /* --spec FILE */
+  const char *spec_string; /* --spec-string "..." */
+} cli_arch_opts;
+
+/* Builds the architecture described by o (builtin NAME, or a spec from --spec/--spec-string).
+ * Returns 0, CLI_USAGE (message printed) or CLI_ERR (message printed). */
+int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out);
+/* "1x32x32" into buf. */
+const char *cli_shape_str(const int64_t s[3], char *buf, size_t len);
+/* Whole file as a NUL-terminated string (caller frees); NULL on error with errno set. */
+char *cli_read_text(const char *path);
+/* mkdir -p; 0 or -1 with errno set. */
+int cli_mkdir_p(const char *path);
+/* Seconds from a monotonic clock. */
+double cli_now(void);
+/* Number of online CPUs (>= 1). */
+int64_t cli_num_cpus(void);
+/* Reads a float32/float64 .npy fully (nad_npy_read_f32); returns 0 or CLI_ERR (printed). */
+int cli_npy_read(const char *path, float **data, int64_t shape[8], int32_t *ndim);
+/* Product of shape[0..ndim). */
+int64_t cli_numel(const int64_t *shape, int32_t ndim);
+
+/* ---- tiny JSON writer (json.c) -------------------------------------------------------------- */
+
+/* Writes indented JSON to f. Keys are NULL inside arrays. Non-finite doubles become null. */
+typedef struct cli_json {
+  FILE *f;
+  int depth;
+  int first[32]; /* nothing written yet at depth d */
+  int compact;   /* depth at which to stop breaking lines (arrays of numbers stay on one line) */
+} cli_json;
+
+void cli_json_init(cli_json *j, FILE *f);
+void cli_json_begin_object(cli_json *j, const char *key);
+void cli_json_end_object(cli_json *j);
+void cli_json_begin_array(cli_json *j, const char *key, int inline_items);
+void cli_json_end_array(cli_json *j);
+void cli_json_string(cli_json *j, const char *key, const char *v);
+void cli_json_int(cli_json *j, const char *key, int64_t v);
+void cli_json_double(cli_json *j, const char *key, double v);
+void cli_json_shape(cli_json *j, const char *key, const int64_t s[3]);
+/* Ends the document with a newline. */
+void cli_json_finish(cli_json *j);
+
+/* ---- progress bar (progress.c) -------------------------------------------------------------- */
+
+typedef struct cli_progress {
+  int enabled;  /* draw at all (stderr is a terminal and not --quiet) */
+  int drawn;    /* something is on the line */
+  double start; /* cli_now() at the first call */
+  double last;  /* last draw */
+  int64_t first_done;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, int enabled);
+/* Redraws at most ~10 times per second (always for done == total). */
+void cli_progress_update(cli_progress *p, int64_t done, int64_t total);
+/* Clears the bar line so that following output starts on a fresh line. */
+void cli_progress_end(cli_progress *p);
+
+/* ---- commands ------------------------------------------------------------------------------- */
+
+int cli_cmd_arch(int argc, char **argv);
+int cli_cmd_net(int argc, char **argv);
+int cli_cmd_estimate(int argc, char **argv);
+int cli_cmd_compare(int argc, char **argv);
+
+/* Help texts (help.c): the usage line and the full section of a command ("arch show", ...). */
+const char *cli_usage_line(const char *command);
+void cli_print_help(FILE *f, const char *command);
+
+#endif

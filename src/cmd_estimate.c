@@ -1,0 +1,264 @@
+/* `nad estimate`: options, estimator setup, resume, the run with progress and Ctrl-C handling,
+ * checkpoints. The result files are written by estimate_out.c. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "estimate.h"
+
+#define CMD "estimate"
+
+static volatile sig_atomic_t g_signal; /* set by the handler, polled by the progress callback */
+
+static void on_signal(int sig) { g_signal = sig; }
+
+typedef struct signal_guard {
+  struct sigaction old_int, old_term;
+} signal_guard;
+
+/* SA_RESETHAND: a second Ctrl-C while the first one is being honoured kills the process. */
+static void signals_install(signal_guard *g) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  g_signal = 0;
+  sigaction(SIGINT, &sa, &g->old_int);
+  sigaction(SIGTERM, &sa, &g->old_term);
+}
+
+static void signals_restore(const signal_guard *g) {
+  sigaction(SIGINT, &g->old_int, NULL);
+  sigaction(SIGTERM, &g->old_term, NULL);
+}
+
+static int on_progress(void *user_data, int64_t done, int64_t total) {
+  cli_progress_update((cli_progress *)user_data, done, total);
+  return g_signal != 0;
+}
+
+typedef struct estimate_args {
+  cli_arch_opts ao;
+  const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch;
+  const char *checkpoint, *every, *resume, *out;
+  int quiet;
+} estimate_args;
+
+static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) {
+  memset(a, 0, sizeof *a);
+  const cli_opt opts[] = {
+      {"input", 1, &a->ao.input, NULL},
+      {"outputs", 1, &a->ao.outputs, NULL},
+      {"spec", 1, &a->ao.spec_file, NULL},
+      {"spec-string", 1, &a->ao.spec_string, NULL},
+      {"networks", 1, &a->networks, NULL},
+      {"scale", 1, &a->scale, NULL},
+      {"mode", 1, &a->mode, NULL},
+      {"eval-point", 1, &a->eval_point, NULL},
+      {"seed", 1, &a->seed, NULL},
+      {"threads", 1, &a->threads, NULL},
+      {"top", 1, &a->top, NULL},
+      {"batch", 1, &a->batch, NULL},
+      {"checkpoint", 1, &a->checkpoint, NULL},
+      {"checkpoint-every", 1, &a->every, NULL},
+      {"resume", 1, &a->resume, NULL},
+      {"out", 1, &a->out, NULL},
+      {"quiet", 0, NULL, &a->quiet},
+  };
+  const char *pos[1];
+  int npos = 0;
+  int rc = cli_parse(CMD, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 1, &npos);
+  if (rc)
+    return rc;
+  a->ao.name = npos > 0 ? pos[0] : NULL;
+  memset(r, 0, sizeof *r);
+  r->networks = 1000;
+  r->scale = 100.0;
+  double lo = 0, hi = 256;
+  nad_option_bounds(NAD_OPT_NUM_THREADS, &lo, &hi);
+  const int64_t max_threads = (int64_t)hi;
+  hi = 1 << 20;
+  nad_option_bounds(NAD_OPT_BATCH, &lo, &hi);
+  const int64_t max_batch = (int64_t)hi;
+  r->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
+  r->checkpoint_every = 100;
+  r->mode = a->mode ? a->mode : "dipole";
+  r->eval_point = a->eval_point ? a->eval_point : "normal";
+  r->out_dir = a->out;
+  r->checkpoint = a->checkpoint;
+  r->resume = a->resume;
+  r->quiet = a->quiet;
+  r->batch = -1; /* library default */
+  if ((rc = cli_parse_i64("networks", a->networks, 2, INT64_MAX, &r->networks)) ||
+      (rc = cli_parse_double_pos("scale", a->scale, &r->scale)) ||
+      (rc = cli_parse_i64("seed", a->seed, 0, INT64_MAX, &r->seed)) ||
+      (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &r->threads)) ||
+      (rc = cli_parse_i64("top", a->top, 0, INT64_MAX, &r->top)) ||
+      (rc = cli_parse_i64("batch", a->batch, 1, max_batch, &r->batch)) ||
+      (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)))
+    return rc;
+  if (r->threads == 0) /* record the real count: results are reproducible per count */
+    r->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
+  if (strcmp(r->mode, "dipole") != 0 && strcmp(r->mode, "gradient") != 0)
+    return cli_usage_error(CMD, "--mode: expected 'dipole' or 'gradient', got '%s'", r->mode);
+  if (a->every && !a->checkpoint)
+    return cli_usage_error(CMD, "--checkpoint-every needs --checkpoint FILE");
+  if (!a->out)
+    return cli_usage_error(CMD, "missing --out DIR");
+  if (a->eval_point && a->eval_point[0] == '\0')
+    return cli_usage_error(CMD, "--eval-point: expected normal, zeros or a .npy file");
+  return 0;
+}
+
+/* Evaluation point: option value or the contents of a .npy file with D values. */
+static int setup_eval_point(nad_estimator *e, const estimate_run *r) {
+  nad_status st;
+  if (strcmp(r->eval_point, "normal") == 0 || strcmp(r->eval_point, "zeros") == 0) {
+    int64_t v = r->eval_point[0] == 'n' ? NAD_EVAL_NORMAL : NAD_EVAL_ZEROS;
+    if ((st = nad_estimator_set_int(e, NAD_OPT_EVAL_POINT, v)) != NAD_OK)
+      return cli_lib_error(st, "--eval-point %s", r->eval_point);
+    return 0;
+  }
+  float *x0 = NULL;
+  int64_t shape[8];
+  int32_t nd = 0;
+  if (cli_npy_read(r->eval_point, &x0, shape, &nd) != 0)
+    return CLI_ERR;
+  int64_t d = r->input[0] * r->input[1] * r->input[2], n = cli_numel(shape, nd);
+  int rc = 0;
+  if (n != d) {
+    char buf[64];
+    rc = cli_error("--eval-point '%s' has %lld values, the input %s needs %lld", r->eval_point,
+                   (long long)n, cli_shape_str(r->input, buf, sizeof buf), (long long)d);
+  } else if ((st = nad_estimator_set_eval_point(e, x0, (size_t)n)) != NAD_OK) {
+    rc = cli_lib_error(st, "--eval-point '%s'", r->eval_point);
+  }
+  nad_free(x0);
+  return rc;
+}
+
+static int set_int(nad_estimator *e, nad_option o, int64_t v, const char *opt) {
+  nad_status st = nad_estimator_set_int(e, o, v);
+  return st == NAD_OK ? 0 : cli_lib_error(st, "--%s %lld", opt, (long long)v);
+}
+
+/* All options that define the run: they must be set before a checkpoint is loaded, since
+ * loading refuses a file made with other settings. */
+static int setup_options(nad_estimator *e, const estimate_run *r) {
+  int rc;
+  nad_status st;
+  if ((rc = set_int(e, NAD_OPT_SEED, r->seed, "seed")) ||
+      (rc = set_int(e, NAD_OPT_NUM_THREADS, r->threads, "threads")) ||
+      (rc = set_int(e, NAD_OPT_TOP_K, r->top, "top")) ||
+      (rc = set_int(e, NAD_OPT_MODE,
+                    strcmp(r->mode, "gradient") == 0 ? NAD_MODE_GRADIENT : NAD_MODE_DIPOLE,
+                    "mode")) ||
+      (r->batch > 0 && (rc = set_int(e, NAD_OPT_BATCH, r->batch, "batch"))))
+    return rc;
+  if ((st = nad_estimator_set_double(e, NAD_OPT_STEP, r->scale)) != NAD_OK)
+    return cli_lib_error(st, "--scale %g", r->scale);
+  return setup_eval_point(e, r);
+}
+
+/* Runs the networks [0, N) not already loaded by --resume (so --networks is the total), with
+ * the progress bar and Ctrl-C handling. The library saves --checkpoint every N networks and
+ * once more when the run ends, also when it is cancelled. Returns 0, CLI_ERR or 128 + signal. */
+static int run(nad_estimator *e, estimate_run *r) {
+  nad_status st;
+  int rc = set_int(e, NAD_OPT_NUM_NETWORKS, r->networks, "networks");
+  if (rc)
+    return rc;
+  if (r->checkpoint &&
+      (st = nad_estimator_set_checkpoint(e, r->checkpoint, r->checkpoint_every)) != NAD_OK)
+    return cli_lib_error(st, "--checkpoint '%s'", r->checkpoint);
+  cli_progress prog;
+  cli_progress_init(&prog, !r->quiet && isatty(STDERR_FILENO));
+  if ((st = nad_estimator_set_progress(e, on_progress, &prog)) != NAD_OK)
+    return cli_lib_error(st, "cannot install the progress callback");
+  double t0 = cli_now();
+  signal_guard guard;
+  signals_install(&guard);
+  st = nad_estimator_run(e);
+  int sig = g_signal;
+  signals_restore(&guard);
+  r->seconds = cli_now() - t0;
+  cli_progress_end(&prog);
+  nad_estimator_set_progress(e, NULL, NULL);
+  if (st == NAD_ERR_CANCELLED) {
+    int64_t done = 0;
+    nad_estimator_networks_done(e, &done);
+    if (r->checkpoint)
+      fprintf(stderr, "nad: cancelled; checkpoint '%s' holds %lld networks (continue with "
+                      "--resume %s)\n", r->checkpoint, (long long)done, r->checkpoint);
+    else
+      fprintf(stderr, "nad: cancelled after %lld networks; no results written\n",
+              (long long)done);
+    return 128 + (sig ? sig : SIGINT);
+  }
+  if (st != NAD_OK)
+    return cli_lib_error(st, "estimation failed");
+  if ((st = nad_estimator_networks_done(e, &r->networks_done)) != NAD_OK ||
+      (st = nad_estimator_dims(e, &r->d, &r->k)) != NAD_OK)
+    return cli_lib_error(st, "cannot read the results");
+  int64_t v = 0;
+  if (nad_estimator_get_int(e, NAD_OPT_BATCH, &v) == NAD_OK)
+    r->batch = v;
+  return 0;
+}
+
+int cli_cmd_estimate(int argc, char **argv) {
+  estimate_args a;
+  estimate_run r;
+  int rc = parse_args(argc, argv, &a, &r);
+  if (rc)
+    return rc < 0 ? CLI_OK : rc;
+  nad_arch *arch = NULL;
+  nad_estimator *e = NULL;
+  nad_status st;
+  if ((rc = cli_make_arch(CMD, &a.ao, &arch)) != 0)
+    return rc;
+  r.arch_name = nad_arch_name(arch);
+  if ((st = nad_arch_input_shape(arch, r.input)) != NAD_OK ||
+      (st = nad_arch_num_outputs(arch, &r.outputs)) != NAD_OK) {
+    rc = cli_lib_error(st, "cannot describe architecture");
+    goto done;
+  }
+  int64_t d = r.input[0] * r.input[1] * r.input[2];
+  if (r.top > d) {
+    rc = cli_usage_error(CMD, "--top: must be <= C*H*W = %lld, got %lld", (long long)d,
+                         (long long)r.top);
+    goto done;
+  }
+  if ((st = nad_estimator_create(arch, &e)) != NAD_OK) {
+    rc = cli_lib_error(st, "cannot create estimator");
+    goto done;
+  }
+  if ((rc = setup_options(e, &r)) != 0)
+    goto done;
+  /* Fail before a long run, not after it, when the results cannot be written. */
+  if (cli_mkdir_p(r.out_dir) != 0 || access(r.out_dir, W_OK) != 0) {
+    rc = cli_error("--out: cannot create or write directory '%s': %s", r.out_dir,
+                   strerror(errno));
+    goto done;
+  }
+  if (r.resume) {
+    if ((st = nad_estimator_load(e, r.resume)) != NAD_OK) {
+      rc = cli_lib_error(st, "cannot resume from '%s'", r.resume);
+      goto done;
+    }
+    if ((st = nad_estimator_networks_done(e, &r.resumed_networks)) != NAD_OK) {
+      rc = cli_lib_error(st, "cannot read '%s'", r.resume);
+      goto done;
+    }
+  }
+  if ((rc = run(e, &r)) != 0)
+    goto done;
+  rc = estimate_write_results(e, &r);
+done:
+  nad_estimator_destroy(e);
+  nad_arch_destroy(arch);
+  return rc;
+}

@@ -1,0 +1,194 @@
+/* Helpers shared by the commands: error messages, building an architecture from the common
+ * options, files and directories, clocks. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_lib_error(nad_status st, const char *fmt, ...) {
+  const char *msg = nad_last_error(); /* read first: nothing below may call libnad */
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("nad: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, ": %s\n", (msg && msg[0]) ? msg : nad_status_string(st));
+  return CLI_ERR;
+}
+
+int cli_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("nad: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return CLI_ERR;
+}
+
+const char *cli_shape_str(const int64_t s[3], char *buf, size_t len) {
+  snprintf(buf, len, "%lldx%lldx%lld", (long long)s[0], (long long)s[1], (long long)s[2]);
+  return buf;
+}
+
+char *cli_read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    size_t got = fread(buf + len, 1, cap - len - 1, f);
+    len += got;
+    if (len + 1 < cap)
+      break;
+    char *bigger = realloc(buf, cap * 2);
+    if (!bigger) {
+      free(buf);
+      buf = NULL;
+      errno = ENOMEM;
+      break;
+    }
+    buf = bigger;
+    cap *= 2;
+  }
+  if (buf && ferror(f)) {
+    free(buf);
+    buf = NULL;
+    errno = EIO;
+  }
+  fclose(f);
+  if (buf)
+    buf[len] = '\0';
+  return buf;
+}
+
+/* A spec file may span lines and carry '#' comments: both become blanks, so layers are still
+ * separated by ';' exactly as in --spec-string. */
+static void flatten_spec(char *s) {
+  int in_comment = 0;
+  for (char *p = s; *p; p++) {
+    if (*p == '\n' || *p == '\r')
+      in_comment = 0;
+    else if (*p == '#')
+      in_comment = 1;
+    if (in_comment || *p == '\n' || *p == '\r' || *p == '\t')
+      *p = ' ';
+  }
+}
+
+int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
+  *out = NULL;
+  int64_t shape[3] = {1, 32, 32};
+  int64_t outputs = 1;
+  int rc = cli_parse_shape("input", o->input, shape);
+  if (rc == 0)
+    rc = cli_parse_i64("outputs", o->outputs, 1, 1 << 20, &outputs);
+  if (rc)
+    return rc;
+  const char *spec_src = o->spec_file ? o->spec_file : "--spec-string";
+  if (o->spec_file || o->spec_string) {
+    if (o->spec_file && o->spec_string)
+      return cli_usage_error(command, "give either --spec or --spec-string, not both");
+    if (o->name && strcmp(o->name, "spec") != 0)
+      return cli_usage_error(command, "NAME must be 'spec' (or omitted) with --spec, got '%s'",
+                             o->name);
+    char *text = NULL;
+    if (o->spec_file) {
+      text = cli_read_text(o->spec_file);
+      if (!text)
+        return cli_error("cannot read spec file '%s': %s", o->spec_file, strerror(errno));
+    } else {
+      text = strdup(o->spec_string);
+      if (!text)
+        return cli_error("out of memory");
+    }
+    flatten_spec(text);
+    nad_status st = nad_arch_create_spec(text, shape[0], shape[1], shape[2], out);
+    free(text);
+    if (st != NAD_OK)
+      return cli_lib_error(st, "spec '%s'", spec_src);
+    int64_t k = 0;
+    nad_arch_num_outputs(*out, &k);
+    if (o->outputs && k != outputs) {
+      nad_arch_destroy(*out);
+      *out = NULL;
+      return cli_usage_error(command, "--outputs %lld does not match the spec, which has %lld",
+                             (long long)outputs, (long long)k);
+    }
+    return 0;
+  }
+  if (!o->name)
+    return cli_usage_error(command, "missing architecture NAME (see 'nad arch list')");
+  if (strcmp(o->name, "spec") == 0)
+    return cli_usage_error(command, "architecture 'spec' needs --spec FILE or --spec-string");
+  nad_status st = nad_arch_create_builtin(o->name, shape[0], shape[1], shape[2], outputs, out);
+  if (st != NAD_OK) {
+    char buf[64];
+    return cli_lib_error(st, "architecture '%s' (input %s)", o->name,
+                         cli_shape_str(shape, buf, sizeof buf));
+  }
+  return 0;
+}
+
+int cli_mkdir_p(const char *path) {
+  size_t n = strlen(path);
+  char *p = malloc(n + 1);
+  if (!p) {
+    errno = ENOMEM;
+    return -1;
+  }
+  memcpy(p, path, n + 1);
+  int rc = 0;
+  for (size_t i = 1; i <= n && rc == 0; i++) {
+    if (p[i] != '/' && p[i] != '\0')
+      continue;
+    char saved = p[i];
+    p[i] = '\0';
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+      rc = -1;
+    p[i] = saved;
+  }
+  if (rc == 0) {
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+      rc = -1;
+    else if (!S_ISDIR(sb.st_mode)) {
+      errno = ENOTDIR;
+      rc = -1;
+    }
+  }
+  free(p);
+  return rc;
+}
+
+double cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int64_t cli_num_cpus(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n >= 1 ? (int64_t)n : 1;
+}
+
+int cli_npy_read(const char *path, float **data, int64_t shape[8], int32_t *ndim) {
+  nad_status st = nad_npy_read_f32(path, data, shape, ndim);
+  if (st != NAD_OK)
+    return cli_lib_error(st, "cannot read '%s'", path);
+  return 0;
+}
+
+int64_t cli_numel(const int64_t *shape, int32_t ndim) {
+  int64_t n = 1;
+  for (int32_t i = 0; i < ndim; i++)
+    n *= shape[i];
+  return n;
+}

@@ -1,0 +1,32 @@
+/* State shared by the two halves of `nad estimate`: setup and run (cmd_estimate.c), results
+ * and summary (estimate_out.c). */
+#ifndef NAD_CLI_ESTIMATE_H
+#define NAD_CLI_ESTIMATE_H
+
+#include "cli.h"
+
+typedef struct estimate_run {
+  /* settings, as used */
+  const char *arch_name;
+  int64_t input[3];
+  int64_t outputs, networks, seed, threads, top, batch;
+  double scale;
+  const char *mode;       /* "dipole" | "gradient" */
+  const char *eval_point; /* "normal" | "zeros" | path */
+  const char *out_dir;
+  const char *checkpoint; /* NULL: none */
+  int64_t checkpoint_every;
+  const char *resume; /* NULL: none */
+  int quiet;
+  /* outcome */
+  int64_t resumed_networks; /* networks loaded from --resume */
+  int64_t networks_done;
+  double seconds; /* wall time of the run (and finalize) */
+  int64_t d, k;
+} estimate_run;
+
+/* Writes the result files and, last, summary.json into r->out_dir; prints the human summary
+ * unless quiet. Returns 0 or CLI_ERR (message printed). */
+int estimate_write_results(const nad_estimator *e, const estimate_run *r);
+
+#endif

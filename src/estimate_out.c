@@ -1,0 +1,233 @@
+/* `nad estimate` results: the .npy files, the picture, summary.json (written last, atomically,
+ * so that its presence means "this directory holds one complete run") and the human summary. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "estimate.h"
+
+#define PNG_NADS 16
+#define PATH_LEN 4096
+
+/* Thresholds of the plain-words verdict (see `nad estimate --help`). */
+#define CONVERGED_SPECTRUM_CORR 0.99
+#define CONVERGED_TOP1_OVERLAP 0.9
+
+typedef struct convergence {
+  int64_t ks[2];
+  int nk;           /* entries of ks/overlap/corr that were computed */
+  double overlap[2];
+  double corr[2];
+  char verdict[512];
+} convergence;
+
+static int join(char *dst, const char *dir, const char *name) {
+  int n = snprintf(dst, PATH_LEN, "%s/%s", dir, name);
+  if (n < 0 || n >= PATH_LEN)
+    return cli_error("--out: path too long: '%s/%s'", dir, name);
+  return 0;
+}
+
+/* Halves by parity, k = 1 and 10 (as far as K allows); a failure only makes the verdict
+ * "unknown", the run itself is still valid. */
+static void check_convergence(const nad_estimator *e, const estimate_run *r, convergence *c) {
+  memset(c, 0, sizeof *c);
+  if (r->networks_done < 4) {
+    snprintf(c->verdict, sizeof c->verdict,
+             "unknown: %lld networks are too few to compare two halves (need >= 4)",
+             (long long)r->networks_done);
+    return;
+  }
+  const int64_t want[2] = {1, 10};
+  for (int i = 0; i < 2; i++) {
+    if (want[i] > r->k)
+      break;
+    nad_status st = nad_estimator_convergence(e, want[i], &c->overlap[c->nk], &c->corr[c->nk]);
+    if (st != NAD_OK) {
+      const char *msg = nad_last_error();
+      snprintf(c->verdict, sizeof c->verdict, "unknown: convergence check failed (%s)",
+               msg && msg[0] ? msg : nad_status_string(st));
+      return;
+    }
+    c->ks[c->nk++] = want[i];
+  }
+  if (c->nk == 0) {
+    snprintf(c->verdict, sizeof c->verdict, "unknown: no NADs kept");
+    return;
+  }
+  char detail[256];
+  int n = snprintf(detail, sizeof detail, "top-1 overlap %.3f", c->overlap[0]);
+  if (c->nk > 1)
+    n += snprintf(detail + n, sizeof detail - (size_t)n, ", top-10 overlap %.3f", c->overlap[1]);
+  snprintf(detail + n, sizeof detail - (size_t)n, ", spectrum corr %.4f", c->corr[0]);
+  if (c->corr[0] >= CONVERGED_SPECTRUM_CORR && c->overlap[0] >= CONVERGED_TOP1_OVERLAP)
+    snprintf(c->verdict, sizeof c->verdict, "converged: halves agree (%s)", detail);
+  else
+    snprintf(c->verdict, sizeof c->verdict,
+             "not converged: halves disagree (%s; converged means spectrum corr >= %.2f and "
+             "top-1 overlap >= %.1f): increase --networks",
+             detail, CONVERGED_SPECTRUM_CORR, CONVERGED_TOP1_OVERLAP);
+}
+
+static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c) {
+  cli_json j;
+  cli_json_init(&j, f);
+  cli_json_begin_object(&j, NULL);
+  cli_json_string(&j, "arch", r->arch_name);
+  cli_json_shape(&j, "input", r->input);
+  cli_json_int(&j, "outputs", r->outputs);
+  cli_json_int(&j, "networks", r->networks);
+  cli_json_double(&j, "scale", r->scale);
+  cli_json_string(&j, "mode", r->mode);
+  cli_json_string(&j, "eval_point", r->eval_point);
+  cli_json_int(&j, "seed", r->seed);
+  cli_json_int(&j, "threads", r->threads);
+  cli_json_int(&j, "top", r->top);
+  cli_json_int(&j, "batch", r->batch);
+  cli_json_string(&j, "resume", r->resume);
+  cli_json_int(&j, "resumed_networks", r->resumed_networks);
+  cli_json_string(&j, "checkpoint", r->checkpoint);
+  cli_json_int(&j, "networks_done", r->networks_done);
+  cli_json_int(&j, "d", r->d);
+  cli_json_int(&j, "k", r->k);
+  cli_json_double(&j, "seconds", r->seconds);
+  int64_t ran = r->networks_done - r->resumed_networks;
+  cli_json_double(&j, "networks_per_second",
+                  r->seconds > 0 && ran > 0 ? (double)ran / r->seconds : 0.0);
+  cli_json_begin_object(&j, "convergence");
+  for (int i = 0; i < c->nk; i++) {
+    char key[24];
+    snprintf(key, sizeof key, "%lld", (long long)c->ks[i]);
+    cli_json_begin_object(&j, key);
+    cli_json_double(&j, "overlap", c->overlap[i]);
+    cli_json_double(&j, "spectrum_corr", c->corr[i]);
+    cli_json_end_object(&j);
+  }
+  cli_json_end_object(&j);
+  cli_json_string(&j, "verdict", c->verdict);
+  cli_json_begin_array(&j, "files", 1);
+  static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy",
+                                      "nads.png"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+    cli_json_string(&j, NULL, files[i]);
+  cli_json_end_array(&j);
+  cli_json_string(&j, "libnad_version", nad_version_string());
+  cli_json_end_object(&j);
+  cli_json_finish(&j);
+}
+
+/* summary.json via a temporary file and rename: it appears complete or not at all. */
+static int write_summary(const estimate_run *r, const convergence *c) {
+  char path[PATH_LEN], tmp[PATH_LEN];
+  if (join(path, r->out_dir, "summary.json") || join(tmp, r->out_dir, ".summary.json.tmp"))
+    return CLI_ERR;
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    return cli_error("cannot write '%s': %s", tmp, strerror(errno));
+  write_summary_json(f, r, c);
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    unlink(tmp);
+    return cli_error("cannot write '%s'", tmp);
+  }
+  if (rename(tmp, path) != 0) {
+    int err = errno;
+    unlink(tmp);
+    return cli_error("cannot write '%s': %s", path, strerror(err));
+  }
+  return 0;
+}
+
+static void print_human(const estimate_run *r, const double *evals, const convergence *c) {
+  char buf[64];
+  int64_t ran = r->networks_done - r->resumed_networks;
+  printf("%s %s: %lld networks (%s, scale %g, eval point %s, seed %lld)\n", r->arch_name,
+         cli_shape_str(r->input, buf, sizeof buf), (long long)r->networks_done, r->mode,
+         r->scale, r->eval_point, (long long)r->seed);
+  if (r->resumed_networks > 0)
+    printf("resumed %lld networks from %s\n", (long long)r->resumed_networks, r->resume);
+  printf("time: %.2f s, %.1f networks/s on %lld threads\n", r->seconds,
+         r->seconds > 0 ? (double)ran / r->seconds : 0.0, (long long)r->threads);
+  printf("top eigenvalues:");
+  for (int64_t i = 0; i < r->k && i < 5; i++)
+    printf(" %.4g", evals[i]);
+  printf("%s\n", r->k > 5 ? " ..." : "");
+  printf("%s\n", c->verdict);
+  printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.png summary.json\n",
+         r->out_dir);
+}
+
+int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
+  const int64_t d = r->d, k = r->k;
+  double *evals = malloc((size_t)(k > 0 ? k : 1) * sizeof(double));
+  float *nads = malloc((size_t)(k > 0 ? k : 1) * (size_t)d * sizeof(float));
+  double *mean = malloc((size_t)d * sizeof(double));
+  double *spectrum = malloc((size_t)d * sizeof(double));
+  char path[PATH_LEN];
+  int rc = 0;
+  nad_status st;
+  if (!evals || !nads || !mean || !spectrum) {
+    rc = cli_error("out of memory for the results (K = %lld, D = %lld)", (long long)k,
+                   (long long)d);
+    goto done;
+  }
+  if ((st = nad_estimator_eigenvalues(e, evals, (size_t)k)) != NAD_OK ||
+      (st = nad_estimator_nads(e, nads, (size_t)(k * d))) != NAD_OK ||
+      (st = nad_estimator_mean(e, mean, (size_t)d)) != NAD_OK ||
+      (st = nad_estimator_spectrum(e, spectrum, (size_t)d)) != NAD_OK) {
+    rc = cli_lib_error(st, "cannot read the results");
+    goto done;
+  }
+  convergence conv;
+  check_convergence(e, r, &conv);
+  /* A summary.json of an earlier run would vouch for a mix of old and new files. */
+  if ((rc = join(path, r->out_dir, "summary.json")) != 0)
+    goto done;
+  if (unlink(path) != 0 && errno != ENOENT) {
+    rc = cli_error("cannot remove the old '%s': %s", path, strerror(errno));
+    goto done;
+  }
+  const int64_t shape_k[1] = {k}, shape_kd[2] = {k, d}, shape_d[1] = {d};
+  struct {
+    const char *name;
+    const void *data;
+    int32_t f64, ndim;
+    const int64_t *shape;
+  } npys[] = {
+      {"eigenvalues.npy", evals, 1, 1, shape_k},
+      {"nads.npy", nads, 0, 2, shape_kd},
+      {"mean.npy", mean, 1, 1, shape_d},
+      {"spectrum.npy", spectrum, 1, 3, r->input},
+  };
+  for (size_t i = 0; i < sizeof npys / sizeof npys[0]; i++) {
+    if ((rc = join(path, r->out_dir, npys[i].name)) != 0)
+      goto done;
+    st = nad_npy_write(path, npys[i].data, npys[i].f64, npys[i].shape, npys[i].ndim);
+    if (st != NAD_OK) {
+      rc = cli_lib_error(st, "cannot write '%s'", path);
+      goto done;
+    }
+  }
+  if ((rc = join(path, r->out_dir, "nads.png")) != 0)
+    goto done;
+  st = nad_png_write_nads(path, nads, k < PNG_NADS ? k : PNG_NADS, r->input[0], r->input[1],
+                          r->input[2]);
+  if (st != NAD_OK) {
+    rc = cli_lib_error(st, "cannot write '%s'", path);
+    goto done;
+  }
+  if ((rc = write_summary(r, &conv)) != 0)
+    goto done;
+  if (!r->quiet) {
+    print_human(r, evals, &conv);
+    fflush(stdout);
+  }
+done:
+  free(evals);
+  free(nads);
+  free(mean);
+  free(spectrum);
+  return rc;
+}

@@ -1,0 +1,156 @@
+/* Usage lines and the man-page-like help of `nad help` / `nad COMMAND --help`. */
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct section {
+  const char *command; /* "arch show", ... */
+  const char *usage;   /* one line, without "usage: " */
+  const char *body;    /* description and options */
+} section;
+
+static const section sections[] = {
+    {"arch list", "nad arch list",
+     "    Print the names of the built-in architectures, one per line.\n"},
+    {"arch show",
+     "nad arch show NAME [--input CxHxW] [--outputs K] [--spec FILE | --spec-string SPEC] "
+     "[--json]",
+     "    Print the layers of an architecture (index, description, output shape CxHxW,\n"
+     "    parameters, FLOPs per sample) and the totals: trainable parameters, floats in the\n"
+     "    state_dict (BatchNorm running statistics included) and FLOPs of one forward pass\n"
+     "    (a multiply-add counts 2).\n"
+     "    --input CxHxW      input shape per sample (default 1x32x32)\n"
+     "    --outputs K        number of outputs (default 1)\n"
+     "    --spec FILE        read a layer spec from FILE (NAME is then 'spec' or omitted);\n"
+     "                       '#' starts a comment, newlines are blanks, layers are separated\n"
+     "                       by ';' (see nad.h, nad_arch_create_spec)\n"
+     "    --spec-string SPEC the same from the command line, e.g.\n"
+     "                       \"conv 6 k5; relu; maxpool 2; fc 10\"\n"
+     "    --json             print one JSON object: name, input [c,h,w], outputs, parameters,\n"
+     "                       state_dict_floats, flops, layers [{desc, shape, params, flops}]\n"},
+    {"net init", "nad net init NAME --seed S [--input CxHxW] [--outputs K] [arch options] --out FILE",
+     "    Initialise a network as PyTorch does (deterministic for NAME, shape and S) and write\n"
+     "    its parameters, in PyTorch state_dict order, as a 1-D float32 .npy file.\n"
+     "    --seed S           seed (integer >= 0), required\n"
+     "    --out FILE         output .npy file, required\n"
+     "    --spec FILE, --spec-string SPEC, --input, --outputs   as for 'arch show'\n"},
+    {"net forward",
+     "nad net forward NAME --params FILE --x FILE [--input CxHxW] [--outputs K] [arch options] "
+     "--out FILE [--grad FILE]",
+     "    Evaluate a network (eval mode) on a batch and write its outputs as B x K float32.\n"
+     "    --params FILE      1-D .npy of the parameters (e.g. from 'nad net init')\n"
+     "    --x FILE           inputs: B x C x H x W or B x D (D = C*H*W), float32 or float64;\n"
+     "                       the shape must agree with --input\n"
+     "    --out FILE         outputs, B x K float32\n"
+     "    --grad FILE        also write the gradient of output 0 with respect to each input,\n"
+     "                       B x C x H x W float32\n"},
+    {"estimate",
+     "nad estimate ARCH [--input CxHxW] [--outputs K] [--networks N] [--scale S] "
+     "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy] [--seed S] [--threads T] "
+     "[--top K] [--batch B] [--checkpoint FILE [--checkpoint-every N]] [--resume FILE] "
+     "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR",
+     "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
+     "    covariance, over N randomly initialised networks, of the response of output 0 at an\n"
+     "    evaluation point x0. With the dipole (default) the response of pixel i is\n"
+     "    (f(x0 + S e_i) - f(x0 - S e_i)) / 2S; with 'gradient' it is the input gradient.\n"
+     "    --networks N       networks in total (>= 2, default 1000)\n"
+     "    --scale S          dipole step S > 0 (default 100)\n"
+     "    --mode M           dipole (default) or gradient\n"
+     "    --eval-point P     normal (x0 ~ N(0, I) from the seed, default), zeros, or a .npy\n"
+     "                       file with C*H*W values\n"
+     "    --seed S           seed (default 0); network j depends only on (S, j)\n"
+     "    --threads T        worker threads (default: all online CPUs; 0 = all online CPUs)\n"
+     "    --top K            NADs to keep (default 0 = all C*H*W)\n"
+     "    --batch B          perturbed inputs per forward chunk (library default 512)\n"
+     "    --checkpoint FILE  save the accumulator to FILE during the run, at the end and on\n"
+     "                       Ctrl-C (a later run continues from it with --resume FILE)\n"
+     "    --checkpoint-every N   networks between checkpoints (default 100)\n"
+     "    --resume FILE      load a checkpoint first; --networks stays the total to reach\n"
+     "    --quiet            no progress bar, no summary on stdout\n"
+     "    --out DIR          output directory (created if missing)\n"
+     "    Writes into DIR: eigenvalues.npy (float64 K, descending covariance eigenvalues),\n"
+     "    nads.npy (float32 K x D, unit rows), mean.npy (float64 D, mean response),\n"
+     "    spectrum.npy (float64 C x H x W, Fourier power of the covariance, fftshifted),\n"
+     "    nads.png (the first 16 NADs and their spectra) and, last, summary.json with the\n"
+     "    settings, timing and a convergence check (the networks split into two halves by\n"
+     "    parity: top-k overlap and spectrum correlation of the halves, k = 1 and 10).\n"
+     "    A run counts as converged when spectrum corr >= 0.99 and top-1 overlap >= 0.9.\n"
+     "    summary.json exists only for a complete run. Ctrl-C stops the run, saves the\n"
+     "    checkpoint if one was asked for, writes no results and exits with status 130.\n"},
+    {"compare", "nad compare A B [--k K] [--input CxHxW] [--json]",
+     "    Compare two NAD sets: top-k subspace overlap (mean cos^2 of the principal angles)\n"
+     "    for k in 1, 2, 5, 10, 20, 50 (up to K) and the correlation of the log Fourier power\n"
+     "    spectra of the two covariances.\n"
+     "    A and B are each either\n"
+     "      - a directory written by 'nad estimate' (nads.npy, eigenvalues.npy used as is), or\n"
+     "      - a file X_NADs.npy of the reference code; its eigenvalues are read from\n"
+     "        X_eigenvals.npy, which holds PCA singular values s: they are squared, or\n"
+     "      - a file .../nads.npy, with eigenvalues.npy next to it (used as is).\n"
+     "    --k K              largest k (default: min(50, rows of A, rows of B)); K itself is\n"
+     "                       reported too\n"
+     "    --input CxHxW      shape of one NAD (default: 1 x sqrt(D) x sqrt(D))\n"
+     "    --json             print {\"spectrum_corr\": x, \"overlap\": {\"1\": .., ...}, \"k\": K}\n"},
+    {"help", "nad help [COMMAND]", "    Print this help, or the help of one command.\n"},
+    {"version", "nad --version", "    Print the version of the tool and of the loaded libnad.\n"},
+};
+#define NSECTIONS (sizeof sections / sizeof sections[0])
+
+const char *cli_usage_line(const char *command) {
+  if (command) {
+    for (size_t i = 0; i < NSECTIONS; i++)
+      if (strcmp(sections[i].command, command) == 0)
+        return sections[i].usage;
+    if (strcmp(command, "arch") == 0)
+      return "nad arch list | nad arch show NAME [options]";
+    if (strcmp(command, "net") == 0)
+      return "nad net init NAME ... | nad net forward NAME ...";
+  }
+  return "nad COMMAND [options]   (nad help for the list)";
+}
+
+static void print_section(FILE *f, const section *s) {
+  fprintf(f, "  %s\n%s\n", s->usage, s->body);
+}
+
+void cli_print_help(FILE *f, const char *command) {
+  if (command) {
+    size_t n = strlen(command);
+    int found = 0;
+    for (size_t i = 0; i < NSECTIONS; i++) {
+      /* "arch" prints "arch list" and "arch show" */
+      if (strncmp(sections[i].command, command, n) == 0 &&
+          (sections[i].command[n] == '\0' || sections[i].command[n] == ' ')) {
+        if (!found)
+          fputs("USAGE\n", f);
+        print_section(f, &sections[i]);
+        found = 1;
+      }
+    }
+    if (found)
+      return;
+  }
+  fputs("NAME\n"
+        "    nad - neural anisotropy directions of neural-network architectures\n"
+        "\n"
+        "SYNOPSIS\n"
+        "    nad COMMAND [ARGUMENTS] [OPTIONS]\n"
+        "\n"
+        "DESCRIPTION\n"
+        "    Builds CNN architectures (built-in or from a layer spec), initialises and evaluates\n"
+        "    networks, estimates their NADs (Ortiz-Jimenez et al., NeurIPS 2020) on the CPU and\n"
+        "    compares NAD sets. Options are long (--name VALUE or --name=VALUE); the last one\n"
+        "    given wins. Arrays are .npy files.\n"
+        "\n"
+        "COMMANDS\n",
+        f);
+  for (size_t i = 0; i < NSECTIONS; i++)
+    print_section(f, &sections[i]);
+  fputs("EXIT STATUS\n"
+        "    0 success, 1 error (message on stderr), 2 usage error, 130 cancelled by Ctrl-C.\n"
+        "\n"
+        "EXAMPLES\n"
+        "    nad arch show lenet\n"
+        "    nad estimate lenet --networks 1000 --out lenet-nads\n"
+        "    nad compare lenet-nads /path/to/LeNet_NADs.npy\n",
+        f);
+}

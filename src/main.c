@@ -1,0 +1,39 @@
+/* `nad` command-line tool: dispatch to the commands, help and version. */
+#include <string.h>
+
+#include "cli.h"
+
+static int cmd_help(int argc, char **argv) {
+  char buf[128] = "";
+  for (int i = 0; i < argc; i++) { /* "nad help arch show" -> "arch show" */
+    if (i > 0)
+      strncat(buf, " ", sizeof buf - strlen(buf) - 1);
+    strncat(buf, argv[i], sizeof buf - strlen(buf) - 1);
+  }
+  cli_print_help(stdout, argc > 0 ? buf : NULL);
+  return CLI_OK;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, help)");
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
+    /* The tool is built from the same tree as the header; the library may be a different build. */
+    printf("nad %s (libnad %s)\n", NAD_VERSION_STRING, nad_version_string());
+    return CLI_OK;
+  }
+  if (strcmp(cmd, "help") == 0)
+    return cmd_help(argc - 2, argv + 2);
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+    return cmd_help(0, NULL);
+  if (strcmp(cmd, "arch") == 0)
+    return cli_cmd_arch(argc - 2, argv + 2);
+  if (strcmp(cmd, "net") == 0)
+    return cli_cmd_net(argc - 2, argv + 2);
+  if (strcmp(cmd, "estimate") == 0)
+    return cli_cmd_estimate(argc - 2, argv + 2);
+  if (strcmp(cmd, "compare") == 0)
+    return cli_cmd_compare(argc - 2, argv + 2);
+  return cli_usage_error(NULL, "unknown command '%s'", cmd);
+}

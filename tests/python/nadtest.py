@@ -1,0 +1,73 @@
+"""Shared helpers of the Python tests: a unittest runner that prints the project's final line
+'N passed, N failed' and exits non-zero on any failure, plus small numeric utilities."""
+import os
+import sys
+import time
+import unittest
+
+SOURCE_ROOT = os.environ.get('NAD_SOURCE_ROOT') or os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__))))
+
+# meson's "skipped" exit code, for a test that cannot run here (e.g. no torch)
+SKIP = 77
+
+
+class _Result(unittest.TextTestResult):
+    """Counts every test and every subtest (an architecture of a loop) once."""
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.n_pass = 0
+        self.n_fail = 0
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.n_pass += 1
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.n_fail += 1
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.n_fail += 1
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is None:
+            self.n_pass += 1
+        else:
+            self.n_fail += 1
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self.n_fail += 1
+
+
+def main(report=None):
+    """Run the unittest.TestCase classes of __main__ and exit like the C tests do; report() may
+    print measurements before the final line."""
+    t0 = time.perf_counter()
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=_Result)
+    prog = unittest.main(module='__main__', testRunner=runner, exit=False)
+    r = prog.result
+    if report is not None:
+        report()
+    print('time %.1f s' % (time.perf_counter() - t0))
+    print('%d passed, %d failed' % (r.n_pass, r.n_fail))
+    sys.exit(1 if r.n_fail or not r.wasSuccessful() else 0)
+
+
+def rel_err(got, ref):
+    """max |got - ref| / max |ref| (numpy arrays). A zero reference fails loudly: a comparison
+    against all zeros would prove nothing."""
+    import numpy as np
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    if got.shape != ref.shape:
+        raise AssertionError('shapes differ: %s vs %s' % (got.shape, ref.shape))
+    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
+    if not scale > 0 or not np.all(np.isfinite(got)):
+        raise AssertionError('reference is all zero or result not finite (max |ref| = %g)'
+                             % scale)
+    return float(np.max(np.abs(got - ref))) / scale

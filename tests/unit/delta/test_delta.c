@@ -1,0 +1,114 @@
+/* The delta forward (lib/graph/delta.c) must equal a dense forward of the same perturbed
+ * inputs, for every built-in architecture and for specs with awkward geometry (odd maps that a
+ * pool does not cover, stride-2 convolutions, padding, batchnorm, average pooling). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph/graph.h"
+
+static int passed, failed;
+
+static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed) {
+  int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
+  const int64_t *os = g->layers[g->n_layers - 1].out_shape;
+  int64_t k = os[0] * os[1] * os[2];
+  float *params = nadi_alloc((size_t)g->n_params, 4), *x0 = nadi_alloc((size_t)d, 4);
+  float *xs = nadi_alloc((size_t)(batch * d), 4), *val = nadi_alloc((size_t)batch, 4);
+  float *yd = nadi_alloc((size_t)(batch * k), 4), *yp = nadi_alloc((size_t)(batch * k), 4);
+  int64_t *coord = nadi_alloc((size_t)batch, 8);
+  nadi_rng r;
+  nadi_rng_init(&r, seed, 0);
+  nadi_graph_init_params(g, params, &r);
+  /* non-trivial batchnorm statistics so that its patch path is really exercised */
+  for (int64_t i = 0; i < g->n_layers; i++) {
+    const nadi_layer *l = &g->layers[i];
+    if (l->kind != NADI_BATCHNORM)
+      continue;
+    int64_t c = l->out_shape[0];
+    float *p = params + l->param_off;
+    nadi_rng_fill_uniform(&r, p, 3 * c, -0.5, 0.5);
+    nadi_rng_fill_uniform(&r, p + 3 * c, c, 0.5, 2.0);
+  }
+  nadi_rng_fill_normal(&r, x0, d, 0, 1);
+  for (int64_t b = 0; b < batch; b++) {
+    /* corners and edges first, then random coordinates */
+    int64_t H = g->in_shape[1], W = g->in_shape[2], HW = H * W;
+    int64_t fixed[4] = {0, W - 1, (H - 1) * W, HW - 1};
+    coord[b] = b < 4 ? fixed[b] + HW * (b % g->in_shape[0]) : (int64_t)(nadi_rng_u64(&r) % (uint64_t)d);
+    val[b] = x0[coord[b]] + (b % 2 ? -100.0f : 100.0f);
+    memcpy(xs + b * d, x0, (size_t)d * 4);
+    xs[b * d + coord[b]] = val[b];
+  }
+  nadi_exec *e;
+  nadi_delta *p;
+  if (nadi_exec_create(g, batch, &e) != NAD_OK || nadi_delta_create(g, batch, &p) != NAD_OK) {
+    printf("FAIL %s: create: %s\n", what, nad_last_error());
+    failed++;
+    return;
+  }
+  memcpy(yd, nadi_exec_forward(e, params, xs, batch, 0, NULL), (size_t)(batch * k) * 4);
+  nadi_delta_set_base(p, params, x0);
+  nadi_delta_forward(p, params, coord, val, batch, yp);
+  double err = 0, scale = 0;
+  for (int64_t i = 0; i < batch * k; i++) {
+    err = fmax(err, fabs((double)yd[i] - yp[i]));
+    scale = fmax(scale, fabs((double)yd[i]));
+  }
+  int ok = err <= 1e-5 * scale + 1e-6;
+  printf("%s %-22s prefix %lld layers of %lld, max |dense - delta| = %.3g (scale %.3g)\n",
+         ok ? "ok  " : "FAIL", what, (long long)nadi_delta_prefix_len(p), (long long)g->n_layers,
+         err, scale);
+  ok ? passed++ : failed++;
+  nadi_delta_destroy(p);
+  nadi_exec_destroy(e);
+  nadi_free(params), nadi_free(x0), nadi_free(xs), nadi_free(val), nadi_free(yd), nadi_free(yp);
+  nadi_free(coord);
+}
+
+int main(void) {
+  static const struct {
+    const char *name;
+    int64_t c, h, w, batch;
+  } builtins[] = {{"logreg", 1, 32, 32, 16},   {"lenet", 1, 32, 32, 64},
+                  {"lenet", 3, 28, 36, 32},    {"lenet-nopool", 1, 32, 32, 16},
+                  {"allconv", 1, 32, 32, 32},  {"vgg11", 1, 32, 32, 8},
+                  {"vgg11-bn", 3, 32, 32, 8},  {"resnet18", 1, 32, 32, 6},
+                  {"densenet121", 1, 32, 32, 4}};
+  for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++) {
+    nadi_graph *g;
+    char what[64];
+    snprintf(what, sizeof what, "%s %lldx%lldx%lld", builtins[i].name, (long long)builtins[i].c,
+             (long long)builtins[i].h, (long long)builtins[i].w);
+    if (nadi_builtin_build(builtins[i].name, builtins[i].c, builtins[i].h, builtins[i].w, 2, &g) != NAD_OK) {
+      printf("FAIL %s: %s\n", what, nad_last_error());
+      failed++;
+      continue;
+    }
+    check(what, g, builtins[i].batch, 7 + i);
+    nadi_graph_destroy(g);
+  }
+  static const struct {
+    const char *spec;
+    int64_t c, h, w;
+  } specs[] = {
+      {"conv 4 k3 s2 p1; relu; maxpool 2; conv 5 k3 p2; bn; relu; avgpool 3 s2; fc 3", 2, 23, 19},
+      {"maxpool 3 s2; conv 3 k1; relu; fc 2", 1, 11, 12},       /* odd map: last row uncovered */
+      {"conv 3 k5 p2 nobias; bn; dropout 0.5; relu; conv 2 k3", 1, 9, 9}, /* all local */
+      {"conv 4 k3 p1; residual { conv 4 k3 p1; relu }; gap; fc 1", 1, 10, 10},
+  };
+  for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+    nadi_graph *g;
+    if (nadi_spec_build(specs[i].spec, specs[i].c, specs[i].h, specs[i].w, &g) != NAD_OK) {
+      printf("FAIL spec %zu: %s\n", i, nad_last_error());
+      failed++;
+      continue;
+    }
+    char what[32];
+    snprintf(what, sizeof what, "spec %zu", i);
+    check(what, g, 40, 100 + i);
+    nadi_graph_destroy(g);
+  }
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed != 0;
+}
