@@ -69,8 +69,9 @@ int cli_mkdir_p(const char *path);
 double cli_now(void);
 /* Number of online CPUs (>= 1). */
 int64_t cli_num_cpus(void);
-/* Reads a float32/float64 .npy fully (nad_npy_read_f32); returns 0 or CLI_ERR (printed). */
-int cli_npy_read(const char *path, float **data, int64_t shape[8], int32_t *ndim);
+/* Reads a float32/float64 .npy fully (nad_npy_read_f32); returns 0 or CLI_ERR, printed as
+ * "nad: <what>: <libnad message, which names the file>". */
+int cli_npy_read(const char *what, const char *path, float **data, int64_t shape[8], int32_t *ndim);
 /* Product of shape[0..ndim). */
 int64_t cli_numel(const int64_t *shape, int32_t ndim);
 

@@ -119,8 +119,11 @@ static void print_table(const arch_info *info) {
   }
   printf("trainable parameters: %s\n", thousands(info->trainable, b1, sizeof b1));
   printf("state_dict floats:    %s\n", thousands(info->state_floats, b1, sizeof b1));
-  printf("FLOPs per forward:    %s (%s MFLOP)\n", thousands(info->flops, b1, sizeof b1),
-         (snprintf(b2, sizeof b2, "%.3f", (double)info->flops / 1e6), b2));
+  if (info->flops >= 1000000000)
+    snprintf(b2, sizeof b2, "%.3f GFLOP", (double)info->flops / 1e9);
+  else
+    snprintf(b2, sizeof b2, "%.3f MFLOP", (double)info->flops / 1e6);
+  printf("FLOPs per forward:    %s (%s)\n", thousands(info->flops, b1, sizeof b1), b2);
 }
 
 static int arch_show(int argc, char **argv) {

@@ -11,6 +11,7 @@
 #define PATH_LEN 4096
 
 typedef struct nad_set {
+  const char *label; /* "A" or "B" */
   const char *arg;
   float *nads;    /* rows × d */
   double *evals;  /* count, covariance eigenvalues up to a common factor */
@@ -62,14 +63,14 @@ static int load_set(nad_set *s) {
     return rc;
   int64_t shape[8];
   int32_t nd = 0;
-  if ((rc = cli_npy_read(nads_path, &s->nads, shape, &nd)) != 0)
+  if ((rc = cli_npy_read(s->label, nads_path, &s->nads, shape, &nd)) != 0)
     return rc;
   if (nd != 2 || shape[0] < 1 || shape[1] < 1)
     return cli_error("'%s': expected a 2-D array K x D of NADs", nads_path);
   s->rows = shape[0];
   s->d = shape[1];
   float *ev = NULL;
-  if ((rc = cli_npy_read(evals_path, &ev, shape, &nd)) != 0)
+  if ((rc = cli_npy_read(s->label, evals_path, &ev, shape, &nd)) != 0)
     return rc;
   int64_t ne = cli_numel(shape, nd);
   if (nd != 1 || ne < 1) {
@@ -201,7 +202,7 @@ int cli_cmd_compare(int argc, char **argv) {
   int64_t kopt = 0;
   if ((rc = cli_parse_i64("k", k_s, 1, INT64_MAX, &kopt)) != 0)
     return rc;
-  nad_set a = {.arg = pos[0]}, b = {.arg = pos[1]};
+  nad_set a = {.label = "A", .arg = pos[0]}, b = {.label = "B", .arg = pos[1]};
   int64_t shape[3];
   result res = {0};
   if ((rc = load_set(&a)) != 0 || (rc = load_set(&b)) != 0)

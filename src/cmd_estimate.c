@@ -125,7 +125,7 @@ static int setup_eval_point(nad_estimator *e, const estimate_run *r) {
   float *x0 = NULL;
   int64_t shape[8];
   int32_t nd = 0;
-  if (cli_npy_read(r->eval_point, &x0, shape, &nd) != 0)
+  if (cli_npy_read("--eval-point", r->eval_point, &x0, shape, &nd) != 0)
     return CLI_ERR;
   int64_t d = r->input[0] * r->input[1] * r->input[2], n = cli_numel(shape, nd);
   int rc = 0;

@@ -143,14 +143,14 @@ static int net_forward(int argc, char **argv) {
     rc = cli_lib_error(st, "cannot describe architecture");
     goto done;
   }
-  if ((rc = cli_npy_read(x_p, &x, xs, &xnd)) != 0)
+  if ((rc = cli_npy_read("--x", x_p, &x, xs, &xnd)) != 0)
     goto done;
   job.d = in[0] * in[1] * in[2];
   if ((job.batch = batch_of(x_p, xs, xnd, in)) < 0) {
     rc = CLI_ERR;
     goto done;
   }
-  if ((rc = cli_npy_read(params_p, &params, ps, &pnd)) != 0)
+  if ((rc = cli_npy_read("--params", params_p, &params, ps, &pnd)) != 0)
     goto done;
   int64_t got = cli_numel(ps, pnd);
   if (pnd != 1 || got != np) {

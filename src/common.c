@@ -179,10 +179,11 @@ int64_t cli_num_cpus(void) {
   return n >= 1 ? (int64_t)n : 1;
 }
 
-int cli_npy_read(const char *path, float **data, int64_t shape[8], int32_t *ndim) {
+int cli_npy_read(const char *what, const char *path, float **data, int64_t shape[8],
+                 int32_t *ndim) {
   nad_status st = nad_npy_read_f32(path, data, shape, ndim);
   if (st != NAD_OK)
-    return cli_lib_error(st, "cannot read '%s'", path);
+    return cli_lib_error(st, "%s", what);
   return 0;
 }
 

@@ -215,7 +215,15 @@ typedef enum nad_option {
   NAD_OPT_MODE = 105,           /* nad_mode, default NAD_MODE_DIPOLE */
   NAD_OPT_EVAL_POINT = 106,     /* nad_eval_point, default NAD_EVAL_NORMAL */
   NAD_OPT_FIRST_NETWORK = 107,  /* index of the first network (for runs split over machines) */
-  NAD_OPT_STEP = 200            /* dipole step s > 0, default 100 */
+  NAD_OPT_EPOCHS = 108,         /* trainer: epochs, default 20 */
+  NAD_OPT_STEP = 200,           /* dipole step s > 0, default 100 */
+  NAD_OPT_LR = 201,             /* trainer: peak learning rate, default 0.5 (linear decay to 0) */
+  NAD_OPT_MOMENTUM = 202,       /* trainer: SGD momentum in [0, 1), default 0 */
+  NAD_OPT_WEIGHT_DECAY = 203,   /* trainer: L2 weight decay >= 0, default 0 */
+  NAD_OPT_CLIP = 204,           /* trainer: gradient-norm clip (0 = none), default 0.5 */
+  /* 10000+: EXPERIMENTAL, may change or disappear in any release (int64 unless stated). */
+  NAD_OPT_SHUFFLE = 10000       /* trainer: 1 (default) shuffles the training set every epoch,
+                                   0 keeps its order (to compare with other implementations) */
 } nad_option;
 
 typedef enum nad_mode { NAD_MODE_DIPOLE = 0, NAD_MODE_GRADIENT = 1 } nad_mode;
@@ -253,7 +261,8 @@ NAD_API nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o
 /** Valid range of an option (for int options the bounds are exact integers). */
 NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
 /** Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
- *  "eval_point", "first_network", "step"); NAD_ERR_INVALID_ARG for an unknown name. */
+ *  "eval_point", "first_network", "step", and for the trainer "epochs", "lr", "momentum",
+ *  "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name. */
 NAD_API nad_status nad_option_by_name(const char *name, nad_option *o);
 
 /** Use x0 (D = c·h·w floats, copied) as evaluation point; sets NAD_OPT_EVAL_POINT to USER. */
@@ -272,8 +281,8 @@ NAD_API nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *pa
 
 /** Accumulate the responses of the networks of [first, first + N) that are not already
  *  accumulated (from nad_estimator_load), then finalize (eigensolve, spectrum). Can be called
- *  once. Results are bit-for-bit reproducible for a given seed and any NUM_THREADS >= 2
- *  (NUM_THREADS = 1 may differ in the last bits). After NAD_ERR_CANCELLED (or NAD_ERR_NUMERICAL
+ *  once. Results are bit-for-bit reproducible for a given seed, whatever NUM_THREADS (BLAS
+ *  runs single-threaded inside the workers while networks are probed). After NAD_ERR_CANCELLED (or NAD_ERR_NUMERICAL
  *  on a non-finite response) the networks accumulated before stay valid: they can be saved,
  *  or finalized. Memory: see nad_estimator_create. */
 NAD_API nad_status nad_estimator_run(nad_estimator *e);
@@ -335,6 +344,113 @@ NAD_API nad_status nad_subspace_overlap(const float *a, const float *b, int64_t 
                                         double *overlap);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Directions and linearly separable datasets D(v)                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Which part of a Fourier basis vector: the reference's convention (AUTO: the sine pattern,
+ *  i.e. the imaginary part of one rfft2 coefficient set to 1 and inverted; the cosine where the
+ *  sine vanishes: DC and Nyquist frequencies), or explicitly the sine or the cosine. */
+typedef enum nad_fourier_part { NAD_FOURIER_AUTO = 0, NAD_FOURIER_SIN = 1, NAD_FOURIER_COS = 2 } nad_fourier_part;
+
+/** Unit-norm real 2-D Fourier basis vector of frequency (fy, fx) cycles per image, the same in
+ *  every channel, into dst (len = c·h·w floats, else NAD_ERR_SHAPE); fy in [-h/2, h/2], fx in
+ *  [-w/2, w/2] (integer division), else NAD_ERR_INVALID_ARG. With y, x the row and column:
+ *    SIN  v ∝ −sin(2π(fy·y/h + fx·x/w))  — for fx >= 0 exactly numpy's
+ *         irfft2(X) with X = 0 but X[fy mod h, fx].imag = 1 (the reference's construction),
+ *         for fx < 0 the same formula (the conjugate coefficient [−fy mod h, −fx] with
+ *         imaginary part −1);
+ *    COS  v ∝ +cos(2π(fy·y/h + fx·x/w))  (the real part set to 1);
+ *    AUTO the sine, or the cosine where the sine vanishes identically (2·fy ≡ 0 mod h and
+ *         2·fx ≡ 0 mod w: DC and Nyquist), as the reference's grid needs.
+ *  An explicit SIN that vanishes is NAD_ERR_INVALID_ARG. Grid of the paper's Figure 1 (32×32):
+ *  fy, fx in {−16, −14, ..., 14}. Computed with FFTW (single precision). */
+NAD_API nad_status nad_direction_fourier(int64_t c, int64_t h, int64_t w, int64_t fy, int64_t fx,
+                                         nad_fourier_part part, float *dst, size_t len);
+/** Unit-norm random direction (Gaussian, then normalised) of len >= 1 floats from seed. */
+NAD_API nad_status nad_direction_random(uint64_t seed, float *dst, size_t len);
+
+/** A labelled dataset of n samples of shape c×h×w (float32) with labels in {0, ..., K-1}.
+ *  Immutable once created; may be shared between threads and trainers. */
+typedef struct nad_dataset nad_dataset;
+
+/** The paper's linearly separable distribution D(v), generated as the reference does: the
+ *  first ceil(n/2) samples have label 0 and x = +(ε/2)·v + w, the others label 1 and
+ *  x = −(ε/2)·v + w, w ~ N(0, σ²I) with its component along v removed (so x·v = ±ε/2 exactly
+ *  up to float rounding). v (c·h·w floats, copied) must be finite and non-zero; it is
+ *  normalised. epsilon > 0, sigma >= 0, n >= 1, all finite. Sample i depends only on (v, ε, σ,
+ *  seed, i); use different seeds for a training and a test set. */
+NAD_API nad_status nad_dataset_create_linear(const float *v, int64_t c, int64_t h, int64_t w,
+                                             int64_t n, double epsilon, double sigma,
+                                             uint64_t seed, nad_dataset **out);
+/** Dataset from arrays (copied): x has n·c·h·w finite floats, labels n int32 values >= 0. */
+NAD_API nad_status nad_dataset_create(const float *x, const int32_t *labels, int64_t n, int64_t c,
+                                      int64_t h, int64_t w, nad_dataset **out);
+/** Release a dataset (NULL: no-op). A running nad_trainer_fit keeps its own reference. */
+NAD_API void nad_dataset_destroy(nad_dataset *d);
+/** Number of samples and per-sample shape (shape may be NULL). */
+NAD_API nad_status nad_dataset_size(const nad_dataset *d, int64_t *n, int64_t shape[3]);
+/** Copy samples (x_len = n·c·h·w) and/or labels (labels_len = n) out; either pointer may be
+ *  NULL; a wrong length is NAD_ERR_SHAPE. */
+NAD_API nad_status nad_dataset_get(const nad_dataset *d, float *x, size_t x_len, int32_t *labels,
+                                   size_t labels_len);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Training                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Mini-batch SGD training of a network (cross-entropy over its K outputs as logits), as the
+ *  reference's utils.train. One thread at a time. */
+typedef struct nad_trainer nad_trainer;
+
+/** Called on the calling thread after each epoch (epoch counts from 1) with the epoch's mean
+ *  training loss and running training accuracy (outputs of each batch before its step), the
+ *  test accuracy (NaN when no test set is given) and the wall time of the epoch in seconds
+ *  (training and evaluation). Accuracies in percent. A non-zero return stops training
+ *  (nad_trainer_fit returns NAD_ERR_CANCELLED; the parameters stay those after the epoch). */
+typedef int (*nad_epoch_fn)(void *user_data, int64_t epoch, double train_loss, double train_acc,
+                            double test_acc, double seconds);
+
+/** New trainer with a network of architecture a initialised from `seed` (the weights of
+ *  nad_net_create(a, seed)). Retains a.
+ *  Options (nad_trainer_set_int/double; bounds from nad_option_bounds):
+ *    NAD_OPT_EPOCHS (20), NAD_OPT_BATCH (128; the last batch of an epoch may be smaller),
+ *    NAD_OPT_SEED (shuffling and dropout masks; default = seed), NAD_OPT_NUM_THREADS (1;
+ *    0 = online CPUs), NAD_OPT_LR (0.5), NAD_OPT_MOMENTUM (0), NAD_OPT_WEIGHT_DECAY (0),
+ *    NAD_OPT_CLIP (0.5; 0 = no clipping), NAD_OPT_SHUFFLE (1, experimental).
+ *  Per batch b of epoch e (from 0) of nb batches: lr_t = lr·(1 − (e + (b+1)/nb)/epochs);
+ *  gradient of the mean cross-entropy, clipped to a global L2 norm of at most `clip` (factor
+ *  clip/(norm + 1e-6) when below 1); then torch.optim.SGD: d = g + wd·p, buf = d at the first
+ *  step of the fit else momentum·buf + d, p −= lr_t·buf. Threads split each batch (samples in
+ *  chunks of fixed size, gradients summed in a fixed order); an architecture with BatchNorm
+ *  trains every batch whole (its statistics are over the batch) with the threads given to
+ *  BLAS. */
+NAD_API nad_status nad_trainer_create(const nad_arch *a, uint64_t seed, nad_trainer **out);
+/** Release a trainer (NULL: no-op). */
+NAD_API void nad_trainer_destroy(nad_trainer *t);
+/** Set an integer option: NAD_ERR_OPTION_TYPE for a double option, NAD_ERR_INVALID_ARG out of
+ *  range or for an option the trainer does not have, NAD_ERR_MISUSE during nad_trainer_fit. */
+NAD_API nad_status nad_trainer_set_int(nad_trainer *t, nad_option o, int64_t v);
+/** Set a double option (see nad_trainer_set_int). */
+NAD_API nad_status nad_trainer_set_double(nad_trainer *t, nad_option o, double v);
+/** Install the per-epoch callback (fn NULL removes it); NAD_ERR_MISUSE during a fit. */
+NAD_API nad_status nad_trainer_set_epoch_callback(nad_trainer *t, nad_epoch_fn fn, void *user_data);
+/** Train on `train` for the configured epochs (BatchNorm in training mode, Dropout active),
+ *  evaluating on `test` (may be NULL; eval mode) after every epoch. Each call is a new run of
+ *  the schedule from the current parameters (fresh momentum buffers), like a new call of
+ *  utils.train. Deterministic for a seed and thread count. Datasets must have the
+ *  architecture's input shape (NAD_ERR_SHAPE) and labels < number of outputs
+ *  (NAD_ERR_INVALID_ARG). NAD_ERR_NUMERICAL if the loss stops being finite. */
+NAD_API nad_status nad_trainer_fit(nad_trainer *t, const nad_dataset *train,
+                                   const nad_dataset *test);
+/** Accuracy (percent) and mean cross-entropy of the current network on d, in eval mode
+ *  (loss may be NULL). */
+NAD_API nad_status nad_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *accuracy,
+                                        double *loss);
+/** Copy the current parameters (len = nad_arch_num_params floats, state_dict order, BatchNorm
+ *  running statistics included). */
+NAD_API nad_status nad_trainer_get_params(const nad_trainer *t, float *dst, size_t len);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Pictures                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -342,6 +458,17 @@ NAD_API nad_status nad_subspace_overlap(const float *a, const float *b, int64_t 
  *  each above its Fourier power (log, fftshifted), diverging colour map, like the paper. */
 NAD_API nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count,
                                       int64_t c, int64_t h, int64_t w);
+/** Write a heat map of a rows×cols matrix of doubles (row-major, row 0 at the top) as a PNG:
+ *  each cell a square block (the long side about 512 px), values mapped linearly from [lo, hi]
+ *  (lo < hi, clamped) to the sequential viridis colour map, NaN cells grey. */
+NAD_API nad_status nad_png_write_heatmap(const char *path, const double *values, int64_t rows,
+                                         int64_t cols, double lo, double hi);
+/** Write a line plot of the n >= 1 points (x[i], y[i]) as a 640×400 PNG: axes, grid lines at
+ *  the quarters of [y_lo, y_hi] (y_lo < y_hi; points outside are clamped), a line through the
+ *  points in the given order (broken at NaN y) and a marker on each point. x spans the plot
+ *  from its minimum to its maximum. No text. */
+NAD_API nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y,
+                                          int64_t n, double y_lo, double y_hi);
 
 #ifdef __cplusplus
 }

@@ -16,18 +16,25 @@ typedef struct opt_info {
   int is_int;
   double lo, hi;
   int defines_run; /* part of a checkpoint's identity: frozen once networks are accumulated */
+  int trainer_only; /* an option of nad_trainer (lib/api/trainer.c), refused by the estimator */
 } opt_info;
 
 static const opt_info opts[] = {
-    {NAD_OPT_NUM_NETWORKS, "num_networks", 1, 2, EXACT_INT_MAX, 0},
-    {NAD_OPT_SEED, "seed", 1, 0, EXACT_INT_MAX, 1},
-    {NAD_OPT_NUM_THREADS, "num_threads", 1, 0, 256, 0},
-    {NAD_OPT_TOP_K, "top_k", 1, 0, 46340, 0},
-    {NAD_OPT_BATCH, "batch", 1, 1, 1048576, 0},
-    {NAD_OPT_MODE, "mode", 1, NAD_MODE_DIPOLE, NAD_MODE_GRADIENT, 1},
-    {NAD_OPT_EVAL_POINT, "eval_point", 1, NAD_EVAL_NORMAL, NAD_EVAL_USER, 1},
-    {NAD_OPT_FIRST_NETWORK, "first_network", 1, 0, EXACT_INT_MAX, 0},
-    {NAD_OPT_STEP, "step", 0, 0x1p-1022 /* > 0 */, 1e300, 1},
+    {NAD_OPT_NUM_NETWORKS, "num_networks", 1, 2, EXACT_INT_MAX, 0, 0},
+    {NAD_OPT_SEED, "seed", 1, 0, EXACT_INT_MAX, 1, 0},
+    {NAD_OPT_NUM_THREADS, "num_threads", 1, 0, 256, 0, 0},
+    {NAD_OPT_TOP_K, "top_k", 1, 0, 46340, 0, 0},
+    {NAD_OPT_BATCH, "batch", 1, 1, 1048576, 0, 0},
+    {NAD_OPT_MODE, "mode", 1, NAD_MODE_DIPOLE, NAD_MODE_GRADIENT, 1, 0},
+    {NAD_OPT_EVAL_POINT, "eval_point", 1, NAD_EVAL_NORMAL, NAD_EVAL_USER, 1, 0},
+    {NAD_OPT_FIRST_NETWORK, "first_network", 1, 0, EXACT_INT_MAX, 0, 0},
+    {NAD_OPT_STEP, "step", 0, 0x1p-1022 /* > 0 */, 1e300, 1, 0},
+    {NAD_OPT_EPOCHS, "epochs", 1, 1, 1e9, 0, 1},
+    {NAD_OPT_LR, "lr", 0, 0, 1e300, 0, 1},
+    {NAD_OPT_MOMENTUM, "momentum", 0, 0, 0x1.fffffffffffffp-1 /* < 1 */, 0, 1},
+    {NAD_OPT_WEIGHT_DECAY, "weight_decay", 0, 0, 1e300, 0, 1},
+    {NAD_OPT_CLIP, "clip", 0, 0, 1e300, 0, 1},
+    {NAD_OPT_SHUFFLE, "shuffle", 1, 0, 1, 0, 1},
 };
 
 static const opt_info *find_opt(nad_option o) {
@@ -65,7 +72,8 @@ static nad_status check_set(const nad_estimator *e, nad_option o, int want_int,
                             const opt_info **oi) {
   NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
   *oi = find_opt(o);
-  NADI_CHECK(*oi, NAD_ERR_INVALID_ARG, "unknown option %d", (int)o);
+  NADI_CHECK(*oi && !(*oi)->trainer_only, NAD_ERR_INVALID_ARG,
+             "option %d is not an estimator option", (int)o);
   NADI_CHECK((*oi)->is_int == want_int, NAD_ERR_OPTION_TYPE,
              "option '%s' takes %s: use nad_estimator_set_%s", (*oi)->name,
              want_int ? "a double" : "an int64", want_int ? "double" : "int");
@@ -116,7 +124,8 @@ static nad_status check_get(const nad_estimator *e, nad_option o, int want_int, 
                             const opt_info **oi) {
   NADI_CHECK(e && v, NAD_ERR_INVALID_ARG, "estimator or output is NULL");
   *oi = find_opt(o);
-  NADI_CHECK(*oi, NAD_ERR_INVALID_ARG, "unknown option %d", (int)o);
+  NADI_CHECK(*oi && !(*oi)->trainer_only, NAD_ERR_INVALID_ARG,
+             "option %d is not an estimator option", (int)o);
   NADI_CHECK((*oi)->is_int == want_int, NAD_ERR_OPTION_TYPE,
              "option '%s' holds %s: use nad_estimator_get_%s", (*oi)->name,
              want_int ? "a double" : "an int64", want_int ? "double" : "int");

@@ -1,13 +1,15 @@
 /* The estimator's run loop, finalize and convergence.
  *
- * Threads. With NUM_THREADS = 1 the calling thread probes and folds each network itself (and
- * BLAS keeps its own threads). With T > 1, T workers each own a probe (executor, parameters,
- * input chunk) and compute whole networks; the calling thread folds the responses into the
- * accumulators strictly in network order through a ring of response slots, then calls the
- * progress callback and saves checkpoints, never holding the lock while it does. Each
- * network's response depends only on (seed, j) and the fold order is fixed, so the result is
- * bit-for-bit the same for every T >= 2 (BLAS is single-threaded then: workers already use
- * the cores). T = 1 may differ in the last bits (multi-threaded BLAS inside the forward).
+ * Threads. With NUM_THREADS = 1 the calling thread probes and folds each network itself. With
+ * T > 1, T workers each own a probe (executor, parameters, input chunk) and compute whole
+ * networks; the calling thread folds the responses into the accumulators strictly in network
+ * order through a ring of response slots, then calls the progress callback and saves
+ * checkpoints, never holding the lock while it does. BLAS runs single-threaded during the
+ * probing: the workers already use the cores, the probe's GEMMs are too small to gain from
+ * BLAS threads (measured: LeNet is faster with one BLAS thread), and a multi-threaded GEMM
+ * may round differently. So each network's response depends only on (seed, j), the fold
+ * order is fixed, and the result is bit-for-bit the same for every thread count. The
+ * eigensolve after the run uses BLAS's own threads again.
  *
  * A slot holds network seq % R; a worker may claim sequence number seq only once the slot's
  * previous occupant (seq − R) has been folded, so at most R responses wait. */
@@ -245,7 +247,8 @@ nad_status nadi_estimator_run(nad_estimator *e) {
   rc.pre = nadi_alloc((size_t)(rc.n_pre ? rc.n_pre : 1), sizeof(nadi_range));
   if (!rc.pre)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "run state");
-  memcpy(rc.pre, e->ranges, (size_t)rc.n_pre * sizeof(nadi_range));
+  if (rc.n_pre > 0)
+    memcpy(rc.pre, e->ranges, (size_t)rc.n_pre * sizeof(nadi_range));
   rc.jobs = e->num_networks;
   for (int64_t t = 0; t < rc.n_pre; t++) {
     int64_t lo = rc.pre[t].lo > e->first_network ? rc.pre[t].lo : e->first_network;
@@ -282,12 +285,12 @@ nad_status nadi_estimator_run(nad_estimator *e) {
   int64_t last_saved = total0;
   int blas_old = -1, sync_ok = 0;
   if (st == NAD_OK && rc.jobs > 0) {
+    blas_old = nadi_blas_set_threads(1);
     if (n_workers > 0) {
       pthread_mutex_init(&rc.lock, NULL);
       pthread_cond_init(&rc.ready, NULL);
       pthread_cond_init(&rc.freed, NULL);
       sync_ok = 1;
-      blas_old = nadi_blas_set_threads(1);
       for (int64_t i = 0; i < n_workers; i++) {
         if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
           st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "cannot start worker thread %lld", (long long)i);
@@ -306,8 +309,8 @@ nad_status nadi_estimator_run(nad_estimator *e) {
       for (int64_t i = 0; i < n_workers; i++)
         if (ws[i].started)
           pthread_join(ws[i].tid, NULL);
-      nadi_blas_set_threads(blas_old);
     }
+    nadi_blas_set_threads(blas_old);
   }
   if (sync_ok) {
     pthread_mutex_destroy(&rc.lock);

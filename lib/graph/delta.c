@@ -21,6 +21,7 @@ typedef struct level {
   int64_t c, h, w;    /* map shape */
   int64_t rh, rw;     /* fixed patch size */
   float *base;        /* activation of x0, c*h*w */
+  float *wt;          /* conv producing this level: weights as [(ky, kx, o), c] (per network) */
   float *patch;       /* cap * c * rh * rw */
   int64_t *oy, *ox;   /* per sample: origin of the patch (grown rectangle) */
   int64_t *ly, *hy, *lx, *hx; /* per sample: true dirty rectangle [l, h) (may be empty) */
@@ -34,7 +35,7 @@ struct nadi_delta {
   nadi_exec *exec;   /* dense executor: suffix (or everything when n_prefix == 0) */
   float *x0;         /* base input */
   float *dense_x;    /* cap * D inputs, only when n_prefix == 0 */
-  float *ws;         /* im2col columns + GEMM output of the patch convolutions */
+  float *ws;         /* input changes + GEMM output of the patch convolutions, pool windows */
   int64_t ws_len;
 };
 
@@ -99,7 +100,7 @@ void nadi_delta_destroy(nadi_delta *p) {
   if (p->lv) {
     for (int64_t i = 0; i <= p->n_prefix; i++) {
       level *v = &p->lv[i];
-      nadi_free(v->base), nadi_free(v->patch), nadi_free(v->oy), nadi_free(v->ox);
+      nadi_free(v->base), nadi_free(v->wt), nadi_free(v->patch), nadi_free(v->oy), nadi_free(v->ox);
       nadi_free(v->ly), nadi_free(v->hy), nadi_free(v->lx), nadi_free(v->hx);
     }
   }
@@ -188,10 +189,13 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, nadi_delta **out)
       window_of(l, &k, &st, &pd);
       int64_t win = pv->c * ((v->rh - 1) * st + k) * ((v->rw - 1) * st + k), need = win;
       if (l->kind == NADI_CONV2D) {
-        int64_t kk = l->in_shape[0][0] * l->k * l->k, cells = v->rh * v->rw;
-        int64_t sb = WS_TARGET / ((kk + l->out_c) * cells);
+        int64_t m = l->out_c * l->k * l->k, cin = pv->rh * pv->rw;
+        int64_t sb = WS_TARGET / ((pv->c + m) * cin);
         sb = sb < 1 ? 1 : sb > cap ? cap : sb;
-        need += (kk + l->out_c) * cells * sb;
+        need = (pv->c + m) * cin * sb;
+        v->wt = nadi_alloc((size_t)(m * pv->c), sizeof(float));
+        if (!v->wt)
+          goto oom;
       }
       if (need > p->ws_len)
         p->ws_len = need;
@@ -227,6 +231,15 @@ void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0) {
   for (int64_t i = 1; i <= p->n_prefix; i++) {
     level *v = &p->lv[i];
     memcpy(v->base, nadi_exec_act(p->exec, i - 1), sizeof(float) * (size_t)(v->c * v->h * v->w));
+    const nadi_layer *l = &g->layers[i - 1];
+    if (l->kind == NADI_CONV2D) { /* W[o][c][ky][kx] -> wt[(ky, kx, o)][c] */
+      const float *wgt = params + l->param_off;
+      int64_t ci = l->in_shape[0][0], kk = l->k * l->k, co = l->out_c;
+      for (int64_t o = 0; o < co; o++)
+        for (int64_t c = 0; c < ci; c++)
+          for (int64_t t = 0; t < kk; t++)
+            v->wt[(t * co + o) * ci + c] = wgt[(o * ci + c) * kk + t];
+    }
   }
 }
 
@@ -260,41 +273,65 @@ static void gather_window(const level *v, int64_t b, int64_t y0, int64_t x0, int
   }
 }
 
-static void conv_patch(nadi_delta *p, const nadi_layer *l, const float *wgt, const level *in,
-                       level *out, int64_t batch) {
-  int64_t ci = in->c, k = l->k, s = l->stride, pad = l->pad, co = l->out_c;
-  int64_t kk = ci * k * k, rh = out->rh, rw = out->rw, cells = rh * rw;
-  int64_t wh = (rh - 1) * s + k, ww = (rw - 1) * s + k;
-  int64_t sb = (p->ws_len - ci * wh * ww) / ((kk + co) * cells);
+/* A convolution is linear: conv(base + Δ) = conv(base) + conv(Δ), and the input change Δ is
+ * zero outside the input patch. So the output patch is the base output plus the contributions
+ * of the few changed input cells: one GEMM wt[(o,ky,kx), c] · Δ[c, cells] (no im2col, whose
+ * copying cost as much as the GEMM itself), then a scatter-add of each tap onto the output
+ * patch. Contributions that would land outside the output patch come only from cells of the
+ * grown input rectangle that did not really change (Δ = 0 up to rounding), so they are dropped. */
+static void conv_patch(nadi_delta *p, const nadi_layer *l, const level *in, level *out,
+                       int64_t batch) {
+  int64_t ci = in->c, k = l->k, s = l->stride, pad = l->pad, co = l->out_c, m = co * k * k;
+  int64_t irh = in->rh, irw = in->rw, cin = irh * irw, rh = out->rh, rw = out->rw;
+  int64_t sb = p->ws_len / ((ci + m) * cin);
   if (sb > batch)
     sb = batch;
   for (int64_t b0 = 0; b0 < batch; b0 += sb) {
-    int64_t nb = batch - b0 < sb ? batch - b0 : sb, ncol = nb * cells;
-    float *cols = p->ws, *res = p->ws + kk * ncol, *win = res + co * ncol;
-    for (int64_t bb = 0; bb < nb; bb++) {
+    int64_t nb = batch - b0 < sb ? batch - b0 : sb, ncol = nb * cin;
+    float *dlt = p->ws, *res = p->ws + ci * ncol;
+    for (int64_t bb = 0; bb < nb; bb++) { /* Δ = patch − base, as [(sample, cell)][c] */
       int64_t b = b0 + bb;
-      gather_window(in, b, out->oy[b] * s - pad, out->ox[b] * s - pad, wh, ww, win);
-      /* im2col of this sample's window into its column block */
-      for (int64_t c = 0; c < ci; c++)
-        for (int64_t ky = 0; ky < k; ky++)
-          for (int64_t kx = 0; kx < k; kx++) {
-            float *dst = cols + ((c * k + ky) * k + kx) * ncol + bb * cells;
-            const float *src = win + (c * wh + ky) * ww + kx;
-            for (int64_t py = 0; py < rh; py++)
-              for (int64_t px = 0; px < rw; px++)
-                dst[py * rw + px] = src[py * s * ww + px * s];
-          }
-    }
-    nadi_sgemm(0, 0, co, ncol, kk, 1.0f, wgt, kk, cols, ncol, 0.0f, res, ncol);
-    const float *bias = l->bias ? wgt + co * kk : NULL;
-    for (int64_t bb = 0; bb < nb; bb++)
-      for (int64_t o = 0; o < co; o++) {
-        float bo = bias ? bias[o] : 0.0f;
-        const float *src = res + o * ncol + bb * cells;
-        float *dst = out->patch + ((b0 + bb) * co + o) * cells;
-        for (int64_t q = 0; q < cells; q++)
-          dst[q] = src[q] + bo;
+      for (int64_t c = 0; c < ci; c++) {
+        const float *pt = in->patch + (b * ci + c) * cin;
+        float *d = dlt + bb * cin * ci + c;
+        for (int64_t y = 0; y < irh; y++) {
+          const float *bs = in->base + (c * in->h + in->oy[b] + y) * in->w + in->ox[b];
+          for (int64_t x = 0; x < irw; x++)
+            d[(y * irw + x) * ci] = pt[y * irw + x] - bs[x];
+        }
       }
+    }
+    /* res[(sample, cell)][(ky, kx, o)]: each changed cell's contribution through every tap */
+    nadi_sgemm(0, 1, ncol, m, ci, 1.0f, dlt, ci, out->wt, ci, 0.0f, res, m);
+    for (int64_t bb = 0; bb < nb; bb++) {
+      int64_t b = b0 + bb, oy = out->oy[b], ox = out->ox[b], plane = rh * rw;
+      float *dst = out->patch + b * co * plane;
+      for (int64_t o = 0; o < co; o++) /* start from the base output */
+        for (int64_t y = 0; y < rh; y++)
+          memcpy(dst + o * plane + y * rw, out->base + (o * out->h + oy + y) * out->w + ox,
+                 sizeof(float) * (size_t)rw);
+      for (int64_t y = 0; y < irh; y++)
+        for (int64_t x = 0; x < irw; x++) {
+          const float *row = res + (bb * cin + y * irw + x) * m;
+          int64_t iy = in->oy[b] + y, ix = in->ox[b] + x;
+          for (int64_t ky = 0; ky < k; ky++) {
+            /* input (iy, ix) reaches output ((iy + pad - ky) / s, (ix + pad - kx) / s) when
+             * the division is exact and the output lies inside the patch */
+            int64_t ny = iy + pad - ky;
+            if (ny < 0 || ny % s || ny / s - oy < 0 || ny / s - oy >= rh)
+              continue;
+            for (int64_t kx = 0; kx < k; kx++) {
+              int64_t nx = ix + pad - kx;
+              if (nx < 0 || nx % s || nx / s - ox < 0 || nx / s - ox >= rw)
+                continue;
+              const float *w = row + (ky * k + kx) * co;
+              float *d = dst + (ny / s - oy) * rw + (nx / s - ox);
+              for (int64_t o = 0; o < co; o++)
+                d[o * plane] += w[o];
+            }
+          }
+        }
+    }
   }
 }
 
@@ -306,18 +343,28 @@ static void pool_patch(nadi_delta *p, const nadi_layer *l, const level *in, leve
   float inv = 1.0f / (float)(k * k), *win = p->ws;
   for (int64_t b = 0; b < batch; b++) {
     gather_window(in, b, out->oy[b] * s, out->ox[b] * s, wh, ww, win);
-    for (int64_t c = 0; c < out->c; c++)
+    for (int64_t c = 0; c < out->c; c++) {
+      float *dst = out->patch + (b * out->c + c) * rh * rw;
       for (int64_t py = 0; py < rh; py++)
         for (int64_t px = 0; px < rw; px++) {
           const float *w0 = win + (c * wh + py * s) * ww + px * s;
-          float acc = is_max ? w0[0] : 0.0f;
-          for (int64_t ky = 0; ky < k; ky++)
-            for (int64_t kx = 0; kx < k; kx++) {
-              float v = w0[ky * ww + kx];
-              acc = is_max ? (v > acc ? v : acc) : acc + v;
-            }
-          out->patch[((b * out->c + c) * rh + py) * rw + px] = is_max ? acc : acc * inv;
+          float acc;
+          if (is_max && k == 2) { /* the common 2x2 max pool, branch-free */
+            float a = w0[0] > w0[1] ? w0[0] : w0[1], e = w0[ww] > w0[ww + 1] ? w0[ww] : w0[ww + 1];
+            acc = a > e ? a : e;
+          } else {
+            acc = is_max ? w0[0] : 0.0f;
+            for (int64_t ky = 0; ky < k; ky++)
+              for (int64_t kx = 0; kx < k; kx++) {
+                float v = w0[ky * ww + kx];
+                acc = is_max ? (v > acc ? v : acc) : acc + v;
+              }
+            if (!is_max)
+              acc *= inv;
+          }
+          dst[py * rw + px] = acc;
         }
+    }
   }
 }
 
@@ -376,7 +423,7 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
       }
       float *prm = params + l->param_off;
       if (l->kind == NADI_CONV2D)
-        conv_patch(p, l, prm, in, o, batch);
+        conv_patch(p, l, in, o, batch);
       else if (l->kind == NADI_MAXPOOL || l->kind == NADI_AVGPOOL)
         pool_patch(p, l, in, o, batch);
       else

@@ -13,7 +13,7 @@
 /* ---- atomic replacement: write "<path>.tmp.<pid>", fflush + fsync, rename over path ------ */
 
 typedef struct nadi_atomic_file {
-  FILE *fp;       /* write here between open and commit/abort */
+  FILE *fp; /* write here between open and commit/abort */
   const char *path;
   char *tmp_path; /* owned */
 } nadi_atomic_file;
@@ -32,12 +32,12 @@ void nadi_atomic_abort(nadi_atomic_file *af);
 
 /* A parsed .npy header. */
 typedef struct nadi_npy_header {
-  int32_t major, minor;  /* format version */
-  int32_t is_f64;        /* 0: '<f4', 1: '<f8' */
-  int32_t ndim;          /* 0..8; 0 is a scalar (one element) */
+  int32_t major, minor; /* format version */
+  int32_t is_f64;       /* 0: '<f4', 1: '<f8' */
+  int32_t ndim;         /* 0..8; 0 is a scalar (one element) */
   int64_t shape[NADI_NPY_MAX_DIMS];
-  int64_t count;         /* product of the shape */
-  int64_t data_offset;   /* bytes before the data */
+  int64_t count;       /* product of the shape */
+  int64_t data_offset; /* bytes before the data */
 } nadi_npy_header;
 
 /* Read the header of an open stream positioned at the start of a .npy file; `name` is used in
@@ -55,8 +55,8 @@ nad_status nadi_npy_read_f64(const char *path, double **data, int64_t shape[NADI
 /* Write count = prod(shape) floats (is_f64 = 0) or doubles (is_f64 = 1) as a .npy file laid
  * out byte for byte like numpy's np.save (version 1.0, or 2.0 when the header needs it),
  * atomically. ndim is 0..8 and the shape is non-negative with a product that fits. */
-nad_status nadi_npy_write(const char *path, const void *data, int32_t is_f64,
-                          const int64_t *shape, int32_t ndim);
+nad_status nadi_npy_write(const char *path, const void *data, int32_t is_f64, const int64_t *shape,
+                          int32_t ndim);
 
 /* ---- PNG (libpng is used by lib/io/png.c only) ------------------------------------------- */
 

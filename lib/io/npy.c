@@ -283,8 +283,7 @@ static nad_status parse_dict(const char *name, const char *text, size_t len, nad
       NADI_TRY(parse_shape(&c, h));
       have_shape = 1;
     } else {
-      return nadi_fail(NAD_ERR_FORMAT, "%s: malformed .npy header: unexpected key '%s'", name,
-                       key);
+      return nadi_fail(NAD_ERR_FORMAT, "%s: malformed .npy header: unexpected key '%s'", name, key);
     }
     skip_ws(&c);
     if (peek(&c) == ',') {
@@ -301,9 +300,10 @@ static nad_status parse_dict(const char *name, const char *text, size_t len, nad
   if (c.p != c.end)
     return bad_header(&c, "unexpected characters after the dictionary");
   if (!have_descr || !have_order || !have_shape)
-    return nadi_fail(NAD_ERR_FORMAT,
-                     "%s: malformed .npy header: missing key '%s'", name,
-                     !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
+    return nadi_fail(NAD_ERR_FORMAT, "%s: malformed .npy header: missing key '%s'", name,
+                     !have_descr   ? "descr"
+                     : !have_order ? "fortran_order"
+                                   : "shape");
 
   if (strcmp(descr, "<f4") == 0)
     h->is_f64 = 0;
@@ -511,8 +511,9 @@ nad_status nadi_npy_read_f64(const char *path, double **data, int64_t shape[NADI
 static size_t build_header(char *out, size_t cap, int32_t is_f64, const int64_t *shape,
                            int32_t ndim) {
   char dict[400];
-  size_t n = (size_t)snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                              is_f64 ? "<f8" : "<f4");
+  size_t n =
+      (size_t)snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
+                       is_f64 ? "<f8" : "<f4");
   for (int32_t i = 0; i < ndim; i++)
     n += (size_t)snprintf(dict + n, sizeof dict - n, "%s%lld", i ? ", " : "", (long long)shape[i]);
   n += (size_t)snprintf(dict + n, sizeof dict - n, "%s), }", ndim == 1 ? "," : "");
@@ -549,8 +550,8 @@ static size_t build_header(char *out, size_t cap, int32_t is_f64, const int64_t 
   return o;
 }
 
-nad_status nadi_npy_write(const char *path, const void *data, int32_t is_f64,
-                          const int64_t *shape, int32_t ndim) {
+nad_status nadi_npy_write(const char *path, const void *data, int32_t is_f64, const int64_t *shape,
+                          int32_t ndim) {
   char header[512];
   size_t hsize = build_header(header, sizeof header, is_f64, shape, ndim);
   if (hsize == 0)

@@ -16,7 +16,7 @@
 #define PNG_MAX_SIDE 0x7fffffffLL /* PNG_UINT_31_MAX */
 #define GRID_MARGIN 4             /* white pixels around and between tiles */
 #define GRID_MAX_COLS 8
-#define TILE_TARGET_PX 128        /* tiles are scaled up to about this size */
+#define TILE_TARGET_PX 128 /* tiles are scaled up to about this size */
 #define TILE_MAX_SCALE 8
 #define HEATMAP_TARGET_PX 512
 #define HEATMAP_MAX_BLOCK 32
@@ -27,10 +27,10 @@
 
 /* ColorBrewer RdBu, reversed (matplotlib 'RdBu_r'), with the middle made pure white so that a
  * zero reads as "no weight". */
-static const uint8_t rdbu_r[11][3] = {
-    {5, 48, 97},     {33, 102, 172}, {67, 147, 195}, {146, 197, 222}, {209, 229, 240},
-    {255, 255, 255}, {253, 219, 199}, {244, 165, 130}, {214, 96, 77},  {178, 24, 43},
-    {103, 0, 31}};
+static const uint8_t rdbu_r[11][3] = {{5, 48, 97},     {33, 102, 172},  {67, 147, 195},
+                                      {146, 197, 222}, {209, 229, 240}, {255, 255, 255},
+                                      {253, 219, 199}, {244, 165, 130}, {214, 96, 77},
+                                      {178, 24, 43},   {103, 0, 31}};
 
 /* matplotlib 'viridis' sampled at 10 equally spaced points (#440154 ... #fde725). */
 static const uint8_t viridis[10][3] = {
@@ -160,8 +160,8 @@ static void rgb_row(void *ctx, int64_t y, uint8_t *row) {
 
 nad_status nadi_png_write_rgb(const char *path, int64_t w, int64_t h, const uint8_t *rgb) {
   if (w < 1 || h < 1 || w > PNG_MAX_SIDE || h > PNG_MAX_SIDE)
-    return nadi_fail(NAD_ERR_INVALID_ARG, "%s: PNG size %lldx%lld out of range", path,
-                     (long long)w, (long long)h);
+    return nadi_fail(NAD_ERR_INVALID_ARG, "%s: PNG size %lldx%lld out of range", path, (long long)w,
+                     (long long)h);
   rgb_ctx c = {rgb, (size_t)w * 3};
   return write_rows(path, w, h, rgb_row, &c);
 }
@@ -348,8 +348,8 @@ nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count
   NADI_CHECK(count >= 1, NAD_ERR_INVALID_ARG, "nad_png_write_nads: count must be >= 1, got %lld",
              (long long)count);
   NADI_CHECK(c >= 1 && h >= 1 && w >= 1, NAD_ERR_INVALID_ARG,
-             "nad_png_write_nads: dimensions must be >= 1, got c=%lld h=%lld w=%lld",
-             (long long)c, (long long)h, (long long)w);
+             "nad_png_write_nads: dimensions must be >= 1, got c=%lld h=%lld w=%lld", (long long)c,
+             (long long)h, (long long)w);
   int64_t d, total, hw, work;
   NADI_CHECK(nadi_mul_ok(c, h, &d) && nadi_mul_ok(d, w, &d) && nadi_mul_ok(d, count, &total) &&
                  nadi_mul_ok(h, w, &hw) && nadi_mul_ok(hw, 5 * (int64_t)sizeof(double), &work) &&
@@ -363,8 +363,8 @@ nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count
   g.cols = count < GRID_MAX_COLS ? count : GRID_MAX_COLS;
   g.bands = (count + g.cols - 1) / g.cols;
   /* Bound every product by the PNG side limit before forming it. */
-  NADI_CHECK(w <= PNG_MAX_SIDE / g.scale && h <= PNG_MAX_SIDE / (2 * g.scale),
-             NAD_ERR_INVALID_ARG, "nad_png_write_nads: tiles too large for a PNG");
+  NADI_CHECK(w <= PNG_MAX_SIDE / g.scale && h <= PNG_MAX_SIDE / (2 * g.scale), NAD_ERR_INVALID_ARG,
+             "nad_png_write_nads: tiles too large for a PNG");
   g.tile_w = w * g.scale;
   g.tile_h = h * g.scale;
   g.band_h = 2 * g.tile_h + 2 * GRID_MARGIN;
@@ -375,8 +375,7 @@ nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count
              (long long)h, (long long)w);
   g.height = g.bands * g.band_h + GRID_MARGIN;
   int64_t band_bytes;
-  NADI_CHECK(nadi_mul_ok(g.width * 3, g.band_h, &band_bytes) &&
-                 (uint64_t)band_bytes <= SIZE_MAX,
+  NADI_CHECK(nadi_mul_ok(g.width * 3, g.band_h, &band_bytes) && (uint64_t)band_bytes <= SIZE_MAX,
              NAD_ERR_INVALID_ARG, "nad_png_write_nads: sizes overflow");
 
   g.rgb = malloc((size_t)band_bytes);
@@ -393,5 +392,122 @@ nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count
   free(g.rgb);
   free(g.work);
   free(g.twiddle);
+  return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Public heat map and line plot (figures of `nad sweep`)                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+nad_status nad_png_write_heatmap(const char *path, const double *values, int64_t rows,
+                                 int64_t cols, double lo, double hi) {
+  NADI_CHECK(path && values, NAD_ERR_INVALID_ARG, "nad_png_write_heatmap: path or values is NULL");
+  NADI_CHECK(rows >= 1 && cols >= 1 && rows <= PNG_MAX_SIDE && cols <= PNG_MAX_SIDE,
+             NAD_ERR_INVALID_ARG, "nad_png_write_heatmap: size %lldx%lld out of range",
+             (long long)rows, (long long)cols);
+  NADI_CHECK(isfinite(lo) && isfinite(hi) && lo < hi, NAD_ERR_INVALID_ARG,
+             "nad_png_write_heatmap: need finite lo < hi, got [%g, %g]", lo, hi);
+  return nadi_png_write_heatmap(path, values, rows, cols, lo, hi, NADI_CMAP_SEQUENTIAL);
+}
+
+#define PLOT_W 640
+#define PLOT_H 400
+#define PLOT_L 48 /* margins around the plot area */
+#define PLOT_R 24
+#define PLOT_T 24
+#define PLOT_B 40
+
+typedef struct canvas {
+  uint8_t *rgb; /* PLOT_W × PLOT_H × 3 */
+} canvas;
+
+static void plot_px(canvas *cv, int64_t x, int64_t y, const uint8_t c[3]) {
+  if (x < 0 || y < 0 || x >= PLOT_W || y >= PLOT_H)
+    return;
+  memcpy(cv->rgb + 3 * (y * PLOT_W + x), c, 3);
+}
+
+/* Line of width ~2 px by stepping along the longer axis. */
+static void plot_line(canvas *cv, double x0, double y0, double x1, double y1, const uint8_t c[3]) {
+  double dx = x1 - x0, dy = y1 - y0;
+  int64_t steps = (int64_t)ceil(fmax(fabs(dx), fabs(dy)));
+  if (steps < 1)
+    steps = 1;
+  for (int64_t i = 0; i <= steps; i++) {
+    double t = (double)i / (double)steps;
+    int64_t x = (int64_t)lround(x0 + t * dx), y = (int64_t)lround(y0 + t * dy);
+    plot_px(cv, x, y, c);
+    plot_px(cv, x + 1, y, c);
+    plot_px(cv, x, y + 1, c);
+  }
+}
+
+static void plot_marker(canvas *cv, double x, double y, const uint8_t c[3]) {
+  int64_t cx = (int64_t)lround(x), cy = (int64_t)lround(y);
+  for (int64_t j = -3; j <= 3; j++)
+    for (int64_t i = -3; i <= 3; i++)
+      plot_px(cv, cx + i, cy + j, c);
+}
+
+nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y, int64_t n,
+                                  double y_lo, double y_hi) {
+  NADI_CHECK(path && x && y, NAD_ERR_INVALID_ARG, "nad_png_write_lineplot: NULL argument");
+  NADI_CHECK(n >= 1 && n <= (int64_t)(SIZE_MAX / sizeof(double)), NAD_ERR_INVALID_ARG,
+             "nad_png_write_lineplot: n must be >= 1, got %lld", (long long)n);
+  NADI_CHECK(isfinite(y_lo) && isfinite(y_hi) && y_lo < y_hi, NAD_ERR_INVALID_ARG,
+             "nad_png_write_lineplot: need finite y_lo < y_hi, got [%g, %g]", y_lo, y_hi);
+  double xmin = INFINITY, xmax = -INFINITY;
+  for (int64_t i = 0; i < n; i++) {
+    NADI_CHECK(isfinite(x[i]), NAD_ERR_INVALID_ARG, "nad_png_write_lineplot: x[%lld] is not "
+                                                    "finite", (long long)i);
+    xmin = fmin(xmin, x[i]);
+    xmax = fmax(xmax, x[i]);
+  }
+  if (!(xmax > xmin)) { /* one distinct x: centre it */
+    xmin -= 1.0;
+    xmax += 1.0;
+  }
+  canvas cv = {malloc((size_t)PLOT_W * PLOT_H * 3)};
+  NADI_CHECK(cv.rgb, NAD_ERR_OUT_OF_MEMORY, "nad_png_write_lineplot: out of memory");
+  memset(cv.rgb, 255, (size_t)PLOT_W * PLOT_H * 3);
+  const uint8_t axis[3] = {0, 0, 0}, grid_c[3] = {220, 220, 220}, line_c[3] = {31, 119, 180},
+                mark_c[3] = {214, 39, 40};
+  const double x0 = PLOT_L, x1 = PLOT_W - PLOT_R, y0 = PLOT_H - PLOT_B, y1 = PLOT_T;
+  for (int q = 1; q <= 4; q++) { /* horizontal grid at the quarters of [y_lo, y_hi] */
+    double gy = y0 + (y1 - y0) * q / 4.0;
+    for (int64_t px = (int64_t)x0; px <= (int64_t)x1; px++)
+      plot_px(&cv, px, (int64_t)lround(gy), grid_c);
+  }
+  plot_line(&cv, x0, y0, x1, y0, axis); /* x axis with ticks at the quarters of the x range */
+  plot_line(&cv, x0, y0, x0, y1, axis);
+  for (int q = 0; q <= 4; q++) {
+    plot_line(&cv, x0 + (x1 - x0) * q / 4.0, y0, x0 + (x1 - x0) * q / 4.0, y0 + 6, axis);
+    plot_line(&cv, x0 - 6, y0 + (y1 - y0) * q / 4.0, x0, y0 + (y1 - y0) * q / 4.0, axis);
+  }
+  double px_prev = 0, py_prev = 0;
+  int have_prev = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (isnan(y[i])) {
+      have_prev = 0;
+      continue;
+    }
+    double ty = (y[i] - y_lo) / (y_hi - y_lo);
+    ty = ty < 0 ? 0 : ty > 1 ? 1 : ty;
+    double px = x0 + (x1 - x0) * (x[i] - xmin) / (xmax - xmin), py = y0 + (y1 - y0) * ty;
+    if (have_prev)
+      plot_line(&cv, px_prev, py_prev, px, py, line_c);
+    px_prev = px;
+    py_prev = py;
+    have_prev = 1;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    if (isnan(y[i]))
+      continue;
+    double ty = (y[i] - y_lo) / (y_hi - y_lo);
+    ty = ty < 0 ? 0 : ty > 1 ? 1 : ty;
+    plot_marker(&cv, x0 + (x1 - x0) * (x[i] - xmin) / (xmax - xmin), y0 + (y1 - y0) * ty, mark_c);
+  }
+  nad_status st = nadi_png_write_rgb(path, PLOT_W, PLOT_H, cv.rgb);
+  free(cv.rgb);
   return st;
 }

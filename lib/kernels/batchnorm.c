@@ -4,8 +4,9 @@
  * Eval: running statistics. Training: batch statistics over (batch, H, W) per channel with the
  * biased variance for normalising; the running statistics move towards the batch mean and the
  * UNBIASED batch variance (running = (1 - momentum) * running + momentum * batch), in place.
- * Statistics are accumulated in double (two passes), then applied as y = x * a + b with
- * a = weight * invstd and b = bias - mean * a, ATen's form.
+ * Statistics take two passes (mean, then squared deviations), per plane in float partial sums
+ * and across planes in double, and are applied as y = x * a + b with a = weight * invstd and
+ * b = bias - mean * a, ATen's form.
  *
  * State (floats): 2*C = batch mean[C] then batch invstd[C] of the last training forward, which the
  * training backward needs; eval mode ignores it. Running statistics get no gradient (their slice of
@@ -37,6 +38,85 @@ static inline const float *chan(const float *t, const bn_dims *d, int64_t i, int
   return t + (i * d->c + c) * d->hw;
 }
 
+/* Plane loops. The 8-wide bodies with restrict parameters are what GCC vectorizes at -O2, and
+ * the 8 float partial sums (one plane holds at most a few thousand values; planes are then
+ * added in double) break the latency chain of a single double accumulator, which made these
+ * reductions 4x slower. */
+static double plane_sum(const float *restrict x, int64_t n) {
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      a[j] += x[i + j];
+  double s = 0.0;
+  for (; i < n; i++)
+    s += x[i];
+  for (int j = 0; j < 8; j++)
+    s += a[j];
+  return s;
+}
+
+/* sum (x - m)^2 */
+static double plane_sqdev(const float *restrict x, float m, int64_t n) {
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      a[j] += (x[i + j] - m) * (x[i + j] - m);
+  double s = 0.0;
+  for (; i < n; i++)
+    s += (double)(x[i] - m) * (x[i] - m);
+  for (int j = 0; j < 8; j++)
+    s += a[j];
+  return s;
+}
+
+/* sum dy * (x - m) */
+static double plane_dotdev(const float *restrict dy, const float *restrict x, float m, int64_t n) {
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      a[j] += dy[i + j] * (x[i + j] - m);
+  double s = 0.0;
+  for (; i < n; i++)
+    s += (double)dy[i] * (x[i] - m);
+  for (int j = 0; j < 8; j++)
+    s += a[j];
+  return s;
+}
+
+/* y = x * a + b */
+static void plane_affine(const float *restrict x, float *restrict y, float a, float b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      y[i + j] = x[i + j] * a + b;
+  for (; i < n; i++)
+    y[i] = x[i] * a + b;
+}
+
+/* dx += a * dy - k * (x - m) - b */
+static void plane_grad(const float *restrict dy, const float *restrict x, float *restrict dx,
+                       float a, float k, float m, float b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      dx[i + j] += a * dy[i + j] - k * (x[i + j] - m) - b;
+  for (; i < n; i++)
+    dx[i] += a * dy[i] - k * (x[i] - m) - b;
+}
+
+/* dx += a * dy */
+static void plane_axpy(const float *restrict dy, float *restrict dx, float a, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      dx[i + j] += a * dy[i + j];
+  for (; i < n; i++)
+    dx[i] += a * dy[i];
+}
+
 static void bn_forward(const nadi_layer *l, float *params, const float *const *xs, float *y,
                        nadi_ctx *ctx) {
   bn_dims d = bn_dimensions(l, ctx->batch);
@@ -47,19 +127,11 @@ static void bn_forward(const nadi_layer *l, float *params, const float *const *x
     double mean, invstd;
     if (ctx->training) {
       double s = 0.0, ss = 0.0;
-      for (int64_t i = 0; i < d.b; i++) {
-        const float *xc = chan(x, &d, i, c);
-        for (int64_t q = 0; q < d.hw; q++)
-          s += xc[q];
-      }
+      for (int64_t i = 0; i < d.b; i++)
+        s += plane_sum(chan(x, &d, i, c), d.hw);
       mean = s / (double)d.n;
-      for (int64_t i = 0; i < d.b; i++) {
-        const float *xc = chan(x, &d, i, c);
-        for (int64_t q = 0; q < d.hw; q++) {
-          double t = xc[q] - mean;
-          ss += t * t;
-        }
-      }
+      for (int64_t i = 0; i < d.b; i++)
+        ss += plane_sqdev(chan(x, &d, i, c), (float)mean, d.hw);
       double var = ss / (double)d.n;
       invstd = 1.0 / sqrt(var + l->eps);
       /* One value per channel has no unbiased variance (PyTorch refuses to train on it; the
@@ -75,12 +147,8 @@ static void bn_forward(const nadi_layer *l, float *params, const float *const *x
     }
     float a = (float)(weight[c] * invstd);
     float b = (float)(bias[c] - mean * a);
-    for (int64_t i = 0; i < d.b; i++) {
-      const float *xc = chan(x, &d, i, c);
-      float *yc = y + (i * d.c + c) * d.hw;
-      for (int64_t q = 0; q < d.hw; q++)
-        yc[q] = xc[q] * a + b;
-    }
+    for (int64_t i = 0; i < d.b; i++)
+      plane_affine(chan(x, &d, i, c), y + (i * d.c + c) * d.hw, a, b, d.hw);
   }
 }
 
@@ -106,11 +174,8 @@ static void bn_backward(const nadi_layer *l, const float *params, const float *c
     /* sum(dy) and sum(dy * xhat), xhat = (x - mean) * invstd */
     double sdy = 0.0, sdyx = 0.0;
     for (int64_t i = 0; i < d.b; i++) {
-      const float *xc = chan(x, &d, i, c), *dyc = chan(dy, &d, i, c);
-      for (int64_t q = 0; q < d.hw; q++) {
-        sdy += dyc[q];
-        sdyx += dyc[q] * (xc[q] - mean);
-      }
+      sdy += plane_sum(chan(dy, &d, i, c), d.hw);
+      sdyx += plane_dotdev(chan(dy, &d, i, c), chan(x, &d, i, c), (float)mean, d.hw);
     }
     sdyx *= invstd;
     if (dparams) {
@@ -119,27 +184,17 @@ static void bn_backward(const nadi_layer *l, const float *params, const float *c
     }
     if (!dx)
       continue;
-    float *dxc0 = dx;
     double g = weight[c] * invstd;
-    if (ctx->training) {
-      /* dx = w invstd (dy - mean(dy) - xhat mean(dy xhat)) */
-      double mdy = sdy / (double)d.n, k = sdyx / (double)d.n * invstd;
-      float fa = (float)g, fk = (float)(g * k), fb = (float)(g * mdy), fm = (float)mean;
-      for (int64_t i = 0; i < d.b; i++) {
-        const float *xc = chan(x, &d, i, c), *dyc = chan(dy, &d, i, c);
-        float *dxc = dxc0 + (i * d.c + c) * d.hw;
-        for (int64_t q = 0; q < d.hw; q++)
-          dxc[q] += fa * dyc[q] - fk * (xc[q] - fm) - fb;
-      }
-    } else {
-      float fa = (float)g;
-      for (int64_t i = 0; i < d.b; i++) {
-        const float *dyc = chan(dy, &d, i, c);
-        float *dxc = dxc0 + (i * d.c + c) * d.hw;
-        for (int64_t q = 0; q < d.hw; q++)
-          dxc[q] += fa * dyc[q];
-      }
+    if (!ctx->training) { /* the affine map: dx = w invstd dy */
+      for (int64_t i = 0; i < d.b; i++)
+        plane_axpy(chan(dy, &d, i, c), dx + (i * d.c + c) * d.hw, (float)g, d.hw);
+      continue;
     }
+    /* dx = w invstd (dy - mean(dy) - xhat mean(dy xhat)) */
+    float fk = (float)(g * sdyx / (double)d.n * invstd), fb = (float)(g * sdy / (double)d.n);
+    for (int64_t i = 0; i < d.b; i++)
+      plane_grad(chan(dy, &d, i, c), chan(x, &d, i, c), dx + (i * d.c + c) * d.hw, (float)g, fk,
+                 (float)mean, fb, d.hw);
   }
 }
 

@@ -1,39 +1,63 @@
 /* 2-D convolution with PyTorch Conv2d semantics (cross-correlation, square kernel, zero padding),
- * as im2col + one GEMM per group of images.
+ * as "column matrix" + one GEMM per group of images: Y[O, cols] = W[O, K] * col[K, cols],
+ * K = C*k*k.
  *
- * Why groups: a single image often gives a skinny GEMM (LeNet conv2: 16 x 100 x 150, ResNet's last
- * stage: 512 x 16 x 4608) on which BLAS runs far below its peak. Laying the columns of G images
- * side by side gives one [C*k*k, G*OH*OW] matrix and a GEMM with N = G*OH*OW. The price is that
- * the GEMM result is [O, G*P] (P = OH*OW) instead of NCHW, so it goes through a scratch buffer and is
- * scattered into y (fused with the bias add, which needs a pass anyway). G is chosen so that N
- * reaches CONV_TARGET_N while the scratch stays under CONV_WS_CAP floats.
+ * Two column layouts:
+ *  - classic (any stride): col[(c,kh,kw), q] = x[c, oh*s - p + kh, ow*s - p + kw] with
+ *    q = oh*OW + ow, built element-row by element-row (im2col) with zeros for the padding.
+ *  - extended rows (stride 1): index outputs by q = oh*Wp + ow over the zero-padded plane
+ *    (Hp = H + 2p, Wp = W + 2p); only ow < OW is real, the other Wp - OW entries of each output row
+ *    are junk that is computed and dropped. Then col[(c,kh,kw), q] = xpad[c, kh*Wp + kw + q]: every
+ *    row of the column matrix is ONE contiguous slice of the padded plane, so building it is
+ *    C*k*k long memcpy's and its adjoint C*k*k long contiguous adds. The price is a fraction
+ *    f = (Wp - OW)/OW of extra GEMM columns, whose cost grows with O while the im2col work saved
+ *    does not, so it is used while f*O <= CONV_EXT_COST: LeNet's convolutions and first layers
+ *    (im2col of short rows was half of their time), not wide layers on small planes.
+ *    For 1x1 stride-1 unpadded convolutions the image is already its own column matrix.
  *
- * Workspace (floats), with G = conv_group(l, batch), P = OH*OW, K = C*k*k:
- *   G == 1 and 1x1/stride 1/pad 0:  0                      (x is its own column matrix)
- *   G == 1 otherwise:               K*P                    (columns)
- *   G > 1:                          K*G*P + O*G*P (+pad)   (columns, GEMM result / gathered dy)
- * Backward uses the same buffers: the column matrix is rebuilt from x for dW and then overwritten
- * by W^T dY for dx (col2im accumulates into dx). No state. */
+ * Groups: a single small image gives a skinny GEMM (ResNet's last stage: 512 x 16 x 4608) on which
+ * BLAS runs far below its peak; laying the columns of G images side by side gives N = G*n. The
+ * GEMM result is then [O, G*n] rather than NCHW and goes through a scratch buffer from which it is
+ * extracted into y (fused with the bias add, which needs a pass anyway). Measured on the target
+ * (2-core EPYC, OpenBLAS 0.3.21), grouping pays only for small planes (512 channels on 4x4: 63 ->
+ * 80 GFLOP/s single-threaded) and loses for larger ones (LeNet conv2, 10x10) because of the
+ * extraction pass; hence groups only up to CONV_TARGET_N columns, in a cache-sized scratch.
+ *
+ * Workspace (floats), with n = columns per image (classic: OH*OW; extended: (OH-1)*Wp + OW),
+ * G = conv_group(), K = C*k*k, each part rounded up to 16 floats:
+ *   col  K*G*n    unless G == 1 and 1x1/stride 1/pad 0
+ *   tmp  O*G*n    unless G == 1 and the GEMM result is already NCHW (classic, or 1x1 unpadded)
+ *   pad  C*Hp*Wp  extended layout with padding only
+ * Backward reuses them: col is rebuilt from x for dW and then overwritten by W^T dY for dx, tmp
+ * holds dy in the GEMM layout (zero at junk positions), pad accumulates the padded dx. No state. */
 #include <string.h>
 
 #include "kernels/kernels.h"
 
-/* Tuned on the target (2-core EPYC, OpenBLAS 0.3.21): see the kernel report. */
+/* Tuning knobs (overridable at compile time for benchmarking). */
 #ifndef CONV_TARGET_N
-#define CONV_TARGET_N 4096 /* GEMM columns worth grouping images for */
+#define CONV_TARGET_N 256 /* group images while a GEMM has fewer columns than this */
 #endif
 #ifndef CONV_WS_CAP
-#define CONV_WS_CAP (1L << 22) /* floats of scratch a group may use (16 MiB) */
+#define CONV_WS_CAP (1L << 20) /* floats of col + tmp a group may use (4 MiB) */
 #endif
-#define ALIGN_FLOATS 16         /* keep the second scratch buffer 64-byte aligned */
+#ifndef CONV_EXT_COST
+#define CONV_EXT_COST 8 /* extended rows while junk fraction (Wp-OW)/OW times O is below this */
+#endif
+#define ALIGN_FLOATS 16
 
 typedef struct conv_geom {
   int64_t c, h, w;   /* input plane */
   int64_t o, oh, ow; /* output plane */
   int64_t k, s, p;
-  int64_t kk; /* rows of the column matrix: c*k*k */
-  int64_t ohw;
-  int direct; /* 1x1, stride 1, no padding: an image is already its column matrix */
+  int64_t kk;     /* rows of the column matrix: c*k*k */
+  int64_t ohw;    /* real outputs per channel */
+  int ext;        /* extended-rows layout */
+  int64_t hp, wp; /* padded plane (extended layout) */
+  int64_t n;      /* columns per image */
+  int64_t ldo;    /* distance between output rows within an image's columns */
+  int same;       /* an image's GEMM result is already its NCHW output (n == OH*OW) */
+  int direct;     /* 1x1, stride 1, no padding: x is its own column matrix */
 } conv_geom;
 
 static conv_geom conv_geometry(const nadi_layer *l) {
@@ -49,7 +73,13 @@ static conv_geom conv_geometry(const nadi_layer *l) {
   g.p = l->pad;
   g.kk = g.c * g.k * g.k;
   g.ohw = g.oh * g.ow;
-  g.direct = g.k == 1 && g.s == 1 && g.p == 0;
+  g.hp = g.h + 2 * g.p;
+  g.wp = g.w + 2 * g.p;
+  g.ext = g.s == 1 && (g.wp - g.ow) * g.o <= CONV_EXT_COST * g.ow;
+  g.n = g.ext ? (g.oh - 1) * g.wp + g.ow : g.ohw;
+  g.ldo = g.ext ? g.wp : g.ow;
+  g.same = g.n == g.ohw && g.ldo == g.ow;
+  g.direct = g.ext && g.k == 1 && g.p == 0;
   return g;
 }
 
@@ -58,8 +88,8 @@ static int64_t round_up(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOAT
 /* Images per GEMM; non-decreasing in batch so that a workspace sized for the batch capacity
  * also fits every smaller batch. */
 static int64_t conv_group(const conv_geom *g, int64_t batch) {
-  int64_t grp = (CONV_TARGET_N + g->ohw - 1) / g->ohw;
-  int64_t per_image = (g->kk + g->o) * g->ohw;
+  int64_t grp = (CONV_TARGET_N + g->n - 1) / g->n;
+  int64_t per_image = (g->kk + g->o) * g->n;
   if (grp * per_image > CONV_WS_CAP)
     grp = CONV_WS_CAP / per_image;
   if (grp > batch)
@@ -67,18 +97,105 @@ static int64_t conv_group(const conv_geom *g, int64_t batch) {
   return grp < 1 ? 1 : grp;
 }
 
+/* Offsets of the scratch parts (floats from ctx->ws) and the total. */
+typedef struct conv_ws {
+  int64_t col, tmp, pad, total;
+} conv_ws;
+
+static conv_ws conv_layout(const conv_geom *g, int64_t grp) {
+  conv_ws w;
+  int64_t at = 0;
+  w.col = at;
+  if (!(grp == 1 && g->direct))
+    at += round_up(g->kk * grp * g->n);
+  w.tmp = at;
+  if (!(grp == 1 && g->same))
+    at += round_up(g->o * grp * g->n);
+  w.pad = at;
+  if (g->ext && g->p > 0)
+    at += g->c * g->hp * g->wp;
+  w.total = at;
+  return w;
+}
+
 static size_t conv_workspace(const nadi_layer *l, int64_t batch) {
   conv_geom g = conv_geometry(l);
-  int64_t grp = conv_group(&g, batch);
-  if (grp == 1)
-    return g.direct ? 0 : (size_t)(g.kk * g.ohw);
-  return (size_t)(round_up(g.kk * grp * g.ohw) + g.o * grp * g.ohw);
+  return (size_t)conv_layout(&g, conv_group(&g, batch)).total;
 }
+
+/* The builds use -O2, where GCC vectorizes straight-line code (SLP) but not these loops: the
+ * 8-wide bodies below turn into SIMD adds, and the 8 partial sums break the add latency chain. */
+static void add_to(float *restrict dst, const float *restrict src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    dst[i] += src[i];
+    dst[i + 1] += src[i + 1];
+    dst[i + 2] += src[i + 2];
+    dst[i + 3] += src[i + 3];
+    dst[i + 4] += src[i + 4];
+    dst[i + 5] += src[i + 5];
+    dst[i + 6] += src[i + 6];
+    dst[i + 7] += src[i + 7];
+  }
+  for (; i < n; i++)
+    dst[i] += src[i];
+}
+
+/* dst = src + b */
+static void add_const(float *restrict dst, const float *restrict src, float b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    dst[i] = src[i] + b;
+    dst[i + 1] = src[i + 1] + b;
+    dst[i + 2] = src[i + 2] + b;
+    dst[i + 3] = src[i + 3] + b;
+    dst[i + 4] = src[i + 4] + b;
+    dst[i + 5] = src[i + 5] + b;
+    dst[i + 6] = src[i + 6] + b;
+    dst[i + 7] = src[i + 7] + b;
+  }
+  for (; i < n; i++)
+    dst[i] = src[i] + b;
+}
+
+/* x += b */
+static void add_scalar(float *x, float b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    x[i] += b;
+    x[i + 1] += b;
+    x[i + 2] += b;
+    x[i + 3] += b;
+    x[i + 4] += b;
+    x[i + 5] += b;
+    x[i + 6] += b;
+    x[i + 7] += b;
+  }
+  for (; i < n; i++)
+    x[i] += b;
+}
+
+/* Sum of one plane (<= a few thousand values): 8 float partial sums are accurate enough there. */
+static double plane_sum(const float *x, int64_t n) {
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      a[j] += x[i + j];
+  double s = 0.0;
+  for (; i < n; i++)
+    s += x[i];
+  for (int j = 0; j < 8; j++)
+    s += a[j];
+  return s;
+}
+
+/* ---- classic layout -------------------------------------------------------------------- */
 
 /* Valid output columns [lo, hi) for kernel column kw: those whose input column
  * ow*s - p + kw lies inside [0, W). */
-static void valid_range(int64_t kw, int64_t s, int64_t p, int64_t in_w, int64_t out_w,
-                        int64_t *lo, int64_t *hi) {
+static void valid_range(int64_t kw, int64_t s, int64_t p, int64_t in_w, int64_t out_w, int64_t *lo,
+                        int64_t *hi) {
   int64_t a = p - kw;
   int64_t l0 = a <= 0 ? 0 : (a + s - 1) / s;
   int64_t num = in_w - 1 + p - kw;
@@ -91,7 +208,7 @@ static void valid_range(int64_t kw, int64_t s, int64_t p, int64_t in_w, int64_t 
   *hi = h0;
 }
 
-/* Columns of one image x (C,H,W) into col (rows of length ld, this image's P columns). */
+/* Columns of one image x (C,H,W) into col (rows of length ld, this image's n columns). */
 static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld) {
   for (int64_t c = 0; c < g->c; c++) {
     const float *xc = x + c * g->h * g->w;
@@ -140,8 +257,7 @@ static void col2im_add(const conv_geom *g, const float *col, int64_t ld, float *
           const float *src = row + oh * g->ow + lo;
           float *dst = dxc + ih * g->w + (lo * g->s - g->p + kw);
           if (g->s == 1) {
-            for (int64_t j = 0; j < hi - lo; j++)
-              dst[j] += src[j];
+            add_to(dst, src, hi - lo);
           } else {
             for (int64_t j = 0; j < hi - lo; j++)
               dst[j * g->s] += src[j];
@@ -152,13 +268,62 @@ static void col2im_add(const conv_geom *g, const float *col, int64_t ld, float *
   }
 }
 
-/* The column matrix [kk, n*P] of images x[b0 .. b0+n): x itself when possible, else built in col. */
-static const float *columns(const conv_geom *g, const float *x, int64_t b0, int64_t n, float *col) {
+/* ---- extended-rows layout (stride 1) ------------------------------------------------------- */
+
+/* The padded planes of one image: x itself when there is no padding, else a copy in pad. */
+static const float *padded(const conv_geom *g, const float *x, float *pad) {
+  if (g->p == 0)
+    return x;
+  memset(pad, 0, (size_t)(g->c * g->hp * g->wp) * sizeof(float));
+  for (int64_t c = 0; c < g->c; c++)
+    for (int64_t i = 0; i < g->h; i++)
+      memcpy(pad + (c * g->hp + i + g->p) * g->wp + g->p, x + (c * g->h + i) * g->w,
+             (size_t)g->w * sizeof(float));
+  return pad;
+}
+
+static void im2col_ext(const conv_geom *g, const float *x, float *pad, float *col, int64_t ld) {
+  const float *xp = padded(g, x, pad);
+  for (int64_t c = 0; c < g->c; c++)
+    for (int64_t kh = 0; kh < g->k; kh++)
+      for (int64_t kw = 0; kw < g->k; kw++)
+        memcpy(col + ((c * g->k + kh) * g->k + kw) * ld, xp + (c * g->hp + kh) * g->wp + kw,
+               (size_t)g->n * sizeof(float));
+}
+
+/* Adjoint of im2col_ext. The junk columns of the gradient are exactly 0 (dy is gathered with
+ * zeros there), so adding them is harmless. */
+static void col2im_ext_add(const conv_geom *g, const float *col, int64_t ld, float *pad,
+                           float *dx) {
+  float *dp = dx;
+  if (g->p > 0) {
+    dp = pad;
+    memset(pad, 0, (size_t)(g->c * g->hp * g->wp) * sizeof(float));
+  }
+  for (int64_t c = 0; c < g->c; c++)
+    for (int64_t kh = 0; kh < g->k; kh++)
+      for (int64_t kw = 0; kw < g->k; kw++)
+        add_to(dp + (c * g->hp + kh) * g->wp + kw, col + ((c * g->k + kh) * g->k + kw) * ld, g->n);
+  if (g->p > 0)
+    for (int64_t c = 0; c < g->c; c++)
+      for (int64_t i = 0; i < g->h; i++)
+        add_to(dx + (c * g->h + i) * g->w, pad + (c * g->hp + i + g->p) * g->wp + g->p, g->w);
+}
+
+/* ---- driver ------------------------------------------------------------------------------ */
+
+/* The column matrix [kk, cnt*n] of images x[b0 .. b0+cnt): x itself when possible, else built. */
+static const float *columns(const conv_geom *g, const float *x, int64_t b0, int64_t cnt, float *col,
+                            float *pad) {
   int64_t chw = g->c * g->h * g->w;
-  if (n == 1 && g->direct)
+  if (cnt == 1 && g->direct)
     return x + b0 * chw;
-  for (int64_t i = 0; i < n; i++)
-    im2col(g, x + (b0 + i) * chw, col + i * g->ohw, n * g->ohw);
+  for (int64_t i = 0; i < cnt; i++) {
+    if (g->ext)
+      im2col_ext(g, x + (b0 + i) * chw, pad, col + i * g->n, cnt * g->n);
+    else
+      im2col(g, x + (b0 + i) * chw, col + i * g->n, cnt * g->n);
+  }
   return col;
 }
 
@@ -169,33 +334,53 @@ static void conv_forward(const nadi_layer *l, float *params, const float *const 
   const float *wt = params;
   const float *bias = l->bias ? params + g.o * g.kk : NULL;
   int64_t grp = conv_group(&g, ctx->batch);
-  float *col = ctx->ws; /* may be NULL when the workspace is 0 */
-  float *tmp = grp > 1 ? ctx->ws + round_up(g.kk * grp * g.ohw) : NULL;
+  conv_ws lay = conv_layout(&g, grp);
+  /* ctx->ws may be NULL when the workspace is 0: never offset it then */
+  float *col = lay.total ? ctx->ws + lay.col : NULL;
+  float *tmp = lay.total ? ctx->ws + lay.tmp : NULL;
+  float *pad = lay.total ? ctx->ws + lay.pad : NULL;
   int64_t P = g.ohw;
 
   for (int64_t b0 = 0; b0 < ctx->batch; b0 += grp) {
-    int64_t n = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
-    int64_t cols = n * P;
-    const float *cm = columns(&g, x, b0, n, col);
-    if (n == 1) {
+    int64_t cnt = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
+    int64_t cols = cnt * g.n;
+    const float *cm = columns(&g, x, b0, cnt, col, pad);
+    if (cnt == 1 && g.same) {
       float *yb = y + b0 * g.o * P;
       nadi_sgemm(0, 0, g.o, P, g.kk, 1.0f, wt, g.kk, cm, P, 0.0f, yb, P);
       if (bias)
         for (int64_t o = 0; o < g.o; o++)
-          for (int64_t q = 0; q < P; q++)
-            yb[o * P + q] += bias[o];
+          add_scalar(yb + o * P, bias[o], P);
       continue;
     }
     nadi_sgemm(0, 0, g.o, cols, g.kk, 1.0f, wt, g.kk, cm, cols, 0.0f, tmp, cols);
-    /* [O, n*P] -> n images of [O, P], adding the bias on the way. */
-    for (int64_t i = 0; i < n; i++) {
-      float *yb = y + (b0 + i) * g.o * P;
+    /* [O, cnt*n] -> cnt images of [O, OH, OW], adding the bias on the way. */
+    for (int64_t i = 0; i < cnt; i++) {
       for (int64_t o = 0; o < g.o; o++) {
-        const float *src = tmp + o * cols + i * P;
-        float *dst = yb + o * P;
         float bo = bias ? bias[o] : 0.0f;
-        for (int64_t q = 0; q < P; q++)
-          dst[q] = src[q] + bo;
+        if (g.ldo == g.ow) { /* rows are contiguous: one run per plane */
+          add_const(y + ((b0 + i) * g.o + o) * P, tmp + o * cols + i * g.n, bo, P);
+          continue;
+        }
+        for (int64_t r = 0; r < g.oh; r++)
+          add_const(y + (((b0 + i) * g.o + o) * g.oh + r) * g.ow,
+                    tmp + o * cols + i * g.n + r * g.ldo, bo, g.ow);
+      }
+    }
+  }
+}
+
+/* dy of images [b0, b0+cnt) in the GEMM layout [O, cnt*n], zero at junk columns. */
+static void gather_dy(const conv_geom *g, const float *dy, int64_t b0, int64_t cnt, float *tmp) {
+  int64_t cols = cnt * g->n;
+  for (int64_t i = 0; i < cnt; i++) {
+    for (int64_t o = 0; o < g->o; o++) {
+      float *dst = tmp + o * cols + i * g->n;
+      const float *src = dy + ((b0 + i) * g->o + o) * g->ohw;
+      for (int64_t r = 0; r < g->oh; r++) {
+        memcpy(dst + r * g->ldo, src + r * g->ow, (size_t)g->ow * sizeof(float));
+        if (r + 1 < g->oh) /* junk between rows (none after the last row) */
+          memset(dst + r * g->ldo + g->ow, 0, (size_t)(g->ldo - g->ow) * sizeof(float));
       }
     }
   }
@@ -214,43 +399,44 @@ static void conv_backward(const nadi_layer *l, const float *params, const float 
   float *dw = dparams;
   float *db = dparams && l->bias ? dparams + g.o * g.kk : NULL;
   int64_t grp = conv_group(&g, ctx->batch);
-  float *col = ctx->ws; /* may be NULL when the workspace is 0 */
-  float *tmp = grp > 1 ? ctx->ws + round_up(g.kk * grp * g.ohw) : NULL;
-  int64_t P = g.ohw;
+  conv_ws lay = conv_layout(&g, grp);
+  float *col = lay.total ? ctx->ws + lay.col : NULL;
+  float *tmp = lay.total ? ctx->ws + lay.tmp : NULL;
+  float *pad = lay.total ? ctx->ws + lay.pad : NULL;
   int64_t chw = g.c * g.h * g.w;
 
   for (int64_t b0 = 0; b0 < ctx->batch; b0 += grp) {
-    int64_t n = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
-    int64_t cols = n * P;
-    const float *dyg = dy + b0 * g.o * P;
-    if (n > 1) { /* gather dy of the group into [O, n*P], the layout of the GEMM result */
-      for (int64_t i = 0; i < n; i++)
-        for (int64_t o = 0; o < g.o; o++)
-          memcpy(tmp + o * cols + i * P, dy + ((b0 + i) * g.o + o) * P, (size_t)P * sizeof(float));
+    int64_t cnt = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
+    int64_t cols = cnt * g.n;
+    const float *dyg = dy + b0 * g.o * g.ohw;
+    if (!(cnt == 1 && g.same)) {
+      gather_dy(&g, dy, b0, cnt, tmp);
       dyg = tmp;
     }
     if (dw) { /* dW[O, kk] += dY[O, cols] * col[kk, cols]^T */
-      const float *cm = columns(&g, x, b0, n, col);
+      const float *cm = columns(&g, x, b0, cnt, col, pad);
       nadi_sgemm(0, 1, g.o, g.kk, cols, 1.0f, dyg, cols, cm, cols, 1.0f, dw, g.kk);
     }
-    if (dx) { /* dcol[kk, cols] = W^T dY, then scattered back onto the input pixels */
-      if (n == 1 && g.direct) {
-        nadi_sgemm(1, 0, g.kk, P, g.o, 1.0f, wt, g.kk, dyg, P, 1.0f, dx + b0 * chw, P);
-      } else {
-        nadi_sgemm(1, 0, g.kk, cols, g.o, 1.0f, wt, g.kk, dyg, cols, 0.0f, col, cols);
-        for (int64_t i = 0; i < n; i++)
-          col2im_add(&g, col + i * P, cols, dx + (b0 + i) * chw);
-      }
+    if (!dx)
+      continue;
+    /* dcol[kk, cols] = W^T dY, then scattered back onto the input pixels */
+    if (cnt == 1 && g.direct) {
+      nadi_sgemm(1, 0, g.kk, g.n, g.o, 1.0f, wt, g.kk, dyg, g.n, 1.0f, dx + b0 * chw, g.n);
+      continue;
+    }
+    nadi_sgemm(1, 0, g.kk, cols, g.o, 1.0f, wt, g.kk, dyg, cols, 0.0f, col, cols);
+    for (int64_t i = 0; i < cnt; i++) {
+      if (g.ext)
+        col2im_ext_add(&g, col + i * g.n, cols, pad, dx + (b0 + i) * chw);
+      else
+        col2im_add(&g, col + i * g.n, cols, dx + (b0 + i) * chw);
     }
   }
   if (db) {
     for (int64_t o = 0; o < g.o; o++) {
       double s = 0.0;
-      for (int64_t b = 0; b < ctx->batch; b++) {
-        const float *d = dy + (b * g.o + o) * P;
-        for (int64_t q = 0; q < P; q++)
-          s += d[q];
-      }
+      for (int64_t b = 0; b < ctx->batch; b++)
+        s += plane_sum(dy + (b * g.o + o) * g.ohw, g.ohw);
       db[o] += (float)s;
     }
   }

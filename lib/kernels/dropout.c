@@ -1,6 +1,7 @@
 /* Dropout, PyTorch semantics: identity in eval mode; in training mode each element is kept with
  * probability 1 - p and scaled by 1 / (1 - p) (p = 1 drops everything). The mask is drawn from
- * ctx->rng in element order, so the same generator state gives the same mask.
+ * ctx->rng in element order, one nadi_rng_uniform per element, so the same generator state gives
+ * the same mask.
  *
  * State (floats): batch * numel, the per-element multiplier (0 or 1/(1-p)) of the last training
  * forward, which backward applies to dy. */
@@ -28,10 +29,11 @@ static void dropout_forward(const nadi_layer *l, float *params, const float *con
   double keep = 1.0 - l->p;
   float scale = keep > 0.0 ? (float)(1.0 / keep) : 0.0f;
   float *mask = ctx->state;
-  for (int64_t i = 0; i < n; i++) {
-    mask[i] = nadi_rng_uniform(ctx->rng) < keep ? scale : 0.0f;
+  /* (float)(u < keep) rather than a branch: keep/drop is a coin flip */
+  for (int64_t i = 0; i < n; i++)
+    mask[i] = (float)(nadi_rng_uniform(ctx->rng) < keep) * scale;
+  for (int64_t i = 0; i < n; i++)
     y[i] = x[i] * mask[i];
-  }
 }
 
 static void dropout_backward(const nadi_layer *l, const float *params, const float *const *xs,

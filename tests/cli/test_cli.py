@@ -6,6 +6,7 @@ usage: test_cli.py PATH/TO/nad        (prints "N passed, N failed"; exit 1 on an
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -320,9 +321,23 @@ try:
     check("SIGINT says cancelled", "cancelled" in err, err)
     check("SIGINT writes no results", not os.path.exists(os.path.join(OUT, "summary.json")))
     check("SIGINT saves the checkpoint", os.path.exists(CK2))
+    m = re.search(r"holds (\d+) networks", err)
+    check("SIGINT reports the networks saved", m is not None, err)
+    if m:  # the interrupted run continues from its checkpoint
+        done = int(m.group(1))
+        must("resume after SIGINT", "estimate", "lenet", "--networks", done + 2, "--threads", 2,
+             "--resume", CK2, "--quiet", "--out", OUT)
+        with open(os.path.join(OUT, "summary.json")) as f:
+            si = json.load(f)
+        check("resume after SIGINT counts", si["resumed_networks"] == done and
+              si["networks_done"] == done + 2, f"{si}")
 except subprocess.TimeoutExpired:
     proc.kill()
     check("SIGINT stops the run", False, "still running after 60 s")
 
 print(f"{passed} passed, {failed} failed")
+if failed:
+    print(f"(files kept in {TMP})")
+else:
+    shutil.rmtree(TMP, ignore_errors=True)
 sys.exit(1 if failed else 0)

@@ -15,9 +15,9 @@ raises NadError(status, function, message). numpy is optional: with it, results 
 array.array('f'/'d') (read_npy then returns (array, shape)). Inputs may be numpy arrays,
 array.array, buffers, nested lists or torch CPU tensors.
 
-Handles (Arch, Net, Estimator) free their C object exactly once, on close(), on leaving a `with`
-block or when garbage-collected. C objects retain their parents, so closing an Arch while a Net
-made from it is alive is fine.
+Handles (Arch, Net, Estimator, Dataset, Trainer) free their C object exactly once, on close(), on
+leaving a `with` block or when garbage-collected. C objects retain their parents, so closing an
+Arch while a Net made from it is alive is fine.
 """
 import collections
 import ctypes
@@ -27,14 +27,17 @@ from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
 
 from . import _buffers
 from ._buffers import as_input, output
-from ._lib import (EXPECTED_MAJOR, PROGRESS_FN, EvalPoint, LibraryNotFound, Mode, NadError,
-                   Option, Status, _FUNCS, _lib, _missing, _path, check_version, last_error,
-                   library_path, option_is_double, status_string)
+from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, PROGRESS_FN, TRAINER_OPTIONS,
+                   EvalPoint, FourierPart, LibraryNotFound, Mode, NadError, Option, Status,
+                   _FUNCS, _lib, _missing, _path, check_version, last_error, library_path,
+                   option_is_double, status_string)
 
-__all__ = ['Arch', 'Net', 'Estimator', 'NadError', 'Status', 'Option', 'Mode', 'EvalPoint',
-           'Tensor', 'read_npy', 'write_npy', 'spectrum_from_nads', 'spectrum_correlation',
-           'subspace_overlap', 'png_write_nads', 'version', 'version_info', 'builtin_names',
-           'option_bounds', 'option_by_name', 'HAVE_NUMPY']
+__all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status', 'Option',
+           'Mode', 'EvalPoint', 'FourierPart', 'Tensor', 'Epoch', 'read_npy', 'write_npy',
+           'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
+           'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
+           'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
+           'HAVE_NUMPY']
 
 __version__ = '0.1.0'
 HAVE_NUMPY = _buffers.np is not None
@@ -42,6 +45,7 @@ HAVE_NUMPY = _buffers.np is not None
 library = _path
 
 Tensor = collections.namedtuple('Tensor', 'name offset numel trainable')
+Epoch = collections.namedtuple('Epoch', 'epoch train_loss train_acc test_acc seconds')
 
 
 def version():
@@ -75,6 +79,12 @@ def _prod(shape):
     for s in shape:
         n *= int(s)
     return n
+
+
+def _need_arch(arch):
+    if not isinstance(arch, Arch):
+        raise TypeError('expected a libnad.Arch, got %s' % type(arch).__name__)
+    return arch._handle
 
 
 def _fspath(path):
@@ -233,12 +243,12 @@ class Net(_Handle):
     _destroy_name = 'nad_net_destroy'
 
     def __init__(self, arch, seed=0, params=None):
-        out = c_void_p()
+        h, out = _need_arch(arch), c_void_p()
         if params is not None:
             b = as_input(params)
-            _lib.nad_net_create_from_params(arch._handle, b.ptr, b.n, byref(out))
+            _lib.nad_net_create_from_params(h, b.ptr, b.n, byref(out))
         else:
-            _lib.nad_net_create(arch._handle, int(seed), byref(out))
+            _lib.nad_net_create(h, int(seed), byref(out))
         self._own(out.value, arch)
         self.arch = arch
         # Cached so the net stays usable after arch.close() (the C net retains the arch).
@@ -351,6 +361,16 @@ def option_bounds(o):
 _ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint}
 
 
+def _set_option(func_int, func_double, handle, o, value):
+    o = _option(o)
+    if o in _ENUM_VALUES and isinstance(value, str):
+        value = _ENUM_VALUES[o][value.upper()]
+    if option_is_double(o):
+        func_double(handle, int(o), float(value))
+    else:
+        func_int(handle, int(o), int(value))
+
+
 def _opt_property(o):
     def get(self):
         return self.get(o)
@@ -369,7 +389,7 @@ class Estimator(_Handle):
 
     def __init__(self, arch, **options):
         out = c_void_p()
-        _lib.nad_estimator_create(arch._handle, byref(out))
+        _lib.nad_estimator_create(_need_arch(arch), byref(out))
         self._own(out.value, arch)
         self.arch = arch
         self.input_shape = arch.input_shape
@@ -379,13 +399,8 @@ class Estimator(_Handle):
             self.set(k, v)
 
     def set(self, o, value):
-        o = _option(o)
-        if o in _ENUM_VALUES and isinstance(value, str):
-            value = _ENUM_VALUES[o][value.upper()]
-        if option_is_double(o):
-            _lib.nad_estimator_set_double(self._handle, int(o), float(value))
-        else:
-            _lib.nad_estimator_set_int(self._handle, int(o), int(value))
+        _set_option(_lib.nad_estimator_set_int, _lib.nad_estimator_set_double, self._handle, o,
+                    value)
 
     def get(self, o):
         o = _option(o)
@@ -403,7 +418,8 @@ class Estimator(_Handle):
         return v.value
 
     def options(self):
-        return {o.name.lower(): self.get(o) for o in Option}
+        """{name: value} of every estimator option."""
+        return {o.name.lower(): self.get(o) for o in ESTIMATOR_OPTIONS}
 
     bounds = staticmethod(option_bounds)
 
@@ -441,8 +457,15 @@ class Estimator(_Handle):
         _lib.nad_estimator_set_progress(self._handle, cb, None)
         self._progress = cb
 
+    def set_checkpoint(self, path, every=100):
+        """During run(), save the accumulator to `path` every `every` networks and when the
+        run ends (also by cancellation or error). A killed run resumes by load(path) into a new
+        estimator with the same settings, then run(). path=None disables."""
+        _lib.nad_estimator_set_checkpoint(self._handle, None if path is None else _fspath(path),
+                                          int(every))
+
     def run(self):
-        """Accumulate the networks and eigensolve (once)."""
+        """Accumulate the networks not already loaded, then eigensolve (once)."""
         del self._cb_errors[:]
         try:
             _lib.nad_estimator_run(self._handle)
@@ -505,6 +528,174 @@ class Estimator(_Handle):
 
     def __repr__(self):
         return '<libnad.Estimator of %r%s>' % (self.arch, ' (closed)' if self.closed else '')
+
+
+# ---- directions, datasets, training ---------------------------------------------------------
+
+def direction_fourier(shape, fy, fx, part=FourierPart.AUTO):
+    """Unit-norm real 2-D Fourier basis vector of frequency (fy, fx) cycles per image, the same
+    in every channel: (c, h, w) float32. part: FourierPart or 'auto'/'sin'/'cos'."""
+    c, h, w = _chw(shape)
+    if isinstance(part, str):
+        part = FourierPart[part.upper()]
+    b = output((c, h, w))
+    _lib.nad_direction_fourier(c, h, w, int(fy), int(fx), int(part), b.ptr, b.n)
+    return b.keep
+
+
+def direction_random(seed, shape):
+    """Unit-norm random (Gaussian, normalised) direction of `shape` (int or tuple) from seed."""
+    shape = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    b = output(shape)
+    _lib.nad_direction_random(int(seed), b.ptr, b.n)
+    return b.keep
+
+
+class Dataset(_Handle):
+    """A labelled dataset: n samples of shape (c, h, w), labels in {0, ..., K-1}. Immutable.
+
+    Dataset(x, labels) copies x (n, c, h, w) and the n labels; Dataset.linear(...) builds the
+    paper's linearly separable D(v)."""
+    _destroy_name = 'nad_dataset_destroy'
+
+    def __init__(self, x, labels, shape=None):
+        xb, lb = as_input(x), as_input(labels, 'i')
+        if shape is None:
+            s = xb.shape
+            if s is None or len(s) != 4:
+                raise _shape_error('nad_dataset_create', 'give shape=(c, h, w) for x of shape %s',
+                                   s)
+            shape = s[1:]
+        c, h, w = _chw(shape)
+        n = lb.n
+        if xb.n != n * c * h * w:
+            raise _shape_error('nad_dataset_create', '%d labels need %d floats of x, got %d', n,
+                               n * c * h * w, xb.n)
+        out = c_void_p()
+        _lib.nad_dataset_create(xb.ptr, lb.ptr, n, c, h, w, byref(out))
+        self._own(out.value)
+
+    @classmethod
+    def linear(cls, v, n, epsilon, sigma, seed=0, shape=None):
+        """D(v): ceil(n/2) samples x = +(eps/2)·v + w with label 0, the others -(eps/2)·v + w
+        with label 1, w ~ N(0, sigma² I) orthogonal to v (normalised). v is (c, h, w)."""
+        vb = as_input(v)
+        if shape is None:
+            if vb.shape is None or len(vb.shape) != 3:
+                raise _shape_error('nad_dataset_create_linear',
+                                   'give shape=(c, h, w) for v of shape %s', vb.shape)
+            shape = vb.shape
+        c, h, w = _chw(shape)
+        if vb.n != c * h * w:
+            raise _shape_error('nad_dataset_create_linear', 'v has %d floats, not %d', vb.n,
+                               c * h * w)
+        out = c_void_p()
+        _lib.nad_dataset_create_linear(vb.ptr, c, h, w, int(n), float(epsilon), float(sigma),
+                                       int(seed), byref(out))
+        self = cls.__new__(cls)
+        self._own(out.value)
+        return self
+
+    def _size(self):
+        n, s = c_int64(), (c_int64 * 3)()
+        _lib.nad_dataset_size(self._handle, byref(n), s)
+        return n.value, tuple(s)
+
+    def __len__(self):
+        return self._size()[0]
+
+    @property
+    def shape(self):
+        """Per-sample shape (c, h, w)."""
+        return self._size()[1]
+
+    def get(self):
+        """(x, labels): x (n, c, h, w) float32 and labels (n,) int32, copies."""
+        n, shape = self._size()
+        xb, lb = output((n,) + shape), output((n,), 'i')
+        _lib.nad_dataset_get(self._handle, xb.ptr, xb.n, lb.ptr, lb.n)
+        return xb.keep, lb.keep
+
+    def __repr__(self):
+        if self.closed:
+            return '<libnad.Dataset (closed)>'
+        n, s = self._size()
+        return '<libnad.Dataset %d x %s>' % (n, 'x'.join(map(str, s)))
+
+
+class Trainer(_Handle):
+    """Mini-batch SGD training (cross-entropy over the outputs as logits) of a fresh network of
+    `arch` initialised from `seed`. Options (TRAINER_OPTIONS): epochs, batch, seed, num_threads,
+    lr, momentum, weight_decay, clip, as keywords or with set()."""
+    _destroy_name = 'nad_trainer_destroy'
+
+    def __init__(self, arch, seed=0, **options):
+        out = c_void_p()
+        _lib.nad_trainer_create(_need_arch(arch), int(seed), byref(out))
+        self._own(out.value, arch)
+        self.arch = arch
+        self.num_params = arch.num_params
+        self.history = []          # Epoch records of the last fit()
+        self._user_cb = None
+        self._cb_errors = []
+        self._install_callback()
+        for k, v in options.items():
+            self.set(k, v)
+
+    def set(self, o, value):
+        """Set an option by name, Option or id (libnad has no trainer getters)."""
+        _set_option(_lib.nad_trainer_set_int, _lib.nad_trainer_set_double, self._handle, o, value)
+
+    def _install_callback(self):
+        history, errors, holder = self.history, self._cb_errors, [None]
+        self._holder = holder  # holder[0]: the user's callback (no reference to self)
+
+        def trampoline(user_data, epoch, loss, acc, test_acc, seconds):
+            try:
+                rec = Epoch(epoch, loss, acc, test_acc, seconds)
+                history.append(rec)
+                return 1 if holder[0] is not None and holder[0](rec) else 0
+            except BaseException as e:  # noqa: B902
+                errors.append(e)
+                return 1
+        self._epoch_cb = EPOCH_FN(trampoline)  # kept alive with the trainer
+        _lib.nad_trainer_set_epoch_callback(self._handle, self._epoch_cb, None)
+
+    def set_epoch_callback(self, fn):
+        """Call fn(Epoch(epoch, train_loss, train_acc, test_acc, seconds)) after each epoch; a
+        true return value stops training (NadError ERR_CANCELLED), an exception stops it and is
+        re-raised by fit(). None removes it (self.history is recorded either way)."""
+        self._holder[0] = fn
+
+    def fit(self, train, test=None):
+        """Train for the configured epochs; returns the list of Epoch records."""
+        if not isinstance(train, Dataset) or not (test is None or isinstance(test, Dataset)):
+            raise TypeError('fit() takes libnad.Dataset objects')
+        del self.history[:]
+        del self._cb_errors[:]
+        try:
+            _lib.nad_trainer_fit(self._handle, train._handle,
+                                 None if test is None else test._handle)
+        except NadError as e:
+            if e.status == Status.ERR_CANCELLED and self._cb_errors:
+                raise self._cb_errors.pop() from e
+            raise
+        return list(self.history)
+
+    def evaluate(self, dataset):
+        """(accuracy in percent, mean cross-entropy) of the current network, eval mode."""
+        acc, loss = c_double(), c_double()
+        _lib.nad_trainer_evaluate(self._handle, dataset._handle, byref(acc), byref(loss))
+        return acc.value, loss.value
+
+    def get_params(self):
+        b = output((self.num_params,))
+        _lib.nad_trainer_get_params(self._handle, b.ptr, b.n)
+        return b.keep
+
+    def net(self):
+        """A Net with the current parameters."""
+        return Net(self.arch, params=self.get_params())
 
 
 # ---- files and comparisons -----------------------------------------------------------------
@@ -607,3 +798,33 @@ def png_write_nads(path, nads, count=None, shape=None):
         raise _shape_error('nad_png_write_nads', '%d NADs of %d floats need %d, got %d', count,
                            d, count * d, nb.n)
     _lib.nad_png_write_nads(_fspath(path), nb.ptr, count, c, h, w)
+
+
+def png_write_heatmap(path, values, lo=None, hi=None, shape=None):
+    """PNG heat map (viridis, row 0 at the top, NaN grey) of a 2-D array of values mapped from
+    [lo, hi] (default: the finite min and max)."""
+    vb = as_input(values, 'd')
+    if shape is None:
+        if vb.shape is None or len(vb.shape) != 2:
+            raise _shape_error('nad_png_write_heatmap', 'give shape=(rows, cols) for values of '
+                               'shape %s', vb.shape)
+        shape = vb.shape
+    rows, cols = (int(v) for v in shape)
+    if vb.n != rows * cols:
+        raise _shape_error('nad_png_write_heatmap', '%dx%d cells, got %d values', rows, cols,
+                           vb.n)
+    if lo is None or hi is None:
+        finite = [v for v in (vb.keep.ravel() if HAVE_NUMPY else vb.keep) if v == v]
+        lo = min(finite) if lo is None and finite else lo
+        hi = max(finite) if hi is None and finite else hi
+        if lo is None or hi is None or not lo < hi:
+            lo, hi = (lo if lo is not None else 0.0), (lo if lo is not None else 0.0) + 1.0
+    _lib.nad_png_write_heatmap(_fspath(path), vb.ptr, rows, cols, float(lo), float(hi))
+
+
+def png_write_lineplot(path, x, y, y_lo, y_hi):
+    """640x400 PNG line plot of the points (x[i], y[i]) with y clamped to [y_lo, y_hi]."""
+    xb, yb = as_input(x, 'd'), as_input(y, 'd')
+    if xb.n != yb.n:
+        raise _shape_error('nad_png_write_lineplot', '%d x values and %d y values', xb.n, yb.n)
+    _lib.nad_png_write_lineplot(_fspath(path), xb.ptr, yb.ptr, xb.n, float(y_lo), float(y_hi))

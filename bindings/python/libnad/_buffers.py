@@ -9,7 +9,7 @@ Set NAD_PYTHON_NO_NUMPY=1 to force the numpy-free path (the tests use it).
 import array
 import ctypes
 import os
-from ctypes import POINTER, c_double, c_float
+from ctypes import POINTER, c_double, c_float, c_int32
 
 if os.environ.get('NAD_PYTHON_NO_NUMPY', '') not in ('', '0'):
     np = None
@@ -19,9 +19,10 @@ else:
     except ImportError:  # numpy is optional
         np = None
 
-_CT = {'f': c_float, 'd': c_double}
-_NP = {'f': 'float32', 'd': 'float64'}
-_FORMATS = {'f': ('f', '<f', '=f', '@f'), 'd': ('d', '<d', '=d', '@d')}
+_CT = {'f': c_float, 'd': c_double, 'i': c_int32}
+_NP = {'f': 'float32', 'd': 'float64', 'i': 'int32'}
+_FORMATS = {'f': ('f', '<f', '=f', '@f'), 'd': ('d', '<d', '=d', '@d'),
+            'i': ('i', '<i', '=i', '@i')}  # array typecode 'i' is a 32-bit C int here
 
 
 class Buf:
@@ -45,14 +46,16 @@ def _flatten(x, out, shape, depth):
     else:
         if len(shape) > depth:
             raise ValueError('ragged nested sequence')
-        out.append(float(x))
+        out.append(x)
 
 
 def as_input(x, kind='f'):
     """A read-only view (or a converted copy) of x as float32 ('f') or float64 ('d')."""
     ct = _CT[kind]
     if np is not None and not isinstance(x, array.array):
-        a = np.ascontiguousarray(x, dtype=_NP[kind])
+        a = np.asarray(x, dtype=_NP[kind])
+        if not a.flags.c_contiguous:  # (np.ascontiguousarray would also make 0-d arrays 1-d)
+            a = np.ascontiguousarray(a)
         return Buf(a.ctypes.data_as(POINTER(ct)), a.size, a.shape, a)
     if isinstance(x, (list, tuple)):
         vals, shape = [], []
@@ -62,7 +65,7 @@ def as_input(x, kind='f'):
     try:
         mv = memoryview(x)
     except TypeError:
-        a = array.array(kind, [float(v) for v in x])  # any iterable of numbers
+        a = array.array(kind, list(x))  # any iterable of numbers
         return Buf(_ptr(a, ct, len(a)), len(a), (len(a),), a)
     shape = mv.shape
     if mv.format in _FORMATS[kind] and mv.c_contiguous:

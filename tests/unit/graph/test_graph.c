@@ -558,6 +558,9 @@ static void test_spec_blocks(void) {
       CHECK(L[3].kind == NADI_CONCAT && L[3].in[0] == 2 && L[3].in[1] == -1 &&
                 L[3].out_shape[0] == 10,
             "dense 1");
+      CHECK(L[2].k == 3 && L[2].pad == 1 && L[2].stride == 1 && L[2].bias == 0 &&
+                L[4].bias == 1 && L[4].out_c == 4,
+            "conv options in any order");
       CHECK(L[5].kind == NADI_CONCAT && L[5].in[0] == 4 && L[5].in[1] == 3 &&
                 L[5].out_shape[0] == 14,
             "dense 2");
@@ -809,8 +812,8 @@ static size_t gen_items(nadi_rng *r, char *s, size_t cap, int depth) {
 static void test_spec_fuzz(void) {
   static const char *const seeds[] = {
       "conv 6 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 120; relu; fc 84; relu; fc 1",
-      "conv 16 k3 p1 nobias; bn; relu; residual { conv 16 k3 p1; bn; relu } shortcut { conv 16 "
-      "k1; bn }; relu; gap; fc 10",
+      ("conv 16 k3 p1 nobias; bn; relu; residual { conv 16 k3 p1; bn; relu } shortcut { conv 16 "
+       "k1; bn }; relu; gap; fc 10"),
       "dense { bn; relu; conv 8 k3 p1 nobias }; avgpool 2 s2; dropout 0.3; flatten; fc 3 nobias",
       "residual { dense { relu } ; conv 1 k1 }; maxpool 3 s1",
   };

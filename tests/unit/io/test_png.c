@@ -66,8 +66,8 @@ static int pixel_is(const image *im, int x, int y, int r, int g, int b) {
   const uint8_t *p = im->px + 3 * ((size_t)y * (size_t)im->w + (size_t)x);
   if (p[0] == r && p[1] == g && p[2] == b)
     return 1;
-  printf("  pixel (%d, %d) is (%d, %d, %d), expected (%d, %d, %d)\n", x, y, p[0], p[1], p[2], r,
-         g, b);
+  printf("  pixel (%d, %d) is (%d, %d, %d), expected (%d, %d, %d)\n", x, y, p[0], p[1], p[2], r, g,
+         b);
   return 0;
 }
 
@@ -78,7 +78,9 @@ static int pixel_is(const image *im, int x, int y, int r, int g, int b) {
 #define VIRIDIS_HI 253, 231, 37
 #define GREY 128, 128, 128
 
-static int rgb_is(const uint8_t c[3], int r, int g, int b) { return c[0] == r && c[1] == g && c[2] == b; }
+static int rgb_is(const uint8_t c[3], int r, int g, int b) {
+  return c[0] == r && c[1] == g && c[2] == b;
+}
 
 static void test_cmaps(void) {
   uint8_t c[3];
@@ -129,7 +131,9 @@ static void test_rgb(void) {
     fclose(fp);
   }
   EXPECT(memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0);
-  EXPECT(access(tpath("rgb.png.tmp"), F_OK) != 0);
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "rgb.png.tmp.%ld", (long)getpid());
+  EXPECT(access(tpath(tmp), F_OK) != 0); /* the temporary file was renamed */
   EXPECT(nadi_png_write_rgb(tpath("no-such-dir/rgb.png"), 3, 2, px) == NAD_ERR_IO);
   EXPECT(strstr(nad_last_error(), "no-such-dir/rgb.png") != NULL);
   EXPECT(nadi_png_write_rgb(tpath("rgb0.png"), 0, 2, px) == NAD_ERR_INVALID_ARG);
@@ -137,11 +141,10 @@ static void test_rgb(void) {
 
 static void test_heatmap(void) {
   double v[3 * 4] = {0, 1, -1, NAN, 2, -2, 0.5, 0, 0, 0, 0, 0};
-  EXPECT(nadi_png_write_heatmap(tpath("heat.png"), v, 3, 4, -1, 1, NADI_CMAP_DIVERGING) ==
-         NAD_OK);
+  EXPECT(nadi_png_write_heatmap(tpath("heat.png"), v, 3, 4, -1, 1, NADI_CMAP_DIVERGING) == NAD_OK);
   image im = load(tpath("heat.png"));
   EXPECT(im.w == 128 && im.h == 96); /* 512 / 4 = 128 px per cell, capped at 32 */
-#define CELL(r, c) (c) * 32 + 16, (r) * 32 + 16
+#define CELL(r, c) (c) * 32 + 16, (r)*32 + 16
   EXPECT(pixel_is(&im, CELL(0, 0), WHITE));
   EXPECT(pixel_is(&im, CELL(0, 1), DARK_RED));
   EXPECT(pixel_is(&im, CELL(0, 2), DARK_BLUE));
@@ -154,8 +157,7 @@ static void test_heatmap(void) {
   nadi_cmap_diverging(0.75, c); /* 0.5 on [-1, 1] */
   EXPECT(pixel_is(&im, CELL(1, 2), c[0], c[1], c[2]));
   free(im.px);
-  EXPECT(nadi_png_write_heatmap(tpath("heat.png"), v, 3, 4, 0, 2, NADI_CMAP_SEQUENTIAL) ==
-         NAD_OK);
+  EXPECT(nadi_png_write_heatmap(tpath("heat.png"), v, 3, 4, 0, 2, NADI_CMAP_SEQUENTIAL) == NAD_OK);
   im = load(tpath("heat.png"));
   EXPECT(pixel_is(&im, CELL(0, 0), VIRIDIS_LO));
   EXPECT(pixel_is(&im, CELL(1, 0), VIRIDIS_HI));
@@ -189,8 +191,8 @@ static void test_grid_known_pixels(void) {
   image im = load(p);
   EXPECT(im.w == M + 3 * (W * S + M) && im.h == 2 * H * S + 3 * M);
   /* centre of pixel (i, k) of NAD j, in the top (NAD) or bottom (spectrum) tile */
-#define NADPX(j, i, k) M + (j) * (W * S + M) + (k) * S + S / 2, M + (i) * S + S / 2
-#define SPECPX(j, i, k) M + (j) * (W * S + M) + (k) * S + S / 2, 2 * M + H * S + (i) * S + S / 2
+#define NADPX(j, i, k) M + (j) * (W * S + M) + (k)*S + S / 2, M + (i)*S + S / 2
+#define SPECPX(j, i, k) M + (j) * (W * S + M) + (k)*S + S / 2, 2 * M + H *S + (i)*S + S / 2
   EXPECT(pixel_is(&im, NADPX(0, 2, 3), DARK_RED)); /* the positive pixel, at full scale */
   EXPECT(pixel_is(&im, NADPX(0, 2, 2), WHITE));
   EXPECT(pixel_is(&im, NADPX(0, 0, 0), WHITE));
@@ -213,8 +215,8 @@ static void test_grid_known_pixels(void) {
   EXPECT(pixel_is(&im, SPECPX(2, 4, 3), VIRIDIS_LO)); /* zero mean: no DC */
   /* margins are white */
   EXPECT(pixel_is(&im, 0, 0, WHITE) && pixel_is(&im, im.w - 1, im.h - 1, WHITE));
-  EXPECT(pixel_is(&im, M + W * S + 1, M + 10, WHITE));      /* between tiles */
-  EXPECT(pixel_is(&im, M + 10, M + H * S + 1, WHITE));      /* between NAD and spectrum */
+  EXPECT(pixel_is(&im, M + W * S + 1, M + 10, WHITE)); /* between tiles */
+  EXPECT(pixel_is(&im, M + 10, M + H * S + 1, WHITE)); /* between NAD and spectrum */
 #undef NADPX
 #undef SPECPX
   free(im.px);
@@ -268,7 +270,7 @@ static void test_grid_args(void) {
   EXPECT(nad_png_write_nads(p, x, 1, 1, 4, 4) == NAD_OK);
   image im = load(p);
   enum { S = 8 };
-  EXPECT(pixel_is(&im, M + 1 * S + 1, M + 1 * S + 1, GREY)); /* x[5] = (1, 1) */
+  EXPECT(pixel_is(&im, M + 1 * S + 1, M + 1 * S + 1, GREY));     /* x[5] = (1, 1) */
   EXPECT(pixel_is(&im, M + 3 * S + 1, M + 1 * S + 1, DARK_RED)); /* x[7] = (1, 3) */
   free(im.px);
 }
@@ -285,8 +287,8 @@ static void demo(const char *outdir) {
       for (int k = 0; k < W; k++) {
         double di = i - H / 2.0, dk = k - W / 2.0;
         double env = exp(-(di * di + dk * dk) / (2 * sigma * sigma));
-        nads[j][0][i][k] = (float)(env * cos(2 * M_PI * (fy * i + fx * k) / H) +
-                                   0.05 * nadi_rng_normal(&r));
+        nads[j][0][i][k] =
+            (float)(env * cos(2 * M_PI * (fy * i + fx * k) / H) + 0.05 * nadi_rng_normal(&r));
       }
   }
   char path[512];

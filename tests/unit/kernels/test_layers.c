@@ -165,8 +165,8 @@ static nadi_layer mk_join(nadi_kind kind, int64_t c0, int64_t c1, int64_t h, int
   l.n_in = 2;
   set3(l.in_shape[1], c1, h, w);
   set3(l.out_shape, kind == NADI_CONCAT ? c0 + c1 : c0, h, w);
-  snprintf(l.desc, sizeof l.desc, "%s %lld+%lld x%lldx%lld", nadi_ops(kind)->name,
-           (long long)c0, (long long)c1, (long long)h, (long long)w);
+  snprintf(l.desc, sizeof l.desc, "%s %lld+%lld x%lldx%lld", nadi_ops(kind)->name, (long long)c0,
+           (long long)c1, (long long)h, (long long)w);
   return l;
 }
 
@@ -191,7 +191,8 @@ static void ref_forward(const nadi_layer *l, int64_t nb, int training, const dou
                 for (int64_t j = 0; j < k; j++) {
                   int64_t ih = oh * s - p + i, iw = ow * s - p + j;
                   if (ih >= 0 && ih < H && iw >= 0 && iw < W)
-                    acc += prm[((o * C + c) * k + i) * k + j] * x[0][((b * C + c) * H + ih) * W + iw];
+                    acc +=
+                        prm[((o * C + c) * k + i) * k + j] * x[0][((b * C + c) * H + ih) * W + iw];
                 }
             y[((b * O + o) * OH + oh) * OW + ow] = acc;
           }
@@ -209,7 +210,8 @@ static void ref_forward(const nadi_layer *l, int64_t nb, int training, const dou
                 m = v > m ? v : m;
                 sum += v;
               }
-            y[((b * C + c) * OH + oh) * OW + ow] = l->kind == NADI_MAXPOOL ? m : sum / (double)(k * k);
+            y[((b * C + c) * OH + oh) * OW + ow] =
+                l->kind == NADI_MAXPOOL ? m : sum / (double)(k * k);
           }
     break;
   case NADI_RELU:
@@ -315,8 +317,8 @@ static void fill_input(float *x, int64_t n, x_style st) {
 static void fill_params(const nadi_layer *l, float *p) {
   if (l->kind == NADI_BATCHNORM) {
     int64_t c = l->in_shape[0][0];
-    nadi_rng_fill_uniform(&g_rng, p, c, 0.5, 1.5);         /* weight */
-    nadi_rng_fill_uniform(&g_rng, p + c, c, -0.5, 0.5);    /* bias */
+    nadi_rng_fill_uniform(&g_rng, p, c, 0.5, 1.5);          /* weight */
+    nadi_rng_fill_uniform(&g_rng, p + c, c, -0.5, 0.5);     /* bias */
     nadi_rng_fill_uniform(&g_rng, p + 2 * c, c, -0.5, 0.5); /* running mean */
     nadi_rng_fill_uniform(&g_rng, p + 3 * c, c, 0.5, 2.0);  /* running var */
     return;
@@ -379,13 +381,14 @@ static double objective(const fd_case *fc) {
 
 /* Compares an analytic gradient g (n floats) of the values v (n doubles, perturbed in place)
  * with central differences; frozen(j) entries must be exactly 0. Returns the error. */
-static double fd_check(fd_case *fc, double *v, const float *g, int64_t n, const nadi_layer *frz) {
-  int64_t m = n < FD_MAX ? n : FD_MAX;
+static double fd_check(fd_case *fc, double *v, const float *g, int64_t n, const nadi_layer *frz,
+                       int64_t fd_max) {
+  int64_t m = n < fd_max ? n : fd_max;
   double *num = dbuf(m);
   float *ana = fbuf(m);
   fzero(ana, m);
   for (int64_t t = 0; t < m; t++) {
-    int64_t j = n <= FD_MAX ? t : (int64_t)(nadi_rng_uniform(&g_rng) * (double)n);
+    int64_t j = n <= fd_max ? t : (int64_t)(nadi_rng_uniform(&g_rng) * (double)n);
     double keep = v[j];
     if (frz && param_frozen(frz, j)) {
       num[t] = 0.0;
@@ -407,8 +410,9 @@ static double fd_check(fd_case *fc, double *v, const float *g, int64_t n, const 
   return e;
 }
 
-/* Runs the full battery on one layer. */
-static void check_layer(const nadi_layer *l, int64_t nb, int training, x_style st) {
+/* Runs the full battery on one layer, with at most fd_max finite differences per tensor. */
+static void check_layer_fd(const nadi_layer *l, int64_t nb, int training, x_style st,
+                           int64_t fd_max) {
   const nadi_layer_ops *ops = nadi_ops(l->kind);
   char what[160];
   snprintf(what, sizeof what, "%s B=%lld %s", l->desc, (long long)nb, training ? "train" : "eval");
@@ -466,13 +470,13 @@ static void check_layer(const nadi_layer *l, int64_t nb, int training, x_style s
   float *const dxs[2] = {dx[0], dx[1]};
   ops->backward(l, prm, xc, y, r, dxs, dprm, &ctx);
   for (int i = 0; i < l->n_in; i++) {
-    e = fd_check(&fc, fc.x[i], dx[i], nin[i], NULL);
+    e = fd_check(&fc, fc.x[i], dx[i], nin[i], NULL, fd_max);
     CHECK(e <= TOL_GRAD, "%s: dx[%d] rel err %.3g", what, i, e);
     if (g_verbose)
       printf("%-44s dx[%d]   %.2g\n", what, i, e);
   }
   if (np > 0) {
-    e = fd_check(&fc, fc.prm, dprm, np, l);
+    e = fd_check(&fc, fc.prm, dprm, np, l, fd_max);
     CHECK(e <= TOL_GRAD, "%s: dparams rel err %.3g", what, e);
     if (g_verbose)
       printf("%-44s dparams %.2g\n", what, e);
@@ -537,6 +541,10 @@ static void check_layer(const nadi_layer *l, int64_t nb, int training, x_style s
   free(state);
   free(fc.prm);
   free(fc.y);
+}
+
+static void check_layer(const nadi_layer *l, int64_t nb, int training, x_style st) {
+  check_layer_fd(l, nb, training, st, FD_MAX);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -760,24 +768,30 @@ int main(void) {
   nadi_rng_init(&g_rng, 20240601, 0);
   g_verbose = getenv("TEST_VERBOSE") != NULL;
 
-  /* conv2d: k 1/3/5, stride 1/2/3, padding, non-square, batch 1 and 3, with and without bias,
-   * grouped GEMMs with a remainder group (32x32 planes: 4 images per GEMM) */
+  /* conv2d: k 1/2/3/5, stride 1/2/3, padding, non-square, batch 1 and 3, with and without bias;
+   * both column layouts (classic, extended rows with and without padding, 1x1 direct), single
+   * images and groups of images per GEMM with a remainder group (B = 5 and 13). */
   static const struct {
     int64_t c, h, w, o;
     int32_t k, s, p, bias;
     int64_t nb;
   } convs[] = {
-      {1, 12, 12, 6, 5, 1, 0, 1, 3}, {3, 7, 9, 4, 3, 1, 1, 1, 1}, {2, 9, 8, 5, 3, 2, 1, 0, 3},
-      {4, 5, 6, 3, 1, 1, 0, 1, 3},   {3, 7, 7, 2, 1, 2, 0, 1, 2}, {2, 11, 10, 3, 5, 2, 2, 1, 2},
-      {1, 10, 10, 2, 3, 3, 0, 1, 2}, {2, 3, 4, 2, 5, 1, 1, 1, 2}, {2, 3, 3, 3, 5, 1, 2, 0, 1},
+      {1, 12, 12, 6, 5, 1, 0, 1, 3}, {3, 7, 9, 4, 3, 1, 1, 1, 1},   {2, 9, 8, 5, 3, 2, 1, 0, 3},
+      {4, 5, 6, 3, 1, 1, 0, 1, 3},   {3, 7, 7, 2, 1, 2, 0, 1, 2},   {2, 11, 10, 3, 5, 2, 2, 1, 2},
+      {1, 10, 10, 2, 3, 3, 0, 1, 2}, {2, 3, 4, 2, 5, 1, 1, 1, 2},   {2, 3, 3, 3, 5, 1, 2, 0, 1},
       {4, 5, 6, 3, 1, 1, 0, 1, 1},   {2, 32, 32, 3, 3, 1, 1, 1, 5}, {3, 32, 32, 2, 1, 1, 0, 0, 5},
-      {3, 6, 5, 4, 2, 2, 0, 1, 3},
+      {3, 6, 5, 4, 2, 2, 0, 1, 3},   {2, 8, 8, 3, 3, 1, 1, 1, 5},   {3, 10, 10, 2, 3, 1, 0, 1, 5},
+      {2, 9, 9, 3, 3, 2, 1, 1, 13},  {1, 32, 32, 4, 5, 1, 0, 1, 2}, {2, 16, 16, 3, 3, 1, 2, 0, 2},
+      {2, 1, 1, 2, 5, 1, 2, 1, 2}, /* kernel taps that see only padding */
   };
   for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
     nadi_layer l = mk_conv(convs[i].c, convs[i].h, convs[i].w, convs[i].o, convs[i].k, convs[i].s,
                            convs[i].p, convs[i].bias);
     check_layer(&l, convs[i].nb, 0, X_UNIFORM);
   }
+  /* many channels on a small plane: the group is limited by the workspace cap (15 = 14 + 1) */
+  nadi_layer wide = mk_conv(512, 4, 4, 8, 3, 1, 1, 1);
+  check_layer_fd(&wide, 15, 0, X_UNIFORM, 10);
   test_conv_small_batch_in_big_workspace();
 
   /* pooling: k2 s2 (unrolled path) even/odd, overlapping k3 s2, k3 s1, ResNet's k4 s4 */
@@ -788,9 +802,11 @@ int main(void) {
   } pools[] = {{3, 8, 8, 2, 2, 3}, {2, 7, 9, 2, 2, 1}, {2, 9, 9, 3, 2, 3},
                {1, 5, 6, 3, 1, 2}, {3, 4, 4, 4, 4, 3}, {2, 6, 7, 2, 1, 2}};
   for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
-    nadi_layer mp = mk_pool(NADI_MAXPOOL, pools[i].c, pools[i].h, pools[i].w, pools[i].k, pools[i].s);
+    nadi_layer mp =
+        mk_pool(NADI_MAXPOOL, pools[i].c, pools[i].h, pools[i].w, pools[i].k, pools[i].s);
     check_layer(&mp, pools[i].nb, 0, X_DISTINCT);
-    nadi_layer ap = mk_pool(NADI_AVGPOOL, pools[i].c, pools[i].h, pools[i].w, pools[i].k, pools[i].s);
+    nadi_layer ap =
+        mk_pool(NADI_AVGPOOL, pools[i].c, pools[i].h, pools[i].w, pools[i].k, pools[i].s);
     check_layer(&ap, pools[i].nb, 0, X_UNIFORM);
   }
   test_maxpool_ties_nan(2, 2);

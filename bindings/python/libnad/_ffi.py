@@ -40,7 +40,21 @@ class Option(enum.IntEnum):
     MODE = 105
     EVAL_POINT = 106
     FIRST_NETWORK = 107
+    EPOCHS = 108
     STEP = 200
+    LR = 201
+    MOMENTUM = 202
+    WEIGHT_DECAY = 203
+    CLIP = 204
+    SHUFFLE = 10000  # experimental (nad.h: 10000+ may change in any release)
+
+
+# Which options each object takes (nad.h: nad_option comments, nad_trainer_create).
+ESTIMATOR_OPTIONS = (Option.NUM_NETWORKS, Option.SEED, Option.NUM_THREADS, Option.TOP_K,
+                     Option.BATCH, Option.MODE, Option.EVAL_POINT, Option.FIRST_NETWORK,
+                     Option.STEP)
+TRAINER_OPTIONS = (Option.EPOCHS, Option.BATCH, Option.SEED, Option.NUM_THREADS, Option.LR,
+                   Option.MOMENTUM, Option.WEIGHT_DECAY, Option.CLIP, Option.SHUFFLE)
 
 
 class Mode(enum.IntEnum):
@@ -52,6 +66,12 @@ class EvalPoint(enum.IntEnum):
     NORMAL = 0
     ZEROS = 1
     USER = 2
+
+
+class FourierPart(enum.IntEnum):
+    AUTO = 0
+    SIN = 1
+    COS = 2
 
 
 def option_is_double(o):
@@ -95,9 +115,24 @@ def _check(result, func, args):
     return result
 
 
+class HANDLE(c_void_p):
+    """Argument type of handles: an int address or None only. Plain c_void_p would also accept
+    str and bytes (passing a pointer to their characters as if it were a handle)."""
+
+    @classmethod
+    def from_param(cls, obj):
+        if obj is None or (isinstance(obj, int) and not isinstance(obj, bool)):
+            return c_void_p(obj)
+        if isinstance(obj, c_void_p):
+            return obj
+        raise TypeError('expected a libnad handle (int address or None), got %s'
+                        % type(obj).__name__)
+
+
 P = POINTER
-HANDLE = c_void_p
 PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_int64, c_int64)
+# epoch callback: (user_data, epoch, train_loss, train_acc, test_acc, seconds)
+EPOCH_FN = CFUNCTYPE(c_int, c_void_p, c_int64, c_double, c_double, c_double, c_double)
 
 # (name, argtypes, restype[, errcheck]): every NAD_API function of nad.h, in header order.
 _FUNCS = [
@@ -108,9 +143,9 @@ _FUNCS = [
     # architectures
     ('nad_arch_builtin_count', [], c_int32),
     ('nad_arch_builtin_name', [c_int32], c_char_p),
-    ('nad_arch_create_builtin', [c_char_p, c_int64, c_int64, c_int64, c_int64, P(HANDLE)], c_int,
+    ('nad_arch_create_builtin', [c_char_p, c_int64, c_int64, c_int64, c_int64, P(c_void_p)], c_int,
      _check),
-    ('nad_arch_create_spec', [c_char_p, c_int64, c_int64, c_int64, P(HANDLE)], c_int, _check),
+    ('nad_arch_create_spec', [c_char_p, c_int64, c_int64, c_int64, P(c_void_p)], c_int, _check),
     ('nad_arch_destroy', [HANDLE], None),
     ('nad_arch_name', [HANDLE], c_char_p),
     ('nad_arch_input_shape', [HANDLE, P(c_int64)], c_int, _check),
@@ -125,8 +160,8 @@ _FUNCS = [
     ('nad_arch_tensor', [HANDLE, c_int64, P(c_char_p), P(c_int64), P(c_int64), P(c_int32)], c_int,
      _check),
     # networks
-    ('nad_net_create', [HANDLE, c_uint64, P(HANDLE)], c_int, _check),
-    ('nad_net_create_from_params', [HANDLE, P(c_float), c_size_t, P(HANDLE)], c_int, _check),
+    ('nad_net_create', [HANDLE, c_uint64, P(c_void_p)], c_int, _check),
+    ('nad_net_create_from_params', [HANDLE, P(c_float), c_size_t, P(c_void_p)], c_int, _check),
     ('nad_net_destroy', [HANDLE], None),
     ('nad_net_get_params', [HANDLE, P(c_float), c_size_t], c_int, _check),
     ('nad_net_set_params', [HANDLE, P(c_float), c_size_t], c_int, _check),
@@ -141,7 +176,7 @@ _FUNCS = [
     ('nad_npy_write', [c_char_p, c_void_p, c_int32, P(c_int64), c_int32], c_int, _check),
     ('nad_free', [c_void_p], None),
     # estimator
-    ('nad_estimator_create', [HANDLE, P(HANDLE)], c_int, _check),
+    ('nad_estimator_create', [HANDLE, P(c_void_p)], c_int, _check),
     ('nad_estimator_destroy', [HANDLE], None),
     ('nad_estimator_set_int', [HANDLE, c_int, c_int64], c_int, _check),
     ('nad_estimator_set_double', [HANDLE, c_int, c_double], c_int, _check),
@@ -151,6 +186,7 @@ _FUNCS = [
     ('nad_option_by_name', [c_char_p, P(c_int)], c_int, _check),
     ('nad_estimator_set_eval_point', [HANDLE, P(c_float), c_size_t], c_int, _check),
     ('nad_estimator_set_progress', [HANDLE, PROGRESS_FN, c_void_p], c_int, _check),
+    ('nad_estimator_set_checkpoint', [HANDLE, c_char_p, c_int64], c_int, _check),
     ('nad_estimator_run', [HANDLE], c_int, _check),
     ('nad_estimator_dims', [HANDLE, P(c_int64), P(c_int64)], c_int, _check),
     ('nad_estimator_networks_done', [HANDLE, P(c_int64)], c_int, _check),
@@ -168,9 +204,33 @@ _FUNCS = [
     ('nad_spectrum_correlation', [P(c_double), P(c_double), c_int64, P(c_double)], c_int, _check),
     ('nad_subspace_overlap', [P(c_float), P(c_float), c_int64, c_int64, P(c_double)], c_int,
      _check),
+    # directions and datasets
+    ('nad_direction_fourier', [c_int64, c_int64, c_int64, c_int64, c_int64, c_int, P(c_float),
+                               c_size_t], c_int, _check),
+    ('nad_direction_random', [c_uint64, P(c_float), c_size_t], c_int, _check),
+    ('nad_dataset_create_linear', [P(c_float), c_int64, c_int64, c_int64, c_int64, c_double,
+                                   c_double, c_uint64, P(c_void_p)], c_int, _check),
+    ('nad_dataset_create', [P(c_float), P(c_int32), c_int64, c_int64, c_int64, c_int64,
+                            P(c_void_p)], c_int, _check),
+    ('nad_dataset_destroy', [HANDLE], None),
+    ('nad_dataset_size', [HANDLE, P(c_int64), P(c_int64)], c_int, _check),
+    ('nad_dataset_get', [HANDLE, P(c_float), c_size_t, P(c_int32), c_size_t], c_int, _check),
+    # training
+    ('nad_trainer_create', [HANDLE, c_uint64, P(c_void_p)], c_int, _check),
+    ('nad_trainer_destroy', [HANDLE], None),
+    ('nad_trainer_set_int', [HANDLE, c_int, c_int64], c_int, _check),
+    ('nad_trainer_set_double', [HANDLE, c_int, c_double], c_int, _check),
+    ('nad_trainer_set_epoch_callback', [HANDLE, EPOCH_FN, c_void_p], c_int, _check),
+    ('nad_trainer_fit', [HANDLE, HANDLE, HANDLE], c_int, _check),
+    ('nad_trainer_evaluate', [HANDLE, HANDLE, P(c_double), P(c_double)], c_int, _check),
+    ('nad_trainer_get_params', [HANDLE, P(c_float), c_size_t], c_int, _check),
     # pictures
     ('nad_png_write_nads', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64], c_int,
      _check),
+    ('nad_png_write_heatmap', [c_char_p, P(c_double), c_int64, c_int64, c_double, c_double],
+     c_int, _check),
+    ('nad_png_write_lineplot', [c_char_p, P(c_double), P(c_double), c_int64, c_double, c_double],
+     c_int, _check),
 ]
 
 

@@ -1,0 +1,69 @@
+/* The only file that calls single-precision FFTW (fftw3f); see fft.h for the locking rules. */
+#include <pthread.h>
+#include <string.h>
+
+#include <fftw3.h>
+
+#include "core/core.h"
+#include "core/fft.h"
+
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* FFTW takes int sizes; its buffers are our own (c2r overwrites its input, so it gets a copy). */
+static nad_status check_dims(int64_t h, int64_t w, int64_t *half) {
+  int64_t n;
+  NADI_CHECK(h >= 1 && w >= 1 && h <= INT32_MAX && w <= INT32_MAX &&
+                 nadi_mul_ok(h, w / 2 + 1, half) && nadi_mul_ok(*half, 2, &n) &&
+                 nadi_mul_ok(h, w, &n),
+             NAD_ERR_INVALID_ARG, "FFT of %lld×%lld: sizes out of range", (long long)h,
+             (long long)w);
+  return NAD_OK;
+}
+
+static void destroy_plan(fftwf_plan p) {
+  pthread_mutex_lock(&plan_lock);
+  fftwf_destroy_plan(p);
+  pthread_mutex_unlock(&plan_lock);
+}
+
+nad_status nadi_fft_c2r_2d(int64_t h, int64_t w, const float *in, float *out) {
+  int64_t half = 0;
+  NADI_TRY(check_dims(h, w, &half));
+  fftwf_complex *buf = nadi_alloc((size_t)half, sizeof(fftwf_complex));
+  NADI_CHECK(buf, NAD_ERR_OUT_OF_MEMORY, "FFT of %lld×%lld: out of memory", (long long)h,
+             (long long)w);
+  pthread_mutex_lock(&plan_lock);
+  fftwf_plan p = fftwf_plan_dft_c2r_2d((int)h, (int)w, buf, out, FFTW_ESTIMATE);
+  pthread_mutex_unlock(&plan_lock);
+  if (!p) {
+    nadi_free(buf);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "FFTW could not plan a %lld×%lld transform",
+                     (long long)h, (long long)w);
+  }
+  memcpy(buf, in, (size_t)half * sizeof(fftwf_complex)); /* after planning: planning may clobber */
+  fftwf_execute(p);
+  destroy_plan(p);
+  nadi_free(buf);
+  return NAD_OK;
+}
+
+nad_status nadi_fft_r2c_2d(int64_t h, int64_t w, const float *in, float *out) {
+  int64_t half = 0;
+  NADI_TRY(check_dims(h, w, &half));
+  float *src = nadi_alloc((size_t)(h * w), sizeof(float));
+  NADI_CHECK(src, NAD_ERR_OUT_OF_MEMORY, "FFT of %lld×%lld: out of memory", (long long)h,
+             (long long)w);
+  pthread_mutex_lock(&plan_lock);
+  fftwf_plan p = fftwf_plan_dft_r2c_2d((int)h, (int)w, src, (fftwf_complex *)out, FFTW_ESTIMATE);
+  pthread_mutex_unlock(&plan_lock);
+  if (!p) {
+    nadi_free(src);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "FFTW could not plan a %lld×%lld transform",
+                     (long long)h, (long long)w);
+  }
+  memcpy(src, in, (size_t)(h * w) * sizeof(float));
+  fftwf_execute(p);
+  destroy_plan(p);
+  nadi_free(src);
+  return NAD_OK;
+}

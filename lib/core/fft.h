@@ -1,0 +1,25 @@
+/* Single-precision FFTs (FFTW3f), called from lib/core/fft.c only. Never installed.
+ *
+ * FFTW's planner is not thread-safe and its wisdom is process-wide: fft.c makes and destroys
+ * plans only under one static mutex, with FFTW_ESTIMATE (no measuring, inputs untouched), and
+ * never calls fftwf_cleanup or touches wisdom; only the execution runs unlocked. Each call plans
+ * afresh (cheap with FFTW_ESTIMATE): these transforms are not in hot loops. */
+#ifndef NADI_FFT_H
+#define NADI_FFT_H
+
+#include <stdint.h>
+
+#include "nad/nad.h"
+
+/* Unnormalised inverse 2-D DFT of a Hermitian half spectrum (FFTW's c2r, numpy's irfft2 times
+ * h·w): in holds h × (w/2 + 1) complex values as interleaved (re, im) floats, out receives h × w
+ * floats, x[y][x] = Σ_ky Σ_kx X[ky][kx] e^{+2πi(ky·y/h + kx·x/w)} over the full (Hermitian)
+ * spectrum. in is not modified. The input must be Hermitian where the half spectrum pairs with
+ * itself (kx = 0 and, for even w, kx = w/2): FFTW then gives the exact real transform. */
+nad_status nadi_fft_c2r_2d(int64_t h, int64_t w, const float *in, float *out);
+
+/* Forward 2-D DFT of a real h × w plane: out receives h × (w/2 + 1) complex values as
+ * interleaved (re, im) floats, X[ky][kx] = Σ x[y][x] e^{−2πi(ky·y/h + kx·x/w)}. */
+nad_status nadi_fft_r2c_2d(int64_t h, int64_t w, const float *in, float *out);
+
+#endif
