@@ -119,6 +119,8 @@ int cli_cmd_arch(int argc, char **argv);
 int cli_cmd_net(int argc, char **argv);
 int cli_cmd_estimate(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
+int cli_cmd_bias(int argc, char **argv);  /* cmd_bias.c */
+int cli_cmd_sweep(int argc, char **argv); /* cmd_sweep.c */
 
 /* Help texts (help.c): the usage line and the full section of a command ("arch show", ...). */
 const char *cli_usage_line(const char *command);

@@ -90,6 +90,58 @@ static const section sections[] = {
      "                       reported too\n"
      "    --input CxHxW      shape of one NAD (default: 1 x sqrt(D) x sqrt(D))\n"
      "    --json             print {\"spectrum_corr\": x, \"overlap\": {\"1\": .., ...}, \"k\": K}\n"},
+    {"bias",
+     "nad bias ARCH --direction fourier:FY,FX[,sin|cos] | nad:K:DIR | random[:SEED] | FILE.npy "
+     "[--input CxHxW] [--epsilon 1] [--sigma 3] [--train 10000] [--test 10000] [--epochs 20] "
+     "[--batch 128] [--lr 0.5] [--momentum 0] [--weight-decay 0] [--clip 0.5] [--seed S] "
+     "[--threads T] [--spec FILE | --spec-string SPEC] [--quiet] [--json]",
+     "    Directional bias (the paper's first experiment): train a fresh network of ARCH (2\n"
+     "    outputs, PyTorch initialisation from S) with SGD on the linearly separable\n"
+     "    distribution D(v) and report its test accuracy. A sample is x = +-(eps/2) v + w with\n"
+     "    label 0 for +, 1 for -, v of unit norm and w ~ N(0, sigma^2 I) without its component\n"
+     "    along v. The defaults are the reference setup; per-epoch progress goes to stderr.\n"
+     "    --direction V      fourier:FY,FX  2-D Fourier basis vector of FY, FX cycles per image\n"
+     "                       (|FY| <= H/2, |FX| <= W/2): the sine -sin(2 pi (FY y/H + FX x/W)),\n"
+     "                       or the cosine where the sine vanishes (DC, Nyquist); append ,sin\n"
+     "                       or ,cos to choose; nad:K:DIR  row K (from 0) of DIR/nads.npy\n"
+     "                       written by 'nad estimate'; random[:SEED]  Gaussian direction\n"
+     "                       (SEED defaults to --seed); FILE.npy  any array of C*H*W values\n"
+     "    --epsilon E        margin between the classes (> 0, default 1)\n"
+     "    --sigma S          noise standard deviation (>= 0, default 3)\n"
+     "    --train N, --test N   samples (default 10000 each)\n"
+     "    --epochs N         epochs (default 20); --batch B  batch size (default 128)\n"
+     "    --lr L             peak learning rate, decayed linearly to 0 per batch (default 0.5)\n"
+     "    --momentum M       SGD momentum in [0, 1) (default 0)\n"
+     "    --weight-decay W   L2 weight decay (default 0)\n"
+     "    --clip C           gradient-norm clipping (default 0.5, 0 = none)\n"
+     "    --seed S           network initialisation and shuffling; the training data come\n"
+     "                       from seed 2S+1, the test data from 2S+2 (default 0)\n"
+     "    --threads T        threads (default: all online CPUs; 0 = all); results are\n"
+     "                       reproducible for a seed and thread count\n"
+     "    --quiet            no progress lines\n"
+     "    --json             the last line of stdout is one JSON object: test_accuracy,\n"
+     "                       train_accuracy (percent, last epoch), train_loss, epochs,\n"
+     "                       epochs_to_90 (first epoch with train accuracy >= 90, or null),\n"
+     "                       seconds, test_accuracy_per_epoch and the settings\n"},
+    {"sweep",
+     "nad sweep ARCH (--grid fourier [--step 2] | --nads DIR --indices A:B:STEP) --out DIR "
+     "[training options of 'nad bias']",
+     "    Test accuracy of 'nad bias' training over many directions, one fresh network per\n"
+     "    direction (same seeds for all: only v changes), its test accuracy measured after\n"
+     "    the last epoch.\n"
+     "    --grid fourier     Fourier directions (fourier:FY,FX of 'nad bias') with FY, FX in\n"
+     "                       -H/2, -H/2 + STEP, ... (distinct frequencies only): 16 x 16 cells\n"
+     "                       for 32x32 inputs and step 2, the paper's Figure 1\n"
+     "    --step STEP        grid spacing (default 2)\n"
+     "    --nads DIR         NADs of DIR/nads.npy (from 'nad estimate'), numbers A, A+STEP, ...\n"
+     "    --indices A:B:STEP  below B (as Python's range), the paper's Figure 2\n"
+     "    --out DIR          output directory (created if missing)\n"
+     "    Writes DIR/accuracy.csv (fy,fx,accuracy or index,accuracy; accuracy in percent), one\n"
+     "    row per finished direction, flushed to disk at once, and DIR/accuracy.png: a heat map\n"
+     "    (rows FY, columns FX, ascending, so DC is in the centre; viridis from 50 to 100 %,\n"
+     "    grey = not done) or a line plot of accuracy against NAD number (50 to 100 %).\n"
+     "    DIR/sweep.json records the settings. Interrupted (Ctrl-C, crash), the same command\n"
+     "    resumes: finished rows are kept and skipped; other settings are refused.\n"},
     {"help", "nad help [COMMAND]", "    Print this help, or the help of one command.\n"},
     {"version", "nad --version", "    Print the version of the tool and of the loaded libnad.\n"},
 };
@@ -151,6 +203,8 @@ void cli_print_help(FILE *f, const char *command) {
         "EXAMPLES\n"
         "    nad arch show lenet\n"
         "    nad estimate lenet --networks 1000 --out lenet-nads\n"
-        "    nad compare lenet-nads /path/to/LeNet_NADs.npy\n",
+        "    nad compare lenet-nads /path/to/LeNet_NADs.npy\n"
+        "    nad bias lenet --direction fourier:2,0\n"
+        "    nad sweep lenet --grid fourier --out lenet-grid\n",
         f);
 }

@@ -241,6 +241,7 @@ nad_status nadi_estimator_run(nad_estimator *e) {
   run_ctx rc;
   memset(&rc, 0, sizeof rc);
   rc.e = e;
+  e->finalized = 0; /* results of an earlier finalize (after a load) go stale */
   rc.end = e->first_network + e->num_networks;
   /* Snapshot of the covered ranges and the number of networks still to compute. */
   rc.n_pre = e->n_ranges;

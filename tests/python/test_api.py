@@ -178,6 +178,14 @@ class Versions(unittest.TestCase):
         self.assertIn('not libnad', r.stdout)
         self.assertEqual(libnad.library, os.environ.get('NAD_LIBRARY', libnad.library))
 
+    @unittest.skipUnless(os.environ.get('NAD_FAKE_MAJOR1_LIBRARY'), 'built by meson only')
+    def test_other_major_refused(self):
+        env = dict(os.environ, NAD_LIBRARY=os.environ['NAD_FAKE_MAJOR1_LIBRARY'])
+        r = subprocess.run([sys.executable, '-c', IMPORT_SCRIPT], env=env,
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn('major version 1', r.stdout)
+
 
 class Handles(unittest.TestCase):
     def test_arch_closed_before_net(self):

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """libnad Net(seed) initialisation follows PyTorch's default laws, tensor by tensor.
 
-Conv2d/Linear weight and bias ~ U(-b, b), b = 1/sqrt(fan_in); VGG convolutions N(0, sqrt(2/(k·k·out)))
-with bias 0; BatchNorm weight 1, bias 0, running mean 0, running var 1 (exactly). The sample mean,
+Conv2d/Linear weight and bias ~ U(-b, b), b = 1/sqrt(fan_in); VGG convolutions
+N(0, sqrt(2/(k·k·out))) with bias 0; BatchNorm weight 1, bias 0, running mean 0, running var 1 (exactly). The sample mean,
 second and fourth moments of each tensor must lie within 4 standard errors of the law's (the
 fourth moment tells a uniform from a normal of the same variance), and uniform draws must stay
 inside [-b, b]. Tensors are mapped to their layer through Arch.layers/Arch.tensors.
@@ -141,7 +141,8 @@ class InitLaws(unittest.TestCase):
 
     def test_spec(self):
         arch = libnad.Arch.from_spec('conv 8 k3 p1; bn; relu; conv 4 k5 s2 nobias; relu; '
-                                     'residual { conv 4 k3 p1; bn }; fc 300; relu; fc 3', (2, 20, 24))
+                                     'residual { conv 4 k3 p1; bn }; fc 300; relu; fc 3',
+                                     (2, 20, 24))
         self.check_arch(arch, seed=5)
 
     def test_reproducible_and_seeded(self):

@@ -114,7 +114,7 @@ def load_flat(model, flat):
 
 def torch_forward_grads(model, x, w):
     """Outputs, gradient of sum_b f_0(x_b) and of sum_b sum_k w[k] f_k(x_b) w.r.t. x, in the
-    model's dtype (float64 here), from one forward pass."""
+    model's dtype, from one forward pass."""
     xd = torch.from_numpy(x).to(next(model.parameters()).dtype).requires_grad_(True)
     y = model(xd)
     (g0,) = torch.autograd.grad(y[:, 0].sum(), xd, retain_graph=True)
@@ -146,6 +146,24 @@ class Layout(object):
 
 
 class EvalMode(unittest.TestCase, Layout):
+    def check(self, cn, what, got, ref64, ref32):
+        """libnad (float32) against torch float64, error <= TOL. A ReLU whose input lies within
+        float32 rounding of 0 may switch sides in any float32 computation and reroute a gradient
+        (seen for vgg11-nopool at 32x32: 19 of 5.6M pre-activations within 1e-6 of 0, torch
+        float32 itself 3.3e-3 from float64). So when the float64 comparison fails, libnad must
+        match torch float32 within TOL while torch float32 misses float64 as well: the
+        discrepancy is float32's, shared by PyTorch."""
+        err = record(cn, what, nadtest.rel_err(got, ref64))
+        if err <= TOL:
+            return
+        r32 = ref32()
+        err32, torch_err = nadtest.rel_err(got, r32), nadtest.rel_err(r32, ref64)
+        record(cn, what + ' vs torch f32', err32)
+        print('%s %s: %.2e from float64, %.2e from torch float32 (itself %.2e from float64)'
+              % (cn, what, err, err32, torch_err))
+        self.assertLessEqual(err32, TOL)
+        self.assertGreater(torch_err, TOL / 2, 'only libnad misses float64: %.2e' % err)
+
     def test_eval_all_builtins(self):
         names = set(libnad.builtin_names())
         self.assertEqual(names, {c[0] for c in CASES}, 'every builtin must have a case')
@@ -170,15 +188,22 @@ class EvalMode(unittest.TestCase, Layout):
         x = rng.standard_normal((batch,) + shape).astype(np.float32)
         w = rng.standard_normal(k).astype(np.float32)
         y_ref, g0_ref, gw_ref = torch_forward_grads(md, x, w)
+        f32 = []  # torch float32 results, computed only if needed
+
+        def ref32():
+            if not f32:
+                f32.extend(torch_forward_grads(model, x, w))
+            return f32
+
         y = net.forward(x)
         self.assertEqual(y.shape, (batch, k))
-        self.assertLessEqual(record(cn, 'forward', nadtest.rel_err(y, y_ref)), TOL)
+        self.check(cn, 'forward', y, y_ref, lambda: ref32()[0])
         g = net.input_grad(x)  # default w = e0: the gradient of output 0
         self.assertEqual(g.shape, x.shape)
-        self.assertLessEqual(record(cn, 'grad f0', nadtest.rel_err(g, g0_ref)), TOL)
+        self.check(cn, 'grad f0', g, g0_ref, lambda: ref32()[1])
         if k > 1:
             g = net.input_grad(x, w)
-            self.assertLessEqual(record(cn, 'grad w.f', nadtest.rel_err(g, gw_ref)), TOL)
+            self.check(cn, 'grad w.f', g, gw_ref, lambda: ref32()[2])
 
         # the other direction: libnad's own initialisation loaded into torch
         net2 = libnad.Net(arch, seed=7 + i)

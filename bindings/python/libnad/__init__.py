@@ -28,16 +28,18 @@ from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
 from . import _buffers
 from ._buffers import as_input, output
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, PROGRESS_FN, TRAINER_OPTIONS,
-                   EvalPoint, FourierPart, LibraryNotFound, Mode, NadError, Option, Status,
-                   _FUNCS, _lib, _missing, _path, check_version, last_error, library_path,
-                   option_is_double, status_string)
+                   EvalPoint, FourierPart, LibraryNotFound, Mode, NadError, Option, Status, _lib,
+                   _path, last_error, library_path, option_is_double, status_string)
+# for tests and introspection: the function table, functions the library lacks, the version check
+from ._ffi import _FUNCS, _missing, check_version  # noqa: F401
 
 __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status', 'Option',
            'Mode', 'EvalPoint', 'FourierPart', 'Tensor', 'Epoch', 'read_npy', 'write_npy',
            'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
            'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
-           'HAVE_NUMPY']
+           'status_string', 'last_error', 'library_path', 'LibraryNotFound', 'EXPECTED_MAJOR',
+           'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY']
 
 __version__ = '0.1.0'
 HAVE_NUMPY = _buffers.np is not None
@@ -127,10 +129,9 @@ class _Handle:
 
 # ---- architectures -------------------------------------------------------------------------
 
-def _chw(input):
-    if isinstance(input, int):
-        input = (input, 32, 32)
-    c, h, w = (int(v) for v in input)
+def _chw(shape):
+    """(c, h, w) as ints from any 3-sequence."""
+    c, h, w = (int(v) for v in shape)
     return c, h, w
 
 

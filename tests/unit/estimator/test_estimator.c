@@ -356,10 +356,18 @@ static void test_lenet_threads_and_modes(void) {
 typedef struct prog {
   int64_t calls, last_done, total, cancel_at;
   int monotone;
+  const char *ckpt;   /* periodic checkpoint file to watch */
+  long size_at_5, size_at_25;
 } prog;
+
+static long file_size(const char *path);
 
 static int on_progress(void *ud, int64_t done, int64_t total) {
   prog *p = ud;
+  if (p->ckpt && done == 5)
+    p->size_at_5 = file_size(p->ckpt);
+  if (p->ckpt && done == 25)
+    p->size_at_25 = file_size(p->ckpt);
   if (p->calls > 0 && done != p->last_done + 1)
     p->monotone = 0;
   p->calls++;
@@ -429,7 +437,7 @@ static void test_checkpoints(void) {
 
   /* cancel at 77 with a periodic checkpoint every 10 networks */
   const char *ck = path_of("run.ckpt");
-  prog pg = {0, 0, 0, 77, 1};
+  prog pg = {0, 0, 0, 77, 1, ck, 0, 0};
   e = make(a, n, 4, 2, NAD_MODE_DIPOLE);
   OK(nad_estimator_set_progress(e, on_progress, &pg));
   OK(nad_estimator_set_checkpoint(e, ck, 10));
@@ -440,6 +448,9 @@ static void test_checkpoints(void) {
   EXPECT(done == 77 && pg.calls == 77 && pg.monotone && pg.total == n,
          "progress: done %lld, calls %lld, monotone %d, total %lld", (long long)done,
          (long long)pg.calls, pg.monotone, (long long)pg.total);
+  EXPECT(pg.size_at_5 == -1 && pg.size_at_25 > 0,
+         "periodic checkpoint: no file after 5 networks (%ld), a file after 25 (%ld)",
+         pg.size_at_5, pg.size_at_25);
   double ev = 0;
   EXPECT(nad_estimator_eigenvalues(e, &ev, 64) == NAD_ERR_MISUSE, "no results after cancel");
   EXPECT(nad_estimator_run(e) == NAD_ERR_MISUSE, "run twice");

@@ -693,7 +693,7 @@ static void test_spec_errors(void) {
         "17 nested: %s", nad_last_error());
   size_t o = 0;
   for (int i = 0; i < 100000; i++)
-    o += (size_t)sprintf(deep + o, "residual {");
+    o += (size_t)snprintf(deep + o, sizeof deep - o, "residual {");
   CHECK(nadi_spec_build(deep, 1, 2, 2, &g) == NAD_ERR_PARSE, "100000 nested");
   /* arguments */
   CHECK(nadi_spec_build(NULL, 1, 2, 2, &g) == NAD_ERR_INVALID_ARG, "NULL spec");
@@ -764,7 +764,7 @@ static void token_soup(nadi_rng *r, char *s, size_t cap) {
     const char *sep = rnd(r, 4) ? " " : "";
     if (o + strlen(t) + 2 >= cap)
       break;
-    o += (size_t)sprintf(s + o, "%s%s", t, sep);
+    o += (size_t)snprintf(s + o, cap - o, "%s%s", t, sep);
   }
 }
 

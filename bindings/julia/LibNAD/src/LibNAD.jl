@@ -528,11 +528,23 @@ function convergence(e::Estimator, k::Integer)
     return (ov[], corr[])
 end
 
-save(e::Estimator, path::AbstractString) =
-    (GC.@preserve e @check nad_estimator_save(handle(e), path); e)
-load!(e::Estimator, path::AbstractString) =
-    (GC.@preserve e @check nad_estimator_load(handle(e), path); e)
-finalize!(e::Estimator) = (GC.@preserve e @check nad_estimator_finalize(handle(e)); e)
+"Save the accumulator to a checkpoint file."
+function save(e::Estimator, path::AbstractString)
+    GC.@preserve e @check nad_estimator_save(handle(e), path)
+    return e
+end
+
+"Add the networks of a checkpoint file (see `finalize!`)."
+function load!(e::Estimator, path::AbstractString)
+    GC.@preserve e @check nad_estimator_load(handle(e), path)
+    return e
+end
+
+"Recompute eigenpairs and spectrum from the accumulator (after `load!`)."
+function finalize!(e::Estimator)
+    GC.@preserve e @check nad_estimator_finalize(handle(e))
+    return e
+end
 
 Base.show(io::IO, e::Estimator) =
     print(io, "LibNAD.Estimator(", e.arch, e.ptr == C_NULL ? ", closed)" : ")")
@@ -671,7 +683,8 @@ function Trainer(arch::Arch; seed::Integer = 0, options...)
     t = Trainer(out[], arch, num_params(arch), nothing, nothing, [])
     finalizer(close, t)
     # The history is always recorded: the trampoline is installed once, user_data is t itself.
-    cb = @cfunction(_epoch_trampoline, Cint, (Ptr{Cvoid}, Int64, Cdouble, Cdouble, Cdouble, Cdouble))
+    cb = @cfunction(_epoch_trampoline, Cint,
+                    (Ptr{Cvoid}, Int64, Cdouble, Cdouble, Cdouble, Cdouble))
     GC.@preserve t @check nad_trainer_set_epoch_callback(handle(t), cb, pointer_from_objref(t))
     for (k, v) in options
         setoption!(t, k, v)
@@ -752,8 +765,8 @@ function read_npy(path::AbstractString)
     nd = Ref{Int32}(0)
     @check nad_npy_read_f32(path, data, shape, nd)
     try
-        dims = Tuple(Int.(reverse(shape[1:nd[]])))
-        a = Array{Float32}(undef, dims...)
+        sz = Tuple(Int.(reverse(shape[1:nd[]])))
+        a = Array{Float32}(undef, sz...)
         isempty(a) || unsafe_copyto!(pointer(a), data[], length(a))
         return a
     finally

@@ -1,0 +1,462 @@
+/* `nad bias`: train a fresh network on the linearly separable distribution D(v) of one
+ * direction v and report its test accuracy (the paper's directional-bias experiment). Also the
+ * parts `nad sweep` shares: training options, directions, one training run. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bias.h"
+
+#define CMD "bias"
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+void bias_options(bias_args *a, cli_opt *o) {
+  const cli_opt opts[BIAS_NOPTS] = {
+      {"input", 1, &a->ao.input, NULL},
+      {"spec", 1, &a->ao.spec_file, NULL},
+      {"spec-string", 1, &a->ao.spec_string, NULL},
+      {"epsilon", 1, &a->epsilon, NULL},
+      {"sigma", 1, &a->sigma, NULL},
+      {"train", 1, &a->train, NULL},
+      {"test", 1, &a->test, NULL},
+      {"epochs", 1, &a->epochs, NULL},
+      {"batch", 1, &a->batch, NULL},
+      {"lr", 1, &a->lr, NULL},
+      {"momentum", 1, &a->momentum, NULL},
+      {"weight-decay", 1, &a->weight_decay, NULL},
+      {"clip", 1, &a->clip, NULL},
+      {"seed", 1, &a->seed, NULL},
+      {"threads", 1, &a->threads, NULL},
+      {"quiet", 0, NULL, &a->quiet},
+      {"outputs", 1, &a->ao.outputs, NULL},
+  };
+  memcpy(o, opts, sizeof opts);
+}
+
+/* A finite number in [lo, hi] (hi_open: < hi). Same error convention as cli_parse_i64. */
+static int parse_double(const char *opt, const char *text, double lo, double hi, int hi_open,
+                        double *out) {
+  if (!text)
+    return 0;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || *end != '\0' || errno == ERANGE || text[0] == ' ' || !isfinite(v)) {
+    fprintf(stderr, "nad: --%s: expected a finite number, got '%s'\n", opt, text);
+    return CLI_USAGE;
+  }
+  if (v < lo || v > hi || (hi_open && v >= hi)) {
+    if (isinf(hi))
+      fprintf(stderr, "nad: --%s: must be >= %g, got '%s'\n", opt, lo, text);
+    else
+      fprintf(stderr, "nad: --%s: must be in [%g, %g%c, got '%s'\n", opt, lo, hi,
+              hi_open ? ')' : ']', text);
+    return CLI_USAGE;
+  }
+  *out = v;
+  return 0;
+}
+
+static int64_t option_max(nad_option o, int64_t fallback) {
+  double lo = 0, hi = 0;
+  return nad_option_bounds(o, &lo, &hi) == NAD_OK ? (int64_t)hi : fallback;
+}
+
+int bias_parse_settings(const char *command, const bias_args *a, bias_settings *s) {
+  (void)command;
+  memset(s, 0, sizeof *s);
+  s->input[0] = 1, s->input[1] = 32, s->input[2] = 32;
+  s->epsilon = 1.0, s->sigma = 3.0, s->lr = 0.5, s->momentum = 0.0, s->weight_decay = 0.0;
+  s->clip = 0.5;
+  s->train = 10000, s->test = 10000, s->epochs = 20, s->batch = 128, s->seed = 0;
+  s->threads = cli_num_cpus();
+  s->quiet = a->quiet;
+  const int64_t max_threads = option_max(NAD_OPT_NUM_THREADS, 256);
+  if (s->threads > max_threads)
+    s->threads = max_threads;
+  int rc;
+  if ((rc = cli_parse_shape("input", a->ao.input, s->input)) ||
+      (rc = cli_parse_double_pos("epsilon", a->epsilon, &s->epsilon)) ||
+      (rc = parse_double("sigma", a->sigma, 0, INFINITY, 0, &s->sigma)) ||
+      (rc = cli_parse_i64("train", a->train, 1, INT32_MAX, &s->train)) ||
+      (rc = cli_parse_i64("test", a->test, 1, INT32_MAX, &s->test)) ||
+      (rc = cli_parse_i64("epochs", a->epochs, 1, option_max(NAD_OPT_EPOCHS, 1000000), &s->epochs)) ||
+      (rc = cli_parse_i64("batch", a->batch, 1, option_max(NAD_OPT_BATCH, 1 << 20), &s->batch)) ||
+      (rc = parse_double("lr", a->lr, 0, INFINITY, 0, &s->lr)) ||
+      (rc = parse_double("momentum", a->momentum, 0, 1, 1, &s->momentum)) ||
+      (rc = parse_double("weight-decay", a->weight_decay, 0, INFINITY, 0, &s->weight_decay)) ||
+      (rc = parse_double("clip", a->clip, 0, INFINITY, 0, &s->clip)) ||
+      (rc = cli_parse_i64("seed", a->seed, 0, option_max(NAD_OPT_SEED, INT32_MAX) / 2 - 1,
+                          &s->seed)) ||
+      (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &s->threads)))
+    return rc;
+  if (s->threads == 0) /* record the real count: results are reproducible per count */
+    s->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
+  return 0;
+}
+
+int bias_make_arch(const char *command, bias_args *a, bias_settings *s, nad_arch **out) {
+  if (a->ao.outputs && !a->ao.spec_file && !a->ao.spec_string)
+    return cli_usage_error(command, "--outputs: a builtin gets 2 outputs (one per class)");
+  cli_arch_opts ao = a->ao;
+  if (!ao.spec_file && !ao.spec_string)
+    ao.outputs = "2";
+  int rc = cli_make_arch(command, &ao, out);
+  if (rc)
+    return rc;
+  int64_t k = 0;
+  nad_arch_num_outputs(*out, &k);
+  if (k < 2) {
+    nad_arch_destroy(*out);
+    *out = NULL;
+    return cli_usage_error(command, "the architecture has %lld output; D(v) has 2 classes, so "
+                                    "the network needs >= 2 outputs (logits)", (long long)k);
+  }
+  nad_arch_input_shape(*out, s->input);
+  return 0;
+}
+
+/* ---- directions ----------------------------------------------------------------------------- */
+
+static const char *const DIRECTION_FORMS =
+    "fourier:FY,FX[,sin|cos], nad:K:DIR, random[:SEED] or FILE.npy";
+
+/* Strict integer from [p, end) with optional sign. */
+static int take_int(const char **p, long long *v) {
+  char *end = NULL;
+  errno = 0;
+  if (!(**p == '-' || **p == '+' || (**p >= '0' && **p <= '9')))
+    return -1;
+  *v = strtoll(*p, &end, 10);
+  if (end == *p || errno == ERANGE)
+    return -1;
+  *p = end;
+  return 0;
+}
+
+static int fourier_direction(const char *command, const char *spec, const bias_settings *s,
+                             float *v) {
+  const char *p = spec + strlen("fourier:");
+  long long fy, fx;
+  nad_fourier_part part = NAD_FOURIER_AUTO;
+  if (take_int(&p, &fy) || *p++ != ',' || take_int(&p, &fx))
+    return cli_usage_error(command, "--direction '%s': expected fourier:FY,FX[,sin|cos] with "
+                                    "integer frequencies", spec);
+  if (*p == ',') {
+    p++;
+    if (strcmp(p, "sin") == 0)
+      part = NAD_FOURIER_SIN;
+    else if (strcmp(p, "cos") == 0)
+      part = NAD_FOURIER_COS;
+    else
+      return cli_usage_error(command, "--direction '%s': the part is 'sin' or 'cos', got '%s'",
+                             spec, p);
+  } else if (*p != '\0') {
+    return cli_usage_error(command, "--direction '%s': unexpected '%s' after the frequencies",
+                           spec, p);
+  }
+  const int64_t h = s->input[1], w = s->input[2];
+  if (fy < -(h / 2) || fy > h / 2 || fx < -(w / 2) || fx > w / 2)
+    return cli_usage_error(command, "--direction '%s': frequency (%lld, %lld) out of range for "
+                                    "%lldx%lld inputs: FY in [%lld, %lld], FX in [%lld, %lld]",
+                           spec, fy, fx, (long long)h, (long long)w, (long long)-(h / 2),
+                           (long long)(h / 2), (long long)-(w / 2), (long long)(w / 2));
+  int64_t d = s->input[0] * h * w;
+  nad_status st = nad_direction_fourier(s->input[0], h, w, fy, fx, part, v, (size_t)d);
+  if (st == NAD_ERR_INVALID_ARG)
+    return cli_usage_error(command, "--direction '%s': %s", spec, nad_last_error());
+  if (st != NAD_OK)
+    return cli_lib_error(st, "--direction '%s'", spec);
+  return 0;
+}
+
+int bias_read_nads(const char *dir, const bias_settings *s, float **nads, int64_t *k) {
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s/nads.npy", dir) >= (int)sizeof path)
+    return cli_error("NAD directory path too long: '%s'", dir);
+  int64_t shape[8];
+  int32_t nd = 0;
+  if (cli_npy_read("NADs", path, nads, shape, &nd) != 0)
+    return CLI_ERR;
+  const int64_t d = s->input[0] * s->input[1] * s->input[2];
+  int64_t rows = nd >= 1 ? shape[0] : 0;
+  if (nd < 2 || rows < 1 || cli_numel(shape, nd) != rows * d) {
+    char buf[64];
+    nad_free(*nads);
+    *nads = NULL;
+    return cli_error("'%s' must hold K x D NADs with D = %lld (input %s), as written by 'nad "
+                     "estimate'", path, (long long)d, cli_shape_str(s->input, buf, sizeof buf));
+  }
+  *k = rows;
+  return 0;
+}
+
+int bias_direction(const char *command, const char *spec, const bias_settings *s, float *v) {
+  const int64_t d = s->input[0] * s->input[1] * s->input[2];
+  size_t len = strlen(spec);
+  if (strncmp(spec, "fourier:", 8) == 0)
+    return fourier_direction(command, spec, s, v);
+  if (strcmp(spec, "random") == 0 || strncmp(spec, "random:", 7) == 0) {
+    int64_t seed = s->seed;
+    if (spec[6] == ':' && cli_parse_i64("direction random:SEED", spec + 7, 0, INT64_MAX, &seed))
+      return CLI_USAGE;
+    nad_status st = nad_direction_random((uint64_t)seed, v, (size_t)d);
+    return st == NAD_OK ? 0 : cli_lib_error(st, "--direction '%s'", spec);
+  }
+  if (strncmp(spec, "nad:", 4) == 0) {
+    const char *p = spec + 4;
+    long long k;
+    if (take_int(&p, &k) || *p != ':' || p[1] == '\0' || k < 0)
+      return cli_usage_error(command, "--direction '%s': expected nad:K:DIR with K >= 0 and DIR "
+                                      "a directory written by 'nad estimate'", spec);
+    float *nads = NULL;
+    int64_t rows = 0;
+    int rc = bias_read_nads(p + 1, s, &nads, &rows);
+    if (rc)
+      return rc;
+    if (k >= rows) {
+      nad_free(nads);
+      return cli_usage_error(command, "--direction '%s': NAD index %lld out of range (the file "
+                                      "holds %lld NADs: 0..%lld)", spec, k, (long long)rows,
+                             (long long)rows - 1);
+    }
+    memcpy(v, nads + k * d, (size_t)d * sizeof(float));
+    nad_free(nads);
+    return 0;
+  }
+  if (len > 4 && strcmp(spec + len - 4, ".npy") == 0) {
+    float *data = NULL;
+    int64_t shape[8];
+    int32_t nd = 0;
+    if (cli_npy_read("--direction", spec, &data, shape, &nd) != 0)
+      return CLI_ERR;
+    int64_t n = cli_numel(shape, nd);
+    int rc = 0;
+    if (n != d) {
+      char buf[64];
+      rc = cli_error("--direction '%s' has %lld values, the input %s needs %lld", spec,
+                     (long long)n, cli_shape_str(s->input, buf, sizeof buf), (long long)d);
+    } else {
+      memcpy(v, data, (size_t)d * sizeof(float));
+    }
+    nad_free(data);
+    return rc;
+  }
+  return cli_usage_error(command, "unknown --direction '%s': expected %s", spec, DIRECTION_FORMS);
+}
+
+/* ---- training ------------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t g_signal;
+static void on_signal(int sig) { g_signal = sig; }
+static struct sigaction g_old_int, g_old_term;
+
+void bias_signals_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills */
+  g_signal = 0;
+  sigaction(SIGINT, &sa, &g_old_int);
+  sigaction(SIGTERM, &sa, &g_old_term);
+}
+
+void bias_signals_restore(void) {
+  sigaction(SIGINT, &g_old_int, NULL);
+  sigaction(SIGTERM, &g_old_term, NULL);
+}
+
+int bias_signal(void) { return g_signal; }
+
+typedef struct run_ctx {
+  const bias_settings *s;
+  const char *label;
+  bias_result *r;
+} run_ctx;
+
+static int on_epoch(void *user_data, int64_t epoch, double loss, double train_acc,
+                    double test_acc, double seconds) {
+  run_ctx *c = user_data;
+  bias_result *r = c->r;
+  r->epochs_done = epoch;
+  r->train_acc = train_acc;
+  r->train_loss = loss;
+  r->test_acc = test_acc;
+  r->test_hist[epoch - 1] = test_acc;
+  if (r->epochs_to_90 < 0 && train_acc >= 90.0)
+    r->epochs_to_90 = epoch;
+  if (!c->s->quiet) {
+    char test[32] = "";
+    if (!isnan(test_acc))
+      snprintf(test, sizeof test, "  test %6.2f %%", test_acc);
+    fprintf(stderr, "%sepoch %*lld/%lld  loss %.4f  train %6.2f %%%s  %.2f s\n", c->label,
+            c->s->epochs >= 100 ? 3 : 2, (long long)epoch, (long long)c->s->epochs, loss,
+            train_acc, test, seconds);
+    fflush(stderr);
+  }
+  return g_signal != 0;
+}
+
+static int set_int(nad_trainer *t, nad_option o, int64_t v, const char *what) {
+  nad_status st = nad_trainer_set_int(t, o, v);
+  return st == NAD_OK ? 0 : cli_lib_error(st, "%s %lld", what, (long long)v);
+}
+
+static int set_double(nad_trainer *t, nad_option o, double v, const char *what) {
+  nad_status st = nad_trainer_set_double(t, o, v);
+  return st == NAD_OK ? 0 : cli_lib_error(st, "%s %g", what, v);
+}
+
+int bias_train(const nad_arch *arch, const float *v, const bias_settings *s, const char *label,
+               int test_each_epoch, bias_result *r) {
+  memset(r, 0, sizeof *r);
+  r->epochs_to_90 = -1;
+  r->test_acc = r->train_acc = NAN;
+  r->test_hist = malloc((size_t)s->epochs * sizeof(double));
+  if (!r->test_hist)
+    return cli_error("out of memory");
+  for (int64_t i = 0; i < s->epochs; i++)
+    r->test_hist[i] = NAN;
+  const int64_t *in = s->input;
+  nad_dataset *train = NULL, *test = NULL;
+  nad_trainer *t = NULL;
+  nad_status st;
+  int rc = 0;
+  uint64_t seed = (uint64_t)s->seed;
+  if ((st = nad_dataset_create_linear(v, in[0], in[1], in[2], s->train, s->epsilon, s->sigma,
+                                      2 * seed + 1, &train)) != NAD_OK ||
+      (st = nad_dataset_create_linear(v, in[0], in[1], in[2], s->test, s->epsilon, s->sigma,
+                                      2 * seed + 2, &test)) != NAD_OK) {
+    rc = cli_lib_error(st, "cannot build the dataset D(v)");
+    goto done;
+  }
+  if ((st = nad_trainer_create(arch, seed, &t)) != NAD_OK) {
+    rc = cli_lib_error(st, "cannot create the trainer");
+    goto done;
+  }
+  if ((rc = set_int(t, NAD_OPT_EPOCHS, s->epochs, "--epochs")) ||
+      (rc = set_int(t, NAD_OPT_BATCH, s->batch, "--batch")) ||
+      (rc = set_int(t, NAD_OPT_NUM_THREADS, s->threads, "--threads")) ||
+      (rc = set_double(t, NAD_OPT_LR, s->lr, "--lr")) ||
+      (rc = set_double(t, NAD_OPT_MOMENTUM, s->momentum, "--momentum")) ||
+      (rc = set_double(t, NAD_OPT_WEIGHT_DECAY, s->weight_decay, "--weight-decay")) ||
+      (rc = set_double(t, NAD_OPT_CLIP, s->clip, "--clip")))
+    goto done;
+  run_ctx ctx = {s, label ? label : "", r};
+  nad_trainer_set_epoch_callback(t, on_epoch, &ctx);
+  double t0 = cli_now();
+  st = g_signal ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, test_each_epoch ? test : NULL);
+  if (st == NAD_OK && !test_each_epoch) {
+    st = nad_trainer_evaluate(t, test, &r->test_acc, NULL);
+    r->test_hist[s->epochs - 1] = r->test_acc;
+  }
+  r->seconds = cli_now() - t0;
+  if (st == NAD_ERR_CANCELLED) {
+    fprintf(stderr, "nad: cancelled after %lld of %lld epochs\n", (long long)r->epochs_done,
+            (long long)s->epochs);
+    rc = 128 + (g_signal ? g_signal : SIGINT);
+  } else if (st != NAD_OK) {
+    rc = cli_lib_error(st, "training failed");
+  }
+done:
+  nad_trainer_destroy(t);
+  nad_dataset_destroy(train);
+  nad_dataset_destroy(test);
+  if (rc) {
+    free(r->test_hist);
+    r->test_hist = NULL;
+  }
+  return rc;
+}
+
+/* ---- the command ---------------------------------------------------------------------------- */
+
+static void print_json(const char *arch_name, const char *direction, const bias_settings *s,
+                       const bias_result *r) {
+  cli_json j;
+  cli_json_init(&j, stdout);
+  j.compact = 0; /* one line */
+  cli_json_begin_object(&j, NULL);
+  cli_json_double(&j, "test_accuracy", r->test_acc);
+  cli_json_double(&j, "train_accuracy", r->train_acc);
+  cli_json_double(&j, "train_loss", r->train_loss);
+  cli_json_int(&j, "epochs", r->epochs_done);
+  if (r->epochs_to_90 >= 0)
+    cli_json_int(&j, "epochs_to_90", r->epochs_to_90);
+  else
+    cli_json_double(&j, "epochs_to_90", NAN); /* null */
+  cli_json_double(&j, "seconds", r->seconds);
+  cli_json_begin_array(&j, "test_accuracy_per_epoch", 1);
+  for (int64_t i = 0; i < r->epochs_done; i++)
+    cli_json_double(&j, NULL, r->test_hist[i]);
+  cli_json_end_array(&j);
+  cli_json_string(&j, "arch", arch_name);
+  cli_json_shape(&j, "input", s->input);
+  cli_json_string(&j, "direction", direction);
+  cli_json_double(&j, "epsilon", s->epsilon);
+  cli_json_double(&j, "sigma", s->sigma);
+  cli_json_int(&j, "train", s->train);
+  cli_json_int(&j, "test", s->test);
+  cli_json_int(&j, "batch", s->batch);
+  cli_json_double(&j, "lr", s->lr);
+  cli_json_double(&j, "momentum", s->momentum);
+  cli_json_double(&j, "weight_decay", s->weight_decay);
+  cli_json_double(&j, "clip", s->clip);
+  cli_json_int(&j, "seed", s->seed);
+  cli_json_int(&j, "threads", s->threads);
+  cli_json_end_object(&j);
+  cli_json_finish(&j);
+}
+
+int cli_cmd_bias(int argc, char **argv) {
+  bias_args a;
+  memset(&a, 0, sizeof a);
+  const char *direction = NULL;
+  int json = 0;
+  cli_opt opts[BIAS_NOPTS + 2];
+  bias_options(&a, opts);
+  opts[BIAS_NOPTS] = (cli_opt){"direction", 1, &direction, NULL};
+  opts[BIAS_NOPTS + 1] = (cli_opt){"json", 0, NULL, &json};
+  const char *pos[1];
+  int npos = 0;
+  int rc = cli_parse(CMD, argc, argv, opts, BIAS_NOPTS + 2, pos, 1, &npos);
+  if (rc)
+    return rc < 0 ? CLI_OK : rc;
+  a.ao.name = npos > 0 ? pos[0] : NULL;
+  bias_settings s;
+  if ((rc = bias_parse_settings(CMD, &a, &s)) != 0)
+    return rc;
+  if (!direction)
+    return cli_usage_error(CMD, "missing --direction (%s)", DIRECTION_FORMS);
+  nad_arch *arch = NULL;
+  if ((rc = bias_make_arch(CMD, &a, &s, &arch)) != 0)
+    return rc;
+  const int64_t d = s.input[0] * s.input[1] * s.input[2];
+  float *v = malloc((size_t)d * sizeof(float));
+  bias_result r = {0};
+  if (!v) {
+    rc = cli_error("out of memory");
+    goto done;
+  }
+  if ((rc = bias_direction(CMD, direction, &s, v)) != 0)
+    goto done;
+  bias_signals_install();
+  rc = bias_train(arch, v, &s, "", 1, &r);
+  bias_signals_restore();
+  if (rc != 0)
+    goto done;
+  if (json)
+    print_json(nad_arch_name(arch), direction, &s, &r);
+  else
+    printf("test accuracy %.2f %% (train %.2f %%, %lld epochs, %.1f s)\n", r.test_acc,
+           r.train_acc, (long long)r.epochs_done, r.seconds);
+done:
+  free(r.test_hist);
+  free(v);
+  nad_arch_destroy(arch);
+  return rc;
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""nad_trainer against a PyTorch re-implementation of the reference's utils.train on identical
+weights and identical data order (shuffling off): SGD with momentum and weight decay, linear
+learning-rate decay per batch, gradient-norm clipping (checked to be active), the last batch
+partial, BatchNorm in training mode, 1 and 2 threads. Final parameters (BatchNorm running
+statistics included) and per-epoch training loss/accuracy must agree to 1e-4 relative.
+
+usage: test_trainer_torch.py PATH/TO/train_helper      (exit 77 when torch is missing)
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+try:
+    import torch
+    import torch.nn as nn
+except ImportError:
+    print("torch not available: skipped")
+    sys.exit(77)
+
+HELPER = sys.argv[1]
+TMP = tempfile.mkdtemp(prefix="nad-train-torch-")
+torch.set_num_threads(1)
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}", flush=True)
+
+
+def torch_model(spec, c, h, w):
+    """nn.Sequential for the spec subset used here (conv/relu/maxpool/bn/fc), registered in the
+    order libnad lays its parameters out (state_dict order)."""
+    layers, shape = [], (c, h, w)
+    for item in [s.split() for s in spec.split(";")]:
+        if item[0] == "conv":
+            out, k = int(item[1]), int(item[2][1:])
+            layers.append(nn.Conv2d(shape[0], out, k))
+            shape = (out, shape[1] - k + 1, shape[2] - k + 1)
+        elif item[0] == "relu":
+            layers.append(nn.ReLU())
+        elif item[0] == "maxpool":
+            k = int(item[1])
+            layers.append(nn.MaxPool2d(k))
+            shape = (shape[0], shape[1] // k, shape[2] // k)
+        elif item[0] == "bn":
+            layers.append(nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0]))
+        elif item[0] == "fc":
+            if len(shape) == 3:
+                layers.append(nn.Flatten())
+            layers.append(nn.Linear(int(np.prod(shape)), int(item[1])))
+            shape = (int(item[1]),)
+        else:
+            raise ValueError(item)
+    return nn.Sequential(*layers)
+
+
+def entries(model):
+    return [(k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
+
+
+def load_flat(model, flat):
+    sd, off = model.state_dict(), 0
+    for k, v in entries(model):
+        n = v.numel()
+        sd[k] = torch.from_numpy(flat[off:off + n].reshape(v.shape).copy())
+        off += n
+    assert off == flat.size, (off, flat.size)
+    model.load_state_dict(sd)
+
+
+def torch_train(model, x, y, epochs, batch, lr, momentum, wd, clip):
+    """utils.train with DataLoader(shuffle=False): returns per-epoch (loss, acc) and the
+    gradient norms seen before clipping."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
+    loss_fun = nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    nb = (len(x) + batch - 1) // batch
+    hist, norms = [], []
+    for epoch in range(epochs):
+        model.train()
+        ls = acc = n = 0
+        for b in range(nb):
+            inputs, targets = xt[b * batch:(b + 1) * batch], yt[b * batch:(b + 1) * batch]
+            opt.param_groups[0].update(lr=np.interp([epoch + (b + 1) / nb], [0, epochs],
+                                                    [lr, 0])[0])
+            output = model(inputs)
+            loss = loss_fun(output, targets)
+            opt.zero_grad()
+            loss.backward()
+            if clip > 0:
+                norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), clip)))
+            opt.step()
+            ls += loss.item() * targets.size(0)
+            acc += (output.max(1)[1] == targets).sum().item()
+            n += targets.size(0)
+        hist.append((ls / n, 100.0 * acc / n))
+    return np.array(hist), norms
+
+
+def case(name, spec, shape, n, epochs, batch, lr, momentum, wd, clip, threads, seed=3):
+    c, h, w = shape
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n).astype(np.float32)
+    v = rng.standard_normal((c, h, w))
+    v /= np.linalg.norm(v)
+    x = (rng.standard_normal((n, c, h, w)) + 2.0 * (1 - 2 * y)[:, None, None, None] * v)
+    x = x.astype(np.float32)
+    paths = {k: os.path.join(TMP, f"{name}_{k}.npy") for k in ["x", "y", "init", "final", "hist"]}
+    np.save(paths["x"], x)
+    np.save(paths["y"], y)
+    p = subprocess.run([HELPER, "train", spec, str(c), str(h), str(w), paths["x"], paths["y"],
+                        paths["init"], paths["final"], paths["hist"], str(epochs), str(batch),
+                        str(lr), str(momentum), str(wd), str(clip), str(threads), str(seed)],
+                       capture_output=True, text=True, timeout=300)
+    check(f"{name}: helper runs", p.returncode == 0, p.stderr)
+    if p.returncode != 0:
+        return
+    model = torch_model(spec, c, h, w)
+    load_flat(model, np.load(paths["init"]))
+    hist, norms = torch_train(model, x, y, epochs, batch, lr, momentum, wd, clip)
+    if clip > 0:
+        check(f"{name}: clipping is active", sum(nm > clip for nm in norms) >= 3,
+              f"norms {np.round(norms, 3)}")
+    ours = np.load(paths["final"])
+    off, worst = 0, 0.0
+    for k, t in entries(model):
+        ref = t.detach().numpy().ravel()
+        got = ours[off:off + ref.size]
+        off += ref.size
+        err = np.max(np.abs(got - ref)) / max(np.max(np.abs(ref)), 1e-3)
+        worst = max(worst, err)
+        check(f"{name}: {k}", err <= 1e-4, f"relative error {err:.3g}")
+    check(f"{name}: parameter count", off == ours.size, f"{off} vs {ours.size}")
+    got_hist = np.load(paths["hist"])
+    check(f"{name}: per-epoch loss", np.allclose(got_hist[:, 0], hist[:, 0], rtol=1e-4, atol=0),
+          f"{got_hist[:, 0]} vs {hist[:, 0]}")
+    check(f"{name}: per-epoch accuracy", np.all(np.abs(got_hist[:, 1] - hist[:, 1]) <= 100.0 / n + 1e-9),
+          f"{got_hist[:, 1]} vs {hist[:, 1]}")
+    print(f"{name}: worst relative parameter error {worst:.2e}", flush=True)
+
+
+SMALL = "conv 4 k3; relu; maxpool 2; fc 2"
+SMALL_BN = "conv 4 k3; bn; relu; maxpool 2; fc 2"
+LENET = ("conv 6 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 120; relu; fc 84; relu; "
+         "fc 2")
+# 200 samples in batches of 16: 12 full batches and a last one of 8
+case("small", SMALL, (1, 8, 8), 200, 2, 16, 0.05, 0.9, 1e-3, 0.5, 1)
+# batches above the 32-sample chunk: split over the threads (200 = 4 x 48 + 8; 2 x 96 + 8)
+case("small-2threads", SMALL, (1, 8, 8), 200, 2, 48, 0.05, 0.9, 1e-3, 0.5, 2)
+case("small-3threads", SMALL, (1, 8, 8), 200, 3, 96, 0.1, 0.9, 1e-3, 0.3, 3)
+case("small-bn", SMALL_BN, (1, 8, 8), 200, 2, 16, 0.05, 0.9, 1e-3, 0.5, 1)
+case("small-bn-2threads", SMALL_BN, (1, 8, 8), 200, 2, 48, 0.05, 0.9, 1e-3, 0.5, 2)
+case("logreg", "fc 2", (1, 8, 8), 200, 2, 16, 0.05, 0.9, 1e-3, 0.5, 1)
+case("bn1d", "fc 8; bn; relu; fc 2", (1, 6, 6), 100, 2, 16, 0.05, 0.5, 1e-3, 0.5, 1)
+# LeNet, batch 64 (chunks of 32 over two threads), reference learning rate, no momentum
+case("lenet", LENET, (1, 32, 32), 300, 2, 64, 0.5, 0.0, 0.0, 0.1, 2)
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
