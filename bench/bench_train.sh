@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 threads=${1:-2}; reps=${2:-3}; rounds=${3:-3}
 build=${BUILD:-build}
 [ -f "$build/lib/libnad.so" ] || scripts/build.sh
+build=$(cd "$build" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -I"$build/include" bench/bench_train.c -L"$build/lib" -lnad \
-  -Wl,-rpath,"$PWD/$build/lib" -o "$tmp/bench_train"
+  -Wl,-rpath,"$build/lib" -o "$tmp/bench_train"
 cat > "$tmp/torch_epoch.py" <<'PY'
 import sys, time
 import torch, torch.nn as nn, torch.nn.functional as F

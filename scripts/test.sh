@@ -8,8 +8,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh --with-torch || exit 1
 
-summary() { # $1 = build dir: counts from meson's JSON test log
-  /usr/bin/python3 - "$1/meson-logs/testlog.json" <<'PY'
+summary() { # $1 = JSON test log of meson: counts of passed, failed, skipped
+  /usr/bin/python3 - "$1" <<'PY'
 import json, sys
 p = f = s = 0
 try:
@@ -25,22 +25,25 @@ PY
 }
 
 total_p=0; total_f=0; total_s=0
-run() { # name, build dir, setup args, test args
-  local name=$1 dir=$2 setup=$3; shift 3
+run() { # name, build dir, test log name, setup args, test args
+  local name=$1 dir=$2 log=$3 setup=$4; shift 4
   echo "=== $name"
   if [ -d "$dir" ]; then meson setup --reconfigure "$dir" $setup >/dev/null || { total_f=$((total_f+1)); return; }
   else meson setup "$dir" $setup >/dev/null || { total_f=$((total_f+1)); return; }; fi
   ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { tail -40 "$dir.ninja.log"; total_f=$((total_f+1)); return; }
+  rm -f "$dir/meson-logs/$log"
   meson test -C "$dir" --print-errorlogs "$@"
-  read -r p f s < <(summary "$dir")
+  read -r p f s < <(summary "$dir/meson-logs/$log")
   echo "$name: $p passed, $f failed, $s skipped"
   total_p=$((total_p+p)); total_f=$((total_f+f)); total_s=$((total_s+s))
 }
 
-run "build (-Werror)" build "-Dwerror=true" --num-processes 2
-run "ASan+UBSan" build-asan "-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug" \
+run "build (-Werror)" build testlog.json "-Dwerror=true" --num-processes 2
+run "ASan+UBSan" build-asan testlog.json \
+    "-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug" \
     --suite fast --suite python --num-processes 2
-run "valgrind" build "-Dwerror=true" --setup valgrind --suite valgrind --num-processes 2
+run "valgrind" build testlog-valgrind.json "-Dwerror=true" --setup valgrind --suite valgrind \
+    --num-processes 2
 
 echo "${total_p} passed, ${total_f} failed, ${total_s} skipped"
 [ "$total_f" -eq 0 ]

@@ -1,4 +1,5 @@
-/* The only file that calls single-precision FFTW (fftw3f); see fft.h for the locking rules. */
+/* The only file that calls FFTW (single precision fftw3f and double fftw3); see fft.h for the
+ * locking rules. */
 #include <pthread.h>
 #include <string.h>
 
@@ -67,3 +68,52 @@ nad_status nadi_fft_r2c_2d(int64_t h, int64_t w, const float *in, float *out) {
   nadi_free(src);
   return NAD_OK;
 }
+
+struct nadi_fft2d {
+  double *in;
+  fftw_complex *out;
+  fftw_plan plan;
+};
+
+void nadi_fft2d_destroy(nadi_fft2d *f) {
+  if (!f)
+    return;
+  if (f->plan) {
+    pthread_mutex_lock(&plan_lock);
+    fftw_destroy_plan(f->plan);
+    pthread_mutex_unlock(&plan_lock);
+  }
+  nadi_free(f->in);
+  nadi_free(f->out);
+  nadi_free(f);
+}
+
+nad_status nadi_fft2d_create(int64_t h, int64_t w, nadi_fft2d **out) {
+  *out = NULL;
+  int64_t half = 0;
+  NADI_TRY(check_dims(h, w, &half));
+  nadi_fft2d *f = nadi_calloc(1, sizeof *f);
+  if (f) {
+    f->in = nadi_alloc((size_t)(h * w), sizeof(double));
+    f->out = nadi_alloc((size_t)half, sizeof(fftw_complex));
+  }
+  if (!f || !f->in || !f->out) {
+    nadi_fft2d_destroy(f);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "FFT of %lld×%lld: out of memory", (long long)h,
+                     (long long)w);
+  }
+  pthread_mutex_lock(&plan_lock);
+  f->plan = fftw_plan_dft_r2c_2d((int)h, (int)w, f->in, f->out, FFTW_ESTIMATE);
+  pthread_mutex_unlock(&plan_lock);
+  if (!f->plan) {
+    nadi_fft2d_destroy(f);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "FFTW could not plan a %lld×%lld transform",
+                     (long long)h, (long long)w);
+  }
+  *out = f;
+  return NAD_OK;
+}
+
+double *nadi_fft2d_input(nadi_fft2d *f) { return f->in; }
+const double *nadi_fft2d_output(const nadi_fft2d *f) { return (const double *)f->out; }
+void nadi_fft2d_execute(nadi_fft2d *f) { fftw_execute(f->plan); }

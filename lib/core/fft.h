@@ -1,4 +1,4 @@
-/* Single-precision FFTs (FFTW3f), called from lib/core/fft.c only. Never installed.
+/* FFTs: lib/core/fft.c is the only file that calls FFTW (fftw3f and fftw3). Never installed.
  *
  * FFTW's planner is not thread-safe and its wisdom is process-wide: fft.c makes and destroys
  * plans only under one static mutex, with FFTW_ESTIMATE (no measuring, inputs untouched), and
@@ -21,5 +21,17 @@ nad_status nadi_fft_c2r_2d(int64_t h, int64_t w, const float *in, float *out);
 /* Forward 2-D DFT of a real h × w plane: out receives h × (w/2 + 1) complex values as
  * interleaved (re, im) floats, X[ky][kx] = Σ x[y][x] e^{−2πi(ky·y/h + kx·x/w)}. */
 nad_status nadi_fft_r2c_2d(int64_t h, int64_t w, const float *in, float *out);
+
+/* A reusable double-precision real-to-complex 2-D transform (the covariance spectrum runs
+ * h·w of them, so it plans once). Planned at create under the lock; execute runs unlocked. */
+typedef struct nadi_fft2d nadi_fft2d;
+nad_status nadi_fft2d_create(int64_t h, int64_t w, nadi_fft2d **out);
+void nadi_fft2d_destroy(nadi_fft2d *f); /* NULL: no-op */
+/* The h×w input plane to fill before each execute. */
+double *nadi_fft2d_input(nadi_fft2d *f);
+/* After execute: h × (w/2 + 1) complex values as interleaved (re, im) doubles,
+ * X[ky][kx] = Σ x[y][x] e^{−2πi(ky·y/h + kx·x/w)}. */
+const double *nadi_fft2d_output(const nadi_fft2d *f);
+void nadi_fft2d_execute(nadi_fft2d *f);
 
 #endif

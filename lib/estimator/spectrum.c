@@ -1,4 +1,4 @@
-/* Fourier power spectra of covariances: the only file that includes fftw3.h.
+/* Fourier power spectra of covariances (FFTs through lib/core/fft.c).
  *
  * For eigenpairs (λ_i, v_i) of a covariance C, Σ_i λ_i |DFT2(v_i[c])|²(f) = (F C_cc F^H)(f, f),
  * with C_cc the diagonal block of channel c. The estimator uses the right-hand side: it needs
@@ -8,36 +8,23 @@
  *
  * Double precision (fftw3, not fftw3f): the spectra are compared on a log scale down to
  * 1e-12 of their maximum, far below float rounding of the covariance rows.
- *
- * FFTW's planner is not thread-safe and its wisdom is process-wide: plans are made and
- * destroyed only under plan_lock, with FFTW_ESTIMATE (no measuring, inputs untouched); only
- * fftw_execute runs unlocked. fftw_cleanup and wisdom are never touched. */
+ */
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
-#include <fftw3.h>
-
+#include "core/fft.h"
 #include "estimator/estimator.h"
-
-static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct spec_fft {
   int64_t h, w, wc; /* wc = w/2 + 1 complex columns of the r2c output */
-  double *in;       /* h×w */
-  fftw_complex *out; /* h×wc */
-  fftw_plan plan;
-  double *half; /* h×wc accumulated power (non-negative frequencies in x) */
+  nadi_fft2d *fft;
+  double *in;         /* the transform's input plane, h×w */
+  const double *out;  /* its output, h×wc interleaved complex */
+  double *half;       /* h×wc accumulated power (non-negative frequencies in x) */
 } spec_fft;
 
 static void spec_fft_free(spec_fft *s) {
-  if (s->plan) {
-    pthread_mutex_lock(&plan_lock);
-    fftw_destroy_plan(s->plan);
-    pthread_mutex_unlock(&plan_lock);
-  }
-  nadi_free(s->in);
-  nadi_free(s->out);
+  nadi_fft2d_destroy(s->fft);
   nadi_free(s->half);
   memset(s, 0, sizeof *s);
 }
@@ -47,21 +34,14 @@ static nad_status spec_fft_init(spec_fft *s, int64_t h, int64_t w) {
   s->h = h;
   s->w = w;
   s->wc = w / 2 + 1;
-  s->in = nadi_alloc((size_t)(h * w), sizeof(double));
-  s->out = nadi_alloc((size_t)(h * s->wc), sizeof(fftw_complex));
+  NADI_TRY(nadi_fft2d_create(h, w, &s->fft));
+  s->in = nadi_fft2d_input(s->fft);
+  s->out = nadi_fft2d_output(s->fft);
   s->half = nadi_calloc((size_t)(h * s->wc), sizeof(double));
-  if (!s->in || !s->out || !s->half) {
+  if (!s->half) {
     spec_fft_free(s);
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "FFT buffers for %lld×%lld", (long long)h,
                      (long long)w);
-  }
-  pthread_mutex_lock(&plan_lock);
-  s->plan = fftw_plan_dft_r2c_2d((int)h, (int)w, s->in, s->out, FFTW_ESTIMATE);
-  pthread_mutex_unlock(&plan_lock);
-  if (!s->plan) {
-    spec_fft_free(s);
-    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "FFTW could not plan a %lld×%lld transform",
-                     (long long)h, (long long)w);
   }
   return NAD_OK;
 }
@@ -106,16 +86,16 @@ nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w,
       for (int64_t px = 0; px < w; px++) {
         const int64_t p = py * w + px;
         memcpy(s.in, cov + (cc * hw + p) * d + cc * hw, (size_t)hw * sizeof(double));
-        fftw_execute(s.plan);
+        nadi_fft2d_execute(s.fft);
         for (int64_t fy = 0; fy < h; fy++) {
           const double *ry = ty + 2 * ((fy * py) % h);
-          fftw_complex *a = s.out + fy * wc;
+          const double *a = s.out + 2 * fy * wc;
           double *acc = s.half + fy * wc;
           for (int64_t fx = 0; fx < wc; fx++) {
             const double *rx = tx + 2 * ((fx * px) % w);
             const double er = ry[0] * rx[0] - ry[1] * rx[1];
             const double ei = ry[0] * rx[1] + ry[1] * rx[0];
-            acc[fx] += er * a[fx][0] - ei * a[fx][1];
+            acc[fx] += er * a[2 * fx] - ei * a[2 * fx + 1];
           }
         }
       }
@@ -138,10 +118,10 @@ nad_status nadi_spectrum_eig(const float *nads, const double *evals, int64_t cou
       const float *v = nads + i * d + cc * hw;
       for (int64_t t = 0; t < hw; t++)
         s.in[t] = (double)v[t];
-      fftw_execute(s.plan);
+      nadi_fft2d_execute(s.fft);
       const double l = evals[i];
       for (int64_t t = 0; t < h * wc; t++)
-        s.half[t] += l * (s.out[t][0] * s.out[t][0] + s.out[t][1] * s.out[t][1]);
+        s.half[t] += l * (s.out[2 * t] * s.out[2 * t] + s.out[2 * t + 1] * s.out[2 * t + 1]);
     }
     spec_emit(&s, dst + cc * hw);
   }

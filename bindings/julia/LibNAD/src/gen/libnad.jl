@@ -568,9 +568,11 @@ end
 
 Accumulate the responses of the networks of [first, first + N) that are not already
 accumulated (from nad_estimator_load), then finalize (eigensolve, spectrum). Can be called
-once. Results are bit-for-bit reproducible for a given seed, whatever NUM_THREADS (BLAS
-runs single-threaded inside the workers while networks are probed). After NAD_ERR_CANCELLED (or NAD_ERR_NUMERICAL
-on a non-finite response) the networks accumulated before stay valid: they can be saved,
+once. Results are bit-for-bit reproducible for a given seed, whatever NUM_THREADS: BLAS
+is switched to one thread while networks are probed. That BLAS setting is process-wide, so
+two estimators running at the same time in one process may differ in the last bits (seen:
+1e-15 relative); run them one after the other when bits matter. After NAD_ERR_CANCELLED (or
+NAD_ERR_NUMERICAL on a non-finite response) the networks accumulated before stay valid: they can be saved,
 or finalized. Memory: see nad_estimator_create.
 
 C: `nad_status nad_estimator_run(nad_estimator * e)`
