@@ -4,17 +4,8 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "../check.h"
 
-static int passed, failed;
-#define EXPECT(cond)                                                                               \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                       \
-    }                                                                                              \
-  } while (0)
 
 static void test_rng_streams(void) {
   nadi_rng a, b, c;

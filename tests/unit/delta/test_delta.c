@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "../check.h"
 
-static int passed, failed;
 
 static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed) {
   int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];

@@ -8,19 +8,8 @@
 #include <string.h>
 
 #include "estimator/estimator.h"
+#include "../check.h"
 
-static int passed, failed;
-#define EXPECT(cond, ...)                                                                          \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                       \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-    }                                                                                              \
-  } while (0)
 
 static double max_abs_diff(const double *a, const double *b, int64_t n) {
   double m = 0;
@@ -77,17 +66,17 @@ static void test_accumulator(void) {
   two_pass(x, n, d, mean, m2);
 
   nadi_acc a;
-  EXPECT(nadi_acc_init(&a, d) == NAD_OK, "init");
+  CHECK(nadi_acc_init(&a, d) == NAD_OK, "init");
   for (int64_t i = 0; i < n; i++)
     nadi_acc_push(&a, x + i * d);
-  EXPECT(a.n == 4 * NADI_ACC_BLOCK && a.n_pend == n - 4 * NADI_ACC_BLOCK, "blocks %lld + %lld",
+  CHECK(a.n == 4 * NADI_ACC_BLOCK && a.n_pend == n - 4 * NADI_ACC_BLOCK, "blocks %lld + %lld",
          (long long)a.n, (long long)a.n_pend);
-  EXPECT(nadi_acc_count(&a) == n, "count");
+  CHECK(nadi_acc_count(&a) == n, "count");
   nadi_acc_flush(&a);
-  EXPECT(a.n == n && a.n_pend == 0, "flush");
+  CHECK(a.n == n && a.n_pend == 0, "flush");
   double em = max_abs_diff(a.mean, mean, d) / 1000.0, e2 = m2_rel_err(&a, m2);
-  EXPECT(em < 1e-14, "mean rel err %.3g", em);
-  EXPECT(e2 < 1e-12, "scatter rel err %.3g", e2);
+  CHECK(em < 1e-14, "mean rel err %.3g", em);
+  CHECK(e2 < 1e-12, "scatter rel err %.3g", e2);
 
   /* Chan merge of uneven parts (70, 1, 0, 230 rows) equals one pass. */
   nadi_acc p[4];
@@ -100,11 +89,11 @@ static void test_accumulator(void) {
   for (int k = 1; k < 4; k++)
     nadi_acc_merge(&p[0], &p[k]);
   nadi_acc_flush(&p[0]);
-  EXPECT(p[0].n == n, "merged count %lld", (long long)p[0].n);
+  CHECK(p[0].n == n, "merged count %lld", (long long)p[0].n);
   em = max_abs_diff(p[0].mean, mean, d) / 1000.0;
   e2 = m2_rel_err(&p[0], m2);
-  EXPECT(em < 1e-14, "merged mean rel err %.3g", em);
-  EXPECT(e2 < 1e-12, "merged scatter rel err %.3g", e2);
+  CHECK(em < 1e-14, "merged mean rel err %.3g", em);
+  CHECK(e2 < 1e-12, "merged scatter rel err %.3g", e2);
 
   /* Halves (even / odd rows) combined equal the full set; the halves are left untouched. */
   nadi_acc h[2], w;
@@ -116,27 +105,27 @@ static void test_accumulator(void) {
   const int64_t pend0 = h[0].n_pend, n0 = h[0].n;
   const nadi_acc *hs[2] = {&h[0], &h[1]};
   nadi_acc_combine(&w, hs, 2);
-  EXPECT(h[0].n_pend == pend0 && h[0].n == n0, "combine left the halves unchanged");
-  EXPECT(w.n == n, "combined count");
+  CHECK(h[0].n_pend == pend0 && h[0].n == n0, "combine left the halves unchanged");
+  CHECK(w.n == n, "combined count");
   e2 = m2_rel_err(&w, m2);
-  EXPECT(e2 < 1e-12, "halves scatter rel err %.3g", e2);
+  CHECK(e2 < 1e-12, "halves scatter rel err %.3g", e2);
   nadi_acc_covariance(&w);
   double ce = 0;
   for (int64_t i = 0; i < d; i++)
     for (int64_t j = 0; j < d; j++)
       ce = fmax(ce, fabs(w.m2[i * d + j] - m2[i * d + j] / (double)(n - 1)));
-  EXPECT(ce < 1e-12 * 30, "covariance (full, symmetric) abs err %.3g", ce);
+  CHECK(ce < 1e-12 * 30, "covariance (full, symmetric) abs err %.3g", ce);
 
   /* Copy is exact. */
   nadi_acc c;
   nadi_acc_init(&c, d);
   nadi_acc_copy(&c, &h[1]);
-  EXPECT(c.n == h[1].n && c.n_pend == h[1].n_pend &&
+  CHECK(c.n == h[1].n && c.n_pend == h[1].n_pend &&
              memcmp(c.m2, h[1].m2, sizeof(double) * (size_t)(d * d)) == 0 &&
              memcmp(c.pend, h[1].pend, sizeof(double) * (size_t)(c.n_pend * d)) == 0,
          "copy");
   nadi_acc_reset(&c);
-  EXPECT(c.n == 0 && c.n_pend == 0 && c.m2[0] == 0.0, "reset");
+  CHECK(c.n == 0 && c.n_pend == 0 && c.m2[0] == 0.0, "reset");
 
   nadi_acc_free(&c);
   nadi_acc_free(&w);
@@ -183,13 +172,13 @@ static void test_eig(void) {
         s += q[i * d + t] * q[j * d + t];
       oe = fmax(oe, fabs(s - (i == j)));
     }
-  EXPECT(oe < 1e-13, "QR orthonormality %.3g", oe);
+  CHECK(oe < 1e-13, "QR orthonormality %.3g", oe);
 
   for (int pass = 0; pass < 2; pass++) {
     const int64_t k = pass == 0 ? d : 7; /* range 'A', then 'I' */
     double *ev = malloc(sizeof(double) * (size_t)k), *vec = malloc(sizeof(double) * (size_t)(k * d));
     memcpy(work, a, sizeof(double) * (size_t)(d * d));
-    EXPECT(nadi_eig_top(work, d, k, ev, vec) == NAD_OK, "eig k=%lld: %s", (long long)k,
+    CHECK(nadi_eig_top(work, d, k, ev, vec) == NAD_OK, "eig k=%lld: %s", (long long)k,
            nad_last_error());
     double ee = 0, ve = 0;
     int sign_ok = 1, desc = 1;
@@ -206,10 +195,10 @@ static void test_eig(void) {
       ve = fmax(ve, 1.0 - fabs(dot));
       sign_ok &= big > 0;
     }
-    EXPECT(desc, "eigenvalues descending (k=%lld)", (long long)k);
-    EXPECT(ee < 1e-12, "eigenvalue rel err %.3g (k=%lld)", ee, (long long)k);
-    EXPECT(ve < 1e-12, "eigenvector 1-|cos| %.3g (k=%lld)", ve, (long long)k);
-    EXPECT(sign_ok, "largest-magnitude entry positive (k=%lld)", (long long)k);
+    CHECK(desc, "eigenvalues descending (k=%lld)", (long long)k);
+    CHECK(ee < 1e-12, "eigenvalue rel err %.3g (k=%lld)", ee, (long long)k);
+    CHECK(ve < 1e-12, "eigenvector 1-|cos| %.3g (k=%lld)", ve, (long long)k);
+    CHECK(sign_ok, "largest-magnitude entry positive (k=%lld)", (long long)k);
     free(ev);
     free(vec);
   }
@@ -217,7 +206,7 @@ static void test_eig(void) {
   memcpy(work, a, sizeof(double) * (size_t)(d * d));
   work[5] = NAN;
   double ev1, vec1[40];
-  EXPECT(nadi_eig_top(work, d, 1, &ev1, vec1) == NAD_ERR_NUMERICAL, "NaN refused");
+  CHECK(nadi_eig_top(work, d, 1, &ev1, vec1) == NAD_ERR_NUMERICAL, "NaN refused");
   free(q);
   free(a);
   free(work);
@@ -262,12 +251,12 @@ static void test_spectrum(void) {
     double *ref = malloc(sizeof(double) * (size_t)d), *p1 = malloc(sizeof(double) * (size_t)d),
            *p2 = malloc(sizeof(double) * (size_t)d);
     naive_spectrum(cov, c, h, w, ref);
-    EXPECT(nadi_spectrum_cov(cov, c, h, w, p1) == NAD_OK, "spectrum_cov");
+    CHECK(nadi_spectrum_cov(cov, c, h, w, p1) == NAD_OK, "spectrum_cov");
     double mx = 0;
     for (int64_t i = 0; i < d; i++)
       mx = fmax(mx, ref[i]);
     double e1 = max_abs_diff(p1, ref, d) / mx;
-    EXPECT(e1 < 1e-12, "covariance path vs naive DFT (%lldx%lldx%lld) rel err %.3g",
+    CHECK(e1 < 1e-12, "covariance path vs naive DFT (%lldx%lldx%lld) rel err %.3g",
            (long long)c, (long long)h, (long long)w, e1);
     /* eigenpair path (float NADs) */
     double *work = malloc(sizeof(double) * (size_t)(d * d)), *ev = malloc(sizeof(double) * (size_t)d),
@@ -277,10 +266,10 @@ static void test_spectrum(void) {
     float *nads = malloc(sizeof(float) * (size_t)(d * d));
     for (int64_t i = 0; i < d * d; i++)
       nads[i] = (float)vec[i];
-    EXPECT(nad_spectrum_from_nads(nads, ev, d, c, h, w, p2, (size_t)d) == NAD_OK,
+    CHECK(nad_spectrum_from_nads(nads, ev, d, c, h, w, p2, (size_t)d) == NAD_OK,
            "spectrum_from_nads");
     double e2 = max_abs_diff(p2, ref, d) / mx;
-    EXPECT(e2 < 1e-6, "eigenpair path vs naive DFT rel err %.3g", e2);
+    CHECK(e2 < 1e-6, "eigenpair path vs naive DFT rel err %.3g", e2);
     free(b);
     free(cov);
     free(ref);
@@ -300,20 +289,20 @@ static void test_spectrum(void) {
       for (int64_t x = 0; x < w; x++)
         v[y * w + x] = (float)(cos(2 * M_PI * (1.0 * y / h + 2.0 * x / w)) / sqrt(32.0));
     double lam = 2.0, p[64];
-    EXPECT(nad_spectrum_from_nads(v, &lam, 1, 1, h, w, p, 64) == NAD_OK, "cosine spectrum");
+    CHECK(nad_spectrum_from_nads(v, &lam, 1, 1, h, w, p, 64) == NAD_OK, "cosine spectrum");
     double at = p[(1 + 4) * w + (2 + 4)], at2 = p[(-1 + 4) * w + (-2 + 4)], rest = 0;
     for (int64_t i = 0; i < 64; i++)
       if (i != (1 + 4) * w + (2 + 4) && i != (-1 + 4) * w + (-2 + 4))
         rest = fmax(rest, p[i]);
-    EXPECT(fabs(at - 64.0) < 1e-4 && fabs(at2 - 64.0) < 1e-4 && rest < 1e-8,
+    CHECK(fabs(at - 64.0) < 1e-4 && fabs(at2 - 64.0) < 1e-4 && rest < 1e-8,
            "cosine power %.6g %.6g rest %.3g", at, at2, rest);
   }
   /* argument checks */
   double p[4], lam = 1;
   float v[4] = {1, 0, 0, 0};
-  EXPECT(nad_spectrum_from_nads(v, &lam, 1, 1, 2, 2, p, 3) == NAD_ERR_INVALID_ARG, "dst_len");
-  EXPECT(nad_spectrum_from_nads(NULL, &lam, 1, 1, 2, 2, p, 4) == NAD_ERR_INVALID_ARG, "NULL");
-  EXPECT(nad_spectrum_from_nads(v, &lam, 0, 1, 2, 2, p, 4) == NAD_ERR_INVALID_ARG, "count 0");
+  CHECK(nad_spectrum_from_nads(v, &lam, 1, 1, 2, 2, p, 3) == NAD_ERR_INVALID_ARG, "dst_len");
+  CHECK(nad_spectrum_from_nads(NULL, &lam, 1, 1, 2, 2, p, 4) == NAD_ERR_INVALID_ARG, "NULL");
+  CHECK(nad_spectrum_from_nads(v, &lam, 0, 1, 2, 2, p, 4) == NAD_ERR_INVALID_ARG, "count 0");
 }
 
 static void test_correlation(void) {
@@ -325,9 +314,9 @@ static void test_correlation(void) {
     c[i] = exp(-0.1 * (double)i);      /* log c = −log a: correlation −1 */
     z[i] = 0.0;
   }
-  EXPECT(nad_spectrum_correlation(a, b, n, &corr) == NAD_OK && fabs(corr - 1.0) < 1e-12,
+  CHECK(nad_spectrum_correlation(a, b, n, &corr) == NAD_OK && fabs(corr - 1.0) < 1e-12,
          "scaled: corr %.15g", corr);
-  EXPECT(nad_spectrum_correlation(a, c, n, &corr) == NAD_OK && fabs(corr + 1.0) < 1e-12,
+  CHECK(nad_spectrum_correlation(a, c, n, &corr) == NAD_OK && fabs(corr + 1.0) < 1e-12,
          "reversed: corr %.15g", corr);
   /* The floor: zeros become log(1e-12·max); compare with a direct computation. */
   double d2[50];
@@ -348,12 +337,12 @@ static void test_correlation(void) {
     sbb += (ld[i] - md) * (ld[i] - md);
   }
   double want = sab / sqrt(saa * sbb);
-  EXPECT(nad_spectrum_correlation(a, d2, n, &corr) == NAD_OK && fabs(corr - want) < 1e-12 &&
+  CHECK(nad_spectrum_correlation(a, d2, n, &corr) == NAD_OK && fabs(corr - want) < 1e-12 &&
              want < 0.9,
          "floored: corr %.15g want %.15g", corr, want);
-  EXPECT(nad_spectrum_correlation(a, z, n, &corr) == NAD_ERR_NUMERICAL, "all-zero spectrum");
-  EXPECT(nad_spectrum_correlation(a, b, 1, &corr) == NAD_ERR_INVALID_ARG, "n = 1");
-  EXPECT(nad_spectrum_correlation(NULL, b, n, &corr) == NAD_ERR_INVALID_ARG, "NULL");
+  CHECK(nad_spectrum_correlation(a, z, n, &corr) == NAD_ERR_NUMERICAL, "all-zero spectrum");
+  CHECK(nad_spectrum_correlation(a, b, 1, &corr) == NAD_ERR_INVALID_ARG, "n = 1");
+  CHECK(nad_spectrum_correlation(NULL, b, n, &corr) == NAD_ERR_INVALID_ARG, "NULL");
 }
 
 static void test_overlap(void) {
@@ -372,20 +361,20 @@ static void test_overlap(void) {
   b[d + 1] = 3;
   b[2 * d + 2] = 1;
   b[2 * d + 1] = 1;
-  EXPECT(nad_subspace_overlap(a, a, 3, d, &ov) == NAD_OK && fabs(ov - 1.0) < 1e-12,
+  CHECK(nad_subspace_overlap(a, a, 3, d, &ov) == NAD_OK && fabs(ov - 1.0) < 1e-12,
          "self overlap %.15g", ov);
-  EXPECT(nad_subspace_overlap(a, b, 1, d, &ov) == NAD_OK &&
+  CHECK(nad_subspace_overlap(a, b, 1, d, &ov) == NAD_OK &&
              fabs(ov - cos(th) * cos(th)) < 1e-7,
          "k=1 overlap %.15g want %.15g", ov, cos(th) * cos(th));
   /* k=3: principal cosines² are 1, 1 (span{e1,e2} shared) and cos²θ. */
   double want = (2.0 + cos((float)th) * cos((float)th)) / 3.0;
-  EXPECT(nad_subspace_overlap(a, b, 3, d, &ov) == NAD_OK && fabs(ov - want) < 1e-7,
+  CHECK(nad_subspace_overlap(a, b, 3, d, &ov) == NAD_OK && fabs(ov - want) < 1e-7,
          "k=3 overlap %.15g want %.15g", ov, want);
   /* disjoint subspaces */
   float c[30];
   memset(c, 0, sizeof c);
   c[29] = 1;
-  EXPECT(nad_subspace_overlap(a, c, 1, d, &ov) == NAD_OK && fabs(ov) < 1e-15, "orthogonal %.3g",
+  CHECK(nad_subspace_overlap(a, c, 1, d, &ov) == NAD_OK && fabs(ov) < 1e-15, "orthogonal %.3g",
          ov);
   /* random k-subspaces of R^d overlap k/d on average: 20 pairs, k = 5 */
   double mean = 0;
@@ -395,13 +384,13 @@ static void test_overlap(void) {
     free(qa);
     free(qb);
   }
-  EXPECT(fabs(mean - 5.0 / 30.0) < 0.05, "random subspaces: mean overlap %.4g (k/d = %.4g)",
+  CHECK(fabs(mean - 5.0 / 30.0) < 0.05, "random subspaces: mean overlap %.4g (k/d = %.4g)",
          mean, 5.0 / 30.0);
-  EXPECT(nad_subspace_overlap(a, b, 0, d, &ov) == NAD_ERR_INVALID_ARG, "k = 0");
-  EXPECT(nad_subspace_overlap(a, b, 31, d, &ov) == NAD_ERR_INVALID_ARG, "k > d");
-  EXPECT(nad_subspace_overlap(a, NULL, 1, d, &ov) == NAD_ERR_INVALID_ARG, "NULL");
+  CHECK(nad_subspace_overlap(a, b, 0, d, &ov) == NAD_ERR_INVALID_ARG, "k = 0");
+  CHECK(nad_subspace_overlap(a, b, 31, d, &ov) == NAD_ERR_INVALID_ARG, "k > d");
+  CHECK(nad_subspace_overlap(a, NULL, 1, d, &ov) == NAD_ERR_INVALID_ARG, "NULL");
   a[4] = NAN;
-  EXPECT(nad_subspace_overlap(a, b, 1, d, &ov) == NAD_ERR_NUMERICAL, "NaN");
+  CHECK(nad_subspace_overlap(a, b, 1, d, &ov) == NAD_ERR_NUMERICAL, "NaN");
 }
 
 int main(void) {

@@ -14,20 +14,9 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "../check.h"
 
-static int passed, failed;
-#define EXPECT(cond, ...)                                                                          \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                       \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-    }                                                                                              \
-  } while (0)
-#define OK(call) EXPECT((call) == NAD_OK, "%s", nad_last_error())
+#define OK(call) CHECK((call) == NAD_OK, "%s", nad_last_error())
 
 static char tmpdir[256];
 
@@ -86,14 +75,14 @@ static double res_rel_diff(const res *a, const res *b) {
 
 static nad_arch *arch_spec(const char *spec, int64_t c, int64_t h, int64_t w) {
   nad_arch *a = NULL;
-  EXPECT(nad_arch_create_spec(spec, c, h, w, &a) == NAD_OK, "spec '%s': %s", spec,
+  CHECK(nad_arch_create_spec(spec, c, h, w, &a) == NAD_OK, "spec '%s': %s", spec,
          nad_last_error());
   return a;
 }
 
 static nad_arch *arch_builtin(const char *name, int64_t c, int64_t h, int64_t w) {
   nad_arch *a = NULL;
-  EXPECT(nad_arch_create_builtin(name, c, h, w, 1, &a) == NAD_OK, "%s: %s", name,
+  CHECK(nad_arch_create_builtin(name, c, h, w, 1, &a) == NAD_OK, "%s: %s", name,
          nad_last_error());
   return a;
 }
@@ -170,21 +159,21 @@ static void test_linear_closed_form(void) {
       if (i != 4 * 8 + 4)
         rest = fmax(rest, x->spec[i]);
     }
-    EXPECT(x->k == d, "K = %lld", (long long)x->k);
-    EXPECT(fabs(x->ev[0] - lam) < 1e-5 * lam, "mode %d: λ1 %.10g, closed form %.10g", mode,
+    CHECK(x->k == d, "K = %lld", (long long)x->k);
+    CHECK(fabs(x->ev[0] - lam) < 1e-5 * lam, "mode %d: λ1 %.10g, closed form %.10g", mode,
            x->ev[0], lam);
-    EXPECT(x->ev[0] >= (1 - 1e-6) * tr, "mode %d: λ1 / trace = %.12g", mode, x->ev[0] / tr);
-    EXPECT(nerr < 1e-5, "mode %d: top NAD - 1/8: %.3g", mode, nerr);
-    EXPECT(merr < 1e-5 * fabs(ma) + 1e-9, "mode %d: mean response err %.3g (mean a %.6g)",
+    CHECK(x->ev[0] >= (1 - 1e-6) * tr, "mode %d: λ1 / trace = %.12g", mode, x->ev[0] / tr);
+    CHECK(nerr < 1e-5, "mode %d: top NAD - 1/8: %.3g", mode, nerr);
+    CHECK(merr < 1e-5 * fabs(ma) + 1e-9, "mode %d: mean response err %.3g (mean a %.6g)",
            mode, merr, ma);
-    EXPECT(fabs(x->spec[4 * 8 + 4] - 64.0 * lam) < 1e-5 * 64.0 * lam,
+    CHECK(fabs(x->spec[4 * 8 + 4] - 64.0 * lam) < 1e-5 * 64.0 * lam,
            "mode %d: P(0) %.10g, closed form %.10g", mode, x->spec[4 * 8 + 4], 64.0 * lam);
-    EXPECT(rest < 1e-6 * 64.0 * lam, "mode %d: power off DC %.3g", mode, rest);
+    CHECK(rest < 1e-6 * 64.0 * lam, "mode %d: power off DC %.3g", mode, rest);
   }
   /* a linear network: the dipole is the gradient */
   double ov = 0;
   OK(nad_subspace_overlap(r[0].nads, r[1].nads, 1, d, &ov));
-  EXPECT(fabs(r[0].ev[0] - r[1].ev[0]) < 1e-5 * r[0].ev[0] && ov > 1 - 1e-10,
+  CHECK(fabs(r[0].ev[0] - r[1].ev[0]) < 1e-5 * r[0].ev[0] && ov > 1 - 1e-10,
          "dipole vs gradient: λ1 %.10g / %.10g, overlap %.12g", r[0].ev[0], r[1].ev[0], ov);
   res_free(&r[0]);
   res_free(&r[1]);
@@ -206,9 +195,9 @@ static void test_logreg_isotropy(void) {
   get_res(e, &r);
   const double s2 = 1.0 / (3.0 * d), q = sqrt((double)d / (double)n);
   const double lo = s2 * (1 - q) * (1 - q), hi = s2 * (1 + q) * (1 + q);
-  EXPECT(r.ev[0] <= hi * 1.05 && r.ev[d - 1] >= lo * 0.95,
+  CHECK(r.ev[0] <= hi * 1.05 && r.ev[d - 1] >= lo * 0.95,
          "eigenvalues [%.5g, %.5g] outside the MP band [%.5g, %.5g]", r.ev[d - 1], r.ev[0], lo, hi);
-  EXPECT(r.ev[0] > s2 * (1 + q) && r.ev[d - 1] < s2 * (1 - q),
+  CHECK(r.ev[0] > s2 * (1 + q) && r.ev[d - 1] < s2 * (1 - q),
          "eigenvalues [%.5g, %.5g] do not spread over the band around σ² = %.5g", r.ev[d - 1],
          r.ev[0], s2);
   /* the mean response is the mean weight row, exactly (to float rounding of the forward) */
@@ -222,11 +211,11 @@ static void test_logreg_isotropy(void) {
   }
   for (int64_t i = 0; i < d; i++)
     err = fmax(err, fabs(mw[i] - r.mean[i]));
-  EXPECT(err < 1e-6, "mean response vs mean weight: %.3g", err);
+  CHECK(err < 1e-6, "mean response vs mean weight: %.3g", err);
   /* convergence of an isotropic covariance: top-1 halves overlap is low, spectra agree */
   double ov = 0, sc = 0;
   OK(nad_estimator_convergence(e, 1, &ov, &sc));
-  EXPECT(ov < 0.5, "isotropic: top-1 half overlap %.3g should be small", ov);
+  CHECK(ov < 0.5, "isotropic: top-1 half overlap %.3g should be small", ov);
   free(mw);
   res_free(&r);
   nad_estimator_destroy(e);
@@ -294,10 +283,10 @@ static void test_probe_vs_dense(void) {
   }
   for (int64_t i = 0; i < d; i++)
     dot += (g0[i] - g1[i]) / sqrt(dn) * nad[i];
-  EXPECT(gmax > 0, "responses are not zero");
-  EXPECT(merr < 1e-4 * gmax, "mean vs dense forwards: err %.3g (max |g| %.3g)", merr, gmax);
-  EXPECT(fabs(ev - dn / 2) < 1e-3 * dn / 2, "λ1 %.10g vs |δ|²/2 %.10g", ev, dn / 2);
-  EXPECT(fabs(fabs(dot) - 1) < 1e-6, "NAD vs δ/|δ|: |cos| = %.10g", fabs(dot));
+  CHECK(gmax > 0, "responses are not zero");
+  CHECK(merr < 1e-4 * gmax, "mean vs dense forwards: err %.3g (max |g| %.3g)", merr, gmax);
+  CHECK(fabs(ev - dn / 2) < 1e-3 * dn / 2, "λ1 %.10g vs |δ|²/2 %.10g", ev, dn / 2);
+  CHECK(fabs(fabs(dot) - 1) < 1e-6, "NAD vs δ/|δ|: |cos| = %.10g", fabs(dot));
   free(mean);
   free(nad);
   free(g0);
@@ -321,10 +310,10 @@ static void test_lenet_threads_and_modes(void) {
     nad_estimator_destroy(e);
   }
   /* BLAS is single-threaded while probing, so every thread count gives the same bits */
-  EXPECT(res_identical(&r[1], &r[2]), "2 and 3 threads are bit-identical");
+  CHECK(res_identical(&r[1], &r[2]), "2 and 3 threads are bit-identical");
   double dd = res_rel_diff(&r[0], &r[1]);
-  EXPECT(dd < 1e-10, "1 vs 2 threads: rel diff %.3g", dd);
-  EXPECT(res_identical(&r[0], &r[1]), "1 and 2 threads are bit-identical");
+  CHECK(dd < 1e-10, "1 vs 2 threads: rel diff %.3g", dd);
+  CHECK(res_identical(&r[0], &r[1]), "1 and 2 threads are bit-identical");
   /* the estimator's spectrum (covariance path) equals the one from all its eigenpairs */
   double *ps = malloc(sizeof(double) * 1024), mx = 0, err = 0;
   OK(nad_spectrum_from_nads(r[1].nads, r[1].ev, r[1].k, 1, 32, 32, ps, 1024));
@@ -332,7 +321,7 @@ static void test_lenet_threads_and_modes(void) {
     mx = fmax(mx, r[1].spec[i]);
   for (int i = 0; i < 1024; i++)
     err = fmax(err, fabs(ps[i] - r[1].spec[i]));
-  EXPECT(err < 1e-5 * mx, "spectrum: covariance path vs eigenpairs: %.3g of max", err / mx);
+  CHECK(err < 1e-5 * mx, "spectrum: covariance path vs eigenpairs: %.3g of max", err / mx);
 
   /* gradient mode: the s = 100 dipole is not the gradient for a ReLU network */
   nad_estimator *e = make(a, n, 1, 2, NAD_MODE_GRADIENT);
@@ -344,7 +333,7 @@ static void test_lenet_threads_and_modes(void) {
   OK(nad_subspace_overlap(r[1].nads, r[3].nads, 1, 1024, &ov));
   printf("# lenet dipole vs gradient (N = %lld): spectrum corr %.3f, top-1 overlap %.3f\n",
          (long long)n, corr, ov);
-  EXPECT(corr < 0.9 && ov < 0.5, "dipole and gradient differ: corr %.3f overlap %.3f", corr, ov);
+  CHECK(corr < 0.9 && ov < 0.5, "dipole and gradient differ: corr %.3f overlap %.3f", corr, ov);
   for (int t = 0; t < 4; t++)
     res_free(&r[t]);
   free(ps);
@@ -417,7 +406,7 @@ static void expect_refused(nad_estimator *e, const char *path, const char *word,
   const char *msg = nad_last_error();
   int64_t done = -1;
   nad_estimator_networks_done(e, &done);
-  EXPECT(st == NAD_ERR_FORMAT && strstr(msg, word) != NULL && done == 0,
+  CHECK(st == NAD_ERR_FORMAT && strstr(msg, word) != NULL && done == 0,
          "%s: status %d, message '%s' (want '%s'), networks %lld", what, (int)st, msg, word,
          (long long)done);
   nad_estimator_destroy(e);
@@ -444,21 +433,21 @@ static void test_checkpoints(void) {
   nad_status st = nad_estimator_run(e);
   int64_t done = 0;
   OK(nad_estimator_networks_done(e, &done));
-  EXPECT(st == NAD_ERR_CANCELLED, "cancel: status %d (%s)", (int)st, nad_last_error());
-  EXPECT(done == 77 && pg.calls == 77 && pg.monotone && pg.total == n,
+  CHECK(st == NAD_ERR_CANCELLED, "cancel: status %d (%s)", (int)st, nad_last_error());
+  CHECK(done == 77 && pg.calls == 77 && pg.monotone && pg.total == n,
          "progress: done %lld, calls %lld, monotone %d, total %lld", (long long)done,
          (long long)pg.calls, pg.monotone, (long long)pg.total);
-  EXPECT(pg.size_at_5 == -1 && pg.size_at_25 > 0,
+  CHECK(pg.size_at_5 == -1 && pg.size_at_25 > 0,
          "periodic checkpoint: no file after 5 networks (%ld), a file after 25 (%ld)",
          pg.size_at_5, pg.size_at_25);
   double ev = 0;
-  EXPECT(nad_estimator_eigenvalues(e, &ev, 64) == NAD_ERR_MISUSE, "no results after cancel");
-  EXPECT(nad_estimator_run(e) == NAD_ERR_MISUSE, "run twice");
+  CHECK(nad_estimator_eigenvalues(e, &ev, 64) == NAD_ERR_MISUSE, "no results after cancel");
+  CHECK(nad_estimator_run(e) == NAD_ERR_MISUSE, "run twice");
   OK(nad_estimator_save(e, path_of("cancelled.ckpt")));
   OK(nad_estimator_finalize(e)); /* results of the prefix */
   int64_t k = 0;
   OK(nad_estimator_dims(e, NULL, &k));
-  EXPECT(k == 64, "K after finalize %lld", (long long)k);
+  CHECK(k == 64, "K after finalize %lld", (long long)k);
   nad_estimator_destroy(e);
 
   /* the periodic file holds all 77 networks; resuming from it equals the full run, bit for
@@ -467,12 +456,12 @@ static void test_checkpoints(void) {
     e = make(a, n, 4, t == 0 ? 2 : 3, NAD_MODE_DIPOLE);
     OK(nad_estimator_load(e, t == 0 ? ck : path_of("cancelled.ckpt")));
     OK(nad_estimator_networks_done(e, &done));
-    EXPECT(done == 77, "loaded %lld networks", (long long)done);
-    EXPECT(nad_estimator_set_int(e, NAD_OPT_SEED, 5) == NAD_ERR_MISUSE, "seed frozen by load");
+    CHECK(done == 77, "loaded %lld networks", (long long)done);
+    CHECK(nad_estimator_set_int(e, NAD_OPT_SEED, 5) == NAD_ERR_MISUSE, "seed frozen by load");
     OK(nad_estimator_run(e));
     res rr;
     get_res(e, &rr);
-    EXPECT(res_identical(&rr, &full), "resume %d equals the uninterrupted run (rel diff %.3g)",
+    CHECK(res_identical(&rr, &full), "resume %d equals the uninterrupted run (rel diff %.3g)",
            t, res_rel_diff(&rr, &full));
     res_free(&rr);
     nad_estimator_destroy(e);
@@ -491,32 +480,32 @@ static void test_checkpoints(void) {
   OK(nad_estimator_load(e, p2));
   OK(nad_estimator_load(e, p1));
   OK(nad_estimator_networks_done(e, &done));
-  EXPECT(done == n, "merged %lld networks", (long long)done);
+  CHECK(done == n, "merged %lld networks", (long long)done);
   OK(nad_estimator_finalize(e));
   res mg;
   get_res(e, &mg);
   double dd = res_rel_diff(&mg, &full);
-  EXPECT(dd < 1e-10, "merged ranges vs one run: rel diff %.3g", dd);
+  CHECK(dd < 1e-10, "merged ranges vs one run: rel diff %.3g", dd);
   res_free(&mg);
   /* the same range twice is refused */
   st = nad_estimator_load(e, p1);
-  EXPECT(st == NAD_ERR_FORMAT && strstr(nad_last_error(), "overlap"), "overlap: %d %s", (int)st,
+  CHECK(st == NAD_ERR_FORMAT && strstr(nad_last_error(), "overlap"), "overlap: %d %s", (int)st,
          nad_last_error());
   /* running after loading everything computes nothing more */
   OK(nad_estimator_run(e));
   OK(nad_estimator_networks_done(e, &done));
-  EXPECT(done == n, "nothing recomputed: %lld", (long long)done);
+  CHECK(done == n, "nothing recomputed: %lld", (long long)done);
   nad_estimator_destroy(e);
 
   /* merge after a run */
   e = make(a, 70, 4, 2, NAD_MODE_DIPOLE);
   OK(nad_estimator_run(e));
   OK(nad_estimator_load(e, p2));
-  EXPECT(nad_estimator_nads(e, mg.nads, 0) == NAD_ERR_MISUSE, "results stale after load");
+  CHECK(nad_estimator_nads(e, mg.nads, 0) == NAD_ERR_MISUSE, "results stale after load");
   OK(nad_estimator_finalize(e));
   get_res(e, &mg);
   dd = res_rel_diff(&mg, &full);
-  EXPECT(dd < 1e-10, "run + load vs one run: rel diff %.3g", dd);
+  CHECK(dd < 1e-10, "run + load vs one run: rel diff %.3g", dd);
   res_free(&mg);
   nad_estimator_destroy(e);
 
@@ -556,12 +545,12 @@ static void test_checkpoints(void) {
   OK(nad_estimator_set_eval_point(e, x0, 64));
   expect_refused(e, p1, "evaluation point", "user evaluation point");
   e = make(a, n, 4, 1, 0);
-  EXPECT(nad_estimator_load(e, path_of("missing.ckpt")) == NAD_ERR_IO, "missing file");
-  EXPECT(nad_estimator_save(e, p1) == NAD_ERR_MISUSE, "save with nothing accumulated");
+  CHECK(nad_estimator_load(e, path_of("missing.ckpt")) == NAD_ERR_IO, "missing file");
+  CHECK(nad_estimator_save(e, p1) == NAD_ERR_MISUSE, "save with nothing accumulated");
   nad_estimator_destroy(e);
   e = make(a, 70, 4, 1, 0);
   OK(nad_estimator_run(e));
-  EXPECT(nad_estimator_save(e, path_of("no/such/dir.ckpt")) == NAD_ERR_IO, "save: bad dir");
+  CHECK(nad_estimator_save(e, path_of("no/such/dir.ckpt")) == NAD_ERR_IO, "save: bad dir");
   nad_estimator_destroy(e);
   nad_arch_destroy(other);
   nad_arch_destroy(other_spec);
@@ -577,47 +566,47 @@ static void test_bad_input(void) {
   if (!a)
     return;
   nad_estimator *e = NULL;
-  EXPECT(nad_estimator_create(NULL, &e) == NAD_ERR_INVALID_ARG && e == NULL, "create NULL arch");
-  EXPECT(nad_estimator_create(a, NULL) == NAD_ERR_INVALID_ARG, "create NULL out");
+  CHECK(nad_estimator_create(NULL, &e) == NAD_ERR_INVALID_ARG && e == NULL, "create NULL arch");
+  CHECK(nad_estimator_create(a, NULL) == NAD_ERR_INVALID_ARG, "create NULL out");
   nad_estimator_destroy(NULL);
   OK(nad_estimator_create(a, &e));
   int64_t v = 0;
   double dv = 0, lo = 0, hi = 0;
   /* defaults */
   OK(nad_estimator_get_int(e, NAD_OPT_NUM_NETWORKS, &v));
-  EXPECT(v == 1000, "default N %lld", (long long)v);
+  CHECK(v == 1000, "default N %lld", (long long)v);
   OK(nad_estimator_get_int(e, NAD_OPT_BATCH, &v));
-  EXPECT(v == 512, "default batch %lld", (long long)v);
+  CHECK(v == 512, "default batch %lld", (long long)v);
   OK(nad_estimator_get_double(e, NAD_OPT_STEP, &dv));
-  EXPECT(dv == 100.0, "default step %g", dv);
+  CHECK(dv == 100.0, "default step %g", dv);
   /* ranges and types */
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, 1) == NAD_ERR_INVALID_ARG, "N = 1");
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, -5) == NAD_ERR_INVALID_ARG, "N < 0");
-  EXPECT(nad_estimator_set_double(e, NAD_OPT_STEP, 0.0) == NAD_ERR_INVALID_ARG, "step 0");
-  EXPECT(nad_estimator_set_double(e, NAD_OPT_STEP, -1.0) == NAD_ERR_INVALID_ARG, "step < 0");
-  EXPECT(nad_estimator_set_double(e, NAD_OPT_STEP, NAN) == NAD_ERR_INVALID_ARG, "step NaN");
-  EXPECT(nad_estimator_set_double(e, NAD_OPT_STEP, INFINITY) == NAD_ERR_INVALID_ARG, "step inf");
-  EXPECT(nad_estimator_set_double(e, NAD_OPT_NUM_NETWORKS, 5.0) == NAD_ERR_OPTION_TYPE,
+  CHECK(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, 1) == NAD_ERR_INVALID_ARG, "N = 1");
+  CHECK(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, -5) == NAD_ERR_INVALID_ARG, "N < 0");
+  CHECK(nad_estimator_set_double(e, NAD_OPT_STEP, 0.0) == NAD_ERR_INVALID_ARG, "step 0");
+  CHECK(nad_estimator_set_double(e, NAD_OPT_STEP, -1.0) == NAD_ERR_INVALID_ARG, "step < 0");
+  CHECK(nad_estimator_set_double(e, NAD_OPT_STEP, NAN) == NAD_ERR_INVALID_ARG, "step NaN");
+  CHECK(nad_estimator_set_double(e, NAD_OPT_STEP, INFINITY) == NAD_ERR_INVALID_ARG, "step inf");
+  CHECK(nad_estimator_set_double(e, NAD_OPT_NUM_NETWORKS, 5.0) == NAD_ERR_OPTION_TYPE,
          "double setter on an int option");
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_STEP, 5) == NAD_ERR_OPTION_TYPE,
+  CHECK(nad_estimator_set_int(e, NAD_OPT_STEP, 5) == NAD_ERR_OPTION_TYPE,
          "int setter on a double option");
-  EXPECT(nad_estimator_get_double(e, NAD_OPT_SEED, &dv) == NAD_ERR_OPTION_TYPE, "get type");
-  EXPECT(nad_estimator_get_int(e, NAD_OPT_STEP, &v) == NAD_ERR_OPTION_TYPE, "get type 2");
-  EXPECT(nad_estimator_set_int(e, (nad_option)12345, 1) == NAD_ERR_INVALID_ARG, "unknown opt");
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_TOP_K, 17) == NAD_ERR_INVALID_ARG, "top_k > D");
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_MODE, 2) == NAD_ERR_INVALID_ARG, "mode 2");
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_EVAL_POINT, 3) == NAD_ERR_INVALID_ARG, "eval 3");
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_NUM_THREADS, -1) == NAD_ERR_INVALID_ARG, "threads");
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_BATCH, 0) == NAD_ERR_INVALID_ARG, "batch 0");
-  EXPECT(nad_estimator_set_int(NULL, NAD_OPT_SEED, 1) == NAD_ERR_INVALID_ARG, "NULL e");
-  EXPECT(nad_estimator_get_int(e, NAD_OPT_SEED, NULL) == NAD_ERR_INVALID_ARG, "NULL v");
+  CHECK(nad_estimator_get_double(e, NAD_OPT_SEED, &dv) == NAD_ERR_OPTION_TYPE, "get type");
+  CHECK(nad_estimator_get_int(e, NAD_OPT_STEP, &v) == NAD_ERR_OPTION_TYPE, "get type 2");
+  CHECK(nad_estimator_set_int(e, (nad_option)12345, 1) == NAD_ERR_INVALID_ARG, "unknown opt");
+  CHECK(nad_estimator_set_int(e, NAD_OPT_TOP_K, 17) == NAD_ERR_INVALID_ARG, "top_k > D");
+  CHECK(nad_estimator_set_int(e, NAD_OPT_MODE, 2) == NAD_ERR_INVALID_ARG, "mode 2");
+  CHECK(nad_estimator_set_int(e, NAD_OPT_EVAL_POINT, 3) == NAD_ERR_INVALID_ARG, "eval 3");
+  CHECK(nad_estimator_set_int(e, NAD_OPT_NUM_THREADS, -1) == NAD_ERR_INVALID_ARG, "threads");
+  CHECK(nad_estimator_set_int(e, NAD_OPT_BATCH, 0) == NAD_ERR_INVALID_ARG, "batch 0");
+  CHECK(nad_estimator_set_int(NULL, NAD_OPT_SEED, 1) == NAD_ERR_INVALID_ARG, "NULL e");
+  CHECK(nad_estimator_get_int(e, NAD_OPT_SEED, NULL) == NAD_ERR_INVALID_ARG, "NULL v");
   /* bounds and names */
   OK(nad_option_bounds(NAD_OPT_NUM_NETWORKS, &lo, &hi));
-  EXPECT(lo == 2 && hi >= 1e15, "N bounds [%g, %g]", lo, hi);
+  CHECK(lo == 2 && hi >= 1e15, "N bounds [%g, %g]", lo, hi);
   OK(nad_option_bounds(NAD_OPT_STEP, &lo, &hi));
-  EXPECT(lo > 0 && lo < 1e-300 && hi > 1e100, "step bounds [%g, %g]", lo, hi);
-  EXPECT(nad_option_bounds((nad_option)7, &lo, &hi) == NAD_ERR_INVALID_ARG, "bounds unknown");
-  EXPECT(nad_option_bounds(NAD_OPT_SEED, NULL, &hi) == NAD_ERR_INVALID_ARG, "bounds NULL");
+  CHECK(lo > 0 && lo < 1e-300 && hi > 1e100, "step bounds [%g, %g]", lo, hi);
+  CHECK(nad_option_bounds((nad_option)7, &lo, &hi) == NAD_ERR_INVALID_ARG, "bounds unknown");
+  CHECK(nad_option_bounds(NAD_OPT_SEED, NULL, &hi) == NAD_ERR_INVALID_ARG, "bounds NULL");
   const char *names[9] = {"num_networks", "seed", "num_threads", "top_k", "batch",
                           "mode", "eval_point", "first_network", "step"};
   const nad_option ids[9] = {NAD_OPT_NUM_NETWORKS, NAD_OPT_SEED, NAD_OPT_NUM_THREADS,
@@ -625,61 +614,61 @@ static void test_bad_input(void) {
                              NAD_OPT_FIRST_NETWORK, NAD_OPT_STEP};
   for (int i = 0; i < 9; i++) {
     nad_option o = (nad_option)0;
-    EXPECT(nad_option_by_name(names[i], &o) == NAD_OK && o == ids[i], "name %s", names[i]);
+    CHECK(nad_option_by_name(names[i], &o) == NAD_OK && o == ids[i], "name %s", names[i]);
   }
   nad_option o;
-  EXPECT(nad_option_by_name("nope", &o) == NAD_ERR_INVALID_ARG, "unknown name");
-  EXPECT(nad_option_by_name(NULL, &o) == NAD_ERR_INVALID_ARG, "NULL name");
+  CHECK(nad_option_by_name("nope", &o) == NAD_ERR_INVALID_ARG, "unknown name");
+  CHECK(nad_option_by_name(NULL, &o) == NAD_ERR_INVALID_ARG, "NULL name");
   /* evaluation point */
   float x0[16] = {0};
-  EXPECT(nad_estimator_set_eval_point(e, x0, 15) == NAD_ERR_INVALID_ARG, "x0 length");
-  EXPECT(nad_estimator_set_eval_point(e, NULL, 16) == NAD_ERR_INVALID_ARG, "x0 NULL");
+  CHECK(nad_estimator_set_eval_point(e, x0, 15) == NAD_ERR_INVALID_ARG, "x0 length");
+  CHECK(nad_estimator_set_eval_point(e, NULL, 16) == NAD_ERR_INVALID_ARG, "x0 NULL");
   x0[3] = NAN;
-  EXPECT(nad_estimator_set_eval_point(e, x0, 16) == NAD_ERR_INVALID_ARG, "x0 NaN");
-  EXPECT(nad_estimator_set_checkpoint(e, "x", 0) == NAD_ERR_INVALID_ARG, "ckpt every 0");
-  EXPECT(nad_estimator_set_progress(NULL, NULL, NULL) == NAD_ERR_INVALID_ARG, "progress NULL");
+  CHECK(nad_estimator_set_eval_point(e, x0, 16) == NAD_ERR_INVALID_ARG, "x0 NaN");
+  CHECK(nad_estimator_set_checkpoint(e, "x", 0) == NAD_ERR_INVALID_ARG, "ckpt every 0");
+  CHECK(nad_estimator_set_progress(NULL, NULL, NULL) == NAD_ERR_INVALID_ARG, "progress NULL");
   /* results before run */
   double ev[16];
   float nads[256];
   int64_t d = 0, k = 0, done = -1;
-  EXPECT(nad_estimator_dims(e, &d, &k) == NAD_ERR_MISUSE, "dims before run");
-  EXPECT(nad_estimator_eigenvalues(e, ev, 16) == NAD_ERR_MISUSE, "eigenvalues before run");
-  EXPECT(nad_estimator_nads(e, nads, 256) == NAD_ERR_MISUSE, "nads before run");
-  EXPECT(nad_estimator_mean(e, ev, 16) == NAD_ERR_MISUSE, "mean before run");
-  EXPECT(nad_estimator_spectrum(e, ev, 16) == NAD_ERR_MISUSE, "spectrum before run");
+  CHECK(nad_estimator_dims(e, &d, &k) == NAD_ERR_MISUSE, "dims before run");
+  CHECK(nad_estimator_eigenvalues(e, ev, 16) == NAD_ERR_MISUSE, "eigenvalues before run");
+  CHECK(nad_estimator_nads(e, nads, 256) == NAD_ERR_MISUSE, "nads before run");
+  CHECK(nad_estimator_mean(e, ev, 16) == NAD_ERR_MISUSE, "mean before run");
+  CHECK(nad_estimator_spectrum(e, ev, 16) == NAD_ERR_MISUSE, "spectrum before run");
   double ov, sc;
-  EXPECT(nad_estimator_convergence(e, 1, &ov, &sc) == NAD_ERR_MISUSE, "convergence before run");
-  EXPECT(nad_estimator_finalize(e) == NAD_ERR_MISUSE, "finalize before run");
+  CHECK(nad_estimator_convergence(e, 1, &ov, &sc) == NAD_ERR_MISUSE, "convergence before run");
+  CHECK(nad_estimator_finalize(e) == NAD_ERR_MISUSE, "finalize before run");
   OK(nad_estimator_networks_done(e, &done));
-  EXPECT(done == 0, "done %lld", (long long)done);
+  CHECK(done == 0, "done %lld", (long long)done);
   /* user evaluation point chosen but not given */
   OK(nad_estimator_set_int(e, NAD_OPT_EVAL_POINT, NAD_EVAL_USER));
-  EXPECT(nad_estimator_run(e) == NAD_ERR_MISUSE, "EVAL_USER without a point");
+  CHECK(nad_estimator_run(e) == NAD_ERR_MISUSE, "EVAL_USER without a point");
   nad_estimator_destroy(e);
 
   /* a run, then options and run are refused; results checked for length */
   OK(nad_estimator_create(a, &e));
   OK(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, 10));
   OK(nad_estimator_run(e));
-  EXPECT(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, 20) == NAD_ERR_MISUSE, "set after run");
-  EXPECT(nad_estimator_set_double(e, NAD_OPT_STEP, 1.0) == NAD_ERR_MISUSE, "step after run");
-  EXPECT(nad_estimator_set_eval_point(e, x0, 16) == NAD_ERR_MISUSE, "x0 after run");
-  EXPECT(nad_estimator_run(e) == NAD_ERR_MISUSE, "second run");
-  EXPECT(nad_estimator_eigenvalues(e, ev, 15) == NAD_ERR_INVALID_ARG, "short dst");
-  EXPECT(nad_estimator_eigenvalues(e, NULL, 16) == NAD_ERR_INVALID_ARG, "NULL dst");
-  EXPECT(nad_estimator_nads(e, nads, 255) == NAD_ERR_INVALID_ARG, "short nads");
-  EXPECT(nad_estimator_convergence(e, 0, &ov, &sc) == NAD_ERR_INVALID_ARG, "k = 0");
-  EXPECT(nad_estimator_convergence(e, 17, &ov, &sc) == NAD_ERR_INVALID_ARG, "k > D");
-  EXPECT(nad_estimator_convergence(e, 1, NULL, &sc) == NAD_ERR_INVALID_ARG, "NULL overlap");
-  EXPECT(nad_estimator_save(e, NULL) == NAD_ERR_INVALID_ARG, "save NULL path");
-  EXPECT(nad_estimator_load(e, NULL) == NAD_ERR_INVALID_ARG, "load NULL path");
+  CHECK(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, 20) == NAD_ERR_MISUSE, "set after run");
+  CHECK(nad_estimator_set_double(e, NAD_OPT_STEP, 1.0) == NAD_ERR_MISUSE, "step after run");
+  CHECK(nad_estimator_set_eval_point(e, x0, 16) == NAD_ERR_MISUSE, "x0 after run");
+  CHECK(nad_estimator_run(e) == NAD_ERR_MISUSE, "second run");
+  CHECK(nad_estimator_eigenvalues(e, ev, 15) == NAD_ERR_INVALID_ARG, "short dst");
+  CHECK(nad_estimator_eigenvalues(e, NULL, 16) == NAD_ERR_INVALID_ARG, "NULL dst");
+  CHECK(nad_estimator_nads(e, nads, 255) == NAD_ERR_INVALID_ARG, "short nads");
+  CHECK(nad_estimator_convergence(e, 0, &ov, &sc) == NAD_ERR_INVALID_ARG, "k = 0");
+  CHECK(nad_estimator_convergence(e, 17, &ov, &sc) == NAD_ERR_INVALID_ARG, "k > D");
+  CHECK(nad_estimator_convergence(e, 1, NULL, &sc) == NAD_ERR_INVALID_ARG, "NULL overlap");
+  CHECK(nad_estimator_save(e, NULL) == NAD_ERR_INVALID_ARG, "save NULL path");
+  CHECK(nad_estimator_load(e, NULL) == NAD_ERR_INVALID_ARG, "load NULL path");
   OK(nad_estimator_eigenvalues(e, ev, 16));
   int desc = 1;
   for (int i = 1; i < 16; i++)
     desc &= ev[i] <= ev[i - 1];
-  EXPECT(desc, "eigenvalues descending");
+  CHECK(desc, "eigenvalues descending");
   OK(nad_estimator_convergence(e, 3, &ov, &sc));
-  EXPECT(ov >= 0 && ov <= 1 + 1e-12 && sc >= -1 && sc <= 1, "convergence %.3g %.3g", ov, sc);
+  CHECK(ov >= 0 && ov <= 1 + 1e-12 && sc >= -1 && sc <= 1, "convergence %.3g %.3g", ov, sc);
   nad_estimator_destroy(e);
 
   /* arch destroyed first: the estimator keeps its own reference */
@@ -699,7 +688,7 @@ static void test_bad_input(void) {
   OK(nad_estimator_set_double(e, NAD_OPT_STEP, 3e38));
   OK(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, 5));
   nad_status st = nad_estimator_run(e);
-  EXPECT(st == NAD_ERR_NUMERICAL, "overflowing forward: status %d (%s)", (int)st,
+  CHECK(st == NAD_ERR_NUMERICAL, "overflowing forward: status %d (%s)", (int)st,
          nad_last_error());
   nad_estimator_destroy(e);
   nad_arch_destroy(a);
@@ -722,7 +711,7 @@ static void test_zeros_and_first_network(void) {
   double err = 0;
   for (int i = 0; i < 16; i++)
     err = fmax(err, fabs(m[0][i] - (10 * m[1][i] + 20 * m[2][i]) / 30));
-  EXPECT(err < 1e-12, "first_network: mean err %.3g", err);
+  CHECK(err < 1e-12, "first_network: mean err %.3g", err);
   nad_arch_destroy(a);
 }
 

@@ -14,19 +14,8 @@
 #include <time.h>
 
 #include <nad/nad.h>
+#include "../check.h"
 
-static int passed, failed;
-#define EXPECT(cond, ...)                                                                          \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                       \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-    }                                                                                              \
-  } while (0)
 
 static double now(void) {
   struct timespec t;
@@ -102,7 +91,7 @@ int main(int argc, char **argv) {
     failed++;
     return finish();
   }
-  EXPECT(dn == 2 && sn[1] == 1024 && de == 1 && se[0] == sn[0], "official shapes");
+  CHECK(dn == 2 && sn[1] == 1024 && de == 1 && se[0] == sn[0], "official shapes");
   if (failed)
     return finish();
   const int64_t k_off = sn[0];
@@ -111,19 +100,19 @@ int main(int argc, char **argv) {
   for (int64_t i = 0; i < k_off; i++)
     lam[i] = (double)off_sig[i] * (double)off_sig[i] / 9999.0;
   double off_spec[1024], spec[1024], nopool[1024];
-  EXPECT(nad_spectrum_from_nads(off_nads, lam, k_off, 1, 32, 32, off_spec, 1024) == NAD_OK,
+  CHECK(nad_spectrum_from_nads(off_nads, lam, k_off, 1, 32, 32, off_spec, 1024) == NAD_OK,
          "official spectrum: %s", nad_last_error());
 
   const int64_t n = 1000;
   float *nads = NULL;
   double ov_half = 0, sc_half = 0;
   double secs = run_arch("lenet", n, spec, &nads, &ov_half, &sc_half);
-  EXPECT(secs > 0, "lenet run");
+  CHECK(secs > 0, "lenet run");
   if (secs > 0) {
     double corr = 0, ov1 = 0, ov10 = 0;
-    EXPECT(nad_spectrum_correlation(spec, off_spec, 1024, &corr) == NAD_OK, "corr");
-    EXPECT(nad_subspace_overlap(nads, off_nads, 1, 1024, &ov1) == NAD_OK, "overlap 1");
-    EXPECT(nad_subspace_overlap(nads, off_nads, 10, 1024, &ov10) == NAD_OK, "overlap 10");
+    CHECK(nad_spectrum_correlation(spec, off_spec, 1024, &corr) == NAD_OK, "corr");
+    CHECK(nad_subspace_overlap(nads, off_nads, 1, 1024, &ov1) == NAD_OK, "overlap 1");
+    CHECK(nad_subspace_overlap(nads, off_nads, 10, 1024, &ov10) == NAD_OK, "overlap 10");
     printf("# lenet dipole, %lld networks: %.1f s (%.1f networks/s)\n", (long long)n, secs,
            (double)n / secs);
     printf("# vs official (10,000 networks): log-spectrum corr %.4f, top-1 overlap %.4f, "
@@ -131,14 +120,14 @@ int main(int argc, char **argv) {
            corr, ov1, ov10);
     printf("# halves (500 vs 500 networks): top-10 overlap %.4f, log-spectrum corr %.4f\n",
            ov_half, sc_half);
-    EXPECT(corr >= 0.99, "log-spectrum correlation %.4f < 0.99", corr);
-    EXPECT(ov1 >= 0.9, "top-1 overlap %.4f < 0.9", ov1);
-    EXPECT(ov10 >= 0.7, "top-10 overlap %.4f < 0.7", ov10);
+    CHECK(corr >= 0.99, "log-spectrum correlation %.4f < 0.99", corr);
+    CHECK(ov1 >= 0.9, "top-1 overlap %.4f < 0.9", ov1);
+    CHECK(ov10 >= 0.7, "top-10 overlap %.4f < 0.7", ov10);
   }
   /* Without its poolings LeNet has no aliasing dead zones: a markedly different spectrum. */
   const int64_t n_np = 200;
   double secs_np = run_arch("lenet-nopool", n_np, nopool, NULL, NULL, NULL);
-  EXPECT(secs_np > 0, "lenet-nopool run");
+  CHECK(secs_np > 0, "lenet-nopool run");
   if (secs_np > 0 && secs > 0) {
     double c_np = 0, c_np_off = 0;
     nad_spectrum_correlation(spec, nopool, 1024, &c_np);
@@ -146,7 +135,7 @@ int main(int argc, char **argv) {
     printf("# lenet-nopool (%lld networks, %.1f s): log-spectrum corr with lenet %.4f, with "
            "official lenet %.4f\n",
            (long long)n_np, secs_np, c_np, c_np_off);
-    EXPECT(c_np < 0.9, "lenet vs lenet-nopool spectra should differ markedly: corr %.4f", c_np);
+    CHECK(c_np < 0.9, "lenet vs lenet-nopool spectra should differ markedly: corr %.4f", c_np);
   }
   free(nads);
   free(lam);

@@ -8,20 +8,9 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "../check.h"
 
-static int n_pass, n_fail;
 
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (cond) {                                                                                    \
-      n_pass++;                                                                                    \
-    } else {                                                                                       \
-      n_fail++;                                                                                    \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-    }                                                                                              \
-  } while (0)
 
 /* Internal consistency every finished graph must satisfy. Returns 1 if all hold. */
 static int graph_consistent(const nadi_graph *g, const char *what) {
@@ -1007,6 +996,6 @@ int main(void) {
   test_spec_errors();
   test_spec_fuzz();
   test_init();
-  printf("%d passed, %d failed\n", n_pass, n_fail);
-  return n_fail ? 1 : 0;
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
 }

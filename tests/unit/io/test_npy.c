@@ -13,28 +13,8 @@
 
 #include "core/core.h"
 #include "io/io.h"
+#include "../check.h"
 
-static int passed, failed;
-#define EXPECT(cond)                                                                               \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                       \
-    }                                                                                              \
-  } while (0)
-#define EXPECT_MSG(cond, ...)                                                                      \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                       \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-    }                                                                                              \
-  } while (0)
 
 static char dir[256];
 
@@ -243,8 +223,8 @@ static void test_flexible_headers(void) {
     int64_t shp[8];
     int32_t rn = -1;
     nad_status st = nad_npy_read_f32(tpath("flex.npy"), &rf, shp, &rn);
-    EXPECT_MSG(st == NAD_OK, "case %zu: %s", i, nad_last_error());
-    EXPECT_MSG(rn == cases[i].ndim &&
+    CHECK(st == NAD_OK, "case %zu: %s", i, nad_last_error());
+    CHECK(rn == cases[i].ndim &&
                    memcmp(shp, cases[i].shape, sizeof(int64_t) * (size_t)cases[i].ndim) == 0,
                "case %zu", i);
     EXPECT(rf && memcmp(rf, data, sizeof data) == 0);
@@ -262,13 +242,13 @@ static void expect_format(const void *bytes, size_t n, const char *needle, const
   int32_t rn;
   nad_status st = nad_npy_read_f32(p, &rf, shp, &rn);
   const char *msg = nad_last_error();
-  EXPECT_MSG(st == NAD_ERR_FORMAT, "%s: status %d (%s)", what, (int)st, msg);
-  EXPECT_MSG(rf == NULL, "%s: data not reset", what);
-  EXPECT_MSG(strstr(msg, p) != NULL, "%s: message does not name the file: %s", what, msg);
-  EXPECT_MSG(strstr(msg, needle) != NULL, "%s: message lacks \"%s\": %s", what, needle, msg);
+  CHECK(st == NAD_ERR_FORMAT, "%s: status %d (%s)", what, (int)st, msg);
+  CHECK(rf == NULL, "%s: data not reset", what);
+  CHECK(strstr(msg, p) != NULL, "%s: message does not name the file: %s", what, msg);
+  CHECK(strstr(msg, needle) != NULL, "%s: message lacks \"%s\": %s", what, needle, msg);
   double *rd = (double *)1;
   st = nadi_npy_read_f64(p, &rd, shp, &rn);
-  EXPECT_MSG(st == NAD_ERR_FORMAT && rd == NULL, "%s (f64): status %d", what, (int)st);
+  CHECK(st == NAD_ERR_FORMAT && rd == NULL, "%s (f64): status %d", what, (int)st);
 }
 
 static void test_malformed(void) {
@@ -378,7 +358,7 @@ static void test_malformed(void) {
   EXPECT(st == NAD_ERR_IO && p == NULL);
   EXPECT(strstr(nad_last_error(), "does-not-exist.npy") && strstr(nad_last_error(), "No such"));
   st = nad_npy_read_f32(dir, &p, shp, &rn); /* a directory */
-  EXPECT_MSG(st == NAD_ERR_IO, "directory: %d %s", (int)st, nad_last_error());
+  CHECK(st == NAD_ERR_IO, "directory: %d %s", (int)st, nad_last_error());
   int64_t two = 2;
   st = nad_npy_write(tpath("no-such-dir/x.npy"), data, 0, &two, 1);
   EXPECT(st == NAD_ERR_IO && strstr(nad_last_error(), "no-such-dir/x.npy"));
@@ -421,7 +401,7 @@ static void test_atomic(void) {
   setrlimit(RLIMIT_FSIZE, &old);
   signal(SIGXFSZ, prev);
   free(data);
-  EXPECT_MSG(st == NAD_ERR_IO && strstr(nad_last_error(), p), "status %d: %s", (int)st,
+  CHECK(st == NAD_ERR_IO && strstr(nad_last_error(), p), "status %d: %s", (int)st,
              nad_last_error());
   size_t n1 = 0;
   unsigned char *after = get_file(p, &n1);

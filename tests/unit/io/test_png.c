@@ -11,17 +11,8 @@
 
 #include "core/core.h"
 #include "io/io.h"
+#include "../check.h"
 
-static int passed, failed;
-#define EXPECT(cond)                                                                               \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                       \
-    }                                                                                              \
-  } while (0)
 
 static char dir[256];
 

@@ -14,20 +14,9 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "../check.h"
 
-static int n_pass, n_fail;
 
-#define CHECK(cond, ...)                                                                           \
-  do {                                                                                             \
-    if (cond) {                                                                                    \
-      n_pass++;                                                                                    \
-    } else {                                                                                       \
-      n_fail++;                                                                                    \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                  \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-    }                                                                                              \
-  } while (0)
 
 #define GUARD 32 /* sentinel floats after every buffer handed to a kernel */
 #define FD_EPS 1e-6
@@ -851,6 +840,6 @@ int main(void) {
   check_layer(&gap, 3, 0, X_UNIFORM);
   check_layer(&gap1, 2, 0, X_UNIFORM);
 
-  printf("%d passed, %d failed\n", n_pass, n_fail);
-  return n_fail ? 1 : 0;
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
 }
