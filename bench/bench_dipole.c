@@ -36,8 +36,8 @@ int main(int argc, char **argv) {
   }
   printf("%s: %lld perturbed inputs per network, %.2f MFLOP per dense forward\n", arch,
          (long long)n, (double)g->flops / 1e6);
-  int64_t chunks[] = {64, 256, 1024};
-  for (int c = 0; c < 3; c++) {
+  int64_t chunks[] = {64, 128, 256, 512};
+  for (int c = 0; c < 4; c++) {
     int64_t cap = chunks[c];
     nadi_exec *e;
     nadi_delta *p;

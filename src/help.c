@@ -61,7 +61,7 @@ static const section sections[] = {
      "    --seed S           seed (default 0); network j depends only on (S, j)\n"
      "    --threads T        worker threads (default: all online CPUs; 0 = all online CPUs)\n"
      "    --top K            NADs to keep (default 0 = all C*H*W)\n"
-     "    --batch B          perturbed inputs per forward chunk (library default 512)\n"
+     "    --batch B          perturbed inputs per forward chunk (library default 256)\n"
      "    --checkpoint FILE  save the accumulator to FILE during the run, at the end and on\n"
      "                       Ctrl-C (a later run continues from it with --resume FILE)\n"
      "    --checkpoint-every N   networks between checkpoints (default 100)\n"

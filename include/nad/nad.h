@@ -211,7 +211,7 @@ typedef enum nad_option {
   NAD_OPT_SEED = 101,           /* default 0; network j's weights depend only on (seed, j) */
   NAD_OPT_NUM_THREADS = 102,    /* worker threads, default 1, 0 = number of cores */
   NAD_OPT_TOP_K = 103,          /* NADs to keep, 0 (default) = all D */
-  NAD_OPT_BATCH = 104,          /* perturbed inputs per forward chunk, default 512 */
+  NAD_OPT_BATCH = 104,          /* perturbed inputs per forward chunk, default 256 */
   NAD_OPT_MODE = 105,           /* nad_mode, default NAD_MODE_DIPOLE */
   NAD_OPT_EVAL_POINT = 106,     /* nad_eval_point, default NAD_EVAL_NORMAL */
   NAD_OPT_FIRST_NETWORK = 107,  /* index of the first network (for runs split over machines) */

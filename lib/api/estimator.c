@@ -179,7 +179,7 @@ nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
   e->seed = 0;
   e->num_threads = 1;
   e->top_k = 0;
-  e->batch = 512;
+  e->batch = 256;
   e->mode = NAD_MODE_DIPOLE;
   e->eval_kind = NAD_EVAL_NORMAL;
   e->first_network = 0;

@@ -47,7 +47,7 @@ def status_of(fn, *args, **kw):
 class Options(unittest.TestCase):
     def test_defaults_names_and_bounds(self):
         est = libnad.Estimator(logreg())
-        want = {'num_networks': 1000, 'seed': 0, 'num_threads': 1, 'top_k': 0, 'batch': 512,
+        want = {'num_networks': 1000, 'seed': 0, 'num_threads': 1, 'top_k': 0, 'batch': 256,
                 'mode': Mode.DIPOLE, 'eval_point': EvalPoint.NORMAL, 'first_network': 0,
                 'step': 100.0}
         self.assertEqual(est.options(), want)

@@ -576,7 +576,7 @@ static void test_bad_input(void) {
   OK(nad_estimator_get_int(e, NAD_OPT_NUM_NETWORKS, &v));
   CHECK(v == 1000, "default N %lld", (long long)v);
   OK(nad_estimator_get_int(e, NAD_OPT_BATCH, &v));
-  CHECK(v == 512, "default batch %lld", (long long)v);
+  CHECK(v == 256, "default batch %lld", (long long)v);
   OK(nad_estimator_get_double(e, NAD_OPT_STEP, &dv));
   CHECK(dv == 100.0, "default step %g", dv);
   /* ranges and types */
