@@ -17,18 +17,7 @@
 
 #include <nad/nad.h>
 
-static int passed, failed;
-#define EXPECT(cond, ...)                                                                          \
-  do {                                                                                             \
-    if (cond) {                                                                                    \
-      passed++;                                                                                    \
-    } else {                                                                                       \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                       \
-      printf(__VA_ARGS__);                                                                         \
-      printf("\n");                                                                                \
-    }                                                                                              \
-  } while (0)
+#include "../check.h"
 
 typedef struct setup {
   int64_t train, test, epochs;
@@ -74,14 +63,14 @@ static void fast(void) {
                          {0, -4}, {5, 3}};
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
     double acc = fourier("logreg", dirs[i][0], dirs[i][1], lr_setup);
-    EXPECT(acc >= 95, "LogReg at (%d, %d): %.2f %%", dirs[i][0], dirs[i][1], acc);
+    CHECK(acc >= 95, "LogReg at (%d, %d): %.2f %%", dirs[i][0], dirs[i][1], acc);
   }
   double acc = fourier("lenet", 1, 0, small);
-  EXPECT(acc >= 70, "LeNet at (1, 0), reduced size: %.2f %%", acc);
+  CHECK(acc >= 70, "LeNet at (1, 0), reduced size: %.2f %%", acc);
   const int alias[][2] = {{8, 0}, {0, 8}, {16, 16}};
   for (int i = 0; i < 3; i++) {
     acc = fourier("lenet", alias[i][0], alias[i][1], small);
-    EXPECT(acc >= 0 && acc <= 60, "LeNet at (%d, %d), reduced size: %.2f %%", alias[i][0],
+    CHECK(acc >= 0 && acc <= 60, "LeNet at (%d, %d), reduced size: %.2f %%", alias[i][0],
            alias[i][1], acc);
   }
 }
@@ -92,11 +81,11 @@ static void slow(void) {
             info[][2] = {{2, 0}, {0, 2}, {2, 2}};
   for (int i = 0; i < 2; i++) {
     double acc = fourier("lenet", good[i][0], good[i][1], ref);
-    EXPECT(acc >= 70, "LeNet at (%d, %d): %.2f %%", good[i][0], good[i][1], acc);
+    CHECK(acc >= 70, "LeNet at (%d, %d): %.2f %%", good[i][0], good[i][1], acc);
   }
   for (int i = 0; i < 3; i++) {
     double acc = fourier("lenet", alias[i][0], alias[i][1], ref);
-    EXPECT(acc >= 0 && acc <= 60, "LeNet at (%d, %d): %.2f %%", alias[i][0], alias[i][1], acc);
+    CHECK(acc >= 0 && acc <= 60, "LeNet at (%d, %d): %.2f %%", alias[i][0], alias[i][1], acc);
   }
   for (int i = 0; i < 3; i++)
     fourier("lenet", info[i][0], info[i][1], ref); /* printed only (see the header) */
@@ -110,7 +99,7 @@ static void slow(void) {
       nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, 4000) != NAD_OK ||
       nad_estimator_set_int(e, NAD_OPT_NUM_THREADS, 2) != NAD_OK || nad_estimator_run(e) != NAD_OK ||
       nad_estimator_nads(e, nads, 1024 * 1024) != NAD_OK) {
-    EXPECT(0, "NAD estimation: %s", nad_last_error());
+    CHECK(0, "NAD estimation: %s", nad_last_error());
     free(nads);
     nad_estimator_destroy(e);
     nad_arch_destroy(a1);
@@ -125,13 +114,13 @@ static void slow(void) {
     fflush(stdout);
   }
   for (int i = 0; i < 3; i++)
-    EXPECT(acc[i] >= 70, "LeNet on NAD %d: %.2f %%", ks[i], acc[i]);
+    CHECK(acc[i] >= 70, "LeNet on NAD %d: %.2f %%", ks[i], acc[i]);
   for (int i = nk - 3; i < nk; i++)
-    EXPECT(acc[i] >= 0 && acc[i] <= 60, "LeNet on NAD %d: %.2f %%", ks[i], acc[i]);
+    CHECK(acc[i] >= 0 && acc[i] <= 60, "LeNet on NAD %d: %.2f %%", ks[i], acc[i]);
   /* falling: the means of the first, middle and last thirds decrease */
   double m0 = (acc[0] + acc[1] + acc[2]) / 3, m1 = (acc[3] + acc[4] + acc[5] + acc[6]) / 4,
          m2 = (acc[7] + acc[8] + acc[9]) / 3;
-  EXPECT(m0 > m1 + 3 && m1 > m2 + 3, "falling trend: %.1f, %.1f, %.1f %%", m0, m1, m2);
+  CHECK(m0 > m1 + 3 && m1 > m2 + 3, "falling trend: %.1f, %.1f, %.1f %%", m0, m1, m2);
   free(nads);
   nad_estimator_destroy(e);
   nad_arch_destroy(a1);
@@ -146,6 +135,5 @@ int main(int argc, char **argv) {
     fast();
   else
     slow();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return check_summary();
 }

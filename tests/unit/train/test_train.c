@@ -8,19 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../check.h"
 #include "api/api.h"
 #include "train/train.h"
 
-static int passed, failed;
-#define EXPECT(cond)                                                                               \
-  do {                                                                                             \
-    if (cond)                                                                                      \
-      passed++;                                                                                    \
-    else {                                                                                         \
-      failed++;                                                                                    \
-      printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                       \
-    }                                                                                              \
-  } while (0)
 #define EXPECT_ST(expr, st) EXPECT((expr) == (st))
 
 static double dot(const float *a, const float *b, int64_t n) {
@@ -595,6 +586,5 @@ int main(void) {
   test_trainer_determinism();
   test_trainer_evaluate_and_validation();
   test_figures();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return check_summary();
 }
