@@ -781,6 +781,11 @@ int main(void) {
   /* many channels on a small plane: the group is limited by the workspace cap (15 = 14 + 1) */
   nadi_layer wide = mk_conv(512, 4, 4, 8, 3, 1, 1, 1);
   check_layer_fd(&wide, 15, 0, X_UNIFORM, 10);
+  /* >= 32 output channels: wide groups (several images per GEMM), with a remainder group */
+  nadi_layer many_out = mk_conv(3, 6, 7, 33, 3, 1, 1, 1);
+  check_layer(&many_out, 7, 0, X_UNIFORM);
+  nadi_layer many_out_s2 = mk_conv(2, 9, 9, 32, 3, 2, 1, 0);
+  check_layer(&many_out_s2, 5, 0, X_UNIFORM);
   test_conv_small_batch_in_big_workspace();
 
   /* pooling: k2 s2 (unrolled path) even/odd, overlapping k3 s2, k3 s1, ResNet's k4 s4 */
