@@ -27,6 +27,10 @@ typedef struct bias_settings {
   int quiet;
 } bias_settings;
 
+/* The data and training settings as JSON members (input, epsilon, sigma, train, test, batch, lr,
+ * momentum, weight_decay, clip, seed): shared by `bias --json` and the sweep's settings line. */
+void bias_json_settings(cli_json *j, const bias_settings *s);
+
 /* Returns 0 or CLI_USAGE (message printed). */
 int bias_parse_settings(const char *command, const bias_args *a, bias_settings *s);
 /* The architecture (2 outputs for a builtin; a spec needs >= 2); 0, CLI_USAGE or CLI_ERR. */

@@ -375,6 +375,20 @@ done:
 
 /* ---- the command ---------------------------------------------------------------------------- */
 
+void bias_json_settings(cli_json *j, const bias_settings *s) {
+  cli_json_shape(j, "input", s->input);
+  cli_json_double(j, "epsilon", s->epsilon);
+  cli_json_double(j, "sigma", s->sigma);
+  cli_json_int(j, "train", s->train);
+  cli_json_int(j, "test", s->test);
+  cli_json_int(j, "batch", s->batch);
+  cli_json_double(j, "lr", s->lr);
+  cli_json_double(j, "momentum", s->momentum);
+  cli_json_double(j, "weight_decay", s->weight_decay);
+  cli_json_double(j, "clip", s->clip);
+  cli_json_int(j, "seed", s->seed);
+}
+
 static void print_json(const char *arch_name, const char *direction, const bias_settings *s,
                        const bias_result *r) {
   cli_json j;
@@ -395,18 +409,8 @@ static void print_json(const char *arch_name, const char *direction, const bias_
     cli_json_double(&j, NULL, r->test_hist[i]);
   cli_json_end_array(&j);
   cli_json_string(&j, "arch", arch_name);
-  cli_json_shape(&j, "input", s->input);
   cli_json_string(&j, "direction", direction);
-  cli_json_double(&j, "epsilon", s->epsilon);
-  cli_json_double(&j, "sigma", s->sigma);
-  cli_json_int(&j, "train", s->train);
-  cli_json_int(&j, "test", s->test);
-  cli_json_int(&j, "batch", s->batch);
-  cli_json_double(&j, "lr", s->lr);
-  cli_json_double(&j, "momentum", s->momentum);
-  cli_json_double(&j, "weight_decay", s->weight_decay);
-  cli_json_double(&j, "clip", s->clip);
-  cli_json_int(&j, "seed", s->seed);
+  bias_json_settings(&j, s);
   cli_json_int(&j, "threads", s->threads);
   cli_json_end_object(&j);
   cli_json_finish(&j);
