@@ -38,23 +38,8 @@ static inline const float *chan(const float *t, const bn_dims *d, int64_t i, int
   return t + (i * d->c + c) * d->hw;
 }
 
-/* Plane loops. The 8-wide bodies with restrict parameters are what GCC vectorizes at -O2, and
- * the 8 float partial sums (one plane holds at most a few thousand values; planes are then
- * added in double) break the latency chain of a single double accumulator, which made these
- * reductions 4x slower. */
-static double plane_sum(const float *restrict x, int64_t n) {
-  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      a[j] += x[i + j];
-  double s = 0.0;
-  for (; i < n; i++)
-    s += x[i];
-  for (int j = 0; j < 8; j++)
-    s += a[j];
-  return s;
-}
+/* Plane loops, written like nadi_plane_sum (kernels.h): 8-wide bodies with restrict
+ * parameters that GCC vectorizes, 8 float partial sums. */
 
 /* sum (x - m)^2 */
 static double plane_sqdev(const float *restrict x, float m, int64_t n) {
@@ -128,7 +113,7 @@ static void bn_forward(const nadi_layer *l, float *params, const float *const *x
     if (ctx->training) {
       double s = 0.0, ss = 0.0;
       for (int64_t i = 0; i < d.b; i++)
-        s += plane_sum(chan(x, &d, i, c), d.hw);
+        s += nadi_plane_sum(chan(x, &d, i, c), d.hw);
       mean = s / (double)d.n;
       for (int64_t i = 0; i < d.b; i++)
         ss += plane_sqdev(chan(x, &d, i, c), (float)mean, d.hw);
@@ -174,7 +159,7 @@ static void bn_backward(const nadi_layer *l, const float *params, const float *c
     /* sum(dy) and sum(dy * xhat), xhat = (x - mean) * invstd */
     double sdy = 0.0, sdyx = 0.0;
     for (int64_t i = 0; i < d.b; i++) {
-      sdy += plane_sum(chan(dy, &d, i, c), d.hw);
+      sdy += nadi_plane_sum(chan(dy, &d, i, c), d.hw);
       sdyx += plane_dotdev(chan(dy, &d, i, c), chan(x, &d, i, c), (float)mean, d.hw);
     }
     sdyx *= invstd;

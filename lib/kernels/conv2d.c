@@ -187,20 +187,6 @@ static void add_scalar(float *x, float b, int64_t n) {
     x[i] += b;
 }
 
-/* Sum of one plane (<= a few thousand values): 8 float partial sums are accurate enough there. */
-static double plane_sum(const float *x, int64_t n) {
-  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      a[j] += x[i + j];
-  double s = 0.0;
-  for (; i < n; i++)
-    s += x[i];
-  for (int j = 0; j < 8; j++)
-    s += a[j];
-  return s;
-}
 
 /* ---- classic layout -------------------------------------------------------------------- */
 
@@ -448,7 +434,7 @@ static void conv_backward(const nadi_layer *l, const float *params, const float 
     for (int64_t o = 0; o < g.o; o++) {
       double s = 0.0;
       for (int64_t b = 0; b < ctx->batch; b++)
-        s += plane_sum(dy + (b * g.o + o) * g.ohw, g.ohw);
+        s += nadi_plane_sum(dy + (b * g.o + o) * g.ohw, g.ohw);
       db[o] += (float)s;
     }
   }
