@@ -19,7 +19,15 @@ static int fail(const char *what, nad_status st) {
 }
 
 int main(int argc, char **argv) {
-  int64_t networks = argc > 1 ? atoll(argv[1]) : 200;
+  int64_t networks = 200;
+  if (argc > 1) {
+    char *end;
+    networks = strtoll(argv[1], &end, 10);
+    if (*argv[1] == '\0' || *end != '\0') {
+      fprintf(stderr, "usage: %s [NETWORKS]\n", argv[0]);
+      return 2;
+    }
+  } /* out-of-range values are refused by nad_estimator_set_int with a message */
   nad_arch *arch = NULL;
   nad_estimator *est = NULL;
   nad_status st;
