@@ -121,6 +121,17 @@ int cli_cmd_estimate(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
 int cli_cmd_bias(int argc, char **argv);  /* cmd_bias.c */
 int cli_cmd_sweep(int argc, char **argv); /* cmd_sweep.c */
+int cli_cmd_doctor(int argc, char **argv); /* cmd_doctor.c */
+
+/* ---- the BLAS underneath (cmd_doctor.c) ----------------------------------------------------- */
+
+/* When the library reports a fix for the BLAS kernels (NAD_BLAS_FIX), set it and execute the
+ * tool again, once; returns when there is nothing to do or the exec failed. */
+void cli_blas_restart(char **argv);
+/* "nad: warning: ..." on stderr when the kernels are weaker than the CPU allows. */
+void cli_blas_warn(void);
+/* {"vendor", "version", "core", "cpu", "best_core", "threads", "restarted_from", "warning"} */
+void cli_json_blas(cli_json *j, const char *key);
 
 /* Help texts (help.c): the usage line and the full section of a command ("arch show", ...). */
 const char *cli_usage_line(const char *command);

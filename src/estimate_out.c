@@ -114,6 +114,7 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
     cli_json_string(&j, NULL, files[i]);
   cli_json_end_array(&j);
   cli_json_string(&j, "libnad_version", nad_version_string());
+  cli_json_blas(&j, "blas");
   cli_json_end_object(&j);
   cli_json_finish(&j);
 }

@@ -143,7 +143,17 @@ static const section sections[] = {
      "    DIR/sweep.json records the settings. Interrupted (Ctrl-C, crash), the same command\n"
      "    resumes: finished rows are kept and skipped; other settings are refused.\n"},
     {"help", "nad help [COMMAND]", "    Print this help, or the help of one command.\n"},
-    {"version", "nad --version", "    Print the version of the tool and of the loaded libnad.\n"},
+    {"doctor", "nad doctor [--json]",
+     "    Print what libnad runs on: the BLAS (vendor, version, kernel set in use and the best\n"
+     "    one for this CPU, threads), the CPU's vector level and any warning, e.g. a BLAS that\n"
+     "    does not recognise the CPU and runs generic kernels. When the library names a fix\n"
+     "    (OPENBLAS_CORETYPE=...), every nad command applies it by restarting itself once;\n"
+     "    a variable you set yourself is never overridden.\n"
+     "    --json             print one JSON object (the 'blas' object is the one that\n"
+     "                       'nad estimate' writes into summary.json)\n"},
+    {"version", "nad --version [--verbose]",
+     "    Print the version of the tool and of the loaded libnad; --verbose adds what\n"
+     "    'nad doctor' prints.\n"},
 };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 

@@ -14,19 +14,33 @@ static int cmd_help(int argc, char **argv) {
   return CLI_OK;
 }
 
+/* Commands that compute for a while: they say so when the BLAS kernels are weaker than the
+ * CPU allows (the restart could not fix it). */
+static int computes(const char *cmd) {
+  return strcmp(cmd, "estimate") == 0 || strcmp(cmd, "bias") == 0 || strcmp(cmd, "sweep") == 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, help)");
+    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, "
+                                 "doctor, help)");
   const char *cmd = argv[1];
-  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
-    /* The tool is built from the same tree as the header; the library may be a different build. */
-    printf("nad %s (libnad %s)\n", NAD_VERSION_STRING, nad_version_string());
-    return CLI_OK;
-  }
   if (strcmp(cmd, "help") == 0)
     return cmd_help(argc - 2, argv + 2);
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
     return cmd_help(0, NULL);
+  cli_blas_restart(argv); /* returns only when no restart is needed (or possible) */
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
+    if (argc > 2 && strcmp(argv[2], "--verbose") == 0)
+      return cli_cmd_doctor(argc - 3, argv + 3);
+    /* The tool is built from the same tree as the header; the library may be a different build. */
+    printf("nad %s (libnad %s)\n", NAD_VERSION_STRING, nad_version_string());
+    return CLI_OK;
+  }
+  if (strcmp(cmd, "doctor") == 0)
+    return cli_cmd_doctor(argc - 2, argv + 2);
+  if (computes(cmd))
+    cli_blas_warn();
   if (strcmp(cmd, "arch") == 0)
     return cli_cmd_arch(argc - 2, argv + 2);
   if (strcmp(cmd, "net") == 0)

@@ -75,6 +75,40 @@ NAD_API const char *nad_status_string(nad_status s);
 NAD_API const char *nad_last_error(void);
 
 /* ------------------------------------------------------------------------------------------ */
+/* The BLAS underneath                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/** What nad_blas_info reports. Values are ABI: append only. */
+typedef enum nad_blas_field {
+  NAD_BLAS_VENDOR = 0,    /* "OpenBLAS" or "BLIS" */
+  NAD_BLAS_VERSION = 1,   /* the BLAS's own configuration or version string */
+  NAD_BLAS_CORE = 2,      /* kernel set in use: OpenBLAS core name ("Haswell"), BLIS
+                             sub-configuration ("zen3") */
+  NAD_BLAS_CPU = 3,       /* vector level the CPU and OS allow: "SSE", "AVX", "AVX2+FMA",
+                             "AVX-512" or "unknown" */
+  NAD_BLAS_BEST_CORE = 4, /* the vendor's kernel set for that level ("SkylakeX"); "" if unknown */
+  NAD_BLAS_FIX = 5,       /* "" or an environment assignment, e.g. "OPENBLAS_CORETYPE=SkylakeX",
+                             that selects the better kernel set when it is in the environment
+                             before the library is loaded (never given when the user set that
+                             variable: an explicit choice is kept) */
+  NAD_BLAS_WARNING = 6    /* "" or one sentence: the kernel set is weaker than the CPU allows,
+                             and what to do */
+} nad_blas_field;
+
+/** Facts about the BLAS libnad computes with, decided once per process (the first call reads
+ *  the environment). A library cannot change the BLAS kernels once the BLAS is loaded, so it
+ *  never does: when they are weaker than the CPU allows (a BLAS that does not recognise a new
+ *  CPU falls back to generic kernels, 2-5x slower), NAD_BLAS_WARNING says so and NAD_BLAS_FIX
+ *  gives the variable to set before loading. The `nad` tool restarts itself once with it, and
+ *  the Python binding sets it before loading the library. Static storage; never NULL ("" for
+ *  an unknown field). */
+NAD_API const char *nad_blas_info(nad_blas_field f);
+/** Threads the BLAS uses for one call now (OpenBLAS: openblas_get_num_threads; BLIS:
+ *  BLIS_NUM_THREADS, 1 when unset). The estimator runs the BLAS single-threaded while its own
+ *  workers probe networks, and with these threads for the eigensolve. */
+NAD_API int32_t nad_blas_threads(void);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Architectures                                                                              */
 /* ------------------------------------------------------------------------------------------ */
 

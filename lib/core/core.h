@@ -53,6 +53,18 @@ double nadi_rng_normal(nadi_rng *r);          /* N(0, 1), Box–Muller (polar) *
 void nadi_rng_fill_uniform(nadi_rng *r, float *x, int64_t n, double lo, double hi);
 void nadi_rng_fill_normal(nadi_rng *r, float *x, int64_t n, double mean, double std);
 
+/* Vector instruction level that the CPU and the OS both allow (cpu.c). Ordered: a BLAS kernel
+ * written for a lower level runs, but slower. */
+enum {
+  NADI_SIMD_UNKNOWN = -1, /* not x86 (no opinion) */
+  NADI_SIMD_BASE = 0,     /* SSE2/SSE3 only */
+  NADI_SIMD_AVX = 1,
+  NADI_SIMD_AVX2 = 2,     /* AVX2 and FMA3 */
+  NADI_SIMD_AVX512 = 3    /* AVX-512F (with AVX2 and FMA3) */
+};
+int nadi_cpu_simd_level(void);
+const char *nadi_cpu_simd_name(int level); /* "AVX-512", ...; static */
+
 
 
 #endif

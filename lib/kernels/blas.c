@@ -1,7 +1,9 @@
-/* The one file that talks to CBLAS. Callers guarantee that every dimension fits in int
- * (Debian 12's OpenBLAS and BLIS use 32-bit integers); the façade checks shapes for that. */
+/* The one file that talks to CBLAS (and to the vendor's own API: threads, kernel set). Callers
+ * guarantee that every dimension fits in int (Debian 12's OpenBLAS and BLIS use 32-bit
+ * integers); the façade checks shapes for that. */
 #include <assert.h>
 #include <limits.h>
+#include <string.h>
 
 #include <cblas.h>
 
@@ -19,24 +21,61 @@ void nadi_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
 }
 
 #if defined(NADI_BLAS_OPENBLAS)
+/* OpenBLAS's own API (declared in its cblas.h on Debian, not in every cblas.h). */
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int);
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
+
 int nadi_blas_set_threads(int n) {
   int old = openblas_get_num_threads();
   openblas_set_num_threads(n);
   return old;
 }
+
+void nadi_blas_facts_get(nadi_blas_facts *f) {
+  f->vendor = "OpenBLAS";
+  f->version = openblas_get_config();
+  f->core = openblas_get_corename();
+  /* Only a DYNAMIC_ARCH build carries several kernel sets and reads OPENBLAS_CORETYPE. */
+  f->select_env = strstr(f->version, "DYNAMIC_ARCH") ? "OPENBLAS_CORETYPE" : NULL;
+  f->threads = openblas_get_num_threads();
+}
 #elif defined(NADI_BLAS_BLIS)
 int64_t bli_thread_get_num_threads(void);
 void bli_thread_set_num_threads(int64_t);
+int bli_arch_query_id(void); /* arch_t is an int-sized enum */
+const char *bli_arch_string(int id);
+const char *bli_info_get_version_str(void);
+
 int nadi_blas_set_threads(int n) {
   int old = (int)bli_thread_get_num_threads();
   bli_thread_set_num_threads(n);
   return old;
 }
+
+void nadi_blas_facts_get(nadi_blas_facts *f) {
+  f->vendor = "BLIS";
+  f->version = bli_info_get_version_str();
+  f->core = bli_arch_string(bli_arch_query_id());
+  /* BLIS 0.9.0 (Debian 12) reads BLIS_ARCH_TYPE as an index but aborts for every value
+   * (measured): there is no way to select a sub-configuration from outside. */
+  f->select_env = NULL;
+  /* -1 = neither BLIS_NUM_THREADS nor a per-loop split is set: BLIS runs on one thread. */
+  int64_t t = bli_thread_get_num_threads();
+  f->threads = t < 1 ? 1 : (int)t;
+}
 #else
 int nadi_blas_set_threads(int n) {
   (void)n;
   return 1;
+}
+
+void nadi_blas_facts_get(nadi_blas_facts *f) {
+  f->vendor = "unknown";
+  f->version = "";
+  f->core = "";
+  f->select_env = NULL;
+  f->threads = 1;
 }
 #endif

@@ -219,7 +219,7 @@ with open(files["summary.json"]) as f:
     summ = json.load(f)
 for key in ["arch", "input", "outputs", "networks", "scale", "mode", "eval_point", "seed",
             "threads", "top", "batch", "networks_done", "seconds", "networks_per_second",
-            "convergence", "verdict", "libnad_version"]:
+            "convergence", "verdict", "libnad_version", "blas"]:
     check(f"summary has {key}", key in summ)
 check("summary values", summ.get("arch") == "logreg" and summ.get("input") == [1, 8, 8]
       and summ.get("networks") == 20 and summ.get("networks_done") == 20 and summ.get("scale") == 100

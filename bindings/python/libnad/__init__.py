@@ -22,16 +22,19 @@ Arch while a Net made from it is alive is fine.
 import collections
 import ctypes
 import os
+import warnings
 import weakref
 from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
 
-from . import _buffers
-from ._buffers import as_input, output
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, PROGRESS_FN, TRAINER_OPTIONS,
-                   EvalPoint, FourierPart, LibraryNotFound, Mode, NadError, Option, Status, _lib,
-                   _path, last_error, library_path, option_is_double, status_string)
+                   BlasField, EvalPoint, FourierPart, LibraryNotFound, Mode, NadError, Option,
+                   Status, _lib, _path, blas_core_for_cpu, blas_warning, last_error,
+                   library_path, option_is_double, status_string)
 # for tests and introspection: the function table, functions the library lacks, the version check
 from ._ffi import _FUNCS, _missing, check_version  # noqa: F401
+# after _ffi: numpy loads OpenBLAS too, and the first load decides its kernels (_ffi._open)
+from . import _buffers  # noqa: E402
+from ._buffers import as_input, output  # noqa: E402
 
 __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status', 'Option',
            'Mode', 'EvalPoint', 'FourierPart', 'Tensor', 'Epoch', 'read_npy', 'write_npy',
@@ -39,7 +42,8 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
            'status_string', 'last_error', 'library_path', 'LibraryNotFound', 'EXPECTED_MAJOR',
-           'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY']
+           'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY', 'blas_info', 'BlasField',
+           'blas_core_for_cpu', 'BlasKernelWarning']
 
 __version__ = '0.1.0'
 HAVE_NUMPY = _buffers.np is not None
@@ -47,6 +51,27 @@ HAVE_NUMPY = _buffers.np is not None
 library = _path
 
 Tensor = collections.namedtuple('Tensor', 'name offset numel trainable')
+
+
+class BlasKernelWarning(RuntimeWarning):
+    """The BLAS under libnad runs kernels weaker than the CPU allows (see blas_info())."""
+
+
+def blas_info():
+    """What libnad computes with: {'vendor', 'version', 'core' (kernel set in use), 'cpu'
+    (vector level), 'best_core', 'fix', 'warning', 'threads'} (nad.h: nad_blas_info)."""
+    info = {f.name.lower(): _lib.nad_blas_info(f).decode('utf-8', 'replace') for f in BlasField}
+    info['threads'] = _lib.nad_blas_threads()
+    return info
+
+
+# The binding chose OPENBLAS_CORETYPE before loading (_ffi._open); when that could not help (an
+# OpenBLAS already loaded in this process, a user's own setting, a BLAS that cannot switch), the
+# library says so here, once, through Python's warning machinery.
+if blas_warning():
+    warnings.warn('libnad: ' + blas_warning() + (
+        ' (in Python: import libnad before numpy, or set it in the environment)'
+        if _lib.nad_blas_info(BlasField.FIX) else ''), BlasKernelWarning, stacklevel=2)
 Epoch = collections.namedtuple('Epoch', 'epoch train_loss train_acc test_acc seconds')
 
 

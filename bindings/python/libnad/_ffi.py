@@ -68,6 +68,16 @@ class EvalPoint(enum.IntEnum):
     USER = 2
 
 
+class BlasField(enum.IntEnum):
+    VENDOR = 0
+    VERSION = 1
+    CORE = 2
+    CPU = 3
+    BEST_CORE = 4
+    FIX = 5
+    WARNING = 6
+
+
 class FourierPart(enum.IntEnum):
     AUTO = 0
     SIN = 1
@@ -140,6 +150,9 @@ _FUNCS = [
     ('nad_version_string', [], c_char_p),
     ('nad_status_string', [c_int], c_char_p),
     ('nad_last_error', [], c_char_p),
+    # the BLAS underneath
+    ('nad_blas_info', [c_int], c_char_p),
+    ('nad_blas_threads', [], c_int32),
     # architectures
     ('nad_arch_builtin_count', [], c_int32),
     ('nad_arch_builtin_name', [c_int32], c_char_p),
@@ -276,6 +289,52 @@ def _register(lib):
     return missing
 
 
+def blas_core_for_cpu(cpuinfo='/proc/cpuinfo'):
+    """The OpenBLAS kernel set for this CPU's vector level (nad.h: NAD_BLAS_BEST_CORE), from the
+    flags of /proc/cpuinfo, which Linux clears for features the OS does not enable; None when
+    unknown or nothing beats the generic kernels. On AVX2 AMD CPUs it is "Zen", the set OpenBLAS
+    picks there itself; AVX-512 gets "SkylakeX", whose GEMM kernels the newer AVX-512 sets
+    (Cooperlake, SapphireRapids) share."""
+    try:
+        with open(cpuinfo, encoding='ascii', errors='replace') as f:
+            text = f.read(1 << 16)
+    except OSError:
+        return None
+    flags, vendor = set(), ''
+    for line in text.splitlines():
+        key, _, value = line.partition(':')
+        key = key.strip()
+        if key == 'flags' and not flags:
+            flags = set(value.split())
+        elif key == 'vendor_id' and not vendor:
+            vendor = value.strip()
+    if {'avx512f', 'avx2', 'fma'} <= flags:
+        return 'SkylakeX'
+    if {'avx2', 'fma'} <= flags:
+        return 'Zen' if vendor == 'AuthenticAMD' else 'Haswell'
+    if 'avx' in flags and vendor == 'GenuineIntel':
+        return 'Sandybridge'
+    return None
+
+
+def _open(path):
+    """dlopen libnad with OPENBLAS_CORETYPE chosen for this CPU unless the user set it.
+
+    OpenBLAS picks its kernels once, when it is loaded, and falls back to generic ones on CPUs
+    it does not know (issue 7: 2-5x slower). The variable is set only around the load, so that
+    nothing else started later inherits it; OpenBLAS has read it by then."""
+    preset = None
+    if 'OPENBLAS_CORETYPE' not in os.environ:
+        preset = blas_core_for_cpu()
+    if preset:
+        os.environ['OPENBLAS_CORETYPE'] = preset
+    try:
+        return ctypes.CDLL(path)
+    finally:
+        if preset:
+            del os.environ['OPENBLAS_CORETYPE']
+
+
 def load(path=None):
     """Open the library, check its major version and register _FUNCS on it."""
     path = path or library_path()
@@ -283,7 +342,7 @@ def load(path=None):
         raise LibraryNotFound('libnad not found: set NAD_LIBRARY to the path of libnad.so or '
                               'install it where the dynamic linker finds it')
     try:
-        lib = ctypes.CDLL(path)
+        lib = _open(path)
     except OSError as e:
         raise LibraryNotFound('cannot load libnad from %r: %s' % (path, e)) from e
     try:
@@ -296,6 +355,13 @@ def load(path=None):
 
 
 _lib, _path, _missing = load()
+
+
+def blas_warning():
+    """The library's warning about the BLAS kernels ('' when there is none)."""
+    if isinstance(_lib.nad_blas_info, _Missing):
+        return ''
+    return _lib.nad_blas_info(BlasField.WARNING).decode('utf-8', 'replace')
 
 
 def status_string(s):

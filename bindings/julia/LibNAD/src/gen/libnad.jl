@@ -26,6 +26,15 @@ const NAD_ERR_PARSE = nad_status(9)
 const NAD_ERR_SHAPE = nad_status(10)
 const NAD_ERR_FORMAT = nad_status(11)
 
+const nad_blas_field = Cint
+const NAD_BLAS_VENDOR = nad_blas_field(0)
+const NAD_BLAS_VERSION = nad_blas_field(1)
+const NAD_BLAS_CORE = nad_blas_field(2)
+const NAD_BLAS_CPU = nad_blas_field(3)
+const NAD_BLAS_BEST_CORE = nad_blas_field(4)
+const NAD_BLAS_FIX = nad_blas_field(5)
+const NAD_BLAS_WARNING = nad_blas_field(6)
+
 const nad_option = Cint
 const NAD_OPT_NUM_NETWORKS = nad_option(100)
 const NAD_OPT_SEED = nad_option(101)
@@ -101,6 +110,36 @@ C: `const char * nad_last_error(void)`
 """
 function nad_last_error()
     ccall((:nad_last_error, libnad), Cstring, ())
+end
+
+"""
+    nad_blas_info(f)
+
+Facts about the BLAS libnad computes with, decided once per process (the first call reads
+the environment). A library cannot change the BLAS kernels once the BLAS is loaded, so it
+never does: when they are weaker than the CPU allows (a BLAS that does not recognise a new
+CPU falls back to generic kernels, 2-5x slower), NAD_BLAS_WARNING says so and NAD_BLAS_FIX
+gives the variable to set before loading. The `nad` tool restarts itself once with it, and
+the Python binding sets it before loading the library. Static storage; never NULL ("" for
+an unknown field).
+
+C: `const char * nad_blas_info(nad_blas_field f)`
+"""
+function nad_blas_info(f)
+    ccall((:nad_blas_info, libnad), Cstring, (nad_blas_field,), f)
+end
+
+"""
+    nad_blas_threads()
+
+Threads the BLAS uses for one call now (OpenBLAS: openblas_get_num_threads; BLIS:
+BLIS_NUM_THREADS, 1 when unset). The estimator runs the BLAS single-threaded while its own
+workers probe networks, and with these threads for the eigensolve.
+
+C: `int32_t nad_blas_threads(void)`
+"""
+function nad_blas_threads()
+    ccall((:nad_blas_threads, libnad), Int32, ())
 end
 
 """
