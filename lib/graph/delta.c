@@ -206,7 +206,7 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, nadi_delta **out)
     if (!p->ws)
       goto oom;
   }
-  nad_status st = nadi_exec_create(g, cap, &p->exec);
+  nad_status st = nadi_exec_create_forward_only(g, cap, &p->exec);
   if (st != NAD_OK) {
     nadi_delta_destroy(p);
     return st;
@@ -227,8 +227,9 @@ void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0) {
   memcpy(p->lv[0].base, x0, sizeof(float) * (size_t)d);
   if (p->n_prefix == 0)
     return;
-  nadi_exec_forward(p->exec, params, p->x0, 1, 0, NULL);
   for (int64_t i = 1; i <= p->n_prefix; i++) {
+    /* node by node: the forward-only executor reuses a buffer once its reader has run */
+    nadi_exec_forward_nodes(p->exec, params, p->x0, i - 1, i, 1, 0, NULL);
     level *v = &p->lv[i];
     memcpy(v->base, nadi_exec_act(p->exec, i - 1), sizeof(float) * (size_t)(v->c * v->h * v->w));
     const nadi_layer *l = &g->layers[i - 1];

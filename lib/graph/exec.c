@@ -1,8 +1,24 @@
-/* Executor: runs a graph forward and backward on a batch, with all buffers allocated once.
+/* Executor: runs a graph forward (and backward) on a batch, with all buffers allocated once.
  *
- * Every node output is kept (backward needs them). Gradient buffers mirror the activations;
- * backward zeroes them, then walks nodes in reverse and lets each kernel ACCUMULATE into its
- * inputs' gradients, so a node that feeds several consumers (residual blocks) sums correctly. */
+ * Two modes, fixed at creation:
+ *  - full (nadi_exec_create): every node output is kept, because backward needs them, plus
+ *    gradient buffers that mirror the activations and the kernels' saved state (dropout masks,
+ *    BatchNorm batch statistics). Backward zeroes the gradients, walks nodes in reverse and lets
+ *    each kernel ACCUMULATE into its inputs' gradients, so a node that feeds several consumers
+ *    (residual blocks) sums correctly.
+ *  - forward-only (nadi_exec_create_forward_only): eval mode, no gradients, no state, and a
+ *    node's buffer is reused by later nodes once its last consumer has run. The dipole needs
+ *    2·D forwards of up to hundreds of inputs per network and nothing backwards; keeping every
+ *    activation made DenseNet121 (whose concatenations copy ever wider maps) take 23 GB.
+ *
+ * Buffer plan of the forward-only mode (computed once, static): node i lives from its own step
+ * to the step of its last reader (the output node forever). Walking the nodes in order, the
+ * buffers ("slots") of nodes whose last reader has run are free; node i takes the free slot
+ * that fits best (the smallest big enough, else the largest, grown), or a new one. A node's
+ * inputs are alive during its step, so its output never aliases them. The kernels never read
+ * their output before writing it, so the values are the same as in the full mode, bit for bit
+ * (tested on every built-in). */
+#include <assert.h>
 #include <string.h>
 
 #include "graph/graph.h"
@@ -12,17 +28,69 @@ struct nadi_exec {
   int64_t cap;       /* batch capacity */
   int64_t batch;     /* batch of the last forward, 0 = none */
   int training;
+  int forward_only;
   nadi_rng *rng;
   const float *x;    /* input of the last forward (borrowed; must outlive backward) */
-  float **act;       /* per node: cap * out size */
-  float **grad;      /* per node: cap * out size */
-  float **state;     /* per node: ops->state_size(l, cap) floats (may be NULL) */
+  float **act;       /* per node: cap * out size (forward-only: points into a slot) */
+  float **grad;      /* per node: cap * out size (full mode only) */
+  float **state;     /* per node: ops->state_size(l, cap) floats (full mode; may be NULL) */
   float *ws;         /* shared workspace: max over nodes of ops->workspace(l, cap) */
+  int64_t n_slots;   /* forward-only: buffers shared by the nodes */
+  float **slots;
+  size_t bytes;      /* everything allocated for buffers */
 };
 
 static int64_t shape_size(const int64_t s[3]) { return s[0] * s[1] * s[2]; }
 
-nad_status nadi_exec_create(const nadi_graph *g, int64_t cap, nadi_exec **out) {
+/* Forward-only plan: slot of every node (slot_of, n entries) and the floats per sample of every
+ * slot (slot_size, up to n entries); returns the number of slots, -1 when out of memory. */
+static int64_t plan_slots(const nadi_graph *g, int64_t *slot_of, int64_t *slot_size) {
+  const int64_t n = g->n_layers;
+  int64_t *last = nadi_alloc((size_t)n, sizeof(int64_t));
+  char *busy = nadi_calloc((size_t)n, 1); /* per slot */
+  if (!last || !busy) {
+    nadi_free(last);
+    nadi_free(busy);
+    return -1;
+  }
+  for (int64_t i = 0; i < n; i++)
+    last[i] = i; /* read by nobody: free right after its own step */
+  for (int64_t i = 0; i < n; i++)
+    for (int32_t q = 0; q < g->layers[i].n_in; q++)
+      if (g->layers[i].in[q] != NADI_INPUT_NODE && last[g->layers[i].in[q]] < i)
+        last[g->layers[i].in[q]] = i;
+  last[n - 1] = n; /* the output is read by the caller */
+  int64_t n_slots = 0;
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t j = 0; j < i; j++) /* nodes whose last reader was step i - 1 */
+      if (last[j] == i - 1)
+        busy[slot_of[j]] = 0;
+    const int64_t need = shape_size(g->layers[i].out_shape);
+    int64_t fit = -1, largest = -1;
+    for (int64_t s = 0; s < n_slots; s++) {
+      if (busy[s])
+        continue;
+      if (slot_size[s] >= need && (fit < 0 || slot_size[s] < slot_size[fit]))
+        fit = s;
+      if (largest < 0 || slot_size[s] > slot_size[largest])
+        largest = s;
+    }
+    int64_t s = fit >= 0 ? fit : largest;
+    if (s < 0) {
+      s = n_slots++;
+      slot_size[s] = 0;
+    }
+    if (slot_size[s] < need)
+      slot_size[s] = need;
+    slot_of[i] = s;
+    busy[s] = 1;
+  }
+  nadi_free(last);
+  nadi_free(busy);
+  return n_slots;
+}
+
+static nad_status create(const nadi_graph *g, int64_t cap, int forward_only, nadi_exec **out) {
   *out = NULL;
   NADI_CHECK(cap >= 1, NAD_ERR_INVALID_ARG, "batch must be >= 1, got %lld", (long long)cap);
   nadi_exec *e = nadi_calloc(1, sizeof *e);
@@ -30,7 +98,9 @@ nad_status nadi_exec_create(const nadi_graph *g, int64_t cap, nadi_exec **out) {
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "executor: out of memory");
   e->g = g;
   e->cap = cap;
-  int64_t n = g->n_layers;
+  e->forward_only = forward_only;
+  const int64_t n = g->n_layers;
+  int64_t sz;
   e->act = nadi_calloc((size_t)n, sizeof *e->act);
   e->grad = nadi_calloc((size_t)n, sizeof *e->grad);
   e->state = nadi_calloc((size_t)n, sizeof *e->state);
@@ -40,26 +110,50 @@ nad_status nadi_exec_create(const nadi_graph *g, int64_t cap, nadi_exec **out) {
   for (int64_t i = 0; i < n; i++) {
     const nadi_layer *l = &g->layers[i];
     const nadi_layer_ops *ops = nadi_ops(l->kind);
-    int64_t sz;
+    size_t w = ops->workspace ? ops->workspace(l, cap) : 0;
+    if (w > ws)
+      ws = w;
+    if (forward_only)
+      continue;
     if (!nadi_mul_ok(cap, shape_size(l->out_shape), &sz))
       goto oom;
     e->act[i] = nadi_alloc((size_t)sz, sizeof(float));
     e->grad[i] = nadi_alloc((size_t)sz, sizeof(float));
     if (!e->act[i] || !e->grad[i])
       goto oom;
+    e->bytes += 2 * (size_t)sz * sizeof(float);
     size_t st = ops->state_size ? ops->state_size(l, cap) : 0;
     if (st) {
       e->state[i] = nadi_calloc(st, sizeof(float));
       if (!e->state[i])
         goto oom;
+      e->bytes += st * sizeof(float);
     }
-    size_t w = ops->workspace ? ops->workspace(l, cap) : 0;
-    if (w > ws)
-      ws = w;
+  }
+  if (forward_only) {
+    int64_t *slot_of = nadi_alloc((size_t)n, sizeof(int64_t));
+    int64_t *slot_size = nadi_alloc((size_t)n, sizeof(int64_t));
+    int64_t ns = slot_of && slot_size ? plan_slots(g, slot_of, slot_size) : -1;
+    e->slots = ns > 0 ? nadi_calloc((size_t)ns, sizeof *e->slots) : NULL;
+    int ok = e->slots != NULL;
+    if (ok)
+      e->n_slots = ns;
+    for (int64_t s = 0; ok && s < ns; s++) {
+      ok = nadi_mul_ok(cap, slot_size[s], &sz) && (e->slots[s] = nadi_alloc((size_t)sz,
+                                                                              sizeof(float)));
+      e->bytes += (size_t)sz * sizeof(float);
+    }
+    for (int64_t i = 0; ok && i < n; i++)
+      e->act[i] = e->slots[slot_of[i]];
+    nadi_free(slot_of);
+    nadi_free(slot_size);
+    if (!ok)
+      goto oom;
   }
   e->ws = nadi_alloc(ws ? ws : 1, sizeof(float));
   if (!e->ws)
     goto oom;
+  e->bytes += (ws ? ws : 1) * sizeof(float);
   *out = e;
   return NAD_OK;
 oom:
@@ -68,10 +162,18 @@ oom:
                    (long long)cap);
 }
 
+nad_status nadi_exec_create(const nadi_graph *g, int64_t cap, nadi_exec **out) {
+  return create(g, cap, 0, out);
+}
+
+nad_status nadi_exec_create_forward_only(const nadi_graph *g, int64_t cap, nadi_exec **out) {
+  return create(g, cap, 1, out);
+}
+
 void nadi_exec_destroy(nadi_exec *e) {
   if (!e)
     return;
-  for (int64_t i = 0; i < e->g->n_layers; i++) {
+  for (int64_t i = 0; !e->forward_only && i < e->g->n_layers; i++) {
     if (e->act)
       nadi_free(e->act[i]);
     if (e->grad)
@@ -79,6 +181,9 @@ void nadi_exec_destroy(nadi_exec *e) {
     if (e->state)
       nadi_free(e->state[i]);
   }
+  for (int64_t s = 0; e->slots && s < e->n_slots; s++)
+    nadi_free(e->slots[s]);
+  nadi_free(e->slots);
   nadi_free(e->act);
   nadi_free(e->grad);
   nadi_free(e->state);
@@ -87,6 +192,8 @@ void nadi_exec_destroy(nadi_exec *e) {
 }
 
 int64_t nadi_exec_batch_cap(const nadi_exec *e) { return e->cap; }
+
+size_t nadi_exec_bytes(const nadi_exec *e) { return e->bytes; }
 
 static void make_ctx(nadi_exec *e, int64_t i, nadi_ctx *ctx) {
   ctx->batch = e->batch;
@@ -102,14 +209,15 @@ static const float *node_out(const nadi_exec *e, int32_t idx) {
 
 float *nadi_exec_act(nadi_exec *e, int64_t node) { return e->act[node]; }
 
-const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x, int64_t start,
-                                     int64_t batch, int training, nadi_rng *rng) {
+const float *nadi_exec_forward_nodes(nadi_exec *e, float *params, const float *x, int64_t start,
+                                     int64_t end, int64_t batch, int training, nadi_rng *rng) {
   const nadi_graph *g = e->g;
+  assert(!(e->forward_only && training) && 0 <= start && start < end && end <= g->n_layers);
   e->batch = batch;
   e->training = training;
   e->rng = rng;
   e->x = x;
-  for (int64_t i = start; i < g->n_layers; i++) {
+  for (int64_t i = start; i < end; i++) {
     const nadi_layer *l = &g->layers[i];
     const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
     for (int32_t j = 0; j < l->n_in; j++)
@@ -118,7 +226,12 @@ const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x
     make_ctx(e, i, &ctx);
     nadi_ops(l->kind)->forward(l, params + l->param_off, in, e->act[i], &ctx);
   }
-  return e->act[g->n_layers - 1];
+  return e->act[end - 1];
+}
+
+const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x, int64_t start,
+                                     int64_t batch, int training, nadi_rng *rng) {
+  return nadi_exec_forward_nodes(e, params, x, start, e->g->n_layers, batch, training, rng);
 }
 
 const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
@@ -129,6 +242,7 @@ const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int6
 void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, float *dx,
                         float *dparams) {
   const nadi_graph *g = e->g;
+  assert(!e->forward_only);
   int64_t last = g->n_layers - 1;
   for (int64_t i = 0; i < last; i++)
     memset(e->grad[i], 0, sizeof(float) * (size_t)(e->batch * shape_size(g->layers[i].out_shape)));

@@ -143,23 +143,39 @@ nad_status nadi_spec_build(const char *spec, int64_t c, int64_t h, int64_t w, na
  * (n_params floats), drawn from rng. */
 void nadi_graph_init_params(const nadi_graph *g, float *params, nadi_rng *rng);
 
-/* Executor (lib/graph/exec.c): buffers for one batch capacity. Not thread-safe. */
+/* Executor (lib/graph/exec.c): buffers for one batch capacity. Not thread-safe.
+ * Full mode (nadi_exec_create): keeps every activation, gradient buffers and kernel state, so
+ * that backward can follow a forward (training or eval). Forward-only mode
+ * (nadi_exec_create_forward_only): eval only (training must be 0), no backward, and each
+ * node's buffer is reused by later nodes once the last node reading it has run, so an
+ * activation stays readable in nadi_exec_act only until then. Same outputs bit for bit. */
 typedef struct nadi_exec nadi_exec;
 nad_status nadi_exec_create(const nadi_graph *g, int64_t batch_cap, nadi_exec **out);
+nad_status nadi_exec_create_forward_only(const nadi_graph *g, int64_t batch_cap,
+                                         nadi_exec **out);
 void nadi_exec_destroy(nadi_exec *e);
 int64_t nadi_exec_batch_cap(const nadi_exec *e);
+/* Bytes of the executor's buffers (activations, gradients, state, workspace). */
+size_t nadi_exec_bytes(const nadi_exec *e);
 /* Forward batch <= cap samples; returns a pointer to the output (batch * out floats) owned by e. */
 const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
                                int training, nadi_rng *rng);
-/* Run only nodes [start, n_layers): nodes before start must already hold their activations in
- * nadi_exec_act (written by the caller); x is the network input (may be NULL if no node at or
- * after start reads it). Used by the dipole probe, which computes a prefix itself. */
+/* Run only nodes [start, end) and return the activation of node end - 1. The nodes before
+ * start that nodes of the range read must already hold their activations in nadi_exec_act
+ * (computed by an earlier call, or written by the caller); x is the network input (may be NULL
+ * if no node of the range reads it). In forward-only mode a node's activation can be read
+ * right after the call that computed it: a caller that wants every activation of a prefix
+ * (the delta forward's base) runs it node by node. */
+const float *nadi_exec_forward_nodes(nadi_exec *e, float *params, const float *x, int64_t start,
+                                     int64_t end, int64_t batch, int training, nadi_rng *rng);
+/* nadi_exec_forward_nodes(e, params, x, start, n_layers, ...): used by the dipole probe, which
+ * computes a prefix itself and writes the activation where the prefix ends. */
 const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x, int64_t start,
                                      int64_t batch, int training, nadi_rng *rng);
-/* Activation buffer of a node (batch_cap * out size floats). */
+/* Activation buffer of a node (batch_cap * out size floats; see the modes above). */
 float *nadi_exec_act(nadi_exec *e, int64_t node);
-/* Backward through the last forward. dx (batch*in floats) and dparams (n_params floats) are
- * overwritten (not accumulated); either may be NULL. */
+/* Backward through the last forward (full mode only). dx (batch*in floats) and dparams
+ * (n_params floats) are overwritten (not accumulated); either may be NULL. */
 void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, float *dx,
                         float *dparams);
 
