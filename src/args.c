@@ -143,3 +143,33 @@ bad:
           opt, text);
   return CLI_USAGE;
 }
+
+int cli_parse_size(const char *opt, const char *text, int64_t *out) {
+  if (!text)
+    return 0;
+  char *end = NULL;
+  errno = 0;
+  double v = text[0] >= '0' && text[0] <= '9' ? strtod(text, &end) : -1;
+  double mul = 1;
+  if (end && end != text) {
+    switch (*end) {
+    case 'k': case 'K': mul = 1024.0; end++; break;
+    case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+    case 't': case 'T': mul = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (mul > 1 && (end[0] == 'i' || end[0] == 'I') && (end[1] == 'B' || end[1] == 'b'))
+      end += 2;
+    else if (end[0] == 'B' || end[0] == 'b')
+      end++;
+  }
+  if (!end || end == text || *end != '\0' || errno == ERANGE || !isfinite(v) ||
+      v * mul > 9007199254740991.0) {
+    fprintf(stderr, "nad: --%s: expected a size in bytes with an optional K, M, G or T suffix "
+                    "(powers of 1024, e.g. 1.5G), got '%s'\n", opt, text);
+    return CLI_USAGE;
+  }
+  *out = (int64_t)(v * mul);
+  return 0;
+}

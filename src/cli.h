@@ -32,6 +32,9 @@ int cli_parse(const char *command, int argc, char **argv, const cli_opt *opts, i
  * "nad: --opt: ..." and returns CLI_USAGE. A NULL text leaves *out untouched (returns 0). */
 int cli_parse_i64(const char *opt, const char *text, int64_t lo, int64_t hi, int64_t *out);
 int cli_parse_double_pos(const char *opt, const char *text, double *out); /* finite, > 0 */
+/* Bytes: a number with an optional K, M, G or T suffix (powers of 1024; "KB", "KiB" too), e.g.
+ * "1.5G"; same error convention. */
+int cli_parse_size(const char *opt, const char *text, int64_t *out);
 /* "CxHxW", all positive (also accepts 'X'); same error convention. */
 int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]);
 

@@ -42,7 +42,7 @@ static int on_progress(void *user_data, int64_t done, int64_t total) {
 
 typedef struct estimate_args {
   cli_arch_opts ao;
-  const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch;
+  const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *memory;
   const char *checkpoint, *every, *resume, *out;
   int quiet;
 } estimate_args;
@@ -62,6 +62,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       {"threads", 1, &a->threads, NULL},
       {"top", 1, &a->top, NULL},
       {"batch", 1, &a->batch, NULL},
+      {"memory", 1, &a->memory, NULL},
       {"checkpoint", 1, &a->checkpoint, NULL},
       {"checkpoint-every", 1, &a->every, NULL},
       {"resume", 1, &a->resume, NULL},
@@ -98,6 +99,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &r->threads)) ||
       (rc = cli_parse_i64("top", a->top, 0, INT64_MAX, &r->top)) ||
       (rc = cli_parse_i64("batch", a->batch, 1, max_batch, &r->batch)) ||
+      (rc = cli_parse_size("memory", a->memory, &r->memory)) ||
       (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)))
     return rc;
   if (r->threads == 0) /* record the real count: results are reproducible per count */
@@ -156,7 +158,8 @@ static int setup_options(nad_estimator *e, const estimate_run *r) {
       (rc = set_int(e, NAD_OPT_MODE,
                     strcmp(r->mode, "gradient") == 0 ? NAD_MODE_GRADIENT : NAD_MODE_DIPOLE,
                     "mode")) ||
-      (r->batch > 0 && (rc = set_int(e, NAD_OPT_BATCH, r->batch, "batch"))))
+      (r->batch > 0 && (rc = set_int(e, NAD_OPT_BATCH, r->batch, "batch"))) ||
+      (rc = set_int(e, NAD_OPT_MEMORY, r->memory, "memory")))
     return rc;
   if ((st = nad_estimator_set_double(e, NAD_OPT_STEP, r->scale)) != NAD_OK)
     return cli_lib_error(st, "--scale %g", r->scale);
@@ -174,6 +177,15 @@ static int run(nad_estimator *e, estimate_run *r) {
   if (r->checkpoint &&
       (st = nad_estimator_set_checkpoint(e, r->checkpoint, r->checkpoint_every)) != NAD_OK)
     return cli_lib_error(st, "--checkpoint '%s'", r->checkpoint);
+  /* The memory plan first: a run that cannot fit is refused before anything big exists. */
+  if ((st = nad_estimator_plan(e, &r->memory_budget, &r->memory_planned, &r->batch,
+                               &r->concurrent)) != NAD_OK)
+    return cli_lib_error(st, "not enough memory");
+  if (!r->quiet && r->concurrent < r->threads && r->concurrent < r->networks - r->resumed_networks)
+    fprintf(stderr, "nad: note: the memory budget of %.2f GiB allows %lld network%s at a time "
+                    "(of %lld threads): --memory SIZE raises it\n",
+            (double)r->memory_budget / 1073741824.0, (long long)r->concurrent,
+            r->concurrent == 1 ? "" : "s", (long long)r->threads);
   cli_progress prog;
   cli_progress_init(&prog, !r->quiet && isatty(STDERR_FILENO));
   if ((st = nad_estimator_set_progress(e, on_progress, &prog)) != NAD_OK)
@@ -203,9 +215,6 @@ static int run(nad_estimator *e, estimate_run *r) {
   if ((st = nad_estimator_networks_done(e, &r->networks_done)) != NAD_OK ||
       (st = nad_estimator_dims(e, &r->d, &r->k)) != NAD_OK)
     return cli_lib_error(st, "cannot read the results");
-  int64_t v = 0;
-  if (nad_estimator_get_int(e, NAD_OPT_BATCH, &v) == NAD_OK)
-    r->batch = v;
   return 0;
 }
 

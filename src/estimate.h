@@ -10,6 +10,7 @@ typedef struct estimate_run {
   const char *arch_name;
   int64_t input[3];
   int64_t outputs, networks, seed, threads, top, batch;
+  int64_t memory; /* --memory, 0 = the library default */
   double scale;
   const char *mode;       /* "dipole" | "gradient" */
   const char *eval_point; /* "normal" | "zeros" | path */
@@ -22,6 +23,7 @@ typedef struct estimate_run {
   int64_t resumed_networks; /* networks loaded from --resume */
   int64_t networks_done;
   double seconds; /* wall time of the run (and finalize) */
+  int64_t memory_budget, memory_planned, concurrent; /* nad_estimator_plan before the run */
   int64_t d, k;
 } estimate_run;
 

@@ -86,6 +86,11 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   cli_json_int(&j, "threads", r->threads);
   cli_json_int(&j, "top", r->top);
   cli_json_int(&j, "batch", r->batch);
+  cli_json_begin_object(&j, "memory");
+  cli_json_int(&j, "budget", r->memory_budget);
+  cli_json_int(&j, "planned", r->memory_planned);
+  cli_json_int(&j, "concurrent_networks", r->concurrent);
+  cli_json_end_object(&j);
   cli_json_string(&j, "resume", r->resume);
   cli_json_int(&j, "resumed_networks", r->resumed_networks);
   cli_json_string(&j, "checkpoint", r->checkpoint);
@@ -151,6 +156,11 @@ static void print_human(const estimate_run *r, const double *evals, const conver
     printf("resumed %lld networks from %s\n", (long long)r->resumed_networks, r->resume);
   printf("time: %.2f s, %.1f networks/s on %lld threads\n", r->seconds,
          r->seconds > 0 ? (double)ran / r->seconds : 0.0, (long long)r->threads);
+  printf("memory: %.2f GiB planned of a %.2f GiB budget (%lld network%s at a time, batch %lld); "
+         "BLAS: %s %s\n",
+         (double)r->memory_planned / 1073741824.0, (double)r->memory_budget / 1073741824.0,
+         (long long)r->concurrent, r->concurrent == 1 ? "" : "s", (long long)r->batch,
+         nad_blas_info(NAD_BLAS_VENDOR), nad_blas_info(NAD_BLAS_CORE));
   printf("top eigenvalues:");
   for (int64_t i = 0; i < r->k && i < 5; i++)
     printf(" %.4g", evals[i]);

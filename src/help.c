@@ -47,7 +47,8 @@ static const section sections[] = {
     {"estimate",
      "nad estimate ARCH [--input CxHxW] [--outputs K] [--networks N] [--scale S] "
      "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy] [--seed S] [--threads T] "
-     "[--top K] [--batch B] [--checkpoint FILE [--checkpoint-every N]] [--resume FILE] "
+     "[--top K] [--batch B] [--memory SIZE] [--checkpoint FILE [--checkpoint-every N]] "
+     "[--resume FILE] "
      "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
      "    covariance, over N randomly initialised networks, of the response of output 0 at an\n"
@@ -62,6 +63,11 @@ static const section sections[] = {
      "    --threads T        worker threads (default: all online CPUs; 0 = all online CPUs)\n"
      "    --top K            NADs to keep (default 0 = all C*H*W)\n"
      "    --batch B          perturbed inputs per forward chunk (library default 256)\n"
+     "    --memory SIZE      memory budget, e.g. 2G (K, M, G, T: powers of 1024; default:\n"
+     "                       half of the available memory). The batch is halved, then fewer\n"
+     "                       networks run at once, until the run fits; a run whose\n"
+     "                       accumulators alone (about 24 D^2 bytes) do not fit is refused\n"
+     "                       before it starts\n"
      "    --checkpoint FILE  save the accumulator to FILE during the run, at the end and on\n"
      "                       Ctrl-C (a later run continues from it with --resume FILE)\n"
      "    --checkpoint-every N   networks between checkpoints (default 100)\n"

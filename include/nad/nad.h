@@ -250,6 +250,9 @@ typedef enum nad_option {
   NAD_OPT_EVAL_POINT = 106,     /* nad_eval_point, default NAD_EVAL_NORMAL */
   NAD_OPT_FIRST_NETWORK = 107,  /* index of the first network (for runs split over machines) */
   NAD_OPT_EPOCHS = 108,         /* trainer: epochs, default 20 */
+  NAD_OPT_MEMORY = 109,         /* memory budget of the estimator in bytes, 0 (default) = half
+                                   of the available memory (MemAvailable); see
+                                   nad_estimator_plan */
   NAD_OPT_STEP = 200,           /* dipole step s > 0, default 100 */
   NAD_OPT_LR = 201,             /* trainer: peak learning rate, default 0.5 (linear decay to 0) */
   NAD_OPT_MOMENTUM = 202,       /* trainer: SGD momentum in [0, 1), default 0 */
@@ -276,7 +279,9 @@ typedef int (*nad_progress_fn)(void *user_data, int64_t done, int64_t total);
  *  little; memory is taken by nad_estimator_run / nad_estimator_load (two half accumulators,
  *  2·8·D² bytes) and at the eigensolve (another 8·D² bytes plus 12·K·D bytes for K NADs): at
  *  most about (3 + 1.5·K/D)·8·D² bytes, e.g. 0.04 GB for D = 1,024 and 5.4 GB for
- *  D = 12,288 (3×64×64) with all NADs, 3.6 GB with NAD_OPT_TOP_K = 100. */
+ *  D = 12,288 (3×64×64) with all NADs, 3.6 GB with NAD_OPT_TOP_K = 100; plus, while running,
+ *  one probe per network computed at once (parameters and activations of a batch). Everything
+ *  stays within NAD_OPT_MEMORY: see nad_estimator_plan. */
 NAD_API nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out);
 /** Release an estimator (NULL: no-op). */
 NAD_API void nad_estimator_destroy(nad_estimator *e);
@@ -295,7 +300,7 @@ NAD_API nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o
 /** Valid range of an option (for int options the bounds are exact integers). */
 NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
 /** Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
- *  "eval_point", "first_network", "step", and for the trainer "epochs", "lr", "momentum",
+ *  "eval_point", "first_network", "memory", "step", and for the trainer "epochs", "lr", "momentum",
  *  "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name. */
 NAD_API nad_status nad_option_by_name(const char *name, nad_option *o);
 
@@ -315,13 +320,28 @@ NAD_API nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *pa
 
 /** Accumulate the responses of the networks of [first, first + N) that are not already
  *  accumulated (from nad_estimator_load), then finalize (eigensolve, spectrum). Can be called
- *  once. Results are bit-for-bit reproducible for a given seed, whatever NUM_THREADS: BLAS
- *  is switched to one thread while networks are probed. That BLAS setting is process-wide, so
+ *  once. Refused up front (NAD_ERR_OUT_OF_MEMORY, nothing allocated) when the run cannot fit
+ *  NAD_OPT_MEMORY (see nad_estimator_plan). Results are bit-for-bit reproducible for a given
+ *  seed and probe batch, whatever NUM_THREADS: BLAS is switched to one thread while networks
+ *  are probed (the batch is NAD_OPT_BATCH unless the memory budget lowers it: fix both
+ *  options, or check nad_estimator_plan, when bits must match across machines). That BLAS setting is process-wide, so
  *  two estimators running at the same time in one process may differ in the last bits (seen:
  *  1e-15 relative); run them one after the other when bits matter. After NAD_ERR_CANCELLED (or
  *  NAD_ERR_NUMERICAL on a non-finite response) the networks accumulated before stay valid: they can be saved,
  *  or finalized. Memory: see nad_estimator_create. */
 NAD_API nad_status nad_estimator_run(nad_estimator *e);
+
+/** Memory plan of nad_estimator_run with the current options, decided before anything big is
+ *  allocated: the budget (NAD_OPT_MEMORY, or half of the available memory when 0), the bytes
+ *  the run will hold at its peak (accumulators and eigensolve, or probing), the probe batch
+ *  (NAD_OPT_BATCH, halved while the probes do not fit) and the networks probed at once
+ *  (NUM_THREADS, fewer only when a batch of 16 would not fit). NAD_ERR_OUT_OF_MEMORY, with the
+ *  numbers and what to change in nad_last_error(), when the accumulators alone, or one
+ *  network with batch 1 next to them, exceed the budget: nad_estimator_run (and
+ *  nad_estimator_load, for the accumulators) refuse exactly then. Counts libnad's own buffers,
+ *  not the BLAS's per-thread scratch. Any out pointer may be NULL. */
+NAD_API nad_status nad_estimator_plan(const nad_estimator *e, int64_t *budget, int64_t *bytes,
+                                      int64_t *batch, int64_t *concurrent);
 
 /** Input dimension D = c·h·w and number of NADs kept K (valid once run or finalized; either
  *  pointer may be NULL). */

@@ -28,6 +28,7 @@ static const opt_info opts[] = {
     {NAD_OPT_MODE, "mode", 1, NAD_MODE_DIPOLE, NAD_MODE_GRADIENT, 1, 0},
     {NAD_OPT_EVAL_POINT, "eval_point", 1, NAD_EVAL_NORMAL, NAD_EVAL_USER, 1, 0},
     {NAD_OPT_FIRST_NETWORK, "first_network", 1, 0, EXACT_INT_MAX, 0, 0},
+    {NAD_OPT_MEMORY, "memory", 1, 0, EXACT_INT_MAX, 0, 0},
     {NAD_OPT_STEP, "step", 0, 0x1p-1022 /* > 0 */, 1e300, 1, 0},
     {NAD_OPT_EPOCHS, "epochs", 1, 1, 1e9, 0, 1},
     {NAD_OPT_LR, "lr", 0, 0, 1e300, 0, 1},
@@ -105,6 +106,7 @@ nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v) {
   case NAD_OPT_MODE: e->mode = (int)v; break;
   case NAD_OPT_EVAL_POINT: e->eval_kind = (int)v; break;
   case NAD_OPT_FIRST_NETWORK: e->first_network = v; break;
+  case NAD_OPT_MEMORY: e->memory = v; break;
   default: break;
   }
   return NAD_OK;
@@ -144,6 +146,7 @@ nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *
   case NAD_OPT_MODE: *v = e->mode; break;
   case NAD_OPT_EVAL_POINT: *v = e->eval_kind; break;
   case NAD_OPT_FIRST_NETWORK: *v = e->first_network; break;
+  case NAD_OPT_MEMORY: *v = e->memory; break;
   default: break;
   }
   return NAD_OK;
@@ -264,9 +267,27 @@ nad_status nad_estimator_run(nad_estimator *e) {
              "called");
   NADI_CHECK(e->first_network + e->num_networks <= (int64_t)EXACT_INT_MAX, NAD_ERR_INVALID_ARG,
              "first_network + num_networks exceeds 2^53 − 1");
+  nadi_plan plan;
+  NADI_TRY(nadi_estimator_plan(e, nadi_estimator_jobs(e), &plan)); /* before allocating */
   e->ran = 1;
   NADI_TRY(ensure_acc(e));
-  return nadi_estimator_run(e);
+  return nadi_estimator_run(e, &plan);
+}
+
+nad_status nad_estimator_plan(const nad_estimator *e, int64_t *budget, int64_t *bytes,
+                              int64_t *batch, int64_t *concurrent) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "nad_estimator_plan: estimator is NULL");
+  nadi_plan plan;
+  NADI_TRY(nadi_estimator_plan(e, e->ran ? 0 : nadi_estimator_jobs(e), &plan));
+  if (budget)
+    *budget = plan.budget;
+  if (bytes)
+    *bytes = plan.run_bytes > plan.acc_bytes ? plan.run_bytes : plan.acc_bytes;
+  if (batch)
+    *batch = plan.batch;
+  if (concurrent)
+    *concurrent = plan.workers;
+  return NAD_OK;
 }
 
 /* ---- results ------------------------------------------------------------------------------- */
@@ -355,6 +376,8 @@ nad_status nad_estimator_load(nad_estimator *e, const char *path) {
   NADI_CHECK(e && path, NAD_ERR_INVALID_ARG, "nad_estimator_load: NULL argument");
   NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
              "nad_estimator_load: NAD_EVAL_USER chosen but no evaluation point set");
+  nadi_plan plan; /* the accumulators a load allocates must fit the budget too */
+  NADI_TRY(nadi_estimator_plan(e, 0, &plan));
   return nadi_checkpoint_load(e, path);
 }
 

@@ -33,6 +33,10 @@ nad_status nadi_fail(nad_status st, const char *fmt, ...)
 void *nadi_alloc(size_t n_elems, size_t elem_size);
 void *nadi_calloc(size_t n_elems, size_t elem_size);
 void nadi_free(void *p);
+/* Bytes of the blocks nadi_alloc gave this thread minus those nadi_free released on it (a
+ * block freed by another thread is counted there); -1 where the C library cannot tell. The
+ * difference around a call is what the call allocated and kept. */
+int64_t nadi_alloc_thread_bytes(void);
 
 /* a*b (and a*b*c) with overflow check; returns 0 on overflow or negative operands. */
 int nadi_mul_ok(int64_t a, int64_t b, int64_t *out);

@@ -182,7 +182,7 @@ static void *worker_main(void *arg) {
   }
 }
 
-static int default_threads(void) {
+int nadi_default_threads(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
@@ -236,7 +236,19 @@ static nad_status run_loop(run_ctx *rc, worker *ws, int64_t n_workers, int64_t t
   return NAD_OK;
 }
 
-nad_status nadi_estimator_run(nad_estimator *e) {
+int64_t nadi_estimator_jobs(const nad_estimator *e) {
+  const int64_t end = e->first_network + e->num_networks;
+  int64_t jobs = e->num_networks;
+  for (int64_t t = 0; t < e->n_ranges; t++) {
+    int64_t lo = e->ranges[t].lo > e->first_network ? e->ranges[t].lo : e->first_network;
+    int64_t hi = e->ranges[t].hi < end ? e->ranges[t].hi : end;
+    if (lo < hi)
+      jobs -= hi - lo;
+  }
+  return jobs;
+}
+
+nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan) {
   const int64_t d = e->d;
   run_ctx rc;
   memset(&rc, 0, sizeof rc);
@@ -250,20 +262,12 @@ nad_status nadi_estimator_run(nad_estimator *e) {
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "run state");
   if (rc.n_pre > 0)
     memcpy(rc.pre, e->ranges, (size_t)rc.n_pre * sizeof(nadi_range));
-  rc.jobs = e->num_networks;
-  for (int64_t t = 0; t < rc.n_pre; t++) {
-    int64_t lo = rc.pre[t].lo > e->first_network ? rc.pre[t].lo : e->first_network;
-    int64_t hi = rc.pre[t].hi < rc.end ? rc.pre[t].hi : rc.end;
-    if (lo < hi)
-      rc.jobs -= hi - lo;
-  }
+  rc.jobs = nadi_estimator_jobs(e);
   rc.cursor = skip_covered(&rc, e->first_network);
   const int64_t total0 = nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]);
 
-  int64_t threads = e->num_threads == 0 ? default_threads() : e->num_threads;
-  int64_t n_workers = threads > 1 ? (threads < rc.jobs ? threads : rc.jobs) : 0;
-  if (n_workers == 1)
-    n_workers = 0; /* one job left: compute it inline */
+  /* The plan (memory budget) decides how many networks are probed at once and the batch. */
+  int64_t n_workers = plan->workers > 1 ? plan->workers : 0; /* one: computed inline */
   int64_t n_probes = n_workers ? n_workers : 1;
   rc.n_slots = n_workers ? 2 * n_workers + 2 : 1;
 
@@ -280,7 +284,7 @@ nad_status nadi_estimator_run(nad_estimator *e) {
     st = nadi_estimator_eval_point(e, x0);
   for (int64_t i = 0; st == NAD_OK && i < n_probes && rc.jobs > 0; i++) {
     ws[i].rc = &rc;
-    st = nadi_probe_create(e->arch->g, x0, e->mode, e->step, e->batch, &ws[i].probe);
+    st = nadi_probe_create(e->arch->g, x0, e->mode, e->step, plan->batch, &ws[i].probe);
   }
 
   int64_t last_saved = total0;

@@ -110,6 +110,7 @@ struct nad_estimator {
   int64_t d;
   /* options */
   int64_t num_networks, num_threads, top_k, batch, first_network;
+  int64_t memory; /* budget in bytes, 0 = nadi_memory_default_budget() */
   uint64_t seed;
   int mode, eval_kind;
   double step;
@@ -132,11 +133,33 @@ struct nad_estimator {
   double *mean;     /* d */
 };
 
+/* Memory plan of a run (plan.c): concurrent networks and probe batch within the budget. */
+typedef struct nadi_plan {
+  int64_t budget;      /* bytes: NAD_OPT_MEMORY or the default */
+  int64_t acc_bytes;   /* accumulators at their peak (finishing) */
+  int64_t run_bytes;   /* everything while probing */
+  int64_t probe_bytes; /* one probe (measured; -1 unknown) */
+  int64_t batch;       /* probe batch */
+  int64_t workers;     /* networks probed at once (1: on the calling thread) */
+} nadi_plan;
+/* jobs: networks still to compute. NAD_ERR_OUT_OF_MEMORY with the numbers and a suggestion
+ * when the accumulators alone, or one network with batch 1 next to them, exceed the budget.
+ * Allocates only one probe at a time (untouched: address space, not memory). */
+nad_status nadi_estimator_plan(const nad_estimator *e, int64_t jobs, nadi_plan *plan);
+/* Networks of [first_network, first_network + num_networks) not yet accumulated. */
+int64_t nadi_estimator_jobs(const nad_estimator *e);
+/* MemAvailable of /proc/meminfo (else sysconf), bytes; -1 unknown. */
+int64_t nadi_memory_available(void);
+/* Half of it (4 GiB when unknown). */
+int64_t nadi_memory_default_budget(void);
+/* Worker threads for NUM_THREADS = 0: the online CPUs (1..256). */
+int nadi_default_threads(void);
+
 /* Evaluation point of e into x0 (d floats): user array, zeros, or N(0, I) from the stream
  * (seed, UINT64_MAX). MISUSE when EVAL_USER was chosen without an array. */
 nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0);
 /* Run loop (estimator.c). */
-nad_status nadi_estimator_run(nad_estimator *e);
+nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan);
 nad_status nadi_estimator_finalize(nad_estimator *e);
 nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
                                       double *spectrum_corr);

@@ -263,6 +263,24 @@ fails("estimate --mode", *base, "logreg", "--mode", "tripole", code=2, files_abs
 fails("estimate --top > D", *base, "logreg", "--top", 65, code=2, files_absent=[SUMMARY])
 fails("estimate without --out", "estimate", "logreg", code=2)
 fails("estimate --checkpoint-every alone", *base, "logreg", "--checkpoint-every", 5, code=2)
+fails("estimate --memory bad suffix", *base, "logreg", "--memory", "2X", code=2)
+fails("estimate --memory negative", *base, "logreg", "--memory", "-1G", code=2)
+# the accumulators of D = 12,288 (3.4 GiB) do not fit 1 GiB: refused at once, with the numbers
+t0 = time.time()
+err = fails("estimate refuses an oversized accumulator", "estimate", "logreg", "--input", "3x64x64",
+            "--networks", 4, "--top", 10, "--memory", "1G", "--quiet", "--out", BAD, code=1,
+            files_absent=[SUMMARY])
+check("oversized accumulator message", "D = 12288" in err and "1.00 GiB" in err and
+      "--memory" in err, err)
+check("refused before working", time.time() - t0 < 30, f"{time.time() - t0:.1f} s")
+with open(files["summary.json"]) as f:
+    mem = json.load(f).get("memory", {})
+check("summary memory plan", mem.get("budget", 0) > 0 and 0 < mem.get("planned", 0) <= mem["budget"]
+      and mem.get("concurrent_networks") == 2, f"{mem}")
+must("estimate --memory 64M", "estimate", "logreg", "--input", "1x8x8", "--networks", 4,
+     "--memory", "64M", "--quiet", "--out", tmp("estmem"))
+with open(os.path.join(tmp("estmem"), "summary.json")) as f:
+    check("--memory 64M is the budget", json.load(f)["memory"]["budget"] == 64 << 20)
 
 # ---- compare ------------------------------------------------------------------------------------
 out = must("compare dir with itself", "compare", D, D, "--json")

@@ -457,7 +457,16 @@ class Estimator(_Handle):
     mode = _opt_property(Option.MODE)
     eval_point = _opt_property(Option.EVAL_POINT)
     first_network = _opt_property(Option.FIRST_NETWORK)
+    memory = _opt_property(Option.MEMORY)
     step = _opt_property(Option.STEP)
+
+    def plan(self):
+        """Memory plan of run() with the current options: {'budget', 'bytes', 'batch',
+        'concurrent'} (bytes; nad.h: nad_estimator_plan). Raises NadError(ERR_OUT_OF_MEMORY)
+        with the numbers when the run cannot fit the budget (option memory)."""
+        v = [c_int64() for _ in range(4)]
+        _lib.nad_estimator_plan(self._handle, *map(byref, v))
+        return dict(zip(('budget', 'bytes', 'batch', 'concurrent'), (x.value for x in v)))
 
     def set_eval_point(self, x0):
         """Use x0 (c×h×w floats) as evaluation point (sets eval_point to USER)."""

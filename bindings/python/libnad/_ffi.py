@@ -41,6 +41,7 @@ class Option(enum.IntEnum):
     EVAL_POINT = 106
     FIRST_NETWORK = 107
     EPOCHS = 108
+    MEMORY = 109
     STEP = 200
     LR = 201
     MOMENTUM = 202
@@ -52,7 +53,7 @@ class Option(enum.IntEnum):
 # Which options each object takes (nad.h: nad_option comments, nad_trainer_create).
 ESTIMATOR_OPTIONS = (Option.NUM_NETWORKS, Option.SEED, Option.NUM_THREADS, Option.TOP_K,
                      Option.BATCH, Option.MODE, Option.EVAL_POINT, Option.FIRST_NETWORK,
-                     Option.STEP)
+                     Option.MEMORY, Option.STEP)
 TRAINER_OPTIONS = (Option.EPOCHS, Option.BATCH, Option.SEED, Option.NUM_THREADS, Option.LR,
                    Option.MOMENTUM, Option.WEIGHT_DECAY, Option.CLIP, Option.SHUFFLE)
 
@@ -201,6 +202,8 @@ _FUNCS = [
     ('nad_estimator_set_progress', [HANDLE, PROGRESS_FN, c_void_p], c_int, _check),
     ('nad_estimator_set_checkpoint', [HANDLE, c_char_p, c_int64], c_int, _check),
     ('nad_estimator_run', [HANDLE], c_int, _check),
+    ('nad_estimator_plan', [HANDLE, P(c_int64), P(c_int64), P(c_int64), P(c_int64)], c_int,
+     _check),
     ('nad_estimator_dims', [HANDLE, P(c_int64), P(c_int64)], c_int, _check),
     ('nad_estimator_networks_done', [HANDLE, P(c_int64)], c_int, _check),
     ('nad_estimator_eigenvalues', [HANDLE, P(c_double), c_size_t], c_int, _check),

@@ -45,6 +45,7 @@ const NAD_OPT_MODE = nad_option(105)
 const NAD_OPT_EVAL_POINT = nad_option(106)
 const NAD_OPT_FIRST_NETWORK = nad_option(107)
 const NAD_OPT_EPOCHS = nad_option(108)
+const NAD_OPT_MEMORY = nad_option(109)
 const NAD_OPT_STEP = nad_option(200)
 const NAD_OPT_LR = nad_option(201)
 const NAD_OPT_MOMENTUM = nad_option(202)
@@ -474,7 +475,9 @@ NAD_ERR_UNSUPPORTED for D = c·h·w > 46340 (LAPACK's 32-bit indices). Creation 
 little; memory is taken by nad_estimator_run / nad_estimator_load (two half accumulators,
 2·8·D² bytes) and at the eigensolve (another 8·D² bytes plus 12·K·D bytes for K NADs): at
 most about (3 + 1.5·K/D)·8·D² bytes, e.g. 0.04 GB for D = 1,024 and 5.4 GB for
-D = 12,288 (3×64×64) with all NADs, 3.6 GB with NAD_OPT_TOP_K = 100.
+D = 12,288 (3×64×64) with all NADs, 3.6 GB with NAD_OPT_TOP_K = 100; plus, while running,
+one probe per network computed at once (parameters and activations of a batch). Everything
+stays within NAD_OPT_MEMORY: see nad_estimator_plan.
 
 C: `nad_status nad_estimator_create(const nad_arch * a, nad_estimator * * out)`
 """
@@ -555,7 +558,7 @@ end
     nad_option_by_name(name, o)
 
 Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
-"eval_point", "first_network", "step", and for the trainer "epochs", "lr", "momentum",
+"eval_point", "first_network", "memory", "step", and for the trainer "epochs", "lr", "momentum",
 "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name.
 
 C: `nad_status nad_option_by_name(const char * name, nad_option * o)`
@@ -607,8 +610,11 @@ end
 
 Accumulate the responses of the networks of [first, first + N) that are not already
 accumulated (from nad_estimator_load), then finalize (eigensolve, spectrum). Can be called
-once. Results are bit-for-bit reproducible for a given seed, whatever NUM_THREADS: BLAS
-is switched to one thread while networks are probed. That BLAS setting is process-wide, so
+once. Refused up front (NAD_ERR_OUT_OF_MEMORY, nothing allocated) when the run cannot fit
+NAD_OPT_MEMORY (see nad_estimator_plan). Results are bit-for-bit reproducible for a given
+seed and probe batch, whatever NUM_THREADS: BLAS is switched to one thread while networks
+are probed (the batch is NAD_OPT_BATCH unless the memory budget lowers it: fix both
+options, or check nad_estimator_plan, when bits must match across machines). That BLAS setting is process-wide, so
 two estimators running at the same time in one process may differ in the last bits (seen:
 1e-15 relative); run them one after the other when bits matter. After NAD_ERR_CANCELLED (or
 NAD_ERR_NUMERICAL on a non-finite response) the networks accumulated before stay valid: they can be saved,
@@ -618,6 +624,25 @@ C: `nad_status nad_estimator_run(nad_estimator * e)`
 """
 function nad_estimator_run(e)
     ccall((:nad_estimator_run, libnad), nad_status, (Ptr{nad_estimator},), e)
+end
+
+"""
+    nad_estimator_plan(e, budget, bytes, batch, concurrent)
+
+Memory plan of nad_estimator_run with the current options, decided before anything big is
+allocated: the budget (NAD_OPT_MEMORY, or half of the available memory when 0), the bytes
+the run will hold at its peak (accumulators and eigensolve, or probing), the probe batch
+(NAD_OPT_BATCH, halved while the probes do not fit) and the networks probed at once
+(NUM_THREADS, fewer only when a batch of 16 would not fit). NAD_ERR_OUT_OF_MEMORY, with the
+numbers and what to change in nad_last_error(), when the accumulators alone, or one
+network with batch 1 next to them, exceed the budget: nad_estimator_run (and
+nad_estimator_load, for the accumulators) refuse exactly then. Counts libnad's own buffers,
+not the BLAS's per-thread scratch. Any out pointer may be NULL.
+
+C: `nad_status nad_estimator_plan(const nad_estimator * e, int64_t * budget, int64_t * bytes, int64_t * batch, int64_t * concurrent)`
+"""
+function nad_estimator_plan(e, budget, bytes, batch, concurrent)
+    ccall((:nad_estimator_plan, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Int64}, Ptr{Int64}, Ptr{Int64}, Ptr{Int64}), e, budget, bytes, batch, concurrent)
 end
 
 """
