@@ -16,8 +16,14 @@ static int cmd_help(int argc, char **argv) {
 
 /* Commands that compute for a while: they say so when the BLAS kernels are weaker than the
  * CPU allows (the restart could not fix it). */
-static int computes(const char *cmd) {
-  return strcmp(cmd, "estimate") == 0 || strcmp(cmd, "bias") == 0 || strcmp(cmd, "sweep") == 0;
+static int computes(int argc, char **argv) {
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "estimate") != 0 && strcmp(cmd, "bias") != 0 && strcmp(cmd, "sweep") != 0)
+    return 0;
+  for (int i = 2; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+      return 0;
+  return 1;
 }
 
 int main(int argc, char **argv) {
@@ -39,7 +45,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "doctor") == 0)
     return cli_cmd_doctor(argc - 2, argv + 2);
-  if (computes(cmd))
+  if (computes(argc, argv))
     cli_blas_warn();
   if (strcmp(cmd, "arch") == 0)
     return cli_cmd_arch(argc - 2, argv + 2);
