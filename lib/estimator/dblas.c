@@ -4,7 +4,7 @@
 #include <assert.h>
 #include <limits.h>
 
-#include <cblas.h>
+#include "kernels/cblas_include.h"
 
 #include "estimator/estimator.h"
 

@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include <cblas.h>
+#include "kernels/cblas_include.h"
 
 #include "graph/graph.h"
 
@@ -42,11 +42,13 @@ void nadi_blas_facts_get(nadi_blas_facts *f) {
   f->threads = openblas_get_num_threads();
 }
 #elif defined(NADI_BLAS_BLIS)
+#ifndef BLIS_H /* a cblas.h without blis.h: BLIS's own declarations */
 int64_t bli_thread_get_num_threads(void);
 void bli_thread_set_num_threads(int64_t);
 int bli_arch_query_id(void); /* arch_t is an int-sized enum */
 const char *bli_arch_string(int id);
 const char *bli_info_get_version_str(void);
+#endif
 
 int nadi_blas_set_threads(int n) {
   int old = (int)bli_thread_get_num_threads();

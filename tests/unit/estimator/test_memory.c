@@ -132,21 +132,25 @@ static void test_sizing(void) {
   run_result tight = run_with(full.bytes - full.bytes / 5, 2);
   CHECK(tight.batch < 128 && tight.batch >= 16 && tight.concurrent == 2,
         "tight plan: batch %lld x %lld", (long long)tight.batch, (long long)tight.concurrent);
-  /* below what two networks with batch 16 need: one network */
+  /* between what one and two networks with batch 16 need: one network */
   nad_estimator *e = make(NULL, SIZING_SPEC, 1, 8, 8, 6, 2);
-  int64_t b16 = 0, b_small = 0, conc = 0, budget = 0;
+  int64_t two16 = 0, one16 = 0, b_small = 0, conc = 0, budget = 0;
   if (e) {
     nad_estimator_set_int(e, NAD_OPT_BATCH, 16);
-    nad_estimator_plan(e, NULL, &b16, NULL, NULL);
+    nad_estimator_plan(e, NULL, &two16, NULL, NULL);
+    nad_estimator_set_int(e, NAD_OPT_NUM_THREADS, 1);
+    nad_estimator_plan(e, NULL, &one16, NULL, NULL);
+    nad_estimator_set_int(e, NAD_OPT_NUM_THREADS, 2);
     nad_estimator_set_int(e, NAD_OPT_BATCH, 128);
-    nad_estimator_set_int(e, NAD_OPT_MEMORY, b16 - 1);
-    CHECK(nad_estimator_plan(e, &budget, &b_small, NULL, &conc) == NAD_OK && conc == 1 &&
-              b_small <= budget,
-          "plan under %lld: %lld networks, %lld bytes", (long long)(b16 - 1), (long long)conc,
+    nad_estimator_set_int(e, NAD_OPT_MEMORY, (one16 + two16) / 2);
+    nad_status st = nad_estimator_plan(e, &budget, &b_small, NULL, &conc);
+    CHECK(st == NAD_OK && conc == 1 && b_small <= budget && one16 < two16,
+          "plan under %lld (one network %lld, two %lld): %lld networks, %lld bytes",
+          (long long)budget, (long long)one16, (long long)two16, (long long)conc,
           (long long)b_small);
     nad_estimator_destroy(e);
   }
-  run_result one = run_with(b16 - 1, 2);
+  run_result one = run_with((one16 + two16) / 2, 2);
   for (int i = 0; full.ev && tight.ev && one.ev && i < 8; i++)
     CHECK(fabs(tight.ev[i] - full.ev[i]) <= 1e-5 * full.ev[0] &&
               fabs(one.ev[i] - full.ev[i]) <= 1e-5 * full.ev[0],
