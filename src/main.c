@@ -14,14 +14,15 @@ static int cmd_help(int argc, char **argv) {
   return CLI_OK;
 }
 
-/* Commands that compute for a while: they say so when the BLAS kernels are weaker than the
- * CPU allows (the restart could not fix it). */
+/* Commands that compute for a while say so when the BLAS kernels are weaker than the CPU
+ * allows (the restart could not fix it), unless asked for help or to be quiet. */
 static int computes(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "estimate") != 0 && strcmp(cmd, "bias") != 0 && strcmp(cmd, "sweep") != 0)
     return 0;
   for (int i = 2; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+        strcmp(argv[i], "--quiet") == 0)
       return 0;
   return 1;
 }

@@ -86,12 +86,17 @@ else:
     # A command that computes warns on stderr and records the BLAS in summary.json.
     out_dir = os.path.join(TMP, "est")
     p = subprocess.run([NAD, "estimate", "logreg", "--input", "1x4x4", "--networks", "4",
-                        "--threads", "1", "--quiet", "--out", out_dir],
+                        "--threads", "1", "--out", out_dir],
                        capture_output=True, text=True, timeout=120,
                        env=env_with(NAD_TEST_BLAS_CORE="Prescott", OPENBLAS_CORETYPE="Prescott"))
     check("estimate with weak kernels runs", p.returncode == 0, p.stderr)
     check("estimate warns about the kernels", "nad: warning:" in p.stderr and "Prescott" in
           p.stderr, p.stderr)
+    q = subprocess.run([NAD, "estimate", "logreg", "--input", "1x4x4", "--networks", "4",
+                        "--threads", "1", "--quiet", "--out", out_dir + "q"],
+                       capture_output=True, text=True, timeout=120,
+                       env=env_with(NAD_TEST_BLAS_CORE="Prescott", OPENBLAS_CORETYPE="Prescott"))
+    check("--quiet keeps stderr empty", q.returncode == 0 and q.stderr == "", q.stderr)
     try:
         with open(os.path.join(out_dir, "summary.json")) as f:
             s = json.load(f)["blas"]
