@@ -251,8 +251,8 @@ typedef enum nad_option {
   NAD_OPT_FIRST_NETWORK = 107,  /* index of the first network (for runs split over machines) */
   NAD_OPT_EPOCHS = 108,         /* trainer: epochs, default 20 */
   NAD_OPT_MEMORY = 109,         /* memory budget of the estimator in bytes, 0 (default) = half
-                                   of the available memory (MemAvailable); see
-                                   nad_estimator_plan */
+                                   of the available memory (MemAvailable), of which probing
+                                   takes at most 1.5 GiB; see nad_estimator_plan */
   NAD_OPT_STEP = 200,           /* dipole step s > 0, default 100 */
   NAD_OPT_LR = 201,             /* trainer: peak learning rate, default 0.5 (linear decay to 0) */
   NAD_OPT_MOMENTUM = 202,       /* trainer: SGD momentum in [0, 1), default 0 */
@@ -335,7 +335,8 @@ NAD_API nad_status nad_estimator_run(nad_estimator *e);
  *  allocated: the budget (NAD_OPT_MEMORY, or half of the available memory when 0), the bytes
  *  the run will hold at its peak (accumulators and eigensolve, or probing), the probe batch
  *  (NAD_OPT_BATCH, halved while the probes do not fit) and the networks probed at once
- *  (NUM_THREADS, fewer only when a batch of 16 would not fit). NAD_ERR_OUT_OF_MEMORY, with the
+ *  (NUM_THREADS, fewer only when a batch of 16 would not fit). With the default budget the
+ *  probes also stay under 1.5 GiB (more gains nothing measurable). NAD_ERR_OUT_OF_MEMORY, with the
  *  numbers and what to change in nad_last_error(), when the accumulators alone, or one
  *  network with batch 1 next to them, exceed the budget: nad_estimator_run (and
  *  nad_estimator_load, for the accumulators) refuse exactly then. Counts libnad's own buffers,

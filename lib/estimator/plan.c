@@ -12,7 +12,8 @@
  * A probe's bytes are measured, not modelled: one is created at the candidate batch on this
  * thread and what it allocated is read from the allocator's count (lib/core/alloc.c), before
  * any of it is touched. Preference: all threads with a batch of at least MIN_BATCH; below that,
- * fewer concurrent networks (one network with a tiny batch is the last resort). */
+ * fewer concurrent networks (one network with a tiny batch is the last resort). With the default
+ * budget the probes also stay under DEFAULT_PROBE_CAP. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,13 @@
 /* Smallest batch worth keeping all threads busy for: below it the GEMMs are too thin to pay
  * their overhead, and one network less costs less. */
 #define MIN_BATCH 16
+
+/* With the default budget the probes together take at most this much: a batch of 128 instead
+ * of 256 costs DenseNet121 nothing measurable (its GEMMs are thousands of columns wide either
+ * way), and it keeps every built-in at 1x32x32 below 2 GB of RSS (issue 7), VGG11-nopool (1.1 GB
+ * of parameters per network) included, at one network at a time. An explicit NAD_OPT_MEMORY
+ * lifts it. */
+#define DEFAULT_PROBE_CAP ((double)(1536LL << 20))
 
 int64_t nadi_memory_available(void) {
   FILE *f = fopen("/proc/meminfo", "r");
@@ -116,8 +124,9 @@ nad_status nadi_estimator_plan(const nad_estimator *e, int64_t jobs, nadi_plan *
         st = probe_bytes(e, x0, cand[c], &bytes[c]);
       if (st != NAD_OK)
         break;
-      const double need = fixed + slots + (double)w * (double)(bytes[c] > 0 ? bytes[c] : 0);
-      if (need <= (double)budget) {
+      const double probes = (double)w * (double)(bytes[c] > 0 ? bytes[c] : 0);
+      const double need = fixed + slots + probes;
+      if (need <= (double)budget && (e->memory || probes <= DEFAULT_PROBE_CAP || w * cand[c] == 1)) {
         plan->workers = w;
         plan->batch = cand[c];
         plan->probe_bytes = bytes[c];
