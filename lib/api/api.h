@@ -29,11 +29,4 @@ struct nad_net {
   int64_t last_batch; /* batch of the last forward, 0 = none (backward is misuse) */
 };
 
-/* Per-sample input size c*h*w of a graph. */
-static inline int64_t nadi_graph_in_size(const nadi_graph *g) {
-  return g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
-}
-/* Per-sample output size of a graph (size of its last node). */
-int64_t nadi_graph_out_size(const nadi_graph *g);
-
 #endif

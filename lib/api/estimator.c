@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "estimator/estimator.h"
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -173,6 +174,8 @@ nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
   nad_estimator *e = calloc(1, sizeof *e);
   NADI_CHECK(e, NAD_ERR_OUT_OF_MEMORY, "nad_estimator_create: out of memory");
   e->arch = nadi_arch_retain(a);
+  e->g = a->g;
+  e->arch_name = a->name;
   memcpy(e->shape, g->in_shape, sizeof e->shape);
   e->d = d;
   e->num_networks = 1000;

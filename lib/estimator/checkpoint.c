@@ -93,8 +93,8 @@ typedef struct ckpt_head {
 
 static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
   memset(hd, 0, sizeof *hd);
-  snprintf(hd->arch_name, sizeof hd->arch_name, "%s", e->arch->name);
-  hd->fingerprint = graph_fingerprint(e->arch->g);
+  snprintf(hd->arch_name, sizeof hd->arch_name, "%s", e->arch_name);
+  hd->fingerprint = graph_fingerprint(e->g);
   memcpy(hd->shape, e->shape, sizeof hd->shape);
   hd->mode = e->mode;
   hd->eval_kind = e->eval_kind;
