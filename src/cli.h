@@ -67,6 +67,9 @@ char *cli_read_text(const char *path);
 int cli_mkdir_p(const char *path);
 /* Seconds from a monotonic clock. */
 double cli_now(void);
+/* Upper bound of an integer option in the library's option table (nad_option_bounds), which
+ * the command-line limits follow. */
+int64_t cli_option_max(nad_option o);
 /* Number of online CPUs (>= 1). */
 int64_t cli_num_cpus(void);
 /* Reads a float32/float64 .npy fully (nad_npy_read_f32); returns 0 or CLI_ERR, printed as

@@ -60,11 +60,6 @@ static int parse_double(const char *opt, const char *text, double lo, double hi,
   return 0;
 }
 
-static int64_t option_max(nad_option o, int64_t fallback) {
-  double lo = 0, hi = 0;
-  return nad_option_bounds(o, &lo, &hi) == NAD_OK ? (int64_t)hi : fallback;
-}
-
 int bias_parse_settings(const char *command, const bias_args *a, bias_settings *s) {
   (void)command;
   memset(s, 0, sizeof *s);
@@ -74,7 +69,7 @@ int bias_parse_settings(const char *command, const bias_args *a, bias_settings *
   s->train = 10000, s->test = 10000, s->epochs = 20, s->batch = 128, s->seed = 0;
   s->threads = cli_num_cpus();
   s->quiet = a->quiet;
-  const int64_t max_threads = option_max(NAD_OPT_NUM_THREADS, 256);
+  const int64_t max_threads = cli_option_max(NAD_OPT_NUM_THREADS);
   if (s->threads > max_threads)
     s->threads = max_threads;
   int rc;
@@ -83,13 +78,13 @@ int bias_parse_settings(const char *command, const bias_args *a, bias_settings *
       (rc = parse_double("sigma", a->sigma, 0, INFINITY, 0, &s->sigma)) ||
       (rc = cli_parse_i64("train", a->train, 1, INT32_MAX, &s->train)) ||
       (rc = cli_parse_i64("test", a->test, 1, INT32_MAX, &s->test)) ||
-      (rc = cli_parse_i64("epochs", a->epochs, 1, option_max(NAD_OPT_EPOCHS, 1000000), &s->epochs)) ||
-      (rc = cli_parse_i64("batch", a->batch, 1, option_max(NAD_OPT_BATCH, 1 << 20), &s->batch)) ||
+      (rc = cli_parse_i64("epochs", a->epochs, 1, cli_option_max(NAD_OPT_EPOCHS), &s->epochs)) ||
+      (rc = cli_parse_i64("batch", a->batch, 1, cli_option_max(NAD_OPT_BATCH), &s->batch)) ||
       (rc = parse_double("lr", a->lr, 0, INFINITY, 0, &s->lr)) ||
       (rc = parse_double("momentum", a->momentum, 0, 1, 1, &s->momentum)) ||
       (rc = parse_double("weight-decay", a->weight_decay, 0, INFINITY, 0, &s->weight_decay)) ||
       (rc = parse_double("clip", a->clip, 0, INFINITY, 0, &s->clip)) ||
-      (rc = cli_parse_i64("seed", a->seed, 0, option_max(NAD_OPT_SEED, INT32_MAX) / 2 - 1,
+      (rc = cli_parse_i64("seed", a->seed, 0, cli_option_max(NAD_OPT_SEED) / 2 - 1,
                           &s->seed)) ||
       (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &s->threads)))
     return rc;

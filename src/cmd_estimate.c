@@ -77,12 +77,8 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
   memset(r, 0, sizeof *r);
   r->networks = 1000;
   r->scale = 100.0;
-  double lo = 0, hi = 256;
-  nad_option_bounds(NAD_OPT_NUM_THREADS, &lo, &hi);
-  const int64_t max_threads = (int64_t)hi;
-  hi = 1 << 20;
-  nad_option_bounds(NAD_OPT_BATCH, &lo, &hi);
-  const int64_t max_batch = (int64_t)hi;
+  const int64_t max_threads = cli_option_max(NAD_OPT_NUM_THREADS);
+  const int64_t max_batch = cli_option_max(NAD_OPT_BATCH);
   r->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
   r->checkpoint_every = 100;
   r->mode = a->mode ? a->mode : "dipole";

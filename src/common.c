@@ -174,6 +174,11 @@ double cli_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+int64_t cli_option_max(nad_option o) {
+  double lo = 0, hi = 0;
+  return nad_option_bounds(o, &lo, &hi) == NAD_OK ? (int64_t)hi : 0;
+}
+
 int64_t cli_num_cpus(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n >= 1 ? (int64_t)n : 1;

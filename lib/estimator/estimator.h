@@ -7,7 +7,7 @@
  * state.c keeps the run's state besides the accumulators (the network ranges covered, the
  * evaluation point); checkpoint.c saves and loads the halves with that state. Calls go one way:
  * estimator.c -> checkpoint.c -> state.c, accum.c. Vendor libraries: CBLAS through
- * lib/core/blas.c, LAPACKE only in eig.c, FFTW only in spectrum.c. The public façade
+ * lib/core/blas.c, FFTW through lib/core/fft.c, LAPACKE only in eig.c. The public façade
  * (lib/api/estimator.c) owns the handle's lifecycle and validates; nothing here includes it. */
 #ifndef NADI_ESTIMATOR_H
 #define NADI_ESTIMATOR_H
@@ -66,7 +66,7 @@ nad_status nadi_eig_top(double *a, int64_t d, int64_t k, double *evals, double *
  * (Householder QR, as numpy.linalg.qr of aᵀ). */
 nad_status nadi_orthonormal_rows(double *a, int64_t k, int64_t d);
 
-/* ---- spectra (spectrum.c, the only file including fftw3.h) ------------------------------ */
+/* ---- spectra (spectrum.c; FFTs through lib/core/fft.c) ----------------------------------- */
 /* Power spectrum of a covariance: for each channel cc, P(f) = (F C_cc F^H)(f, f), fftshifted.
  * cov: full symmetric (c·h·w)² row-major. dst: c·h·w doubles (negative rounding clamped to 0). */
 nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w, double *dst);
@@ -78,8 +78,12 @@ nad_status nadi_spectrum_eig(const float *nads, const double *evals, int64_t cou
 nad_status nadi_log_spectrum_corr(const double *pa, const double *pb, int64_t n, double *corr);
 
 /* ---- comparison (compare.c) --------------------------------------------------------------- */
-/* ||Qaᵀ Qb||²_F / k for two sets of k orthonormal rows of length d. */
+/* ||Qaᵀ Qb||²_F / k for two sets of k orthonormal rows of length d; −1 when out of memory. */
 double nadi_overlap_orthonormal(const double *qa, const double *qb, int64_t k, int64_t d);
+/* The same for the spans of the first k rows of a and b (k×d floats each, finite, k <= d):
+ * orthonormal bases by QR first. */
+nad_status nadi_subspace_overlap(const float *a, const float *b, int64_t k, int64_t d,
+                                 double *overlap);
 
 /* ---- probing one network (probe.c) -------------------------------------------------------- */
 typedef struct nadi_probe nadi_probe;

@@ -72,6 +72,17 @@ enum { NADI_CMAP_DIVERGING = 0, NADI_CMAP_SEQUENTIAL = 1 };
 nad_status nadi_png_write_heatmap(const char *path, const double *values, int64_t rows,
                                   int64_t cols, double lo, double hi, int cmap);
 
+/* Grid of the first count NADs (count×c×h×w floats, channel 0 shown), each above its Fourier
+ * power (log, fftshifted), diverging colour map. Trusts count, c, h, w >= 1 and that
+ * count·c·h·w floats and h·w·40 bytes fit; refuses (NAD_ERR_INVALID_ARG) a grid that exceeds
+ * PNG's side limit. */
+nad_status nadi_png_write_nads(const char *path, const float *nads, int64_t count, int64_t c,
+                               int64_t h, int64_t w);
+/* 640×400 line plot of the n >= 1 points (x[i], y[i]) (x finite; y_lo < y_hi finite): see
+ * nad_png_write_lineplot in nad.h. */
+nad_status nadi_png_write_lineplot(const char *path, const double *x, const double *y, int64_t n,
+                                   double y_lo, double y_hi);
+
 /* Colour maps, t in [0, 1] (clamped): diverging RdBu_r with a pure white middle (t = 0.5),
  * sequential viridis. Exposed for tests and for other figures. */
 void nadi_cmap_diverging(double t, uint8_t rgb[3]);
