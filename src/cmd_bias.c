@@ -3,7 +3,6 @@
  * parts `nad sweep` shares: training options, directions, one training run. */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,28 +244,6 @@ int bias_direction(const char *command, const char *spec, const bias_settings *s
 
 /* ---- training ------------------------------------------------------------------------------- */
 
-static volatile sig_atomic_t g_signal;
-static void on_signal(int sig) { g_signal = sig; }
-static struct sigaction g_old_int, g_old_term;
-
-void bias_signals_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills */
-  g_signal = 0;
-  sigaction(SIGINT, &sa, &g_old_int);
-  sigaction(SIGTERM, &sa, &g_old_term);
-}
-
-void bias_signals_restore(void) {
-  sigaction(SIGINT, &g_old_int, NULL);
-  sigaction(SIGTERM, &g_old_term, NULL);
-}
-
-int bias_signal(void) { return g_signal; }
-
 typedef struct run_ctx {
   const bias_settings *s;
   const char *label;
@@ -293,7 +270,7 @@ static int on_epoch(void *user_data, int64_t epoch, double loss, double train_ac
             train_acc, test, seconds);
     fflush(stderr);
   }
-  return g_signal != 0;
+  return cli_signal() != 0;
 }
 
 static int set_int(nad_trainer *t, nad_option o, int64_t v, const char *what) {
@@ -344,7 +321,7 @@ int bias_train(const nad_arch *arch, const float *v, const bias_settings *s, con
   run_ctx ctx = {s, label ? label : "", r};
   nad_trainer_set_epoch_callback(t, on_epoch, &ctx);
   double t0 = cli_now();
-  st = g_signal ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, test_each_epoch ? test : NULL);
+  st = cli_signal() ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, test_each_epoch ? test : NULL);
   if (st == NAD_OK && !test_each_epoch) {
     st = nad_trainer_evaluate(t, test, &r->test_acc, NULL);
     r->test_hist[s->epochs - 1] = r->test_acc;
@@ -353,7 +330,7 @@ int bias_train(const nad_arch *arch, const float *v, const bias_settings *s, con
   if (st == NAD_ERR_CANCELLED) {
     fprintf(stderr, "nad: cancelled after %lld of %lld epochs\n", (long long)r->epochs_done,
             (long long)s->epochs);
-    rc = 128 + (g_signal ? g_signal : SIGINT);
+    rc = cli_signal_exit_code();
   } else if (st != NAD_OK) {
     rc = cli_lib_error(st, "training failed");
   }
@@ -443,9 +420,9 @@ int cli_cmd_bias(int argc, char **argv) {
   }
   if ((rc = bias_direction(CMD, direction, &s, v)) != 0)
     goto done;
-  bias_signals_install();
+  cli_signals_install();
   rc = bias_train(arch, v, &s, "", 1, &r);
-  bias_signals_restore();
+  cli_signals_restore();
   if (rc != 0)
     goto done;
   if (json)

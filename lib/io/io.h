@@ -1,30 +1,27 @@
-/* Internal file I/O: .npy arrays, PNG figures, atomic file replacement. Never installed.
+/* Internal file I/O: .npy arrays, PNG figures; atomic file replacement is io/atomic.h. Never
+ * installed.
  * These functions trust their arguments (the public façades validate them); failures are
  * reported as NAD_ERR_IO (open/read/write, with the path and strerror), NAD_ERR_FORMAT
  * (malformed .npy content, with the path and the problem) or NAD_ERR_OUT_OF_MEMORY. */
 #ifndef NADI_IO_H
 #define NADI_IO_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
-#include "nad/nad.h"
+#include "core/core.h"
+#include "io/atomic.h"
 
-/* ---- atomic replacement: write "<path>.tmp.<pid>", fflush + fsync, rename over path ------ */
+/* ---- atomic replacement (io/atomic.h) -------------------------------------------------- */
 
-typedef struct nadi_atomic_file {
-  FILE *fp; /* write here between open and commit/abort */
-  const char *path;
-  char *tmp_path; /* owned */
-} nadi_atomic_file;
-
-/* Create the temporary file. On failure nothing is left behind and af->fp is NULL. */
-nad_status nadi_atomic_open(nadi_atomic_file *af, const char *path);
-/* Flush, fsync, close and rename onto the final path; on any failure the temporary file is
- * removed, the destination is untouched and NAD_ERR_IO is returned. Always releases af. */
-nad_status nadi_atomic_commit(nadi_atomic_file *af);
-/* Give up: close and remove the temporary file (safe after a failed open). */
-void nadi_atomic_abort(nadi_atomic_file *af);
+/* The failure of an atomic file as this thread's error: NAD_ERR_IO naming the path, the step
+ * and strerror (NAD_ERR_OUT_OF_MEMORY when the step ran out of memory). */
+static inline nad_status nadi_atomic_fail(const nadi_atomic_file *af) {
+  return nadi_fail(af->err == ENOMEM ? NAD_ERR_OUT_OF_MEMORY : NAD_ERR_IO, "%s: cannot %s: %s",
+                   af->path, af->failed, strerror(af->err));
+}
 
 /* ---- .npy --------------------------------------------------------------------------------- */
 

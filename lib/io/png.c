@@ -126,10 +126,9 @@ static nad_status write_rows(const char *path, int64_t w, int64_t h, row_fn fn, 
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "%s: out of memory for a %lld-pixel row", path,
                      (long long)w);
   nadi_atomic_file af;
-  nad_status st = nadi_atomic_open(&af, path);
-  if (st != NAD_OK) {
+  if (nadi_atomic_open(&af, path) != 0) {
     free(row);
-    return st;
+    return nadi_atomic_fail(&af);
   }
   png_sink sink = {af.fp, 0, ""};
   int rc = encode(&sink, (uint32_t)w, (uint32_t)h, fn, ctx, row);
@@ -142,7 +141,7 @@ static nad_status write_rows(const char *path, int64_t w, int64_t h, row_fn fn, 
       return nadi_fail(NAD_ERR_IO, "%s: cannot write: %s", path, strerror(sink.err));
     return nadi_fail(NAD_ERR_IO, "%s: libpng error: %s", path, sink.msg);
   }
-  return nadi_atomic_commit(&af);
+  return nadi_atomic_commit(&af) == 0 ? NAD_OK : nadi_atomic_fail(&af);
 }
 
 /* ------------------------------------------------------------------------------------------ */
