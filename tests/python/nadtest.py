@@ -79,6 +79,18 @@ def rel_err(got, ref):
     return float(np.max(np.abs(got - ref))) / scale
 
 
+def status_of(fn, *args, **kw):
+    """Status of a libnad call through the binding (Status.OK, or the NadError's status, which
+    must come with a message)."""
+    import libnad
+    try:
+        fn(*args, **kw)
+    except libnad.NadError as e:
+        assert e.message, 'no message for %s' % e
+        return e.status
+    return libnad.Status.OK
+
+
 # ---- script tests ----------------------------------------------------------------------------
 
 _counts = {'passed': 0, 'failed': 0}

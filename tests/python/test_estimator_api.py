@@ -24,6 +24,7 @@ except ImportError:
     sys.exit(nadtest.SKIP)
 
 import libnad  # noqa: E402
+from nadtest import status_of  # noqa: E402
 from libnad import EvalPoint, Mode, NadError, Option, Owner, Status  # noqa: E402
 from libnad import _lib as raw  # noqa: E402
 
@@ -33,15 +34,6 @@ D = 16
 
 def logreg():
     return libnad.Arch.builtin('logreg', SHAPE)
-
-
-def status_of(fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except NadError as e:
-        assert e.message, 'no message for %s' % e
-        return e.status
-    return Status.OK
 
 
 class Options(unittest.TestCase):
