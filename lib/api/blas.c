@@ -1,5 +1,5 @@
 /* Public report on the BLAS: vendor, kernel set, threads, and whether the kernel set is weaker
- * than the CPU allows (policy: lib/kernels/blas_advice.c). The library only reports: it never
+ * than the CPU allows (policy: lib/core/blas_advice.c). The library only reports: it never
  * prints, and it cannot switch the kernels of a BLAS that is already loaded; the `nad` tool and
  * the Python binding act on NAD_BLAS_FIX before the BLAS starts.
  *
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "core/blas.h"
 
 static struct {
   nadi_blas_facts facts;

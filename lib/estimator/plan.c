@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/threads.h"
 #include "estimator/estimator.h"
 
 /* Smallest batch worth keeping all threads busy for: below it the GEMMs are too thin to pay
@@ -68,7 +69,7 @@ static nad_status probe_bytes(const nad_estimator *e, const float *x0, int64_t b
                               int64_t *bytes) {
   const int64_t before = nadi_alloc_thread_bytes();
   nadi_probe *p = NULL;
-  NADI_TRY(nadi_probe_create(e->arch->g, x0, e->mode, e->step, batch, &p));
+  NADI_TRY(nadi_probe_create(e->g, x0, e->mode, e->step, batch, &p));
   const int64_t after = nadi_alloc_thread_bytes();
   nadi_probe_destroy(p);
   *bytes = before < 0 ? -1 : after - before;
@@ -92,7 +93,7 @@ nad_status nadi_estimator_plan(const nad_estimator *e, int64_t jobs, nadi_plan *
                      "(nad estimate --memory SIZE)%s, or use a smaller input",
                      (long long)d, gib(finish), (long long)k, gib((double)budget), whose,
                      k > 100 ? ", keep fewer NADs (NAD_OPT_TOP_K, --top K)" : "");
-  int64_t threads = e->num_threads == 0 ? nadi_default_threads() : e->num_threads;
+  int64_t threads = nadi_thread_count(e->num_threads);
   int64_t workers = threads < jobs ? threads : jobs;
   if (workers < 1)
     workers = 1;

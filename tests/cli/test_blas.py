@@ -15,18 +15,11 @@ import subprocess
 import sys
 import tempfile
 
+import nadtest  # noqa: E402 (PYTHONPATH: tests/python)
+from nadtest import check  # noqa: E402
+
 NAD = sys.argv[1] if len(sys.argv) > 1 else "nad"
 TMP = tempfile.mkdtemp(prefix="nad-blas-")
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
 
 
 def env_with(**kw):
@@ -106,6 +99,5 @@ else:
     except (OSError, ValueError, KeyError) as e:
         check("summary.json has a blas object", False, str(e))
 
-print(f"{passed} passed, {failed} failed")
 shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failed else 0)
+nadtest.finish()

@@ -171,7 +171,8 @@ class Symbols(unittest.TestCase):
                   'nad_mode': (libnad.Mode, 'NAD_MODE_'),
                   'nad_eval_point': (libnad.EvalPoint, 'NAD_EVAL_'),
                   'nad_fourier_part': (libnad.FourierPart, 'NAD_FOURIER_'),
-                  'nad_blas_field': (libnad.BlasField, 'NAD_BLAS_')}
+                  'nad_blas_field': (libnad.BlasField, 'NAD_BLAS_'),
+                  'nad_owner': (libnad.Owner, 'NAD_OWNER_')}
         self.assertEqual(set(enums), set(mirror))
         for cname, (py, prefix) in mirror.items():
             with self.subTest(enum=cname):

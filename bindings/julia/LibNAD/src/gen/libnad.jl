@@ -53,6 +53,10 @@ const NAD_OPT_WEIGHT_DECAY = nad_option(203)
 const NAD_OPT_CLIP = nad_option(204)
 const NAD_OPT_SHUFFLE = nad_option(10000)
 
+const nad_owner = Cint
+const NAD_OWNER_ESTIMATOR = nad_owner(1)
+const NAD_OWNER_TRAINER = nad_owner(2)
+
 const nad_mode = Cint
 const NAD_MODE_DIPOLE = nad_mode(0)
 const NAD_MODE_GRADIENT = nad_mode(1)
@@ -568,6 +572,19 @@ function nad_option_by_name(name, o)
 end
 
 """
+    nad_option_owner(o, owners)
+
+The handles that take option o, as a mask of nad_owner bits into *owners (e.g.
+NAD_OWNER_ESTIMATOR | NAD_OWNER_TRAINER for NAD_OPT_SEED); NAD_ERR_INVALID_ARG for an
+unknown option. The other handle's setters refuse it with NAD_ERR_INVALID_ARG.
+
+C: `nad_status nad_option_owner(nad_option o, int32_t * owners)`
+"""
+function nad_option_owner(o, owners)
+    ccall((:nad_option_owner, libnad), nad_status, (nad_option, Ptr{Int32}), o, owners)
+end
+
+"""
     nad_estimator_set_eval_point(e, x0, len)
 
 Use x0 (D = c·h·w floats, copied) as evaluation point; sets NAD_OPT_EVAL_POINT to USER.
@@ -633,7 +650,8 @@ Memory plan of nad_estimator_run with the current options, decided before anythi
 allocated: the budget (NAD_OPT_MEMORY, or half of the available memory when 0), the bytes
 the run will hold at its peak (accumulators and eigensolve, or probing), the probe batch
 (NAD_OPT_BATCH, halved while the probes do not fit) and the networks probed at once
-(NUM_THREADS, fewer only when a batch of 16 would not fit). NAD_ERR_OUT_OF_MEMORY, with the
+(NUM_THREADS, fewer only when a batch of 16 would not fit). With the default budget the
+probes also stay under 1.5 GiB (more gains nothing measurable). NAD_ERR_OUT_OF_MEMORY, with the
 numbers and what to change in nad_last_error(), when the accumulators alone, or one
 network with batch 1 next to them, exceed the budget: nad_estimator_run (and
 nad_estimator_load, for the accumulators) refuse exactly then. Counts libnad's own buffers,

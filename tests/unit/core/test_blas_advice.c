@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "../check.h"
-#include "graph/graph.h"
+#include "core/blas.h"
+#include "core/core.h"
+#include "nad/nad.h"
 
 static void verdict(const char *vendor, const char *core, int level, const char *env,
                     const char *user, nadi_blas_verdict want, const char *want_better) {

@@ -11,7 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "graph/graph.h"
+#include "core/blas.h"
+#include "core/core.h"
 
 typedef struct core_level {
   const char *name;
