@@ -178,6 +178,28 @@ class Results(unittest.TestCase):
         self.assertFalse(np.array_equal(a.eigenvalues(), c.eigenvalues()))
 
 
+class Memory(unittest.TestCase):
+    def test_plan_and_refusal(self):
+        est = libnad.Estimator(logreg(), num_networks=4, num_threads=2)
+        p = est.plan()
+        self.assertEqual(set(p), {'budget', 'bytes', 'batch', 'concurrent'})
+        # batch min(256, 2·D), two networks, a few MB in all
+        self.assertEqual((p['batch'], p['concurrent']), (min(256, 2 * est.arch.input_size), 2))
+        self.assertTrue(0 < p['bytes'] <= p['budget'], p)
+        est.memory = 1 << 20  # 1 MiB: not even the run state fits
+        with self.assertRaises(NadError) as cm:
+            est.plan()
+        self.assertEqual(cm.exception.status, Status.ERR_OUT_OF_MEMORY)
+        self.assertIn('budget', cm.exception.message)
+        with self.assertRaises(NadError) as cm:
+            est.run()
+        self.assertEqual(cm.exception.status, Status.ERR_OUT_OF_MEMORY)
+        self.assertEqual(est.networks_done, 0)
+        est.memory = 64 << 20  # refused runs do not count: it may still run
+        est.run()
+        self.assertEqual(est.networks_done, 4)
+
+
 class Progress(unittest.TestCase):
     def test_calls(self):
         calls = []
