@@ -139,9 +139,11 @@ static nad_status create(const nadi_graph *g, int64_t cap, int forward_only, nad
     if (ok)
       e->n_slots = ns;
     for (int64_t s = 0; ok && s < ns; s++) {
-      ok = nadi_mul_ok(cap, slot_size[s], &sz) && (e->slots[s] = nadi_alloc((size_t)sz,
-                                                                              sizeof(float)));
-      e->bytes += (size_t)sz * sizeof(float);
+      ok = nadi_mul_ok(cap, slot_size[s], &sz);
+      if (ok)
+        ok = (e->slots[s] = nadi_alloc((size_t)sz, sizeof(float))) != NULL;
+      if (ok)
+        e->bytes += (size_t)sz * sizeof(float);
     }
     for (int64_t i = 0; ok && i < n; i++)
       e->act[i] = e->slots[slot_of[i]];
