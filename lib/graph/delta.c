@@ -230,7 +230,7 @@ void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0) {
     return;
   for (int64_t i = 1; i <= p->n_prefix; i++) {
     /* node by node: the forward-only executor reuses a buffer once its reader has run */
-    nadi_exec_forward_nodes(p->exec, params, p->x0, i - 1, i, 1, 0, NULL);
+    nadi_exec_forward_node(p->exec, params, p->x0, i - 1, 1);
     level *v = &p->lv[i];
     memcpy(v->base, nadi_exec_act(p->exec, i - 1), sizeof(float) * (size_t)(v->c * v->h * v->w));
     const nadi_layer *l = &g->layers[i - 1];

@@ -96,18 +96,18 @@ size_t nadi_exec_bytes(const nadi_exec *e);
 /* Forward batch <= cap samples; returns a pointer to the output (batch * out floats) owned by e. */
 const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
                                int training, nadi_rng *rng);
-/* Run only nodes [start, end) and return the activation of node end - 1. The nodes before
- * start that nodes of the range read must already hold their activations in nadi_exec_act
- * (computed by an earlier call, or written by the caller); x is the network input (may be NULL
- * if no node of the range reads it). In forward-only mode a node's activation can be read
- * right after the call that computed it: a caller that wants every activation of a prefix
- * (the delta forward's base) runs it node by node. */
-const float *nadi_exec_forward_nodes(nadi_exec *e, float *params, const float *x, int64_t start,
-                                     int64_t end, int64_t batch, int training, nadi_rng *rng);
-/* nadi_exec_forward_nodes(e, params, x, start, n_layers, ...): used by the dipole probe, which
- * computes a prefix itself and writes the activation where the prefix ends. */
+/* Run only nodes [start, n_layers). The nodes before start that nodes of the range read must
+ * already hold their activations in nadi_exec_act (computed by an earlier call, or written by
+ * the caller); x is the network input (may be NULL if no node of the range reads it). Used by
+ * the dipole probe, which computes a prefix itself and writes the activations the rest reads. */
 const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x, int64_t start,
                                      int64_t batch, int training, nadi_rng *rng);
+/* Run node `node` alone (eval mode) on what its inputs hold; returns its activation. In
+ * forward-only mode that activation is readable until a later node reuses its buffer: a
+ * caller that wants every activation of a prefix (the delta forward's base) runs it node by
+ * node and reads each one right away. */
+const float *nadi_exec_forward_node(nadi_exec *e, float *params, const float *x, int64_t node,
+                                    int64_t batch);
 /* Activation buffer of a node (batch_cap * out size floats; see the modes above). */
 float *nadi_exec_act(nadi_exec *e, int64_t node);
 /* Backward through the last forward (full mode only). dx (batch*in floats) and dparams

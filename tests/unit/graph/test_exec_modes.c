@@ -39,7 +39,7 @@ static void compare(const char *what, const nadi_graph *g, int64_t batch, uint64
   /* node by node: each activation equals the full mode's right after its step */
   int64_t bad = -1;
   for (int64_t i = 0; i < n && bad < 0; i++) {
-    nadi_exec_forward_nodes(fo, params, x, i, i + 1, batch, 0, NULL);
+    nadi_exec_forward_node(fo, params, x, i, batch);
     if (memcmp(nadi_exec_act(fo, i), nadi_exec_act(full, i),
                sizeof(float) * (size_t)(batch * out_size(g, i))) != 0)
       bad = i;
