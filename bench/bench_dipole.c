@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_line.h"
 #include "graph/graph.h"
 
 static double now(void) {
@@ -34,6 +35,7 @@ int main(int argc, char **argv) {
     coord[i] = i / 2;
     val[i] = x0[i / 2] + (i % 2 ? -100.0f : 100.0f);
   }
+  bench_print_blas(stdout);
   printf("%s: %lld perturbed inputs per network, %.2f MFLOP per dense forward\n", arch,
          (long long)n, (double)g->flops / 1e6);
   int64_t chunks[] = {64, 128, 256, 512};

@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "kernels/kernels.h"
+#include "blas_line.h"
 
 static double now(void) {
   struct timespec t;
@@ -107,6 +108,7 @@ static double net_bench(const char *name, int64_t batch, int reps, double peak) 
 int main(int argc, char **argv) {
   int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
   int reps = quick ? 1 : 3;
+  bench_print_blas(stdout);
   double peak = sgemm_peak(quick ? 512 : 2048, reps);
   printf("sgemm %d^3 peak: %.1f GFLOP/s\n", quick ? 512 : 2048, peak);
   net_bench("lenet", quick ? 256 : 2048, reps, peak);

@@ -3,13 +3,15 @@
  * REPS fits of one epoch; the evaluation of 10,000 test samples; the generation of the two
  * datasets. From these, the time of one 'nad bias' cell with the reference setup (20 epochs,
  * evaluation after each) and of a 16x16 grid. Prints one JSON line. Built and run by
- * bench/bench_train.sh (with the PyTorch side).
+ * bench/bench_train.sh (with the PyTorch side). The BLAS line goes to stderr.
  * usage: bench_train [THREADS [REPS [ARCH [N]]]] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include <nad/nad.h>
+
+#include "blas_line.h"
 
 static double now(void) {
   struct timespec t;
@@ -27,6 +29,7 @@ static double now(void) {
   } while (0)
 
 int main(int argc, char **argv) {
+  bench_print_blas(stderr);
   int threads = argc > 1 ? atoi(argv[1]) : 2, reps = argc > 2 ? atoi(argv[2]) : 3;
   const char *name = argc > 3 ? argv[3] : "lenet";
   int64_t n = argc > 4 ? atoll(argv[4]) : 10000;

@@ -13,7 +13,7 @@ build=${BUILD:-build}
 [ -f "$build/lib/libnad.so" ] || scripts/build.sh
 build=$(cd "$build" && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -I"$build/include" bench/bench_train.c -L"$build/lib" -lnad \
+cc -O2 -std=c11 -D_GNU_SOURCE -Iinclude -Ibench -I"$build/include" bench/bench_train.c -L"$build/lib" -lnad \
   -Wl,-rpath,"$build/lib" -o "$tmp/bench_train"
 cat > "$tmp/torch_epoch.py" <<'PY'
 import sys, time

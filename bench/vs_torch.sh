@@ -10,6 +10,7 @@ ref=../shared/reference/tools/torch_ref.py
 [ -x build/src/nad ] || scripts/build.sh
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%F)"
+build/src/nad doctor | sed -n 's/^blas kernel: */BLAS kernels: /p'
 t_torch=$(/usr/bin/python3 "$ref" "$arch" "$nt" "$tmp/ref.npz" --fd 100 | sed -n 's/.*seconds \([0-9.]*\)/\1/p')
 start=$(date +%s.%N)
 build/src/nad estimate "$arch" --networks "$nn" --threads 2 --quiet --out "$tmp/nad"
