@@ -127,7 +127,8 @@ nad_status nadi_estimator_plan(const nad_estimator *e, int64_t jobs, nadi_plan *
         break;
       const double probes = (double)w * (double)(bytes[c] > 0 ? bytes[c] : 0);
       const double need = fixed + slots + probes;
-      if (need <= (double)budget && (e->memory || probes <= DEFAULT_PROBE_CAP || w * cand[c] == 1)) {
+      const int capped = !e->memory && probes > DEFAULT_PROBE_CAP && w * cand[c] > 1;
+      if (need <= (double)budget && !capped) {
         plan->workers = w;
         plan->batch = cand[c];
         plan->probe_bytes = bytes[c];
@@ -138,6 +139,7 @@ nad_status nadi_estimator_plan(const nad_estimator *e, int64_t jobs, nadi_plan *
     }
   }
   if (st == NAD_OK && !found) {
+    /* w = 1 measured every candidate, down to batch 1 */
     const double one = fixed + slot_bytes + (double)(bytes[n_cand - 1] > 0 ? bytes[n_cand - 1] : 0);
     st = nadi_fail(NAD_ERR_OUT_OF_MEMORY,
                    "one network of this architecture needs %.2f GiB to probe (batch 1) next to "
