@@ -206,7 +206,7 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, nadi_delta **out)
     if (!p->ws)
       goto oom;
   }
-  nad_status st = nadi_exec_create(g, cap, &p->exec);
+  nad_status st = nadi_exec_create_forward_only(g, cap, &p->exec);
   if (st != NAD_OK) {
     nadi_delta_destroy(p);
     return st;

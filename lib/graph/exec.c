@@ -12,6 +12,7 @@ struct nadi_exec {
   int64_t cap;       /* batch capacity */
   int64_t batch;     /* batch of the last forward, 0 = none */
   int training;
+  int forward_only;  /* nadi_exec_create_forward_only: no backward follows any forward */
   nadi_rng *rng;
   const float *x;    /* input of the last forward (borrowed; must outlive backward) */
   float **act;       /* per node: cap * out size */
@@ -68,6 +69,12 @@ oom:
                    (long long)cap);
 }
 
+nad_status nadi_exec_create_forward_only(const nadi_graph *g, int64_t cap, nadi_exec **out) {
+  NADI_TRY(nadi_exec_create(g, cap, out));
+  (*out)->forward_only = 1;
+  return NAD_OK;
+}
+
 void nadi_exec_destroy(nadi_exec *e) {
   if (!e)
     return;
@@ -94,6 +101,7 @@ static void make_ctx(nadi_exec *e, int64_t i, nadi_ctx *ctx) {
   ctx->ws = e->ws;
   ctx->state = e->state[i];
   ctx->rng = e->rng;
+  ctx->forward_only = e->forward_only && !e->training;
 }
 
 static const float *node_out(const nadi_exec *e, int32_t idx) {

@@ -65,6 +65,10 @@ typedef struct nadi_ctx {
   float *state;          /* per-node saved state of ops->state_size(l, batch) floats, kept
                             between forward and backward (dropout mask, BN batch mean/invstd) */
   struct nadi_rng *rng;  /* training-mode randomness (dropout) */
+  int forward_only;      /* eval mode, and no backward will read this forward (forward-only
+                            executor): kernels may use faster algorithms whose float rounding
+                            differs from the function their backward is the exact adjoint of
+                            (conv2d: Winograd, tiny maps as one GEMM; lib/kernels/conv_algo.h) */
 } nadi_ctx;
 
 /* Kernel interface, one implementation per kind (lib/kernels/<kind>.c).
@@ -146,6 +150,11 @@ void nadi_graph_init_params(const nadi_graph *g, float *params, nadi_rng *rng);
 /* Executor (lib/graph/exec.c): buffers for one batch capacity. Not thread-safe. */
 typedef struct nadi_exec nadi_exec;
 nad_status nadi_exec_create(const nadi_graph *g, int64_t batch_cap, nadi_exec **out);
+/* An executor for eval-mode forwards that no backward follows (the delta forward): its kernels
+ * get nadi_ctx.forward_only and may use the faster eval algorithms. nadi_exec_backward must not
+ * be called on it. */
+nad_status nadi_exec_create_forward_only(const nadi_graph *g, int64_t batch_cap,
+                                         nadi_exec **out);
 void nadi_exec_destroy(nadi_exec *e);
 int64_t nadi_exec_batch_cap(const nadi_exec *e);
 /* Forward batch <= cap samples; returns a pointer to the output (batch * out floats) owned by e. */
