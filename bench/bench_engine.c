@@ -6,9 +6,10 @@
  * Usage: bench_engine [--quick] [--convs-only] [--batch B] [--threads T] [--channels C]
  *                     [--cputime] [ARCH...]
  *   --convs-only  skip the whole-network part; --batch: batch of the layer-class part (64);
- *   --cputime: time the layer classes by process CPU time (with --threads 1 on a busy machine);
+ *   --cputime: time by process CPU time (with --threads 1 on a busy machine);
  *   --threads: BLAS threads (default: the BLAS's own); ARCH...: architectures of the
- *   layer-class part (default resnet18 vgg11 densenet121). */
+ *   layer-class part (default resnet18 vgg11 densenet121). Without --cputime, the layer-class
+ *   part ends with the threading comparison (conv_threading_bench, --threads or 2 threads). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ static void blas_info(void) { printf("BLAS: not OpenBLAS\n"); }
 
 static double now(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(conv_class_cputime ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -170,5 +171,9 @@ int main(int argc, char **argv) {
   }
   for (int i = 0; i < n_archs; i++)
     conv_class_bench(archs[i], channels, quick ? 8 : batch, quick ? 1 : 2, peak);
+  if (!conv_class_cputime) /* threading: wall clock by nature */
+    for (int i = 0; i < n_archs; i++)
+      conv_threading_bench(archs[i], channels, quick ? 8 : batch, threads > 1 ? threads : 2,
+                           quick ? 1 : 2);
   return 0;
 }

@@ -5,6 +5,7 @@
  * Throughput is "effective GFLOP/s" = direct-convolution FLOPs (2·O·OH·OW·C·k² per image, the
  * graph's convention without bias) / time, so an algorithm that multiplies less can exceed the
  * sgemm peak. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -181,6 +182,97 @@ void conv_class_bench(const char *arch, int64_t channels, int64_t batch, int rep
          "all convolutions", "", tot_f / 1e9, tot_i * 1e3, tot_f / tot_i / 1e9,
          100 * tot_f / tot_i / 1e9 / peak, tot_d * 1e3, tot_f / tot_d / 1e9,
          100 * tot_f / tot_d / 1e9 / peak, tot_i / tot_d);
+  nadi_free(params);
+  nadi_graph_destroy(g);
+}
+
+/* ---- threading: BLAS threads inside one network's GEMMs, or one network per thread ---------- */
+
+typedef struct net_job {
+  const nadi_graph *g;
+  float *params;
+  int64_t batch;
+  int algo, reps;
+  float *in, *out, *ws; /* own buffers: the largest layer's */
+} net_job;
+
+/* Every convolution of the graph, in order, reps times (inputs are whatever the buffers hold:
+ * the cost does not depend on the values). */
+static void *run_convs(void *arg) {
+  net_job *j = arg;
+  for (int r = 0; r < j->reps; r++)
+    for (int64_t i = 0; i < j->g->n_layers; i++) {
+      const nadi_layer *l = &j->g->layers[i];
+      if (l->kind == NADI_CONV2D)
+        run(j->algo, l, j->params + l->param_off, j->in, j->out, j->batch, j->ws);
+    }
+  return NULL;
+}
+
+void conv_threading_bench(const char *arch, int64_t channels, int64_t batch, int threads,
+                          int reps) {
+  nadi_graph *g;
+  if (threads < 2 || nadi_builtin_build(arch, channels, 32, 32, 1, &g) != NAD_OK)
+    return;
+  float *params = nadi_alloc((size_t)g->n_params, 4);
+  nadi_rng r;
+  nadi_rng_init(&r, 1, 0);
+  nadi_graph_init_params(g, params, &r);
+  int64_t in_max = 0, out_max = 0;
+  size_t ws_max = 0;
+  double flop = 0;
+  for (int64_t i = 0; i < g->n_layers; i++) {
+    const nadi_layer *l = &g->layers[i];
+    if (l->kind != NADI_CONV2D)
+      continue;
+    int64_t insz = l->in_shape[0][0] * l->in_shape[0][1] * l->in_shape[0][2];
+    int64_t outsz = l->out_shape[0] * l->out_shape[1] * l->out_shape[2];
+    in_max = insz > in_max ? insz : in_max;
+    out_max = outsz > out_max ? outsz : out_max;
+    size_t w = nadi_conv2d_ops.workspace(l, batch);
+    ws_max = w > ws_max ? w : ws_max;
+    flop += 2.0 * (double)batch * (double)outsz * (double)(l->in_shape[0][0] * l->k * l->k);
+  }
+  net_job jobs[16];
+  if (threads > 16)
+    threads = 16;
+  for (int t = 0; t < threads; t++) {
+    jobs[t] = (net_job){.g = g, .params = params, .batch = batch, .reps = reps,
+                        .in = nadi_alloc((size_t)(batch * in_max), 4),
+                        .out = nadi_alloc((size_t)(batch * out_max), 4),
+                        .ws = nadi_alloc(ws_max + 1, 4)};
+    nadi_rng_fill_normal(&r, jobs[t].in, batch * in_max, 0, 1);
+  }
+  printf("%s %lldx32x32, batch %lld, all convolutions x %d, wall clock: %d BLAS threads in one "
+         "network vs %d networks of 1 BLAS thread each (effective GFLOP/s)\n",
+         arch, (long long)channels, (long long)batch, reps, threads, threads);
+  const int algos[2] = {A_IM2COL, A_DISPATCH};
+  for (int a = 0; a < 2; a++) {
+    for (int t = 0; t < threads; t++)
+      jobs[t].algo = algos[a];
+    int old = nadi_blas_set_threads(threads);
+    run_convs(&jobs[0]); /* warm-up: page faults, BLAS buffers */
+    int saved = conv_class_cputime;
+    conv_class_cputime = 0;
+    double t0 = now();
+    run_convs(&jobs[0]);
+    double t_blas = now() - t0;
+    nadi_blas_set_threads(1);
+    pthread_t th[16];
+    t0 = now();
+    for (int t = 0; t < threads; t++)
+      pthread_create(&th[t], NULL, run_convs, &jobs[t]);
+    for (int t = 0; t < threads; t++)
+      pthread_join(th[t], NULL);
+    double t_nets = now() - t0;
+    conv_class_cputime = saved;
+    nadi_blas_set_threads(old);
+    printf("  %-9s BLAS-parallel %7.1f GFLOP/s   network-parallel %7.1f GFLOP/s   ratio %.2f\n",
+           algo_name[algos[a]], flop * reps / t_blas / 1e9, flop * reps * threads / t_nets / 1e9,
+           t_blas * threads / t_nets);
+  }
+  for (int t = 0; t < threads; t++)
+    nadi_free(jobs[t].in), nadi_free(jobs[t].out), nadi_free(jobs[t].ws);
   nadi_free(params);
   nadi_graph_destroy(g);
 }

@@ -9,4 +9,10 @@
 extern int conv_class_cputime;
 void conv_class_bench(const char *arch, int64_t channels, int64_t batch, int reps, double peak);
 
+/* Wall-clock throughput of all convolutions of `arch` (im2col and the forward-only dispatch):
+ * one network with `threads` BLAS threads against `threads` networks in parallel threads with
+ * one BLAS thread each (what the estimator's workers do); reps passes each. */
+void conv_threading_bench(const char *arch, int64_t channels, int64_t batch, int threads,
+                          int reps);
+
 #endif

@@ -151,9 +151,10 @@ typedef enum conv_algo { CONV_IM2COL, CONV_WINO2, CONV_WINO4, CONV_TINY } conv_a
 #define CONV_WINO_MIN_CH 16 /* below, the transforms cost more than the multiplies they save */
 #endif
 #ifndef CONV_WINO4_MIN_MAP
-/* F(4×4) from 8×8 output maps on: on a 4×4 map (one tile) it is no faster than F(2×2)
- * (measured), needs 2.25× the transformed-filter memory and is less accurate. */
-#define CONV_WINO4_MIN_MAP 8
+/* F(4×4) from 4×4 output maps on (one tile per image): measured single-threaded at batch 256
+ * it beats F(2×2) there by 1.5-1.6× (ResNet18, VGG11, DenseNet121), at the price of 2.25× the
+ * transformed-filter memory (38 MB for 512×512) and half a digit of accuracy. */
+#define CONV_WINO4_MIN_MAP 4
 #endif
 
 /* The forward algorithm for this layer and batch: a function of the layer's shape, the batch
@@ -163,7 +164,7 @@ typedef enum conv_algo { CONV_IM2COL, CONV_WINO2, CONV_WINO4, CONV_TINY } conv_a
  * by the other algorithm's rounding (seen in tests/python/test_torch_compare.py's ResNet18 input
  * gradients: 2.4e-3 from float64, where float32 PyTorch was 4e-7 from it). Measured choices
  * (BENCHMARKS.md): tiny maps as one GEMM; Winograd for 3×3 stride-1 layers with at least
- * CONV_WINO_MIN_CH channels in and out, F(4×4) on maps from 8×8, F(2×2) below. */
+ * CONV_WINO_MIN_CH channels in and out, F(4×4) on maps from 4×4, F(2×2) below. */
 static conv_algo conv_choose(const nadi_layer *l, int64_t batch, int forward_only) {
   if (!forward_only)
     return CONV_IM2COL;

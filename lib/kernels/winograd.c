@@ -6,16 +6,16 @@
  * With U[ξ][o][c] = (G g_oc Gᵀ)_ξ and V[ξ][c][t] = (Bᵀ d_ct B)_ξ for the a² positions ξ, the sum
  * is a² independent GEMMs M[ξ] = U[ξ] · V[ξ] ([O×C]·[C×T]) through nadi_sgemm: a²/m² multiplies
  * per output and input channel instead of 9 (F(2×2): 4, F(4×4): 2.25). The transforms are
- * O(a²) additions per tile and channel, cheap next to the GEMMs when O and C are large (>= 16).
+ * O(a²) additions per tile and channel, cheap next to the GEMMs when O and C are large.
  *
  * Tiles are numbered over (image, tile row, tile column) of the whole batch and processed in
- * groups of whole tile rows, so a group's GEMMs have N = T columns (a few hundred to a few
- * thousand: wide enough for BLAS threading and its peak, small enough that V and M stay in
- * the last-level cache); for tiny maps a group spans many images.
+ * groups of whole tile rows (on small maps a group spans many images) whose V and M stay in
+ * cache; each group's GEMMs have N = T columns.
  *
  * Transforms use the points 0, ±1, (±2), ∞. The filter transform is done in double and rounded
- * once. F(4×4)'s transforms have entries up to 8 and 1/24, which costs about one decimal digit
- * against the direct sum (measured in tests/unit/kernels/test_conv_algo.c); F(2×2)'s are ±1, ½.
+ * once. F(4×4)'s transforms have entries up to 8 and 1/24, which costs half a decimal digit
+ * normwise against the direct sum (up to one elementwise; measured in
+ * tests/unit/kernels/test_conv_algo.c); F(2×2)'s are ±1, ½ and lose almost nothing.
  *
  * Workspace (floats): U a²·O·C, V a²·C·T, M a²·O·T, T = tiles per group (wino_group_rows ·
  * tiles per row). */
