@@ -15,9 +15,11 @@
  * over [0, O)) and every pixel, which keeps vgg11-nopool's 512-channel 32×32 layers affordable
  * while every tile position, border and image of the batch is checked.
  *
- * Usage: test_conv_algo [--quick]   (--quick: only layers up to 2^22 MACs per image, for the
- * sanitizer and valgrind runs); env TEST_VERBOSE prints every measured error. */
+ * Usage: test_conv_algo [--max-macs N]: only layers up to N multiply-adds per image (the
+ * sanitizer builds use 2^24, valgrind 2^22; still every algorithm, border case, chunk and group
+ * split); env TEST_VERBOSE prints every measured error. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,7 +318,7 @@ static void check_small_batch_in_big_workspace(const shape *s) {
 }
 
 int main(int argc, char **argv) {
-  int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+  int64_t max_macs = argc > 2 && strcmp(argv[1], "--max-macs") == 0 ? atoll(argv[2]) : INT64_MAX;
   nadi_rng_init(&g_rng, 20261130, 0);
   g_verbose = getenv("TEST_VERBOSE") != NULL;
 
@@ -346,7 +348,7 @@ int main(int argc, char **argv) {
     if (!nadi_wino_applicable(&l) && !nadi_tiny_applicable(&l))
       continue; /* im2col only: covered by test_layers */
     int64_t macs = macs_per_image(&l);
-    if (quick && macs > (1 << 22))
+    if (macs > max_macs)
       continue;
     tested++;
     /* batch 1, and odd batches above the dispatch thresholds (CONV_MIN_TILES = 32 tiles or tiny
@@ -363,7 +365,7 @@ int main(int argc, char **argv) {
     if (macs <= (1 << 26))
       check_small_batch_in_big_workspace(s);
   }
-  CHECK(tested >= (quick ? 6 : 20), "only %d shapes tested", tested);
+  CHECK(tested >= (max_macs < INT64_MAX ? 6 : 20), "only %d shapes tested", tested);
   printf("%d shapes; worst scaled error:", tested);
   for (int a = 0; a < A_COUNT; a++)
     printf(" %s %.2e", algo_name[a], g_worst[a]);
