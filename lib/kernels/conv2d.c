@@ -144,7 +144,9 @@ typedef enum conv_algo { CONV_IM2COL, CONV_WINO2, CONV_WINO4, CONV_TINY } conv_a
 
 #ifndef CONV_MIN_TILES
 /* The fast algorithms rebuild their weight operand on every call (a²·O·C floats for Winograd,
- * O·OH·OW·C·H·W for tiny maps): they pay once that is spread over enough tiles / images. */
+ * O·OH·OW·C·H·W for tiny maps): they pay once that is spread over enough tiles / images
+ * (measured single-threaded: F(4×4) on 512 channels is 0.87x im2col at 16 tiles, 1.5x at 32;
+ * tiny maps 1.0x at 16 images, 1.4x at 32). */
 #define CONV_MIN_TILES 32
 #endif
 #ifndef CONV_WINO_MIN_CH
