@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "conv_classes.h"
+#include "graph/graph.h"
 #include "kernels/conv_algo.h"
 
 enum { A_IM2COL, A_WINO2, A_WINO4, A_TINY, A_DISPATCH, A_COUNT };
