@@ -27,30 +27,12 @@
 #include "graph/graph.h"
 #include "kernels/conv_algo.h"
 #include "../check.h"
+#include "sentinel.h"
 
-#define GUARD 32
 #define MAX_SAMPLED 16
 
 static nadi_rng g_rng;
 static int g_verbose;
-
-static float *fbuf(int64_t n) {
-  float *p = malloc((size_t)(n + GUARD) * sizeof(float));
-  if (!p) {
-    printf("out of memory\n");
-    exit(2);
-  }
-  for (int64_t i = 0; i < n + GUARD; i++)
-    p[i] = NAN;
-  return p;
-}
-
-static int guard_ok(const float *p, int64_t n) {
-  for (int64_t i = n; i < n + GUARD; i++)
-    if (!isnan(p[i]))
-      return 0;
-  return 1;
-}
 
 static int64_t prod3(const int64_t s[3]) { return s[0] * s[1] * s[2]; }
 
