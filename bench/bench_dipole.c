@@ -1,6 +1,7 @@
 /* Dipole probing cost per network: dense forward of the 2·D perturbed inputs against the delta
- * forward (lib/graph/delta.c), for a few chunk sizes, single thread.
- * Usage: bench_dipole [ARCH] [NETWORKS] [--delta-only]   (default lenet 20) */
+ * forward (lib/graph/delta.c), single thread, in CPU milliseconds per network.
+ * Usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--delta-only] [--dense-only]
+ *        (default lenet 20, chunks 64 128 256 512) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,16 +9,36 @@
 
 #include "graph/graph.h"
 
+/* Process CPU time, not wall time: the machine is shared, and with one BLAS thread the CPU time
+ * of this process is what the work costs (set OPENBLAS_NUM_THREADS=1). */
 static double now(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 int main(int argc, char **argv) {
   const char *arch = argc > 1 ? argv[1] : "lenet";
   int nets = argc > 2 ? atoi(argv[2]) : 20;
-  int delta_only = argc > 3 && strcmp(argv[3], "--delta-only") == 0; /* for profiling */
+  int delta_only = 0, dense_only = 0; /* for profiling one path */
+  int64_t chunks[4] = {64, 128, 256, 512}, n_chunks = 4;
+  for (int i = 3; i < argc; i++) {
+    if (strcmp(argv[i], "--delta-only") == 0)
+      delta_only = 1;
+    else if (strcmp(argv[i], "--dense-only") == 0)
+      dense_only = 1;
+    else if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc)
+      chunks[0] = atoll(argv[++i]), n_chunks = 1;
+    else {
+      fprintf(stderr, "usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--delta-only] "
+                      "[--dense-only]\n");
+      return 2;
+    }
+  }
+  if (nets < 1 || chunks[0] < 1) {
+    fprintf(stderr, "NETWORKS and C must be >= 1\n");
+    return 2;
+  }
   nadi_graph *g;
   if (nadi_builtin_build(arch, 1, 32, 32, 1, &g) != NAD_OK) {
     printf("%s\n", nad_last_error());
@@ -36,20 +57,26 @@ int main(int argc, char **argv) {
   }
   printf("%s: %lld perturbed inputs per network, %.2f MFLOP per dense forward\n", arch,
          (long long)n, (double)g->flops / 1e6);
-  int64_t chunks[] = {64, 128, 256, 512};
-  for (int c = 0; c < 4; c++) {
+  for (int c = 0; c < n_chunks; c++) {
     int64_t cap = chunks[c];
-    nadi_exec *e;
-    nadi_delta *p;
-    nadi_exec_create(g, cap, &e);
-    nadi_delta_create(g, cap, &p);
-    float *xs = nadi_alloc((size_t)(cap * d), 4);
+    nadi_exec *e = NULL;
+    nadi_delta *p = NULL;
+    float *xs = NULL;
+    if (!delta_only && (nadi_exec_create(g, cap, &e) != NAD_OK ||
+                        !(xs = nadi_alloc((size_t)(cap * d), 4)))) {
+      printf("dense: %s\n", nad_last_error());
+      return 1;
+    }
+    if (!dense_only && nadi_delta_create(g, cap, NADI_DELTA_DEFAULT, &p) != NAD_OK) {
+      printf("delta: %s\n", nad_last_error());
+      return 1;
+    }
     double t_dense = 0, t_delta = 0;
     for (int j = 0; j < nets; j++) {
       nadi_rng_init(&r, 1, (uint64_t)j);
       nadi_graph_init_params(g, params, &r);
       double t0 = now();
-      for (int64_t b0 = 0; b0 < n && !delta_only; b0 += cap) {
+      for (int64_t b0 = 0; b0 < n && e; b0 += cap) {
         int64_t nb = n - b0 < cap ? n - b0 : cap;
         for (int64_t b = 0; b < nb; b++) {
           memcpy(xs + b * d, x0, (size_t)d * 4);
@@ -58,21 +85,30 @@ int main(int argc, char **argv) {
         nadi_exec_forward(e, params, xs, nb, 0, NULL);
       }
       double t1 = now();
-      nadi_delta_set_base(p, params, x0);
-      for (int64_t b0 = 0; b0 < n; b0 += cap) {
-        int64_t nb = n - b0 < cap ? n - b0 : cap;
-        nadi_delta_forward(p, params, coord + b0, val + b0, nb, y + b0);
+      if (p) {
+        nadi_delta_set_base(p, params, x0);
+        for (int64_t b0 = 0; b0 < n; b0 += cap) {
+          int64_t nb = n - b0 < cap ? n - b0 : cap;
+          nadi_delta_forward(p, params, coord + b0, val + b0, nb, y + b0);
+        }
       }
       double t2 = now();
       t_dense += t1 - t0, t_delta += t2 - t1;
     }
-    printf("chunk %5lld: dense %7.2f ms/network (%5.1f GFLOP/s)  delta %7.2f ms/network  "
-           "speed-up %.2fx\n", (long long)cap, 1e3 * t_dense / nets,
-           (double)g->flops * (double)n * nets / t_dense / 1e9, 1e3 * t_delta / nets,
-           t_dense / t_delta);
+    printf("chunk %5lld:", (long long)cap);
+    if (e)
+      printf("  dense %8.2f ms/network (%5.1f GFLOP/s)", 1e3 * t_dense / nets,
+             (double)g->flops * (double)n * nets / t_dense / 1e9);
+    if (p)
+      printf("  delta %8.2f ms/network", 1e3 * t_delta / nets);
+    if (e && p)
+      printf("  speed-up %.2fx", t_dense / t_delta);
+    printf("\n");
     nadi_free(xs);
     nadi_exec_destroy(e);
     nadi_delta_destroy(p);
   }
+  nadi_free(params), nadi_free(x0), nadi_free(val), nadi_free(y), nadi_free(coord);
+  nadi_graph_destroy(g);
   return 0;
 }

@@ -82,7 +82,7 @@ nad_status nadi_probe_create(const nadi_graph *g, const float *x0, int mode, dou
   }
   memcpy(p->x0, x0, (size_t)p->d * sizeof(float));
   p->dy[0] = 1.0f;
-  nad_status st = mode == NAD_MODE_DIPOLE ? nadi_delta_create(g, p->cap, &p->delta)
+  nad_status st = mode == NAD_MODE_DIPOLE ? nadi_delta_create(g, p->cap, NADI_DELTA_DEFAULT, &p->delta)
                                           : nadi_exec_create(g, 1, &p->exec);
   if (st != NAD_OK) {
     nadi_probe_destroy(p);

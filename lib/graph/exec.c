@@ -102,6 +102,16 @@ static const float *node_out(const nadi_exec *e, int32_t idx) {
 
 float *nadi_exec_act(nadi_exec *e, int64_t node) { return e->act[node]; }
 
+static void run_node(nadi_exec *e, float *params, int64_t i) {
+  const nadi_layer *l = &e->g->layers[i];
+  const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
+  for (int32_t j = 0; j < l->n_in; j++)
+    in[j] = node_out(e, l->in[j]);
+  nadi_ctx ctx;
+  make_ctx(e, i, &ctx);
+  nadi_ops(l->kind)->forward(l, params + l->param_off, in, e->act[i], &ctx);
+}
+
 const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x, int64_t start,
                                      int64_t batch, int training, nadi_rng *rng) {
   const nadi_graph *g = e->g;
@@ -109,16 +119,19 @@ const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x
   e->training = training;
   e->rng = rng;
   e->x = x;
-  for (int64_t i = start; i < g->n_layers; i++) {
-    const nadi_layer *l = &g->layers[i];
-    const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
-    for (int32_t j = 0; j < l->n_in; j++)
-      in[j] = node_out(e, l->in[j]);
-    nadi_ctx ctx;
-    make_ctx(e, i, &ctx);
-    nadi_ops(l->kind)->forward(l, params + l->param_off, in, e->act[i], &ctx);
-  }
+  for (int64_t i = start; i < g->n_layers; i++)
+    run_node(e, params, i);
   return e->act[g->n_layers - 1];
+}
+
+const float *nadi_exec_forward_node(nadi_exec *e, float *params, const float *x, int64_t node,
+                                    int64_t batch) {
+  e->batch = batch;
+  e->training = 0;
+  e->rng = NULL;
+  e->x = x;
+  run_node(e, params, node);
+  return e->act[node];
 }
 
 const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,

@@ -156,6 +156,11 @@ const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int6
  * after start reads it). Used by the dipole probe, which computes a prefix itself. */
 const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x, int64_t start,
                                      int64_t batch, int training, nadi_rng *rng);
+/* Run node `node` alone, eval mode, on what its inputs' buffers hold (written by earlier calls
+ * or by the caller through nadi_exec_act); x is the network input (may be NULL if the node does
+ * not read it). Used by the delta forward, which computes the other nodes itself. */
+const float *nadi_exec_forward_node(nadi_exec *e, float *params, const float *x, int64_t node,
+                                    int64_t batch);
 /* Activation buffer of a node (batch_cap * out size floats). */
 float *nadi_exec_act(nadi_exec *e, int64_t node);
 /* Backward through the last forward. dx (batch*in floats) and dparams (n_params floats) are
@@ -163,20 +168,27 @@ float *nadi_exec_act(nadi_exec *e, int64_t node);
 void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, float *dx,
                         float *dparams);
 
-/* Delta forward (lib/graph/delta.c): outputs of the network at x0 with ONE input coordinate
- * changed per sample, reusing the activations of x0. The leading chain of local layers (conv,
- * pools, relu, eval batchnorm/dropout) is computed only on the rectangle each change can reach;
- * the rest of the graph runs densely. Equal to a dense forward up to float rounding. */
+/* Delta forward (lib/graph/delta.c, kernels in delta_patch.c): outputs of the network at x0
+ * with ONE input coordinate changed per sample, reusing the activations of x0. Local nodes
+ * (conv, pools, relu, eval batchnorm/dropout, add, concat, gap) are computed only on the
+ * rectangle each change can reach while that pays; a linear layer reading such a rectangle
+ * uses only its weight columns; the rest of the graph runs densely. Equal to a dense forward
+ * up to float rounding.
+ * crossover: a convolution stays on patches while its patch arithmetic is at most this fraction
+ * of its dense arithmetic; NADI_DELTA_DEFAULT = the measured default, 0 = every convolution
+ * dense, INFINITY = every local node on patches (tests use all three). */
+#define NADI_DELTA_DEFAULT (-1.0)
 typedef struct nadi_delta nadi_delta;
-nad_status nadi_delta_create(const nadi_graph *g, int64_t batch_cap, nadi_delta **out);
+nad_status nadi_delta_create(const nadi_graph *g, int64_t batch_cap, double crossover,
+                             nadi_delta **out);
 void nadi_delta_destroy(nadi_delta *p);
 /* Forward x0 once (batch 1, eval mode) and keep its activations. x0 is copied. */
 void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0);
 /* out[b * out_size ...] = f(x0 with x[coord[b]] = value[b]) for b < batch <= cap. */
 void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, const float *value,
                         int64_t batch, float *out);
-/* Number of leading nodes computed on patches (0 = the whole forward is dense). */
-int64_t nadi_delta_prefix_len(const nadi_delta *p);
+/* Number of nodes computed on patches (0 = the whole forward is dense). */
+int64_t nadi_delta_patch_nodes(const nadi_delta *p);
 
 /* BLAS wrapper (lib/kernels/blas.c): the only file that includes cblas.h.
  * Row-major C[m,n] = alpha * op(A) op(B) + beta * C. */

@@ -9,7 +9,7 @@
 #include "../check.h"
 
 
-static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed) {
+static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed, double crossover) {
   int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
   const int64_t *os = g->layers[g->n_layers - 1].out_shape;
   int64_t k = os[0] * os[1] * os[2];
@@ -42,7 +42,7 @@ static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed)
   }
   nadi_exec *e;
   nadi_delta *p;
-  if (nadi_exec_create(g, batch, &e) != NAD_OK || nadi_delta_create(g, batch, &p) != NAD_OK) {
+  if (nadi_exec_create(g, batch, &e) != NAD_OK || nadi_delta_create(g, batch, crossover, &p) != NAD_OK) {
     printf("FAIL %s: create: %s\n", what, nad_last_error());
     failed++;
     return;
@@ -56,9 +56,10 @@ static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed)
     scale = fmax(scale, fabs((double)yd[i]));
   }
   int ok = err <= 1e-5 * scale + 1e-6;
-  printf("%s %-22s prefix %lld layers of %lld, max |dense - delta| = %.3g (scale %.3g)\n",
-         ok ? "ok  " : "FAIL", what, (long long)nadi_delta_prefix_len(p), (long long)g->n_layers,
-         err, scale);
+  printf("%s %-22s crossover %-4g %3lld of %3lld nodes on patches, max |dense - delta| = %.3g "
+         "(scale %.3g)\n",
+         ok ? "ok  " : "FAIL", what, crossover, (long long)nadi_delta_patch_nodes(p),
+         (long long)g->n_layers, err, scale);
   ok ? passed++ : failed++;
   nadi_delta_destroy(p);
   nadi_exec_destroy(e);
@@ -67,6 +68,8 @@ static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed)
 }
 
 int main(void) {
+  /* the default switch point, everything local on patches, every convolution dense */
+  const double crossovers[3] = {NADI_DELTA_DEFAULT, INFINITY, 0.0};
   static const struct {
     const char *name;
     int64_t c, h, w, batch;
@@ -85,7 +88,8 @@ int main(void) {
       failed++;
       continue;
     }
-    check(what, g, builtins[i].batch, 7 + i);
+    for (int c = 0; c < 3; c++)
+      check(what, g, builtins[i].batch, 7 + i, crossovers[c]);
     nadi_graph_destroy(g);
   }
   static const struct {
@@ -106,7 +110,8 @@ int main(void) {
     }
     char what[32];
     snprintf(what, sizeof what, "spec %zu", i);
-    check(what, g, 40, 100 + i);
+    for (int c = 0; c < 3; c++)
+      check(what, g, 40, 100 + i, crossovers[c]);
     nadi_graph_destroy(g);
   }
   printf("%d passed, %d failed\n", passed, failed);
