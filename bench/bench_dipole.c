@@ -1,7 +1,7 @@
 /* Dipole probing cost per network: dense forward of the 2·D perturbed inputs against the delta
  * forward (lib/graph/delta.c), single thread, in CPU milliseconds per network.
- * Usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--delta-only] [--dense-only]
- *        (default lenet 20, chunks 64 128 256 512) */
+ * Usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--crossover X] [--delta-only] [--dense-only]
+ *        (default lenet 20, chunks 64 128 256 512, the library's crossover) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,7 @@ int main(int argc, char **argv) {
   int nets = argc > 2 ? atoi(argv[2]) : 20;
   int delta_only = 0, dense_only = 0; /* for profiling one path */
   int64_t chunks[4] = {64, 128, 256, 512}, n_chunks = 4;
+  double crossover = NADI_DELTA_DEFAULT;
   for (int i = 3; i < argc; i++) {
     if (strcmp(argv[i], "--delta-only") == 0)
       delta_only = 1;
@@ -29,9 +30,11 @@ int main(int argc, char **argv) {
       dense_only = 1;
     else if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc)
       chunks[0] = atoll(argv[++i]), n_chunks = 1;
+    else if (strcmp(argv[i], "--crossover") == 0 && i + 1 < argc)
+      crossover = atof(argv[++i]);
     else {
-      fprintf(stderr, "usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--delta-only] "
-                      "[--dense-only]\n");
+      fprintf(stderr, "usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--crossover X] "
+                      "[--delta-only] [--dense-only]\n");
       return 2;
     }
   }
@@ -67,7 +70,7 @@ int main(int argc, char **argv) {
       printf("dense: %s\n", nad_last_error());
       return 1;
     }
-    if (!dense_only && nadi_delta_create(g, cap, NADI_DELTA_DEFAULT, &p) != NAD_OK) {
+    if (!dense_only && nadi_delta_create(g, cap, crossover, &p) != NAD_OK) {
       printf("delta: %s\n", nad_last_error());
       return 1;
     }

@@ -96,7 +96,7 @@ static int64_t grow(int64_t lo, int64_t size, int64_t n) {
 }
 
 static void level_free(nadi_dlevel *v) {
-  nadi_free(v->base), nadi_free(v->base_chw), nadi_free(v->patch), nadi_free(v->r);
+  nadi_free(v->base), nadi_free(v->base_chw), nadi_free(v->r);
   nadi_free(v->wt), nadi_free(v->scale), nadi_free(v->shift), nadi_free(v->ybase);
 }
 
@@ -106,6 +106,9 @@ void nadi_delta_destroy(nadi_delta *p) {
   for (int64_t i = 0; p->lv && i <= p->g->n_layers; i++)
     level_free(&p->lv[i]);
   nadi_free(p->lv);
+  for (int64_t i = 0; p->bufs && i < p->n_bufs; i++)
+    nadi_free(p->bufs[i]);
+  nadi_free(p->bufs);
   nadi_exec_destroy(p->exec);
   nadi_free(p->x0), nadi_free(p->dense_x), nadi_free(p->ws), nadi_free(p->meta);
   nadi_free(p);
@@ -177,6 +180,64 @@ static void choose_mode(nadi_delta *p, int64_t i, double crossover) {
     v->mode = DL_DENSE;
 }
 
+/* Patch buffers by liveness: a level's buffer is taken when its node runs and returned after
+ * its last reader has run, so DenseNet's hundreds of levels share a few buffers. A level takes
+ * the smallest free buffer that fits, else grows the largest free one, else a new one. */
+static int plan_buffers(nadi_delta *p) {
+  const nadi_graph *g = p->g;
+  int64_t n = g->n_layers, n_bufs = 0;
+  int64_t *last = nadi_alloc((size_t)(n + 1), sizeof(int64_t)); /* last reading node */
+  int64_t *which = nadi_alloc((size_t)(n + 1), sizeof(int64_t)); /* level -> buffer */
+  int64_t *size = nadi_alloc((size_t)(n + 1), sizeof(int64_t));  /* buffer -> floats */
+  char *busy = nadi_alloc((size_t)(n + 1), 1);
+  int ok = last && which && size && busy;
+  for (int64_t v = 0; ok && v <= n; v++)
+    last[v] = v - 1; /* read by nobody: free right after it is made */
+  for (int64_t i = 0; ok && i < n; i++)
+    for (int32_t j = 0; j < g->layers[i].n_in; j++)
+      last[g->layers[i].in[j] + 1] = i;
+  for (int64_t v = 0; ok && v <= n; v++) { /* level v is made by node v - 1 */
+    const nadi_dlevel *lv = &p->lv[v];
+    which[v] = -1;
+    if (lv->mode == DL_PATCH) {
+      int64_t need = lv->rh * lv->rw * lv->c, fit = -1, big = -1;
+      for (int64_t b = 0; b < n_bufs; b++) {
+        if (busy[b])
+          continue;
+        if (size[b] >= need && (fit < 0 || size[b] < size[fit]))
+          fit = b;
+        if (big < 0 || size[b] > size[big])
+          big = b;
+      }
+      int64_t b = fit >= 0 ? fit : big >= 0 ? big : n_bufs++;
+      if (b == n_bufs - 1 && fit < 0 && big < 0)
+        size[b] = 0;
+      if (size[b] < need)
+        size[b] = need;
+      busy[b] = 1;
+      which[v] = b;
+    }
+    for (int64_t u = 0; u <= v; u++) /* levels whose last reader is node v - 1 */
+      if (which[u] >= 0 && last[u] == v - 1)
+        busy[which[u]] = 0;
+  }
+  if (ok) {
+    p->bufs = nadi_calloc((size_t)(n_bufs ? n_bufs : 1), sizeof(float *));
+    ok = p->bufs != NULL;
+  }
+  for (int64_t b = 0; ok && b < n_bufs; b++) {
+    int64_t len;
+    ok = nadi_mul_ok(p->cap, size[b], &len) &&
+         (p->bufs[b] = nadi_alloc((size_t)(len > 0 ? len : 1), sizeof(float))) != NULL;
+    p->n_bufs = b + 1;
+  }
+  for (int64_t v = 0; ok && v <= n; v++)
+    if (which[v] >= 0)
+      p->lv[v].patch = p->bufs[which[v]];
+  nadi_free(last), nadi_free(which), nadi_free(size), nadi_free(busy);
+  return ok;
+}
+
 static void *alloc_n(int64_t a, int64_t b, size_t elem, int *fail) {
   int64_t n;
   void *q = nadi_mul_ok(a, b, &n) ? nadi_alloc((size_t)(n > 0 ? n : 1), elem) : NULL;
@@ -226,7 +287,6 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
       p->n_patch += i > 0;
       v->base = alloc_n(size, 1, sizeof(float), &fail);
       v->base_chw = alloc_n(size, 1, sizeof(float), &fail);
-      v->patch = alloc_n(cap, v->rh * v->rw * v->c, sizeof(float), &fail);
       v->r = alloc_n(cap, 1, sizeof(nadi_drect), &fail);
       if (l && l->kind == NADI_CONV2D)
         v->wt = alloc_n(l->in_shape[0][0] * l->k * l->k, l->out_c, sizeof(float), &fail);
@@ -249,6 +309,8 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
     if (fail)
       goto oom;
   }
+  if (!plan_buffers(p))
+    goto oom;
   if (p->lv[0].mat)
     p->dense_x = alloc_n(cap, d, sizeof(float), &fail);
   p->ws = alloc_n(p->ws_len, 1, sizeof(float), &fail);
@@ -339,6 +401,39 @@ static void set_rects(nadi_delta *p, int64_t i, int64_t batch) {
   }
 }
 
+#ifdef NADI_DELTA_PROFILE /* per-node CPU time, printed at exit (a profiling build only) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+static double prof_t[4096];
+static int prof_mode[4096];
+static int64_t prof_rh[4096], prof_rw[4096], prof_n;
+static char prof_desc[4096][64];
+static const nadi_graph *prof_g;
+static double prof_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+static void prof_print(void) {
+  double tot = 0;
+  for (int64_t i = 0; i < prof_n; i++)
+    tot += prof_t[i];
+  for (int64_t i = 0; i < prof_n; i++)
+    fprintf(stderr, "%4lld %-5s %-40s %3lldx%-3lld %8.3f s %5.1f%%\n", (long long)i,
+            prof_mode[i] == DL_PATCH ? "patch" : prof_mode[i] == DL_LINEAR ? "lin" : "dense",
+            prof_desc[i], (long long)prof_rh[i], (long long)prof_rw[i],
+            prof_t[i], 100 * prof_t[i] / tot);
+}
+#define PROF_START(i) double prof_t0 = prof_now(); (void)(i)
+#define PROF_END(i) do { if (!prof_g) { prof_g = p->g; atexit(prof_print); } \
+    prof_t[i] += prof_now() - prof_t0; prof_mode[i] = v->mode; prof_rh[i] = v->rh; prof_rw[i] = v->rw; \
+    memcpy(prof_desc[i], l->desc, 64); if (i + 1 > prof_n) prof_n = i + 1; } while (0)
+#else
+#define PROF_START(i) (void)0
+#define PROF_END(i) (void)0
+#endif
+
 void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, const float *value,
                         int64_t batch, float *out) {
   const nadi_graph *g = p->g;
@@ -358,12 +453,15 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
     const nadi_layer *l = &g->layers[i];
     nadi_dlevel *v = &p->lv[i + 1];
     float *prm = params + l->param_off;
+    PROF_START(i);
     if (v->mode == DL_DENSE) {
       nadi_exec_forward_node(p->exec, params, p->dense_x, i, batch);
+      PROF_END(i);
       continue;
     }
     if (v->mode == DL_LINEAR) {
       nadi_dpatch_linear(p, l, prm, v, nadi_exec_act(p->exec, i), batch);
+      PROF_END(i);
       continue;
     }
     set_rects(p, i, batch);
@@ -389,6 +487,7 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
     }
     if (v->mat)
       nadi_dpatch_materialise(v, nadi_exec_act(p->exec, i), batch);
+    PROF_END(i);
   }
   const int64_t *os = g->layers[g->n_layers - 1].out_shape;
   memcpy(out, nadi_exec_act(p->exec, g->n_layers - 1),

@@ -36,7 +36,7 @@ typedef struct nadi_dlevel {
   int64_t rh, rw;  /* PATCH: fixed patch size */
   float *base;     /* PATCH: activation of x0, h*w*c (HWC) */
   float *base_chw; /* PATCH and mat: the same, c*h*w */
-  float *patch;    /* PATCH: cap * rh*rw*c */
+  float *patch;    /* PATCH: cap * rh*rw*c, in a buffer shared with levels of disjoint lifetime */
   nadi_drect *r;   /* PATCH: cap rectangles */
   /* convolution producing a PATCH level */
   int method;      /* CONV_* */
@@ -51,6 +51,8 @@ struct nadi_delta {
   int64_t n_patch;  /* nodes computed on patches */
   nadi_dlevel *lv;  /* n_layers + 1 levels */
   nadi_exec *exec;  /* base forward, DENSE nodes, materialised buffers */
+  float **bufs;     /* patch buffers (n_bufs), each shared by levels that are never live together */
+  int64_t n_bufs;
   float *x0;        /* base input (CHW) */
   float *dense_x;   /* cap inputs, when level 0 is materialised */
   float *ws;        /* scratch of the patch kernels */
