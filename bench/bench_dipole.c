@@ -1,7 +1,8 @@
 /* Dipole probing cost per network: dense forward of the 2·D perturbed inputs against the delta
  * forward (lib/graph/delta.c), single thread, in CPU milliseconds per network.
- * Usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--crossover X] [--delta-only] [--dense-only]
- *        (default lenet 20, chunks 64 128 256 512, the library's crossover) */
+ * The delta forward runs on the BatchNorm-folded graph, as the estimator's probe does.
+ * Usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--crossover X] [--no-fold] [--delta-only]
+ *        [--dense-only]   (default lenet 20, chunks 64 128 256 512, the library's crossover) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ static double now(void) {
 int main(int argc, char **argv) {
   const char *arch = argc > 1 ? argv[1] : "lenet";
   int nets = argc > 2 ? atoi(argv[2]) : 20;
-  int delta_only = 0, dense_only = 0; /* for profiling one path */
+  int delta_only = 0, dense_only = 0, fold = 1; /* for profiling one path */
   int64_t chunks[4] = {64, 128, 256, 512}, n_chunks = 4;
   double crossover = NADI_DELTA_DEFAULT;
   for (int i = 3; i < argc; i++) {
@@ -28,13 +29,15 @@ int main(int argc, char **argv) {
       delta_only = 1;
     else if (strcmp(argv[i], "--dense-only") == 0)
       dense_only = 1;
+    else if (strcmp(argv[i], "--no-fold") == 0)
+      fold = 0;
     else if (strcmp(argv[i], "--chunk") == 0 && i + 1 < argc)
       chunks[0] = atoll(argv[++i]), n_chunks = 1;
     else if (strcmp(argv[i], "--crossover") == 0 && i + 1 < argc)
       crossover = atof(argv[++i]);
     else {
       fprintf(stderr, "usage: bench_dipole [ARCH] [NETWORKS] [--chunk C] [--crossover X] "
-                      "[--delta-only] [--dense-only]\n");
+                      "[--no-fold] [--delta-only] [--dense-only]\n");
       return 2;
     }
   }
@@ -50,6 +53,13 @@ int main(int argc, char **argv) {
   int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2], n = 2 * d;
   float *params = nadi_alloc((size_t)g->n_params, 4), *x0 = nadi_alloc((size_t)d, 4);
   float *val = nadi_alloc((size_t)n, 4), *y = nadi_alloc((size_t)n, 4);
+  nadi_fold *f = NULL;
+  if (fold && nadi_fold_create(g, &f) != NAD_OK) {
+    printf("%s\n", nad_last_error());
+    return 1;
+  }
+  const nadi_graph *dg = f ? nadi_fold_graph(f) : g; /* the graph the delta forward runs */
+  float *dparams = f ? nadi_alloc((size_t)dg->n_params, 4) : params;
   int64_t *coord = nadi_alloc((size_t)n, 8);
   nadi_rng r;
   nadi_rng_init(&r, 0, 0);
@@ -70,7 +80,7 @@ int main(int argc, char **argv) {
       printf("dense: %s\n", nad_last_error());
       return 1;
     }
-    if (!dense_only && nadi_delta_create(g, cap, crossover, &p) != NAD_OK) {
+    if (!dense_only && nadi_delta_create(dg, cap, crossover, &p) != NAD_OK) {
       printf("delta: %s\n", nad_last_error());
       return 1;
     }
@@ -89,10 +99,12 @@ int main(int argc, char **argv) {
       }
       double t1 = now();
       if (p) {
-        nadi_delta_set_base(p, params, x0);
+        if (f)
+          nadi_fold_params(f, params, dparams);
+        nadi_delta_set_base(p, dparams, x0);
         for (int64_t b0 = 0; b0 < n; b0 += cap) {
           int64_t nb = n - b0 < cap ? n - b0 : cap;
-          nadi_delta_forward(p, params, coord + b0, val + b0, nb, y + b0);
+          nadi_delta_forward(p, dparams, coord + b0, val + b0, nb, y + b0);
         }
       }
       double t2 = now();
@@ -111,6 +123,9 @@ int main(int argc, char **argv) {
     nadi_exec_destroy(e);
     nadi_delta_destroy(p);
   }
+  if (f)
+    nadi_free(dparams);
+  nadi_fold_destroy(f);
   nadi_free(params), nadi_free(x0), nadi_free(val), nadi_free(y), nadi_free(coord);
   nadi_graph_destroy(g);
   return 0;

@@ -303,8 +303,8 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
       int64_t rows = per_row ? nadi_dpatch_rows(per_row) : 0, need = fixed + rows * per_row;
       if (need > p->ws_len)
         p->ws_len = need;
-      if (2 * cap + 3 * rows > meta_len)
-        meta_len = 2 * cap + 3 * rows;
+      if (2 * cap + 5 * rows > meta_len)
+        meta_len = 2 * cap + 5 * rows;
     }
     if (fail)
       goto oom;

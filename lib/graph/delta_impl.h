@@ -57,7 +57,8 @@ struct nadi_delta {
   float *dense_x;   /* cap inputs, when level 0 is materialised */
   float *ws;        /* scratch of the patch kernels */
   int64_t ws_len;
-  int64_t *meta;    /* 3 per GEMM row of a sub-batch: (sample, y, x); also group ids */
+  int64_t *meta;    /* 5 per GEMM row of a sub-batch: (sample, y, x) and two scratch; also
+                       group ids */
   int64_t meta_len;
 };
 
@@ -67,7 +68,7 @@ struct nadi_delta {
 #define NADI_DPATCH_WS_TARGET 262144
 static inline int64_t nadi_dpatch_rows(int64_t per_row) {
   int64_t r = NADI_DPATCH_WS_TARGET / (per_row > 0 ? per_row : 1);
-  return r < 64 ? 64 : r;
+  return r < 512 ? 512 : r;
 }
 
 static inline const nadi_dlevel *nadi_dlevel_in(const nadi_delta *p, const nadi_layer *l, int j) {

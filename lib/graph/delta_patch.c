@@ -100,7 +100,7 @@ void nadi_dpatch_needs(const nadi_delta *p, const nadi_layer *l, int64_t *ws_fix
   switch (l->kind) {
   case NADI_CONV2D:
     if (v->method == CONV_SCATTER) {
-      *ws_per_row = in->c + (int64_t)l->k * l->k * v->c;
+      *ws_per_row = 2 * in->c + v->c;
     } else {
       *ws_fixed = win;
       *ws_per_row = (int64_t)l->k * l->k * in->c + v->c;
@@ -126,39 +126,56 @@ void nadi_dpatch_needs(const nadi_delta *p, const nadi_layer *l, int64_t *ws_fix
 
 /* ---- convolution ---------------------------------------------------------------------------- */
 
-/* GEMM of the m scatter rows gathered so far, then each row's taps added onto its patch. */
+/* The m scatter rows gathered so far (their changes in dlt), tap by tap: the rows whose output
+ * cell for tap (ky, kx) lies inside their patch (all rows but those near a map border, where
+ * the tap falls into the padding) go through one GEMM with that tap's weights W[c, (ky, kx, ·)],
+ * and each result row is added onto its output cell. Tap by tap, no multiplication is spent on
+ * a tap that lands outside (4x4 map, 3x3 kernel: 100 of 144 cell-taps are real; 2x2: 16 of 36),
+ * and each GEMM's weight panel is C×O, packed once for many rows. */
 static void scatter_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t m,
-                          const float *dlt, float *res) {
+                          const float *dlt, float *at, float *res) {
   const int64_t ci = nadi_dlevel_in(p, l, 0)->c, co = out->c, k = l->k, pad = l->pad;
-  const int64_t n = k * k * co, rh = out->rh, rw = out->rw;
+  const int64_t rh = out->rh, rw = out->rw;
   const int64_t *meta = p->meta;
-  nadi_sgemm(0, 0, m, n, ci, 1.0f, dlt, ci, out->wt, n, 0.0f, res, n);
-  for (int64_t q = 0; q < m; q++) {
-    int64_t s = meta[3 * q], y = meta[3 * q + 1], x = meta[3 * q + 2];
-    const nadi_drect *ro = &out->r[s];
-    float *dst = out->patch + s * rh * rw * co;
-    for (int64_t ky = 0; ky < k; ky++) {
-      int64_t py = y + pad - ky - ro->oy; /* stride 1: input y reaches output y + pad - ky */
-      if (py < 0 || py >= rh)
-        continue;
-      for (int64_t kx = 0; kx < k; kx++) {
-        int64_t px = x + pad - kx - ro->ox;
-        if (px < 0 || px >= rw)
+  int64_t *sel = p->meta + 3 * m; /* rows of this tap, then their destination offsets */
+  int64_t *dst_off = sel + m;
+  for (int64_t ky = 0; ky < k; ky++)
+    for (int64_t kx = 0; kx < k; kx++) {
+      int64_t n = 0;
+      for (int64_t q = 0; q < m; q++) {
+        int64_t s = meta[3 * q];
+        const nadi_drect *ro = &out->r[s];
+        /* stride 1: input (y, x) reaches output (y + pad - ky, x + pad - kx) */
+        int64_t py = meta[3 * q + 1] + pad - ky - ro->oy, px = meta[3 * q + 2] + pad - kx - ro->ox;
+        if (py < 0 || py >= rh || px < 0 || px >= rw)
           continue;
-        float *restrict d = dst + (py * rw + px) * co;
-        const float *restrict w = res + q * n + (ky * k + kx) * co;
+        sel[n] = q;
+        dst_off[n++] = (s * rh * rw + py * rw + px) * co;
+      }
+      if (n == 0)
+        continue;
+      const float *a = dlt;
+      if (n < m) { /* the rows of this tap, contiguous */
+        for (int64_t j = 0; j < n; j++)
+          memcpy(at + j * ci, dlt + sel[j] * ci, sizeof(float) * (size_t)ci);
+        a = at;
+      }
+      nadi_sgemm(0, 0, n, co, ci, 1.0f, a, ci, out->wt + (ky * k + kx) * co, k * k * co, 0.0f,
+                 res, co);
+      for (int64_t j = 0; j < n; j++) {
+        float *restrict d = out->patch + dst_off[j];
+        const float *restrict w = res + j * co;
         for (int64_t o = 0; o < co; o++)
           d[o] += w[o];
       }
     }
-  }
 }
 
 static void conv_scatter(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
-  const int64_t ci = in->c, n = (int64_t)l->k * l->k * out->c;
-  const int64_t rows = nadi_dpatch_rows(ci + n);
-  float *dlt = p->ws, *res = p->ws + rows * ci;
+  const int64_t ci = in->c, co = out->c;
+  const int64_t rows = nadi_dpatch_rows(2 * ci + co);
+  float *dlt = p->ws, *at = dlt + rows * ci, *res = at + rows * ci;
   int64_t *meta = p->meta, m = 0;
   base_patches(out, batch);
   for (int64_t b = 0; b < batch; b++) {
@@ -173,11 +190,11 @@ static void conv_scatter(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, i
           d[c] = src[c] - bs[c];
         meta[3 * m] = b, meta[3 * m + 1] = y, meta[3 * m + 2] = x;
         if (++m == rows)
-          scatter_flush(p, l, out, m, dlt, res), m = 0;
+          scatter_flush(p, l, out, m, dlt, at, res), m = 0;
       }
   }
   if (m > 0)
-    scatter_flush(p, l, out, m, dlt, res);
+    scatter_flush(p, l, out, m, dlt, at, res);
 }
 
 /* GEMM of the m im2col rows gathered so far; the results (plus bias) are the patch cells. */

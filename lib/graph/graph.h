@@ -190,6 +190,17 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
 /* Number of nodes computed on patches (0 = the whole forward is dense). */
 int64_t nadi_delta_patch_nodes(const nadi_delta *p);
 
+/* BatchNorm folding (lib/graph/fold.c): the graph with every eval-mode BatchNorm that reads a
+ * convolution (read by nothing else) folded into that convolution's weights and bias. The
+ * folded graph has its own parameter layout; nadi_fold_params maps a network's parameters
+ * (src layout) into it (folded->n_params floats). Equal to src up to float rounding. */
+typedef struct nadi_fold nadi_fold;
+nad_status nadi_fold_create(const nadi_graph *src, nadi_fold **out);
+void nadi_fold_destroy(nadi_fold *f);
+const nadi_graph *nadi_fold_graph(const nadi_fold *f);
+int64_t nadi_fold_count(const nadi_fold *f); /* BatchNorms folded */
+void nadi_fold_params(const nadi_fold *f, const float *params, float *folded);
+
 /* BLAS wrapper (lib/kernels/blas.c): the only file that includes cblas.h.
  * Row-major C[m,n] = alpha * op(A) op(B) + beta * C. */
 void nadi_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
