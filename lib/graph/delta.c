@@ -14,10 +14,10 @@
  * they read are materialised (base with the patch pasted in). A linear layer reading a patch
  * level needs no materialisation at all: it is linear, so y = y(x0) + W[:, patch cells]·Δ.
  *
- * Each level has a fixed patch size, the largest rectangle any single-coordinate change can
- * dirty there, so that the patches of a batch stack into GEMMs of (sample, cell) rows. A
- * sample's true rectangle is grown to that size (shifted inside the map); the extra cells hold
- * base values. */
+ * Each sample has, per level, its true dirty rectangle (the cells its change can reach); its
+ * patch holds its values there, in a slot of the level's fixed patch size (the largest such
+ * rectangle over all input positions), so that a batch's patches are one buffer and their
+ * cells stack into GEMMs of (sample, cell) rows. Kernels compute exactly the true rectangles. */
 #include <math.h>
 #include <string.h>
 
@@ -87,12 +87,6 @@ static void node_interval(const nadi_layer *l, int axis, const int64_t lo[2], co
     *olo = lo[0], *ohi = hi[0];
     return;
   }
-}
-
-/* Origin of a patch of `size` cells holding [lo, ...) inside [0, n). */
-static int64_t grow(int64_t lo, int64_t size, int64_t n) {
-  int64_t o = lo > n - size ? n - size : lo;
-  return o < 0 ? 0 : o;
 }
 
 static void level_free(nadi_dlevel *v) {
@@ -396,8 +390,8 @@ static void set_rects(nadi_delta *p, int64_t i, int64_t batch) {
     nadi_drect *r = &v->r[b];
     node_interval(l, 0, lo, hi, &r->ly, &r->hy);
     node_interval(l, 1, lo2, hi2, &r->lx, &r->hx);
-    r->oy = grow(r->ly, v->rh, v->h);
-    r->ox = grow(r->lx, v->rw, v->w);
+    r->oy = r->ly < r->hy ? r->ly : 0;
+    r->ox = r->lx < r->hx ? r->lx : 0;
   }
 }
 

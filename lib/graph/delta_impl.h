@@ -3,19 +3,17 @@
  *
  * Level 0 is the network input, level i + 1 the output of node i. A level is computed in one of
  * three ways:
- *  - PATCH: base (the activation of x0) plus, per sample, a fixed-size rectangle ("patch") that
- *    holds the sample's values there; outside it the sample equals the base. Patches and bases
- *    are HWC (channels innermost), so that every kernel below works on contiguous channel
- *    vectors: a conv is a GEMM over (sample, cell) rows, a pool or a scatter-add is a vector
- *    operation per cell.
+ *  - PATCH: base (the activation of x0) plus, per sample, its true dirty rectangle
+ *    [ly, hy) × [lx, hx) (the cells its one changed input can reach; empty when nothing
+ *    changed) and its values there ("patch", stored from the origin (oy, ox) = (ly, lx) in a
+ *    slot of the level's fixed size rh × rw). Everywhere else the sample equals the base.
+ *    Patches and bases are HWC (channels innermost), so that every kernel works on contiguous
+ *    channel vectors: a conv is a GEMM over (sample, cell) rows, a pool or a scatter-add is a
+ *    vector operation per cell.
  *  - DENSE: the executor's full activation (nadi_exec_forward_node); an input that is a PATCH
  *    level is materialised into the executor's buffer first ("mat").
- *  - LINEAR: a linear layer reading a PATCH level: y = y(x0) + W[:, patch cells] · Δ, written
- *    into the executor's buffer, so the dense rest of the graph reads it as usual.
- * Each sample also has its true dirty rectangle [ly, hy) × [lx, hx) (where it may differ from
- * the base; empty when nothing changed), inside the patch whose origin is (oy, ox). Cells of the
- * patch outside the true rectangle hold base values (exactly or up to rounding), so kernels may
- * restrict work to the true rectangle. */
+ *  - LINEAR: a linear layer reading a PATCH level: y = y(x0) + W[:, rectangle cells] · Δ,
+ *    written into the executor's buffer, so the dense rest of the graph reads it as usual. */
 #ifndef NADI_DELTA_IMPL_H
 #define NADI_DELTA_IMPL_H
 
@@ -25,8 +23,8 @@ enum { DL_PATCH = 0, DL_DENSE = 1, DL_LINEAR = 2 };
 enum { CONV_SCATTER = 0, CONV_DIRECT = 1 };
 
 typedef struct nadi_drect {
-  int64_t oy, ox;         /* patch origin */
-  int64_t ly, hy, lx, hx; /* true dirty rectangle, [l, h) per axis, inside the patch */
+  int64_t oy, ox;         /* origin of the patch slot: (ly, lx), or (0, 0) when empty */
+  int64_t ly, hy, lx, hx; /* true dirty rectangle, [l, h) per axis */
 } nadi_drect;
 
 typedef struct nadi_dlevel {
