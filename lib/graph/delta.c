@@ -174,6 +174,36 @@ static void choose_mode(nadi_delta *p, int64_t i, double crossover) {
     v->mode = DL_DENSE;
 }
 
+/* A batchnorm on patches whose only reader is a relu on patches: the relu computes
+ * max(0, a·x + b) from the batchnorm's input in one pass (DenseNet's BN-ReLU before every
+ * convolution; the BatchNorms after convolutions are folded into them by fold.c). */
+static void fuse_bn_relu(nadi_delta *p) {
+  const nadi_graph *g = p->g;
+  for (int64_t i = 0; i < g->n_layers; i++) {
+    const nadi_layer *l = &g->layers[i];
+    nadi_dlevel *v = &p->lv[i + 1];
+    if (l->kind != NADI_BATCHNORM || v->mode != DL_PATCH || v->mat)
+      continue;
+    int64_t reader = -1, readers = 0;
+    for (int64_t j = i + 1; j < g->n_layers; j++)
+      for (int32_t q = 0; q < g->layers[j].n_in; q++)
+        if (g->layers[j].in[q] == i)
+          reader = j, readers++;
+    if (readers == 1 && g->layers[reader].kind == NADI_RELU &&
+        p->lv[reader + 1].mode == DL_PATCH) {
+      v->skip = 1;
+      p->lv[reader + 1].fused = i + 1;
+    }
+  }
+}
+
+/* The level node i's kernel reads as its input j: a fused relu reads the batchnorm's input. */
+static int64_t read_level(const nadi_delta *p, int64_t i, int32_t j) {
+  const nadi_layer *l = &p->g->layers[i];
+  int64_t v = p->lv[i + 1].fused;
+  return v ? p->g->layers[v - 1].in[0] + 1 : l->in[j] + 1;
+}
+
 /* Patch buffers by liveness: a level's buffer is taken when its node runs and returned after
  * its last reader has run, so DenseNet's hundreds of levels share a few buffers. A level takes
  * the smallest free buffer that fits, else grows the largest free one, else a new one. */
@@ -189,11 +219,11 @@ static int plan_buffers(nadi_delta *p) {
     last[v] = v - 1; /* read by nobody: free right after it is made */
   for (int64_t i = 0; ok && i < n; i++)
     for (int32_t j = 0; j < g->layers[i].n_in; j++)
-      last[g->layers[i].in[j] + 1] = i;
+      last[read_level(p, i, j)] = i;
   for (int64_t v = 0; ok && v <= n; v++) { /* level v is made by node v - 1 */
     const nadi_dlevel *lv = &p->lv[v];
     which[v] = -1;
-    if (lv->mode == DL_PATCH) {
+    if (lv->mode == DL_PATCH && !lv->skip) {
       int64_t need = lv->rh * lv->rw * lv->c, fit = -1, big = -1;
       for (int64_t b = 0; b < n_bufs; b++) {
         if (busy[b])
@@ -272,6 +302,7 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
   }
   if (p->lv[n].mode == DL_PATCH)
     p->lv[n].mat = 1; /* the output is read from the executor's buffer */
+  fuse_bn_relu(p);
   int64_t meta_len = 0;
   for (int64_t i = 0; i <= n; i++) {
     nadi_dlevel *v = &p->lv[i];
@@ -459,6 +490,10 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
       continue;
     }
     set_rects(p, i, batch);
+    if (v->skip) { /* computed by the relu that reads it */
+      PROF_END(i);
+      continue;
+    }
     switch (l->kind) {
     case NADI_CONV2D:
       nadi_dpatch_conv(p, l, l->bias ? prm + l->out_c * l->in_shape[0][0] * l->k * l->k : NULL,

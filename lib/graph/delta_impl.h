@@ -40,6 +40,8 @@ typedef struct nadi_dlevel {
   int method;      /* CONV_* */
   float *wt;       /* SCATTER: [c_in][(ky, kx, o)]; DIRECT: [(ky, kx, c_in)][o] */
   float *scale, *shift; /* batchnorm producing a PATCH level: y = x * scale + shift */
+  int skip;        /* a batchnorm whose only reader is a relu: computed by that relu */
+  int64_t fused;   /* relu level: the skipped batchnorm level it applies first (0 = none) */
   float *ybase;    /* LINEAR: the layer's output at x0 */
 } nadi_dlevel;
 
