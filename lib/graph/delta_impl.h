@@ -17,6 +17,7 @@
 #ifndef NADI_DELTA_IMPL_H
 #define NADI_DELTA_IMPL_H
 
+#include "core/blas.h"
 #include "graph/graph.h"
 
 enum { DL_PATCH = 0, DL_DENSE = 1, DL_LINEAR = 2 };

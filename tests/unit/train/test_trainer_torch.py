@@ -8,7 +8,6 @@ statistics included) and per-epoch training loss/accuracy must agree to 1e-4 rel
 usage: test_trainer_torch.py PATH/TO/train_helper      (exit 77 when torch is missing)
 """
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -21,19 +20,11 @@ except ImportError:
     print("torch not available: skipped")
     sys.exit(77)
 
+from nadtest import check, finish, run  # noqa: E402 (PYTHONPATH: tests/python)
+
 HELPER = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="nad-train-torch-")
 torch.set_num_threads(1)
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
 
 
 def torch_model(spec, c, h, w):
@@ -117,12 +108,10 @@ def case(name, spec, shape, n, epochs, batch, lr, momentum, wd, clip, threads, s
     paths = {k: os.path.join(TMP, f"{name}_{k}.npy") for k in ["x", "y", "init", "final", "hist"]}
     np.save(paths["x"], x)
     np.save(paths["y"], y)
-    p = subprocess.run([HELPER, "train", spec, str(c), str(h), str(w), paths["x"], paths["y"],
-                        paths["init"], paths["final"], paths["hist"], str(epochs), str(batch),
-                        str(lr), str(momentum), str(wd), str(clip), str(threads), str(seed)],
-                       capture_output=True, text=True, timeout=300)
-    check(f"{name}: helper runs", p.returncode == 0, p.stderr)
-    if p.returncode != 0:
+    p = run(HELPER, "train", spec, c, h, w, paths["x"], paths["y"], paths["init"], paths["final"],
+            paths["hist"], epochs, batch, lr, momentum, wd, clip, threads, seed)
+    check(f"{name}: helper runs", p.rc == 0, p.err)
+    if p.rc != 0:
         return
     model = torch_model(spec, c, h, w)
     load_flat(model, np.load(paths["init"]))
@@ -163,5 +152,4 @@ case("logreg", "fc 2", (1, 8, 8), 200, 2, 16, 0.05, 0.9, 1e-3, 0.5, 1)
 case("bn1d", "fc 8; bn; relu; fc 2", (1, 6, 6), 100, 2, 16, 0.05, 0.5, 1e-3, 0.5, 1)
 # LeNet, batch 64 (chunks of 32 over two threads), reference learning rate, no momentum
 case("lenet", LENET, (1, 32, 32), 300, 2, 64, 0.5, 0.0, 0.0, 0.1, 2)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
