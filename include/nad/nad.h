@@ -207,7 +207,8 @@ typedef struct nad_estimator nad_estimator;
 
 /** Option ids. Values are ABI: append only. 100-199 take int64, 200-299 double. */
 typedef enum nad_option {
-  NAD_OPT_NUM_NETWORKS = 100,   /* N >= 2, default 1000 */
+  NAD_OPT_NUM_NETWORKS = 100,   /* N >= 2 samples (networks; points for a fixed network),
+                                   default 1000 */
   NAD_OPT_SEED = 101,           /* default 0; network j's weights depend only on (seed, j) */
   NAD_OPT_NUM_THREADS = 102,    /* worker threads, default 1, 0 = number of cores */
   NAD_OPT_TOP_K = 103,          /* NADs to keep, 0 (default) = all D */
@@ -216,6 +217,10 @@ typedef enum nad_option {
   NAD_OPT_EVAL_POINT = 106,     /* nad_eval_point, default NAD_EVAL_NORMAL */
   NAD_OPT_FIRST_NETWORK = 107,  /* index of the first network (for runs split over machines) */
   NAD_OPT_EPOCHS = 108,         /* trainer: epochs, default 20 */
+  NAD_OPT_NETWORK = 120,        /* nad_network, default NAD_NETWORK_RANDOM (FIXED is set by
+                                   nad_estimator_set_network) */
+  NAD_OPT_OUTPUT = 121,         /* output whose dipole is the response: 0 (default) .. K − 1,
+                                   or NAD_OUTPUT_LABEL: each evaluation point's label */
   NAD_OPT_STEP = 200,           /* dipole step s > 0, default 100 */
   NAD_OPT_LR = 201,             /* trainer: peak learning rate, default 0.5 (linear decay to 0) */
   NAD_OPT_MOMENTUM = 202,       /* trainer: SGD momentum in [0, 1), default 0 */
@@ -230,8 +235,17 @@ typedef enum nad_mode { NAD_MODE_DIPOLE = 0, NAD_MODE_GRADIENT = 1 } nad_mode;
 typedef enum nad_eval_point {
   NAD_EVAL_NORMAL = 0, /* x0 ~ N(0, I) drawn from the seed */
   NAD_EVAL_ZEROS = 1,  /* x0 = 0 */
-  NAD_EVAL_USER = 2    /* set by nad_estimator_set_eval_point */
+  NAD_EVAL_USER = 2,   /* set by nad_estimator_set_eval_point */
+  NAD_EVAL_DATA = 3    /* sample j is evaluated at point j of the dataset given to
+                          nad_estimator_set_eval_data */
 } nad_eval_point;
+/** Where the network of sample j comes from. */
+typedef enum nad_network {
+  NAD_NETWORK_RANDOM = 0, /* a new network per sample: weights from (seed, j), as the paper */
+  NAD_NETWORK_FIXED = 1   /* one given network for every sample (nad_estimator_set_network) */
+} nad_network;
+/** NAD_OPT_OUTPUT value: the response of sample j is the output of its point's label. */
+enum { NAD_OUTPUT_LABEL = -1 };
 
 /** Progress callback: called on the thread that runs the estimator, never concurrently, with
  *  the networks done and the total. A non-zero return cancels the run (NAD_ERR_CANCELLED). */
@@ -261,12 +275,40 @@ NAD_API nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o
 /** Valid range of an option (for int options the bounds are exact integers). */
 NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
 /** Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
- *  "eval_point", "first_network", "step", and for the trainer "epochs", "lr", "momentum",
+ *  "eval_point", "first_network", "step", "network", "output", and for the trainer "epochs", "lr", "momentum",
  *  "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name. */
 NAD_API nad_status nad_option_by_name(const char *name, nad_option *o);
 
 /** Use x0 (D = c·h·w floats, copied) as evaluation point; sets NAD_OPT_EVAL_POINT to USER. */
 NAD_API nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_t len);
+
+/* NADs of a trained network. The estimator normally draws a new random network per sample and
+ * evaluates all of them at one point; with a fixed network it evaluates that one network at the
+ * points of a dataset instead: sample j is the dipole response (same step, same mode) of the
+ * network at point j, and the NADs are the eigenvectors of the covariance of these responses
+ * over the points, so the spectrum of a trained network can be set beside the one of its
+ * architecture at initialisation. NAD_OPT_NUM_NETWORKS is then the number of points N and
+ * NAD_OPT_FIRST_NETWORK the first point used; the seed plays no part. A fixed network needs
+ * evaluation points (NAD_EVAL_DATA): at a single point its responses would not vary. Random
+ * networks may also be evaluated at data points (network j at point j). */
+
+/** A labelled dataset of n samples of shape c×h×w (float32) with labels in {0, ..., K-1}.
+ *  Immutable once created; may be shared between threads, trainers and estimators. Created
+ *  and described in the section "Directions and linearly separable datasets" below. */
+typedef struct nad_dataset nad_dataset;
+
+/** Fix the network: params (nad_arch_num_params floats, state_dict order as nad_net_get_params
+ *  and nad_trainer_get_params give them) are copied and used, in eval mode, for every sample;
+ *  sets NAD_OPT_NETWORK to NAD_NETWORK_FIXED. Non-finite values are NAD_ERR_INVALID_ARG, a
+ *  wrong length NAD_ERR_SHAPE. Defines the run: checkpoints record a hash of the parameters
+ *  and refuse to resume with others. */
+NAD_API nad_status nad_estimator_set_network(nad_estimator *e, const float *params, size_t len);
+/** Evaluate sample j at sample j of `points` (retained, not copied; samples of the
+ *  architecture's input shape, else NAD_ERR_SHAPE); sets NAD_OPT_EVAL_POINT to NAD_EVAL_DATA.
+ *  The run needs first_network + num_networks <= the number of points. With NAD_OPT_OUTPUT =
+ *  NAD_OUTPUT_LABEL the labels must be < the number of outputs. Defines the run: checkpoints
+ *  record a hash of the points and labels. */
+NAD_API nad_status nad_estimator_set_eval_data(nad_estimator *e, const nad_dataset *points);
 /** Install a progress callback (fn NULL removes it). */
 NAD_API nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn fn,
                                               void *user_data);
@@ -316,9 +358,10 @@ NAD_API nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, 
  *  or after a load. The file takes about 8·D² bytes (both halves' lower triangles). */
 NAD_API nad_status nad_estimator_save(const nad_estimator *e, const char *path);
 /** Add the networks accumulated in a checkpoint file to e (before run, or to merge disjoint
- *  runs after run). Files of another architecture, shape, step, mode, evaluation point or seed
- *  are refused with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones,
- *  and overlapping network ranges; a refused file leaves e unchanged. A following run skips
+ *  runs after run). Files of another architecture, shape, step, mode, evaluation point (or
+ *  evaluation data), seed, network kind, fixed network (parameters) or output are refused
+ *  with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones, and
+ *  overlapping network ranges; a refused file leaves e unchanged. A following run skips
  *  the networks already accumulated, so re-running the settings of a killed run after loading
  *  its checkpoint resumes it (and gives the same result as an uninterrupted run). Results are
  *  recomputed by nad_estimator_finalize (or the run). */
@@ -371,9 +414,9 @@ NAD_API nad_status nad_direction_fourier(int64_t c, int64_t h, int64_t w, int64_
 /** Unit-norm random direction (Gaussian, then normalised) of len >= 1 floats from seed. */
 NAD_API nad_status nad_direction_random(uint64_t seed, float *dst, size_t len);
 
-/** A labelled dataset of n samples of shape c×h×w (float32) with labels in {0, ..., K-1}.
- *  Immutable once created; may be shared between threads and trainers. */
-typedef struct nad_dataset nad_dataset;
+/* nad_dataset (declared with the estimator): a labelled dataset of n samples of shape c×h×w
+ * (float32) with labels in {0, ..., K-1}. Immutable once created; may be shared between threads,
+ * trainers and estimators. */
 
 /** The paper's linearly separable distribution D(v), generated as the reference does: the
  *  first ceil(n/2) samples have label 0 and x = +(ε/2)·v + w, the others label 1 and
@@ -453,6 +496,79 @@ NAD_API nad_status nad_trainer_evaluate(nad_trainer *t, const nad_dataset *d, do
 NAD_API nad_status nad_trainer_get_params(const nad_trainer *t, float *dst, size_t len);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Probing trained networks and datasets with NADs                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/** What a band operation does to the components of a sample along a band of NADs. */
+typedef enum nad_band_op {
+  NAD_BAND_FLIP = 0,  /* x' = x − 2·P x: the components along the band change sign */
+  NAD_BAND_REMOVE = 1 /* x' = x − P x: the components along the band become 0 */
+} nad_band_op;
+
+/** Apply a band operation to n samples. `nads` holds count NADs of dimension d (count×d floats,
+ *  row i = NAD i, as nad_estimator_nads writes them); the band is rows [first, last), which
+ *  must be orthonormal (max |V·Vᵀ − I| <= 1e-3, else NAD_ERR_INVALID_ARG: e.g. not a NAD file).
+ *  With V the band's rows, P = Vᵀ V = Σ v vᵀ over the band, and each sample x (d floats of the
+ *  n·d in x) becomes x − 2·P x (FLIP) or x − P x (REMOVE) in dst (n·d floats; dst may be x).
+ *  An empty range or one past the last NAD (0 <= first < last <= count fails) is
+ *  NAD_ERR_INVALID_ARG; a wrong dst_len NAD_ERR_SHAPE. Computed in float32 with BLAS. */
+NAD_API nad_status nad_band_apply(const float *nads, int64_t count, int64_t d, int64_t first,
+                                  int64_t last, nad_band_op op, const float *x, int64_t n,
+                                  float *dst, size_t dst_len);
+
+/** Effect of a band operation on a trained classifier: every sample of `data` is classified by
+ *  `net` (eval mode; prediction = the first maximal output) as it is and after nad_band_apply
+ *  with rows [first, last) of nads (count×d). Results (any pointer may be NULL):
+ *    accuracy_before, accuracy_after  percent of samples whose prediction is their label;
+ *    changed_fraction                 fraction (0..1) of samples whose prediction changed;
+ *    l2                               mean over samples of ||x' − x||₂;
+ *    psnr                             10·log10(peak² / MSE) in dB, MSE = Σ ||x' − x||² / (n·d)
+ *                                     over all values, peak = max − min of the original
+ *                                     samples (1 for images in [0, 1] holding 0 and 1);
+ *                                     +Inf when nothing changed.
+ *  For a unit-norm sample x = a·v with v a NAD of the band: FLIP gives l2 = 2|a| and
+ *  MSE = 4a²/d. Errors: the dataset's sample shape is not the architecture's input
+ *  (NAD_ERR_SHAPE), d differs from the samples' c·h·w (NAD_ERR_SHAPE), labels >= the number of
+ *  outputs (NAD_ERR_INVALID_ARG), and those of nad_band_apply. The net's state (last forward)
+ *  is not touched. */
+NAD_API nad_status nad_band_evaluate(nad_net *net, const nad_dataset *data, const float *nads,
+                                     int64_t count, int64_t d, int64_t first, int64_t last,
+                                     nad_band_op op, double *accuracy_before,
+                                     double *accuracy_after, double *changed_fraction,
+                                     double *l2, double *psnr);
+
+/** Class-discriminative scatter used by nad_align. */
+typedef enum nad_align_kind {
+  /* S = S_b = Σ_c (n_c/n)(μ_c − μ)(μ_c − μ)ᵀ: between-class scatter of the class means μ_c
+   * (n_c samples of class c, μ the mean of all n samples) */
+  NAD_ALIGN_BETWEEN = 0,
+  /* S = Σ_c (n_c/n) w_c w_cᵀ, w_c = (S_w + γI)⁻¹(μ_c − μ): the class directions of a linear
+   * discriminant with shared covariance; S_w = (1/n) Σ_i (x_i − μ_{y_i})(x_i − μ_{y_i})ᵀ is the
+   * within-class covariance and γ = ridge·trace(S_w)/d */
+  NAD_ALIGN_DISCRIMINANT = 1
+} nad_align_kind;
+
+/** Alignment of a NAD basis with a labelled dataset: the fraction of the dataset's
+ *  class-discriminative energy captured by the top-k NADs, as a curve over k, and one score.
+ *  With v_1..v_count the rows of nads (count×d, orthonormal: checked as in nad_band_apply;
+ *  count <= d) and S the scatter of `kind` (d×d, never formed):
+ *    curve[k−1] = a(k) = trace(V_kᵀ S V_k) / trace(S) = Σ_{i<=k} v_iᵀ S v_i / trace(S),
+ *                 k = 1..count, V_k = the first k NADs as columns; non-decreasing, a(d) = 1.
+ *    score      = (1/d) Σ_{k=1..d} a(k): the area under the curve with k/d on the x axis.
+ *  Random orthonormal directions have E[a(k)] = k/d, hence E[score] = (d + 1)/(2d) (≈ 0.5);
+ *  a basis whose first NAD holds all class-mean differences has a(k) = 1 for all k and
+ *  score 1; the least aligned possible basis scores about 1/d. When count < d, a(k) beyond
+ *  count is taken as what a random basis of the remaining directions gives on average: linear
+ *  from a(count) to a(d) = 1 (exact for count = d − 1, e.g. the official 1023-NAD files).
+ *  ridge (> 0, finite) is used by NAD_ALIGN_DISCRIMINANT only (e.g. 0.01). The dataset needs two
+ *  classes with different means (else NAD_ERR_INVALID_ARG); d must be the samples' c·h·w
+ *  (NAD_ERR_SHAPE); curve_len must be count. Computed in double; the discriminant variant
+ *  takes 8·d² bytes and one Cholesky solve. */
+NAD_API nad_status nad_align(const nad_dataset *data, const float *nads, int64_t count, int64_t d,
+                             nad_align_kind kind, double ridge, double *curve, size_t curve_len,
+                             double *score);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Pictures                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -465,6 +581,12 @@ NAD_API nad_status nad_png_write_nads(const char *path, const float *nads, int64
  *  (lo < hi, clamped) to the sequential viridis colour map, NaN cells grey. */
 NAD_API nad_status nad_png_write_heatmap(const char *path, const double *values, int64_t rows,
                                          int64_t cols, double lo, double hi);
+/** Write a PNG grid of n images (x holds n·c·h·w floats): `cols` images per row (the last row
+ *  may be shorter), each scaled up by an integer factor to about 64 px and framed by a white
+ *  margin. c = 3: RGB; otherwise channel 0 in grey. Values are mapped linearly from [lo, hi]
+ *  (lo < hi; clamped) to 0..255; NaN is drawn mid-grey. */
+NAD_API nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
+                                        int64_t h, int64_t w, int64_t cols, double lo, double hi);
 /** Write a line plot of the n >= 1 points (x[i], y[i]) as a 640×400 PNG: axes, grid lines at
  *  the quarters of [y_lo, y_hi] (y_lo < y_hi; points outside are clamped), a line through the
  *  points in the given order (broken at NaN y) and a marker on each point. x spans the plot

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "estimator/estimator.h"
+#include "train/train.h"
 
 /* ---- network ranges ----------------------------------------------------------------------- */
 
@@ -78,6 +79,7 @@ nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi) {
 
 nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0) {
   switch (e->eval_kind) {
+  case NAD_EVAL_DATA: /* one point per sample: nothing shared */
   case NAD_EVAL_ZEROS:
     memset(x0, 0, (size_t)e->d * sizeof(float));
     return NAD_OK;
@@ -278,9 +280,19 @@ nad_status nadi_estimator_run(nad_estimator *e) {
       st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "response slots");
   if (st == NAD_OK)
     st = nadi_estimator_eval_point(e, x0);
+  const int data = e->eval_kind == NAD_EVAL_DATA;
+  const nadi_probe_cfg cfg = {.mode = e->mode,
+                              .step = e->step,
+                              .batch = e->batch,
+                              .x0 = data ? NULL : x0,
+                              .points = data ? e->points->x : NULL,
+                              .labels = data ? e->points->labels : NULL,
+                              .params = e->network_kind == NAD_NETWORK_FIXED ? e->params_fixed
+                                                                             : NULL,
+                              .output = e->output};
   for (int64_t i = 0; st == NAD_OK && i < n_probes && rc.jobs > 0; i++) {
     ws[i].rc = &rc;
-    st = nadi_probe_create(e->arch->g, x0, e->mode, e->step, e->batch, &ws[i].probe);
+    st = nadi_probe_create(e->arch->g, &cfg, &ws[i].probe);
   }
 
   int64_t last_saved = total0;

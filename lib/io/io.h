@@ -72,6 +72,12 @@ enum { NADI_CMAP_DIVERGING = 0, NADI_CMAP_SEQUENTIAL = 1 };
 nad_status nadi_png_write_heatmap(const char *path, const double *values, int64_t rows,
                                   int64_t cols, double lo, double hi, int cmap);
 
+/* Grid of n images of c×h×w floats, `cols` per row, each scaled up to about 64 px; c = 3 is RGB,
+ * otherwise channel 0 is drawn in grey; [lo, hi] (lo < hi) maps to 0..255, clamped. Atomic
+ * (images.c). */
+nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
+                                 int64_t h, int64_t w, int64_t cols, double lo, double hi);
+
 /* Colour maps, t in [0, 1] (clamped): diverging RdBu_r with a pure white middle (t = 0.5),
  * sequential viridis. Exposed for tests and for other figures. */
 void nadi_cmap_diverging(double t, uint8_t rgb[3]);
