@@ -244,8 +244,10 @@ typedef enum nad_network {
   NAD_NETWORK_RANDOM = 0, /* a new network per sample: weights from (seed, j), as the paper */
   NAD_NETWORK_FIXED = 1   /* one given network for every sample (nad_estimator_set_network) */
 } nad_network;
-/** NAD_OPT_OUTPUT value: the response of sample j is the output of its point's label. */
-enum { NAD_OUTPUT_LABEL = -1 };
+/** Special NAD_OPT_OUTPUT values (0..K − 1 name an output). */
+typedef enum nad_output_kind {
+  NAD_OUTPUT_LABEL = -1 /* the response of sample j is the output of its point's label */
+} nad_output_kind;
 
 /** Progress callback: called on the thread that runs the estimator, never concurrently, with
  *  the networks done and the total. A non-zero return cancels the run (NAD_ERR_CANCELLED). */

@@ -49,7 +49,7 @@ class Options(unittest.TestCase):
         est = libnad.Estimator(logreg())
         want = {'num_networks': 1000, 'seed': 0, 'num_threads': 1, 'top_k': 0, 'batch': 256,
                 'mode': Mode.DIPOLE, 'eval_point': EvalPoint.NORMAL, 'first_network': 0,
-                'step': 100.0}
+                'step': 100.0, 'network': libnad.Network.RANDOM, 'output': 0}
         self.assertEqual(est.options(), want)
         for o in Option:
             self.assertEqual(libnad.option_by_name(o.name.lower()), o)

@@ -170,7 +170,11 @@ class Symbols(unittest.TestCase):
         mirror = {'nad_status': (libnad.Status, 'NAD_'), 'nad_option': (libnad.Option, 'NAD_OPT_'),
                   'nad_mode': (libnad.Mode, 'NAD_MODE_'),
                   'nad_eval_point': (libnad.EvalPoint, 'NAD_EVAL_'),
-                  'nad_fourier_part': (libnad.FourierPart, 'NAD_FOURIER_')}
+                  'nad_fourier_part': (libnad.FourierPart, 'NAD_FOURIER_'),
+                  'nad_network': (libnad.Network, 'NAD_NETWORK_'),
+                  'nad_output_kind': (libnad.OutputKind, 'NAD_OUTPUT_'),
+                  'nad_band_op': (libnad.BandOp, 'NAD_BAND_'),
+                  'nad_align_kind': (libnad.AlignKind, 'NAD_ALIGN_')}
         self.assertEqual(set(enums), set(mirror))
         for cname, (py, prefix) in mirror.items():
             with self.subTest(enum=cname):

@@ -27,14 +27,17 @@ from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
 
 from . import _buffers
 from ._buffers import as_input, output
-from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, PROGRESS_FN, TRAINER_OPTIONS,
-                   EvalPoint, FourierPart, LibraryNotFound, Mode, NadError, Option, Status, _lib,
-                   _path, last_error, library_path, option_is_double, status_string)
+from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, OUTPUT_LABEL, PROGRESS_FN,
+                   TRAINER_OPTIONS, AlignKind, BandOp, EvalPoint, FourierPart, LibraryNotFound,
+                   Mode, NadError, Network, Option, OutputKind, Status, _lib, _path, last_error,
+                   library_path, option_is_double, status_string)
 # for tests and introspection: the function table, functions the library lacks, the version check
 from ._ffi import _FUNCS, _missing, check_version  # noqa: F401
 
 __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status', 'Option',
-           'Mode', 'EvalPoint', 'FourierPart', 'Tensor', 'Epoch', 'read_npy', 'write_npy',
+           'Mode', 'EvalPoint', 'Network', 'OutputKind', 'OUTPUT_LABEL', 'BandOp', 'AlignKind', 'BandResult',
+           'band_apply', 'band_evaluate', 'align', 'png_write_images',
+           'FourierPart', 'Tensor', 'Epoch', 'read_npy', 'write_npy',
            'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
            'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
@@ -48,6 +51,8 @@ library = _path
 
 Tensor = collections.namedtuple('Tensor', 'name offset numel trainable')
 Epoch = collections.namedtuple('Epoch', 'epoch train_loss train_acc test_acc seconds')
+BandResult = collections.namedtuple('BandResult',
+                                    'accuracy_before accuracy_after changed_fraction l2 psnr')
 
 
 def version():
@@ -359,7 +364,7 @@ def option_bounds(o):
     return (lo.value, hi.value)
 
 
-_ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint}
+_ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint, Option.NETWORK: Network}
 
 
 def _set_option(func_int, func_double, handle, o, value):
@@ -433,11 +438,26 @@ class Estimator(_Handle):
     eval_point = _opt_property(Option.EVAL_POINT)
     first_network = _opt_property(Option.FIRST_NETWORK)
     step = _opt_property(Option.STEP)
+    network = _opt_property(Option.NETWORK)
+    output = _opt_property(Option.OUTPUT)
 
     def set_eval_point(self, x0):
         """Use x0 (c×h×w floats) as evaluation point (sets eval_point to USER)."""
         b = as_input(x0)
         _lib.nad_estimator_set_eval_point(self._handle, b.ptr, b.n)
+
+    def set_network(self, params):
+        """Evaluate this one network (flat parameters, state_dict order, e.g. a trained one)
+        instead of random networks (sets network to FIXED); needs set_eval_data."""
+        b = as_input(params)
+        _lib.nad_estimator_set_network(self._handle, b.ptr, b.n)
+
+    def set_eval_data(self, points):
+        """Evaluate sample j at point j of the Dataset `points` (sets eval_point to DATA);
+        num_networks is then the number of points used."""
+        if not isinstance(points, Dataset):
+            raise TypeError('set_eval_data() takes a libnad.Dataset')
+        _lib.nad_estimator_set_eval_data(self._handle, points._handle)
 
     def set_progress(self, fn):
         """Call fn(done, total) after each network; a true return value cancels the run, as does
@@ -821,6 +841,90 @@ def png_write_heatmap(path, values, lo=None, hi=None, shape=None):
         if lo is None or hi is None or not lo < hi:
             lo, hi = (lo if lo is not None else 0.0), (lo if lo is not None else 0.0) + 1.0
     _lib.nad_png_write_heatmap(_fspath(path), vb.ptr, rows, cols, float(lo), float(hi))
+
+
+def png_write_images(path, x, cols, lo=0.0, hi=1.0, shape=None):
+    """PNG grid of images x (n, c, h, w), `cols` per row, values [lo, hi] mapped to 0..255
+    (c = 3 RGB, else channel 0 in grey)."""
+    xb = as_input(x)
+    if shape is None:
+        if xb.shape is None or len(xb.shape) != 4:
+            raise _shape_error('nad_png_write_images', 'give shape=(c, h, w) for x of shape %s',
+                               xb.shape)
+        shape = xb.shape[1:]
+    c, h, w = _chw(shape)
+    n = xb.n // (c * h * w)
+    if n < 1 or xb.n != n * c * h * w:
+        raise _shape_error('nad_png_write_images', '%d floats are not whole %dx%dx%d images',
+                           xb.n, c, h, w)
+    _lib.nad_png_write_images(_fspath(path), xb.ptr, n, c, h, w, int(cols), float(lo),
+                              float(hi))
+
+
+# ---- probing trained networks and datasets with NADs --------------------------------------
+
+def _nad_rows(nads, d, func):
+    """(buffer, count, d) of a NAD array (count, D) or (count, c, h, w); a flat array is cut
+    into rows of d (an error when d is None)."""
+    nb = as_input(nads)
+    s = nb.shape
+    if s is not None and len(s) >= 2:
+        d = _prod(s[1:])
+    elif d is None:
+        raise _shape_error(func, 'give d for NADs of shape %s', s)
+    d = int(d)
+    if d < 1 or nb.n % d != 0 or nb.n == 0:
+        raise _shape_error(func, '%d floats are not whole NADs of dimension %d', nb.n, d)
+    return nb, nb.n // d, d
+
+
+def _band_op(op):
+    return BandOp[op.upper()] if isinstance(op, str) else BandOp(op)
+
+
+def band_apply(nads, first, last, x, op='flip', d=None):
+    """x − 2·P x ('flip') or x − P x ('remove') for every sample of x, P the projector onto
+    NADs [first, last) (rows of nads, orthonormal). x is (n, ...) with d values per sample;
+    returns float32 of x's shape."""
+    nb, count, d = _nad_rows(nads, d, 'nad_band_apply')
+    xb = as_input(x)
+    n = xb.n // d
+    if n < 1 or xb.n != n * d:
+        raise _shape_error('nad_band_apply', '%d floats of x are not whole samples of %d', xb.n,
+                           d)
+    shape = xb.shape if xb.shape is not None and _prod(xb.shape) == xb.n else (n, d)
+    dst = output(shape)
+    _lib.nad_band_apply(nb.ptr, count, d, int(first), int(last), int(_band_op(op)), xb.ptr, n,
+                        dst.ptr, dst.n)
+    return dst.keep
+
+
+def band_evaluate(net, dataset, nads, first, last, op='flip'):
+    """Classify every sample of `dataset` with `net` before and after band_apply: a
+    BandResult (accuracies in percent, changed_fraction in [0, 1], mean L2 size of the change,
+    PSNR in dB with the data's max − min as peak)."""
+    if not isinstance(net, Net) or not isinstance(dataset, Dataset):
+        raise TypeError('band_evaluate() takes a libnad.Net and a libnad.Dataset')
+    nb, count, d = _nad_rows(nads, _prod(dataset.shape), 'nad_band_evaluate')
+    r = [c_double() for _ in range(5)]
+    _lib.nad_band_evaluate(net._handle, dataset._handle, nb.ptr, count, d, int(first),
+                           int(last), int(_band_op(op)), *[byref(v) for v in r])
+    return BandResult(*(v.value for v in r))
+
+
+def align(dataset, nads, kind='between', ridge=0.01):
+    """(curve, score): curve[k-1] = fraction of the dataset's class-discriminative energy in
+    the first k NADs (kind 'between': between-class scatter of the class means;
+    'discriminant': linear-discriminant directions, ridge relative to trace(S_w)/d), and the
+    area under it over k = 1..D (random directions: (D + 1) / (2D))."""
+    if not isinstance(dataset, Dataset):
+        raise TypeError('align() takes a libnad.Dataset')
+    nb, count, d = _nad_rows(nads, _prod(dataset.shape), 'nad_align')
+    kind = AlignKind[kind.upper()] if isinstance(kind, str) else AlignKind(kind)
+    curve, score = output((count,), 'd'), c_double()
+    _lib.nad_align(dataset._handle, nb.ptr, count, d, int(kind), float(ridge), curve.ptr,
+                   curve.n, byref(score))
+    return curve.keep, score.value
 
 
 def png_write_lineplot(path, x, y, y_lo, y_hi):

@@ -41,6 +41,8 @@ class Option(enum.IntEnum):
     EVAL_POINT = 106
     FIRST_NETWORK = 107
     EPOCHS = 108
+    NETWORK = 120
+    OUTPUT = 121
     STEP = 200
     LR = 201
     MOMENTUM = 202
@@ -52,7 +54,7 @@ class Option(enum.IntEnum):
 # Which options each object takes (nad.h: nad_option comments, nad_trainer_create).
 ESTIMATOR_OPTIONS = (Option.NUM_NETWORKS, Option.SEED, Option.NUM_THREADS, Option.TOP_K,
                      Option.BATCH, Option.MODE, Option.EVAL_POINT, Option.FIRST_NETWORK,
-                     Option.STEP)
+                     Option.STEP, Option.NETWORK, Option.OUTPUT)
 TRAINER_OPTIONS = (Option.EPOCHS, Option.BATCH, Option.SEED, Option.NUM_THREADS, Option.LR,
                    Option.MOMENTUM, Option.WEIGHT_DECAY, Option.CLIP, Option.SHUFFLE)
 
@@ -66,6 +68,29 @@ class EvalPoint(enum.IntEnum):
     NORMAL = 0
     ZEROS = 1
     USER = 2
+    DATA = 3
+
+
+class Network(enum.IntEnum):
+    RANDOM = 0
+    FIXED = 1
+
+
+class OutputKind(enum.IntEnum):
+    LABEL = -1  # the response is the output of each point's label
+
+
+OUTPUT_LABEL = OutputKind.LABEL
+
+
+class BandOp(enum.IntEnum):
+    FLIP = 0
+    REMOVE = 1
+
+
+class AlignKind(enum.IntEnum):
+    BETWEEN = 0
+    DISCRIMINANT = 1
 
 
 class FourierPart(enum.IntEnum):
@@ -185,6 +210,8 @@ _FUNCS = [
     ('nad_option_bounds', [c_int, P(c_double), P(c_double)], c_int, _check),
     ('nad_option_by_name', [c_char_p, P(c_int)], c_int, _check),
     ('nad_estimator_set_eval_point', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    ('nad_estimator_set_network', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    ('nad_estimator_set_eval_data', [HANDLE, HANDLE], c_int, _check),
     ('nad_estimator_set_progress', [HANDLE, PROGRESS_FN, c_void_p], c_int, _check),
     ('nad_estimator_set_checkpoint', [HANDLE, c_char_p, c_int64], c_int, _check),
     ('nad_estimator_run', [HANDLE], c_int, _check),
@@ -224,11 +251,21 @@ _FUNCS = [
     ('nad_trainer_fit', [HANDLE, HANDLE, HANDLE], c_int, _check),
     ('nad_trainer_evaluate', [HANDLE, HANDLE, P(c_double), P(c_double)], c_int, _check),
     ('nad_trainer_get_params', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    # probing trained networks and datasets with NADs
+    ('nad_band_apply', [P(c_float), c_int64, c_int64, c_int64, c_int64, c_int, P(c_float), c_int64,
+                        P(c_float), c_size_t], c_int, _check),
+    ('nad_band_evaluate', [HANDLE, HANDLE, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int,
+                           P(c_double), P(c_double), P(c_double), P(c_double), P(c_double)],
+     c_int, _check),
+    ('nad_align', [HANDLE, P(c_float), c_int64, c_int64, c_int, c_double, P(c_double), c_size_t,
+                   P(c_double)], c_int, _check),
     # pictures
     ('nad_png_write_nads', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64], c_int,
      _check),
     ('nad_png_write_heatmap', [c_char_p, P(c_double), c_int64, c_int64, c_double, c_double],
      c_int, _check),
+    ('nad_png_write_images', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64,
+                              c_double, c_double], c_int, _check),
     ('nad_png_write_lineplot', [c_char_p, P(c_double), P(c_double), c_int64, c_double, c_double],
      c_int, _check),
 ]

@@ -36,6 +36,8 @@ const NAD_OPT_MODE = nad_option(105)
 const NAD_OPT_EVAL_POINT = nad_option(106)
 const NAD_OPT_FIRST_NETWORK = nad_option(107)
 const NAD_OPT_EPOCHS = nad_option(108)
+const NAD_OPT_NETWORK = nad_option(120)
+const NAD_OPT_OUTPUT = nad_option(121)
 const NAD_OPT_STEP = nad_option(200)
 const NAD_OPT_LR = nad_option(201)
 const NAD_OPT_MOMENTUM = nad_option(202)
@@ -51,11 +53,27 @@ const nad_eval_point = Cint
 const NAD_EVAL_NORMAL = nad_eval_point(0)
 const NAD_EVAL_ZEROS = nad_eval_point(1)
 const NAD_EVAL_USER = nad_eval_point(2)
+const NAD_EVAL_DATA = nad_eval_point(3)
+
+const nad_network = Cint
+const NAD_NETWORK_RANDOM = nad_network(0)
+const NAD_NETWORK_FIXED = nad_network(1)
+
+const nad_output_kind = Cint
+const NAD_OUTPUT_LABEL = nad_output_kind(-1)
 
 const nad_fourier_part = Cint
 const NAD_FOURIER_AUTO = nad_fourier_part(0)
 const NAD_FOURIER_SIN = nad_fourier_part(1)
 const NAD_FOURIER_COS = nad_fourier_part(2)
+
+const nad_band_op = Cint
+const NAD_BAND_FLIP = nad_band_op(0)
+const NAD_BAND_REMOVE = nad_band_op(1)
+
+const nad_align_kind = Cint
+const NAD_ALIGN_BETWEEN = nad_align_kind(0)
+const NAD_ALIGN_DISCRIMINANT = nad_align_kind(1)
 
 """
     nad_version()
@@ -516,7 +534,7 @@ end
     nad_option_by_name(name, o)
 
 Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
-"eval_point", "first_network", "step", and for the trainer "epochs", "lr", "momentum",
+"eval_point", "first_network", "step", "network", "output", and for the trainer "epochs", "lr", "momentum",
 "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name.
 
 C: `nad_status nad_option_by_name(const char * name, nad_option * o)`
@@ -534,6 +552,36 @@ C: `nad_status nad_estimator_set_eval_point(nad_estimator * e, const float * x0,
 """
 function nad_estimator_set_eval_point(e, x0, len)
     ccall((:nad_estimator_set_eval_point, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Cfloat}, Csize_t), e, x0, len)
+end
+
+"""
+    nad_estimator_set_network(e, params, len)
+
+Fix the network: params (nad_arch_num_params floats, state_dict order as nad_net_get_params
+and nad_trainer_get_params give them) are copied and used, in eval mode, for every sample;
+sets NAD_OPT_NETWORK to NAD_NETWORK_FIXED. Non-finite values are NAD_ERR_INVALID_ARG, a
+wrong length NAD_ERR_SHAPE. Defines the run: checkpoints record a hash of the parameters
+and refuse to resume with others.
+
+C: `nad_status nad_estimator_set_network(nad_estimator * e, const float * params, size_t len)`
+"""
+function nad_estimator_set_network(e, params, len)
+    ccall((:nad_estimator_set_network, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Cfloat}, Csize_t), e, params, len)
+end
+
+"""
+    nad_estimator_set_eval_data(e, points)
+
+Evaluate sample j at sample j of `points` (retained, not copied; samples of the
+architecture's input shape, else NAD_ERR_SHAPE); sets NAD_OPT_EVAL_POINT to NAD_EVAL_DATA.
+The run needs first_network + num_networks <= the number of points. With NAD_OPT_OUTPUT =
+NAD_OUTPUT_LABEL the labels must be < the number of outputs. Defines the run: checkpoints
+record a hash of the points and labels.
+
+C: `nad_status nad_estimator_set_eval_data(nad_estimator * e, const nad_dataset * points)`
+"""
+function nad_estimator_set_eval_data(e, points)
+    ccall((:nad_estimator_set_eval_data, libnad), nad_status, (Ptr{nad_estimator}, Ptr{nad_dataset}), e, points)
 end
 
 """
@@ -680,9 +728,10 @@ end
     nad_estimator_load(e, path)
 
 Add the networks accumulated in a checkpoint file to e (before run, or to merge disjoint
-runs after run). Files of another architecture, shape, step, mode, evaluation point or seed
-are refused with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones,
-and overlapping network ranges; a refused file leaves e unchanged. A following run skips
+runs after run). Files of another architecture, shape, step, mode, evaluation point (or
+evaluation data), seed, network kind, fixed network (parameters) or output are refused
+with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones, and
+overlapping network ranges; a refused file leaves e unchanged. A following run skips
 the networks already accumulated, so re-running the settings of a killed run after loading
 its checkpoint resumes it (and gives the same result as an uninterrupted run). Results are
 recomputed by nad_estimator_finalize (or the run).
@@ -945,6 +994,74 @@ function nad_trainer_get_params(t, dst, len)
 end
 
 """
+    nad_band_apply(nads, count, d, first, last, op, x, n, dst, dst_len)
+
+Apply a band operation to n samples. `nads` holds count NADs of dimension d (count×d floats,
+row i = NAD i, as nad_estimator_nads writes them); the band is rows [first, last), which
+must be orthonormal (max |V·Vᵀ − I| <= 1e-3, else NAD_ERR_INVALID_ARG: e.g. not a NAD file).
+With V the band's rows, P = Vᵀ V = Σ v vᵀ over the band, and each sample x (d floats of the
+n·d in x) becomes x − 2·P x (FLIP) or x − P x (REMOVE) in dst (n·d floats; dst may be x).
+An empty range or one past the last NAD (0 <= first < last <= count fails) is
+NAD_ERR_INVALID_ARG; a wrong dst_len NAD_ERR_SHAPE. Computed in float32 with BLAS.
+
+C: `nad_status nad_band_apply(const float * nads, int64_t count, int64_t d, int64_t first, int64_t last, nad_band_op op, const float * x, int64_t n, float * dst, size_t dst_len)`
+"""
+function nad_band_apply(nads, count, d, first, last, op, x, n, dst, dst_len)
+    ccall((:nad_band_apply, libnad), nad_status, (Ptr{Cfloat}, Int64, Int64, Int64, Int64, nad_band_op, Ptr{Cfloat}, Int64, Ptr{Cfloat}, Csize_t), nads, count, d, first, last, op, x, n, dst, dst_len)
+end
+
+"""
+    nad_band_evaluate(net, data, nads, count, d, first, last, op, accuracy_before, accuracy_after, changed_fraction, l2, psnr)
+
+Effect of a band operation on a trained classifier: every sample of `data` is classified by
+`net` (eval mode; prediction = the first maximal output) as it is and after nad_band_apply
+with rows [first, last) of nads (count×d). Results (any pointer may be NULL):
+accuracy_before, accuracy_after  percent of samples whose prediction is their label;
+changed_fraction                 fraction (0..1) of samples whose prediction changed;
+l2                               mean over samples of ||x' − x||₂;
+psnr                             10·log10(peak² / MSE) in dB, MSE = Σ ||x' − x||² / (n·d)
+over all values, peak = max − min of the original
+samples (1 for images in [0, 1] holding 0 and 1);
++Inf when nothing changed.
+For a unit-norm sample x = a·v with v a NAD of the band: FLIP gives l2 = 2|a| and
+MSE = 4a²/d. Errors: the dataset's sample shape is not the architecture's input
+(NAD_ERR_SHAPE), d differs from the samples' c·h·w (NAD_ERR_SHAPE), labels >= the number of
+outputs (NAD_ERR_INVALID_ARG), and those of nad_band_apply. The net's state (last forward)
+is not touched.
+
+C: `nad_status nad_band_evaluate(nad_net * net, const nad_dataset * data, const float * nads, int64_t count, int64_t d, int64_t first, int64_t last, nad_band_op op, double * accuracy_before, double * accuracy_after, double * changed_fraction, double * l2, double * psnr)`
+"""
+function nad_band_evaluate(net, data, nads, count, d, first, last, op, accuracy_before, accuracy_after, changed_fraction, l2, psnr)
+    ccall((:nad_band_evaluate, libnad), nad_status, (Ptr{nad_net}, Ptr{nad_dataset}, Ptr{Cfloat}, Int64, Int64, Int64, Int64, nad_band_op, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}), net, data, nads, count, d, first, last, op, accuracy_before, accuracy_after, changed_fraction, l2, psnr)
+end
+
+"""
+    nad_align(data, nads, count, d, kind, ridge, curve, curve_len, score)
+
+Alignment of a NAD basis with a labelled dataset: the fraction of the dataset's
+class-discriminative energy captured by the top-k NADs, as a curve over k, and one score.
+With v_1..v_count the rows of nads (count×d, orthonormal: checked as in nad_band_apply;
+count <= d) and S the scatter of `kind` (d×d, never formed):
+curve[k−1] = a(k) = trace(V_kᵀ S V_k) / trace(S) = Σ_{i<=k} v_iᵀ S v_i / trace(S),
+k = 1..count, V_k = the first k NADs as columns; non-decreasing, a(d) = 1.
+score      = (1/d) Σ_{k=1..d} a(k): the area under the curve with k/d on the x axis.
+Random orthonormal directions have E[a(k)] = k/d, hence E[score] = (d + 1)/(2d) (≈ 0.5);
+a basis whose first NAD holds all class-mean differences has a(k) = 1 for all k and
+score 1; the least aligned possible basis scores about 1/d. When count < d, a(k) beyond
+count is taken as what a random basis of the remaining directions gives on average: linear
+from a(count) to a(d) = 1 (exact for count = d − 1, e.g. the official 1023-NAD files).
+ridge (> 0, finite) is used by NAD_ALIGN_DISCRIMINANT only (e.g. 0.01). The dataset needs two
+classes with different means (else NAD_ERR_INVALID_ARG); d must be the samples' c·h·w
+(NAD_ERR_SHAPE); curve_len must be count. Computed in double; the discriminant variant
+takes 8·d² bytes and one Cholesky solve.
+
+C: `nad_status nad_align(const nad_dataset * data, const float * nads, int64_t count, int64_t d, nad_align_kind kind, double ridge, double * curve, size_t curve_len, double * score)`
+"""
+function nad_align(data, nads, count, d, kind, ridge, curve, curve_len, score)
+    ccall((:nad_align, libnad), nad_status, (Ptr{nad_dataset}, Ptr{Cfloat}, Int64, Int64, nad_align_kind, Cdouble, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}), data, nads, count, d, kind, ridge, curve, curve_len, score)
+end
+
+"""
     nad_png_write_nads(path, nads, count, c, h, w)
 
 Write a PNG grid of the first `count` NADs (rows of `nads`, each c×h×w; channel 0 shown),
@@ -967,6 +1084,20 @@ C: `nad_status nad_png_write_heatmap(const char * path, const double * values, i
 """
 function nad_png_write_heatmap(path, values, rows, cols, lo, hi)
     ccall((:nad_png_write_heatmap, libnad), nad_status, (Cstring, Ptr{Cdouble}, Int64, Int64, Cdouble, Cdouble), path, values, rows, cols, lo, hi)
+end
+
+"""
+    nad_png_write_images(path, x, n, c, h, w, cols, lo, hi)
+
+Write a PNG grid of n images (x holds n·c·h·w floats): `cols` images per row (the last row
+may be shorter), each scaled up by an integer factor to about 64 px and framed by a white
+margin. c = 3: RGB; otherwise channel 0 in grey. Values are mapped linearly from [lo, hi]
+(lo < hi; clamped) to 0..255; NaN is drawn mid-grey.
+
+C: `nad_status nad_png_write_images(const char * path, const float * x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi)`
+"""
+function nad_png_write_images(path, x, n, c, h, w, cols, lo, hi)
+    ccall((:nad_png_write_images, libnad), nad_status, (Cstring, Ptr{Cfloat}, Int64, Int64, Int64, Int64, Int64, Cdouble, Cdouble), path, x, n, c, h, w, cols, lo, hi)
 end
 
 """
