@@ -170,7 +170,9 @@ class Symbols(unittest.TestCase):
         mirror = {'nad_status': (libnad.Status, 'NAD_'), 'nad_option': (libnad.Option, 'NAD_OPT_'),
                   'nad_mode': (libnad.Mode, 'NAD_MODE_'),
                   'nad_eval_point': (libnad.EvalPoint, 'NAD_EVAL_'),
-                  'nad_fourier_part': (libnad.FourierPart, 'NAD_FOURIER_')}
+                  'nad_fourier_part': (libnad.FourierPart, 'NAD_FOURIER_'),
+                  'nad_schedule': (libnad.Schedule, 'NAD_SCHEDULE_'),
+                  'nad_split': (libnad.Split, 'NAD_SPLIT_')}
         self.assertEqual(set(enums), set(mirror))
         for cname, (py, prefix) in mirror.items():
             with self.subTest(enum=cname):
