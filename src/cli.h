@@ -32,6 +32,9 @@ int cli_parse(const char *command, int argc, char **argv, const cli_opt *opts, i
  * "nad: --opt: ..." and returns CLI_USAGE. A NULL text leaves *out untouched (returns 0). */
 int cli_parse_i64(const char *opt, const char *text, int64_t lo, int64_t hi, int64_t *out);
 int cli_parse_double_pos(const char *opt, const char *text, double *out); /* finite, > 0 */
+/* A finite number in [lo, hi] (hi_open: < hi; hi = INFINITY: no upper bound). */
+int cli_parse_double(const char *opt, const char *text, double lo, double hi, int hi_open,
+                     double *out);
 /* "CxHxW", all positive (also accepts 'X'); same error convention. */
 int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]);
 
@@ -74,6 +77,10 @@ int64_t cli_num_cpus(void);
 int cli_npy_read(const char *what, const char *path, float **data, int64_t shape[8], int32_t *ndim);
 /* Product of shape[0..ndim). */
 int64_t cli_numel(const int64_t *shape, int32_t ndim);
+/* The progress line of one training epoch on stderr ("<label>epoch  3/10  loss ...  train
+ * ... %  test ... %  ... s"; the test part only when test_acc is not NaN). */
+void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double loss,
+                    double train_acc, double test_acc, double seconds);
 
 /* ---- tiny JSON writer (json.c) -------------------------------------------------------------- */
 
@@ -121,6 +128,9 @@ int cli_cmd_estimate(int argc, char **argv);
 int cli_cmd_compare(int argc, char **argv);
 int cli_cmd_bias(int argc, char **argv);  /* cmd_bias.c */
 int cli_cmd_sweep(int argc, char **argv); /* cmd_sweep.c */
+int cli_cmd_data(int argc, char **argv);   /* cmd_data.c */
+int cli_cmd_train(int argc, char **argv);  /* cmd_train.c */
+int cli_cmd_poison(int argc, char **argv); /* cmd_poison.c */
 
 /* Help texts (help.c): the usage line and the full section of a command ("arch show", ...). */
 const char *cli_usage_line(const char *command);

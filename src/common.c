@@ -1,6 +1,7 @@
 /* Helpers shared by the commands: error messages, building an architecture from the common
  * options, files and directories, clocks. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,4 +193,15 @@ int64_t cli_numel(const int64_t *shape, int32_t ndim) {
   for (int32_t i = 0; i < ndim; i++)
     n *= shape[i];
   return n;
+}
+
+void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double loss,
+                    double train_acc, double test_acc, double seconds) {
+  char test[32] = "";
+  if (!isnan(test_acc))
+    snprintf(test, sizeof test, "  test %6.2f %%", test_acc);
+  fprintf(stderr, "%sepoch %*lld/%lld  loss %.4f  train %6.2f %%%s  %.2f s\n", label,
+          epochs >= 100 ? 3 : 2, (long long)epoch, (long long)epochs, loss, train_acc, test,
+          seconds);
+  fflush(stderr);
 }

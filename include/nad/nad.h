@@ -217,6 +217,7 @@ typedef enum nad_option {
   NAD_OPT_EVAL_POINT = 106,     /* nad_eval_point, default NAD_EVAL_NORMAL */
   NAD_OPT_FIRST_NETWORK = 107,  /* index of the first network (for runs split over machines) */
   NAD_OPT_EPOCHS = 108,         /* trainer: epochs, default 20 */
+  NAD_OPT_SCHEDULE = 109,       /* trainer: nad_schedule, default NAD_SCHEDULE_LINEAR */
   NAD_OPT_NETWORK = 120,        /* nad_network, default NAD_NETWORK_RANDOM (FIXED is set by
                                    nad_estimator_set_network) */
   NAD_OPT_OUTPUT = 121,         /* output whose dipole is the response: 0 (default) .. K − 1,
@@ -232,6 +233,11 @@ typedef enum nad_option {
 } nad_option;
 
 typedef enum nad_mode { NAD_MODE_DIPOLE = 0, NAD_MODE_GRADIENT = 1 } nad_mode;
+/** Learning-rate schedule of the trainer (NAD_OPT_SCHEDULE); see nad_trainer_create. */
+typedef enum nad_schedule {
+  NAD_SCHEDULE_LINEAR = 0,  /* NAD_OPT_LR decayed linearly to 0 (the reference's utils.train) */
+  NAD_SCHEDULE_ONECYCLE = 1 /* torch.optim.lr_scheduler.OneCycleLR with its defaults */
+} nad_schedule;
 typedef enum nad_eval_point {
   NAD_EVAL_NORMAL = 0, /* x0 ~ N(0, I) drawn from the seed */
   NAD_EVAL_ZEROS = 1,  /* x0 = 0 */
@@ -277,8 +283,9 @@ NAD_API nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o
 /** Valid range of an option (for int options the bounds are exact integers). */
 NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
 /** Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
- *  "eval_point", "first_network", "step", "network", "output", and for the trainer "epochs", "lr", "momentum",
- *  "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name. */
+ *  "eval_point", "first_network", "step", "network", "output", and for the trainer
+ *  "epochs", "lr", "momentum", "weight_decay", "clip", "schedule", "shuffle");
+ *  NAD_ERR_INVALID_ARG for an unknown name. */
 NAD_API nad_status nad_option_by_name(const char *name, nad_option *o);
 
 /** Use x0 (D = c·h·w floats, copied) as evaluation point; sets NAD_OPT_EVAL_POINT to USER. */
@@ -442,6 +449,88 @@ NAD_API nad_status nad_dataset_get(const nad_dataset *d, float *x, size_t x_len,
                                    size_t labels_len);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Real image datasets                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Which part of a dataset source to load. */
+typedef enum nad_split { NAD_SPLIT_TRAIN = 0, NAD_SPLIT_TEST = 1 } nad_split;
+
+/** Load a labelled image dataset. `source` is one of
+ *    fashion-mnist        the Debian package dataset-fashion-mnist
+ *                         (/usr/share/datasets/fashion-mnist), gzipped IDX, 10 classes
+ *    idx:DIR              MNIST-family IDX files in DIR: train-images-idx3-ubyte and
+ *                         train-labels-idx1-ubyte (train), t10k-images-idx3-ubyte and
+ *                         t10k-labels-idx1-ubyte (test), each also found with a .gz suffix
+ *                         (gzip, read through zlib); unsigned-byte data, images N×H×W
+ *    cifar10:DIR          the CIFAR-10 binary version: data_batch_1.bin .. data_batch_5.bin
+ *                         (train, in that order) and test_batch.bin (test), in DIR or in
+ *                         DIR/cifar-10-batches-bin; records of 1 label byte + 3×32×32 bytes
+ *                         (R, G, B planes), labels < 10, 10 classes
+ *    npy:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]
+ *                         .npy files (paths without commas): images N×H×W or N×C×H×W of
+ *                         uint8 ('|u1'), float32 or float64 (finite), labels a vector of N
+ *                         integers ('|u1', '|i1', '<i2', '<u2', '<i4', '<u4', '<i8', '<u8') in
+ *                         [0, 65535]; the first pair is the train split, the second (when
+ *                         given) the test split
+ *  Unsigned-byte pixels are scaled to [0, 1] (v / 255); float pixels are kept as stored. Any
+ *  file may be gzipped. h = w = 0 keeps the stored image size; h, w >= 1 zero-pads or
+ *  centre-crops every image to h×w as nad_dataset_resize does. The number of classes is the
+ *  format's (10 for fashion-mnist and cifar10) or the largest label + 1.
+ *  Every file is validated before any sample is used: magic numbers, dimensions, the size of
+ *  the (decompressed) data against the header, label range, image/label count agreement. A bad
+ *  file gives NAD_ERR_FORMAT with a message naming the file and the problem, a missing one
+ *  NAD_ERR_IO, an unknown source or a split the source does not have NAD_ERR_INVALID_ARG; on
+ *  any failure *out is NULL and nothing stays allocated. */
+NAD_API nad_status nad_dataset_load(const char *source, nad_split split, int64_t h, int64_t w,
+                                    nad_dataset **out);
+/** Number of classes K (labels are in 0..K-1; a class may have no sample). */
+NAD_API nad_status nad_dataset_num_classes(const nad_dataset *d, int64_t *k);
+/** Samples per class into counts[0..K) (len must be K = nad_dataset_num_classes). */
+NAD_API nad_status nad_dataset_class_counts(const nad_dataset *d, int64_t *counts, size_t len);
+/** Per-channel mean and standard deviation (population, ddof = 0) over all samples and pixels,
+ *  accumulated in double; mean and std hold c doubles each (len = c). */
+NAD_API nad_status nad_dataset_channel_stats(const nad_dataset *d, double *mean, double *std,
+                                             size_t len);
+/** New dataset with every image zero-padded or centre-cropped to h×w (h, w >= 1), per axis:
+ *  a larger target puts floor((h − H)/2) zero rows above the image and the rest below (28 → 32:
+ *  2 and 2, as numpy.pad((2, 2)) and torchvision's CenterCrop padding); a smaller one keeps rows
+ *  floor((H − h)/2) .. floor((H − h)/2) + h − 1. Labels and classes are kept. */
+NAD_API nad_status nad_dataset_resize(const nad_dataset *d, int64_t h, int64_t w,
+                                      nad_dataset **out);
+/** New dataset with x[c] ← (x[c] − mean[c]) / std[c] per channel (len = c; std finite and > 0,
+ *  mean finite), e.g. with the training split's nad_dataset_channel_stats. */
+NAD_API nad_status nad_dataset_normalize(const nad_dataset *d, const double *mean,
+                                         const double *std, size_t len, nad_dataset **out);
+/** New dataset of samples first .. first + count − 1 (copied; count >= 1, within the dataset).
+ *  Keeps the number of classes of d. */
+NAD_API nad_status nad_dataset_subset(const nad_dataset *d, int64_t first, int64_t count,
+                                      nad_dataset **out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Poisoning with NAD carriers (the paper's Section 4, the reference's poison_cifar.py)        */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Carrier of class t for NAD index i on c×h×w data: a c·h·w vector that is zero except on
+ *  channel t % c, which holds NAD number i + t / (2c) (integer division) normalised to unit
+ *  norm; *sign (may be NULL) = 2·(t % 2) − 1. For c = 3 and 10 classes the classes use NADs
+ *  i, i + 1 (the reference's pair); for c = 1, NADs i .. i + 4. `nads` holds `count` NADs of
+ *  nad_dim = h·w floats each (single-channel NADs, e.g. from an estimator at 1×h×w), else
+ *  NAD_ERR_SHAPE. i + t / (2c) >= count, t < 0 or i < 0 is NAD_ERR_INVALID_ARG; a NAD that is
+ *  zero or not finite NAD_ERR_INVALID_ARG. dst holds len = c·h·w floats. */
+NAD_API nad_status nad_poison_carrier(const float *nads, int64_t count, int64_t nad_dim, int64_t c,
+                                      int64_t h, int64_t w, int64_t index, int64_t t, float *dst,
+                                      size_t len, int32_t *sign);
+/** New dataset in which every sample x of class t has its component along its class's carrier
+ *  v_t (nad_poison_carrier) *replaced* by sign_t·ε: x ← x + (sign_t·ε − ⟨x, v_t⟩)·v_t (the
+ *  projection in double). Labels are kept. Needs index + (K − 1) / (2c) < count for the K
+ *  classes of d (NAD_ERR_INVALID_ARG otherwise, naming the last NAD needed); ε finite and >= 0
+ *  (NAD_ERR_INVALID_ARG). nads as for nad_poison_carrier (nad_dim = h·w of d, else
+ *  NAD_ERR_SHAPE). */
+NAD_API nad_status nad_dataset_poison(const nad_dataset *d, const float *nads, int64_t count,
+                                      int64_t nad_dim, int64_t index, double epsilon,
+                                      nad_dataset **out);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Training                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -463,11 +552,21 @@ typedef int (*nad_epoch_fn)(void *user_data, int64_t epoch, double train_loss, d
  *    NAD_OPT_EPOCHS (20), NAD_OPT_BATCH (128; the last batch of an epoch may be smaller),
  *    NAD_OPT_SEED (shuffling and dropout masks; default = seed), NAD_OPT_NUM_THREADS (1;
  *    0 = online CPUs), NAD_OPT_LR (0.5), NAD_OPT_MOMENTUM (0), NAD_OPT_WEIGHT_DECAY (0),
- *    NAD_OPT_CLIP (0.5; 0 = no clipping), NAD_OPT_SHUFFLE (1, experimental).
- *  Per batch b of epoch e (from 0) of nb batches: lr_t = lr·(1 − (e + (b+1)/nb)/epochs);
- *  gradient of the mean cross-entropy, clipped to a global L2 norm of at most `clip` (factor
- *  clip/(norm + 1e-6) when below 1); then torch.optim.SGD: d = g + wd·p, buf = d at the first
- *  step of the fit else momentum·buf + d, p −= lr_t·buf. Threads split each batch (samples in
+ *    NAD_OPT_CLIP (0.5; 0 = no clipping), NAD_OPT_SCHEDULE (NAD_SCHEDULE_LINEAR),
+ *    NAD_OPT_SHUFFLE (1, experimental).
+ *  Per batch b of epoch e (from 0) of nb batches, global step s = e·nb + b of S = epochs·nb:
+ *    LINEAR    lr_t = lr·(1 − (e + (b+1)/nb)/epochs), momentum m_t = NAD_OPT_MOMENTUM;
+ *    ONECYCLE  torch.optim.lr_scheduler.OneCycleLR(max_lr = lr, total_steps = S) with its
+ *              defaults: with a = 0.3·S − 1, for s <= a lr_t = cos(lr/25 → lr, s/a), else
+ *              lr_t = cos(lr → lr/25e4, (s − a)/(S − 1 − a)), cos(u → v, p) =
+ *              v + (u − v)·(1 + cos(π·p))/2; and, when NAD_OPT_MOMENTUM > 0, the momentum
+ *              cycled as its cycle_momentum does: m_t = cos(0.95 → 0.85, ·) then
+ *              cos(0.85 → 0.95, ·) over the same phases (the option's value is then unused;
+ *              0 keeps plain SGD).
+ *  Gradient of the mean cross-entropy over the K outputs (labels 0..K−1), clipped to a global
+ *  L2 norm of at most `clip` (factor clip/(norm + 1e-6) when below 1); then torch.optim.SGD:
+ *  d = g + wd·p, buf = d at the first step of the fit else m_t·buf + d, p −= lr_t·buf (plain
+ *  p −= lr_t·d when m_t = 0). Threads split each batch (samples in
  *  chunks of fixed size, gradients summed in a fixed order); an architecture with BatchNorm
  *  trains every batch whole (its statistics are over the batch) with the threads given to
  *  BLAS. */
@@ -583,18 +682,18 @@ NAD_API nad_status nad_png_write_nads(const char *path, const float *nads, int64
  *  (lo < hi, clamped) to the sequential viridis colour map, NaN cells grey. */
 NAD_API nad_status nad_png_write_heatmap(const char *path, const double *values, int64_t rows,
                                          int64_t cols, double lo, double hi);
-/** Write a PNG grid of n images (x holds n·c·h·w floats): `cols` images per row (the last row
- *  may be shorter), each scaled up by an integer factor to about 64 px and framed by a white
- *  margin. c = 3: RGB; otherwise channel 0 in grey. Values are mapped linearly from [lo, hi]
- *  (lo < hi; clamped) to 0..255; NaN is drawn mid-grey. */
-NAD_API nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
-                                        int64_t h, int64_t w, int64_t cols, double lo, double hi);
 /** Write a line plot of the n >= 1 points (x[i], y[i]) as a 640×400 PNG: axes, grid lines at
  *  the quarters of [y_lo, y_hi] (y_lo < y_hi; points outside are clamped), a line through the
  *  points in the given order (broken at NaN y) and a marker on each point. x spans the plot
  *  from its minimum to its maximum. No text. */
 NAD_API nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y,
                                           int64_t n, double y_lo, double y_hi);
+/** Write a PNG grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols`
+ *  images per row (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi]
+ *  (lo < hi, clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an
+ *  integer factor up to 64 px. Written atomically. */
+NAD_API nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
+                                        int64_t h, int64_t w, int64_t cols, double lo, double hi);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,8 @@
 #ifndef NADI_ANALYSIS_H
 #define NADI_ANALYSIS_H
 
-#include "train/train.h"
+#include "data/data.h"
+#include "graph/graph.h"
 
 /* ---- bands (band.c) ------------------------------------------------------------------------ */
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "estimator/estimator.h"
-#include "train/train.h"
+#include "data/data.h"
 
 /* ---- options ------------------------------------------------------------------------------- */
 
@@ -38,6 +38,7 @@ static const opt_info opts[] = {
     {NAD_OPT_WEIGHT_DECAY, "weight_decay", 0, 0, 1e300, 0, 1},
     {NAD_OPT_CLIP, "clip", 0, 0, 1e300, 0, 1},
     {NAD_OPT_SHUFFLE, "shuffle", 1, 0, 1, 0, 1},
+    {NAD_OPT_SCHEDULE, "schedule", 1, NAD_SCHEDULE_LINEAR, NAD_SCHEDULE_ONECYCLE, 0, 1},
 };
 
 static const opt_info *find_opt(nad_option o) {

@@ -1,4 +1,4 @@
-/* Public picture of sample images: validation in front of lib/io/images.c. */
+/* Public façade of the image-grid picture (lib/io/image_grid.c): argument validation. */
 #include <math.h>
 
 #include "core/core.h"
@@ -8,14 +8,16 @@ nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int
                                 int64_t h, int64_t w, int64_t cols, double lo, double hi) {
   const char *fn = "nad_png_write_images";
   NADI_CHECK(path && x, NAD_ERR_INVALID_ARG, "%s: path or x is NULL", fn);
-  int64_t d, total;
-  NADI_CHECK(n >= 1 && c >= 1 && h >= 1 && w >= 1 && nadi_mul_ok(c, h, &d) &&
-                 nadi_mul_ok(d, w, &d) && nadi_mul_ok(n, d, &total),
-             NAD_ERR_INVALID_ARG, "%s: %lld images of %lldx%lldx%lld is not a valid size", fn,
-             (long long)n, (long long)c, (long long)h, (long long)w);
-  NADI_CHECK(cols >= 1, NAD_ERR_INVALID_ARG, "%s: cols must be >= 1, got %lld", fn,
-             (long long)cols);
+  NADI_CHECK(n >= 1 && cols >= 1, NAD_ERR_INVALID_ARG, "%s: n = %lld and cols = %lld must be >= 1",
+             fn, (long long)n, (long long)cols);
+  NADI_CHECK(c == 1 || c == 3, NAD_ERR_INVALID_ARG,
+             "%s: images must have 1 (grey) or 3 (RGB) channels, got %lld", fn, (long long)c);
+  NADI_CHECK(h >= 1 && w >= 1 && h <= NADI_IMAGE_GRID_MAX_SIDE && w <= NADI_IMAGE_GRID_MAX_SIDE,
+             NAD_ERR_INVALID_ARG, "%s: image size %lldx%lld out of range", fn, (long long)h,
+             (long long)w);
   NADI_CHECK(isfinite(lo) && isfinite(hi) && lo < hi, NAD_ERR_INVALID_ARG,
              "%s: need finite lo < hi, got [%g, %g]", fn, lo, hi);
+  NADI_CHECK(n <= NADI_IMAGE_GRID_MAX_SIDE * NADI_IMAGE_GRID_MAX_SIDE, NAD_ERR_INVALID_ARG,
+             "%s: %lld images do not fit in one picture", fn, (long long)n);
   return nadi_png_write_images(path, x, n, c, h, w, cols, lo, hi);
 }

@@ -20,7 +20,7 @@ static const struct {
     {NAD_OPT_SEED, "seed", 1},           {NAD_OPT_NUM_THREADS, "num_threads", 1},
     {NAD_OPT_SHUFFLE, "shuffle", 1},     {NAD_OPT_LR, "lr", 0},
     {NAD_OPT_MOMENTUM, "momentum", 0},   {NAD_OPT_WEIGHT_DECAY, "weight_decay", 0},
-    {NAD_OPT_CLIP, "clip", 0},
+    {NAD_OPT_CLIP, "clip", 0},          {NAD_OPT_SCHEDULE, "schedule", 1},
 };
 
 static nad_status check_set(const nad_trainer *t, nad_option o, int want_int, double v,
@@ -52,6 +52,7 @@ nad_status nad_trainer_set_int(nad_trainer *t, nad_option o, int64_t v) {
   case NAD_OPT_SEED: t->seed = (uint64_t)v; break;
   case NAD_OPT_NUM_THREADS: t->threads = v; break;
   case NAD_OPT_SHUFFLE: t->shuffle = v; break;
+  case NAD_OPT_SCHEDULE: t->schedule = v; break;
   default: break;
   }
   return NAD_OK;

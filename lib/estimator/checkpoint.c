@@ -10,7 +10,7 @@
  *   n_ranges × (i64 lo, i64 hi)                      samples [lo, hi) covered
  *   2 × { i64 n  i64 n_pend  f64 mean[d]  f64 lower triangle of M2, row by row (i+1 per row)
  *         f64 pending rows [n_pend][d] }            even, then odd network indices
- *   u32 CRC-32 (zlib) of every byte before it
+ *   u32 CRC-32 (zlib, through lib/io/blob.c) of every byte before it
  * Version 1 files (no network kind, parameters hash or output) are still read: they hold
  * random networks and output 0.
  * Pending rows (responses not yet folded into a block) are stored as they are, so a run that
@@ -27,9 +27,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "estimator/estimator.h"
+#include "io/io.h"
 
 #define CKPT_VERSION 2u
 #define CKPT_ENDIAN 0x01020304u
@@ -139,7 +139,7 @@ static int little_endian(void) {
 
 typedef struct writer {
   FILE *f;
-  uLong crc;
+  uint32_t crc;
   int err;
 } writer;
 
@@ -147,7 +147,7 @@ static void put(writer *w, const void *p, size_t n) {
   const unsigned char *b = p;
   while (n > 0 && !w->err) {
     size_t c = n > (1u << 30) ? (1u << 30) : n;
-    w->crc = crc32(w->crc, b, (uInt)c);
+    w->crc = nadi_crc32(w->crc, b, c);
     if (fwrite(b, 1, c, w->f) != c)
       w->err = errno ? errno : EIO;
     b += c;
@@ -224,7 +224,7 @@ nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path) {
     return st;
   }
   (void)fchmod(fd, 0644);
-  writer w = {fdopen(fd, "wb"), crc32(0L, Z_NULL, 0), 0};
+  writer w = {fdopen(fd, "wb"), 0, 0};
   if (!w.f) {
     nad_status st = nadi_fail(NAD_ERR_IO, "cannot open '%s': %s", tmp, strerror(errno));
     close(fd);
@@ -322,7 +322,7 @@ static nad_status check_crc(FILE *f, const char *path, int64_t *size, uint32_t *
                      path, (unsigned)version, CKPT_VERSION);
   *version_out = version;
   rewind(f);
-  uLong crc = crc32(0L, Z_NULL, 0);
+  uint32_t crc = 0;
   unsigned char *buf = malloc(1 << 20);
   if (!buf)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint read buffer");
@@ -333,7 +333,7 @@ static nad_status check_crc(FILE *f, const char *path, int64_t *size, uint32_t *
       free(buf);
       return nadi_fail(NAD_ERR_IO, "cannot read '%s'", path);
     }
-    crc = crc32(crc, buf, (uInt)c);
+    crc = nadi_crc32(crc, buf, c);
     left -= (int64_t)c;
   }
   free(buf);

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "estimator/estimator.h"
-#include "train/train.h"
+#include "data/data.h"
 
 /* ---- network ranges ----------------------------------------------------------------------- */
 

@@ -174,7 +174,9 @@ class Symbols(unittest.TestCase):
                   'nad_network': (libnad.Network, 'NAD_NETWORK_'),
                   'nad_output_kind': (libnad.OutputKind, 'NAD_OUTPUT_'),
                   'nad_band_op': (libnad.BandOp, 'NAD_BAND_'),
-                  'nad_align_kind': (libnad.AlignKind, 'NAD_ALIGN_')}
+                  'nad_align_kind': (libnad.AlignKind, 'NAD_ALIGN_'),
+                  'nad_schedule': (libnad.Schedule, 'NAD_SCHEDULE_'),
+                  'nad_split': (libnad.Split, 'NAD_SPLIT_')}
         self.assertEqual(set(enums), set(mirror))
         for cname, (py, prefix) in mirror.items():
             with self.subTest(enum=cname):

@@ -29,15 +29,16 @@ from . import _buffers
 from ._buffers import as_input, output
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, OUTPUT_LABEL, PROGRESS_FN,
                    TRAINER_OPTIONS, AlignKind, BandOp, EvalPoint, FourierPart, LibraryNotFound,
-                   Mode, NadError, Network, Option, OutputKind, Status, _lib, _path, last_error,
-                   library_path, option_is_double, status_string)
+                   Mode, NadError, Network, Option, OutputKind, Schedule, Split, Status, _lib,
+                   _path, last_error, library_path, option_is_double, status_string)
 # for tests and introspection: the function table, functions the library lacks, the version check
 from ._ffi import _FUNCS, _missing, check_version  # noqa: F401
 
 __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status', 'Option',
-           'Mode', 'EvalPoint', 'Network', 'OutputKind', 'OUTPUT_LABEL', 'BandOp', 'AlignKind', 'BandResult',
-           'band_apply', 'band_evaluate', 'align', 'png_write_images',
-           'FourierPart', 'Tensor', 'Epoch', 'read_npy', 'write_npy',
+           'Mode', 'EvalPoint', 'Network', 'OutputKind', 'OUTPUT_LABEL', 'BandOp', 'AlignKind',
+           'BandResult', 'band_apply', 'band_evaluate', 'align', 'FourierPart', 'Schedule',
+           'Split', 'Tensor', 'Epoch', 'read_npy', 'write_npy', 'poison_carrier',
+           'png_write_images',
            'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
            'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
@@ -637,6 +638,74 @@ class Dataset(_Handle):
         _lib.nad_dataset_get(self._handle, xb.ptr, xb.n, lb.ptr, lb.n)
         return xb.keep, lb.keep
 
+    @classmethod
+    def _wrap(cls, handle):
+        self = cls.__new__(cls)
+        self._own(handle)
+        return self
+
+    @classmethod
+    def load(cls, source, split='train', size=None):
+        """Load a real image dataset (nad.h, nad_dataset_load): source is 'fashion-mnist',
+        'idx:DIR', 'cifar10:DIR' or 'npy:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]', split 'train'
+        or 'test' (or a Split), size None (stored size) or (h, w) to zero-pad / centre-crop."""
+        sp = Split[split.upper()] if isinstance(split, str) else Split(split)
+        h, w = (0, 0) if size is None else (int(size[0]), int(size[1]))
+        out = c_void_p()
+        _lib.nad_dataset_load(_fspath(source), int(sp), h, w, byref(out))
+        return cls._wrap(out.value)
+
+    @property
+    def num_classes(self):
+        """Number of classes K (labels are 0..K-1)."""
+        return _i64(_lib.nad_dataset_num_classes, self._handle)
+
+    def class_counts(self):
+        """Samples per class, a list of K ints."""
+        k = self.num_classes
+        a = (c_int64 * k)()
+        _lib.nad_dataset_class_counts(self._handle, a, k)
+        return list(a)
+
+    def channel_stats(self):
+        """(mean, std) per channel, lists of c floats (population std, in double)."""
+        c = self.shape[0]
+        m, s = (c_double * c)(), (c_double * c)()
+        _lib.nad_dataset_channel_stats(self._handle, m, s, c)
+        return list(m), list(s)
+
+    def resize(self, h, w):
+        """New Dataset, every image zero-padded / centre-cropped to h x w."""
+        out = c_void_p()
+        _lib.nad_dataset_resize(self._handle, int(h), int(w), byref(out))
+        return Dataset._wrap(out.value)
+
+    def normalize(self, mean, std):
+        """New Dataset with x[c] = (x[c] - mean[c]) / std[c] per channel."""
+        c = self.shape[0]
+        if len(mean) != c or len(std) != c:
+            raise _shape_error('nad_dataset_normalize', 'mean and std need %d values', c)
+        out = c_void_p()
+        _lib.nad_dataset_normalize(self._handle, (c_double * c)(*mean), (c_double * c)(*std), c,
+                                   byref(out))
+        return Dataset._wrap(out.value)
+
+    def subset(self, first, count):
+        """New Dataset of samples first .. first + count - 1."""
+        out = c_void_p()
+        _lib.nad_dataset_subset(self._handle, int(first), int(count), byref(out))
+        return Dataset._wrap(out.value)
+
+    def poison(self, nads, index, epsilon):
+        """New Dataset poisoned with NAD carriers (nad.h, nad_dataset_poison): nads is
+        (count, h·w) or (count, h, w), single-channel NADs of the data's h x w."""
+        nb = as_input(nads)
+        count, dim = _nad_rows(nads, nb, 'nad_dataset_poison')
+        out = c_void_p()
+        _lib.nad_dataset_poison(self._handle, nb.ptr, count, dim, int(index), float(epsilon),
+                                byref(out))
+        return Dataset._wrap(out.value)
+
     def __repr__(self):
         if self.closed:
             return '<libnad.Dataset (closed)>'
@@ -717,6 +786,27 @@ class Trainer(_Handle):
     def net(self):
         """A Net with the current parameters."""
         return Net(self.arch, params=self.get_params())
+
+
+def _nad_rows(nads, nb, func):
+    """(count, D) of a NAD array given as (count, D) or (count, h, w)."""
+    s = nb.shape
+    if s is None or len(s) < 2:
+        raise _shape_error(func, 'NADs must be (count, D) or (count, h, w), got shape %s', s)
+    return int(s[0]), _prod(s[1:])
+
+
+def poison_carrier(nads, shape, index, t):
+    """(carrier (c, h, w) float32, sign) of class t for NAD index (nad.h, nad_poison_carrier);
+    nads (count, h·w) or (count, h, w), shape the data's (c, h, w)."""
+    nb = as_input(nads)
+    count, dim = _nad_rows(nads, nb, 'nad_poison_carrier')
+    c, h, w = _chw(shape)
+    dst = output((c, h, w))
+    sign = c_int32()
+    _lib.nad_poison_carrier(nb.ptr, count, dim, c, h, w, int(index), int(t), dst.ptr, dst.n,
+                            byref(sign))
+    return dst.keep, sign.value
 
 
 # ---- files and comparisons -----------------------------------------------------------------
@@ -843,24 +933,6 @@ def png_write_heatmap(path, values, lo=None, hi=None, shape=None):
     _lib.nad_png_write_heatmap(_fspath(path), vb.ptr, rows, cols, float(lo), float(hi))
 
 
-def png_write_images(path, x, cols, lo=0.0, hi=1.0, shape=None):
-    """PNG grid of images x (n, c, h, w), `cols` per row, values [lo, hi] mapped to 0..255
-    (c = 3 RGB, else channel 0 in grey)."""
-    xb = as_input(x)
-    if shape is None:
-        if xb.shape is None or len(xb.shape) != 4:
-            raise _shape_error('nad_png_write_images', 'give shape=(c, h, w) for x of shape %s',
-                               xb.shape)
-        shape = xb.shape[1:]
-    c, h, w = _chw(shape)
-    n = xb.n // (c * h * w)
-    if n < 1 or xb.n != n * c * h * w:
-        raise _shape_error('nad_png_write_images', '%d floats are not whole %dx%dx%d images',
-                           xb.n, c, h, w)
-    _lib.nad_png_write_images(_fspath(path), xb.ptr, n, c, h, w, int(cols), float(lo),
-                              float(hi))
-
-
 # ---- probing trained networks and datasets with NADs --------------------------------------
 
 def _nad_rows(nads, d, func):
@@ -933,3 +1005,14 @@ def png_write_lineplot(path, x, y, y_lo, y_hi):
     if xb.n != yb.n:
         raise _shape_error('nad_png_write_lineplot', '%d x values and %d y values', xb.n, yb.n)
     _lib.nad_png_write_lineplot(_fspath(path), xb.ptr, yb.ptr, xb.n, float(y_lo), float(y_hi))
+
+
+def png_write_images(path, x, cols, lo=0.0, hi=1.0):
+    """PNG grid of the images x (n, c, h, w) with c = 1 (grey) or 3 (RGB), `cols` per row,
+    [lo, hi] mapped to black..white."""
+    xb = as_input(x)
+    s = xb.shape
+    if s is None or len(s) != 4:
+        raise _shape_error('nad_png_write_images', 'x must be (n, c, h, w), got shape %s', s)
+    n, c, h, w = (int(v) for v in s)
+    _lib.nad_png_write_images(_fspath(path), xb.ptr, n, c, h, w, int(cols), float(lo), float(hi))

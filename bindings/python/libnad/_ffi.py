@@ -41,6 +41,7 @@ class Option(enum.IntEnum):
     EVAL_POINT = 106
     FIRST_NETWORK = 107
     EPOCHS = 108
+    SCHEDULE = 109
     NETWORK = 120
     OUTPUT = 121
     STEP = 200
@@ -56,12 +57,23 @@ ESTIMATOR_OPTIONS = (Option.NUM_NETWORKS, Option.SEED, Option.NUM_THREADS, Optio
                      Option.BATCH, Option.MODE, Option.EVAL_POINT, Option.FIRST_NETWORK,
                      Option.STEP, Option.NETWORK, Option.OUTPUT)
 TRAINER_OPTIONS = (Option.EPOCHS, Option.BATCH, Option.SEED, Option.NUM_THREADS, Option.LR,
-                   Option.MOMENTUM, Option.WEIGHT_DECAY, Option.CLIP, Option.SHUFFLE)
+                   Option.MOMENTUM, Option.WEIGHT_DECAY, Option.CLIP, Option.SCHEDULE,
+                   Option.SHUFFLE)
 
 
 class Mode(enum.IntEnum):
     DIPOLE = 0
     GRADIENT = 1
+
+
+class Schedule(enum.IntEnum):
+    LINEAR = 0
+    ONECYCLE = 1
+
+
+class Split(enum.IntEnum):
+    TRAIN = 0
+    TEST = 1
 
 
 class EvalPoint(enum.IntEnum):
@@ -242,6 +254,20 @@ _FUNCS = [
     ('nad_dataset_destroy', [HANDLE], None),
     ('nad_dataset_size', [HANDLE, P(c_int64), P(c_int64)], c_int, _check),
     ('nad_dataset_get', [HANDLE, P(c_float), c_size_t, P(c_int32), c_size_t], c_int, _check),
+    # real image datasets
+    ('nad_dataset_load', [c_char_p, c_int, c_int64, c_int64, P(c_void_p)], c_int, _check),
+    ('nad_dataset_num_classes', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_dataset_class_counts', [HANDLE, P(c_int64), c_size_t], c_int, _check),
+    ('nad_dataset_channel_stats', [HANDLE, P(c_double), P(c_double), c_size_t], c_int, _check),
+    ('nad_dataset_resize', [HANDLE, c_int64, c_int64, P(c_void_p)], c_int, _check),
+    ('nad_dataset_normalize', [HANDLE, P(c_double), P(c_double), c_size_t, P(c_void_p)], c_int,
+     _check),
+    ('nad_dataset_subset', [HANDLE, c_int64, c_int64, P(c_void_p)], c_int, _check),
+    # poisoning
+    ('nad_poison_carrier', [P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64, c_int64,
+                            c_int64, P(c_float), c_size_t, P(c_int32)], c_int, _check),
+    ('nad_dataset_poison', [HANDLE, P(c_float), c_int64, c_int64, c_int64, c_double,
+                            P(c_void_p)], c_int, _check),
     # training
     ('nad_trainer_create', [HANDLE, c_uint64, P(c_void_p)], c_int, _check),
     ('nad_trainer_destroy', [HANDLE], None),
@@ -264,10 +290,10 @@ _FUNCS = [
      _check),
     ('nad_png_write_heatmap', [c_char_p, P(c_double), c_int64, c_int64, c_double, c_double],
      c_int, _check),
-    ('nad_png_write_images', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64,
-                              c_double, c_double], c_int, _check),
     ('nad_png_write_lineplot', [c_char_p, P(c_double), P(c_double), c_int64, c_double, c_double],
      c_int, _check),
+    ('nad_png_write_images', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64,
+                              c_double, c_double], c_int, _check),
 ]
 
 
