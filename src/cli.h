@@ -131,6 +131,8 @@ int cli_cmd_sweep(int argc, char **argv); /* cmd_sweep.c */
 int cli_cmd_data(int argc, char **argv);   /* cmd_data.c */
 int cli_cmd_train(int argc, char **argv);  /* cmd_train.c */
 int cli_cmd_poison(int argc, char **argv); /* cmd_poison.c */
+int cli_cmd_flip(int argc, char **argv);   /* cmd_flip.c */
+int cli_cmd_align(int argc, char **argv);  /* cmd_align.c */
 
 /* Help texts (help.c): the usage line and the full section of a command ("arch show", ...). */
 const char *cli_usage_line(const char *command);

@@ -46,7 +46,8 @@ static const section sections[] = {
      "                       B x C x H x W float32\n"},
     {"estimate",
      "nad estimate ARCH [--input CxHxW] [--outputs K] [--networks N] [--scale S] "
-     "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy] [--seed S] [--threads T] "
+     "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy|data:SOURCE] "
+     "[--eval-split test|train] [--params P.npy] [--output K|label] [--seed S] [--threads T] "
      "[--top K] [--batch B] [--checkpoint FILE [--checkpoint-every N]] [--resume FILE] "
      "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
@@ -56,8 +57,17 @@ static const section sections[] = {
      "    --networks N       networks in total (>= 2, default 1000)\n"
      "    --scale S          dipole step S > 0 (default 100)\n"
      "    --mode M           dipole (default) or gradient\n"
-     "    --eval-point P     normal (x0 ~ N(0, I) from the seed, default), zeros, or a .npy\n"
-     "                       file with C*H*W values\n"
+     "    --eval-point P     normal (x0 ~ N(0, I) from the seed, default), zeros, a .npy\n"
+     "                       file with C*H*W values, or data:SOURCE: network j is evaluated at\n"
+     "                       image j of a dataset (sources as for 'nad train', images padded\n"
+     "                       or cropped to H x W; N <= the number of images)\n"
+     "    --eval-split S     split of data:SOURCE: test (default) or train\n"
+     "    --params P.npy     NADs of one trained network (e.g. 'nad train --save'): these\n"
+     "                       parameters at every data point instead of N random networks;\n"
+     "                       needs --eval-point data:SOURCE, --networks is then the number of\n"
+     "                       points and --outputs must be the network's (e.g. 10)\n"
+     "    --output K|label   output whose dipole is the response (default 0); label: each\n"
+     "                       point's class (with data:SOURCE)\n"
      "    --seed S           seed (default 0); network j depends only on (S, j)\n"
      "    --threads T        worker threads (default: all online CPUs; 0 = all online CPUs)\n"
      "    --top K            NADs to keep (default 0 = all C*H*W)\n"
@@ -77,6 +87,55 @@ static const section sections[] = {
      "    A run counts as converged when spectrum corr >= 0.99 and top-1 overlap >= 0.9.\n"
      "    summary.json exists only for a complete run. Ctrl-C stops the run, saves the\n"
      "    checkpoint if one was asked for, writes no results and exits with status 130.\n"},
+    {"flip",
+     "nad flip ARCH --params P.npy --data SOURCE --nads DIR --indices A:B [--op flip|remove] "
+     "[--sweep W] [--split test|train] [--size HxW|native] [--normalize] [--samples N] "
+     "[--out DIR] [--pictures N] [--spec FILE | --spec-string SPEC] [--quiet] [--json]",
+     "    Probe a trained network along NADs: every image of the test split gets the sign of\n"
+     "    its components along NADs A .. B-1 flipped (x - 2 P x, P = sum of v v^T over the\n"
+     "    band; the NADs are orthonormal rows) or removed (x - P x), and the network's\n"
+     "    accuracy before and after, the fraction of changed predictions, the mean L2 size of\n"
+     "    the change and its PSNR (peak = max - min of the images) are reported.\n"
+     "    ARCH gets the data's shape and one output per class, as in 'nad train'.\n"
+     "    --params P.npy     the trained parameters ('nad train ARCH --save P.npy')\n"
+     "    --nads DIR         DIR/nads.npy from 'nad estimate' (or a .npy file), D = C*H*W of\n"
+     "                       the data after --size\n"
+     "    --indices A:B      the band: NADs A .. B-1 (B <= number of NADs)\n"
+     "    --op flip|remove   flip the sign (default) or remove the components\n"
+     "    --sweep W          also every band of W NADs from A up to B: the curve of accuracy\n"
+     "                       against band (stderr; with --out: sweep.csv, sweep.png)\n"
+     "    --split S          the images probed: test (default) or train\n"
+     "    --size, --normalize  as for 'nad train' (use the settings the network was trained\n"
+     "                       with; default 32x32, not normalised)\n"
+     "    --samples N        only the first N images\n"
+     "    --out DIR          samples.png (first row: N originals, second: the modified\n"
+     "                       images) and change.png (their differences, mid grey = 0)\n"
+     "    --pictures N       images in the pictures (default 8, 0 = none)\n"
+     "    --json             the last line of stdout is one JSON object: accuracy_before,\n"
+     "                       accuracy_after (percent), changed_fraction, l2, psnr, indices,\n"
+     "                       op, samples, and with --sweep a list 'sweep' of bands\n"},
+    {"align",
+     "nad align --nads DIR --data SOURCE [--split train|test] [--size HxW|native] [--normalize] "
+     "[--samples N] [--ridge R] [--out DIR] [--quiet] [--json]",
+     "    Alignment of an architecture's NADs with a dataset: the fraction of the data's\n"
+     "    class-discriminative energy captured by the top-k NADs, for k = 1 .. K:\n"
+     "      a(k) = trace(V_k^T S V_k) / trace(S),  V_k = the first k NADs as columns,\n"
+     "    with S the between-class scatter sum_c (n_c/n) (mu_c - mu)(mu_c - mu)^T of the class\n"
+     "    means, and (discriminant variant) S built from the linear-discriminant directions\n"
+     "    w_c = (S_w + g I)^-1 (mu_c - mu), S_w the within-class covariance,\n"
+     "    g = R trace(S_w) / D. score = (1/D) sum_{k=1..D} a(k), the area under the curve:\n"
+     "    random orthonormal directions score (D+1)/(2D) (about 0.5), a basis whose first\n"
+     "    NAD holds all class-mean differences 1. With K < D NADs, a(k) beyond K is taken\n"
+     "    linear from a(K) to 1 (what random remaining directions give on average).\n"
+     "    --nads DIR         DIR/nads.npy from 'nad estimate' (or a .npy), D = C*H*W of the data\n"
+     "    --split S          train (default) or test\n"
+     "    --size, --normalize, --samples N   as for 'nad flip'\n"
+     "    --ridge R          relative ridge of the discriminant variant (> 0, default 0.01)\n"
+     "    --out DIR          align.csv (k, between, discriminant, random = k/D) and line plots\n"
+     "                       align_between.png, align_discriminant.png (y from 0 to 1)\n"
+     "    --json             the last line of stdout is one JSON object: score, curve (a(k),\n"
+     "                       k = 1..K), discriminant_score, discriminant_curve, random_score,\n"
+     "                       d, nads, samples, classes\n"},
     {"compare", "nad compare A B [--k K] [--input CxHxW] [--json]",
      "    Compare two NAD sets: top-k subspace overlap (mean cos^2 of the principal angles)\n"
      "    for k in 1, 2, 5, 10, 20, 50 (up to K) and the correlation of the log Fourier power\n"
@@ -295,6 +354,11 @@ void cli_print_help(FILE *f, const char *command) {
         "    nad sweep lenet --grid fourier --out lenet-grid\n"
         "    nad data info fashion-mnist\n"
         "    nad train lenet --data fashion-mnist --save lenet-fmnist.npy\n"
-        "    nad poison lenet --data fashion-mnist --nads lenet-nads --index 0 --epsilon 0.05\n",
+        "    nad poison lenet --data fashion-mnist --nads lenet-nads --index 0 --epsilon 0.05\n"
+        "    nad flip lenet --params lenet-fmnist.npy --data fashion-mnist --nads lenet-nads "
+        "--indices 0:16\n"
+        "    nad align --nads lenet-nads --data fashion-mnist\n"
+        "    nad estimate lenet --outputs 10 --params lenet-fmnist.npy --eval-point "
+        "data:fashion-mnist --output label --networks 2000 --out lenet-trained-nads\n",
         f);
 }

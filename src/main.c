@@ -16,7 +16,7 @@ static int cmd_help(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, data, train, poison, help)");
+    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, data, train, poison, flip, align, help)");
   const char *cmd = argv[1];
   if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
     /* The tool is built from the same tree as the header; the library may be a different build. */
@@ -45,5 +45,9 @@ int main(int argc, char **argv) {
     return cli_cmd_train(argc - 2, argv + 2);
   if (strcmp(cmd, "poison") == 0)
     return cli_cmd_poison(argc - 2, argv + 2);
+  if (strcmp(cmd, "flip") == 0)
+    return cli_cmd_flip(argc - 2, argv + 2);
+  if (strcmp(cmd, "align") == 0)
+    return cli_cmd_align(argc - 2, argv + 2);
   return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

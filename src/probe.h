@@ -1,0 +1,29 @@
+/* Shared by `nad flip` and `nad align` (cmd_flip.c, cmd_align.c): a NAD file for the data's
+ * dimension, the data split they probe, CSV rows. */
+#ifndef NAD_CLI_PROBE_H
+#define NAD_CLI_PROBE_H
+
+#include "realdata.h"
+
+/* --nads DIR (DIR/nads.npy, as 'nad estimate' writes it) or FILE.npy: count rows of D = C·H·W
+ * values, D being the data's (d->shape); the file's D must match (a NAD file of other inputs is
+ * named with both shapes). *nads is freed with nad_free. 0 or CLI_ERR (message printed). */
+int probe_read_nads(const char *arg, const int64_t shape[3], float **nads, int64_t *count);
+
+/* "A:B" with 0 <= A < B (indices of NADs, B exclusive). 0 or CLI_USAGE (message printed). */
+int probe_parse_range(const char *command, const char *opt, const char *text, int64_t *a,
+                      int64_t *b);
+
+/* The probed split of s->data ("train" or "test"; a source without the other split is fine),
+ * at s->size, its first `samples` images (0: all), normalised with the training split's
+ * channel statistics when s->normalize (as 'nad train --normalize' does). d->train holds the
+ * split, d->test is NULL; shape and classes are the split's. 0 or CLI_ERR (message printed). */
+int probe_load(const real_settings *s, const char *split, int64_t samples, real_data *d);
+
+/* DIR/NAME into path (4096 bytes); 0 or CLI_ERR when too long. */
+int probe_path(char *path, const char *dir, const char *name);
+
+/* Opens DIR/NAME for writing after creating DIR; NULL (message printed) on failure. */
+FILE *probe_create(const char *dir, const char *name, char *path);
+
+#endif
