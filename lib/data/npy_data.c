@@ -2,6 +2,7 @@
  * vector of N integer labels. The header is parsed by lib/io/npy.c (reading the bytes in
  * memory through fmemopen); the data size is checked against the true length of the file,
  * every label and every float value before the dataset is allocated. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -94,8 +95,9 @@ nad_status nadi_npy_load(const uint8_t *img, size_t img_len, const char *img_nam
       } else {
         memcpy(&v, im.data + 8 * i, 8);
       }
-      NADI_CHECK(isfinite(v) && fabs(v) <= 3.4e38, NAD_ERR_FORMAT,
-                 "%s: pixel %lld is %g (values must be finite floats)", img_name, (long long)i, v);
+      NADI_CHECK(isfinite(v) && fabs(v) <= FLT_MAX, NAD_ERR_FORMAT,
+                 "%s: pixel %lld is %g (values must be finite float32 numbers)", img_name,
+                 (long long)i, v);
     }
   const int64_t th = t.h ? t.h : h, tw = t.w ? t.w : w, d = c * h * w;
   nad_dataset *ds = NULL;

@@ -23,6 +23,7 @@
 
 #define HINT_MAX ((size_t)1 << 30) /* largest initial buffer taken from a gzip trailer */
 #define CHUNK ((size_t)1 << 20)    /* zlib works in 32-bit lengths: feed it at most this */
+#define DEFLATE_MAX_RATIO 1032     /* deflate's largest expansion (zlib FAQ) */
 
 uint32_t nadi_crc32(uint32_t crc, const void *data, size_t len) {
   const unsigned char *p = data;
@@ -73,8 +74,9 @@ static nad_status gunzip(const uint8_t *src, size_t len, const char *name, nadi_
   if (len >= 18) { /* ISIZE (uncompressed size mod 2^32) as a first capacity guess */
     const uint8_t *t = src + len - 4;
     size_t hint = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
-    if (hint > HINT_MAX)
-      hint = HINT_MAX;
+    /* a lying trailer cannot reserve more than deflate can produce (1032:1) */
+    if (hint > HINT_MAX || hint / DEFLATE_MAX_RATIO > len)
+      hint = len * DEFLATE_MAX_RATIO < HINT_MAX ? len * DEFLATE_MAX_RATIO : HINT_MAX;
     if (!grow(&buf, &cap, hint + 1))
       return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "%s: out of memory for the decompressed data", name);
   }
