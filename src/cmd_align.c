@@ -10,7 +10,7 @@
 #define PATH_LEN 4096
 
 typedef struct align_args {
-  const char *nads, *data, *split, *size, *samples, *ridge, *out;
+  const char *nads, *data, *split, *size, *samples, *ridge, *out, *top;
   int normalize, json, quiet;
 } align_args;
 
@@ -21,6 +21,7 @@ static int parse(int argc, char **argv, align_args *a) {
       {"split", 1, &a->split, NULL},     {"size", 1, &a->size, NULL},
       {"samples", 1, &a->samples, NULL}, {"normalize", 0, NULL, &a->normalize},
       {"ridge", 1, &a->ridge, NULL},     {"out", 1, &a->out, NULL},
+      {"top", 1, &a->top, NULL},
       {"json", 0, NULL, &a->json},       {"quiet", 0, NULL, &a->quiet},
   };
   int npos = 0;
@@ -84,10 +85,11 @@ int cli_cmd_align(int argc, char **argv) {
   s.data = a.data;
   s.size[0] = s.size[1] = 32;
   s.normalize = a.normalize;
-  int64_t samples = 0;
+  int64_t samples = 0, top = INT64_MAX;
   double ridge = 0.01;
   if ((rc = real_parse_size(CMD, a.size, s.size)) ||
       (rc = cli_parse_i64("samples", a.samples, 1, INT64_MAX, &samples)) ||
+      (rc = cli_parse_i64("top", a.top, 1, INT64_MAX, &top)) ||
       (a.ridge && (rc = cli_parse_double_pos("ridge", a.ridge, &ridge))))
     return rc;
   real_data d;
@@ -95,12 +97,18 @@ int cli_cmd_align(int argc, char **argv) {
     return rc;
   float *nads = NULL;
   double *between = NULL, *lda = NULL, score = 0, lda_score = 0;
-  int64_t count = 0, n = 0;
+  int64_t count = 0, n = 0, stored = 0;
   const nad_dataset *ds = d.train; /* the probed split */
   nad_dataset_size(ds, &n, NULL);
   const int64_t dim = d.shape[0] * d.shape[1] * d.shape[2];
-  if ((rc = probe_read_nads(a.nads, d.shape, &nads, &count)) != 0)
+  if ((rc = probe_read_nads(a.nads, d.shape, &nads, &stored)) != 0 ||
+      (rc = probe_spanning_nads(a.nads, stored, &count)) != 0)
     goto done;
+  if (count < 1) {
+    rc = cli_error("--nads %s: every eigenvalue in eigenvalues.npy is zero", a.nads);
+    goto done;
+  }
+  count = count < top ? count : top;
   between = malloc((size_t)count * sizeof(double));
   lda = malloc((size_t)count * sizeof(double));
   if (!between || !lda) {
@@ -120,9 +128,9 @@ int cli_cmd_align(int argc, char **argv) {
   if (a.out && (rc = write_outputs(a.out, between, lda, count, dim)) != 0)
     goto done;
   if (!a.quiet) {
-    printf("%lld NADs of D = %lld against %lld %s images of %s (%lld classes)\n",
-           (long long)count, (long long)dim, (long long)n, a.split, a.data,
-           (long long)d.classes);
+    printf("%lld NADs of D = %lld (of %lld in the file) against %lld %s images of %s "
+           "(%lld classes)\n", (long long)count, (long long)dim, (long long)stored,
+           (long long)n, a.split, a.data, (long long)d.classes);
     printf("score (area under the energy curve; random directions %.4f): between-class %.4f, "
            "linear discriminant %.4f\n", random, score, lda_score);
     const int64_t ks[] = {1, 10, 50, 100};
@@ -144,6 +152,7 @@ int cli_cmd_align(int argc, char **argv) {
     cli_json_double(&j, "random_score", random);
     cli_json_int(&j, "d", dim);
     cli_json_int(&j, "nads", count);
+    cli_json_int(&j, "nads_in_file", stored);
     cli_json_string(&j, "data", a.data);
     cli_json_string(&j, "split", a.split);
     cli_json_int(&j, "samples", n);

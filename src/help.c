@@ -116,7 +116,7 @@ static const section sections[] = {
      "                       op, samples, and with --sweep a list 'sweep' of bands\n"},
     {"align",
      "nad align --nads DIR --data SOURCE [--split train|test] [--size HxW|native] [--normalize] "
-     "[--samples N] [--ridge R] [--out DIR] [--quiet] [--json]",
+     "[--samples N] [--ridge R] [--top K] [--out DIR] [--quiet] [--json]",
      "    Alignment of an architecture's NADs with a dataset: the fraction of the data's\n"
      "    class-discriminative energy captured by the top-k NADs, for k = 1 .. K:\n"
      "      a(k) = trace(V_k^T S V_k) / trace(S),  V_k = the first k NADs as columns,\n"
@@ -127,7 +127,11 @@ static const section sections[] = {
      "    random orthonormal directions score (D+1)/(2D) (about 0.5), a basis whose first\n"
      "    NAD holds all class-mean differences 1. With K < D NADs, a(k) beyond K is taken\n"
      "    linear from a(K) to 1 (what random remaining directions give on average).\n"
-     "    --nads DIR         DIR/nads.npy from 'nad estimate' (or a .npy), D = C*H*W of the data\n"
+     "    --nads DIR         DIR/nads.npy from 'nad estimate' (or a .npy), D = C*H*W of the data;\n"
+     "                       with eigenvalues.npy next to it only the NADs of non-zero\n"
+     "                       eigenvalue (> 1e-10 x the largest) are used: from N networks only\n"
+     "                       N - 1 are determined, the rest count as random directions\n"
+     "    --top K            use at most the first K NADs\n"
      "    --split S          train (default) or test\n"
      "    --size, --normalize, --samples N   as for 'nad flip'\n"
      "    --ridge R          relative ridge of the discriminant variant (> 0, default 0.01)\n"

@@ -15,15 +15,48 @@ int probe_path(char *path, const char *dir, const char *name) {
   return 0;
 }
 
+/* DIR/nads.npy for a directory, else the file itself. */
+static int nads_path(const char *arg, char *path) {
+  struct stat sb;
+  if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return probe_path(path, arg, "nads.npy");
+  snprintf(path, PATH_LEN, "%s", arg);
+  return 0;
+}
+
+int probe_spanning_nads(const char *arg, int64_t count, int64_t *used) {
+  char path[PATH_LEN];
+  *used = count;
+  if (nads_path(arg, path) != 0)
+    return CLI_ERR;
+  char *slash = strrchr(path, '/');
+  const size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+  if (dir_len + sizeof "eigenvalues.npy" > PATH_LEN)
+    return 0;
+  memcpy(path + dir_len, "eigenvalues.npy", sizeof "eigenvalues.npy");
+  struct stat sb;
+  if (stat(path, &sb) != 0)
+    return 0; /* no eigenvalues: use every NAD */
+  float *ev = NULL;
+  int64_t shape[8];
+  int32_t nd = 0;
+  if (cli_npy_read("--nads", path, &ev, shape, &nd) != 0)
+    return CLI_ERR;
+  const int64_t n = cli_numel(shape, nd);
+  if (nd == 1 && n >= 1 && ev[0] > 0) {
+    int64_t k = 0;
+    while (k < n && k < count && ev[k] > 1e-10f * ev[0])
+      k++;
+    *used = k;
+  }
+  nad_free(ev);
+  return 0;
+}
+
 int probe_read_nads(const char *arg, const int64_t shape[3], float **nads, int64_t *count) {
   char path[PATH_LEN];
-  struct stat sb;
-  if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-    if (probe_path(path, arg, "nads.npy") != 0)
-      return CLI_ERR;
-  } else {
-    snprintf(path, sizeof path, "%s", arg);
-  }
+  if (nads_path(arg, path) != 0)
+    return CLI_ERR;
   int64_t fs[8];
   int32_t nd = 0;
   if (cli_npy_read("--nads", path, nads, fs, &nd) != 0)

@@ -10,6 +10,12 @@
  * named with both shapes). *nads is freed with nad_free. 0 or CLI_ERR (message printed). */
 int probe_read_nads(const char *arg, const int64_t shape[3], float **nads, int64_t *count);
 
+/* NADs of the file of probe_read_nads that span the covariance: with eigenvalues.npy next to
+ * nads.npy, the leading ones whose eigenvalue exceeds 1e-10 × the largest (from N networks only
+ * N − 1 are determined; the others are an arbitrary basis of the null space, in no meaningful
+ * order); without it, all `count`. 0 or CLI_ERR. */
+int probe_spanning_nads(const char *arg, int64_t count, int64_t *used);
+
 /* "A:B" with 0 <= A < B (indices of NADs, B exclusive). 0 or CLI_USAGE (message printed). */
 int probe_parse_range(const char *command, const char *opt, const char *text, int64_t *a,
                       int64_t *b);

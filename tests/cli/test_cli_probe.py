@@ -189,6 +189,22 @@ rest = np.linspace(c5[-1], 1.0, D - 5 + 1)[1:]
 check("align 5 NADs score", len(c5) == 5 and abs(j5.get("score", -1) -
                                                   (c5.sum() + rest.sum()) / D) < 1e-9, j5)
 
+# eigenvalues.npy next to nads.npy: NADs of zero eigenvalue (the null space of N − 1 networks)
+# are not used; --top K limits further
+os.makedirs(tmp("nads-rank"))
+np.save(tmp("nads-rank", "nads.npy"), nads)
+np.save(tmp("nads-rank", "eigenvalues.npy"), np.r_[np.linspace(2, 1, 7), np.zeros(D - 7)])
+jr = must_json("align rank 7", "align", "--nads", tmp("nads-rank"), "--data", DATA, "--size",
+               "native", "--quiet")
+np.save(tmp("nads7.npy"), nads[:7])
+j7 = must_json("align 7 NADs", "align", "--nads", tmp("nads7.npy"), "--data", DATA, "--size",
+               "native", "--quiet")
+check("align drops zero-eigenvalue NADs", jr.get("nads") == 7 and jr.get("nads_in_file") == D
+      and jr.get("score") == j7.get("score"), (jr.get("nads"), jr.get("score"), j7.get("score")))
+jt = must_json("align --top 7", "align", "--nads", tmp("nads"), "--data", DATA, "--size",
+               "native", "--top", "7", "--quiet")
+check("align --top", jt.get("nads") == 7 and jt.get("score") == j7.get("score"), jt.get("nads"))
+
 # ---- estimate: one fixed network at data points ---------------------------------------------
 est = ["estimate", "--spec-string", SPEC, "--input", "1x6x6", "--params", tmp("params.npy"),
        "--eval-point", "data:" + DATA, "--quiet", "--threads", "2"]
