@@ -699,8 +699,7 @@ class Dataset(_Handle):
     def poison(self, nads, index, epsilon):
         """New Dataset poisoned with NAD carriers (nad.h, nad_dataset_poison): nads is
         (count, h·w) or (count, h, w), single-channel NADs of the data's h x w."""
-        nb = as_input(nads)
-        count, dim = _nad_rows(nads, nb, 'nad_dataset_poison')
+        nb, count, dim = _nad_rows(nads, None, 'nad_dataset_poison')
         out = c_void_p()
         _lib.nad_dataset_poison(self._handle, nb.ptr, count, dim, int(index), float(epsilon),
                                 byref(out))
@@ -788,19 +787,10 @@ class Trainer(_Handle):
         return Net(self.arch, params=self.get_params())
 
 
-def _nad_rows(nads, nb, func):
-    """(count, D) of a NAD array given as (count, D) or (count, h, w)."""
-    s = nb.shape
-    if s is None or len(s) < 2:
-        raise _shape_error(func, 'NADs must be (count, D) or (count, h, w), got shape %s', s)
-    return int(s[0]), _prod(s[1:])
-
-
 def poison_carrier(nads, shape, index, t):
     """(carrier (c, h, w) float32, sign) of class t for NAD index (nad.h, nad_poison_carrier);
     nads (count, h·w) or (count, h, w), shape the data's (c, h, w)."""
-    nb = as_input(nads)
-    count, dim = _nad_rows(nads, nb, 'nad_poison_carrier')
+    nb, count, dim = _nad_rows(nads, None, 'nad_poison_carrier')
     c, h, w = _chw(shape)
     dst = output((c, h, w))
     sign = c_int32()
@@ -943,7 +933,7 @@ def _nad_rows(nads, d, func):
     if s is not None and len(s) >= 2:
         d = _prod(s[1:])
     elif d is None:
-        raise _shape_error(func, 'give d for NADs of shape %s', s)
+        raise _shape_error(func, 'NADs must be (count, D) or (count, c, h, w), got shape %s', s)
     d = int(d)
     if d < 1 or nb.n % d != 0 or nb.n == 0:
         raise _shape_error(func, '%d floats are not whole NADs of dimension %d', nb.n, d)
