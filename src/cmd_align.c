@@ -10,16 +10,17 @@
 #define PATH_LEN 4096
 
 typedef struct align_args {
-  const char *nads, *data, *split, *size, *samples, *ridge, *out, *top;
-  int normalize, json, quiet;
+  probe_data_args da;
+  const char *nads, *ridge, *out, *top;
+  int json, quiet;
 } align_args;
 
 static int parse(int argc, char **argv, align_args *a) {
   memset(a, 0, sizeof *a);
   const cli_opt opts[] = {
-      {"nads", 1, &a->nads, NULL},       {"data", 1, &a->data, NULL},
-      {"split", 1, &a->split, NULL},     {"size", 1, &a->size, NULL},
-      {"samples", 1, &a->samples, NULL}, {"normalize", 0, NULL, &a->normalize},
+      {"nads", 1, &a->nads, NULL},          {"data", 1, &a->da.data, NULL},
+      {"split", 1, &a->da.split, NULL},     {"size", 1, &a->da.size, NULL},
+      {"samples", 1, &a->da.samples, NULL}, {"normalize", 0, NULL, &a->da.normalize},
       {"ridge", 1, &a->ridge, NULL},     {"out", 1, &a->out, NULL},
       {"top", 1, &a->top, NULL},
       {"json", 0, NULL, &a->json},       {"quiet", 0, NULL, &a->quiet},
@@ -30,12 +31,12 @@ static int parse(int argc, char **argv, align_args *a) {
     return rc;
   if (!a->nads)
     return cli_usage_error(CMD, "missing --nads DIR (from 'nad estimate')");
-  if (!a->data)
+  if (!a->da.data)
     return cli_usage_error(CMD, "missing --data SOURCE");
-  if (a->split && strcmp(a->split, "test") != 0 && strcmp(a->split, "train") != 0)
-    return cli_usage_error(CMD, "--split: 'train' or 'test', got '%s'", a->split);
-  if (!a->split)
-    a->split = "train";
+  if (a->da.split && strcmp(a->da.split, "test") != 0 && strcmp(a->da.split, "train") != 0)
+    return cli_usage_error(CMD, "--split: 'train' or 'test', got '%s'", a->da.split);
+  if (!a->da.split)
+    a->da.split = "train";
   return 0;
 }
 
@@ -80,20 +81,13 @@ int cli_cmd_align(int argc, char **argv) {
   int rc = parse(argc, argv, &a);
   if (rc)
     return rc < 0 ? CLI_OK : rc;
-  real_settings s;
-  memset(&s, 0, sizeof s);
-  s.data = a.data;
-  s.size[0] = s.size[1] = 32;
-  s.normalize = a.normalize;
-  int64_t samples = 0, top = INT64_MAX;
+  int64_t top = INT64_MAX;
   double ridge = 0.01;
-  if ((rc = real_parse_size(CMD, a.size, s.size)) ||
-      (rc = cli_parse_i64("samples", a.samples, 1, INT64_MAX, &samples)) ||
-      (rc = cli_parse_i64("top", a.top, 1, INT64_MAX, &top)) ||
+  if ((rc = cli_parse_i64("top", a.top, 1, INT64_MAX, &top)) ||
       (a.ridge && (rc = cli_parse_double_pos("ridge", a.ridge, &ridge))))
     return rc;
   real_data d;
-  if ((rc = probe_load(&s, a.split, samples, &d)) != 0)
+  if ((rc = probe_load(CMD, &a.da, &d)) != 0)
     return rc;
   float *nads = NULL;
   double *between = NULL, *lda = NULL, score = 0, lda_score = 0;
@@ -121,7 +115,7 @@ int cli_cmd_align(int argc, char **argv) {
     st = nad_align(ds, nads, count, dim, NAD_ALIGN_DISCRIMINANT, ridge, lda, (size_t)count,
                    &lda_score);
   if (st != NAD_OK) {
-    rc = cli_lib_error(st, "--nads %s with --data %s", a.nads, a.data);
+    rc = cli_lib_error(st, "--nads %s with --data %s", a.nads, a.da.data);
     goto done;
   }
   const double random = (double)(dim + 1) / (2.0 * (double)dim);
@@ -130,7 +124,7 @@ int cli_cmd_align(int argc, char **argv) {
   if (!a.quiet) {
     printf("%lld NADs of D = %lld (of %lld in the file) against %lld %s images of %s "
            "(%lld classes)\n", (long long)count, (long long)dim, (long long)stored,
-           (long long)n, a.split, a.data, (long long)d.classes);
+           (long long)n, a.da.split, a.da.data, (long long)d.classes);
     printf("score (area under the energy curve; random directions %.4f): between-class %.4f, "
            "linear discriminant %.4f\n", random, score, lda_score);
     const int64_t ks[] = {1, 10, 50, 100};
@@ -153,8 +147,8 @@ int cli_cmd_align(int argc, char **argv) {
     cli_json_int(&j, "d", dim);
     cli_json_int(&j, "nads", count);
     cli_json_int(&j, "nads_in_file", stored);
-    cli_json_string(&j, "data", a.data);
-    cli_json_string(&j, "split", a.split);
+    cli_json_string(&j, "data", a.da.data);
+    cli_json_string(&j, "split", a.da.split);
     cli_json_int(&j, "samples", n);
     cli_json_int(&j, "classes", d.classes);
     cli_json_double(&j, "ridge", ridge);

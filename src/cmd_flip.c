@@ -12,9 +12,9 @@
 
 typedef struct flip_args {
   real_args ra; /* name, spec_file, spec_string used */
-  const char *params, *data, *nads, *indices, *op, *sweep, *split, *size, *samples, *out,
-      *pictures;
-  int normalize, json, quiet;
+  probe_data_args da;
+  const char *params, *nads, *indices, *op, *sweep, *out, *pictures;
+  int json, quiet;
 } flip_args;
 
 typedef struct band_result {
@@ -26,11 +26,11 @@ static int parse(int argc, char **argv, flip_args *a) {
   memset(a, 0, sizeof *a);
   const cli_opt opts[] = {
       {"spec", 1, &a->ra.spec_file, NULL},  {"spec-string", 1, &a->ra.spec_string, NULL},
-      {"params", 1, &a->params, NULL},      {"data", 1, &a->data, NULL},
+      {"params", 1, &a->params, NULL},      {"data", 1, &a->da.data, NULL},
       {"nads", 1, &a->nads, NULL},          {"indices", 1, &a->indices, NULL},
       {"op", 1, &a->op, NULL},              {"sweep", 1, &a->sweep, NULL},
-      {"split", 1, &a->split, NULL},        {"size", 1, &a->size, NULL},
-      {"samples", 1, &a->samples, NULL},    {"normalize", 0, NULL, &a->normalize},
+      {"split", 1, &a->da.split, NULL},     {"size", 1, &a->da.size, NULL},
+      {"samples", 1, &a->da.samples, NULL}, {"normalize", 0, NULL, &a->da.normalize},
       {"out", 1, &a->out, NULL},            {"pictures", 1, &a->pictures, NULL},
       {"json", 0, NULL, &a->json},          {"quiet", 0, NULL, &a->quiet},
   };
@@ -43,7 +43,7 @@ static int parse(int argc, char **argv, flip_args *a) {
   if (!a->params)
     return cli_usage_error(CMD, "missing --params P.npy (a trained network, e.g. from "
                                 "'nad train ARCH --save P.npy')");
-  if (!a->data)
+  if (!a->da.data)
     return cli_usage_error(CMD, "missing --data SOURCE");
   if (!a->nads)
     return cli_usage_error(CMD, "missing --nads DIR (from 'nad estimate')");
@@ -51,10 +51,10 @@ static int parse(int argc, char **argv, flip_args *a) {
     return cli_usage_error(CMD, "missing --indices A:B (the band of NADs, B excluded)");
   if (a->op && strcmp(a->op, "flip") != 0 && strcmp(a->op, "remove") != 0)
     return cli_usage_error(CMD, "--op: 'flip' or 'remove', got '%s'", a->op);
-  if (a->split && strcmp(a->split, "test") != 0 && strcmp(a->split, "train") != 0)
-    return cli_usage_error(CMD, "--split: 'test' or 'train', got '%s'", a->split);
-  if (!a->split)
-    a->split = "test";
+  if (a->da.split && strcmp(a->da.split, "test") != 0 && strcmp(a->da.split, "train") != 0)
+    return cli_usage_error(CMD, "--split: 'test' or 'train', got '%s'", a->da.split);
+  if (!a->da.split)
+    a->da.split = "test";
   return 0;
 }
 
@@ -182,8 +182,8 @@ static void print_json(const flip_args *a, const char *arch, int64_t n, int64_t 
   cli_json_string(&j, "op", a->op ? a->op : "flip");
   cli_json_string(&j, "arch", arch);
   cli_json_string(&j, "params", a->params);
-  cli_json_string(&j, "data", a->data);
-  cli_json_string(&j, "split", a->split);
+  cli_json_string(&j, "data", a->da.data);
+  cli_json_string(&j, "split", a->da.split);
   cli_json_int(&j, "samples", n);
   cli_json_int(&j, "nads", count);
   if (sw) {
@@ -206,21 +206,14 @@ int cli_cmd_flip(int argc, char **argv) {
   int rc = parse(argc, argv, &a);
   if (rc)
     return rc < 0 ? CLI_OK : rc;
-  real_settings s;
-  memset(&s, 0, sizeof s);
-  s.data = a.data;
-  s.size[0] = s.size[1] = 32;
-  s.normalize = a.normalize;
-  int64_t samples = 0, sweep = 0, pictures = 8, first = 0, last = 0;
-  if ((rc = real_parse_size(CMD, a.size, s.size)) ||
-      (rc = cli_parse_i64("samples", a.samples, 1, INT64_MAX, &samples)) ||
-      (rc = cli_parse_i64("sweep", a.sweep, 1, INT32_MAX, &sweep)) ||
+  int64_t sweep = 0, pictures = 8, first = 0, last = 0;
+  if ((rc = cli_parse_i64("sweep", a.sweep, 1, INT32_MAX, &sweep)) ||
       (rc = cli_parse_i64("pictures", a.pictures, 0, 64, &pictures)) ||
       (rc = probe_parse_range(CMD, "indices", a.indices, &first, &last)))
     return rc;
   const nad_band_op op = a.op && strcmp(a.op, "remove") == 0 ? NAD_BAND_REMOVE : NAD_BAND_FLIP;
   real_data d;
-  if ((rc = probe_load(&s, a.split, samples, &d)) != 0)
+  if ((rc = probe_load(CMD, &a.da, &d)) != 0)
     return rc;
   nad_arch *arch = NULL;
   nad_net *net = NULL;
@@ -259,7 +252,7 @@ int cli_cmd_flip(int argc, char **argv) {
   if (!a.quiet)
     printf("%s on %lld %s images of %s, NADs %lld..%lld %s: accuracy %.2f %% -> %.2f %%, "
            "%.2f %% of predictions changed, mean L2 of the change %.4g, PSNR %.2f dB\n",
-           nad_arch_name(arch), (long long)n, a.split, a.data, (long long)first,
+           nad_arch_name(arch), (long long)n, a.da.split, a.da.data, (long long)first,
            (long long)(last - 1), op == NAD_BAND_FLIP ? "flipped" : "removed", all.before,
            all.after, 100.0 * all.changed, all.l2, all.psnr);
   if (sweep > 0) {

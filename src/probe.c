@@ -107,8 +107,19 @@ static int replace(nad_dataset **ds, nad_status st, nad_dataset **nd, const char
   return 0;
 }
 
-int probe_load(const real_settings *s, const char *split, int64_t samples, real_data *d) {
+int probe_load(const char *command, const probe_data_args *a, real_data *d) {
   memset(d, 0, sizeof *d);
+  real_settings settings, *s = &settings;
+  memset(s, 0, sizeof *s);
+  s->data = a->data;
+  s->size[0] = s->size[1] = 32;
+  s->normalize = a->normalize;
+  int64_t samples = 0;
+  int rc;
+  if ((rc = real_parse_size(command, a->size, s->size)) ||
+      (rc = cli_parse_i64("samples", a->samples, 1, INT64_MAX, &samples)))
+    return rc;
+  const char *split = a->split;
   const int train = strcmp(split, "train") == 0;
   nad_status st = nad_dataset_load(s->data, train ? NAD_SPLIT_TRAIN : NAD_SPLIT_TEST,
                                    s->size[0], s->size[1], &d->train);
@@ -117,7 +128,6 @@ int probe_load(const real_settings *s, const char *split, int64_t samples, real_
   int64_t n = 0;
   nad_dataset_size(d->train, &n, d->shape);
   nad_dataset_num_classes(d->train, &d->classes);
-  int rc = 0;
   nad_dataset *nd = NULL;
   if (s->normalize) { /* statistics of the training split, as 'nad train --normalize' */
     nad_dataset *stats = d->train;

@@ -20,11 +20,18 @@ int probe_spanning_nads(const char *arg, int64_t count, int64_t *used);
 int probe_parse_range(const char *command, const char *opt, const char *text, int64_t *a,
                       int64_t *b);
 
-/* The probed split of s->data ("train" or "test"; a source without the other split is fine),
- * at s->size, its first `samples` images (0: all), normalised with the training split's
- * channel statistics when s->normalize (as 'nad train --normalize' does). d->train holds the
- * split, d->test is NULL; shape and classes are the split's. 0 or CLI_ERR (message printed). */
-int probe_load(const real_settings *s, const char *split, int64_t samples, real_data *d);
+/* The data options shared by flip and align, as given (NULL when absent). */
+typedef struct probe_data_args {
+  const char *data, *split, *size, *samples;
+  int normalize;
+} probe_data_args;
+
+/* The probed split of a->data ("train" or "test"; a source without the other split is fine), at
+ * --size (default 32x32, as 'nad train'), its first --samples images (default all), normalised
+ * with the training split's channel statistics with --normalize (as 'nad train --normalize').
+ * d->train holds the split, d->test is NULL; shape and classes are the split's. 0, CLI_USAGE
+ * or CLI_ERR (message printed). */
+int probe_load(const char *command, const probe_data_args *a, real_data *d);
 
 /* DIR/NAME into path (4096 bytes); 0 or CLI_ERR when too long. */
 int probe_path(char *path, const char *dir, const char *name);

@@ -6,53 +6,14 @@ usage: test_cli.py PATH/TO/nad        (prints "N passed, N failed"; exit 1 on an
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 
 import numpy as np
 
-NAD = sys.argv[1] if len(sys.argv) > 1 else "nad"
-TMP = tempfile.mkdtemp(prefix="nad-cli-")
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
-
-
-def run(*args, timeout=120):
-    p = subprocess.run([NAD, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-def tmp(name):
-    return os.path.join(TMP, name)
-
-
-def must(name, *args, **kw):
-    """Runs a command that must succeed; returns stdout."""
-    rc, out, err = run(*args, **kw)
-    check(name, rc == 0, f"rc={rc} stderr={err.strip()}")
-    return out
-
-
-def fails(name, *args, code=None, files_absent=()):
-    """Runs a command that must fail with a message on stderr (and exit `code` if given)."""
-    rc, out, err = run(*args)
-    ok = rc != 0 and err.startswith("nad: ") and (code is None or rc == code)
-    check(name, ok, f"rc={rc} stderr={err.strip()!r}")
-    for f in files_absent:
-        check(name + " leaves no " + os.path.basename(f), not os.path.exists(f))
-    return err
+import clitest
+from clitest import NAD, check, fails, must, run, tmp
 
 
 # ---- version, help ----------------------------------------------------------------------------
@@ -335,9 +296,4 @@ except subprocess.TimeoutExpired:
     proc.kill()
     check("SIGINT stops the run", False, "still running after 60 s")
 
-print(f"{passed} passed, {failed} failed")
-if failed:
-    print(f"(files kept in {TMP})")
-else:
-    shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failed else 0)
+clitest.finish()

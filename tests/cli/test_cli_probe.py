@@ -7,55 +7,11 @@ usage: test_cli_probe.py PATH/TO/nad        (prints "N passed, N failed"; exit 1
 """
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 
 import numpy as np
 
-NAD = sys.argv[1] if len(sys.argv) > 1 else "nad"
-TMP = tempfile.mkdtemp(prefix="nad-cli-probe-")
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
-
-
-def run(*args, timeout=300):
-    p = subprocess.run([NAD, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
-
-
-def tmp(*names):
-    return os.path.join(TMP, *names)
-
-
-def must_json(name, *args):
-    """Runs a command that must succeed with --json; returns the last stdout line parsed."""
-    rc, out, err = run(*args, "--json")
-    check(name, rc == 0, f"rc={rc} stderr={err.strip()}")
-    lines = out.strip().splitlines()
-    try:
-        return json.loads(lines[-1]) if lines else {}
-    except ValueError as ex:
-        check(name + " json", False, f"{ex}: {lines[-1]!r}")
-        return {}
-
-
-def fails(name, *args, code=None, words=()):
-    """A command that must fail with 'nad: ...' on stderr (exit `code` if given, the message
-    containing every word)."""
-    rc, out, err = run(*args)
-    ok = rc != 0 and err.startswith("nad: ") and (code is None or rc == code)
-    ok = ok and all(w in err for w in words)
-    check(name, ok, f"rc={rc} stderr={err.strip()!r}")
+import clitest
+from clitest import check, fails, must_json, run, tmp
 
 
 # ---- data: 3 classes of 1x6x6 images, train and test splits as .npy --------------------------
@@ -299,6 +255,4 @@ fails("estimate: data channels != input", "estimate", "--spec-string", SPEC, "--
 fails("estimate: data:", "estimate", "lenet", "--eval-point", "data:", "--out", tmp("e11"),
       code=2)
 
-shutil.rmtree(TMP)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+clitest.finish()
