@@ -234,6 +234,18 @@ class Poisoning(unittest.TestCase):
         self.assertEqual(status_of(d.poison, unit_rows(8, 25, 0), 0, 0.1), Status.ERR_SHAPE)
 
 
+class TrainerSchedule(unittest.TestCase):
+    def test_schedule_option(self):
+        arch = libnad.Arch.from_spec('fc 3', input=(1, 4, 4))
+        t = libnad.Trainer(arch, schedule='onecycle', epochs=2, lr=0.5, momentum=0.9)
+        x = np.random.default_rng(6).random((40, 1, 4, 4), dtype=np.float32)
+        d = libnad.Dataset(x, (np.arange(40) % 3).astype(np.int32))
+        self.assertEqual(len(t.fit(d)), 2)
+        self.assertEqual(status_of(t.set, 'schedule', 2), Status.ERR_INVALID_ARG)
+        self.assertEqual(status_of(t.set, 'schedule', 0.5), Status.OK)  # int option: int(0.5)
+        self.assertEqual(libnad.option_by_name('schedule'), libnad.Option.SCHEDULE)
+
+
 class Pictures(unittest.TestCase):
     def test_png_write_images(self):
         x = np.random.default_rng(5).random((6, 3, 16, 16), dtype=np.float32)

@@ -365,7 +365,8 @@ def option_bounds(o):
     return (lo.value, hi.value)
 
 
-_ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint, Option.NETWORK: Network}
+_ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint, Option.NETWORK: Network,
+                Option.SCHEDULE: Schedule}
 
 
 def _set_option(func_int, func_double, handle, o, value):
@@ -715,7 +716,8 @@ class Dataset(_Handle):
 class Trainer(_Handle):
     """Mini-batch SGD training (cross-entropy over the outputs as logits) of a fresh network of
     `arch` initialised from `seed`. Options (TRAINER_OPTIONS): epochs, batch, seed, num_threads,
-    lr, momentum, weight_decay, clip, as keywords or with set()."""
+    lr, momentum, weight_decay, clip, schedule ('linear' or 'onecycle'), as keywords or with
+    set()."""
     _destroy_name = 'nad_trainer_destroy'
 
     def __init__(self, arch, seed=0, **options):

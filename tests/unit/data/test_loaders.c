@@ -469,7 +469,7 @@ static void test_npy(void) {
       {"|u1", "(4, 2, 3)", u8, 24, "<i8", "(4,)", big, 32, "label 65536 of sample 1", "lab"},
       {"<f4", "(3, 2, 2, 2)", nan4, 96, "|u1", "(3,)", l3, 3, "pixel 13 is nan", "img"},
       {"<f4", "(3, 2, 2, 2)", f4, 92, "|u1", "(3,)", l3, 3, "truncated", "img"},
-      {"<f4", "(3, 2, 2, 2)", f4, 96, "|u1", "(3,)", l3, 4, "trailing bytes", "lab"},
+      {"<f4", "(3, 2, 2, 2)", f4, 96, "|u1", "(3,)", l4, 4, "trailing bytes", "lab"},
       {"<f4", "(0, 2, 2, 2)", f4, 0, "|u1", "(0,)", l3, 0, "zero dimension", "img"},
       {">f4", "(3, 2, 2, 2)", f4, 96, "|u1", "(3,)", l3, 3, "big-endian", "img"},
   };
@@ -483,7 +483,8 @@ static void test_npy(void) {
                         file);
   }
   /* not a .npy file at all */
-  put_file(tpath("npy/bad_img.npy"), "PK\x03\x04 zip archive", 18);
+  static const char zip[] = "PK\x03\x04 zip archive";
+  put_file(tpath("npy/bad_img.npy"), zip, sizeof zip - 1);
   npy_file("npy/bad_lab.npy", "|u1", "(3,)", l3, 3);
   snprintf(src, sizeof src, "npy:%s,%s", tpath("npy/bad_img.npy"), tpath("npy/bad_lab.npy"));
   EXPECT_LOAD_FAIL(src, NAD_SPLIT_TRAIN, NAD_ERR_FORMAT, "bad_img.npy", "not a .npy file");
