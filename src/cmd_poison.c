@@ -187,10 +187,10 @@ int cli_cmd_poison(int argc, char **argv) {
   if ((rc = real_make_arch(CMD, &a, &d, &arch)) != 0 ||
       (rc = real_read_nads(nads_dir, &d, &nads, &count)) != 0)
     goto done;
-  bias_signals_install();
+  cli_signals_install();
   rc = poison_run(arch, &d, &s, nads, count, index, epsilon, "", save != NULL, &r,
                   out ? &poisoned : NULL);
-  bias_signals_restore();
+  cli_signals_restore();
   if (rc != 0)
     goto done;
   if (out && (rc = poison_picture(picture, &d, poisoned, nads, count, index)) != 0)

@@ -57,9 +57,9 @@ int cli_cmd_train(int argc, char **argv) {
   real_result r = {0};
   if ((rc = real_make_arch(CMD, &a, &d, &arch)) != 0)
     goto done;
-  bias_signals_install();
+  cli_signals_install();
   rc = real_train(arch, d.train, &d, &s, "", save != NULL, &r);
-  bias_signals_restore();
+  cli_signals_restore();
   if (rc != 0)
     goto done;
   if (save) {

@@ -175,6 +175,23 @@ double cli_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int atomic_failed(const nadi_atomic_file *af) {
+  return cli_error("cannot write '%s': cannot %s: %s", af->path, af->failed, strerror(af->err));
+}
+
+int cli_atomic_open(nadi_atomic_file *af, const char *path) {
+  return nadi_atomic_open(af, path) == 0 ? 0 : atomic_failed(af);
+}
+
+int cli_atomic_commit(nadi_atomic_file *af) {
+  return nadi_atomic_commit(af) == 0 ? 0 : atomic_failed(af);
+}
+
+int64_t cli_option_max(nad_option o) {
+  double lo = 0, hi = 0;
+  return nad_option_bounds(o, &lo, &hi) == NAD_OK ? (int64_t)hi : 0;
+}
+
 int64_t cli_num_cpus(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n >= 1 ? (int64_t)n : 1;

@@ -70,7 +70,7 @@ typedef struct real_result {
 
 /* Trains a fresh network of arch (initialised from s->seed) on `train`, evaluating on d->test
  * after every epoch (progress on stderr unless quiet, prefixed by label), then on `train`.
- * Stops on SIGINT/SIGTERM (bias_signals_install) with 128 + signal. keep_params: also return
+ * Stops on SIGINT/SIGTERM (cli_signals_install) with 128 + signal. keep_params: also return
  * the parameters. 0 or CLI_ERR. */
 int real_train(const nad_arch *arch, const nad_dataset *train, const real_data *d,
                const real_settings *s, const char *label, int keep_params, real_result *r);

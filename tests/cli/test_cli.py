@@ -15,23 +15,18 @@ import time
 
 import numpy as np
 
+import nadtest  # noqa: E402 (PYTHONPATH: tests/python)
+from nadtest import check  # noqa: E402
+
 NAD = sys.argv[1] if len(sys.argv) > 1 else "nad"
-TMP = tempfile.mkdtemp(prefix="nad-cli-")
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
 
 
 def run(*args, timeout=120):
-    p = subprocess.run([NAD, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
+    """`nad ARGS...`: (rc, stdout, stderr)."""
+    return nadtest.run(NAD, *args, timeout=timeout)
+
+
+TMP = tempfile.mkdtemp(prefix="nad-cli-")
 
 
 def tmp(name):
@@ -335,9 +330,8 @@ except subprocess.TimeoutExpired:
     proc.kill()
     check("SIGINT stops the run", False, "still running after 60 s")
 
-print(f"{passed} passed, {failed} failed")
-if failed:
+if nadtest.failures():
     print(f"(files kept in {TMP})")
 else:
     shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failed else 0)
+nadtest.finish()

@@ -172,7 +172,8 @@ class Symbols(unittest.TestCase):
                   'nad_eval_point': (libnad.EvalPoint, 'NAD_EVAL_'),
                   'nad_fourier_part': (libnad.FourierPart, 'NAD_FOURIER_'),
                   'nad_schedule': (libnad.Schedule, 'NAD_SCHEDULE_'),
-                  'nad_split': (libnad.Split, 'NAD_SPLIT_')}
+                  'nad_split': (libnad.Split, 'NAD_SPLIT_'),
+                  'nad_owner': (libnad.Owner, 'NAD_OWNER_')}
         self.assertEqual(set(enums), set(mirror))
         for cname, (py, prefix) in mirror.items():
             with self.subTest(enum=cname):
