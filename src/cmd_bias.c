@@ -144,24 +144,18 @@ static int fourier_direction(const char *command, const char *spec, const bias_s
 }
 
 int bias_read_nads(const char *dir, const bias_settings *s, float **nads, int64_t *k) {
-  char path[4096];
-  if (snprintf(path, sizeof path, "%s/nads.npy", dir) >= (int)sizeof path)
-    return cli_error("NAD directory path too long: '%s'", dir);
-  int64_t shape[8];
-  int32_t nd = 0;
-  if (cli_npy_read("NADs", path, nads, shape, &nd) != 0)
+  char path[4096], buf[64];
+  int64_t per = 0;
+  if (cli_read_nads("NADs", dir, nads, k, &per, path, sizeof path) != 0)
     return CLI_ERR;
   const int64_t d = s->input[0] * s->input[1] * s->input[2];
-  int64_t rows = nd >= 1 ? shape[0] : 0;
-  if (nd < 2 || rows < 1 || cli_numel(shape, nd) != rows * d) {
-    char buf[64];
-    nad_free(*nads);
-    *nads = NULL;
-    return cli_error("'%s' must hold K x D NADs with D = %lld (input %s), as written by 'nad "
-                     "estimate'", path, (long long)d, cli_shape_str(s->input, buf, sizeof buf));
-  }
-  *k = rows;
-  return 0;
+  if (per == d)
+    return 0;
+  nad_free(*nads);
+  *nads = NULL;
+  return cli_error("'%s' must hold K x D NADs with D = %lld (input %s), as written by 'nad "
+                   "estimate'; it has D = %lld", path, (long long)d,
+                   cli_shape_str(s->input, buf, sizeof buf), (long long)per);
 }
 
 int bias_direction(const char *command, const char *spec, const bias_settings *s, float *v) {

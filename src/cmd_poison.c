@@ -118,16 +118,9 @@ static void print_json(const char *arch, const char *nads_dir, int64_t count, in
   cli_json_init(&j, stdout);
   j.compact = 0; /* one line */
   cli_json_begin_object(&j, NULL);
-  cli_json_double(&j, "clean_test_accuracy", r->test_acc);
-  cli_json_double(&j, "poisoned_train_accuracy", r->train_acc);
+  real_json_result(&j, r, "clean_test_accuracy", "poisoned_train_accuracy");
   cli_json_int(&j, "index", index);
   cli_json_double(&j, "epsilon", epsilon);
-  cli_json_double(&j, "seconds", r->seconds);
-  cli_json_int(&j, "epochs", r->epochs_done);
-  cli_json_begin_array(&j, "clean_test_accuracy_per_epoch", 1);
-  for (int64_t i = 0; i < r->epochs_done; i++)
-    cli_json_double(&j, NULL, r->test_hist[i]);
-  cli_json_end_array(&j);
   cli_json_string(&j, "arch", arch);
   cli_json_string(&j, "nads", nads_dir);
   cli_json_int(&j, "nad_count", count);

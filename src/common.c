@@ -222,3 +222,23 @@ void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double los
           seconds);
   fflush(stderr);
 }
+
+int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows, int64_t *d,
+                  char *path, size_t path_len) {
+  *nads = NULL;
+  if (snprintf(path, path_len, "%s/nads.npy", dir) >= (int)path_len)
+    return cli_error("%s: NAD directory path too long: '%s'", what, dir);
+  int64_t shape[8];
+  int32_t nd = 0;
+  if (cli_npy_read(what, path, nads, shape, &nd) != 0)
+    return CLI_ERR;
+  *rows = nd >= 2 ? shape[0] : 0;
+  *d = *rows > 0 ? cli_numel(shape, nd) / *rows : 0;
+  if (*rows < 1 || *d < 1) {
+    nad_free(*nads);
+    *nads = NULL;
+    return cli_error("%s: '%s' must hold K x D NADs (K >= 1 rows), as written by 'nad estimate'",
+                     what, path);
+  }
+  return 0;
+}

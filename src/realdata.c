@@ -218,25 +218,19 @@ int real_make_arch(const char *command, const real_args *a, const real_data *d, 
 
 int real_read_nads(const char *dir, const real_data *d, float **nads, int64_t *count) {
   char path[4096];
-  if (snprintf(path, sizeof path, "%s/nads.npy", dir) >= (int)sizeof path)
-    return cli_error("--nads: directory path too long: '%s'", dir);
-  int64_t shape[8];
-  int32_t nd = 0;
-  if (cli_npy_read("--nads", path, nads, shape, &nd) != 0)
+  int64_t per = 0;
+  if (cli_read_nads("--nads", dir, nads, count, &per, path, sizeof path) != 0)
     return CLI_ERR;
   const int64_t hw = d->shape[1] * d->shape[2];
-  const int64_t rows = nd >= 1 ? shape[0] : 0, per = rows > 0 ? cli_numel(shape, nd) / rows : 0;
-  if (nd < 2 || rows < 1 || per != hw) {
-    nad_free(*nads);
-    *nads = NULL;
-    return cli_error("--nads: '%s' holds NADs of D = %lld values, the data need single-channel "
-                     "NADs of %lldx%lld = %lld values (estimate them with 'nad estimate ARCH "
-                     "--input 1x%lldx%lld')", path, (long long)per, (long long)d->shape[1],
-                     (long long)d->shape[2], (long long)hw, (long long)d->shape[1],
-                     (long long)d->shape[2]);
-  }
-  *count = rows;
-  return 0;
+  if (per == hw)
+    return 0;
+  nad_free(*nads);
+  *nads = NULL;
+  return cli_error("--nads: '%s' holds NADs of D = %lld values, the data need single-channel "
+                   "NADs of %lldx%lld = %lld values (estimate them with 'nad estimate ARCH "
+                   "--input 1x%lldx%lld')", path, (long long)per, (long long)d->shape[1],
+                   (long long)d->shape[2], (long long)hw, (long long)d->shape[1],
+                   (long long)d->shape[2]);
 }
 
 /* ---- training ------------------------------------------------------------------------------- */
@@ -358,4 +352,19 @@ void real_json_settings(cli_json *j, const real_settings *s, const real_data *d)
   cli_json_double(j, "clip", s->clip);
   cli_json_string(j, "schedule", s->schedule == NAD_SCHEDULE_ONECYCLE ? "onecycle" : "linear");
   cli_json_int(j, "seed", s->seed);
+}
+
+void real_json_result(cli_json *j, const real_result *r, const char *test_key,
+                      const char *train_key) {
+  char hist_key[64];
+  snprintf(hist_key, sizeof hist_key, "%s_per_epoch", test_key);
+  cli_json_double(j, test_key, r->test_acc);
+  cli_json_double(j, train_key, r->train_acc);
+  cli_json_double(j, "train_loss", r->train_loss);
+  cli_json_int(j, "epochs", r->epochs_done);
+  cli_json_double(j, "seconds", r->seconds);
+  cli_json_begin_array(j, hist_key, 1);
+  for (int64_t i = 0; i < r->epochs_done; i++)
+    cli_json_double(j, NULL, r->test_hist[i]);
+  cli_json_end_array(j);
 }
