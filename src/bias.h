@@ -51,16 +51,10 @@ typedef struct bias_result {
   double *test_hist;    /* per epoch (s->epochs entries, caller frees with free) */
 } bias_result;
 
-/* Ctrl-C / SIGTERM handling around a command's work: the first signal is recorded (and makes
- * the epoch callback stop training), a second one kills. bias_signal() is the signal seen, or 0. */
-void bias_signals_install(void);
-void bias_signals_restore(void);
-int bias_signal(void);
-
 /* Trains a fresh network of arch (initialised from s->seed) on D(v): training data from seed
  * 2·seed + 1, test data from 2·seed + 2, evaluated after every epoch (test_each_epoch) or only
  * after the last one (the same final accuracy, less time). `label` prefixes the progress lines on
- * stderr (unless quiet). A signal (bias_signals_install) stops it: returns 128 + signal then.
+ * stderr (unless quiet). A signal (cli_signals_install) stops it: returns 128 + signal then.
  * Returns 0 or CLI_ERR. */
 int bias_train(const nad_arch *arch, const float *v, const bias_settings *s, const char *label,
                int test_each_epoch, bias_result *r);

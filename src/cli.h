@@ -7,6 +7,8 @@
 
 #include <nad/nad.h>
 
+#include "io/atomic.h"
+
 /* Exit codes: success, runtime error (message from libnad), usage error, cancelled by SIGINT. */
 enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2, CLI_CANCELLED = 130 };
 
@@ -70,11 +72,24 @@ char *cli_read_text(const char *path);
 int cli_mkdir_p(const char *path);
 /* Seconds from a monotonic clock. */
 double cli_now(void);
+/* Atomic replacement of a file through lib/io/atomic.c (the one file of the library the tool
+ * compiles: it is libc-only): open, write to af->fp, commit. On failure both print
+ * "nad: cannot write '<path>': ..." and return CLI_ERR (the temporary file is removed). */
+int cli_atomic_open(nadi_atomic_file *af, const char *path);
+int cli_atomic_commit(nadi_atomic_file *af);
+/* Upper bound of an integer option in the library's option table (nad_option_bounds), which
+ * the command-line limits follow. */
+int64_t cli_option_max(nad_option o);
 /* Number of online CPUs (>= 1). */
 int64_t cli_num_cpus(void);
 /* Reads a float32/float64 .npy fully (nad_npy_read_f32); returns 0 or CLI_ERR, printed as
  * "nad: <what>: <libnad message, which names the file>". */
 int cli_npy_read(const char *what, const char *path, float **data, int64_t shape[8], int32_t *ndim);
+/* Reads DIR/nads.npy (its path into path[path_len]) as *rows NADs of *d values each (K x D, or
+ * K x C x H x W with D = C*H*W), into *nads (nad_free). 0 or CLI_ERR (message printed, prefixed
+ * by `what`). Callers check D against their data. */
+int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows, int64_t *d,
+                  char *path, size_t path_len);
 /* Product of shape[0..ndim). */
 int64_t cli_numel(const int64_t *shape, int32_t ndim);
 /* The progress line of one training epoch on stderr ("<label>epoch  3/10  loss ...  train
@@ -119,6 +134,17 @@ void cli_progress_init(cli_progress *p, int enabled);
 void cli_progress_update(cli_progress *p, int64_t done, int64_t total);
 /* Clears the bar line so that following output starts on a fresh line. */
 void cli_progress_end(cli_progress *p);
+
+/* ---- Ctrl-C and SIGTERM (signals.c) --------------------------------------------------------- */
+
+/* Around a command's long work: the first SIGINT/SIGTERM is recorded (the command polls
+ * cli_signal() and stops cleanly), a second one kills. Not nestable. */
+void cli_signals_install(void);
+void cli_signals_restore(void);
+/* The signal received since cli_signals_install, or 0. */
+int cli_signal(void);
+/* Exit status of a command stopped by a signal: 128 + the signal (SIGINT if none was seen). */
+int cli_signal_exit_code(void);
 
 /* ---- commands ------------------------------------------------------------------------------- */
 

@@ -3,7 +3,6 @@
  * parts `nad sweep` shares: training options, directions, one training run. */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,11 +35,6 @@ void bias_options(bias_args *a, cli_opt *o) {
   memcpy(o, opts, sizeof opts);
 }
 
-static int64_t option_max(nad_option o, int64_t fallback) {
-  double lo = 0, hi = 0;
-  return nad_option_bounds(o, &lo, &hi) == NAD_OK ? (int64_t)hi : fallback;
-}
-
 int bias_parse_settings(const char *command, const bias_args *a, bias_settings *s) {
   (void)command;
   memset(s, 0, sizeof *s);
@@ -50,7 +44,7 @@ int bias_parse_settings(const char *command, const bias_args *a, bias_settings *
   s->train = 10000, s->test = 10000, s->epochs = 20, s->batch = 128, s->seed = 0;
   s->threads = cli_num_cpus();
   s->quiet = a->quiet;
-  const int64_t max_threads = option_max(NAD_OPT_NUM_THREADS, 256);
+  const int64_t max_threads = cli_option_max(NAD_OPT_NUM_THREADS);
   if (s->threads > max_threads)
     s->threads = max_threads;
   int rc;
@@ -59,13 +53,13 @@ int bias_parse_settings(const char *command, const bias_args *a, bias_settings *
       (rc = cli_parse_double("sigma", a->sigma, 0, INFINITY, 0, &s->sigma)) ||
       (rc = cli_parse_i64("train", a->train, 1, INT32_MAX, &s->train)) ||
       (rc = cli_parse_i64("test", a->test, 1, INT32_MAX, &s->test)) ||
-      (rc = cli_parse_i64("epochs", a->epochs, 1, option_max(NAD_OPT_EPOCHS, 1000000), &s->epochs)) ||
-      (rc = cli_parse_i64("batch", a->batch, 1, option_max(NAD_OPT_BATCH, 1 << 20), &s->batch)) ||
+      (rc = cli_parse_i64("epochs", a->epochs, 1, cli_option_max(NAD_OPT_EPOCHS), &s->epochs)) ||
+      (rc = cli_parse_i64("batch", a->batch, 1, cli_option_max(NAD_OPT_BATCH), &s->batch)) ||
       (rc = cli_parse_double("lr", a->lr, 0, INFINITY, 0, &s->lr)) ||
       (rc = cli_parse_double("momentum", a->momentum, 0, 1, 1, &s->momentum)) ||
       (rc = cli_parse_double("weight-decay", a->weight_decay, 0, INFINITY, 0, &s->weight_decay)) ||
       (rc = cli_parse_double("clip", a->clip, 0, INFINITY, 0, &s->clip)) ||
-      (rc = cli_parse_i64("seed", a->seed, 0, option_max(NAD_OPT_SEED, INT32_MAX) / 2 - 1,
+      (rc = cli_parse_i64("seed", a->seed, 0, cli_option_max(NAD_OPT_SEED) / 2 - 1,
                           &s->seed)) ||
       (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &s->threads)))
     return rc;
@@ -150,24 +144,18 @@ static int fourier_direction(const char *command, const char *spec, const bias_s
 }
 
 int bias_read_nads(const char *dir, const bias_settings *s, float **nads, int64_t *k) {
-  char path[4096];
-  if (snprintf(path, sizeof path, "%s/nads.npy", dir) >= (int)sizeof path)
-    return cli_error("NAD directory path too long: '%s'", dir);
-  int64_t shape[8];
-  int32_t nd = 0;
-  if (cli_npy_read("NADs", path, nads, shape, &nd) != 0)
+  char path[4096], buf[64];
+  int64_t per = 0;
+  if (cli_read_nads("NADs", dir, nads, k, &per, path, sizeof path) != 0)
     return CLI_ERR;
   const int64_t d = s->input[0] * s->input[1] * s->input[2];
-  int64_t rows = nd >= 1 ? shape[0] : 0;
-  if (nd < 2 || rows < 1 || cli_numel(shape, nd) != rows * d) {
-    char buf[64];
-    nad_free(*nads);
-    *nads = NULL;
-    return cli_error("'%s' must hold K x D NADs with D = %lld (input %s), as written by 'nad "
-                     "estimate'", path, (long long)d, cli_shape_str(s->input, buf, sizeof buf));
-  }
-  *k = rows;
-  return 0;
+  if (per == d)
+    return 0;
+  nad_free(*nads);
+  *nads = NULL;
+  return cli_error("'%s' must hold K x D NADs with D = %lld (input %s), as written by 'nad "
+                   "estimate'; it has D = %lld", path, (long long)d,
+                   cli_shape_str(s->input, buf, sizeof buf), (long long)per);
 }
 
 int bias_direction(const char *command, const char *spec, const bias_settings *s, float *v) {
@@ -226,28 +214,6 @@ int bias_direction(const char *command, const char *spec, const bias_settings *s
 
 /* ---- training ------------------------------------------------------------------------------- */
 
-static volatile sig_atomic_t g_signal;
-static void on_signal(int sig) { g_signal = sig; }
-static struct sigaction g_old_int, g_old_term;
-
-void bias_signals_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills */
-  g_signal = 0;
-  sigaction(SIGINT, &sa, &g_old_int);
-  sigaction(SIGTERM, &sa, &g_old_term);
-}
-
-void bias_signals_restore(void) {
-  sigaction(SIGINT, &g_old_int, NULL);
-  sigaction(SIGTERM, &g_old_term, NULL);
-}
-
-int bias_signal(void) { return g_signal; }
-
 typedef struct run_ctx {
   const bias_settings *s;
   const char *label;
@@ -267,7 +233,7 @@ static int on_epoch(void *user_data, int64_t epoch, double loss, double train_ac
     r->epochs_to_90 = epoch;
   if (!c->s->quiet)
     cli_epoch_line(c->label, epoch, c->s->epochs, loss, train_acc, test_acc, seconds);
-  return g_signal != 0;
+  return cli_signal() != 0;
 }
 
 static int set_int(nad_trainer *t, nad_option o, int64_t v, const char *what) {
@@ -318,7 +284,7 @@ int bias_train(const nad_arch *arch, const float *v, const bias_settings *s, con
   run_ctx ctx = {s, label ? label : "", r};
   nad_trainer_set_epoch_callback(t, on_epoch, &ctx);
   double t0 = cli_now();
-  st = g_signal ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, test_each_epoch ? test : NULL);
+  st = cli_signal() ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, test_each_epoch ? test : NULL);
   if (st == NAD_OK && !test_each_epoch) {
     st = nad_trainer_evaluate(t, test, &r->test_acc, NULL);
     r->test_hist[s->epochs - 1] = r->test_acc;
@@ -327,7 +293,7 @@ int bias_train(const nad_arch *arch, const float *v, const bias_settings *s, con
   if (st == NAD_ERR_CANCELLED) {
     fprintf(stderr, "nad: cancelled after %lld of %lld epochs\n", (long long)r->epochs_done,
             (long long)s->epochs);
-    rc = 128 + (g_signal ? g_signal : SIGINT);
+    rc = cli_signal_exit_code();
   } else if (st != NAD_OK) {
     rc = cli_lib_error(st, "training failed");
   }
@@ -417,9 +383,9 @@ int cli_cmd_bias(int argc, char **argv) {
   }
   if ((rc = bias_direction(CMD, direction, &s, v)) != 0)
     goto done;
-  bias_signals_install();
+  cli_signals_install();
   rc = bias_train(arch, v, &s, "", 1, &r);
-  bias_signals_restore();
+  cli_signals_restore();
   if (rc != 0)
     goto done;
   if (json)

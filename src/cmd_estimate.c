@@ -1,7 +1,6 @@
 /* `nad estimate`: options, estimator setup, resume, the run with progress and Ctrl-C handling,
  * checkpoints. The result files are written by estimate_out.c. */
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,34 +9,9 @@
 
 #define CMD "estimate"
 
-static volatile sig_atomic_t g_signal; /* set by the handler, polled by the progress callback */
-
-static void on_signal(int sig) { g_signal = sig; }
-
-typedef struct signal_guard {
-  struct sigaction old_int, old_term;
-} signal_guard;
-
-/* SA_RESETHAND: a second Ctrl-C while the first one is being honoured kills the process. */
-static void signals_install(signal_guard *g) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
-  g_signal = 0;
-  sigaction(SIGINT, &sa, &g->old_int);
-  sigaction(SIGTERM, &sa, &g->old_term);
-}
-
-static void signals_restore(const signal_guard *g) {
-  sigaction(SIGINT, &g->old_int, NULL);
-  sigaction(SIGTERM, &g->old_term, NULL);
-}
-
 static int on_progress(void *user_data, int64_t done, int64_t total) {
   cli_progress_update((cli_progress *)user_data, done, total);
-  return g_signal != 0;
+  return cli_signal() != 0;
 }
 
 typedef struct estimate_args {
@@ -81,12 +55,8 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
   memset(r, 0, sizeof *r);
   r->networks = 1000;
   r->scale = 100.0;
-  double lo = 0, hi = 256;
-  nad_option_bounds(NAD_OPT_NUM_THREADS, &lo, &hi);
-  const int64_t max_threads = (int64_t)hi;
-  hi = 1 << 20;
-  nad_option_bounds(NAD_OPT_BATCH, &lo, &hi);
-  const int64_t max_batch = (int64_t)hi;
+  const int64_t max_threads = cli_option_max(NAD_OPT_NUM_THREADS);
+  const int64_t max_batch = cli_option_max(NAD_OPT_BATCH);
   r->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
   r->checkpoint_every = 100;
   r->mode = a->mode ? a->mode : "dipole";
@@ -263,11 +233,9 @@ static int run(nad_estimator *e, estimate_run *r) {
   if ((st = nad_estimator_set_progress(e, on_progress, &prog)) != NAD_OK)
     return cli_lib_error(st, "cannot install the progress callback");
   double t0 = cli_now();
-  signal_guard guard;
-  signals_install(&guard);
+  cli_signals_install();
   st = nad_estimator_run(e);
-  int sig = g_signal;
-  signals_restore(&guard);
+  cli_signals_restore();
   r->seconds = cli_now() - t0;
   cli_progress_end(&prog);
   nad_estimator_set_progress(e, NULL, NULL);
@@ -280,7 +248,7 @@ static int run(nad_estimator *e, estimate_run *r) {
     else
       fprintf(stderr, "nad: cancelled after %lld networks; no results written\n",
               (long long)done);
-    return 128 + (sig ? sig : SIGINT);
+    return cli_signal_exit_code();
   }
   if (st != NAD_OK)
     return cli_lib_error(st, "estimation failed");

@@ -118,16 +118,9 @@ static void print_json(const char *arch, const char *nads_dir, int64_t count, in
   cli_json_init(&j, stdout);
   j.compact = 0; /* one line */
   cli_json_begin_object(&j, NULL);
-  cli_json_double(&j, "clean_test_accuracy", r->test_acc);
-  cli_json_double(&j, "poisoned_train_accuracy", r->train_acc);
+  real_json_result(&j, r, "clean_test_accuracy", "poisoned_train_accuracy");
   cli_json_int(&j, "index", index);
   cli_json_double(&j, "epsilon", epsilon);
-  cli_json_double(&j, "seconds", r->seconds);
-  cli_json_int(&j, "epochs", r->epochs_done);
-  cli_json_begin_array(&j, "clean_test_accuracy_per_epoch", 1);
-  for (int64_t i = 0; i < r->epochs_done; i++)
-    cli_json_double(&j, NULL, r->test_hist[i]);
-  cli_json_end_array(&j);
   cli_json_string(&j, "arch", arch);
   cli_json_string(&j, "nads", nads_dir);
   cli_json_int(&j, "nad_count", count);
@@ -187,10 +180,10 @@ int cli_cmd_poison(int argc, char **argv) {
   if ((rc = real_make_arch(CMD, &a, &d, &arch)) != 0 ||
       (rc = real_read_nads(nads_dir, &d, &nads, &count)) != 0)
     goto done;
-  bias_signals_install();
+  cli_signals_install();
   rc = poison_run(arch, &d, &s, nads, count, index, epsilon, "", save != NULL, &r,
                   out ? &poisoned : NULL);
-  bias_signals_restore();
+  cli_signals_restore();
   if (rc != 0)
     goto done;
   if (out && (rc = poison_picture(picture, &d, poisoned, nads, count, index)) != 0)

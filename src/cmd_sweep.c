@@ -103,19 +103,12 @@ static int check_settings(const sweep *sw, const char *line, int have_rows) {
   if (have_rows)
     return cli_error("'%s' has rows but '%s' is missing: cannot tell which settings made them",
                      sw->csv, sw->settings);
-  char tmp[PATH_LEN + 16];
-  snprintf(tmp, sizeof tmp, "%s.tmp", sw->settings);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fputs(line, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-    int e = errno;
-    if (f)
-      fclose(f);
-    return cli_error("cannot write '%s': %s", tmp, strerror(e));
-  }
-  fclose(f);
-  if (rename(tmp, sw->settings) != 0)
-    return cli_error("cannot write '%s': %s", sw->settings, strerror(errno));
-  return 0;
+  nadi_atomic_file af;
+  int rc = cli_atomic_open(&af, sw->settings);
+  if (rc)
+    return rc;
+  fputs(line, af.fp);
+  return cli_atomic_commit(&af);
 }
 
 /* ---- the CSV ------------------------------------------------------------------------------- */
@@ -341,13 +334,13 @@ static int run_sweep(sweep *sw, const char *out, const char *header, const char 
   }
   double t0 = cli_now();
   int64_t ran = 0;
-  bias_signals_install();
+  cli_signals_install();
   for (int64_t i = 0; i < sw->ncells; i++) {
     cell *c = &sw->cells[i];
     if (!isnan(c->acc))
       continue;
-    if (bias_signal()) {
-      rc = 128 + bias_signal();
+    if (cli_signal()) {
+      rc = cli_signal_exit_code();
       break;
     }
     char label[96], row[160];
@@ -375,7 +368,7 @@ static int run_sweep(sweep *sw, const char *out, const char *header, const char 
               sw->kind == SWEEP_POISON ? "clean test" : "test", c->acc, secs, eta);
     }
   }
-  bias_signals_restore();
+  cli_signals_restore();
   if (rc >= 128) {
     fprintf(stderr, "nad: sweep interrupted: %lld of %lld cells in '%s'; run the same command "
                     "again to continue\n", (long long)done_rows, (long long)sw->ncells, sw->csv);

@@ -15,15 +15,7 @@ static void print_json(const char *arch, const real_settings *s, const real_data
   cli_json_init(&j, stdout);
   j.compact = 0; /* one line */
   cli_json_begin_object(&j, NULL);
-  cli_json_double(&j, "test_accuracy", r->test_acc);
-  cli_json_double(&j, "train_accuracy", r->train_acc);
-  cli_json_double(&j, "train_loss", r->train_loss);
-  cli_json_int(&j, "epochs", r->epochs_done);
-  cli_json_double(&j, "seconds", r->seconds);
-  cli_json_begin_array(&j, "test_accuracy_per_epoch", 1);
-  for (int64_t i = 0; i < r->epochs_done; i++)
-    cli_json_double(&j, NULL, r->test_hist[i]);
-  cli_json_end_array(&j);
+  real_json_result(&j, r, "test_accuracy", "train_accuracy");
   cli_json_string(&j, "arch", arch);
   cli_json_string(&j, "params", save);
   real_json_settings(&j, s, d);
@@ -57,9 +49,9 @@ int cli_cmd_train(int argc, char **argv) {
   real_result r = {0};
   if ((rc = real_make_arch(CMD, &a, &d, &arch)) != 0)
     goto done;
-  bias_signals_install();
+  cli_signals_install();
   rc = real_train(arch, d.train, &d, &s, "", save != NULL, &r);
-  bias_signals_restore();
+  cli_signals_restore();
   if (rc != 0)
     goto done;
   if (save) {

@@ -175,6 +175,23 @@ double cli_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int atomic_failed(const nadi_atomic_file *af) {
+  return cli_error("cannot write '%s': cannot %s: %s", af->path, af->failed, strerror(af->err));
+}
+
+int cli_atomic_open(nadi_atomic_file *af, const char *path) {
+  return nadi_atomic_open(af, path) == 0 ? 0 : atomic_failed(af);
+}
+
+int cli_atomic_commit(nadi_atomic_file *af) {
+  return nadi_atomic_commit(af) == 0 ? 0 : atomic_failed(af);
+}
+
+int64_t cli_option_max(nad_option o) {
+  double lo = 0, hi = 0;
+  return nad_option_bounds(o, &lo, &hi) == NAD_OK ? (int64_t)hi : 0;
+}
+
 int64_t cli_num_cpus(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n >= 1 ? (int64_t)n : 1;
@@ -204,4 +221,24 @@ void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double los
           epochs >= 100 ? 3 : 2, (long long)epoch, (long long)epochs, loss, train_acc, test,
           seconds);
   fflush(stderr);
+}
+
+int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows, int64_t *d,
+                  char *path, size_t path_len) {
+  *nads = NULL;
+  if (snprintf(path, path_len, "%s/nads.npy", dir) >= (int)path_len)
+    return cli_error("%s: NAD directory path too long: '%s'", what, dir);
+  int64_t shape[8];
+  int32_t nd = 0;
+  if (cli_npy_read(what, path, nads, shape, &nd) != 0)
+    return CLI_ERR;
+  *rows = nd >= 2 ? shape[0] : 0;
+  *d = *rows > 0 ? cli_numel(shape, nd) / *rows : 0;
+  if (*rows < 1 || *d < 1) {
+    nad_free(*nads);
+    *nads = NULL;
+    return cli_error("%s: '%s' must hold K x D NADs (K >= 1 rows), as written by 'nad estimate'",
+                     what, path);
+  }
+  return 0;
 }

@@ -129,26 +129,14 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   cli_json_finish(&j);
 }
 
-/* summary.json via a temporary file and rename: it appears complete or not at all. */
+/* summary.json replaced atomically: it appears complete or not at all. */
 static int write_summary(const estimate_run *r, const convergence *c) {
-  char path[PATH_LEN], tmp[PATH_LEN];
-  if (join(path, r->out_dir, "summary.json") || join(tmp, r->out_dir, ".summary.json.tmp"))
+  char path[PATH_LEN];
+  nadi_atomic_file af;
+  if (join(path, r->out_dir, "summary.json") || cli_atomic_open(&af, path))
     return CLI_ERR;
-  FILE *f = fopen(tmp, "w");
-  if (!f)
-    return cli_error("cannot write '%s': %s", tmp, strerror(errno));
-  write_summary_json(f, r, c);
-  int bad = ferror(f);
-  if (fclose(f) != 0 || bad) {
-    unlink(tmp);
-    return cli_error("cannot write '%s'", tmp);
-  }
-  if (rename(tmp, path) != 0) {
-    int err = errno;
-    unlink(tmp);
-    return cli_error("cannot write '%s': %s", path, strerror(err));
-  }
-  return 0;
+  write_summary_json(af.fp, r, c);
+  return cli_atomic_commit(&af);
 }
 
 static void print_human(const estimate_run *r, const double *evals, const convergence *c) {

@@ -35,11 +35,6 @@ void real_options(real_args *a, cli_opt *o) {
   memcpy(o, opts, sizeof opts);
 }
 
-static int64_t option_max(nad_option o, int64_t fallback) {
-  double lo = 0, hi = 0;
-  return nad_option_bounds(o, &lo, &hi) == NAD_OK ? (int64_t)hi : fallback;
-}
-
 int real_parse_size(const char *command, const char *text, int64_t size[2]) {
   if (!text)
     return 0;
@@ -71,7 +66,7 @@ int real_parse_settings(const char *command, const real_args *a, real_settings *
   s->schedule = NAD_SCHEDULE_ONECYCLE;
   s->normalize = a->normalize;
   s->quiet = a->quiet;
-  const int64_t max_threads = option_max(NAD_OPT_NUM_THREADS, 256);
+  const int64_t max_threads = cli_option_max(NAD_OPT_NUM_THREADS);
   s->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
   if (a->input)
     return cli_usage_error(command, "--input: the input shape is the data's (see --size)");
@@ -95,15 +90,15 @@ int real_parse_settings(const char *command, const real_args *a, real_settings *
   if ((rc = real_parse_size(command, a->size, s->size)) ||
       (rc = cli_parse_i64("train-samples", a->train_samples, 1, INT64_MAX, &s->train_samples)) ||
       (rc = cli_parse_i64("test-samples", a->test_samples, 1, INT64_MAX, &s->test_samples)) ||
-      (rc = cli_parse_i64("epochs", a->epochs, 1, option_max(NAD_OPT_EPOCHS, 1000000),
+      (rc = cli_parse_i64("epochs", a->epochs, 1, cli_option_max(NAD_OPT_EPOCHS),
                           &s->epochs)) ||
-      (rc = cli_parse_i64("batch", a->batch, 1, option_max(NAD_OPT_BATCH, 1 << 20), &s->batch)) ||
+      (rc = cli_parse_i64("batch", a->batch, 1, cli_option_max(NAD_OPT_BATCH), &s->batch)) ||
       (rc = cli_parse_double("lr", a->lr, 0, INFINITY, 0, &s->lr)) ||
       (rc = cli_parse_double("momentum", a->momentum, 0, 1, 1, &s->momentum)) ||
       (rc = cli_parse_double("weight-decay", a->weight_decay, 0, INFINITY, 0,
                              &s->weight_decay)) ||
       (rc = cli_parse_double("clip", a->clip, 0, INFINITY, 0, &s->clip)) ||
-      (rc = cli_parse_i64("seed", a->seed, 0, option_max(NAD_OPT_SEED, INT32_MAX), &s->seed)) ||
+      (rc = cli_parse_i64("seed", a->seed, 0, cli_option_max(NAD_OPT_SEED), &s->seed)) ||
       (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &s->threads)))
     return rc;
   if (s->threads == 0) /* record the real count: results are reproducible per count */
@@ -223,25 +218,19 @@ int real_make_arch(const char *command, const real_args *a, const real_data *d, 
 
 int real_read_nads(const char *dir, const real_data *d, float **nads, int64_t *count) {
   char path[4096];
-  if (snprintf(path, sizeof path, "%s/nads.npy", dir) >= (int)sizeof path)
-    return cli_error("--nads: directory path too long: '%s'", dir);
-  int64_t shape[8];
-  int32_t nd = 0;
-  if (cli_npy_read("--nads", path, nads, shape, &nd) != 0)
+  int64_t per = 0;
+  if (cli_read_nads("--nads", dir, nads, count, &per, path, sizeof path) != 0)
     return CLI_ERR;
   const int64_t hw = d->shape[1] * d->shape[2];
-  const int64_t rows = nd >= 1 ? shape[0] : 0, per = rows > 0 ? cli_numel(shape, nd) / rows : 0;
-  if (nd < 2 || rows < 1 || per != hw) {
-    nad_free(*nads);
-    *nads = NULL;
-    return cli_error("--nads: '%s' holds NADs of D = %lld values, the data need single-channel "
-                     "NADs of %lldx%lld = %lld values (estimate them with 'nad estimate ARCH "
-                     "--input 1x%lldx%lld')", path, (long long)per, (long long)d->shape[1],
-                     (long long)d->shape[2], (long long)hw, (long long)d->shape[1],
-                     (long long)d->shape[2]);
-  }
-  *count = rows;
-  return 0;
+  if (per == hw)
+    return 0;
+  nad_free(*nads);
+  *nads = NULL;
+  return cli_error("--nads: '%s' holds NADs of D = %lld values, the data need single-channel "
+                   "NADs of %lldx%lld = %lld values (estimate them with 'nad estimate ARCH "
+                   "--input 1x%lldx%lld')", path, (long long)per, (long long)d->shape[1],
+                   (long long)d->shape[2], (long long)hw, (long long)d->shape[1],
+                   (long long)d->shape[2]);
 }
 
 /* ---- training ------------------------------------------------------------------------------- */
@@ -261,7 +250,7 @@ static int on_epoch(void *user_data, int64_t epoch, double loss, double train_ac
   c->r->test_hist[epoch - 1] = test_acc;
   if (!c->s->quiet)
     cli_epoch_line(c->label, epoch, c->s->epochs, loss, train_acc, test_acc, seconds);
-  return bias_signal() != 0;
+  return cli_signal() != 0;
 }
 
 static int configure(nad_trainer *t, const real_settings *s) {
@@ -316,14 +305,14 @@ int real_train(const nad_arch *arch, const nad_dataset *train, const real_data *
     run_ctx ctx = {s, label ? label : "", r};
     nad_trainer_set_epoch_callback(t, on_epoch, &ctx);
     double t0 = cli_now();
-    st = bias_signal() ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, d->test);
+    st = cli_signal() ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, d->test);
     if (st == NAD_OK)
       st = nad_trainer_evaluate(t, train, &r->train_acc, NULL);
     r->seconds = cli_now() - t0;
     if (st == NAD_ERR_CANCELLED) {
       fprintf(stderr, "nad: cancelled after %lld of %lld epochs\n", (long long)r->epochs_done,
               (long long)s->epochs);
-      rc = 128 + (bias_signal() ? bias_signal() : SIGINT);
+      rc = cli_signal_exit_code();
     } else if (st != NAD_OK) {
       rc = cli_lib_error(st, "training failed");
     }
@@ -363,4 +352,19 @@ void real_json_settings(cli_json *j, const real_settings *s, const real_data *d)
   cli_json_double(j, "clip", s->clip);
   cli_json_string(j, "schedule", s->schedule == NAD_SCHEDULE_ONECYCLE ? "onecycle" : "linear");
   cli_json_int(j, "seed", s->seed);
+}
+
+void real_json_result(cli_json *j, const real_result *r, const char *test_key,
+                      const char *train_key) {
+  char hist_key[64];
+  snprintf(hist_key, sizeof hist_key, "%s_per_epoch", test_key);
+  cli_json_double(j, test_key, r->test_acc);
+  cli_json_double(j, train_key, r->train_acc);
+  cli_json_double(j, "train_loss", r->train_loss);
+  cli_json_int(j, "epochs", r->epochs_done);
+  cli_json_double(j, "seconds", r->seconds);
+  cli_json_begin_array(j, hist_key, 1);
+  for (int64_t i = 0; i < r->epochs_done; i++)
+    cli_json_double(j, NULL, r->test_hist[i]);
+  cli_json_end_array(j);
 }

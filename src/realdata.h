@@ -70,7 +70,7 @@ typedef struct real_result {
 
 /* Trains a fresh network of arch (initialised from s->seed) on `train`, evaluating on d->test
  * after every epoch (progress on stderr unless quiet, prefixed by label), then on `train`.
- * Stops on SIGINT/SIGTERM (bias_signals_install) with 128 + signal. keep_params: also return
+ * Stops on SIGINT/SIGTERM (cli_signals_install) with 128 + signal. keep_params: also return
  * the parameters. 0 or CLI_ERR. */
 int real_train(const nad_arch *arch, const nad_dataset *train, const real_data *d,
                const real_settings *s, const char *label, int keep_params, real_result *r);
@@ -80,6 +80,11 @@ void real_result_free(real_result *r);
  * train_samples, test_samples, batch, lr, momentum, weight_decay, clip, schedule, seed; the
  * epochs are the caller's: done or asked). */
 void real_json_settings(cli_json *j, const real_settings *s, const real_data *d);
+
+/* The result of a run as JSON members: test_key and train_key (accuracies in percent),
+ * train_loss, epochs, seconds and <test_key>_per_epoch. */
+void real_json_result(cli_json *j, const real_result *r, const char *test_key,
+                      const char *train_key);
 
 /* Rows of DIR/nads.npy as single-channel NADs of the data's h x w: reads them into *nads
  * (nad_free) and *count. 0 or CLI_ERR (a D that does not match the data is named). */

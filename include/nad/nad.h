@@ -8,8 +8,10 @@
  *  - Constructors write the new handle to their last parameter and set it to NULL on failure.
  *    destroy(NULL) is a no-op. Children retain their parents (a net or estimator keeps its arch
  *    alive), so handles may be destroyed in any order.
- *  - Inputs are const; results go into caller-allocated buffers whose length (in elements) is
- *    passed and checked. Nothing returned by pointer needs freeing unless said so.
+ *  - Inputs are const; results go into caller-allocated buffers. Every buffer comes with its
+ *    length in elements, which must equal the number of elements the call reads or writes
+ *    (never a capacity): any other length is NAD_ERR_SHAPE. Nothing returned by pointer needs
+ *    freeing unless said so.
  *  - Threads: an arch is immutable and may be shared by any number of threads. A net or an
  *    estimator is used by one thread at a time; different ones may run concurrently.
  *  - Tensors are float32, C order, batch-major NCHW: x[b][c][h][w].
@@ -232,6 +234,9 @@ typedef enum nad_option {
                                    0 keeps its order (to compare with other implementations) */
 } nad_option;
 
+/** The handles that take options, as bits of a mask (see nad_option_owner). Values are ABI. */
+typedef enum nad_owner { NAD_OWNER_ESTIMATOR = 1, NAD_OWNER_TRAINER = 2 } nad_owner;
+
 typedef enum nad_mode { NAD_MODE_DIPOLE = 0, NAD_MODE_GRADIENT = 1 } nad_mode;
 /** Learning-rate schedule of the trainer (NAD_OPT_SCHEDULE); see nad_trainer_create. */
 typedef enum nad_schedule {
@@ -287,6 +292,10 @@ NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
  *  "epochs", "lr", "momentum", "weight_decay", "clip", "schedule", "shuffle");
  *  NAD_ERR_INVALID_ARG for an unknown name. */
 NAD_API nad_status nad_option_by_name(const char *name, nad_option *o);
+/** The handles that take option o, as a mask of nad_owner bits into *owners (e.g.
+ *  NAD_OWNER_ESTIMATOR | NAD_OWNER_TRAINER for NAD_OPT_SEED); NAD_ERR_INVALID_ARG for an
+ *  unknown option. The other handle's setters refuse it with NAD_ERR_INVALID_ARG. */
+NAD_API nad_status nad_option_owner(nad_option o, int32_t *owners);
 
 /** Use x0 (D = c·h·w floats, copied) as evaluation point; sets NAD_OPT_EVAL_POINT to USER. */
 NAD_API nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_t len);

@@ -11,6 +11,7 @@
 #ifndef NADI_ANALYSIS_H
 #define NADI_ANALYSIS_H
 
+#include "core/blas.h"
 #include "data/data.h"
 #include "graph/graph.h"
 

@@ -51,8 +51,7 @@ nad_status nad_band_apply(const float *nads, int64_t count, int64_t d, int64_t f
   NADI_CHECK(n >= 1 && nadi_mul_ok(n, d, &total), NAD_ERR_INVALID_ARG,
              "%s: n = %lld samples of %lld values is not a valid size", fn, (long long)n,
              (long long)d);
-  NADI_CHECK(dst_len == (size_t)total, NAD_ERR_SHAPE,
-             "%s: dst must hold n·d = %lld floats, got %zu", fn, (long long)total, dst_len);
+  NADI_CHECK_LEN(fn, "dst (n·d)", dst_len, total);
   return nadi_band_apply(nads + first * d, last - first, d, alpha, x, n, dst);
 }
 
@@ -115,8 +114,7 @@ nad_status nad_align(const nad_dataset *data, const float *nads, int64_t count, 
              fn, (long long)d, (long long)d);
   NADI_TRY(check_band(fn, nads, count, d, 0, count));
   NADI_CHECK(curve && score, NAD_ERR_INVALID_ARG, "%s: curve or score is NULL", fn);
-  NADI_CHECK(curve_len == (size_t)count, NAD_ERR_SHAPE,
-             "%s: curve must hold count = %lld doubles, got %zu", fn, (long long)count, curve_len);
+  NADI_CHECK_LEN(fn, "curve (count)", curve_len, count);
   double *e = nadi_alloc((size_t)count, sizeof(double));
   NADI_CHECK(e, NAD_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
   double total = 0.0;

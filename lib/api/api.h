@@ -1,9 +1,11 @@
-/* Bodies of the public handles and the helpers the façade files share. Never installed. */
+/* Bodies of the public handles and the helpers the façade files share. Never installed; nothing
+ * below lib/api includes it (the façade calls down, never the reverse). */
 #ifndef NADI_API_H
 #define NADI_API_H
 
 #include <stdatomic.h>
 
+#include "core/threads.h"
 #include "graph/graph.h"
 
 /* An architecture: a reference-counted immutable graph. nad_arch_destroy drops one reference;
@@ -29,11 +31,38 @@ struct nad_net {
   int64_t last_batch; /* batch of the last forward, 0 = none (backward is misuse) */
 };
 
-/* Per-sample input size c*h*w of a graph. */
-static inline int64_t nadi_graph_in_size(const nadi_graph *g) {
-  return g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
-}
-/* Per-sample output size of a graph (size of its last node). */
-int64_t nadi_graph_out_size(const nadi_graph *g);
+/* 2^53 − 1: integer option bounds and network indices stay exact as doubles. */
+#define NADI_EXACT_INT_MAX 9007199254740991.0
+
+/* One row of the option table (lib/api/options.c). */
+typedef struct nadi_option_info {
+  nad_option id;
+  const char *name;
+  int is_int;       /* int64 option (ids 100-199, 10000+), else double (200-299) */
+  double lo, hi;    /* valid range, inclusive (exact integers for int options) */
+  int32_t owners;   /* nad_owner bits: the handles that take it */
+  int defines_run;  /* part of an estimator checkpoint's identity: frozen once networks are
+                       accumulated */
+} nadi_option_info;
+
+/* The row of option o for a setter or getter of `owner`: NAD_ERR_INVALID_ARG when owner does not
+ * take o, NAD_ERR_OPTION_TYPE when want_int does not match its type (the message names the
+ * right accessor, `accessor` + "_int" / "_double", e.g. "nad_trainer_set"). */
+nad_status nadi_option_lookup(nad_option o, nad_owner owner, int want_int, const char *accessor,
+                              const nadi_option_info **oi);
+/* NAD_ERR_INVALID_ARG when v is outside the option's range. */
+nad_status nadi_option_check_value(const nadi_option_info *oi, double v);
+
+/* The one rule for buffer lengths (nad.h's conventions): the length passed with a buffer states
+ * its element count and must equal the count the call reads or writes, else NAD_ERR_SHAPE.
+ * `fn` and `what` name the function and the buffer in the message. */
+#define NADI_CHECK_LEN(fn, what, len, need)                                                        \
+  NADI_CHECK((size_t)(len) == (size_t)(need), NAD_ERR_SHAPE,                                       \
+             "%s: %s must hold exactly %lld elements, got %zu", (fn), (what), (long long)(need),  \
+             (size_t)(len))
+
+/* Per-sample shape c×h×w of user data (datasets, directions): every factor >= 1 and a product
+ * *d that fits in memory as floats (lib/api/dataset.c). */
+nad_status nadi_check_sample_shape(const char *fn, int64_t c, int64_t h, int64_t w, int64_t *d);
 
 #endif

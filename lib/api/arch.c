@@ -17,11 +17,6 @@ void nadi_arch_release(const nad_arch *ca) {
   nadi_free(a);
 }
 
-int64_t nadi_graph_out_size(const nadi_graph *g) {
-  const int64_t *s = g->layers[g->n_layers - 1].out_shape;
-  return s[0] * s[1] * s[2];
-}
-
 static nad_status check_dims(int64_t c, int64_t h, int64_t w) {
   NADI_CHECK(c >= 1 && h >= 1 && w >= 1, NAD_ERR_INVALID_ARG,
              "input shape must be positive, got %lldx%lldx%lld", (long long)c, (long long)h,

@@ -1,5 +1,6 @@
 /* Public façade of the real-data loaders and of the questions one asks a dataset (classes,
  * counts, channel statistics): validation and messages; the work is in lib/data/. */
+#include "api/api.h"
 #include "data/data.h"
 
 #define MAX_SIDE 65536 /* images larger than this per side are refused as targets */
@@ -27,9 +28,7 @@ nad_status nad_dataset_num_classes(const nad_dataset *d, int64_t *k) {
 
 nad_status nad_dataset_class_counts(const nad_dataset *d, int64_t *counts, size_t len) {
   NADI_CHECK(d && counts, NAD_ERR_INVALID_ARG, "nad_dataset_class_counts: NULL argument");
-  NADI_CHECK(len == (size_t)d->num_classes, NAD_ERR_SHAPE,
-             "nad_dataset_class_counts: counts must hold K = %d values, got %zu",
-             (int)d->num_classes, len);
+  NADI_CHECK_LEN("nad_dataset_class_counts", "counts (K)", len, d->num_classes);
   nadi_dataset_class_counts(d, counts);
   return NAD_OK;
 }
@@ -37,9 +36,7 @@ nad_status nad_dataset_class_counts(const nad_dataset *d, int64_t *counts, size_
 nad_status nad_dataset_channel_stats(const nad_dataset *d, double *mean, double *std,
                                      size_t len) {
   NADI_CHECK(d && mean && std, NAD_ERR_INVALID_ARG, "nad_dataset_channel_stats: NULL argument");
-  NADI_CHECK(len == (size_t)d->c, NAD_ERR_SHAPE,
-             "nad_dataset_channel_stats: mean and std must hold c = %lld values, got %zu",
-             (long long)d->c, len);
+  NADI_CHECK_LEN("nad_dataset_channel_stats", "mean and std (c)", len, d->c);
   nadi_dataset_channel_stats(d, mean, std);
   return NAD_OK;
 }

@@ -2,6 +2,7 @@
  * poisoning: validation and messages; the work is in lib/data/transform.c and poison.c. */
 #include <math.h>
 
+#include "api/api.h"
 #include "data/data.h"
 
 #define MAX_SIDE 65536
@@ -21,9 +22,7 @@ nad_status nad_dataset_normalize(const nad_dataset *d, const double *mean, const
   NADI_CHECK(out, NAD_ERR_INVALID_ARG, "nad_dataset_normalize: out is NULL");
   *out = NULL;
   NADI_CHECK(d && mean && std, NAD_ERR_INVALID_ARG, "nad_dataset_normalize: NULL argument");
-  NADI_CHECK(len == (size_t)d->c, NAD_ERR_SHAPE,
-             "nad_dataset_normalize: mean and std must hold c = %lld values, got %zu",
-             (long long)d->c, len);
+  NADI_CHECK_LEN("nad_dataset_normalize", "mean and std (c)", len, d->c);
   for (size_t i = 0; i < len; i++) {
     NADI_CHECK(isfinite(mean[i]), NAD_ERR_INVALID_ARG,
                "nad_dataset_normalize: mean[%zu] = %g is not finite", i, mean[i]);
@@ -77,8 +76,7 @@ nad_status nad_poison_carrier(const float *nads, int64_t count, int64_t nad_dim,
              "%s: class %lld must be in 0..%d", fn, (long long)t, NADI_MAX_CLASSES - 1);
   NADI_TRY(check_nads(fn, nads, count, nad_dim, c, h, w, index, t + 1));
   NADI_CHECK(dst, NAD_ERR_INVALID_ARG, "%s: dst is NULL", fn);
-  NADI_CHECK(len == (size_t)(c * h * w), NAD_ERR_SHAPE, "%s: dst must hold c·h·w = %lld floats, "
-             "got %zu", fn, (long long)(c * h * w), len);
+  NADI_CHECK_LEN(fn, "dst (c·h·w)", len, c * h * w);
   int32_t s = 0;
   NADI_TRY(nadi_poison_carrier(nads, c, h, w, index, t, dst, &s));
   if (sign)

@@ -1,71 +1,14 @@
-/* Public façade of the NAD estimator: handle lifecycle, option table, argument validation and
+/* Public façade of the NAD estimator: handle lifecycle, its options, argument validation and
  * call-order rules. The work is in lib/estimator/. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "estimator/estimator.h"
 #include "data/data.h"
 
-/* ---- options ------------------------------------------------------------------------------- */
-
-#define EXACT_INT_MAX 9007199254740991.0 /* 2^53 − 1: int bounds stay exact as doubles */
-
-typedef struct opt_info {
-  nad_option id;
-  const char *name;
-  int is_int;
-  double lo, hi;
-  int defines_run; /* part of a checkpoint's identity: frozen once networks are accumulated */
-  int trainer_only; /* an option of nad_trainer (lib/api/trainer.c), refused by the estimator */
-} opt_info;
-
-static const opt_info opts[] = {
-    {NAD_OPT_NUM_NETWORKS, "num_networks", 1, 2, EXACT_INT_MAX, 0, 0},
-    {NAD_OPT_SEED, "seed", 1, 0, EXACT_INT_MAX, 1, 0},
-    {NAD_OPT_NUM_THREADS, "num_threads", 1, 0, 256, 0, 0},
-    {NAD_OPT_TOP_K, "top_k", 1, 0, 46340, 0, 0},
-    {NAD_OPT_BATCH, "batch", 1, 1, 1048576, 0, 0},
-    {NAD_OPT_MODE, "mode", 1, NAD_MODE_DIPOLE, NAD_MODE_GRADIENT, 1, 0},
-    {NAD_OPT_EVAL_POINT, "eval_point", 1, NAD_EVAL_NORMAL, NAD_EVAL_DATA, 1, 0},
-    {NAD_OPT_FIRST_NETWORK, "first_network", 1, 0, EXACT_INT_MAX, 0, 0},
-    {NAD_OPT_STEP, "step", 0, 0x1p-1022 /* > 0 */, 1e300, 1, 0},
-    {NAD_OPT_NETWORK, "network", 1, NAD_NETWORK_RANDOM, NAD_NETWORK_FIXED, 1, 0},
-    {NAD_OPT_OUTPUT, "output", 1, NAD_OUTPUT_LABEL, EXACT_INT_MAX, 1, 0},
-    {NAD_OPT_EPOCHS, "epochs", 1, 1, 1e9, 0, 1},
-    {NAD_OPT_LR, "lr", 0, 0, 1e300, 0, 1},
-    {NAD_OPT_MOMENTUM, "momentum", 0, 0, 0x1.fffffffffffffp-1 /* < 1 */, 0, 1},
-    {NAD_OPT_WEIGHT_DECAY, "weight_decay", 0, 0, 1e300, 0, 1},
-    {NAD_OPT_CLIP, "clip", 0, 0, 1e300, 0, 1},
-    {NAD_OPT_SHUFFLE, "shuffle", 1, 0, 1, 0, 1},
-    {NAD_OPT_SCHEDULE, "schedule", 1, NAD_SCHEDULE_LINEAR, NAD_SCHEDULE_ONECYCLE, 0, 1},
-};
-
-static const opt_info *find_opt(nad_option o) {
-  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-    if (opts[i].id == o)
-      return &opts[i];
-  return NULL;
-}
-
-nad_status nad_option_bounds(nad_option o, double *lo, double *hi) {
-  const opt_info *oi = find_opt(o);
-  NADI_CHECK(oi, NAD_ERR_INVALID_ARG, "nad_option_bounds: unknown option %d", (int)o);
-  NADI_CHECK(lo && hi, NAD_ERR_INVALID_ARG, "nad_option_bounds: NULL output");
-  *lo = oi->lo;
-  *hi = oi->hi;
-  return NAD_OK;
-}
-
-nad_status nad_option_by_name(const char *name, nad_option *o) {
-  NADI_CHECK(name && o, NAD_ERR_INVALID_ARG, "nad_option_by_name: NULL argument");
-  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-    if (strcmp(opts[i].name, name) == 0) {
-      *o = opts[i].id;
-      return NAD_OK;
-    }
-  return nadi_fail(NAD_ERR_INVALID_ARG, "unknown option name '%s'", name);
-}
+/* ---- options (rows in lib/api/options.c) -------------------------------------------------- */
 
 static int64_t accumulated(const nad_estimator *e) {
   return e->half[0].d ? nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]) : 0;
@@ -73,14 +16,9 @@ static int64_t accumulated(const nad_estimator *e) {
 
 /* Common checks of the setters; *oi receives the option's row. */
 static nad_status check_set(const nad_estimator *e, nad_option o, int want_int,
-                            const opt_info **oi) {
+                            const nadi_option_info **oi) {
   NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
-  *oi = find_opt(o);
-  NADI_CHECK(*oi && !(*oi)->trainer_only, NAD_ERR_INVALID_ARG,
-             "option %d is not an estimator option", (int)o);
-  NADI_CHECK((*oi)->is_int == want_int, NAD_ERR_OPTION_TYPE,
-             "option '%s' takes %s: use nad_estimator_set_%s", (*oi)->name,
-             want_int ? "a double" : "an int64", want_int ? "double" : "int");
+  NADI_TRY(nadi_option_lookup(o, NAD_OWNER_ESTIMATOR, want_int, "nad_estimator_set", oi));
   NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "option '%s': options are frozen once nad_estimator_run "
                                       "was called", (*oi)->name);
   NADI_CHECK(!(*oi)->defines_run || accumulated(e) == 0, NAD_ERR_MISUSE,
@@ -91,11 +29,9 @@ static nad_status check_set(const nad_estimator *e, nad_option o, int want_int,
 }
 
 nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v) {
-  const opt_info *oi = NULL;
+  const nadi_option_info *oi = NULL;
   NADI_TRY(check_set(e, o, 1, &oi));
-  NADI_CHECK((double)v >= oi->lo && (double)v <= oi->hi, NAD_ERR_INVALID_ARG,
-             "option '%s' = %lld is out of range [%.0f, %.0f]", oi->name, (long long)v, oi->lo,
-             oi->hi);
+  NADI_TRY(nadi_option_check_value(oi, (double)v));
   switch (o) {
   case NAD_OPT_NUM_NETWORKS: e->num_networks = v; break;
   case NAD_OPT_SEED: e->seed = (uint64_t)v; break;
@@ -111,7 +47,7 @@ nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v) {
   case NAD_OPT_FIRST_NETWORK: e->first_network = v; break;
   case NAD_OPT_NETWORK: e->network_kind = (int)v; break;
   case NAD_OPT_OUTPUT: {
-    const int64_t k = nadi_graph_out_size(e->arch->g);
+    const int64_t k = nadi_graph_out_size(e->g);
     NADI_CHECK(v < k, NAD_ERR_INVALID_ARG,
                "option 'output' = %lld: the architecture has %lld outputs (0..%lld, or -1 for "
                "each point's label)",
@@ -125,30 +61,22 @@ nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v) {
 }
 
 nad_status nad_estimator_set_double(nad_estimator *e, nad_option o, double v) {
-  const opt_info *oi = NULL;
+  const nadi_option_info *oi = NULL;
   NADI_TRY(check_set(e, o, 0, &oi));
-  NADI_CHECK(v >= oi->lo && v <= oi->hi, NAD_ERR_INVALID_ARG,
-             "option '%s' = %g is out of range (must be > 0 and finite)", oi->name, v);
+  NADI_TRY(nadi_option_check_value(oi, v));
   if (o == NAD_OPT_STEP)
     e->step = v;
   return NAD_OK;
 }
 
-static nad_status check_get(const nad_estimator *e, nad_option o, int want_int, const void *v,
-                            const opt_info **oi) {
+static nad_status check_get(const nad_estimator *e, nad_option o, int want_int, const void *v) {
   NADI_CHECK(e && v, NAD_ERR_INVALID_ARG, "estimator or output is NULL");
-  *oi = find_opt(o);
-  NADI_CHECK(*oi && !(*oi)->trainer_only, NAD_ERR_INVALID_ARG,
-             "option %d is not an estimator option", (int)o);
-  NADI_CHECK((*oi)->is_int == want_int, NAD_ERR_OPTION_TYPE,
-             "option '%s' holds %s: use nad_estimator_get_%s", (*oi)->name,
-             want_int ? "a double" : "an int64", want_int ? "double" : "int");
-  return NAD_OK;
+  const nadi_option_info *oi = NULL;
+  return nadi_option_lookup(o, NAD_OWNER_ESTIMATOR, want_int, "nad_estimator_get", &oi);
 }
 
 nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *v) {
-  const opt_info *oi = NULL;
-  NADI_TRY(check_get(e, o, 1, v, &oi));
+  NADI_TRY(check_get(e, o, 1, v));
   switch (o) {
   case NAD_OPT_NUM_NETWORKS: *v = e->num_networks; break;
   case NAD_OPT_SEED: *v = (int64_t)e->seed; break;
@@ -166,8 +94,7 @@ nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *
 }
 
 nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o, double *v) {
-  const opt_info *oi = NULL;
-  NADI_TRY(check_get(e, o, 0, v, &oi));
+  NADI_TRY(check_get(e, o, 0, v));
   *v = e->step;
   return NAD_OK;
 }
@@ -189,6 +116,8 @@ nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
   nad_estimator *e = calloc(1, sizeof *e);
   NADI_CHECK(e, NAD_ERR_OUT_OF_MEMORY, "nad_estimator_create: out of memory");
   e->arch = nadi_arch_retain(a);
+  e->g = a->g;
+  e->arch_name = a->name;
   memcpy(e->shape, g->in_shape, sizeof e->shape);
   e->d = d;
   e->num_networks = 1000;
@@ -224,8 +153,7 @@ void nad_estimator_destroy(nad_estimator *e) {
 
 nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_t len) {
   NADI_CHECK(e && x0, NAD_ERR_INVALID_ARG, "nad_estimator_set_eval_point: NULL argument");
-  NADI_CHECK(len == (size_t)e->d, NAD_ERR_INVALID_ARG,
-             "nad_estimator_set_eval_point: %zu floats given, D = %lld", len, (long long)e->d);
+  NADI_CHECK_LEN("nad_estimator_set_eval_point", "x0 (D = c·h·w)", len, e->d);
   NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "the evaluation point is frozen once the estimator ran");
   NADI_CHECK(accumulated(e) == 0, NAD_ERR_MISUSE,
              "the evaluation point defines the run and networks are already accumulated");
@@ -243,10 +171,10 @@ nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_
 
 nad_status nad_estimator_set_network(nad_estimator *e, const float *params, size_t len) {
   NADI_CHECK(e && params, NAD_ERR_INVALID_ARG, "nad_estimator_set_network: NULL argument");
-  const int64_t np = e->arch->g->n_params;
+  const int64_t np = e->g->n_params;
   NADI_CHECK(len == (size_t)np, NAD_ERR_SHAPE,
              "nad_estimator_set_network: %zu parameters given, architecture '%s' has %lld", len,
-             e->arch->name, (long long)np);
+             e->arch_name, (long long)np);
   NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "the network is frozen once the estimator ran");
   NADI_CHECK(accumulated(e) == 0, NAD_ERR_MISUSE,
              "the network defines the run and samples are already accumulated: set it before "
@@ -341,7 +269,7 @@ static nad_status check_samples(const nad_estimator *e) {
              "samples %lld..%lld need as many evaluation points, the dataset has %lld",
              (long long)e->first_network, (long long)(end - 1), (long long)n);
   if (e->output == NAD_OUTPUT_LABEL) {
-    const int64_t k = nadi_graph_out_size(e->arch->g);
+    const int64_t k = nadi_graph_out_size(e->g);
     for (int64_t j = e->first_network; j < end; j++)
       NADI_CHECK(e->points->labels[j] < k, NAD_ERR_INVALID_ARG,
                  "point %lld has label %d, the architecture only %lld outputs", (long long)j,
@@ -356,7 +284,7 @@ nad_status nad_estimator_run(nad_estimator *e) {
   NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
              "NAD_OPT_EVAL_POINT is NAD_EVAL_USER but nad_estimator_set_eval_point was not "
              "called");
-  NADI_CHECK(e->first_network + e->num_networks <= (int64_t)EXACT_INT_MAX, NAD_ERR_INVALID_ARG,
+  NADI_CHECK(e->first_network + e->num_networks <= (int64_t)NADI_EXACT_INT_MAX, NAD_ERR_INVALID_ARG,
              "first_network + num_networks exceeds 2^53 − 1");
   NADI_TRY(check_samples(e));
   e->ran = 1;
@@ -377,8 +305,7 @@ nad_status nad_estimator_run(nad_estimator *e) {
 #define CHECK_DST(dst, len, need, what)                                                            \
   do {                                                                                             \
     NADI_CHECK(dst, NAD_ERR_INVALID_ARG, what ": dst is NULL");                                    \
-    NADI_CHECK((len) >= (size_t)(need), NAD_ERR_INVALID_ARG,                                       \
-               what ": dst holds %zu elements, %lld needed", (size_t)(len), (long long)(need));    \
+    NADI_CHECK_LEN(what, "dst", len, need);                                                        \
   } while (0)
 
 nad_status nad_estimator_dims(const nad_estimator *e, int64_t *d, int64_t *k) {

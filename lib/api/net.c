@@ -35,8 +35,8 @@ nad_status nad_net_create(const nad_arch *a, uint64_t seed, nad_net **out) {
 nad_status nad_net_create_from_params(const nad_arch *a, const float *params, size_t len,
                                       nad_net **out) {
   NADI_CHECK(params != NULL, NAD_ERR_INVALID_ARG, "params is NULL");
-  NADI_CHECK(a == NULL || len == (size_t)a->g->n_params, NAD_ERR_SHAPE,
-             "expected %lld parameters, got %zu", a ? (long long)a->g->n_params : 0LL, len);
+  if (a)
+    NADI_CHECK_LEN("nad_net_create_from_params", "params", len, a->g->n_params);
   NADI_TRY(net_alloc(a, out));
   memcpy((*out)->params, params, len * sizeof(float));
   return NAD_OK;
@@ -55,8 +55,7 @@ void nad_net_destroy(nad_net *n) {
 nad_status nad_net_get_params(const nad_net *n, float *dst, size_t len) {
   CHECK_NET(n);
   NADI_CHECK(dst != NULL, NAD_ERR_INVALID_ARG, "dst is NULL");
-  NADI_CHECK(len == (size_t)n->arch->g->n_params, NAD_ERR_SHAPE,
-             "expected a buffer of %lld floats, got %zu", (long long)n->arch->g->n_params, len);
+  NADI_CHECK_LEN("nad_net_get_params", "dst", len, n->arch->g->n_params);
   memcpy(dst, n->params, len * sizeof(float));
   return NAD_OK;
 }
@@ -64,8 +63,7 @@ nad_status nad_net_get_params(const nad_net *n, float *dst, size_t len) {
 nad_status nad_net_set_params(nad_net *n, const float *src, size_t len) {
   CHECK_NET(n);
   NADI_CHECK(src != NULL, NAD_ERR_INVALID_ARG, "src is NULL");
-  NADI_CHECK(len == (size_t)n->arch->g->n_params, NAD_ERR_SHAPE,
-             "expected %lld parameters, got %zu", (long long)n->arch->g->n_params, len);
+  NADI_CHECK_LEN("nad_net_set_params", "src", len, n->arch->g->n_params);
   memcpy(n->params, src, len * sizeof(float));
   n->last_batch = 0;
   return NAD_OK;
@@ -114,8 +112,7 @@ nad_status nad_net_forward(nad_net *n, const float *x, int64_t batch, float *y, 
   NADI_CHECK(x != NULL && y != NULL, NAD_ERR_INVALID_ARG, "x or y is NULL");
   NADI_TRY(check_batch(n, batch));
   int64_t k = n->arch->outputs;
-  NADI_CHECK(y_len == (size_t)(batch * k), NAD_ERR_SHAPE,
-             "y must hold batch*outputs = %lld floats, got %zu", (long long)(batch * k), y_len);
+  NADI_CHECK_LEN("nad_net_forward", "y (batch·outputs)", y_len, batch * k);
   NADI_TRY(ensure_exec(n, batch));
   /* The executor keeps a pointer to x for backward: keep a private copy so the caller's buffer
    * may change between forward and backward. */
@@ -137,13 +134,12 @@ nad_status nad_net_backward(nad_net *n, const float *dy, size_t dy_len, float *d
   NADI_CHECK(dy != NULL, NAD_ERR_INVALID_ARG, "dy is NULL");
   const nadi_graph *g = n->arch->g;
   int64_t b = n->last_batch;
-  NADI_CHECK(dy_len == (size_t)(b * n->arch->outputs), NAD_ERR_SHAPE,
-             "dy must hold %lld floats (batch of the last forward × outputs), got %zu",
-             (long long)(b * n->arch->outputs), dy_len);
-  NADI_CHECK(!dx || dx_len == (size_t)(b * nadi_graph_in_size(g)), NAD_ERR_SHAPE,
-             "dx must hold %lld floats, got %zu", (long long)(b * nadi_graph_in_size(g)), dx_len);
-  NADI_CHECK(!dparams || dparams_len == (size_t)g->n_params, NAD_ERR_SHAPE,
-             "dparams must hold %lld floats, got %zu", (long long)g->n_params, dparams_len);
+  NADI_CHECK_LEN("nad_net_backward", "dy (batch of the last forward × outputs)", dy_len,
+                 b * n->arch->outputs);
+  if (dx)
+    NADI_CHECK_LEN("nad_net_backward", "dx (batch·c·h·w)", dx_len, b * nadi_graph_in_size(g));
+  if (dparams)
+    NADI_CHECK_LEN("nad_net_backward", "dparams", dparams_len, g->n_params);
   nadi_exec_backward(n->exec, n->params, dy, dx, dparams);
   return NAD_OK;
 }
@@ -153,12 +149,10 @@ nad_status nad_net_input_grad(nad_net *n, const float *x, int64_t batch, const f
   CHECK_NET(n);
   NADI_CHECK(w != NULL && dx != NULL && x != NULL, NAD_ERR_INVALID_ARG, "x, w or dx is NULL");
   int64_t k = n->arch->outputs;
-  NADI_CHECK(w_len == (size_t)k, NAD_ERR_SHAPE, "w must hold outputs = %lld floats, got %zu",
-             (long long)k, w_len);
+  NADI_CHECK_LEN("nad_net_input_grad", "w (outputs)", w_len, k);
   NADI_TRY(check_batch(n, batch));
-  NADI_CHECK(dx_len == (size_t)(batch * nadi_graph_in_size(n->arch->g)), NAD_ERR_SHAPE,
-             "dx must hold %lld floats, got %zu",
-             (long long)(batch * nadi_graph_in_size(n->arch->g)), dx_len);
+  NADI_CHECK_LEN("nad_net_input_grad", "dx (batch·c·h·w)", dx_len,
+                 batch * nadi_graph_in_size(n->arch->g));
   float *buf = nadi_alloc((size_t)(2 * batch * k), sizeof(float));
   if (!buf)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "out of memory");

@@ -1,6 +1,5 @@
-/* Public façade of the trainer: handle lifecycle, its options (ids and bounds shared with the
- * option table of lib/api/estimator.c), validation and call order. The loop is in
- * lib/train/trainer.c. */
+/* Public façade of the trainer: handle lifecycle, its options (rows in lib/api/options.c),
+ * validation and call order. The loop is in lib/train/trainer.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,42 +9,17 @@
 
 #define CHECK_T(t) NADI_CHECK((t) != NULL, NAD_ERR_INVALID_ARG, "trainer is NULL")
 
-/* The options a trainer has, with their type; bounds come from nad_option_bounds. */
-static const struct {
-  nad_option id;
-  const char *name;
-  int is_int;
-} trainer_opts[] = {
-    {NAD_OPT_EPOCHS, "epochs", 1},       {NAD_OPT_BATCH, "batch", 1},
-    {NAD_OPT_SEED, "seed", 1},           {NAD_OPT_NUM_THREADS, "num_threads", 1},
-    {NAD_OPT_SHUFFLE, "shuffle", 1},     {NAD_OPT_LR, "lr", 0},
-    {NAD_OPT_MOMENTUM, "momentum", 0},   {NAD_OPT_WEIGHT_DECAY, "weight_decay", 0},
-    {NAD_OPT_CLIP, "clip", 0},          {NAD_OPT_SCHEDULE, "schedule", 1},
-};
-
-static nad_status check_set(const nad_trainer *t, nad_option o, int want_int, double v,
-                            const char **name) {
+static nad_status check_set(const nad_trainer *t, nad_option o, int want_int, double v) {
   CHECK_T(t);
-  int found = -1;
-  for (size_t i = 0; i < sizeof trainer_opts / sizeof trainer_opts[0]; i++)
-    if (trainer_opts[i].id == o)
-      found = (int)i;
-  NADI_CHECK(found >= 0, NAD_ERR_INVALID_ARG, "option %d is not a trainer option", (int)o);
-  *name = trainer_opts[found].name;
-  NADI_CHECK(trainer_opts[found].is_int == want_int, NAD_ERR_OPTION_TYPE,
-             "option '%s' takes %s: use nad_trainer_set_%s", *name,
-             want_int ? "a double" : "an int64", want_int ? "double" : "int");
-  NADI_CHECK(!t->busy, NAD_ERR_MISUSE, "option '%s' cannot change while the trainer runs", *name);
-  double lo = 0, hi = 0;
-  NADI_TRY(nad_option_bounds(o, &lo, &hi));
-  NADI_CHECK(v >= lo && v <= hi, NAD_ERR_INVALID_ARG, "option '%s' = %.17g is out of range [%g, %g]",
-             *name, v, lo, hi);
-  return NAD_OK;
+  const nadi_option_info *oi = NULL;
+  NADI_TRY(nadi_option_lookup(o, NAD_OWNER_TRAINER, want_int, "nad_trainer_set", &oi));
+  NADI_CHECK(!t->busy, NAD_ERR_MISUSE, "option '%s' cannot change while the trainer runs",
+             oi->name);
+  return nadi_option_check_value(oi, v);
 }
 
 nad_status nad_trainer_set_int(nad_trainer *t, nad_option o, int64_t v) {
-  const char *name = NULL;
-  NADI_TRY(check_set(t, o, 1, (double)v, &name));
+  NADI_TRY(check_set(t, o, 1, (double)v));
   switch (o) {
   case NAD_OPT_EPOCHS: t->epochs = v; break;
   case NAD_OPT_BATCH: t->batch = v; break;
@@ -59,8 +33,7 @@ nad_status nad_trainer_set_int(nad_trainer *t, nad_option o, int64_t v) {
 }
 
 nad_status nad_trainer_set_double(nad_trainer *t, nad_option o, double v) {
-  const char *name = NULL;
-  NADI_TRY(check_set(t, o, 0, v, &name));
+  NADI_TRY(check_set(t, o, 0, v));
   switch (o) {
   case NAD_OPT_LR: t->lr = v; break;
   case NAD_OPT_MOMENTUM: t->momentum = v; break;
@@ -187,9 +160,7 @@ nad_status nad_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *ac
 nad_status nad_trainer_get_params(const nad_trainer *t, float *dst, size_t len) {
   CHECK_T(t);
   NADI_CHECK(dst, NAD_ERR_INVALID_ARG, "nad_trainer_get_params: dst is NULL");
-  NADI_CHECK(len == (size_t)t->n_params, NAD_ERR_SHAPE,
-             "nad_trainer_get_params: dst must hold %lld floats, got %zu", (long long)t->n_params,
-             len);
+  NADI_CHECK_LEN("nad_trainer_get_params", "dst", len, t->n_params);
   memcpy(dst, t->params, len * sizeof(float));
   return NAD_OK;
 }

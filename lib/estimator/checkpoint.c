@@ -16,17 +16,14 @@
  * Pending rows (responses not yet folded into a block) are stored as they are, so a run that
  * is saved, loaded and resumed folds exactly the same blocks as one that never stopped.
  *
- * Writing is atomic: a temporary file in the same directory, fflush + fsync, rename. Loading
- * first checks the size and CRC of the whole file, then the settings (each mismatch is named),
- * then reads into fresh accumulators, so a refused file leaves the estimator untouched. */
+ * Writing is atomic (lib/io/atomic.c: a temporary file in the same directory, fflush + fsync,
+ * rename). Loading first checks the size and CRC of the whole file, then the settings (each
+ * mismatch is named), then reads into fresh accumulators, so a refused file leaves the
+ * estimator untouched. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "estimator/estimator.h"
 #include "io/io.h"
@@ -102,8 +99,8 @@ typedef struct ckpt_head {
 
 static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
   memset(hd, 0, sizeof *hd);
-  snprintf(hd->arch_name, sizeof hd->arch_name, "%s", e->arch->name);
-  hd->fingerprint = graph_fingerprint(e->arch->g);
+  snprintf(hd->arch_name, sizeof hd->arch_name, "%s", e->arch_name);
+  hd->fingerprint = graph_fingerprint(e->g);
   memcpy(hd->shape, e->shape, sizeof hd->shape);
   hd->mode = e->mode;
   hd->eval_kind = e->eval_kind;
@@ -191,19 +188,6 @@ static void put_acc(writer *w, const nadi_acc *a) {
   put(w, a->pend, (size_t)(a->n_pend * d) * sizeof(double));
 }
 
-/* fsync the directory holding path so that the rename itself is durable (best effort). */
-static void sync_dir(const char *path) {
-  char *copy = strdup(path);
-  if (!copy)
-    return;
-  int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-  free(copy);
-}
-
 nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path) {
   if (!little_endian())
     return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are written on little-endian hosts only");
@@ -211,27 +195,10 @@ nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path) {
     return nadi_fail(NAD_ERR_MISUSE, "nothing to save: no network accumulated yet");
   ckpt_head hd;
   NADI_TRY(head_of(e, &hd));
-  size_t len = strlen(path);
-  char *tmp = malloc(len + 16);
-  if (!tmp)
-    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint path");
-  snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    nad_status st = nadi_fail(NAD_ERR_IO, "cannot create a temporary file next to '%s': %s",
-                              path, strerror(errno));
-    free(tmp);
-    return st;
-  }
-  (void)fchmod(fd, 0644);
-  writer w = {fdopen(fd, "wb"), 0, 0};
-  if (!w.f) {
-    nad_status st = nadi_fail(NAD_ERR_IO, "cannot open '%s': %s", tmp, strerror(errno));
-    close(fd);
-    unlink(tmp);
-    free(tmp);
-    return st;
-  }
+  nadi_atomic_file af;
+  if (nadi_atomic_open(&af, path) != 0)
+    return nadi_atomic_fail(&af);
+  writer w = {af.fp, 0, 0};
   put_head(&w, &hd);
   for (int64_t i = 0; i < e->n_ranges; i++) {
     put_i64(&w, e->ranges[i].lo);
@@ -242,23 +209,14 @@ nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path) {
   uint32_t crc = (uint32_t)w.crc;
   if (!w.err && fwrite(&crc, sizeof crc, 1, w.f) != 1)
     w.err = errno ? errno : EIO;
-  if (!w.err && fflush(w.f) != 0)
-    w.err = errno;
-  if (!w.err && fsync(fileno(w.f)) != 0)
-    w.err = errno;
-  if (fclose(w.f) != 0 && !w.err)
-    w.err = errno;
-  if (!w.err && rename(tmp, path) != 0)
-    w.err = errno;
-  nad_status st = NAD_OK;
   if (w.err) {
-    st = nadi_fail(NAD_ERR_IO, "cannot write checkpoint '%s': %s", path, strerror(w.err));
-    unlink(tmp);
-  } else {
-    sync_dir(path);
+    nadi_atomic_abort(&af);
+    return nadi_fail(NAD_ERR_IO, "cannot write checkpoint '%s': %s", path, strerror(w.err));
   }
-  free(tmp);
-  return st;
+  if (nadi_atomic_commit(&af) != 0)
+    return nadi_fail(NAD_ERR_IO, "cannot write checkpoint '%s': cannot %s: %s", path, af.failed,
+                     strerror(af.err));
+  return NAD_OK;
 }
 
 /* ---- load ---------------------------------------------------------------------------------- */

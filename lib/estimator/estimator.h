@@ -4,23 +4,18 @@
  * on worker threads and folds the responses, strictly in network order, into two half
  * accumulators (even / odd j, accum.c); finalize merges the halves into a covariance,
  * spectrum.c turns its diagonal blocks into the Fourier power spectrum and eig.c eigensolves it.
- * checkpoint.c saves and loads the halves. Vendor libraries: CBLAS only in dblas.c (double) and
- * lib/kernels/blas.c (float), LAPACKE only in eig.c, FFTW only in spectrum.c. */
+ * state.c keeps the run's state besides the accumulators (the network ranges covered, the
+ * evaluation point); checkpoint.c saves and loads the halves with that state. Calls go one way:
+ * estimator.c -> checkpoint.c -> state.c, accum.c. Vendor libraries: CBLAS through
+ * lib/core/blas.c, FFTW through lib/core/fft.c, LAPACKE only in eig.c. The public façade
+ * (lib/api/estimator.c) owns the handle's lifecycle and validates; nothing here includes it. */
 #ifndef NADI_ESTIMATOR_H
 #define NADI_ESTIMATOR_H
 
 #include <stdatomic.h>
 
-#include "api/api.h"
-
-/* ---- double BLAS (dblas.c). Row-major; every dimension must fit in int. ------------------ */
-/* C (n×n, lower triangle) += alpha · Aᵀ A, A is k×n (lda = n). */
-void nadi_dsyrk_lower_t(int64_t n, int64_t k, double alpha, const double *a, double *c);
-/* C (n×n, lower triangle) += alpha · x xᵀ. */
-void nadi_dsyr_lower(int64_t n, double alpha, const double *x, double *c);
-/* C[m,n] = alpha · A · Bᵀ + beta · C, A m×k, B n×k (both row-major, leading dim k). */
-void nadi_dgemm_nt(int64_t m, int64_t n, int64_t k, double alpha, const double *a,
-                   const double *b, double beta, double *c);
+#include "core/blas.h"
+#include "graph/graph.h"
 
 /* ---- streaming mean / scatter accumulator (accum.c) -------------------------------------- */
 /* Responses are buffered in blocks of NADI_ACC_BLOCK rows; a full block is centred on its own
@@ -76,7 +71,7 @@ nad_status nadi_orthonormal_rows(double *a, int64_t k, int64_t d);
  * not positive definite. */
 nad_status nadi_spd_solve(double *a, int64_t d, double *b, int64_t nrhs);
 
-/* ---- spectra (spectrum.c, the only file including fftw3.h) ------------------------------ */
+/* ---- spectra (spectrum.c; FFTs through lib/core/fft.c) ----------------------------------- */
 /* Power spectrum of a covariance: for each channel cc, P(f) = (F C_cc F^H)(f, f), fftshifted.
  * cov: full symmetric (c·h·w)² row-major. dst: c·h·w doubles (negative rounding clamped to 0). */
 nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w, double *dst);
@@ -88,8 +83,12 @@ nad_status nadi_spectrum_eig(const float *nads, const double *evals, int64_t cou
 nad_status nadi_log_spectrum_corr(const double *pa, const double *pb, int64_t n, double *corr);
 
 /* ---- comparison (compare.c) --------------------------------------------------------------- */
-/* ||Qaᵀ Qb||²_F / k for two sets of k orthonormal rows of length d. */
+/* ||Qaᵀ Qb||²_F / k for two sets of k orthonormal rows of length d; −1 when out of memory. */
 double nadi_overlap_orthonormal(const double *qa, const double *qb, int64_t k, int64_t d);
+/* The same for the spans of the first k rows of a and b (k×d floats each, finite, k <= d):
+ * orthonormal bases by QR first. */
+nad_status nadi_subspace_overlap(const float *a, const float *b, int64_t k, int64_t d,
+                                 double *overlap);
 
 /* ---- probing one sample (probe.c) --------------------------------------------------------- */
 typedef struct nadi_probe nadi_probe;
@@ -119,7 +118,9 @@ typedef struct nadi_range {
 } nadi_range;
 
 struct nad_estimator {
-  const nad_arch *arch;
+  const nad_arch *arch; /* retained and released by the façade; opaque here */
+  const nadi_graph *g;  /* the architecture's graph (owned by arch) */
+  const char *arch_name; /* the architecture's name (owned by arch), for checkpoints */
   int64_t shape[3]; /* c, h, w */
   int64_t d;
   /* options */
@@ -151,11 +152,15 @@ struct nad_estimator {
   double *mean;     /* d */
 };
 
-/* Evaluation point of e into x0 (d floats): user array, zeros, or N(0, I) from the stream
- * (seed, UINT64_MAX). MISUSE when EVAL_USER was chosen without an array; with EVAL_DATA (one
- * point per sample) x0 is left zero. */
+/* Run state (state.c). Evaluation point of e into x0 (d floats): user array, zeros, or N(0, I)
+ * from the stream (seed, UINT64_MAX). MISUSE when EVAL_USER was chosen without an array; with
+ * EVAL_DATA (one point per sample, taken by the probe) x0 is left zero. */
 nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0);
-/* FNV-1a (64 bit) of n bytes, continuing from h (start with NADI_FNV0). */
+/* Network ranges: does any of r[0..n) overlap what e covers; add [lo, hi); is j covered. */
+int nadi_ranges_overlap(const nad_estimator *e, const nadi_range *r, int64_t n);
+nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi);
+int nadi_ranges_covered(const nad_estimator *e, int64_t j);
+/* FNV-1a (64 bit) of n bytes, continuing from h (start with NADI_FNV0), in checkpoint.c. */
 #define NADI_FNV0 0xcbf29ce484222325ULL
 uint64_t nadi_fnv(uint64_t h, const void *data, size_t n);
 /* Run loop (estimator.c). */
@@ -163,10 +168,6 @@ nad_status nadi_estimator_run(nad_estimator *e);
 nad_status nadi_estimator_finalize(nad_estimator *e);
 nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
                                       double *spectrum_corr);
-/* Network ranges (estimator.c). */
-int nadi_ranges_overlap(const nad_estimator *e, const nadi_range *r, int64_t n);
-nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi);
-int nadi_ranges_covered(const nad_estimator *e, int64_t j);
 /* Checkpoints (checkpoint.c). */
 nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path);
 nad_status nadi_checkpoint_load(nad_estimator *e, const char *path);

@@ -164,30 +164,3 @@ nad_status nadi_log_spectrum_corr(const double *pa, const double *pb, int64_t n,
   *corr = sab / sqrt(saa * sbb);
   return NAD_OK;
 }
-
-/* ---- public comparison functions ---------------------------------------------------------- */
-
-nad_status nad_spectrum_from_nads(const float *nads, const double *eigenvalues, int64_t count,
-                                  int64_t c, int64_t h, int64_t w, double *dst, size_t dst_len) {
-  NADI_CHECK(nads && eigenvalues && dst, NAD_ERR_INVALID_ARG,
-             "nad_spectrum_from_nads: NULL pointer argument");
-  NADI_CHECK(count >= 1 && c >= 1 && h >= 1 && w >= 1, NAD_ERR_INVALID_ARG,
-             "nad_spectrum_from_nads: count, c, h, w must be >= 1 (got %lld, %lld, %lld, %lld)",
-             (long long)count, (long long)c, (long long)h, (long long)w);
-  int64_t hw, d, cd;
-  NADI_CHECK(nadi_mul_ok(h, w, &hw) && hw <= INT32_MAX && nadi_mul_ok(c, hw, &d) &&
-                 nadi_mul_ok(count, d, &cd),
-             NAD_ERR_INVALID_ARG, "nad_spectrum_from_nads: sizes overflow");
-  NADI_CHECK(dst_len >= (uint64_t)d, NAD_ERR_INVALID_ARG,
-             "nad_spectrum_from_nads: dst has %zu entries, %lld needed", dst_len, (long long)d);
-  return nadi_spectrum_eig(nads, eigenvalues, count, c, h, w, dst);
-}
-
-nad_status nad_spectrum_correlation(const double *pa, const double *pb, int64_t n,
-                                    double *corr) {
-  NADI_CHECK(pa && pb && corr, NAD_ERR_INVALID_ARG,
-             "nad_spectrum_correlation: NULL pointer argument");
-  NADI_CHECK(n >= 2, NAD_ERR_INVALID_ARG, "nad_spectrum_correlation: n = %lld, need >= 2",
-             (long long)n);
-  return nadi_log_spectrum_corr(pa, pb, n, corr);
-}

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/blas.h"
 #include "graph/graph.h"
 
 typedef struct level {

@@ -1,30 +1,27 @@
-/* Internal file I/O: .npy arrays, PNG figures, atomic file replacement. Never installed.
+/* Internal file I/O: .npy arrays, PNG figures; atomic file replacement is io/atomic.h. Never
+ * installed.
  * These functions trust their arguments (the public façades validate them); failures are
  * reported as NAD_ERR_IO (open/read/write, with the path and strerror), NAD_ERR_FORMAT
  * (malformed .npy content, with the path and the problem) or NAD_ERR_OUT_OF_MEMORY. */
 #ifndef NADI_IO_H
 #define NADI_IO_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
-#include "nad/nad.h"
+#include "core/core.h"
+#include "io/atomic.h"
 
-/* ---- atomic replacement: write "<path>.tmp.<pid>", fflush + fsync, rename over path ------ */
+/* ---- atomic replacement (io/atomic.h) -------------------------------------------------- */
 
-typedef struct nadi_atomic_file {
-  FILE *fp; /* write here between open and commit/abort */
-  const char *path;
-  char *tmp_path; /* owned */
-} nadi_atomic_file;
-
-/* Create the temporary file. On failure nothing is left behind and af->fp is NULL. */
-nad_status nadi_atomic_open(nadi_atomic_file *af, const char *path);
-/* Flush, fsync, close and rename onto the final path; on any failure the temporary file is
- * removed, the destination is untouched and NAD_ERR_IO is returned. Always releases af. */
-nad_status nadi_atomic_commit(nadi_atomic_file *af);
-/* Give up: close and remove the temporary file (safe after a failed open). */
-void nadi_atomic_abort(nadi_atomic_file *af);
+/* The failure of an atomic file as this thread's error: NAD_ERR_IO naming the path, the step
+ * and strerror (NAD_ERR_OUT_OF_MEMORY when the step ran out of memory). */
+static inline nad_status nadi_atomic_fail(const nadi_atomic_file *af) {
+  return nadi_fail(af->err == ENOMEM ? NAD_ERR_OUT_OF_MEMORY : NAD_ERR_IO, "%s: cannot %s: %s",
+                   af->path, af->failed, strerror(af->err));
+}
 
 /* ---- .npy --------------------------------------------------------------------------------- */
 
@@ -120,6 +117,17 @@ nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, in
  * of pixels whose size is chosen so that the long side is about 512 px (1..32 px per cell). */
 nad_status nadi_png_write_heatmap(const char *path, const double *values, int64_t rows,
                                   int64_t cols, double lo, double hi, int cmap);
+
+/* Grid of the first count NADs (count×c×h×w floats, channel 0 shown), each above its Fourier
+ * power (log, fftshifted), diverging colour map. Trusts count, c, h, w >= 1 and that
+ * count·c·h·w floats and h·w·40 bytes fit; refuses (NAD_ERR_INVALID_ARG) a grid that exceeds
+ * PNG's side limit. */
+nad_status nadi_png_write_nads(const char *path, const float *nads, int64_t count, int64_t c,
+                               int64_t h, int64_t w);
+/* 640×400 line plot of the n >= 1 points (x[i], y[i]) (x finite; y_lo < y_hi finite): see
+ * nad_png_write_lineplot in nad.h. */
+nad_status nadi_png_write_lineplot(const char *path, const double *x, const double *y, int64_t n,
+                                   double y_lo, double y_hi);
 
 /* Colour maps, t in [0, 1] (clamped): diverging RdBu_r with a pure white middle (t = 0.5),
  * sequential viridis. Exposed for tests and for other figures. */

@@ -1,6 +1,5 @@
 /* .npy reader and writer (numpy format versions 1.0, 2.0, 3.0; '<f4' / '<f8'; C order; the
- * header parser also knows the integer dtypes the dataset loader reads), and the
- * atomic file replacement shared by every writer of lib/io and lib/estimator.
+ * header parser also knows the integer dtypes the dataset loader reads).
  *
  * Format (numpy/lib/format.py): "\x93NUMPY", major, minor, header length (uint16 LE for 1.0,
  * uint32 LE for 2.0 and 3.0), then a Python dict literal such as
@@ -29,97 +28,6 @@
 #define NPY_GROWTH_DIGITS 21 /* numpy's GROWTH_AXIS_MAX_DIGITS: spare room to grow axis 0 */
 
 static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
-
-/* ------------------------------------------------------------------------------------------ */
-/* Atomic replacement                                                                         */
-/* ------------------------------------------------------------------------------------------ */
-
-nad_status nadi_atomic_open(nadi_atomic_file *af, const char *path) {
-  af->fp = NULL;
-  af->path = path;
-  af->tmp_path = NULL;
-  size_t n = strlen(path) + 32;
-  char *tmp = malloc(n);
-  if (!tmp)
-    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-  snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-  FILE *fp = fopen(tmp, "wb");
-  if (!fp) {
-    int e = errno;
-    free(tmp);
-    return nadi_fail(NAD_ERR_IO, "%s: cannot create temporary file: %s", path, strerror(e));
-  }
-  af->fp = fp;
-  af->tmp_path = tmp;
-  return NAD_OK;
-}
-
-void nadi_atomic_abort(nadi_atomic_file *af) {
-  if (af->fp)
-    fclose(af->fp);
-  if (af->tmp_path) {
-    remove(af->tmp_path);
-    free(af->tmp_path);
-  }
-  af->fp = NULL;
-  af->tmp_path = NULL;
-}
-
-/* The rename is durable only once the directory entry is on disk too; best effort, because
- * some file systems refuse fsync on directories and the data itself is already safe. */
-static void fsync_parent_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = NULL;
-  if (!slash) {
-    dir = malloc(2);
-    if (dir)
-      strcpy(dir, ".");
-  } else {
-    size_t len = slash == path ? 1 : (size_t)(slash - path);
-    dir = malloc(len + 1);
-    if (dir) {
-      memcpy(dir, path, len);
-      dir[len] = '\0';
-    }
-  }
-  if (!dir)
-    return;
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  free(dir);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-}
-
-nad_status nadi_atomic_commit(nadi_atomic_file *af) {
-  const char *what = NULL;
-  int e = 0;
-  if (fflush(af->fp) != 0) {
-    what = "write";
-    e = errno;
-  } else if (fsync(fileno(af->fp)) != 0) {
-    what = "fsync";
-    e = errno;
-  }
-  if (fclose(af->fp) != 0 && !what) {
-    what = "close";
-    e = errno;
-  }
-  af->fp = NULL;
-  if (!what && rename(af->tmp_path, af->path) != 0) {
-    what = "rename temporary file onto";
-    e = errno;
-  }
-  if (what) {
-    nadi_atomic_abort(af);
-    return nadi_fail(NAD_ERR_IO, "%s: cannot %s file: %s", af->path, what, strerror(e));
-  }
-  free(af->tmp_path);
-  af->tmp_path = NULL;
-  fsync_parent_dir(af->path);
-  return NAD_OK;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Header dictionary parser                                                                   */
@@ -579,12 +487,13 @@ nad_status nadi_npy_write(const char *path, const void *data, int32_t is_f64, co
   size_t esz = is_f64 ? 8 : 4;
 
   nadi_atomic_file af;
-  NADI_TRY(nadi_atomic_open(&af, path));
+  if (nadi_atomic_open(&af, path) != 0)
+    return nadi_atomic_fail(&af);
   if (fwrite(header, 1, hsize, af.fp) != hsize ||
       (count > 0 && fwrite(data, esz, (size_t)count, af.fp) != (size_t)count)) {
     int e = errno;
     nadi_atomic_abort(&af);
     return nadi_fail(NAD_ERR_IO, "%s: cannot write: %s", path, strerror(e));
   }
-  return nadi_atomic_commit(&af);
+  return nadi_atomic_commit(&af) == 0 ? NAD_OK : nadi_atomic_fail(&af);
 }

@@ -1,4 +1,5 @@
-/* PNG figures: raw RGB images, heatmaps and the NAD grid (each NAD above its Fourier power).
+/* PNG figures: raw RGB images, heatmaps, the NAD grid (each NAD above its Fourier power) and
+ * line plots; the public entry points that validate are lib/api/figures.c.
  * The only file that includes png.h. Images are produced row by row through a callback, so a
  * grid of thousands of NADs needs memory for one band of tiles, not for the whole picture.
  * libpng's default handlers print to stderr and abort; ours record the message and longjmp. */
@@ -125,10 +126,9 @@ static nad_status write_rows(const char *path, int64_t w, int64_t h, row_fn fn, 
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "%s: out of memory for a %lld-pixel row", path,
                      (long long)w);
   nadi_atomic_file af;
-  nad_status st = nadi_atomic_open(&af, path);
-  if (st != NAD_OK) {
+  if (nadi_atomic_open(&af, path) != 0) {
     free(row);
-    return st;
+    return nadi_atomic_fail(&af);
   }
   png_sink sink = {af.fp, 0, ""};
   int rc = encode(&sink, (uint32_t)w, (uint32_t)h, fn, ctx, row);
@@ -141,7 +141,7 @@ static nad_status write_rows(const char *path, int64_t w, int64_t h, row_fn fn, 
       return nadi_fail(NAD_ERR_IO, "%s: cannot write: %s", path, strerror(sink.err));
     return nadi_fail(NAD_ERR_IO, "%s: libpng error: %s", path, sink.msg);
   }
-  return nadi_atomic_commit(&af);
+  return nadi_atomic_commit(&af) == 0 ? NAD_OK : nadi_atomic_fail(&af);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -341,21 +341,9 @@ static void grid_row(void *ctx, int64_t y, uint8_t *row) {
   memcpy(row, g->rgb + 3 * (y - b * g->band_h) * g->width, (size_t)(g->width * 3));
 }
 
-nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count, int64_t c,
-                              int64_t h, int64_t w) {
-  NADI_CHECK(path != NULL, NAD_ERR_INVALID_ARG, "nad_png_write_nads: path is NULL");
-  NADI_CHECK(nads != NULL, NAD_ERR_INVALID_ARG, "nad_png_write_nads: nads is NULL");
-  NADI_CHECK(count >= 1, NAD_ERR_INVALID_ARG, "nad_png_write_nads: count must be >= 1, got %lld",
-             (long long)count);
-  NADI_CHECK(c >= 1 && h >= 1 && w >= 1, NAD_ERR_INVALID_ARG,
-             "nad_png_write_nads: dimensions must be >= 1, got c=%lld h=%lld w=%lld", (long long)c,
-             (long long)h, (long long)w);
-  int64_t d, total, hw, work;
-  NADI_CHECK(nadi_mul_ok(c, h, &d) && nadi_mul_ok(d, w, &d) && nadi_mul_ok(d, count, &total) &&
-                 nadi_mul_ok(h, w, &hw) && nadi_mul_ok(hw, 5 * (int64_t)sizeof(double), &work) &&
-                 (uint64_t)total <= SIZE_MAX / sizeof(float),
-             NAD_ERR_INVALID_ARG, "nad_png_write_nads: sizes overflow");
-
+nad_status nadi_png_write_nads(const char *path, const float *nads, int64_t count, int64_t c,
+                               int64_t h, int64_t w) {
+  const int64_t work = h * w * 5 * (int64_t)sizeof(double); /* the façade bounds the sizes */
   grid g = {.nads = nads, .count = count, .c = c, .h = h, .w = w, .band = -1};
   int64_t side = h > w ? h : w;
   g.scale = TILE_TARGET_PX / side;
@@ -396,19 +384,8 @@ nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Public heat map and line plot (figures of `nad sweep`)                                     */
+/* Line plot (figure of `nad sweep`)                                                          */
 /* ------------------------------------------------------------------------------------------ */
-
-nad_status nad_png_write_heatmap(const char *path, const double *values, int64_t rows,
-                                 int64_t cols, double lo, double hi) {
-  NADI_CHECK(path && values, NAD_ERR_INVALID_ARG, "nad_png_write_heatmap: path or values is NULL");
-  NADI_CHECK(rows >= 1 && cols >= 1 && rows <= PNG_MAX_SIDE && cols <= PNG_MAX_SIDE,
-             NAD_ERR_INVALID_ARG, "nad_png_write_heatmap: size %lldx%lld out of range",
-             (long long)rows, (long long)cols);
-  NADI_CHECK(isfinite(lo) && isfinite(hi) && lo < hi, NAD_ERR_INVALID_ARG,
-             "nad_png_write_heatmap: need finite lo < hi, got [%g, %g]", lo, hi);
-  return nadi_png_write_heatmap(path, values, rows, cols, lo, hi, NADI_CMAP_SEQUENTIAL);
-}
 
 #define PLOT_W 640
 #define PLOT_H 400
@@ -449,17 +426,10 @@ static void plot_marker(canvas *cv, double x, double y, const uint8_t c[3]) {
       plot_px(cv, cx + i, cy + j, c);
 }
 
-nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y, int64_t n,
-                                  double y_lo, double y_hi) {
-  NADI_CHECK(path && x && y, NAD_ERR_INVALID_ARG, "nad_png_write_lineplot: NULL argument");
-  NADI_CHECK(n >= 1 && n <= (int64_t)(SIZE_MAX / sizeof(double)), NAD_ERR_INVALID_ARG,
-             "nad_png_write_lineplot: n must be >= 1, got %lld", (long long)n);
-  NADI_CHECK(isfinite(y_lo) && isfinite(y_hi) && y_lo < y_hi, NAD_ERR_INVALID_ARG,
-             "nad_png_write_lineplot: need finite y_lo < y_hi, got [%g, %g]", y_lo, y_hi);
+nad_status nadi_png_write_lineplot(const char *path, const double *x, const double *y, int64_t n,
+                                   double y_lo, double y_hi) {
   double xmin = INFINITY, xmax = -INFINITY;
   for (int64_t i = 0; i < n; i++) {
-    NADI_CHECK(isfinite(x[i]), NAD_ERR_INVALID_ARG, "nad_png_write_lineplot: x[%lld] is not "
-                                                    "finite", (long long)i);
     xmin = fmin(xmin, x[i]);
     xmax = fmax(xmax, x[i]);
   }

@@ -1,7 +1,8 @@
 /* Per-kind kernel tables (one definition per file in lib/kernels/). Never installed. */
 #ifndef NADI_KERNELS_H
 #define NADI_KERNELS_H
-#include "graph/graph.h"
+#include "core/blas.h"
+#include "graph/layer.h"
 
 extern const nadi_layer_ops nadi_conv2d_ops;    /* conv2d.c */
 extern const nadi_layer_ops nadi_maxpool_ops;   /* pool.c */

@@ -1,5 +1,4 @@
 /* The kernel table: one nadi_layer_ops per layer kind, each defined in its own file. */
-#include "graph/graph.h"
 #include "kernels/kernels.h"
 
 const nadi_layer_ops *nadi_ops(nadi_kind kind) {

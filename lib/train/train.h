@@ -7,7 +7,6 @@
  *   loss.c       cross-entropy over K logits: loss, accuracy and the logit gradient
  *   sgd.c        gradient-norm clipping and the PyTorch SGD step (momentum, weight decay)
  *   schedule.c   learning rate (and momentum) per step: linear decay, one-cycle
- *   pool.c       a fixed set of worker threads that run one job at a time
  *   trainer.c    the training loop: shuffling, data-parallel batches, evaluation, callback
  * The public façades (validation, options, messages) are lib/api/dataset.c and trainer.c. */
 #ifndef NADI_TRAIN_H
@@ -15,6 +14,7 @@
 
 #include <stdatomic.h>
 
+#include "core/threads.h"
 #include "data/data.h"
 #include "graph/graph.h"
 
@@ -64,17 +64,6 @@ double nadi_grad_norm(const nadi_graph *g, const float *grad);
 void nadi_sgd_step(const nadi_graph *g, float *params, const float *grad, float *buf, int first,
                    float grad_scale, float lr, float momentum, float weight_decay);
 
-/* ---- worker threads (pool.c) ----------------------------------------------------------------- */
-
-typedef struct nadi_pool nadi_pool;
-typedef void (*nadi_pool_fn)(void *ctx, int tid);
-/* n >= 1 workers in total: the caller is worker 0, n − 1 threads are started. */
-nad_status nadi_pool_create(int n, nadi_pool **out);
-/* Runs fn(ctx, t) for every t in [0, n) (t = 0 on the calling thread) and returns when all are
- * done. */
-void nadi_pool_run(nadi_pool *p, nadi_pool_fn fn, void *ctx);
-void nadi_pool_destroy(nadi_pool *p); /* joins the threads; NULL: no-op */
-
 /* ---- trainer (trainer.c) --------------------------------------------------------------------- */
 
 /* Per-thread state: an executor for `cap` samples and its gradient buffers. */
@@ -123,7 +112,5 @@ nad_status nadi_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *a
  * nad_trainer_create), in double as PyTorch's schedulers compute them. */
 void nadi_schedule_at(const nad_trainer *t, int64_t e, int64_t b, int64_t nb, double *lr,
                       double *momentum);
-/* Threads actually used for NAD_OPT_NUM_THREADS = v (0 = online CPUs). */
-int nadi_trainer_thread_count(int64_t v);
 
 #endif

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "core/blas.h"
 #include "train/train.h"
 
 #ifndef TRAIN_CHUNK
@@ -29,7 +29,6 @@
 #endif
 #define STREAM_SHUFFLE 0x5348554600000000ULL /* "SHUF" + epoch */
 #define STREAM_DROPOUT 0x44524f5000000000ULL /* "DROP" + (batch number << 24) + chunk */
-#define MAX_THREADS 256
 
 static double now(void) {
   struct timespec ts;
@@ -37,21 +36,12 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-int nadi_trainer_thread_count(int64_t v) {
-  if (v == 0) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    v = n >= 1 ? n : 1;
-  }
-  return (int)(v > MAX_THREADS ? MAX_THREADS : v);
-}
-
 /* ---- state ---------------------------------------------------------------------------------- */
 
 nad_status nadi_trainer_init(nad_trainer *t, const nadi_graph *g, uint64_t seed) {
-  const int64_t *o = g->layers[g->n_layers - 1].out_shape;
   t->g = g;
-  t->d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
-  t->k = o[0] * o[1] * o[2];
+  t->d = nadi_graph_in_size(g);
+  t->k = nadi_graph_out_size(g);
   t->n_params = g->n_params;
   t->params = nadi_alloc((size_t)g->n_params, sizeof(float));
   t->mbuf = nadi_calloc((size_t)g->n_params, sizeof(float));
@@ -229,7 +219,7 @@ typedef struct session {
 
 /* `most` is the largest number of samples a job of the call has (executors need no more). */
 static nad_status session_begin(nad_trainer *t, int64_t most, session *s) {
-  int threads = nadi_trainer_thread_count(t->threads);
+  int threads = nadi_thread_count(t->threads);
   int n = t->has_bn ? 1 : threads;
   int64_t cap = t->has_bn ? t->batch : (t->batch < TRAIN_CHUNK ? t->batch : TRAIN_CHUNK);
   cap = cap < most ? cap : most;

@@ -1,28 +1,22 @@
-"""Shared by the CLI test scripts (test_cli*.py): the `nad` executable under test (argv[1]), a
-temporary directory, pass/fail counters and the project's closing line "N passed, N failed"."""
+"""CLI helpers shared by the test scripts of the `nad` tool (test_cli*.py), on top of the
+project's script-test helpers (tests/python/nadtest.py: check, run, finish): the executable
+under test (argv[1]), a temporary directory, and commands that must succeed or fail."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
+import nadtest  # noqa: E402 (PYTHONPATH: tests/python)
+from nadtest import check  # noqa: F401 (re-exported)
+
 NAD = sys.argv[1] if len(sys.argv) > 1 else "nad"
 TMP = tempfile.mkdtemp(prefix="nad-cli-")
-counts = {"passed": 0, "failed": 0}
-
-
-def check(name, cond, detail=""):
-    if cond:
-        counts["passed"] += 1
-    else:
-        counts["failed"] += 1
-        print(f"FAIL {name} {detail}", flush=True)
 
 
 def run(*args, timeout=120):
-    p = subprocess.run([NAD, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
+    """`nad ARGS...`: (rc, stdout, stderr)."""
+    return nadtest.run(NAD, *args, timeout=timeout)
 
 
 def tmp(*names):
@@ -58,11 +52,10 @@ def fails(name, *args, code=None, files_absent=(), words=()):
 
 
 def finish():
-    """Prints the closing line, removes the temporary directory (kept after a failure) and
-    exits."""
-    print(f"{counts['passed']} passed, {counts['failed']} failed")
-    if counts["failed"]:
+    """Removes the temporary directory (kept after a failure, and said so), then
+    nadtest.finish(): the closing line and the exit status."""
+    if nadtest.failures():
         print(f"(files kept in {TMP})")
     else:
         shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(1 if counts["failed"] else 0)
+    nadtest.finish()

@@ -12,30 +12,22 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+import nadtest  # noqa: E402 (PYTHONPATH: tests/python)
+from nadtest import check  # noqa: E402
+
 NAD = sys.argv[1] if len(sys.argv) > 1 else "nad"
 TMP = tempfile.mkdtemp(prefix="nad-cli-realdata-")
-passed = failed = 0
 SMALL = "conv 8 k3; relu; maxpool 2; fc 4"  # 8x8 inputs, 4 classes: fast
 
 
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
-
-
 def run(*args, timeout=300):
-    p = subprocess.run([NAD, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
+    """`nad ARGS...`: (rc, stdout, stderr)."""
+    return nadtest.run(NAD, *args, timeout=timeout)
 
 
 def tmp(*names):
@@ -249,5 +241,4 @@ fails("missing --data", "train", "lenet", needles=["missing --data"], code=2)
 fails("bad --split", "data", "info", SRC, "--split", "val", needles=["--split"], code=2)
 
 shutil.rmtree(TMP, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+nadtest.finish()

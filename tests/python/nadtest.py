@@ -1,6 +1,12 @@
-"""Shared helpers of the Python tests: a unittest runner that prints the project's final line
-'N passed, N failed' and exits non-zero on any failure, plus small numeric utilities."""
+"""The one helper module of the Python tests. Two styles, one final line 'N passed, N failed'
+(exit 1 on any failure):
+  - unittest tests (tests/python/test_*.py): main() runs the TestCase classes of __main__;
+  - script tests (tests/unit/*/*.py, tests/cli/*.py; meson puts this folder on PYTHONPATH):
+    check() records one check, run() runs a program, finish() prints the line and exits.
+Plus small numeric utilities."""
+import collections
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -71,3 +77,51 @@ def rel_err(got, ref):
         raise AssertionError('reference is all zero or result not finite (max |ref| = %g)'
                              % scale)
     return float(np.max(np.abs(got - ref))) / scale
+
+
+def status_of(fn, *args, **kw):
+    """Status of a libnad call through the binding (Status.OK, or the NadError's status, which
+    must come with a message)."""
+    import libnad
+    try:
+        fn(*args, **kw)
+    except libnad.NadError as e:
+        assert e.message, 'no message for %s' % e
+        return e.status
+    return libnad.Status.OK
+
+
+# ---- script tests ----------------------------------------------------------------------------
+
+_counts = {'passed': 0, 'failed': 0}
+
+
+def check(name, cond, detail=''):
+    """Record one check; a failure prints 'FAIL <name> <detail>' at once."""
+    if cond:
+        _counts['passed'] += 1
+    else:
+        _counts['failed'] += 1
+        print(('FAIL %s %s' % (name, detail)).rstrip(), flush=True)
+
+
+def failures():
+    """Number of failed checks so far."""
+    return _counts['failed']
+
+
+def finish():
+    """Print 'N passed, N failed' and exit (1 on any failure)."""
+    print('%d passed, %d failed' % (_counts['passed'], _counts['failed']))
+    sys.exit(1 if _counts['failed'] else 0)
+
+
+Ran = collections.namedtuple('Ran', 'rc out err')
+
+
+def run(*cmd, timeout=300):
+    """Run a program (arguments made strings) with text output captured: Ran(rc, out, err),
+    which also unpacks as (rc, out, err)."""
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout)
+    return Ran(p.returncode, p.stdout, p.stderr)
+

@@ -21,6 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nadtest  # noqa: E402
+from nadtest import status_of  # noqa: E402
 
 try:
     import numpy as np
@@ -37,15 +38,6 @@ FMNIST = '/usr/share/datasets/fashion-mnist'
 
 def path(name):
     return os.path.join(TMP, name)
-
-
-def status_of(fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except NadError as e:
-        assert e.message, 'no message for %s' % e
-        return e.status
-    return Status.OK
 
 
 def reference_poison(x, y, V, i, eps, C, K):

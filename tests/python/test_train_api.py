@@ -21,6 +21,7 @@ except ImportError:
     sys.exit(nadtest.SKIP)
 
 import libnad  # noqa: E402
+from nadtest import status_of  # noqa: E402
 from libnad import FourierPart, NadError, Option, Status  # noqa: E402
 
 try:
@@ -28,15 +29,6 @@ try:
     import torch.nn as nn
 except ImportError:
     torch = None
-
-
-def status_of(fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except NadError as e:
-        assert e.message, 'no message for %s' % e
-        return e.status
-    return Status.OK
 
 
 class Directions(unittest.TestCase):

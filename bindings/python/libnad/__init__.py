@@ -29,19 +29,21 @@ from . import _buffers
 from ._buffers import as_input, output
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, OUTPUT_LABEL, PROGRESS_FN,
                    TRAINER_OPTIONS, AlignKind, BandOp, EvalPoint, FourierPart, LibraryNotFound,
-                   Mode, NadError, Network, Option, OutputKind, Schedule, Split, Status, _lib,
+                   Mode, NadError, Network, Option, OutputKind, Owner, Schedule, Split, Status,
+                   _lib,
                    _path, last_error, library_path, option_is_double, status_string)
 # for tests and introspection: the function table, functions the library lacks, the version check
 from ._ffi import _FUNCS, _missing, check_version  # noqa: F401
 
 __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status', 'Option',
-           'Mode', 'EvalPoint', 'Network', 'OutputKind', 'OUTPUT_LABEL', 'BandOp', 'AlignKind',
-           'BandResult', 'band_apply', 'band_evaluate', 'align', 'FourierPart', 'Schedule',
-           'Split', 'Tensor', 'Epoch', 'read_npy', 'write_npy', 'poison_carrier',
+           'Owner', 'Mode', 'EvalPoint', 'Network', 'OutputKind', 'OUTPUT_LABEL', 'BandOp',
+           'AlignKind', 'BandResult', 'band_apply', 'band_evaluate', 'align', 'FourierPart',
+           'Schedule', 'Split', 'Tensor', 'Epoch', 'read_npy', 'write_npy', 'poison_carrier',
            'png_write_images',
            'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
            'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
+           'option_owner',
            'status_string', 'last_error', 'library_path', 'LibraryNotFound', 'EXPECTED_MAJOR',
            'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY']
 
@@ -363,6 +365,13 @@ def option_bounds(o):
     lo, hi = c_double(), c_double()
     _lib.nad_option_bounds(int(_option(o)), byref(lo), byref(hi))
     return (lo.value, hi.value)
+
+
+def option_owner(o):
+    """The handles that take an option, as an Owner bit mask (int)."""
+    owners = c_int32()
+    _lib.nad_option_owner(int(_option(o)), byref(owners))
+    return owners.value
 
 
 _ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint, Option.NETWORK: Network,

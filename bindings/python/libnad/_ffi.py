@@ -52,13 +52,10 @@ class Option(enum.IntEnum):
     SHUFFLE = 10000  # experimental (nad.h: 10000+ may change in any release)
 
 
-# Which options each object takes (nad.h: nad_option comments, nad_trainer_create).
-ESTIMATOR_OPTIONS = (Option.NUM_NETWORKS, Option.SEED, Option.NUM_THREADS, Option.TOP_K,
-                     Option.BATCH, Option.MODE, Option.EVAL_POINT, Option.FIRST_NETWORK,
-                     Option.STEP, Option.NETWORK, Option.OUTPUT)
-TRAINER_OPTIONS = (Option.EPOCHS, Option.BATCH, Option.SEED, Option.NUM_THREADS, Option.LR,
-                   Option.MOMENTUM, Option.WEIGHT_DECAY, Option.CLIP, Option.SCHEDULE,
-                   Option.SHUFFLE)
+class Owner(enum.IntEnum):
+    """Bits of nad_option_owner's mask: the handles that take an option."""
+    ESTIMATOR = 1
+    TRAINER = 2
 
 
 class Mode(enum.IntEnum):
@@ -221,6 +218,7 @@ _FUNCS = [
     ('nad_estimator_get_double', [HANDLE, c_int, P(c_double)], c_int, _check),
     ('nad_option_bounds', [c_int, P(c_double), P(c_double)], c_int, _check),
     ('nad_option_by_name', [c_char_p, P(c_int)], c_int, _check),
+    ('nad_option_owner', [c_int, P(c_int32)], c_int, _check),
     ('nad_estimator_set_eval_point', [HANDLE, P(c_float), c_size_t], c_int, _check),
     ('nad_estimator_set_network', [HANDLE, P(c_float), c_size_t], c_int, _check),
     ('nad_estimator_set_eval_data', [HANDLE, HANDLE], c_int, _check),
@@ -368,3 +366,22 @@ def status_string(s):
 def last_error():
     m = _lib.nad_last_error()
     return m.decode('utf-8', 'replace') if m else ''
+
+
+def _options_of(owner):
+    """The options a handle takes, in id order, as the library's option table says
+    (nad_option_owner); empty with a library too old to say."""
+    if 'nad_option_owner' in _missing:
+        return ()
+    owners = c_int32()
+    out = []
+    for o in Option:
+        _lib.nad_option_owner(int(o), ctypes.byref(owners))
+        if owners.value & owner:
+            out.append(o)
+    return tuple(out)
+
+
+# Which options each object takes.
+ESTIMATOR_OPTIONS = _options_of(Owner.ESTIMATOR)
+TRAINER_OPTIONS = _options_of(Owner.TRAINER)

@@ -300,7 +300,8 @@ static void test_spectrum(void) {
   /* argument checks */
   double p[4], lam = 1;
   float v[4] = {1, 0, 0, 0};
-  CHECK(nad_spectrum_from_nads(v, &lam, 1, 1, 2, 2, p, 3) == NAD_ERR_INVALID_ARG, "dst_len");
+  CHECK(nad_spectrum_from_nads(v, &lam, 1, 1, 2, 2, p, 3) == NAD_ERR_SHAPE, "short dst_len");
+  CHECK(nad_spectrum_from_nads(v, &lam, 1, 1, 2, 2, p, 5) == NAD_ERR_SHAPE, "long dst_len");
   CHECK(nad_spectrum_from_nads(NULL, &lam, 1, 1, 2, 2, p, 4) == NAD_ERR_INVALID_ARG, "NULL");
   CHECK(nad_spectrum_from_nads(v, &lam, 0, 1, 2, 2, p, 4) == NAD_ERR_INVALID_ARG, "count 0");
 }

@@ -621,7 +621,8 @@ static void test_bad_input(void) {
   CHECK(nad_option_by_name(NULL, &o) == NAD_ERR_INVALID_ARG, "NULL name");
   /* evaluation point */
   float x0[16] = {0};
-  CHECK(nad_estimator_set_eval_point(e, x0, 15) == NAD_ERR_INVALID_ARG, "x0 length");
+  /* buffer lengths state the shape (nad.h): any other length is NAD_ERR_SHAPE */
+  CHECK(nad_estimator_set_eval_point(e, x0, 15) == NAD_ERR_SHAPE, "x0 length");
   CHECK(nad_estimator_set_eval_point(e, NULL, 16) == NAD_ERR_INVALID_ARG, "x0 NULL");
   x0[3] = NAN;
   CHECK(nad_estimator_set_eval_point(e, x0, 16) == NAD_ERR_INVALID_ARG, "x0 NaN");
@@ -654,9 +655,11 @@ static void test_bad_input(void) {
   CHECK(nad_estimator_set_double(e, NAD_OPT_STEP, 1.0) == NAD_ERR_MISUSE, "step after run");
   CHECK(nad_estimator_set_eval_point(e, x0, 16) == NAD_ERR_MISUSE, "x0 after run");
   CHECK(nad_estimator_run(e) == NAD_ERR_MISUSE, "second run");
-  CHECK(nad_estimator_eigenvalues(e, ev, 15) == NAD_ERR_INVALID_ARG, "short dst");
+  CHECK(nad_estimator_eigenvalues(e, ev, 15) == NAD_ERR_SHAPE, "short dst");
+  CHECK(nad_estimator_eigenvalues(e, ev, 17) == NAD_ERR_SHAPE, "long dst");
   CHECK(nad_estimator_eigenvalues(e, NULL, 16) == NAD_ERR_INVALID_ARG, "NULL dst");
-  CHECK(nad_estimator_nads(e, nads, 255) == NAD_ERR_INVALID_ARG, "short nads");
+  CHECK(nad_estimator_nads(e, nads, 255) == NAD_ERR_SHAPE, "short nads");
+  CHECK(nad_estimator_mean(e, ev, 17) == NAD_ERR_SHAPE, "long mean");
   CHECK(nad_estimator_convergence(e, 0, &ov, &sc) == NAD_ERR_INVALID_ARG, "k = 0");
   CHECK(nad_estimator_convergence(e, 17, &ov, &sc) == NAD_ERR_INVALID_ARG, "k > D");
   CHECK(nad_estimator_convergence(e, 1, NULL, &sc) == NAD_ERR_INVALID_ARG, "NULL overlap");

@@ -23,19 +23,10 @@ except ImportError:
 
 sys.path.insert(0, sys.argv[2])
 import torch_models  # noqa: E402
+from nadtest import check, finish  # noqa: E402 (PYTHONPATH: tests/python)
 
 DUMP = sys.argv[1]
 NAD_ERR_SHAPE = 10
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print('FAIL', what)
 
 
 def dump(*args):
@@ -75,43 +66,43 @@ def compare(name, c, h, w, k):
     nad = dump('builtin', name, c, h, w, k)
     ref = torch_side(name, c, h, w, k)
     if ref is None:
-        check(nad['status'] == NAD_ERR_SHAPE, '%s: PyTorch refuses the shape, libnad says %d (%s)'
-              % (tag, nad['status'], nad['message']))
+        check('%s: PyTorch refuses the shape, libnad says %d (%s)'
+              % (tag, nad['status'], nad['message']), nad['status'] == NAD_ERR_SHAPE)
         return False
-    check(nad['status'] == 0, '%s: PyTorch accepts the shape, libnad says %d (%s)'
-          % (tag, nad['status'], nad['message']))
+    check('%s: PyTorch accepts the shape, libnad says %d (%s)'
+          % (tag, nad['status'], nad['message']), nad['status'] == 0)
     if nad['status'] != 0:
         return False
     model, yshape, flops = ref
     entries = torch_models.state_entries(model)
     want = [(n, t.numel()) for n, t in entries]
     got = [(t[0], t[2]) for t in nad['tensors']]
-    check(got == want, '%s: tensor table differs from the state_dict:\n  libnad %s\n  torch  %s'
-          % (tag, got[:8], want[:8]))
+    check('%s: tensor table differs from the state_dict:\n  libnad %s\n  torch  %s'
+          % (tag, got[:8], want[:8]), got == want)
     offs = [t[1] for t in nad['tensors']]
-    check(offs == [sum(n for _, n in want[:i]) for i in range(len(want))],
-          '%s: offsets are not the state_dict prefix sums' % tag)
+    check('%s: offsets are not the state_dict prefix sums' % tag,
+          offs == [sum(n for _, n in want[:i]) for i in range(len(want))])
     trainable = {n for n, _ in model.named_parameters()}
-    check({t[0] for t in nad['tensors'] if t[3]} == trainable, '%s: trainable flags' % tag)
+    check('%s: trainable flags' % tag, {t[0] for t in nad['tensors'] if t[3]} == trainable)
     n_train = sum(p.numel() for p in model.parameters())
-    check(nad['n_trainable'] == n_train, '%s: trainable %d, torch %d'
-          % (tag, nad['n_trainable'], n_train))
+    check('%s: trainable %d, torch %d'
+          % (tag, nad['n_trainable'], n_train), nad['n_trainable'] == n_train)
     n_state = sum(n for _, n in want)
-    check(nad['n_params'] == n_state, '%s: state floats %d, torch %d'
-          % (tag, nad['n_params'], n_state))
-    check(yshape == (1, k) and nad['layers'][-1]['out_shape'] == [k, 1, 1],
-          '%s: output shape %s / %s' % (tag, yshape, nad['layers'][-1]['out_shape']))
+    check('%s: state floats %d, torch %d'
+          % (tag, nad['n_params'], n_state), nad['n_params'] == n_state)
+    check('%s: output shape %s / %s' % (tag, yshape, nad['layers'][-1]['out_shape']),
+          yshape == (1, k) and nad['layers'][-1]['out_shape'] == [k, 1, 1])
     nad_flops = sum(l['flops'] for l in nad['layers']
                     if l['desc'].startswith(('conv2d', 'linear')))
-    check(nad_flops == flops, '%s: conv+linear flops %d, torch shapes give %d'
-          % (tag, nad_flops, flops))
+    check('%s: conv+linear flops %d, torch shapes give %d'
+          % (tag, nad_flops, flops), nad_flops == flops)
     return True
 
 
 def main():
     names = dump('list')
-    check(sorted(names) == sorted(torch_models.ARCHS), 'builtin names %s vs torch_models %s'
-          % (names, sorted(torch_models.ARCHS)))
+    check('builtin names %s vs torch_models %s'
+          % (names, sorted(torch_models.ARCHS)), sorted(names) == sorted(torch_models.ARCHS))
     shapes = [(1, 32, 32), (3, 32, 32), (3, 64, 64), (1, 28, 28), (2, 40, 24), (1, 16, 16),
               (1, 8, 8), (3, 25, 25), (1, 24, 24)]
     accepted = refused = 0
@@ -123,7 +114,7 @@ def main():
                 else:
                     refused += 1
     # Both branches must be exercised.
-    check(accepted > 80 and refused > 20, 'coverage: %d accepted, %d refused' % (accepted, refused))
+    check('coverage: %d accepted, %d refused' % (accepted, refused), accepted > 80 and refused > 20)
     print('shapes: %d accepted, %d refused by both' % (accepted, refused))
 
     # Real (CPU) models in eval mode run and give (1, outputs); vgg11-nopool is skipped (1 GB).
@@ -134,25 +125,24 @@ def main():
         model = torch_models.ARCHS[name](1, 32, 32, 3).eval()
         with torch.no_grad():
             y = model(torch.randn(2, 1, 32, 32))
-        check(tuple(y.shape) == (2, 3) and bool(torch.isfinite(y).all()), '%s: CPU forward' % name)
+        check('%s: CPU forward' % name, tuple(y.shape) == (2, 3) and bool(torch.isfinite(y).all()))
         flat = torch_models.flat_params(model)
         nad = dump('builtin', name, 1, 32, 32, 3)
-        check(flat.numel() == nad['n_params'], '%s: flat_params size' % name)
+        check('%s: flat_params size' % name, flat.numel() == nad['n_params'])
         torch_models.load_flat_params(model, torch.arange(flat.numel(), dtype=torch.float32))
-        check(bool((torch_models.flat_params(model) ==
-                    torch.arange(flat.numel(), dtype=torch.float32)).all()),
-              '%s: load_flat_params round trip' % name)
+        check('%s: load_flat_params round trip' % name,
+              bool((torch_models.flat_params(model) ==
+                    torch.arange(flat.numel(), dtype=torch.float32)).all()))
 
     # The spec language describes the same LeNet as the builtin.
     spec = dump('spec', 'conv 6 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 120; relu; '
                 'fc 84; relu; fc 1', 1, 32, 32)
     lenet = torch_models.ARCHS['lenet'](1, 32, 32, 1, device='meta')
-    check(spec['status'] == 0 and [t[2] for t in spec['tensors']] ==
-          [t.numel() for _, t in torch_models.state_entries(lenet)], 'lenet spec tensor sizes')
+    check('lenet spec tensor sizes', spec['status'] == 0 and [t[2] for t in spec['tensors']] ==
+          [t.numel() for _, t in torch_models.state_entries(lenet)])
 
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    finish()
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    main()

@@ -8,28 +8,15 @@ Files numpy writes that libnad must refuse (Fortran order, big-endian, int) -> N
 """
 import io
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+from nadtest import check, finish, run  # noqa: E402 (PYTHONPATH: tests/python)
+
 NAD_ERR_FORMAT = 11
 helper = sys.argv[1]
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what)
-
-
-def run(*args):
-    return subprocess.run([helper, *args], capture_output=True, text=True)
 
 
 def same_bits(a, b):
@@ -45,8 +32,8 @@ GEN_SHAPES = [(), (0,), (7,), (3, 5), (2, 3, 4), (2, 0, 3), (1, 2, 1, 2, 1, 2, 1
 
 with tempfile.TemporaryDirectory(prefix="nad-npy-py-") as d:
     # ---- C writes, numpy reads ----
-    r = run("gen", d)
-    check(r.returncode == 0, "npy_helper gen: " + r.stderr)
+    r = run(helper, "gen", d)
+    check("npy_helper gen: " + r.err, r.rc == 0)
     for k, shape in enumerate(GEN_SHAPES):
         n = int(np.prod(shape))
         want64 = (((np.arange(n, dtype=np.int64) * 37 + 11 * k) % 101) / 7.0 - 5.0).reshape(shape)
@@ -54,13 +41,13 @@ with tempfile.TemporaryDirectory(prefix="nad-npy-py-") as d:
             path = os.path.join(d, "c_%s_%d.npy" % (tag, k))
             a = np.load(path)
             want = want64.astype(dtype)
-            check(a.dtype == dtype, "%s dtype %s" % (path, a.dtype))
-            check(a.shape == shape, "%s shape %s != %s" % (path, a.shape, shape))
-            check(same_bits(a, want), "%s values" % path)
+            check("%s dtype %s" % (path, a.dtype), a.dtype == dtype)
+            check("%s shape %s != %s" % (path, a.shape, shape), a.shape == shape)
+            check("%s values" % path, same_bits(a, want))
             buf = io.BytesIO()
             np.save(buf, want)
             with open(path, "rb") as f:
-                check(f.read() == buf.getvalue(), "%s is not byte-identical to np.save" % path)
+                check("%s is not byte-identical to np.save" % path, f.read() == buf.getvalue())
 
     # ---- numpy writes, C reads ----
     rng = np.random.default_rng(7)
@@ -83,23 +70,23 @@ with tempfile.TemporaryDirectory(prefix="nad-npy-py-") as d:
                     np.lib.format.write_array(f, a, version=version)
                 for mode, out_dtype in (("copy32", np.float32), ("copy64", np.float64)):
                     out = src + "." + mode
-                    r = run(mode, src, out)
-                    check(r.returncode == 0, "%s %s: %s" % (mode, src, r.stderr.strip()))
-                    if r.returncode == 0:
+                    r = run(helper, mode, src, out)
+                    check("%s %s: %s" % (mode, src, r.err.strip()), r.rc == 0)
+                    if r.rc == 0:
                         with np.errstate(over="ignore"):
                             want = a.astype(out_dtype)
                         b = np.load(out)
-                        check(same_bits(b, want), "%s %s (shape %s): values/shape/dtype differ"
-                              % (mode, src, shape))
+                        check("%s %s (shape %s): values/shape/dtype differ"
+                              % (mode, src, shape), same_bits(b, want))
     # np.save's default path and a Fortran array with one non-unit axis (same bytes as C)
     for a in (np.arange(12, dtype=np.float32).reshape(3, 4),
               np.asfortranarray(np.arange(5, dtype=np.float64).reshape(1, 5))):
         src = os.path.join(d, "save_%d.npy" % count)
         count += 1
         np.save(src, a)
-        r = run("copy64", src, src + ".out")
-        check(r.returncode == 0 and same_bits(np.load(src + ".out"), a.astype(np.float64)),
-              "np.save %s" % src)
+        r = run(helper, "copy64", src, src + ".out")
+        check("np.save %s" % src,
+              r.rc == 0 and same_bits(np.load(src + ".out"), a.astype(np.float64)))
 
     # ---- files numpy writes that libnad refuses ----
     refused = {
@@ -112,19 +99,18 @@ with tempfile.TemporaryDirectory(prefix="nad-npy-py-") as d:
     for name, a in refused.items():
         src = os.path.join(d, "refused_%s.npy" % name)
         np.save(src, a)
-        r = run("status", src)
-        st = int(r.stdout.split()[0]) if r.stdout else -1
-        check(st == NAD_ERR_FORMAT and src in r.stdout,
-              "%s: expected NAD_ERR_FORMAT naming the file, got %r" % (name, r.stdout))
+        r = run(helper, "status", src)
+        st = int(r.out.split()[0]) if r.out else -1
+        check("%s: expected NAD_ERR_FORMAT naming the file, got %r" % (name, r.out),
+              st == NAD_ERR_FORMAT and src in r.out)
     # truncated copy of a valid numpy file
     src = os.path.join(d, "truncated.npy")
     buf = io.BytesIO()
     np.save(buf, np.ones((4, 4), np.float32))
     with open(src, "wb") as f:
         f.write(buf.getvalue()[:-3])
-    r = run("status", src)
-    check(r.stdout.startswith("%d " % NAD_ERR_FORMAT) and "truncated" in r.stdout,
-          "truncated: %r" % r.stdout)
+    r = run(helper, "status", src)
+    check("truncated: %r" % r.out,
+          r.out.startswith("%d " % NAD_ERR_FORMAT) and "truncated" in r.out)
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+finish()

@@ -20,19 +20,11 @@ except ImportError:  # pragma: no cover
     print("numpy/torch not available: skipping")
     sys.exit(77)
 
+from nadtest import check, finish  # noqa: E402 (PYTHONPATH: tests/python)
+
 torch.set_num_threads(1)
 EXE = sys.argv[1]
 rng = np.random.default_rng(20240601)
-n_pass = n_fail = 0
-
-
-def check(ok, msg):
-    global n_pass, n_fail
-    if ok:
-        n_pass += 1
-    else:
-        n_fail += 1
-        print("FAIL", msg)
 
 
 def rel_err(a, b):
@@ -86,17 +78,17 @@ def case(name, kind, x, module_fn, *, x1=None, params=(), c1=0, o=0, k=0, s=1, p
         dx1c, rest = rest[0], rest[1:]
     dpc, pafter = rest
     e = rel_err(yc, y.detach().numpy())
-    check(e <= tol, f"{name}: forward rel err {e:.3g}")
+    check(f"{name}: forward rel err {e:.3g}", e <= tol)
     e = rel_err(dxc, xt.grad.numpy())
-    check(e <= tol, f"{name}: dx rel err {e:.3g}")
+    check(f"{name}: dx rel err {e:.3g}", e <= tol)
     if x1 is not None:
         e = rel_err(dx1c, x1t.grad.numpy())
-        check(e <= tol, f"{name}: dx1 rel err {e:.3g}")
+        check(f"{name}: dx1 rel err {e:.3g}", e <= tol)
     if pts:
         dpt = np.concatenate([q.grad.numpy().ravel() for q in pts])
         e = rel_err(dpc, dpt)
-        check(e <= tol, f"{name}: dparams rel err {e:.3g}")
-        check(np.array_equal(pafter, pvec), f"{name}: forward changed the parameters")
+        check(f"{name}: dparams rel err {e:.3g}", e <= tol)
+        check(f"{name}: forward changed the parameters", np.array_equal(pafter, pvec))
 
 
 def randn(*shape):
@@ -173,16 +165,15 @@ for (b, c, h, w, eps, mom) in [(3, 4, 5, 6, 1e-5, 0.1), (5, 6, 1, 1, 1e-3, 0.3),
         yc, dxc, dpc, pafter = run_c("batchnorm", b, c, h, w, 0, 0, 0, 1, 0, 0, eps, mom,
                                      training, [x, pvec, dy], [x.size, x.size, 4 * c, 4 * c])
         e = rel_err(yc, y.detach().numpy())
-        check(e <= 2e-5, f"{tag}: forward rel err {e:.3g}")
+        check(f"{tag}: forward rel err {e:.3g}", e <= 2e-5)
         e = rel_err(dxc, xt.grad.numpy())
-        check(e <= 2e-5, f"{tag}: dx rel err {e:.3g}")
+        check(f"{tag}: dx rel err {e:.3g}", e <= 2e-5)
         e = rel_err(dpc[:2 * c], np.concatenate([pts[0].grad.numpy(), pts[1].grad.numpy()]))
-        check(e <= 2e-5, f"{tag}: dweight/dbias rel err {e:.3g}")
-        check(np.all(dpc[2 * c:] == 0), f"{tag}: running statistics got a gradient")
+        check(f"{tag}: dweight/dbias rel err {e:.3g}", e <= 2e-5)
+        check(f"{tag}: running statistics got a gradient", np.all(dpc[2 * c:] == 0))
         e = max(rel_err(pafter[2 * c:3 * c], run_mean.numpy()),
                 rel_err(pafter[3 * c:], run_var.numpy()))
-        check(e <= 1e-6, f"{tag}: running statistics rel err {e:.3g}")
-        check(np.array_equal(pafter[:2 * c], pvec[:2 * c]), f"{tag}: weight/bias changed")
+        check(f"{tag}: running statistics rel err {e:.3g}", e <= 1e-6)
+        check(f"{tag}: weight/bias changed", np.array_equal(pafter[:2 * c], pvec[:2 * c]))
 
-print(f"{n_pass} passed, {n_fail} failed")
-sys.exit(1 if n_fail else 0)
+finish()

@@ -8,24 +8,15 @@ frequencies, several channels.
 usage: test_directions_numpy.py PATH/TO/train_helper
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+from nadtest import check, finish, run  # noqa: E402 (PYTHONPATH: tests/python)
+
 HELPER = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="nad-dir-")
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
 
 
 def numpy_direction(c, h, w, fy, fx, part):
@@ -43,10 +34,9 @@ def numpy_direction(c, h, w, fy, fx, part):
 
 def ours(c, h, w, fy, fx, part):
     out = os.path.join(TMP, "v.npy")
-    p = subprocess.run([HELPER, "direction", str(c), str(h), str(w), str(fy), str(fx), part, out],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        return None, p.stderr
+    p = run(HELPER, "direction", c, h, w, fy, fx, part, out)
+    if p.rc != 0:
+        return None, p.err
     return np.load(out), ""
 
 
@@ -68,5 +58,4 @@ for c, h, w, fy, fx, part in cases:
     ref = numpy_direction(c, h, w, fy, fx, part)
     check(name, got.shape == ref.shape and np.max(np.abs(got - ref)) < 2e-6,
           f"max diff {np.max(np.abs(got - ref)) if got.shape == ref.shape else got.shape}")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -10,7 +10,6 @@ statistics included) and per-epoch training loss/accuracy must agree to 1e-4 rel
 usage: test_trainer_torch.py PATH/TO/train_helper      (exit 77 when torch is missing)
 """
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -23,19 +22,11 @@ except ImportError:
     print("torch not available: skipped")
     sys.exit(77)
 
+from nadtest import check, finish, run  # noqa: E402 (PYTHONPATH: tests/python)
+
 HELPER = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="nad-train-torch-")
 torch.set_num_threads(1)
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
 
 
 def torch_model(spec, c, h, w):
@@ -131,13 +122,10 @@ def case(name, spec, shape, n, epochs, batch, lr, momentum, wd, clip, threads, s
     paths = {k: os.path.join(TMP, f"{name}_{k}.npy") for k in ["x", "y", "init", "final", "hist"]}
     np.save(paths["x"], x)
     np.save(paths["y"], y)
-    p = subprocess.run([HELPER, "train", spec, str(c), str(h), str(w), paths["x"], paths["y"],
-                        paths["init"], paths["final"], paths["hist"], str(epochs), str(batch),
-                        str(lr), str(momentum), str(wd), str(clip), str(threads), str(seed),
-                        schedule],
-                       capture_output=True, text=True, timeout=300)
-    check(f"{name}: helper runs", p.returncode == 0, p.stderr)
-    if p.returncode != 0:
+    p = run(HELPER, "train", spec, c, h, w, paths["x"], paths["y"], paths["init"], paths["final"],
+            paths["hist"], epochs, batch, lr, momentum, wd, clip, threads, seed, schedule)
+    check(f"{name}: helper runs", p.rc == 0, p.err)
+    if p.rc != 0:
         return
     model = torch_model(spec, c, h, w)
     load_flat(model, np.load(paths["init"]))
@@ -187,5 +175,4 @@ case("small-bn-5class-onecycle", SMALL_BN[:-1] + "5", (1, 8, 8), 200, 3, 16, 0.1
      0.0, 1, classes=5, schedule="onecycle")
 case("small-3class-linear", SMALL[:-1] + "3", (1, 8, 8), 200, 2, 16, 0.05, 0.9, 1e-3, 0.5, 1,
      classes=3)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

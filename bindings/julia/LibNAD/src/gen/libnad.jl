@@ -46,6 +46,10 @@ const NAD_OPT_WEIGHT_DECAY = nad_option(203)
 const NAD_OPT_CLIP = nad_option(204)
 const NAD_OPT_SHUFFLE = nad_option(10000)
 
+const nad_owner = Cint
+const NAD_OWNER_ESTIMATOR = nad_owner(1)
+const NAD_OWNER_TRAINER = nad_owner(2)
+
 const nad_mode = Cint
 const NAD_MODE_DIPOLE = nad_mode(0)
 const NAD_MODE_GRADIENT = nad_mode(1)
@@ -551,6 +555,19 @@ C: `nad_status nad_option_by_name(const char * name, nad_option * o)`
 """
 function nad_option_by_name(name, o)
     ccall((:nad_option_by_name, libnad), nad_status, (Cstring, Ptr{nad_option}), name, o)
+end
+
+"""
+    nad_option_owner(o, owners)
+
+The handles that take option o, as a mask of nad_owner bits into *owners (e.g.
+NAD_OWNER_ESTIMATOR | NAD_OWNER_TRAINER for NAD_OPT_SEED); NAD_ERR_INVALID_ARG for an
+unknown option. The other handle's setters refuse it with NAD_ERR_INVALID_ARG.
+
+C: `nad_status nad_option_owner(nad_option o, int32_t * owners)`
+"""
+function nad_option_owner(o, owners)
+    ccall((:nad_option_owner, libnad), nad_status, (nad_option, Ptr{Int32}), o, owners)
 end
 
 """

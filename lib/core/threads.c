@@ -1,11 +1,20 @@
-/* A fixed set of worker threads that run one job at a time (one training batch, one evaluation
- * slice): the caller publishes the job under the lock and bumps a generation counter; every
+/* Thread counts, and a fixed set of worker threads that run one job at a time (one training
+ * batch, one evaluation slice): the caller publishes the job under the lock and bumps a generation counter; every
  * worker runs it once and counts itself done. Started once per fit, so no thread is created per
  * batch and none outlives the call. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-#include "train/train.h"
+#include "core/threads.h"
+
+int nadi_thread_count(int64_t v) {
+  if (v == 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    v = n >= 1 ? n : 1;
+  }
+  return (int)(v > NADI_MAX_THREADS ? NADI_MAX_THREADS : v);
+}
 
 typedef struct pool_thread {
   nadi_pool *pool;

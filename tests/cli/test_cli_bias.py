@@ -16,24 +16,19 @@ import time
 
 import numpy as np
 
+import nadtest  # noqa: E402 (PYTHONPATH: tests/python)
+from nadtest import check  # noqa: E402
+
 NAD = sys.argv[1]
-TMP = tempfile.mkdtemp(prefix="nad-cli-bias-")
-passed = failed = 0
-SMALL = ["--input", "1x8x8", "--train", "200", "--test", "200", "--epochs", "2", "--threads", "1"]
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}", flush=True)
 
 
 def run(*args, timeout=300):
-    p = subprocess.run([NAD, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
+    """`nad ARGS...`: (rc, stdout, stderr)."""
+    return nadtest.run(NAD, *args, timeout=timeout)
+
+
+TMP = tempfile.mkdtemp(prefix="nad-cli-bias-")
+SMALL = ["--input", "1x8x8", "--train", "200", "--test", "200", "--epochs", "2", "--threads", "1"]
 
 
 def fails(name, code, *args):
@@ -183,5 +178,4 @@ rc, out, err = run(*args[1:])
 rows2 = open(path).read().splitlines()
 check("ctrl-c then resume", rc == 0 and len(rows2) == 5 and rows2[:len(rows)] == rows, rows2)
 shutil.rmtree(TMP)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+nadtest.finish()
