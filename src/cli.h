@@ -85,9 +85,10 @@ int64_t cli_num_cpus(void);
 /* Reads a float32/float64 .npy fully (nad_npy_read_f32); returns 0 or CLI_ERR, printed as
  * "nad: <what>: <libnad message, which names the file>". */
 int cli_npy_read(const char *what, const char *path, float **data, int64_t shape[8], int32_t *ndim);
-/* Reads DIR/nads.npy (its path into path[path_len]) as *rows NADs of *d values each (K x D, or
- * K x C x H x W with D = C*H*W), into *nads (nad_free). 0 or CLI_ERR (message printed, prefixed
- * by `what`). Callers check D against their data. */
+/* Reads DIR/nads.npy (or `dir` itself when it is a .npy file, not a directory; the path read
+ * into path[path_len]) as *rows NADs of *d values each (K x D, or K x C x H x W with
+ * D = C*H*W), into *nads (nad_free). 0 or CLI_ERR (message printed, prefixed by `what`).
+ * Callers check D against their data. */
 int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows, int64_t *d,
                   char *path, size_t path_len);
 /* Product of shape[0..ndim). */

@@ -95,8 +95,9 @@ int cli_cmd_align(int argc, char **argv) {
   const nad_dataset *ds = d.train; /* the probed split */
   nad_dataset_size(ds, &n, NULL);
   const int64_t dim = d.shape[0] * d.shape[1] * d.shape[2];
-  if ((rc = probe_read_nads(a.nads, d.shape, &nads, &stored)) != 0 ||
-      (rc = probe_spanning_nads(a.nads, stored, &count)) != 0)
+  char nads_path[PATH_LEN];
+  if ((rc = probe_read_nads(a.nads, d.shape, &nads, &stored, nads_path)) != 0 ||
+      (rc = probe_spanning_nads(nads_path, stored, &count)) != 0)
     goto done;
   if (count < 1) {
     rc = cli_error("--nads %s: every eigenvalue in eigenvalues.npy is zero", a.nads);

@@ -239,7 +239,8 @@ int cli_cmd_flip(int argc, char **argv) {
     rc = cli_lib_error(st, "--params '%s'", a.params);
     goto done;
   }
-  if ((rc = probe_read_nads(a.nads, d.shape, &nads, &count)) != 0)
+  char nads_path[PATH_LEN];
+  if ((rc = probe_read_nads(a.nads, d.shape, &nads, &count, nads_path)) != 0)
     goto done;
   const int64_t dim = d.shape[0] * d.shape[1] * d.shape[2];
   if (last > count) {

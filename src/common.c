@@ -226,8 +226,10 @@ void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double los
 int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows, int64_t *d,
                   char *path, size_t path_len) {
   *nads = NULL;
-  if (snprintf(path, path_len, "%s/nads.npy", dir) >= (int)path_len)
-    return cli_error("%s: NAD directory path too long: '%s'", what, dir);
+  struct stat sb;
+  const int is_dir = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+  if (snprintf(path, path_len, is_dir ? "%s/nads.npy" : "%s", dir) >= (int)path_len)
+    return cli_error("%s: NAD path too long: '%s'", what, dir);
   int64_t shape[8];
   int32_t nd = 0;
   if (cli_npy_read(what, path, nads, shape, &nd) != 0)

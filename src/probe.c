@@ -15,24 +15,32 @@ int probe_path(char *path, const char *dir, const char *name) {
   return 0;
 }
 
-/* DIR/nads.npy for a directory, else the file itself. */
-static int nads_path(const char *arg, char *path) {
-  struct stat sb;
-  if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode))
-    return probe_path(path, arg, "nads.npy");
-  snprintf(path, PATH_LEN, "%s", arg);
+int probe_read_nads(const char *arg, const int64_t shape[3], float **nads, int64_t *count,
+                    char *path) {
+  int64_t per = 0;
+  if (cli_read_nads("--nads", arg, nads, count, &per, path, PATH_LEN) != 0)
+    return CLI_ERR;
+  const int64_t d = shape[0] * shape[1] * shape[2];
+  if (per != d) {
+    nad_free(*nads);
+    *nads = NULL;
+    char b[64];
+    return cli_error("--nads: '%s' holds %lld NADs of D = %lld values; the data are %s = %lld "
+                     "values per image (estimate the NADs with 'nad estimate ARCH --input %s')",
+                     path, (long long)*count, (long long)per, cli_shape_str(shape, b, sizeof b),
+                     (long long)d, b);
+  }
   return 0;
 }
 
-int probe_spanning_nads(const char *arg, int64_t count, int64_t *used) {
+int probe_spanning_nads(const char *nads_path, int64_t count, int64_t *used) {
   char path[PATH_LEN];
   *used = count;
-  if (nads_path(arg, path) != 0)
-    return CLI_ERR;
-  char *slash = strrchr(path, '/');
-  const size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+  const char *slash = strrchr(nads_path, '/');
+  const size_t dir_len = slash ? (size_t)(slash - nads_path) + 1 : 0;
   if (dir_len + sizeof "eigenvalues.npy" > PATH_LEN)
     return 0;
+  memcpy(path, nads_path, dir_len);
   memcpy(path + dir_len, "eigenvalues.npy", sizeof "eigenvalues.npy");
   struct stat sb;
   if (stat(path, &sb) != 0)
@@ -50,29 +58,6 @@ int probe_spanning_nads(const char *arg, int64_t count, int64_t *used) {
     *used = k;
   }
   nad_free(ev);
-  return 0;
-}
-
-int probe_read_nads(const char *arg, const int64_t shape[3], float **nads, int64_t *count) {
-  char path[PATH_LEN];
-  if (nads_path(arg, path) != 0)
-    return CLI_ERR;
-  int64_t fs[8];
-  int32_t nd = 0;
-  if (cli_npy_read("--nads", path, nads, fs, &nd) != 0)
-    return CLI_ERR;
-  const int64_t d = shape[0] * shape[1] * shape[2];
-  const int64_t rows = nd >= 2 ? fs[0] : 0, per = rows > 0 ? cli_numel(fs, nd) / rows : 0;
-  if (nd < 2 || rows < 1 || per != d) {
-    nad_free(*nads);
-    *nads = NULL;
-    char b[64];
-    return cli_error("--nads: '%s' holds %lld NADs of D = %lld values; the data are %s = %lld "
-                     "values per image (estimate the NADs with 'nad estimate ARCH --input %s')",
-                     path, (long long)rows, (long long)per, cli_shape_str(shape, b, sizeof b),
-                     (long long)d, b);
-  }
-  *count = rows;
   return 0;
 }
 

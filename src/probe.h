@@ -5,16 +5,18 @@
 
 #include "realdata.h"
 
-/* --nads DIR (DIR/nads.npy, as 'nad estimate' writes it) or FILE.npy: count rows of D = C·H·W
- * values, D being the data's (d->shape); the file's D must match (a NAD file of other inputs is
- * named with both shapes). *nads is freed with nad_free. 0 or CLI_ERR (message printed). */
-int probe_read_nads(const char *arg, const int64_t shape[3], float **nads, int64_t *count);
+/* --nads DIR (DIR/nads.npy, as 'nad estimate' writes it) or FILE.npy (cli_read_nads; the path
+ * read into path[4096]): count rows of D = C·H·W values, D being the data's (shape); the file's D
+ * must match (a NAD file of other inputs is named with both shapes). *nads is freed with
+ * nad_free. 0 or CLI_ERR (message printed). */
+int probe_read_nads(const char *arg, const int64_t shape[3], float **nads, int64_t *count,
+                    char *path);
 
-/* NADs of the file of probe_read_nads that span the covariance: with eigenvalues.npy next to
- * nads.npy, the leading ones whose eigenvalue exceeds 1e-10 × the largest (from N networks only
- * N − 1 are determined; the others are an arbitrary basis of the null space, in no meaningful
- * order); without it, all `count`. 0 or CLI_ERR. */
-int probe_spanning_nads(const char *arg, int64_t count, int64_t *used);
+/* NADs of the file read by probe_read_nads (nads_path) that span the covariance: with
+ * eigenvalues.npy beside it, the leading ones whose eigenvalue exceeds 1e-10 × the largest
+ * (from N networks only N − 1 are determined; the others are an arbitrary basis of the null
+ * space, in no meaningful order); without it, all `count`. 0 or CLI_ERR. */
+int probe_spanning_nads(const char *nads_path, int64_t count, int64_t *used);
 
 /* "A:B" with 0 <= A < B (indices of NADs, B exclusive). 0 or CLI_USAGE (message printed). */
 int probe_parse_range(const char *command, const char *opt, const char *text, int64_t *a,

@@ -58,7 +58,7 @@ class Options(unittest.TestCase):
         O = Option
         self.assertEqual(set(libnad.ESTIMATOR_OPTIONS),
                          {O.NUM_NETWORKS, O.SEED, O.NUM_THREADS, O.TOP_K, O.BATCH, O.MODE,
-                          O.EVAL_POINT, O.FIRST_NETWORK, O.STEP})
+                          O.EVAL_POINT, O.FIRST_NETWORK, O.STEP, O.NETWORK, O.OUTPUT})
         self.assertEqual(set(libnad.TRAINER_OPTIONS),
                          {O.EPOCHS, O.BATCH, O.SEED, O.NUM_THREADS, O.LR, O.MOMENTUM,
                           O.WEIGHT_DECAY, O.CLIP, O.SHUFFLE, O.SCHEDULE})
