@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "estimate.h"
+#include "probe.h"
 
 #define CMD "estimate"
 
@@ -19,7 +20,7 @@ typedef struct estimate_args {
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch;
   const char *params, *output, *eval_split;
   const char *checkpoint, *every, *resume, *out;
-  int quiet;
+  int quiet, normalize;
 } estimate_args;
 
 static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) {
@@ -45,6 +46,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       {"resume", 1, &a->resume, NULL},
       {"out", 1, &a->out, NULL},
       {"quiet", 0, NULL, &a->quiet},
+      {"normalize", 0, NULL, &a->normalize},
   };
   const char *pos[1];
   int npos = 0;
@@ -94,6 +96,9 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
     return cli_usage_error(CMD, "--eval-split: 'train' or 'test', got '%s'", r->eval_split);
   if (a->eval_split && !data)
     return cli_usage_error(CMD, "--eval-split needs --eval-point data:SOURCE");
+  if (a->normalize && !data)
+    return cli_usage_error(CMD, "--normalize needs --eval-point data:SOURCE");
+  r->normalize = a->normalize;
   r->params = a->params;
   if (a->params && !data)
     return cli_usage_error(CMD, "--params (one fixed network) needs evaluation points from a "
@@ -113,14 +118,17 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
 /* Evaluation points from a dataset: the split of SOURCE at the architecture's image size. */
 static int setup_eval_data(nad_estimator *e, estimate_run *r) {
   const char *source = r->eval_point + 5;
-  const nad_split split = strcmp(r->eval_split, "train") == 0 ? NAD_SPLIT_TRAIN : NAD_SPLIT_TEST;
-  nad_dataset *ds = NULL;
-  nad_status st = nad_dataset_load(source, split, r->input[1], r->input[2], &ds);
-  if (st != NAD_OK)
-    return cli_lib_error(st, "--eval-point %s (%s split)", r->eval_point, r->eval_split);
+  char size[64];
+  snprintf(size, sizeof size, "%lldx%lld", (long long)r->input[1], (long long)r->input[2]);
+  const probe_data_args da = {source, r->eval_split, size, NULL, r->normalize};
+  real_data d;
+  int rc = probe_load(CMD, &da, &d);
+  if (rc)
+    return rc;
+  nad_dataset *ds = d.train; /* the split loaded */
+  nad_status st;
   int64_t shape[3];
   nad_dataset_size(ds, &r->points, shape);
-  int rc = 0;
   if (shape[0] != r->input[0]) {
     char a[64], b[64];
     rc = cli_error("--eval-point %s: the images are %s, the architecture takes %s (--input)",
@@ -132,7 +140,7 @@ static int setup_eval_data(nad_estimator *e, estimate_run *r) {
   } else if ((st = nad_estimator_set_eval_data(e, ds)) != NAD_OK) {
     rc = cli_lib_error(st, "--eval-point %s", r->eval_point);
   }
-  nad_dataset_destroy(ds); /* the estimator keeps its own reference */
+  real_data_free(&d); /* the estimator keeps its own reference to the points */
   return rc;
 }
 

@@ -17,6 +17,7 @@ typedef struct estimate_run {
   const char *params;     /* fixed network (.npy), NULL: random networks */
   int64_t output;         /* response output, -1 (NAD_OUTPUT_LABEL) = each point's label */
   int64_t points;         /* data points available (data:SOURCE), 0 otherwise */
+  int normalize;          /* data points normalised with the training split's statistics */
   const char *out_dir;
   const char *checkpoint; /* NULL: none */
   int64_t checkpoint_every;

@@ -91,6 +91,7 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
     cli_json_int(&j, "output", r->output);
   if (r->points > 0) {
     cli_json_string(&j, "eval_split", r->eval_split);
+    cli_json_int(&j, "normalize", r->normalize);
     cli_json_int(&j, "points_available", r->points);
   }
   cli_json_int(&j, "seed", r->seed);

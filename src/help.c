@@ -47,7 +47,8 @@ static const section sections[] = {
     {"estimate",
      "nad estimate ARCH [--input CxHxW] [--outputs K] [--networks N] [--scale S] "
      "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy|data:SOURCE] "
-     "[--eval-split test|train] [--params P.npy] [--output K|label] [--seed S] [--threads T] "
+     "[--eval-split test|train] [--normalize] [--params P.npy] [--output K|label] [--seed S] "
+     "[--threads T] "
      "[--top K] [--batch B] [--checkpoint FILE [--checkpoint-every N]] [--resume FILE] "
      "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
@@ -62,6 +63,8 @@ static const section sections[] = {
      "                       image j of a dataset (sources as for 'nad train', images padded\n"
      "                       or cropped to H x W; N <= the number of images)\n"
      "    --eval-split S     split of data:SOURCE: test (default) or train\n"
+     "    --normalize        normalise the data points with the training split's per-channel\n"
+     "                       mean and std (as 'nad train --normalize' does)\n"
      "    --params P.npy     NADs of one trained network (e.g. 'nad train --save'): these\n"
      "                       parameters at every data point instead of N random networks;\n"
      "                       needs --eval-point data:SOURCE, --networks is then the number of\n"

@@ -182,6 +182,25 @@ if rc == 0:
     ev = np.load(tmp("est", "eigenvalues.npy"))
     check("estimate eigenvalues vs numpy", np.abs(ev - lam).max() / lam[0] < 1e-5,
           np.abs(ev - lam).max() / lam[0])
+# --normalize: the points normalised with the training split's statistics
+rc, out, err = run(*est, "--networks", "20", "--output", "1", "--normalize", "--out",
+                   tmp("est-norm"))
+check("estimate --normalize", rc == 0, err)
+xn_all = (xte.astype(np.float64) - xtr.astype(np.float64).mean()) / xtr.astype(np.float64).std()
+g = []
+for jj in range(20):
+    x0 = xn_all[jj].reshape(1, D).astype(np.float32)
+    xp = x0 + s * np.eye(D, dtype=np.float32)
+    xn = x0 - s * np.eye(D, dtype=np.float32)
+    g.append((mlp(params, xp)[:, 1] - mlp(params, xn)[:, 1]) / (2 * s))
+lam = np.linalg.eigvalsh(np.cov(np.array(g).T))[::-1]
+if rc == 0:
+    ev = np.load(tmp("est-norm", "eigenvalues.npy"))
+    check("estimate --normalize vs numpy", np.abs(ev - lam).max() / lam[0] < 1e-5,
+          np.abs(ev - lam).max() / lam[0])
+    check("summary normalize", json.load(open(tmp("est-norm", "summary.json"))).get(
+        "normalize") == 1)
+
 # resume: a checkpoint of the fixed-network run refuses other parameters and other points
 rc, out, err = run(*est, "--networks", "20", "--output", "label", "--out", tmp("est2"),
                    "--checkpoint", tmp("fixed.ckpt"))
@@ -254,5 +273,7 @@ fails("estimate: data channels != input", "estimate", "--spec-string", SPEC, "--
       words=("architecture takes",))
 fails("estimate: data:", "estimate", "lenet", "--eval-point", "data:", "--out", tmp("e11"),
       code=2)
+fails("estimate: --normalize without data points", "estimate", "lenet", "--normalize", "--out",
+      tmp("e12"), code=2)
 
 clitest.finish()
