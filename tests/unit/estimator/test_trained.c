@@ -122,6 +122,17 @@ static double compare_with_dense(nad_estimator *e, const double *g, int64_t n) {
   return fmax(err_m / mmax, err_c / cmax);
 }
 
+/* Eigenvalues and NADs of two finished estimators equal bit for bit. */
+static int same_results(const nad_estimator *a, const nad_estimator *b) {
+  double ea[D], eb[D];
+  static float va[D * D], vb[D * D];
+  OK(nad_estimator_eigenvalues(a, ea, D));
+  OK(nad_estimator_eigenvalues(b, eb, D));
+  OK(nad_estimator_nads(a, va, D * D));
+  OK(nad_estimator_nads(b, vb, D * D));
+  return memcmp(ea, eb, sizeof ea) == 0 && memcmp(va, vb, sizeof va) == 0;
+}
+
 static nad_estimator *fixed_estimator(const nad_arch *a, const float *p, int64_t np,
                                       const nad_dataset *ds, int64_t n, int64_t output,
                                       int64_t threads) {
@@ -168,14 +179,7 @@ static void test_dense(void) {
   nad_estimator *e2 = fixed_estimator(a, p, np, ds, 10, 1, 2);
   OK(nad_estimator_set_int(e2, NAD_OPT_FIRST_NETWORK, 9));
   OK(nad_estimator_run(e2));
-  double ev1[D], ev2[D];
-  float v1[D * D], v2[D * D];
-  OK(nad_estimator_eigenvalues(e1, ev1, D));
-  OK(nad_estimator_eigenvalues(e2, ev2, D));
-  OK(nad_estimator_nads(e1, v1, D * D));
-  OK(nad_estimator_nads(e2, v2, D * D));
-  CHECK(memcmp(ev1, ev2, sizeof ev1) == 0 && memcmp(v1, v2, sizeof v1) == 0,
-        "1 and 2 threads differ");
+  CHECK(same_results(e1, e2), "1 and 2 threads differ");
   nad_estimator_destroy(e1);
   nad_estimator_destroy(e2);
 
@@ -284,14 +288,7 @@ static void test_checkpoints(void) {
   nad_estimator *res = fixed_estimator(a, p, np, ds, 20, NAD_OUTPUT_LABEL, 2);
   OK(nad_estimator_load(res, ck));
   OK(nad_estimator_run(res));
-  double ev1[D], ev2[D];
-  float v1[D * D], v2[D * D];
-  OK(nad_estimator_eigenvalues(full, ev1, D));
-  OK(nad_estimator_eigenvalues(res, ev2, D));
-  OK(nad_estimator_nads(full, v1, D * D));
-  OK(nad_estimator_nads(res, v2, D * D));
-  CHECK(memcmp(ev1, ev2, sizeof ev1) == 0 && memcmp(v1, v2, sizeof v1) == 0,
-        "resumed fixed-network run differs from the uninterrupted one");
+  CHECK(same_results(full, res), "resumed fixed-network run differs from the uninterrupted one");
 
   /* Mismatches are refused, naming what differs. */
   nad_estimator *e = fixed_estimator(a, p2, np, ds, 20, NAD_OUTPUT_LABEL, 1);
@@ -323,9 +320,7 @@ static void test_checkpoints(void) {
   OK(nad_estimator_create(a, &r2));
   OK(nad_estimator_load(r2, ck1));
   OK(nad_estimator_finalize(r2));
-  OK(nad_estimator_eigenvalues(r1, ev1, D));
-  OK(nad_estimator_eigenvalues(r2, ev2, D));
-  CHECK(memcmp(ev1, ev2, sizeof ev1) == 0, "version-1 checkpoint gives other eigenvalues");
+  CHECK(same_results(r1, r2), "version-1 checkpoint gives other results");
   nad_estimator_destroy(r2);
   OK(nad_estimator_create(a, &r2)); /* but not into a fixed-network estimator */
   OK(nad_estimator_set_network(r2, p, (size_t)np));
