@@ -308,7 +308,11 @@ NAD_API nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x
  * architecture at initialisation. NAD_OPT_NUM_NETWORKS is then the number of points N and
  * NAD_OPT_FIRST_NETWORK the first point used; the seed plays no part. A fixed network needs
  * evaluation points (NAD_EVAL_DATA): at a single point its responses would not vary. Random
- * networks may also be evaluated at data points (network j at point j). */
+ * networks may also be evaluated at data points (network j at point j). Choose NAD_OPT_STEP
+ * against the data's scale: a step far beyond it (s = 100 on images in [0, 1]) makes a ReLU
+ * network's dipole nearly the same at every point, so the covariance concentrates on a few
+ * directions (LeNet on Fashion-MNIST: the top 10 eigenvalues hold 99.7 % of the variance at
+ * s = 100, 58 % at s = 1). */
 
 /** A labelled dataset of n samples of shape c×h×w (float32) with labels in {0, ..., K-1}.
  *  Immutable once created; may be shared between threads, trainers and estimators. Created
