@@ -66,6 +66,37 @@ nad_status nadi_eig_top(double *a, int64_t d, int64_t k, double *evals, double *
  * (Householder QR, as numpy.linalg.qr of aᵀ). */
 nad_status nadi_orthonormal_rows(double *a, int64_t k, int64_t d);
 
+/* Make the entry of largest magnitude positive (the first on ties): the sign convention of every
+ * eigenvector the estimator returns. */
+void nadi_eig_fix_sign(double *v, int64_t d);
+
+/* ---- top-k eigenpairs of a large covariance (topk.c) -------------------------------------- */
+enum { NADI_EIG_LAPACK = 0, NADI_EIG_KRYLOV = 1, NADI_EIG_LAPACK_FALLBACK = 2 };
+typedef struct nadi_topk_params {
+  int64_t guard; /* block size b = k + guard */
+  int64_t steps; /* block products per restart cycle (basis of steps·b vectors) */
+  double tol;    /* wanted residual ||A v − θ v|| <= tol · max(θ, floor · θ_1) */
+  double floor;
+} nadi_topk_params;
+typedef struct nadi_topk_info {
+  int method;           /* NADI_EIG_* */
+  int64_t block, steps; /* Krylov: block size and steps per cycle */
+  int64_t cycles, products; /* restart cycles and block products A·X done */
+  double max_residual;  /* max over the k pairs of ||A v − θ v|| / θ_1 */
+} nadi_topk_info;
+void nadi_topk_default_params(int64_t d, int64_t k, nadi_topk_params *p);
+/* Top k eigenpairs of the symmetric positive semi-definite d×d matrix a (full storage, not
+ * modified) by restarted block Krylov (params NULL: defaults); evals descending, evecs k×d rows,
+ * signs as nadi_eig_fix_sign. NAD_ERR_NUMERICAL when it does not converge. info may be NULL. */
+nad_status nadi_eig_topk_krylov(const double *a, int64_t d, int64_t k, const nadi_topk_params *p,
+                                double *evals, double *evecs, nadi_topk_info *info);
+/* Whether nadi_eig_cov uses the Krylov method for (d, k). */
+int nadi_topk_use_krylov(int64_t d, int64_t k);
+/* Top k eigenpairs of a covariance (a: full symmetric, destroyed) by the faster of the two
+ * methods, as nadi_eig_top. info (may be NULL) says which one answered. */
+nad_status nadi_eig_cov(double *a, int64_t d, int64_t k, double *evals, double *evecs,
+                        nadi_topk_info *info);
+
 /* ---- spectra (spectrum.c; FFTs through lib/core/fft.c) ----------------------------------- */
 /* Power spectrum of a covariance: for each channel cc, P(f) = (F C_cc F^H)(f, f), fftshifted.
  * cov: full symmetric (c·h·w)² row-major. dst: c·h·w doubles (negative rounding clamped to 0). */
