@@ -57,6 +57,45 @@ void nadi_acc_combine(nadi_acc *work, const nadi_acc *const *halves, int n_halve
 /* After combine: turn work->m2 into the full symmetric covariance m2 / (n − 1). */
 void nadi_acc_covariance(nadi_acc *work);
 
+/* ---- Frequent Directions sketch of the same stream (sketch.c) ------------------------------ */
+/* The scatter's rank-one terms (block-centred rows and Chan's correction rows) are sketched into
+ * at most 2L rows; 0 ≼ M2 − BᵀB ≼ shrunk·I and shrunk <= Σ_{i>k} λ_i(M2) / (L − k) for k < L.
+ * Pending rows are buffered in blocks of NADI_ACC_BLOCK, as in the accumulator. */
+typedef struct nadi_sketch {
+  int64_t d, l;
+  int64_t n;       /* responses folded into mean and rows */
+  double *mean;    /* d */
+  int64_t rows;    /* rows of b in use, < 2L between calls */
+  double *b;       /* 2L × d */
+  double shrunk;   /* Δ: sum of the shrinking steps δ */
+  double mass;     /* ||A||²_F = tr(M2) of everything folded */
+  int64_t shrinks; /* how many shrinks (statistics) */
+  int64_t n_pend;
+  double *pend;    /* NADI_ACC_BLOCK × d */
+  /* scratch */
+  double *bmean, *work, *gram, *u, *lam; /* d, L×d, (2L)², L×2L, 2L */
+} nadi_sketch;
+
+nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l); /* 1 <= l; zeroed */
+void nadi_sketch_free(nadi_sketch *s);
+/* Bytes a sketch of (d, l) allocates. */
+double nadi_sketch_bytes(int64_t d, int64_t l);
+double *nadi_sketch_next_row(nadi_sketch *s);
+nad_status nadi_sketch_commit(nadi_sketch *s); /* may shrink: LAPACK can fail */
+nad_status nadi_sketch_push(nadi_sketch *s, const double *row);
+static inline int64_t nadi_sketch_count(const nadi_sketch *s) { return s->n + s->n_pend; }
+nad_status nadi_sketch_flush(nadi_sketch *s);
+/* dst += src (src unchanged; dst's pending rows folded first, then Chan's correction row, src's
+ * rows, src's pending rows as one block). Same d and l. */
+nad_status nadi_sketch_merge(nadi_sketch *dst, const nadi_sketch *src);
+void nadi_sketch_copy(nadi_sketch *dst, const nadi_sketch *src);
+/* work = parts[0] merged with parts[1..), flushed (as nadi_acc_combine). */
+nad_status nadi_sketch_combine(nadi_sketch *work, const nadi_sketch *const *parts, int n_parts);
+/* Top k <= L eigenpairs of BᵀB / (n − 1) (the sketched covariance): evals descending, evecs k×d
+ * orthonormal rows, signs as nadi_eig_fix_sign; eigenvalue-0 directions completed. Uses s's
+ * scratch (s is otherwise unchanged). */
+nad_status nadi_sketch_top(nadi_sketch *s, int64_t k, double *evals, double *evecs);
+
 /* ---- eigensolver and QR (eig.c, the only file including lapacke.h) ------------------------ */
 /* Top k eigenpairs of the symmetric d×d matrix a (full storage; destroyed). evals: k doubles,
  * descending. evecs: k×d row-major (row i = eigenvector i, unit norm, sign: largest-magnitude

@@ -13,7 +13,7 @@
 #include "estimator/estimator.h"
 
 /* r×d rows (caller frees). */
-static double *synth_rows(int64_t r, int64_t d, double alpha, uint64_t seed) {
+static inline double *synth_rows(int64_t r, int64_t d, double alpha, uint64_t seed) {
   double *x = malloc(sizeof(double) * (size_t)(r * d));
   nadi_rng g;
   nadi_rng_init(&g, seed, 77);
@@ -26,7 +26,7 @@ static double *synth_rows(int64_t r, int64_t d, double alpha, uint64_t seed) {
 }
 
 /* Full symmetric d×d matrix Σ x_j x_jᵀ + nu·I of the rows above (caller frees). */
-static double *synth_cov(int64_t r, int64_t d, double alpha, double nu, uint64_t seed) {
+static inline double *synth_cov(int64_t r, int64_t d, double alpha, double nu, uint64_t seed) {
   double *x = synth_rows(r, d, alpha, seed);
   double *c = calloc((size_t)(d * d), sizeof(double));
   nadi_dsyrk_lower_t(d, r, 1.0, x, c);
