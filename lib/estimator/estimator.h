@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 
 #include "core/blas.h"
+#include "core/fft.h"
 #include "graph/graph.h"
 
 /* ---- streaming mean / scatter accumulator (accum.c) -------------------------------------- */
@@ -143,6 +144,29 @@ nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w,
 /* Same from count eigenpairs (nads count×D floats). */
 nad_status nadi_spectrum_eig(const float *nads, const double *evals, int64_t count, int64_t c,
                              int64_t h, int64_t w, double *dst);
+/* Expand a half plane (h × (w/2 + 1) powers, fx >= 0) to the full h×w plane with P(−f) = P(f)
+ * (real input), negatives of rounding clamped to 0, fftshifted (numpy: out[(i + n/2) % n]). */
+void nadi_spectrum_emit(const double *half, int64_t h, int64_t w, double *dst);
+
+/* Streaming exact spectrum of the centred responses (spectrum_stream.c): per network, the c
+ * real 2-D FFTs of g; per frequency, the mean of G and the scatter Σ |G − Ḡ|² (Welford; Chan to
+ * merge). P(f) = scatter / (n − 1) equals the covariance spectrum without any D×D matrix. */
+typedef struct nadi_specacc {
+  int64_t c, h, w, nf; /* nf = c · h · (w/2 + 1) frequencies kept (the rest by symmetry) */
+  int64_t n;
+  double *mean; /* 2·nf: interleaved (re, im) */
+  double *m2;   /* nf */
+  nadi_fft2d *fft;
+} nadi_specacc;
+nad_status nadi_specacc_init(nadi_specacc *s, int64_t c, int64_t h, int64_t w); /* zeroed */
+void nadi_specacc_free(nadi_specacc *s);
+void nadi_specacc_reset(nadi_specacc *s);
+void nadi_specacc_push(nadi_specacc *s, const double *g); /* g: c·h·w doubles */
+void nadi_specacc_merge(nadi_specacc *dst, const nadi_specacc *src);
+void nadi_specacc_copy(nadi_specacc *dst, const nadi_specacc *src);
+/* The power spectrum of the covariance (c·h·w doubles, fftshifted per channel). n >= 2. */
+nad_status nadi_specacc_spectrum(const nadi_specacc *s, double *dst);
+
 /* Pearson correlation of log(p + 1e-12·max p) (negative p count as 0). NAD_ERR_NUMERICAL when
  * a spectrum is all zero, constant or not finite. */
 nad_status nadi_log_spectrum_corr(const double *pa, const double *pb, int64_t n, double *corr);
