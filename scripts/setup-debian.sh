@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
-      python3 python3-numpy valgrind)
+      python3 python3-numpy valgrind libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do

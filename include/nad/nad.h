@@ -218,6 +218,7 @@ typedef enum nad_option {
   NAD_OPT_EVAL_POINT = 106,     /* nad_eval_point, default NAD_EVAL_NORMAL */
   NAD_OPT_FIRST_NETWORK = 107,  /* index of the first network (for runs split over machines) */
   NAD_OPT_EPOCHS = 108,         /* trainer: epochs, default 20 */
+  NAD_OPT_SKETCH = 109,         /* L > 0: sketching mode with L rows (see below); 0 = exact */
   NAD_OPT_STEP = 200,           /* dipole step s > 0, default 100 */
   NAD_OPT_LR = 201,             /* trainer: peak learning rate, default 0.5 (linear decay to 0) */
   NAD_OPT_MOMENTUM = 202,       /* trainer: SGD momentum in [0, 1), default 0 */
@@ -243,11 +244,21 @@ typedef enum nad_eval_point {
 typedef int (*nad_progress_fn)(void *user_data, int64_t done, int64_t total);
 
 /** New estimator for architecture a (its first output is the response). Retains a.
- *  NAD_ERR_UNSUPPORTED for D = c·h·w > 46340 (LAPACK's 32-bit indices). Creation allocates
- *  little; memory is taken by nad_estimator_run / nad_estimator_load (two half accumulators,
- *  2·8·D² bytes) and at the eigensolve (another 8·D² bytes plus 12·K·D bytes for K NADs): at
- *  most about (3 + 1.5·K/D)·8·D² bytes, e.g. 0.04 GB for D = 1,024 and 5.4 GB for
- *  D = 12,288 (3×64×64) with all NADs, 3.6 GB with NAD_OPT_TOP_K = 100. */
+ *  Creation allocates little; memory is taken by nad_estimator_run / nad_estimator_load.
+ *  Exact mode (the default): two half accumulators, 2·8·D² bytes, and at the eigensolve another
+ *  8·D² bytes plus 12·K·D bytes for K NADs: at most about (3 + 1.5·K/D)·8·D² bytes, e.g.
+ *  0.04 GB for D = 1,024 and 5.4 GB for D = 12,288 (3×64×64) with all NADs, 3.6 GB with
+ *  NAD_OPT_TOP_K = 100; D = c·h·w <= 46340 (LAPACK's 32-bit indices; larger D: NAD_ERR_UNSUPPORTED
+ *  at run or load). With TOP_K well below D the top K come from a block Krylov method (seconds
+ *  where the full solve takes minutes; residual-checked, the full solve is the fallback).
+ *  Sketching mode (NAD_OPT_SKETCH = L, K <= L <= D): no D×D matrix. Each half keeps a Frequent
+ *  Directions sketch of L rows of the centred responses (buffer of 2L rows) and the exact Fourier
+ *  spectrum: about (2·(3L + 66) + 4)·8·D bytes (D = 49,152 = 3×128×128, L = 256: 0.7 GB); the
+ *  spectrum and the mean stay exact, the NADs are those of the sketched covariance C̃ with
+ *  0 ≼ C − C̃ ≼ ε·I, ε (nad_estimator_sketch_error) <= Σ_{i>k} λ_i / (L − k) for every k < L
+ *  (λ_i the eigenvalues of C): the top NADs are accurate whenever the spectrum decays. K = 0
+ *  then means K = L. D <= 2^24. Sketches merge (halves, checkpoints, MPI ranks) with the same
+ *  bound, but a merged sketch is not bit-equal to one of an uninterrupted run. */
 NAD_API nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out);
 /** Release an estimator (NULL: no-op). */
 NAD_API void nad_estimator_destroy(nad_estimator *e);
@@ -266,7 +277,7 @@ NAD_API nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o
 /** Valid range of an option (for int options the bounds are exact integers). */
 NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
 /** Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
- *  "eval_point", "first_network", "step", and for the trainer "epochs", "lr", "momentum",
+ *  "eval_point", "first_network", "sketch", "step", and for the trainer "epochs", "lr", "momentum",
  *  "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name. */
 NAD_API nad_status nad_option_by_name(const char *name, nad_option *o);
 /** The handles that take option o, as a mask of nad_owner bits into *owners (e.g.
@@ -297,6 +308,11 @@ NAD_API nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *pa
  *  NAD_ERR_NUMERICAL on a non-finite response) the networks accumulated before stay valid: they can be saved,
  *  or finalized. Memory: see nad_estimator_create. */
 NAD_API nad_status nad_estimator_run(nad_estimator *e);
+/** nad_estimator_run without the finalize: accumulate only (a part of a job array, an MPI
+ *  rank); nad_estimator_save / nad_estimator_save_buffer then keep it, and
+ *  nad_estimator_finalize gives the results. Same rules as nad_estimator_run (once, instead of
+ *  it). */
+NAD_API nad_status nad_estimator_accumulate(nad_estimator *e);
 
 /** Input dimension D = c·h·w and number of NADs kept K (valid once run or finalized; either
  *  pointer may be NULL). */
@@ -334,6 +350,16 @@ NAD_API nad_status nad_estimator_save(const nad_estimator *e, const char *path);
 NAD_API nad_status nad_estimator_load(nad_estimator *e, const char *path);
 /** Recompute eigenpairs and spectrum from the current accumulator (after load or merge). */
 NAD_API nad_status nad_estimator_finalize(nad_estimator *e);
+/** The same checkpoint as nad_estimator_save, in memory: *buf (free with nad_free) receives
+ *  *len bytes (to send them to another process, e.g. an MPI rank). */
+NAD_API nad_status nad_estimator_save_buffer(const nad_estimator *e, void **buf, size_t *len);
+/** nad_estimator_load from len bytes made by nad_estimator_save_buffer (or read from a
+ *  checkpoint file); the same checks and merge rules. */
+NAD_API nad_status nad_estimator_load_buffer(nad_estimator *e, const void *buf, size_t len);
+/** Sketching mode: the bound ε on the spectral norm of C − C̃ (covariance minus sketched
+ *  covariance, 0 ≼ C − C̃ ≼ ε·I; so every eigenvalue is low by at most ε and a NAD i is
+ *  accurate when ε is small next to λ_i − λ_{i+1}). 0 in the exact mode. Needs results. */
+NAD_API nad_status nad_estimator_sketch_error(const nad_estimator *e, double *bound);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Comparing NAD sets                                                                         */

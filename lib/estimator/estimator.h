@@ -111,7 +111,7 @@ nad_status nadi_orthonormal_rows(double *a, int64_t k, int64_t d);
 void nadi_eig_fix_sign(double *v, int64_t d);
 
 /* ---- top-k eigenpairs of a large covariance (topk.c) -------------------------------------- */
-enum { NADI_EIG_LAPACK = 0, NADI_EIG_KRYLOV = 1, NADI_EIG_LAPACK_FALLBACK = 2 };
+enum { NADI_EIG_LAPACK = 0, NADI_EIG_KRYLOV = 1, NADI_EIG_LAPACK_FALLBACK = 2, NADI_EIG_SKETCH = 3 };
 typedef struct nadi_topk_params {
   int64_t guard; /* block size b = k + guard */
   int64_t steps; /* block products per restart cycle (basis of steps·b vectors) */
@@ -197,6 +197,11 @@ typedef struct nadi_range {
   int64_t lo, hi; /* networks [lo, hi) */
 } nadi_range;
 
+/* Largest D of the exact mode: LAPACK indexes the D×D covariance with 32-bit ints. The sketching
+ * mode has no D×D matrix; its bound keeps 2·L·D and the probes' buffers addressable. */
+#define NADI_EXACT_MAX_D 46340
+#define NADI_SKETCH_MAX_D (1 << 24)
+
 struct nad_estimator {
   const nad_arch *arch; /* retained and released by the façade; opaque here */
   const nadi_graph *g;  /* the architecture's graph (owned by arch) */
@@ -205,6 +210,7 @@ struct nad_estimator {
   int64_t d;
   /* options */
   int64_t num_networks, num_threads, top_k, batch, first_network;
+  int64_t sketch; /* L > 0: Frequent Directions sketches of L rows instead of D×D scatters */
   uint64_t seed;
   int mode, eval_kind;
   double step;
@@ -216,7 +222,9 @@ struct nad_estimator {
   /* state */
   int ran;       /* nad_estimator_run was called: options frozen, run refused */
   int finalized; /* results below match the accumulators */
-  nadi_acc half[2]; /* networks with even / odd index */
+  nadi_acc half[2]; /* networks with even / odd index (exact mode) */
+  nadi_sketch sk[2]; /* the same, sketch mode (halves.c) */
+  nadi_specacc sp[2]; /* sketch mode: the exact streaming spectrum of each half */
   nadi_range *ranges; /* sorted, disjoint, coalesced */
   int64_t n_ranges, cap_ranges;
   /* results of finalize */
@@ -225,7 +233,26 @@ struct nad_estimator {
   float *nads;      /* k×d */
   double *spectrum; /* d */
   double *mean;     /* d */
+  double sketch_error; /* sketch mode: ||C − C̃|| <= this (Frequent Directions bound) */
+  nadi_topk_info eig;  /* how the eigenpairs were computed */
 };
+
+/* The two half accumulators, exact or sketched (halves.c). */
+int nadi_halves_ready(const nad_estimator *e); /* allocated */
+nad_status nadi_halves_init(nad_estimator *e); /* for e->sketch; no-op when ready */
+void nadi_halves_free(nad_estimator *e);
+int64_t nadi_halves_count(const nad_estimator *e, int h); /* networks in half h (0 if none) */
+nad_status nadi_halves_push(nad_estimator *e, int64_t j, const double *g); /* half j & 1 */
+/* What a solve of some halves gives (spectrum, mean may be NULL; evals k, evecs k×d). */
+typedef struct nadi_solution {
+  double *evals, *evecs, *spectrum, *mean;
+  nadi_topk_info eig;
+  double sketch_error; /* sketch mode: Δ / (n − 1), the bound on ||C − C̃||₂ */
+} nadi_solution;
+/* Top k eigenpairs of the covariance of the halves which[0..n_which) combined (halves unchanged),
+ * with its spectrum and mean. MISUSE below 2 networks. */
+nad_status nadi_halves_solve(const nad_estimator *e, const int *which, int n_which, int64_t k,
+                             nadi_solution *out);
 
 /* Run state (state.c). Evaluation point of e into x0 (d floats): user array, zeros, or N(0, I)
  * from the stream (seed, UINT64_MAX). MISUSE when EVAL_USER was chosen without an array. */
@@ -234,7 +261,8 @@ nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0);
 int nadi_ranges_overlap(const nad_estimator *e, const nadi_range *r, int64_t n);
 nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi);
 int nadi_ranges_covered(const nad_estimator *e, int64_t j);
-/* Run loop (estimator.c). */
+/* Run loop (estimator.c): accumulate the networks still to do; run = accumulate + finalize. */
+nad_status nadi_estimator_accumulate(nad_estimator *e);
 nad_status nadi_estimator_run(nad_estimator *e);
 nad_status nadi_estimator_finalize(nad_estimator *e);
 nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
@@ -242,5 +270,8 @@ nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double 
 /* Checkpoints (checkpoint.c). */
 nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path);
 nad_status nadi_checkpoint_load(nad_estimator *e, const char *path);
+/* The same bytes in memory (save: malloc'd, released with nad_free). */
+nad_status nadi_checkpoint_save_buffer(const nad_estimator *e, void **buf, size_t *len);
+nad_status nadi_checkpoint_load_buffer(nad_estimator *e, const void *buf, size_t len);
 
 #endif
