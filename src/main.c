@@ -16,7 +16,7 @@ static int cmd_help(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, help)");
+    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, merge, compare, bias, sweep, help)");
   const char *cmd = argv[1];
   if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
     /* The tool is built from the same tree as the header; the library may be a different build. */
@@ -33,6 +33,8 @@ int main(int argc, char **argv) {
     return cli_cmd_net(argc - 2, argv + 2);
   if (strcmp(cmd, "estimate") == 0)
     return cli_cmd_estimate(argc - 2, argv + 2);
+  if (strcmp(cmd, "merge") == 0)
+    return cli_cmd_merge(argc - 2, argv + 2);
   if (strcmp(cmd, "compare") == 0)
     return cli_cmd_compare(argc - 2, argv + 2);
   if (strcmp(cmd, "bias") == 0)
