@@ -337,8 +337,11 @@ NAD_API nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, 
                                              double *spectrum_corr);
 
 /** Save the accumulator (count, mean, scatter and the settings that define the run) to a
- *  versioned, checksummed file, written atomically. Valid after run, even a cancelled one,
- *  or after a load. The file takes about 8·D² bytes (both halves' lower triangles). */
+ *  versioned, checksummed file, written atomically. Valid after run (or accumulate), even a
+ *  cancelled one, or after a load. The file takes about 8·D² bytes (both halves' lower
+ *  triangles); in the sketching mode at most about 4·L·8·D bytes (the sketches' rows) plus the
+ *  spectra. A saved part of a run (NAD_OPT_FIRST_NETWORK, NAD_OPT_NUM_NETWORKS) is merged into
+ *  another estimator by nad_estimator_load: this is how job arrays and MPI ranks combine. */
 NAD_API nad_status nad_estimator_save(const nad_estimator *e, const char *path);
 /** Add the networks accumulated in a checkpoint file to e (before run, or to merge disjoint
  *  runs after run). Files of another architecture, shape, step, mode, evaluation point or seed
