@@ -164,7 +164,7 @@ static void print_human(const estimate_run *r, const double *evals, const conver
            r->k > 0 && evals[0] > 0 ? sketch_error / evals[0] : 0.0);
   if (r->resumed_networks > 0)
     printf("resumed %lld networks from %s\n", (long long)r->resumed_networks, r->resume);
-  printf("time: %.2f s, %.1f networks/s on %lld threads\n", r->seconds,
+  printf("time: %.2f s, %.3g networks/s on %lld threads\n", r->seconds,
          r->seconds > 0 ? (double)ran / r->seconds : 0.0, (long long)r->threads);
   printf("top eigenvalues:");
   for (int64_t i = 0; i < r->k && i < 5; i++)

@@ -709,8 +709,11 @@ end
     nad_estimator_save(e, path)
 
 Save the accumulator (count, mean, scatter and the settings that define the run) to a
-versioned, checksummed file, written atomically. Valid after run, even a cancelled one,
-or after a load. The file takes about 8·D² bytes (both halves' lower triangles).
+versioned, checksummed file, written atomically. Valid after run (or accumulate), even a
+cancelled one, or after a load. The file takes about 8·D² bytes (both halves' lower
+triangles); in the sketching mode at most about 4·L·8·D bytes (the sketches' rows) plus the
+spectra. A saved part of a run (NAD_OPT_FIRST_NETWORK, NAD_OPT_NUM_NETWORKS) is merged into
+another estimator by nad_estimator_load: this is how job arrays and MPI ranks combine.
 
 C: `nad_status nad_estimator_save(const nad_estimator * e, const char * path)`
 """
