@@ -140,6 +140,7 @@ void nad_estimator_destroy(nad_estimator *e) {
   if (!e)
     return;
   nadi_halves_free(e);
+  nadi_estimator_drop_cache(e);
   free(e->ranges);
   nadi_free(e->x0_user);
   free(e->ckpt_path);

@@ -306,6 +306,7 @@ nad_status nadi_estimator_finalize(nad_estimator *e) {
     e->eig = sol.eig;
     e->sketch_error = sol.sketch_error;
     e->finalized = 1;
+    nadi_estimator_drop_cache(e);
   } else {
     nadi_free(evals);
     nadi_free(nads);
@@ -316,39 +317,63 @@ nad_status nadi_estimator_finalize(nad_estimator *e) {
   return st;
 }
 
-nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
-                                      double *spectrum_corr) {
-  const int64_t d = e->d;
-  double *evals = nadi_alloc((size_t)k, sizeof(double));
-  double *evecs[2] = {nadi_alloc((size_t)(k * d), sizeof(double)),
-                      nadi_alloc((size_t)(k * d), sizeof(double))};
-  double *spec[2] = {nadi_alloc((size_t)d, sizeof(double)), nadi_alloc((size_t)d, sizeof(double))};
-  nad_status st = NAD_OK;
-  if (!evals || !evecs[0] || !evecs[1] || !spec[0] || !spec[1])
-    st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
-  for (int h = 0; h < 2 && st == NAD_OK; h++)
-    if (nadi_halves_count(e, h) < 2)
-      st = nadi_fail(NAD_ERR_MISUSE,
-                     "convergence needs at least 2 networks in each half (even / odd network "
-                     "index); the %s half has %lld",
-                     h ? "odd" : "even", (long long)nadi_halves_count(e, h));
-  for (int h = 0; h < 2 && st == NAD_OK; h++) {
-    nadi_solution sol = {evals, evecs[h], spec[h], NULL, {0}, 0.0};
-    st = nadi_halves_solve(e, &h, 1, k, &sol);
-  }
-  if (st == NAD_OK) {
-    double ov = nadi_overlap_orthonormal(evecs[0], evecs[1], k, d);
-    if (ov < 0.0)
-      st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
-    else
-      *overlap = ov;
-  }
-  if (st == NAD_OK)
-    st = nadi_log_spectrum_corr(spec[0], spec[1], d, spectrum_corr);
-  nadi_free(evals);
+void nadi_estimator_drop_cache(nad_estimator *e) {
   for (int h = 0; h < 2; h++) {
-    nadi_free(evecs[h]);
-    nadi_free(spec[h]);
+    nadi_free(e->conv_vecs[h]);
+    nadi_free(e->conv_spec[h]);
+    e->conv_vecs[h] = e->conv_spec[h] = NULL;
   }
+  e->conv_k = 0;
+}
+
+/* Solve each half for its top kc eigenvectors and its spectrum into the cache. */
+static nad_status fill_cache(nad_estimator *e, int64_t kc) {
+  const int64_t d = e->d;
+  nadi_estimator_drop_cache(e);
+  double *evals = nadi_alloc((size_t)kc, sizeof(double));
+  nad_status st = evals ? NAD_OK : nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
+  for (int h = 0; h < 2 && st == NAD_OK; h++) {
+    e->conv_vecs[h] = nadi_alloc((size_t)(kc * d), sizeof(double));
+    e->conv_spec[h] = nadi_alloc((size_t)d, sizeof(double));
+    if (!e->conv_vecs[h] || !e->conv_spec[h]) {
+      st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
+      break;
+    }
+    nadi_solution sol = {evals, e->conv_vecs[h], e->conv_spec[h], NULL, {0}, 0.0};
+    st = nadi_halves_solve(e, &h, 1, kc, &sol);
+  }
+  nadi_free(evals);
+  if (st == NAD_OK)
+    e->conv_k = kc;
+  else
+    nadi_estimator_drop_cache(e);
+  return st;
+}
+
+nad_status nadi_estimator_convergence(const nad_estimator *ce, int64_t k, double *overlap,
+                                      double *spectrum_corr) {
+  /* Logically const: only the cache changes (one thread uses an estimator at a time). */
+  nad_estimator *e = (nad_estimator *)ce;
+  const int64_t d = e->d;
+  for (int h = 0; h < 2; h++)
+    if (nadi_halves_count(e, h) < 2)
+      return nadi_fail(NAD_ERR_MISUSE,
+                       "convergence needs at least 2 networks in each half (even / odd network "
+                       "index); the %s half has %lld",
+                       h ? "odd" : "even", (long long)nadi_halves_count(e, h));
+  if (e->conv_k < k) {
+    /* At least the k = 10 that nad estimate asks next, so that one solve per half serves both. */
+    const int64_t kmax = e->sketch ? e->sketch : d;
+    int64_t kc = k > 10 ? k : 10;
+    if (kc > kmax)
+      kc = kmax;
+    NADI_TRY(fill_cache(e, kc));
+  }
+  /* The top k of a larger solve are its first k rows (descending). */
+  const double ov = nadi_overlap_orthonormal(e->conv_vecs[0], e->conv_vecs[1], k, d);
+  if (ov < 0.0)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
+  *overlap = ov;
+  nad_status st = nadi_log_spectrum_corr(e->conv_spec[0], e->conv_spec[1], d, spectrum_corr);
   return st;
 }

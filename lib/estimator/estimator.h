@@ -235,6 +235,11 @@ struct nad_estimator {
   double *mean;     /* d */
   double sketch_error; /* sketch mode: ||C − C̃|| <= this (Frequent Directions bound) */
   nadi_topk_info eig;  /* how the eigenpairs were computed */
+  /* convergence cache (estimator.c): each half's top conv_k eigenvectors and its spectrum, kept
+   * from one nad_estimator_convergence call to the next (nad estimate asks k = 1, then 10);
+   * dropped by finalize, which every change of the accumulators requires first. */
+  int64_t conv_k;
+  double *conv_vecs[2], *conv_spec[2];
 };
 
 /* The two half accumulators, exact or sketched (halves.c). */
@@ -267,6 +272,7 @@ nad_status nadi_estimator_run(nad_estimator *e);
 nad_status nadi_estimator_finalize(nad_estimator *e);
 nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
                                       double *spectrum_corr);
+void nadi_estimator_drop_cache(nad_estimator *e); /* the convergence cache */
 /* Checkpoints (checkpoint.c). */
 nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path);
 nad_status nadi_checkpoint_load(nad_estimator *e, const char *path);

@@ -78,7 +78,7 @@ static void compare(int64_t d, int64_t k, double alpha, int64_t r, double nu, in
 }
 
 static void test_edges(void) {
-  const int64_t d = 600, k = 8;
+  const int64_t d = 800, k = 8;
   double *ev = malloc(sizeof(double) * (size_t)k), *v = malloc(sizeof(double) * (size_t)(k * d));
   /* The zero matrix: eigenvalues 0, orthonormal vectors. */
   double *z = calloc((size_t)(d * d), sizeof(double));
@@ -108,13 +108,14 @@ static void test_edges(void) {
         "NaN refused: %s", nad_last_error());
   /* Dispatcher: small matrices and large k go to LAPACK, small k of a large matrix to Krylov. */
   CHECK(!nadi_topk_use_krylov(256, 4) && !nadi_topk_use_krylov(3072, 3000) &&
-            nadi_topk_use_krylov(3072, 64) && nadi_topk_use_krylov(12288, 64),
+            !nadi_topk_use_krylov(3072, 128) && nadi_topk_use_krylov(3072, 64) &&
+            nadi_topk_use_krylov(12288, 64),
         "dispatch");
   free(c);
   c = synth_cov(50, d, 1.0, 0.0, 5);
   nadi_topk_info info;
   CHECK(nadi_eig_cov(c, d, k, ev, v, &info) == NAD_OK && info.method == NADI_EIG_KRYLOV,
-        "dispatcher used Krylov for D 600 K 8 (method %d)", info.method);
+        "dispatcher used Krylov for D 800 K 8 (method %d)", info.method);
   free(c);
   free(z);
   free(ev);
