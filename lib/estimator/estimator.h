@@ -115,7 +115,7 @@ enum { NADI_EIG_LAPACK = 0, NADI_EIG_KRYLOV = 1, NADI_EIG_LAPACK_FALLBACK = 2, N
 typedef struct nadi_topk_params {
   int64_t guard; /* block size b = k + guard */
   int64_t steps; /* block products per restart cycle (basis of steps·b vectors) */
-  double tol;    /* wanted residual ||A v − θ v|| <= tol · max(θ, floor · θ_1) */
+  double tol;    /* wanted residual ||A v − θ v|| <= max(tol · θ, floor · θ_1) */
   double floor;
 } nadi_topk_params;
 typedef struct nadi_topk_info {

@@ -14,13 +14,14 @@
  *   after each step from the second on, Rayleigh–Ritz: H = Q Wᵀ with W = Q A kept from the
  *   products (one new block row per step), the top b eigenpairs (θ, z) of H (LAPACK on the small
  *   j·b × j·b problem, eig.c), Ritz vectors V = Z Q and A V = Z W (no extra product); stop as
- *   soon as every wanted residual ||A v_i − θ_i v_i|| <= tol · max(θ_i, floor · θ_1); after s
+ *   soon as every wanted residual ||A v_i − θ_i v_i|| <= max(tol · θ_i, floor · θ_1); after s
  *   steps without convergence, restart from V. Checking every step costs a few per cent of a
  *   product at D = 12,288 and stops at the first step that suffices.
  * The residual bounds the eigenvalue error (some eigenvalue lies within ||r|| of θ, and within
  * ||r||²/gap once separated), so tol = 1e-8 gives eigenvalues far below the 1e-6 relative the
  * estimator needs. The floor (1e-12 of θ_1, a few hundred ulps of ||A||) is what double precision
- * can resolve for eigenvalues near zero (a covariance of fewer networks than D has many).
+ * can resolve for eigenvalues near zero (a covariance of fewer networks than D has many, and a
+ * run of fewer networks than K asks for them).
  * The start block comes from a fixed random stream, so the result depends on the matrix (and the
  * BLAS's rounding) only. If the method does not converge within MAX_CYCLES the caller falls back
  * to dsyevr. Vectors are rows (k×d row-major), as everywhere in the estimator. */
@@ -140,7 +141,10 @@ nad_status nadi_eig_topk_krylov(const double *a, int64_t d, int64_t k, const nad
             r2 += e * e;
           }
           const double res = sqrt(r2);
-          double allowed = p.tol * fmax(fabs(theta[i]), p.floor * top);
+          /* Relative to θ_i, but never below what double precision resolves next to θ_1:
+           * eigenvalues at rounding level (a covariance of fewer networks than K) converge
+           * only to ~1e-16·θ_1. */
+          double allowed = fmax(p.tol * fabs(theta[i]), p.floor * top);
           if (!(allowed > 0.0))
             allowed = 1e-300; /* A = 0: the residual is 0 too */
           worst = fmax(worst, res / allowed);
