@@ -27,7 +27,7 @@ sketch)
       "conv 8 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 1" --input 3x128x128 \
       --networks "$n" --sketch 256 --out "$out/sk" ) 2>"$out/time.log"
   grep -E "Elapsed|Maximum resident" "$out/time.log"
-  python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print('networks', s['networks_done'], 'seconds', round(s['seconds'],1), 'networks/s', round(s['networks_per_second'],3), 'sketch_error/λ1 in summary:', s['sketch_error'])" "$out/sk/summary.json"
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print('networks', s['networks_done'], 'seconds', round(s['seconds'],1), 'networks/s', round(s['networks_per_second'],3), 'sketch_error:', s['sketch_error'])" "$out/sk/summary.json"
   rm -rf "$out"
   ;;
 mpi)
