@@ -6,7 +6,8 @@ set -euo pipefail
 # libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
-      python3 python3-numpy valgrind time dataset-fashion-mnist)
+      python3 python3-numpy valgrind time dataset-fashion-mnist
+      libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do
