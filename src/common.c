@@ -41,6 +41,12 @@ char *cli_read_text(const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return NULL;
+  struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) { /* else fread fails with EIO */
+    fclose(f);
+    errno = EISDIR;
+    return NULL;
+  }
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap);
   while (buf) {
@@ -64,6 +70,11 @@ char *cli_read_text(const char *path) {
     errno = EIO;
   }
   fclose(f);
+  if (buf && memchr(buf, '\0', len)) { /* a NUL would silently cut the text */
+    free(buf);
+    buf = NULL;
+    errno = EILSEQ;
+  }
   if (buf)
     buf[len] = '\0';
   return buf;
@@ -103,7 +114,9 @@ int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
     if (o->spec_file) {
       text = cli_read_text(o->spec_file);
       if (!text)
-        return cli_error("cannot read spec file '%s': %s", o->spec_file, strerror(errno));
+        return cli_error("cannot read spec file '%s': %s", o->spec_file,
+                         errno == EILSEQ ? "it contains a NUL byte (not a text file)"
+                                         : strerror(errno));
     } else {
       text = strdup(o->spec_string);
       if (!text)

@@ -1,4 +1,6 @@
 /* `nad` command-line tool: dispatch to the commands, help and version. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -27,7 +29,7 @@ static int computes(int argc, char **argv) {
   return 1;
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
   if (argc < 2)
     return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, "
                                  "doctor, help)");
@@ -62,3 +64,23 @@ int main(int argc, char **argv) {
     return cli_cmd_sweep(argc - 2, argv + 2);
   return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }
+
+/* Every command's standard output is checked once, here: buffered output is flushed and the
+ * stream closed, and a write error (a full disk, /dev/full, a closed pipe) fails the command
+ * even when the command itself succeeded (issue 11: `nad compare --json > /dev/full` exited 0). */
+static int finish_stdout(int rc) {
+  errno = 0;
+  int failed = fflush(stdout) != 0 || ferror(stdout);
+  int err = errno;
+  if (fclose(stdout) != 0 && !failed) {
+    failed = 1;
+    err = errno;
+  }
+  if (!failed)
+    return rc;
+  fprintf(stderr, "nad: cannot write standard output: %s\n",
+          err ? strerror(err) : "write error");
+  return rc != CLI_OK ? rc : CLI_ERR;
+}
+
+int main(int argc, char **argv) { return finish_stdout(dispatch(argc, argv)); }

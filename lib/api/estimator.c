@@ -1,11 +1,13 @@
 /* Public façade of the NAD estimator: handle lifecycle, its options, argument validation and
  * call-order rules. The work is in lib/estimator/. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "estimator/estimator.h"
+#include "io/atomic.h"
 
 /* ---- options (rows in lib/api/options.c) -------------------------------------------------- */
 
@@ -122,9 +124,7 @@ nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
   return NAD_OK;
 }
 
-void nad_estimator_destroy(nad_estimator *e) {
-  if (!e)
-    return;
+static void estimator_free(nad_estimator *e) {
   nadi_acc_free(&e->half[0]);
   nadi_acc_free(&e->half[1]);
   free(e->ranges);
@@ -136,6 +136,12 @@ void nad_estimator_destroy(nad_estimator *e) {
   nadi_free(e->mean);
   nadi_arch_release(e->arch);
   free(e);
+}
+
+/* Deferred while a call runs (lib/core/guard.h): the call frees it when it returns. */
+void nad_estimator_destroy(nad_estimator *e) {
+  if (e && nadi_guard_destroy(&e->guard))
+    estimator_free(e);
 }
 
 nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_t len) {
@@ -189,8 +195,7 @@ static nad_status ensure_acc(nad_estimator *e) {
   return NAD_OK;
 }
 
-nad_status nad_estimator_run(nad_estimator *e) {
-  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+static nad_status run(nad_estimator *e) {
   NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "nad_estimator_run can be called once per estimator");
   NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
              "NAD_OPT_EVAL_POINT is NAD_EVAL_USER but nad_estimator_set_eval_point was not "
@@ -202,6 +207,29 @@ nad_status nad_estimator_run(nad_estimator *e) {
   e->ran = 1;
   NADI_TRY(ensure_acc(e));
   return nadi_estimator_run(e, &plan);
+}
+
+/* run() with the checkpoint locked: a second process (or estimator) checkpointing to the same
+ * path is refused before it computes anything, and so is a path whose directory is missing,
+ * instead of failing at the first save after networks were computed. */
+static nad_status run_locked(nad_estimator *e) {
+  if (!e->ckpt_path)
+    return run(e);
+  int fd = nadi_lock_acquire(e->ckpt_path);
+  if (fd < 0 && errno == EWOULDBLOCK)
+    return nadi_fail(NAD_ERR_IO, "checkpoint '%s' is in use by another run (it holds the lock "
+                                 "'%s.lock')", e->ckpt_path, e->ckpt_path);
+  if (fd < 0)
+    return nadi_fail(NAD_ERR_IO, "cannot use checkpoint '%s': cannot create '%s.lock': %s",
+                     e->ckpt_path, e->ckpt_path, strerror(errno));
+  nad_status st = run(e);
+  nadi_lock_release(fd);
+  return st;
+}
+
+nad_status nad_estimator_run(nad_estimator *e) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+  NADI_GUARDED(e, "nad_estimator_run", estimator_free, run_locked(e));
 }
 
 nad_status nad_estimator_plan(const nad_estimator *e, int64_t *budget, int64_t *bytes,
@@ -288,7 +316,8 @@ nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, double *
   NADI_CHECK(k >= 1 && k <= e->d, NAD_ERR_INVALID_ARG,
              "nad_estimator_convergence: k = %lld, need 1 <= k <= D = %lld", (long long)k,
              (long long)e->d);
-  return nadi_estimator_convergence(e, k, overlap, spectrum_corr);
+  NADI_GUARDED((nad_estimator *)e, "nad_estimator_convergence", estimator_free,
+               nadi_estimator_convergence(e, k, overlap, spectrum_corr));
 }
 
 /* ---- checkpoints --------------------------------------------------------------------------- */
@@ -298,7 +327,8 @@ nad_status nad_estimator_save(const nad_estimator *e, const char *path) {
   NADI_CHECK(path[0] != '\0', NAD_ERR_INVALID_ARG, "nad_estimator_save: empty path");
   NADI_CHECK(e->half[0].d != 0, NAD_ERR_MISUSE,
              "nad_estimator_save: nothing accumulated yet (run or load first)");
-  return nadi_checkpoint_save(e, path);
+  NADI_GUARDED((nad_estimator *)e, "nad_estimator_save", estimator_free,
+               nadi_checkpoint_save(e, path));
 }
 
 nad_status nad_estimator_load(nad_estimator *e, const char *path) {
@@ -307,7 +337,7 @@ nad_status nad_estimator_load(nad_estimator *e, const char *path) {
              "nad_estimator_load: NAD_EVAL_USER chosen but no evaluation point set");
   nadi_plan plan; /* the accumulators a load allocates must fit the budget too */
   NADI_TRY(nadi_estimator_plan(e, 0, &plan));
-  return nadi_checkpoint_load(e, path);
+  NADI_GUARDED(e, "nad_estimator_load", estimator_free, nadi_checkpoint_load(e, path));
 }
 
 nad_status nad_estimator_finalize(nad_estimator *e) {
@@ -315,5 +345,5 @@ nad_status nad_estimator_finalize(nad_estimator *e) {
   NADI_CHECK(accumulated(e) >= 2, NAD_ERR_MISUSE,
              "nad_estimator_finalize: %lld networks accumulated, need at least 2",
              (long long)accumulated(e));
-  return nadi_estimator_finalize(e);
+  NADI_GUARDED(e, "nad_estimator_finalize", estimator_free, nadi_estimator_finalize(e));
 }

@@ -142,7 +142,8 @@ static nad_status run_loop(run_ctx *rc, worker *ws, int64_t n_workers, int64_t t
       pthread_mutex_unlock(&rc->lock);
     }
     const int64_t done = total0 + seq + 1;
-    if (e->progress && e->progress(e->progress_ud, done, total0 + rc->jobs) != 0)
+    if ((e->progress && e->progress(e->progress_ud, done, total0 + rc->jobs) != 0) ||
+        nadi_guard_doomed(&e->guard)) /* destroyed from the callback or another thread */
       return nadi_fail(NAD_ERR_CANCELLED,
                        "cancelled by the progress callback after %lld networks (the "
                        "accumulated networks can still be saved)",

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 
 #include "core/blas.h"
+#include "core/guard.h"
 #include "graph/graph.h"
 
 /* ---- streaming mean / scatter accumulator (accum.c) -------------------------------------- */
@@ -121,6 +122,7 @@ struct nad_estimator {
   char *ckpt_path; /* periodic checkpoint during run (NULL: none) */
   int64_t ckpt_every;
   /* state */
+  nadi_guard guard; /* running façade calls; destroy waits for them (lib/core/guard.h) */
   int ran;       /* nad_estimator_run was called: options frozen, run refused */
   int finalized; /* results below match the accumulators */
   nadi_acc half[2]; /* networks with even / odd index */

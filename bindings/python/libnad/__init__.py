@@ -20,8 +20,10 @@ leaving a `with` block or when garbage-collected. C objects retain their parents
 Arch while a Net made from it is alive is fine.
 """
 import collections
+import contextlib
 import ctypes
 import os
+import threading
 import warnings
 import weakref
 from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
@@ -119,6 +121,11 @@ def _fspath(path):
     return os.fsencode(os.fspath(path))
 
 
+# Guards the in-use counters of all handles: taken only for a few instructions, never while a
+# C call runs.
+_BUSY_LOCK = threading.Lock()
+
+
 class _Handle:
     """Owns one C handle; destroy is called exactly once (close, with-exit or GC)."""
     _destroy_name = None
@@ -139,12 +146,33 @@ class _Handle:
     def closed(self):
         return getattr(self, '_h', None) is None
 
+    @contextlib.contextmanager
+    def _busy(self):
+        """Mark a call that may run long or call back into Python (run, fit, forward, ...):
+        close() meanwhile, from the call's own callback or from another thread, is refused
+        instead of freeing the C object under the running call (issue 11). The library defers
+        such a destroy as well; this guard makes the refusal visible where it happens."""
+        with _BUSY_LOCK:
+            h = self._handle  # raises if closed
+            self._in_use = getattr(self, '_in_use', 0) + 1
+        try:
+            yield h
+        finally:
+            with _BUSY_LOCK:
+                self._in_use -= 1
+
     def close(self):
-        """Release the C object now (idempotent)."""
-        fin = getattr(self, '_fin', None)
+        """Release the C object now (idempotent). Raises NadError(ERR_MISUSE) while a call on
+        this object is running (from its callback or another thread): close it afterwards."""
+        with _BUSY_LOCK:
+            if getattr(self, '_in_use', 0):
+                raise NadError(Status.ERR_MISUSE, '%s.close' % type(self).__name__,
+                               'a call on this object is running (close() from its callback '
+                               'or from another thread): close it after the call returns')
+            fin = getattr(self, '_fin', None)
+            self._h = None
         if fin is not None:
             fin()
-        self._h = None
 
     def __enter__(self):
         return self
@@ -320,7 +348,8 @@ class Net(_Handle):
         b = as_input(x)
         batch = self._batch_of(b, 'nad_net_forward')
         y = output((batch, self.outputs))
-        _lib.nad_net_forward(self._handle, b.ptr, batch, y.ptr, y.n)
+        with self._busy() as h:
+            _lib.nad_net_forward(h, b.ptr, batch, y.ptr, y.n)
         self._last_batch = batch
         return y.keep
 
@@ -334,8 +363,9 @@ class Net(_Handle):
         batch = max(b.n // max(self.outputs, 1), 1)
         dx = output((batch,) + self.input_shape) if input_grad else None
         dp = output((self.num_params,)) if param_grad else None
-        _lib.nad_net_backward(self._handle, b.ptr, b.n, dx.ptr if dx else None,
-                              dx.n if dx else 0, dp.ptr if dp else None, dp.n if dp else 0)
+        with self._busy() as h:
+            _lib.nad_net_backward(h, b.ptr, b.n, dx.ptr if dx else None,
+                                  dx.n if dx else 0, dp.ptr if dp else None, dp.n if dp else 0)
         return (dx.keep if dx else None, dp.keep if dp else None)
 
     def input_grad(self, x, w=None):
@@ -347,7 +377,8 @@ class Net(_Handle):
             w = [1.0] + [0.0] * (self.outputs - 1)
         wb = as_input(w)
         dx = output(b.shape if b.shape and _prod(b.shape) == b.n else (b.n,))
-        _lib.nad_net_input_grad(self._handle, b.ptr, batch, wb.ptr, wb.n, dx.ptr, dx.n)
+        with self._busy() as h:
+            _lib.nad_net_input_grad(h, b.ptr, batch, wb.ptr, wb.n, dx.ptr, dx.n)
         return dx.keep
 
     def __repr__(self):
@@ -511,7 +542,8 @@ class Estimator(_Handle):
         """Accumulate the networks not already loaded, then eigensolve (once)."""
         del self._cb_errors[:]
         try:
-            _lib.nad_estimator_run(self._handle)
+            with self._busy() as h:
+                _lib.nad_estimator_run(h)
         except NadError as e:
             if e.status == Status.ERR_CANCELLED and self._cb_errors:
                 raise self._cb_errors.pop() from e
@@ -561,13 +593,16 @@ class Estimator(_Handle):
         return (ov.value, corr.value)
 
     def save(self, path):
-        _lib.nad_estimator_save(self._handle, _fspath(path))
+        with self._busy() as h:
+            _lib.nad_estimator_save(h, _fspath(path))
 
     def load(self, path):
-        _lib.nad_estimator_load(self._handle, _fspath(path))
+        with self._busy() as h:
+            _lib.nad_estimator_load(h, _fspath(path))
 
     def finalize(self):
-        _lib.nad_estimator_finalize(self._handle)
+        with self._busy() as h:
+            _lib.nad_estimator_finalize(h)
 
     def __repr__(self):
         return '<libnad.Estimator of %r%s>' % (self.arch, ' (closed)' if self.closed else '')
@@ -717,8 +752,8 @@ class Trainer(_Handle):
         del self.history[:]
         del self._cb_errors[:]
         try:
-            _lib.nad_trainer_fit(self._handle, train._handle,
-                                 None if test is None else test._handle)
+            with self._busy() as h:
+                _lib.nad_trainer_fit(h, train._handle, None if test is None else test._handle)
         except NadError as e:
             if e.status == Status.ERR_CANCELLED and self._cb_errors:
                 raise self._cb_errors.pop() from e
@@ -728,7 +763,8 @@ class Trainer(_Handle):
     def evaluate(self, dataset):
         """(accuracy in percent, mean cross-entropy) of the current network, eval mode."""
         acc, loss = c_double(), c_double()
-        _lib.nad_trainer_evaluate(self._handle, dataset._handle, byref(acc), byref(loss))
+        with self._busy() as h:
+            _lib.nad_trainer_evaluate(h, dataset._handle, byref(acc), byref(loss))
         return acc.value, loss.value
 
     def get_params(self):

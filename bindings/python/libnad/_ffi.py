@@ -6,6 +6,7 @@ libnad/__init__.py. Only the standard library is used.
 import ctypes
 import ctypes.util
 import enum
+import operator
 import os
 from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_double, c_float, c_int, c_int32, c_int64,
                     c_size_t, c_uint32, c_uint64, c_void_p)
@@ -122,6 +123,76 @@ def _check(result, func, args):
         msg = _lib.nad_last_error()
         raise NadError(result, func.__name__, msg.decode('utf-8', 'replace') if msg else '')
     return result
+
+
+class ArgumentRangeError(OverflowError, ValueError):
+    """An integer argument does not fit the C parameter's type (ctypes would wrap it silently:
+    seed=2**64 would become seed 0)."""
+
+
+def _int_param(ctype, bits, signed):
+    """Converter for a C integer of `bits` bits: Python ints (and objects with __index__, such
+    as numpy integers) in range only; out of range raises ArgumentRangeError."""
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    cname = '%sint%d' % ('' if signed else 'u', bits)
+
+    def convert(obj):
+        if isinstance(obj, ctype):
+            return obj
+        if isinstance(obj, float):
+            raise TypeError('expected an integer for a %s argument, got float %r' % (cname, obj))
+        v = operator.index(obj)
+        if not lo <= v <= hi:
+            raise ArgumentRangeError('%d is out of range for a %s argument [%d, %d]'
+                                     % (v, cname, lo, hi))
+        return v
+    return convert
+
+
+def _cstring(obj):
+    """Converter for C strings: bytes (or str, UTF-8) without NUL, which would silently cut the
+    string ('lenet\\0xyz' would name 'lenet'), or None."""
+    if obj is None:
+        return None
+    if isinstance(obj, str):
+        obj = obj.encode('utf-8')
+    if not isinstance(obj, (bytes, c_char_p)):
+        raise TypeError('expected a string or bytes, got %s' % type(obj).__name__)
+    if isinstance(obj, bytes) and b'\0' in obj:
+        raise ValueError('embedded NUL character in string argument %r' % obj)
+    return obj
+
+
+# The one conversion of scalar arguments: every parameter of these ctypes types in _FUNCS goes
+# through its converter (range, NUL) before ctypes sees it, instead of being wrapped or cut by
+# ctypes; the errors are the Python ones (OverflowError/ValueError/TypeError), which ctypes'
+# own from_param hook would turn into ctypes.ArgumentError.
+_CONVERTERS = {
+    c_int64: _int_param(c_int64, 64, True),
+    c_uint64: _int_param(c_uint64, 64, False),
+    c_int32: _int_param(c_int32, 32, True),
+    c_uint32: _int_param(c_uint32, 32, False),
+    c_size_t: _int_param(c_size_t, 8 * ctypes.sizeof(c_size_t), False),
+    c_char_p: _cstring,
+}
+if c_int not in _CONVERTERS:  # c_int is c_int32 on every platform libnad supports
+    _CONVERTERS[c_int] = _int_param(c_int, 8 * ctypes.sizeof(c_int), True)
+
+
+class _Checked:
+    """A registered C function whose scalar arguments pass _CONVERTERS first."""
+
+    def __init__(self, f, argtypes):
+        self._f = f
+        self.__name__ = f.__name__
+        self._conv = [(i, _CONVERTERS[a]) for i, a in enumerate(argtypes) if a in _CONVERTERS]
+
+    def __call__(self, *args):
+        if self._conv and len(args) == len(self._f.argtypes):
+            args = list(args)
+            for i, conv in self._conv:
+                args[i] = conv(args[i])
+        return self._f(*args)
 
 
 class HANDLE(c_void_p):
@@ -288,6 +359,7 @@ def _register(lib):
         f.restype = restype
         if len(entry) > 3:
             f.errcheck = entry[3]
+        setattr(lib, name, _Checked(f, argtypes))
     return missing
 
 
