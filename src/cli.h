@@ -88,6 +88,18 @@ int cli_npy_read(const char *what, const char *path, float **data, int64_t shape
 /* Product of shape[0..ndim). */
 int64_t cli_numel(const int64_t *shape, int32_t ndim);
 
+/* ---- a run's output set (runset.c) ------------------------------------------------------------ */
+
+/* Locks --out DIR for this process (flock): 0, or CLI_ERR with the message printed when another
+ * process holds it. */
+int cli_lock_out_dir(const char *dir, int *fd);
+void cli_unlock_out_dir(int fd);
+/* Size and CRC-32 of a file: 0, or -1 with errno set. */
+int cli_file_digest(const char *path, int64_t *bytes, uint32_t *crc);
+/* Requires DIR/summary.json and checks that each of names[0..n) matches the size and CRC-32 it
+ * lists: 0, or CLI_ERR with the message printed (a missing summary: an interrupted run). */
+int cli_check_run_dir(const char *dir, const char *const *names, int n);
+
 /* ---- tiny JSON writer (json.c) -------------------------------------------------------------- */
 
 /* Writes indented JSON to f. Keys are NULL inside arrays. Non-finite doubles become null. */
@@ -109,6 +121,8 @@ void cli_json_double(cli_json *j, const char *key, double v);
 void cli_json_shape(cli_json *j, const char *key, const int64_t s[3]);
 /* Ends the document with a newline. */
 void cli_json_finish(cli_json *j);
+/* "checksums": {NAME: {"bytes": N, "crc32": "hex"}, ...} of DIR/NAME for each name (runset.c). */
+void cli_json_checksums(cli_json *j, const char *dir, const char *const *names, int n);
 
 /* ---- progress bar (progress.c) -------------------------------------------------------------- */
 

@@ -171,6 +171,9 @@ int bias_read_nads(const char *dir, const bias_settings *s, float **nads, int64_
   char path[4096];
   if (snprintf(path, sizeof path, "%s/nads.npy", dir) >= (int)sizeof path)
     return cli_error("NAD directory path too long: '%s'", dir);
+  static const char *const set[] = {"nads.npy"};
+  if (cli_check_run_dir(dir, set, 1) != 0) /* one complete run, not a mix (runset.c) */
+    return CLI_ERR;
   int64_t shape[8];
   int32_t nd = 0;
   if (cli_npy_read("NADs", path, nads, shape, &nd) != 0)

@@ -33,7 +33,8 @@ static int resolve(const char *arg, char *nads_path, char *evals_path, int *squa
     if (snprintf(nads_path, PATH_LEN, "%s/nads.npy", arg) >= PATH_LEN ||
         snprintf(evals_path, PATH_LEN, "%s/eigenvalues.npy", arg) >= PATH_LEN)
       return cli_error("path too long: '%s'", arg);
-    return 0;
+    static const char *const set[] = {"nads.npy", "eigenvalues.npy"};
+    return cli_check_run_dir(arg, set, 2); /* one complete run, not a mix */
   }
   size_t n = strlen(arg);
   if (n + 16 >= PATH_LEN)

@@ -195,6 +195,7 @@ int cli_cmd_estimate(int argc, char **argv) {
   nad_arch *arch = NULL;
   nad_estimator *e = NULL;
   nad_status st;
+  int out_lock = -1;
   if ((rc = cli_make_arch(CMD, &a.ao, &arch)) != 0)
     return rc;
   r.arch_name = nad_arch_name(arch);
@@ -215,12 +216,15 @@ int cli_cmd_estimate(int argc, char **argv) {
   }
   if ((rc = setup_options(e, &r)) != 0)
     goto done;
-  /* Fail before a long run, not after it, when the results cannot be written. */
+  /* Fail before a long run, not after it, when the results cannot be written, or when another
+   * run writes into the same directory (runset.c). */
   if (cli_mkdir_p(r.out_dir) != 0 || access(r.out_dir, W_OK) != 0) {
     rc = cli_error("--out: cannot create or write directory '%s': %s", r.out_dir,
                    strerror(errno));
     goto done;
   }
+  if ((rc = cli_lock_out_dir(r.out_dir, &out_lock)) != 0)
+    goto done;
   if (r.resume) {
     if ((st = nad_estimator_load(e, r.resume)) != NAD_OK) {
       rc = cli_lib_error(st, "cannot resume from '%s'", r.resume);
@@ -237,5 +241,6 @@ int cli_cmd_estimate(int argc, char **argv) {
 done:
   nad_estimator_destroy(e);
   nad_arch_destroy(arch);
+  cli_unlock_out_dir(out_lock);
   return rc;
 }

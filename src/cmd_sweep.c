@@ -282,6 +282,7 @@ int cli_cmd_sweep(int argc, char **argv) {
   const int64_t d = s.input[0] * s.input[1] * s.input[2];
   char what[PATH_LEN + 64];
   int64_t nad_rows = 0;
+  int out_lock = -1;
   if (grid) {
     sw.grid = 1;
     sw.rows = grid_axis(s.input[1], step, NULL);
@@ -329,6 +330,8 @@ int cli_cmd_sweep(int argc, char **argv) {
     rc = cli_error("--out: cannot create or write directory '%s': %s", out, strerror(errno));
     goto done;
   }
+  if ((rc = cli_lock_out_dir(out, &out_lock)) != 0) /* one sweep per directory (runset.c) */
+    goto done;
   if ((rc = join(sw.csv, out, "accuracy.csv")) || (rc = join(sw.png, out, "accuracy.png")) ||
       (rc = join(sw.settings, out, "sweep.json")))
     goto done;
@@ -413,5 +416,6 @@ done:
   free(v);
   nad_free(nads);
   nad_arch_destroy(arch);
+  cli_unlock_out_dir(out_lock);
   return rc;
 }

@@ -115,9 +115,11 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   cli_json_begin_array(&j, "files", 1);
   static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy",
                                       "nads.png"};
-  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+  const int n_files = (int)(sizeof files / sizeof files[0]);
+  for (int i = 0; i < n_files; i++)
     cli_json_string(&j, NULL, files[i]);
   cli_json_end_array(&j);
+  cli_json_checksums(&j, r->out_dir, files, n_files); /* readers check them (runset.c) */
   cli_json_string(&j, "libnad_version", nad_version_string());
   cli_json_blas(&j, "blas");
   cli_json_end_object(&j);

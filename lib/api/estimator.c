@@ -7,7 +7,7 @@
 
 #include "api/api.h"
 #include "estimator/estimator.h"
-#include "io/atomic.h"
+#include "io/io.h"
 
 /* ---- options (rows in lib/api/options.c) -------------------------------------------------- */
 
@@ -215,6 +215,9 @@ static nad_status run(nad_estimator *e) {
 static nad_status run_locked(nad_estimator *e) {
   if (!e->ckpt_path)
     return run(e);
+  nadi_atomic_file af = {0};
+  if (nadi_atomic_check(&af, e->ckpt_path) != 0)
+    return nadi_atomic_fail(&af);
   int fd = nadi_lock_acquire(e->ckpt_path);
   if (fd < 0 && errno == EWOULDBLOCK)
     return nadi_fail(NAD_ERR_IO, "checkpoint '%s' is in use by another run (it holds the lock "

@@ -64,21 +64,27 @@ static void remove_stale_temporaries(const char *path) {
   closedir(d);
 }
 
+int nadi_atomic_check(nadi_atomic_file *af, const char *path) {
+  af->path = path;
+  struct stat sb;
+  if (lstat(path, &sb) != 0 || S_ISREG(sb.st_mode))
+    return 0;
+  if (S_ISLNK(sb.st_mode))
+    return failed(af, "replace a symbolic link (refused: name the file it points to)", ELOOP);
+  if (S_ISDIR(sb.st_mode))
+    return failed(af, "replace a directory", EISDIR);
+  return failed(af, "replace something that is not a regular file (a device or FIFO; refused)",
+                EEXIST);
+}
+
 int nadi_atomic_open(nadi_atomic_file *af, const char *path) {
   af->fp = NULL;
   af->path = path;
   af->tmp_path = NULL;
   af->failed = NULL;
   af->err = 0;
-  struct stat sb;
-  if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-    if (S_ISLNK(sb.st_mode))
-      return failed(af, "replace a symbolic link (refused: name the file it points to)", ELOOP);
-    if (S_ISDIR(sb.st_mode))
-      return failed(af, "replace a directory", EISDIR);
-    return failed(af, "replace something that is not a regular file (a device or FIFO; refused)",
-                  EEXIST);
-  }
+  if (nadi_atomic_check(af, path) != 0)
+    return -1;
   remove_stale_temporaries(path);
   size_t n = strlen(path) + 32;
   char *tmp = malloc(n);

@@ -28,6 +28,9 @@ typedef struct nadi_atomic_file {
  * Removes temporaries "<path>.tmp.<pid>" that writers which no longer run left behind (a kill
  * -9 during a write: checkpoints can be gigabytes). */
 int nadi_atomic_open(nadi_atomic_file *af, const char *path);
+/* The destination check of nadi_atomic_open alone, for callers that want to fail before long
+ * work: 0, or -1 with af->failed / af->err set (af->path = path; nothing else is touched). */
+int nadi_atomic_check(nadi_atomic_file *af, const char *path);
 /* Flush, fsync, close and rename onto the final path: 0, or -1 with the temporary file
  * removed and the destination untouched. Always releases af. */
 int nadi_atomic_commit(nadi_atomic_file *af);
