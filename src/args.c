@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/checked.h"
 
 int cli_usage_error(const char *command, const char *fmt, ...) {
   va_list ap;
@@ -136,8 +137,13 @@ int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]) {
       p++;
     }
   }
-  if (*p == '\0')
+  int64_t n = 0;
+  if (*p == '\0' && nadi_prod_ok(shape, 3, &n) && n <= INT32_MAX)
     return 0;
+  if (*p == '\0') {
+    fprintf(stderr, "nad: --%s: %s has more than 2^31 - 1 values (C*H*W)\n", opt, text);
+    return CLI_USAGE;
+  }
 bad:
   fprintf(stderr, "nad: --%s: expected CxHxW with positive integers (e.g. 1x32x32), got '%s'\n",
           opt, text);

@@ -85,7 +85,7 @@ int64_t cli_num_cpus(void);
 /* Reads a float32/float64 .npy fully (nad_npy_read_f32); returns 0 or CLI_ERR, printed as
  * "nad: <what>: <libnad message, which names the file>". */
 int cli_npy_read(const char *what, const char *path, float **data, int64_t shape[8], int32_t *ndim);
-/* Product of shape[0..ndim). */
+/* Product of shape[0..ndim); -1 when it overflows (or a dimension is negative). */
 int64_t cli_numel(const int64_t *shape, int32_t ndim);
 
 /* ---- a run's output set (runset.c) ------------------------------------------------------------ */
@@ -117,6 +117,7 @@ void cli_json_begin_array(cli_json *j, const char *key, int inline_items);
 void cli_json_end_array(cli_json *j);
 void cli_json_string(cli_json *j, const char *key, const char *v);
 void cli_json_int(cli_json *j, const char *key, int64_t v);
+void cli_json_bool(cli_json *j, const char *key, int v);
 void cli_json_double(cli_json *j, const char *key, double v);
 void cli_json_shape(cli_json *j, const char *key, const int64_t s[3]);
 /* Ends the document with a newline. */

@@ -79,6 +79,10 @@ static int load_set(nad_set *s) {
     return cli_error("'%s': expected a 1-D array of eigenvalues", evals_path);
   }
   s->count = ne < s->rows ? ne : s->rows; /* reference files: 1023 NADs, up to 1024 values */
+  if (ne < s->rows) /* said, not silent (issue 11) */
+    fprintf(stderr, "nad: note: %s: %lld NADs but %lld eigenvalues in '%s': the spectrum uses "
+                    "the first %lld NADs\n", s->label, (long long)s->rows, (long long)ne,
+            evals_path, (long long)ne);
   s->evals = malloc((size_t)s->count * sizeof(double));
   if (!s->evals) {
     nad_free(ev);

@@ -65,13 +65,17 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
   r->batch = -1; /* library default */
   if ((rc = cli_parse_i64("networks", a->networks, 2, INT64_MAX, &r->networks)) ||
       (rc = cli_parse_double_pos("scale", a->scale, &r->scale)) ||
-      (rc = cli_parse_i64("seed", a->seed, 0, INT64_MAX, &r->seed)) ||
+      (rc = cli_parse_i64("seed", a->seed, 0, cli_option_max(NAD_OPT_SEED), &r->seed)) ||
       (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &r->threads)) ||
       (rc = cli_parse_i64("top", a->top, 0, INT64_MAX, &r->top)) ||
       (rc = cli_parse_i64("batch", a->batch, 1, max_batch, &r->batch)) ||
       (rc = cli_parse_size("memory", a->memory, &r->memory)) ||
       (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)))
     return rc;
+  double step_lo = 0, step_hi = 0; /* the library's bounds, said as they are */
+  if (a->scale && nad_option_bounds(NAD_OPT_STEP, &step_lo, &step_hi) == NAD_OK &&
+      !(r->scale >= step_lo && r->scale <= step_hi))
+    return cli_usage_error(CMD, "--scale: must be in (0, %g], got '%s'", step_hi, a->scale);
   if (r->threads == 0) /* record the real count: results are reproducible per count */
     r->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
   if (strcmp(r->mode, "dipole") != 0 && strcmp(r->mode, "gradient") != 0)

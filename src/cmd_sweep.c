@@ -297,10 +297,14 @@ int cli_cmd_sweep(int argc, char **argv) {
                                 "holds %lld NADs)", (long long)i0, nads_dir, (long long)nad_rows);
       goto done;
     }
-    if (i1 > nad_rows)
+    if (i1 > nad_rows) {
+      fprintf(stderr, "nad: note: --indices %lld:%lld:%lld stops at %lld: '%s/nads.npy' holds "
+                      "%lld NADs\n", (long long)i0, (long long)i1, (long long)istep,
+              (long long)nad_rows, nads_dir, (long long)nad_rows);
       i1 = nad_rows;
+    }
     sw.rows = 1;
-    sw.cols = sw.ncells = (i1 - i0 + istep - 1) / istep;
+    sw.cols = sw.ncells = (i1 - i0 - 1) / istep + 1; /* 0 <= i0 < i1: no overflow */
     snprintf(what, sizeof what, "nads %s indices %lld:%lld:%lld", nads_dir, (long long)i0,
              (long long)i1, (long long)istep);
   }

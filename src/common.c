@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/checked.h"
 
 int cli_lib_error(nad_status st, const char *fmt, ...) {
   const char *msg = nad_last_error(); /* read first: nothing below may call libnad */
@@ -100,7 +101,7 @@ int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
   int64_t outputs = 1;
   int rc = cli_parse_shape("input", o->input, shape);
   if (rc == 0)
-    rc = cli_parse_i64("outputs", o->outputs, 1, 1 << 20, &outputs);
+    rc = cli_parse_i64("outputs", o->outputs, 1, 1000000, &outputs); /* nad_arch_create_builtin */
   if (rc)
     return rc;
   const char *spec_src = o->spec_file ? o->spec_file : "--spec-string";
@@ -218,8 +219,6 @@ int cli_npy_read(const char *what, const char *path, float **data, int64_t shape
 }
 
 int64_t cli_numel(const int64_t *shape, int32_t ndim) {
-  int64_t n = 1;
-  for (int32_t i = 0; i < ndim; i++)
-    n *= shape[i];
-  return n;
+  int64_t n = 0;
+  return nadi_prod_ok(shape, ndim, &n) ? n : -1;
 }

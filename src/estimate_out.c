@@ -1,6 +1,7 @@
 /* `nad estimate` results: the .npy files, the picture, summary.json (written last, atomically,
  * so that its presence means "this directory holds one complete run") and the human summary. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,22 @@ static void check_convergence(const nad_estimator *e, const estimate_run *r, con
              detail, CONVERGED_SPECTRUM_CORR, CONVERGED_TOP1_OVERLAP);
 }
 
-static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c) {
+/* A result that is no result (issue 11): the eigenvalues are not finite, or none is positive
+ * (e.g. --scale 1e-10: the responses underflow to zero). Why into why (empty when fine). */
+static void check_degenerate(const double *evals, int64_t k, char *why, size_t len) {
+  why[0] = '\0';
+  for (int64_t i = 0; i < k; i++)
+    if (!isfinite(evals[i])) {
+      snprintf(why, len, "eigenvalue %lld is not finite", (long long)i);
+      return;
+    }
+  if (k > 0 && !(evals[0] > 0.0))
+    snprintf(why, len, "no eigenvalue is positive (the largest is %g): the responses do not "
+                       "vary across networks (is --scale too small or too large?)", evals[0]);
+}
+
+static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c,
+                               const char *degenerate) {
   cli_json j;
   cli_json_init(&j, f);
   cli_json_begin_object(&j, NULL);
@@ -112,6 +128,9 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   }
   cli_json_end_object(&j);
   cli_json_string(&j, "verdict", c->verdict);
+  cli_json_bool(&j, "degenerate", degenerate[0] != '\0');
+  if (degenerate[0])
+    cli_json_string(&j, "degenerate_reason", degenerate);
   cli_json_begin_array(&j, "files", 1);
   static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy",
                                       "nads.png"};
@@ -127,12 +146,12 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
 }
 
 /* summary.json replaced atomically: it appears complete or not at all. */
-static int write_summary(const estimate_run *r, const convergence *c) {
+static int write_summary(const estimate_run *r, const convergence *c, const char *degenerate) {
   char path[PATH_LEN];
   nadi_atomic_file af;
   if (join(path, r->out_dir, "summary.json") || cli_atomic_open(&af, path))
     return CLI_ERR;
-  write_summary_json(af.fp, r, c);
+  write_summary_json(af.fp, r, c, degenerate);
   return cli_atomic_commit(&af);
 }
 
@@ -219,8 +238,15 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
     rc = cli_lib_error(st, "cannot write '%s'", path);
     goto done;
   }
-  if ((rc = write_summary(r, &conv)) != 0)
+  char degenerate[256];
+  check_degenerate(evals, k, degenerate, sizeof degenerate);
+  if ((rc = write_summary(r, &conv, degenerate)) != 0)
     goto done;
+  if (degenerate[0]) { /* files kept for inspection, but not a success */
+    rc = cli_error("degenerate result: %s (files written to '%s' for inspection, marked "
+                   "\"degenerate\": true in summary.json)", degenerate, r->out_dir);
+    goto done;
+  }
   if (!r->quiet) {
     print_human(r, evals, &conv);
     fflush(stdout);

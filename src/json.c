@@ -98,6 +98,11 @@ void cli_json_int(cli_json *j, const char *key, int64_t v) {
   fprintf(j->f, "%lld", (long long)v);
 }
 
+void cli_json_bool(cli_json *j, const char *key, int v) {
+  prefix(j, key);
+  fputs(v ? "true" : "false", j->f);
+}
+
 void cli_json_double(cli_json *j, const char *key, double v) {
   prefix(j, key);
   if (!isfinite(v)) {

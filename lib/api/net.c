@@ -1,4 +1,5 @@
 /* Public network handle: parameters, forward, backward. */
+#include <math.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -121,9 +122,10 @@ static nad_status forward(nad_net *n, const float *x, int64_t batch, float *y, s
    * may change between forward and backward. */
   memcpy(n->x_copy, x, sizeof(float) * (size_t)(batch * nadi_graph_in_size(n->arch->g)));
   const float *out = nadi_exec_forward(n->exec, n->params, n->x_copy, batch, n->training, &n->rng);
-  for (size_t i = 0; i < y_len; i++) {
-    if (out[i] != out[i])
-      return nadi_fail(NAD_ERR_NUMERICAL, "forward produced NaN (output %zu)", i);
+  for (size_t i = 0; i < y_len; i++) { /* inf is as degenerate as NaN (issue 11) */
+    if (!isfinite(out[i]))
+      return nadi_fail(NAD_ERR_NUMERICAL, "forward produced %s (output %zu): the weights or "
+                       "inputs are too large for float", isnan(out[i]) ? "NaN" : "inf", i);
   }
   memcpy(y, out, y_len * sizeof(float));
   n->last_batch = batch;

@@ -28,15 +28,6 @@ int64_t nadi_alloc_thread_bytes(void) {
 #endif
 }
 
-int nadi_mul_ok(int64_t a, int64_t b, int64_t *out) {
-  if (a < 0 || b < 0)
-    return 0;
-  if (a != 0 && b > INT64_MAX / a)
-    return 0;
-  *out = a * b;
-  return 1;
-}
-
 void *nadi_alloc(size_t n, size_t size) {
   if (size != 0 && n > (SIZE_MAX - 64) / size)
     return NULL;

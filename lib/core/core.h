@@ -38,8 +38,7 @@ void nadi_free(void *p);
  * difference around a call is what the call allocated and kept. */
 int64_t nadi_alloc_thread_bytes(void);
 
-/* a*b (and a*b*c) with overflow check; returns 0 on overflow or negative operands. */
-int nadi_mul_ok(int64_t a, int64_t b, int64_t *out);
+#include "core/checked.h" /* nadi_mul_ok, nadi_add_ok: overflow-checked sizes */
 
 /* Counter-based generator: a stream is fully defined by (seed, stream id), so network j's
  * weights depend only on (seed, j) whatever the thread that builds it. splitmix64 seeding of

@@ -139,4 +139,56 @@ check("stale temporary of a dead writer removed", not os.path.exists(stale))
 check("temporary of a live writer kept", os.path.exists(live))
 check("checkpoint written", os.path.isfile(tmp("ck6.bin")))
 
+# ---- no undefined behaviour on any input (§3) ----------------------------------------------------
+fails("compare --input whose product overflows", "compare", tmp("a"), tmp("a"), "--input",
+      "16777216x16777216x16777216", code=2, says=["2^31"])
+rc, out, err = run("sweep", "logreg", "--input", "1x8x8", "--nads", tmp("a"), "--indices",
+                   "0:16:9223372036854775797", "--train", "20", "--test", "20", "--epochs", "1",
+                   "--out", tmp("sw1"), "--quiet")
+rows = open(tmp("sw1", "accuracy.csv")).read().split() if rc == 0 else []
+check("sweep with a huge index step: one cell", rc == 0 and rows[1:2] and
+      rows[1].startswith("0,") and len(rows) == 2, f"{rc} {rows} {err}")
+rc, out, err = run("sweep", "logreg", "--input", "1x8x8", "--nads", tmp("a"), "--indices",
+                   "60:100:1", "--train", "20", "--test", "20", "--epochs", "1",
+                   "--out", tmp("sw2"), "--quiet")
+check("sweep past the last NAD says so", rc == 0 and "stops at 64" in err, f"{rc} {err}")
+
+# degenerate results are not successes
+rc, out, err = run("estimate", *SMALL, "--networks", 4, "--scale", "1e-10", "--out", tmp("deg"))
+summ = json.load(open(tmp("deg", "summary.json"))) if os.path.exists(tmp("deg", "summary.json")) else {}
+check("--scale 1e-10: all-zero eigenvalues flagged", rc == 1 and "degenerate" in err and
+      summ.get("degenerate") is True and "positive" in summ.get("degenerate_reason", ""),
+      f"{rc} {err} {summ.get('degenerate')}")
+check("normal run: degenerate false", json.load(open(tmp("a", "summary.json")))["degenerate"]
+      is False)
+fails("--scale above the library's bound names it", "estimate", *SMALL, "--networks", 4,
+      "--scale", "1e308", "--out", tmp("deg2"), code=2, says=["1e+300"])
+P = tmp("p.npy")
+rc, _, err = run("net", "init", "logreg", "--input", "1x8x8", "--seed", 1, "--out", P)
+check("net init", rc == 0, err)
+np.save(tmp("huge.npy"), np.full(np.load(P).shape, 1e37, np.float32))  # 64 x 1e37 > FLT_MAX
+np.save(tmp("x1.npy"), np.ones((1, 8, 8), np.float32))
+fails("huge weights: inf outputs refused", "net", "forward", "logreg", "--input", "1x8x8",
+      "--params", tmp("huge.npy"), "--x", tmp("x1.npy"), "--out", tmp("y.npy"), says=["inf"])
+rc, _, err = run("net", "forward", "logreg", "--input", "1x8x8", "--params", P, "--x",
+                 tmp("x1.npy"), "--out", tmp("y1.npy"))
+check("one sample CxHxW is a batch of one", rc == 0 and np.load(tmp("y1.npy")).shape == (1, 1),
+      err)
+# negative eigenvalues are said to be negative, not "zero"
+os.makedirs(tmp("neg"))
+np.save(tmp("neg", "nads.npy"), np.eye(64, dtype=np.float32)[:4])
+np.save(tmp("neg", "eigenvalues.npy"), -np.ones(4))
+with open(tmp("neg", "summary.json"), "w") as f:
+    f.write("{}\n")
+fails("negative eigenvalues are called negative", "compare", tmp("neg"), tmp("a"),
+      says=["negative"])
+np.save(tmp("few_NADs.npy"), np.eye(64, dtype=np.float32)[:16])
+np.save(tmp("few_eigenvals.npy"), np.ones(5))
+rc, _, err = run("compare", tmp("few_NADs.npy"), tmp("a"))
+check("16 NADs, 5 eigenvalues: said", rc == 0 and "first 5" in err, f"{rc} {err}")
+fails("--seed above the library's bound: usage error (2)", "estimate", *SMALL, "--networks", 4,
+      "--seed", "9007199254740993", "--out", tmp("s"), code=2)
+fails("--outputs above the library's bound: usage error (2)", "estimate", "logreg", "--input",
+      "1x8x8", "--outputs", "1040000", "--networks", 4, "--out", tmp("s"), code=2)
+
 nadtest.finish()
