@@ -2,11 +2,14 @@
 # Installs everything libnad needs on a fresh Debian 12 machine (build, tests, benchmarks).
 # Usage: scripts/setup-debian.sh [--with-torch]   (torch is needed for the PyTorch comparison tests)
 set -euo pipefail
+# clang + libfuzzer-14-dev: the bounded libFuzzer suite (scripts/test.sh, suite fuzz); abigail-tools:
+# abidiff against the checked-in ABI dump (test abi-check).
 # libblis-dev: the -Dblas=blis build (its BLAS alternative ranks below OpenBLAS's, so the default
 # libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
-      python3 python3-numpy valgrind time)
+      python3 python3-numpy valgrind time
+      clang libfuzzer-14-dev abigail-tools)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -7,6 +7,7 @@
  * whatever they do, where a formula kept beside them would drift. glibc knows every block's
  * size (malloc_usable_size); elsewhere nothing is counted and the budget is not enforced
  * for probes. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__GLIBC__)
@@ -28,7 +29,26 @@ int64_t nadi_alloc_thread_bytes(void) {
 #endif
 }
 
+#ifdef NADI_ALLOC_FAIL
+/* Allocation-failure injection (meson -Dalloc_fail=true, test builds only): the k-th call of
+ * nadi_alloc after nadi_alloc_fail_at(k) returns NULL, so a test can fail every allocation of a
+ * call in turn and check that each failure is NAD_ERR_OUT_OF_MEMORY, leaks nothing and leaves
+ * the handles usable. Process-wide; the tests that use it run single-threaded. */
+static atomic_int_fast64_t g_fail_at, g_calls;
+
+void nadi_alloc_fail_at(int64_t k) {
+  atomic_store(&g_calls, 0);
+  atomic_store(&g_fail_at, k);
+}
+
+int64_t nadi_alloc_calls(void) { return atomic_load(&g_calls); }
+#endif
+
 void *nadi_alloc(size_t n, size_t size) {
+#ifdef NADI_ALLOC_FAIL
+  if (atomic_fetch_add(&g_calls, 1) + 1 == atomic_load(&g_fail_at))
+    return NULL;
+#endif
   if (size != 0 && n > (SIZE_MAX - 64) / size)
     return NULL;
   size_t bytes = n * size;

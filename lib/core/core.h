@@ -37,6 +37,12 @@ void nadi_free(void *p);
  * block freed by another thread is counted there); -1 where the C library cannot tell. The
  * difference around a call is what the call allocated and kept. */
 int64_t nadi_alloc_thread_bytes(void);
+#ifdef NADI_ALLOC_FAIL
+/* Test builds (-Dalloc_fail=true): make the k-th nadi_alloc from now fail (k <= 0: none), and
+ * count the calls made since (alloc.c). */
+void nadi_alloc_fail_at(int64_t k);
+int64_t nadi_alloc_calls(void);
+#endif
 
 #include "core/checked.h" /* nadi_mul_ok, nadi_add_ok: overflow-checked sizes */
 
