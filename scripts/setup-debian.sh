@@ -8,7 +8,7 @@ set -euo pipefail
 # libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
-      python3 python3-numpy valgrind time
+      python3 python3-numpy valgrind time dataset-fashion-mnist
       clang libfuzzer-14-dev abigail-tools)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
