@@ -43,15 +43,16 @@ static int parse(int argc, char **argv, align_args *a) {
 static int write_outputs(const char *dir, const double *between, const double *lda,
                          int64_t count, int64_t d) {
   char path[PATH_LEN];
-  FILE *f = probe_create(dir, "align.csv", path);
-  if (!f)
+  nadi_atomic_file af;
+  if (probe_create(dir, "align.csv", &af, path) != 0)
     return CLI_ERR;
+  FILE *f = af.fp;
   fprintf(f, "k,between,discriminant,random\n");
   for (int64_t k = 1; k <= count; k++)
     fprintf(f, "%lld,%.8f,%.8f,%.8f\n", (long long)k, between[k - 1], lda[k - 1],
             (double)k / (double)d);
-  if (fclose(f) != 0)
-    return cli_error("cannot write '%s'", path);
+  if (cli_atomic_commit(&af) != 0) /* message printed */
+    return CLI_ERR;
   double *x = malloc((size_t)count * sizeof(double));
   if (!x)
     return cli_error("out of memory");

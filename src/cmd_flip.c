@@ -132,15 +132,16 @@ static int write_pictures(const char *dir, const nad_dataset *ds, const float *n
  * NAD; the accuracy before as reference in the CSV). */
 static int write_sweep(const char *dir, const band_result *b, int64_t nb) {
   char path[PATH_LEN];
-  FILE *f = probe_create(dir, "sweep.csv", path);
-  if (!f)
+  nadi_atomic_file af;
+  if (probe_create(dir, "sweep.csv", &af, path) != 0)
     return CLI_ERR;
+  FILE *f = af.fp;
   fprintf(f, "first,last,accuracy_before,accuracy_after,changed_fraction,l2,psnr\n");
   for (int64_t i = 0; i < nb; i++)
     fprintf(f, "%lld,%lld,%.4f,%.4f,%.6f,%.6g,%.6g\n", (long long)b[i].first,
             (long long)b[i].last, b[i].before, b[i].after, b[i].changed, b[i].l2, b[i].psnr);
-  if (fclose(f) != 0)
-    return cli_error("cannot write '%s'", path);
+  if (cli_atomic_commit(&af) != 0) /* message printed */
+    return CLI_ERR;
   double *x = malloc((size_t)nb * sizeof(double)), *y = malloc((size_t)nb * sizeof(double));
   if (!x || !y) {
     free(x);

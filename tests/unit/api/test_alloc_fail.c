@@ -1,11 +1,12 @@
 /* Allocation-failure injection (issue 11 §4; built with meson -Dalloc_fail=true, which
  * scripts/test.sh uses for its ASan pass, so a leak on any failure path is reported): for every
  * k, the k-th allocation through lib/core/alloc.c fails during a small estimate, a small
- * training run and a .npy load. Each failure must come back as NAD_ERR_OUT_OF_MEMORY (never a
+ * training run, a .npy load and each dataset loader (IDX, CIFAR-10, .npy pairs). Each failure must come back as NAD_ERR_OUT_OF_MEMORY (never a
  * crash, another status or a success with garbage), and the handles must stay usable: the same
  * work succeeds afterwards on the same handles where they survive. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nad/nad.h>
@@ -91,6 +92,67 @@ static nad_status train(void *ctx) {
   return st;
 }
 
+/* ---- the dataset loaders (lib/data): IDX, CIFAR-10 binary, .npy pairs ---- */
+static nad_status load_dataset(void *ctx) {
+  nad_dataset *d = NULL;
+  nad_status st = nad_dataset_load((const char *)ctx, NAD_SPLIT_TEST, 0, 0, &d);
+  if (st == NAD_OK && !d)
+    st = NAD_ERR_NUMERICAL; /* never: success without a dataset */
+  nad_dataset_destroy(d);
+  return st;
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t n) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return -1;
+  size_t w = fwrite(data, 1, n, f);
+  return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+static void loaders(const char *dir) {
+  /* IDX: 2 images of 3x3, labels 1 and 7 */
+  unsigned char img[16 + 18] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 3};
+  unsigned char lab[8 + 2] = {0, 0, 8, 1, 0, 0, 0, 2, 1, 7};
+  for (int i = 0; i < 18; i++)
+    img[16 + i] = (unsigned char)(i * 13);
+  CHECK(write_file(dir, "t10k-images-idx3-ubyte", img, sizeof img) == 0 &&
+            write_file(dir, "t10k-labels-idx1-ubyte", lab, sizeof lab) == 0,
+        "writing IDX files");
+  char src[2100];
+  snprintf(src, sizeof src, "idx:%s", dir);
+  CHECK(every_k("idx loader", load_dataset, src) >= 1, "idx loader allocates");
+  /* CIFAR-10: test_batch.bin with 2 records */
+  static unsigned char rec[2 * 3073];
+  for (int i = 0; i < 2 * 3073; i++)
+    rec[i] = (unsigned char)(i * 7);
+  rec[0] = 3, rec[3073] = 9;
+  CHECK(write_file(dir, "test_batch.bin", rec, sizeof rec) == 0, "writing CIFAR-10 file");
+  snprintf(src, sizeof src, "cifar10:%s", dir);
+  CHECK(every_k("cifar10 loader", load_dataset, src) >= 1, "cifar10 loader allocates");
+  /* .npy pair (train and test the same files) */
+  char xi[256], yl[256];
+  snprintf(xi, sizeof xi, "%s/x.npy", dir);
+  snprintf(yl, sizeof yl, "%s/y.npy", dir);
+  const float x[2 * 4] = {0, 0.25f, 0.5f, 1, 1, 0.5f, 0.25f, 0};
+  const int64_t xs[3] = {2, 2, 2};
+  CHECK(nad_npy_write(xi, x, 0, xs, 3) == NAD_OK, "%s", nad_last_error());
+  const unsigned char ynpy[] = "\x93NUMPY\x01\x00v\x00{'descr': '|u1', 'fortran_order': False, "
+                               "'shape': (2,), }";
+  unsigned char yfile[128 + 2];
+  size_t hl = sizeof ynpy - 1;
+  memcpy(yfile, ynpy, hl);
+  while (hl < 127)
+    yfile[hl++] = ' ';
+  yfile[hl++] = '\n';
+  yfile[hl++] = 1, yfile[hl++] = 0;
+  CHECK(write_file(dir, "y.npy", yfile, hl) == 0, "writing labels");
+  snprintf(src, sizeof src, "npy:%s,%s,%s,%s", xi, yl, xi, yl);
+  CHECK(every_k("npy loader", load_dataset, src) >= 1, "npy loader allocates");
+}
+
 /* ---- loading a .npy file ---- */
 static nad_status load(void *ctx) {
   float *x = NULL;
@@ -131,6 +193,18 @@ int main(void) {
   n = every_k("npy load", load, path);
   CHECK(n >= 1, "npy load made %lld allocations", (long long)n);
   remove(path);
+  char dir[64];
+  snprintf(dir, sizeof dir, "/tmp/nad_alloc_fail_%ld", (long)getpid());
+  CHECK(mkdir(dir, 0700) == 0, "mkdir %s", dir);
+  loaders(dir);
+  static const char *const files[] = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+                                      "test_batch.bin", "x.npy", "y.npy"};
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+    remove(p);
+  }
+  rmdir(dir);
   nad_arch_destroy(a);
   return check_summary();
 }
