@@ -263,6 +263,13 @@ static int run(nad_estimator *e, estimate_run *r) {
   r->seconds = cli_now() - t0;
   cli_progress_end(&prog);
   nad_estimator_set_progress(e, NULL, NULL);
+  int64_t ck_failed = 0;
+  const char *ck_err = nad_estimator_checkpoint_error(e, &ck_failed);
+  if (ck_failed > 0) /* the run went on; the file holds the last state that could be saved */
+    fprintf(stderr, "nad: warning: %lld checkpoint save%s to '%s' failed (last: %s); the file "
+                    "keeps the last checkpoint that could be written%s\n",
+            (long long)ck_failed, ck_failed == 1 ? "" : "s", r->checkpoint, ck_err,
+            st == NAD_OK ? ", the results are written" : "");
   if (st == NAD_ERR_CANCELLED) {
     int64_t done = 0;
     nad_estimator_networks_done(e, &done);

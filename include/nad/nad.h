@@ -377,10 +377,18 @@ NAD_API nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn 
  *  from the thread that runs) every `every_n_networks` networks computed by the run, and once
  *  more when the run ends, also by cancellation or error, so that the file always holds every
  *  network accumulated. A killed run is resumed by loading the file into a new estimator with
- *  the same settings and running it. path NULL disables. NAD_ERR_MISUSE after the run; a
- *  failing save stops the run with its status (NAD_ERR_IO). */
+ *  the same settings and running it. path NULL disables. NAD_ERR_MISUSE after the run. The
+ *  path is checked and locked when the run starts (NAD_ERR_IO when its directory is missing,
+ *  when it is a symbolic link, a device or a directory, or when another run holds it: the
+ *  lock is the file "<path>.lock"). A save that fails later (a full disk) does not stop the
+ *  run: the file keeps the previous checkpoint, and nad_estimator_checkpoint_error says what
+ *  failed. */
 NAD_API nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *path,
                                                 int64_t every_n_networks);
+/** Message of the last checkpoint save that failed during nad_estimator_run ("" when none
+ *  failed), and in *failures (may be NULL) how many failed. Owned by e. May be called from the
+ *  progress callback to report a failure while the run goes on. */
+NAD_API const char *nad_estimator_checkpoint_error(const nad_estimator *e, int64_t *failures);
 
 /** Accumulate the responses of the networks of [first, first + N) that are not already
  *  accumulated (from nad_estimator_load), then finalize (eigensolve, spectrum). Can be called

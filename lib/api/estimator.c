@@ -231,6 +231,12 @@ nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn fn, void
   return NAD_OK;
 }
 
+const char *nad_estimator_checkpoint_error(const nad_estimator *e, int64_t *failures) {
+  if (failures)
+    *failures = e ? e->ckpt_failures : 0;
+  return e && e->ckpt_failures > 0 ? e->ckpt_error : "";
+}
+
 nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *path,
                                         int64_t every_n_networks) {
   NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");

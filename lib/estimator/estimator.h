@@ -140,6 +140,9 @@ struct nad_estimator {
   void *progress_ud;
   char *ckpt_path; /* periodic checkpoint during run (NULL: none) */
   int64_t ckpt_every;
+  int64_t ckpt_failures; /* periodic saves that failed (the run went on; the file kept the
+                            previous checkpoint) */
+  char ckpt_error[512];  /* message of the last failure */
   /* state */
   nadi_guard guard; /* running façade calls; destroy waits for them (lib/core/guard.h) */
   int ran;       /* nad_estimator_run was called: options frozen, run refused */

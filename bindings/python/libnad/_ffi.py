@@ -309,6 +309,7 @@ _FUNCS = [
     ('nad_estimator_set_eval_data', [HANDLE, HANDLE], c_int, _check),
     ('nad_estimator_set_progress', [HANDLE, PROGRESS_FN, c_void_p], c_int, _check),
     ('nad_estimator_set_checkpoint', [HANDLE, c_char_p, c_int64], c_int, _check),
+    ('nad_estimator_checkpoint_error', [HANDLE, P(c_int64)], c_char_p),
     ('nad_estimator_run', [HANDLE], c_int, _check),
     ('nad_estimator_plan', [HANDLE, P(c_int64), P(c_int64), P(c_int64), P(c_int64)], c_int,
      _check),
