@@ -54,6 +54,7 @@ q, r = np.linalg.qr(rng.standard_normal((D, D)))
 nads = np.ascontiguousarray((q * np.sign(np.diag(r))).T).astype(np.float32)
 os.makedirs(tmp("nads"))
 np.save(tmp("nads", "nads.npy"), nads)
+open(tmp("nads", "summary.json"), "w").write("{}\n")  # a NAD directory holds one complete run
 
 # ---- flip ------------------------------------------------------------------------------------
 for op, alpha in (("flip", 2.0), ("remove", 1.0)):
@@ -149,6 +150,7 @@ check("align 5 NADs score", len(c5) == 5 and abs(j5.get("score", -1) -
 # are not used; --top K limits further
 os.makedirs(tmp("nads-rank"))
 np.save(tmp("nads-rank", "nads.npy"), nads)
+open(tmp("nads-rank", "summary.json"), "w").write("{}\n")  # a NAD directory holds one complete run
 np.save(tmp("nads-rank", "eigenvalues.npy"), np.r_[np.linspace(2, 1, 7), np.zeros(D - 7)])
 jr = must_json("align rank 7", "align", "--nads", tmp("nads-rank"), "--data", DATA, "--size",
                "native", "--quiet")
