@@ -9,6 +9,7 @@ set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
       python3 python3-numpy valgrind time dataset-fashion-mnist
+      libopenmpi-dev openmpi-bin
       clang libfuzzer-14-dev abigail-tools)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
