@@ -67,12 +67,13 @@ run "ASan+UBSan" build-asan testlog-sanitize.json \
 run "valgrind" build testlog-valgrind.json "-Dwerror=true" --setup valgrind --suite valgrind \
     --num-processes 2 --timeout-multiplier $((20 * mult))
 
-# 4. libFuzzer (clang -fsanitize=fuzzer,address,undefined) over the parser targets of tests/fuzz,
-#    NAD_FUZZ_SECONDS each (default 60; two at a time: ~2 min), only where clang and its libFuzzer
-#    runtime (libfuzzer-14-dev) are installed. Only the fuzz targets are built in this pass.
+# 4. libFuzzer (clang -fsanitize=fuzzer,address,undefined) over the targets of tests/fuzz,
+#    NAD_FUZZ_SECONDS each (default 30; two at a time: ~2 min for 7 targets), only where clang
+#    and its libFuzzer runtime (libfuzzer-14-dev) are installed. Only the fuzz targets (and the
+#    library they link) are built in this pass.
 if command -v clang >/dev/null 2>&1 &&
    [ -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
-  echo "=== libFuzzer (${NAD_FUZZ_SECONDS:-60} s per target)"
+  echo "=== libFuzzer (${NAD_FUZZ_SECONDS:-30} s per target)"
   t0=$SECONDS
   fz="-Dfuzzing=true -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Doptimization=1"
   if { [ -d build-fuzz ] && meson setup --reconfigure build-fuzz $fz >/dev/null; } ||
@@ -80,7 +81,7 @@ if command -v clang >/dev/null 2>&1 &&
     targets=$(cd build-fuzz && ninja -t targets all | sed -n 's|^\(tests/fuzz/libfuzzer_[a-z_]*\):.*|\1|p')
     if ninja -C build-fuzz $targets tests/fuzz/done_3.ckpt >build-fuzz.ninja.log 2>&1; then
       rm -f build-fuzz/meson-logs/testlog-fuzz.json
-      NAD_FUZZ_SECONDS=${NAD_FUZZ_SECONDS:-60} meson test -C build-fuzz --no-rebuild --suite fuzz \
+      NAD_FUZZ_SECONDS=${NAD_FUZZ_SECONDS:-30} meson test -C build-fuzz --no-rebuild --suite fuzz \
         --num-processes 2 --print-errorlogs --logbase testlog-fuzz
       read -r p f s < <(summary build-fuzz/meson-logs/testlog-fuzz.json)
       echo "libFuzzer: $p passed, $f failed ($((SECONDS - t0)) s)"
