@@ -3,9 +3,12 @@
 # Usage: scripts/setup-debian.sh [--with-torch]   (torch is needed for the PyTorch comparison tests)
 set -euo pipefail
 # libblis-dev: the -Dblas=blis build (its BLAS alternative ranks below OpenBLAS's, so the default
-# libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/.
+# libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/; cairo draws
+# the figures (fonts-dejavu-core: their font); libpng reads them back and poppler-utils (pdftotext)
+# checks the PDFs in the tests.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
+      libcairo2-dev fonts-dejavu-core poppler-utils
       python3 python3-numpy valgrind time)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()

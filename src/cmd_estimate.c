@@ -17,12 +17,13 @@ static int on_progress(void *user_data, int64_t done, int64_t total) {
 typedef struct estimate_args {
   cli_arch_opts ao;
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *memory;
-  const char *checkpoint, *every, *resume, *out;
+  const char *checkpoint, *every, *resume, *out, *format, *show;
   int quiet;
 } estimate_args;
 
 static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) {
   memset(a, 0, sizeof *a);
+  memset(r, 0, sizeof *r); /* r->show is freed by the caller whatever happens */
   const cli_opt opts[] = {
       {"input", 1, &a->ao.input, NULL},
       {"outputs", 1, &a->ao.outputs, NULL},
@@ -41,6 +42,8 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       {"checkpoint-every", 1, &a->every, NULL},
       {"resume", 1, &a->resume, NULL},
       {"out", 1, &a->out, NULL},
+      {"format", 1, &a->format, NULL},
+      {"show", 1, &a->show, NULL},
       {"quiet", 0, NULL, &a->quiet},
   };
   const char *pos[1];
@@ -70,7 +73,9 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       (rc = cli_parse_i64("top", a->top, 0, INT64_MAX, &r->top)) ||
       (rc = cli_parse_i64("batch", a->batch, 1, max_batch, &r->batch)) ||
       (rc = cli_parse_size("memory", a->memory, &r->memory)) ||
-      (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)))
+      (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)) ||
+      (rc = cli_parse_format(a->format, &r->format, &r->format_name)) ||
+      (rc = cli_parse_index_list("show", a->show, &r->show, &r->nshow)))
     return rc;
   if (r->threads == 0) /* record the real count: results are reproducible per count */
     r->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
@@ -190,8 +195,10 @@ int cli_cmd_estimate(int argc, char **argv) {
   estimate_args a;
   estimate_run r;
   int rc = parse_args(argc, argv, &a, &r);
-  if (rc)
+  if (rc) {
+    free(r.show);
     return rc < 0 ? CLI_OK : rc;
+  }
   nad_arch *arch = NULL;
   nad_estimator *e = NULL;
   nad_status st;
@@ -209,6 +216,12 @@ int cli_cmd_estimate(int argc, char **argv) {
                          (long long)r.top);
     goto done;
   }
+  for (int64_t i = 0; i < r.nshow; i++)
+    if (r.show[i] >= (r.top > 0 ? r.top : d)) {
+      rc = cli_usage_error(CMD, "--show: NAD %lld does not exist (the run keeps %lld NADs)",
+                           (long long)r.show[i], (long long)(r.top > 0 ? r.top : d));
+      goto done;
+    }
   if ((st = nad_estimator_create(arch, &e)) != NAD_OK) {
     rc = cli_lib_error(st, "cannot create estimator");
     goto done;
@@ -237,5 +250,6 @@ int cli_cmd_estimate(int argc, char **argv) {
 done:
   nad_estimator_destroy(e);
   nad_arch_destroy(arch);
+  free(r.show);
   return rc;
 }

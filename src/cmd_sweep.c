@@ -11,7 +11,8 @@
  *
  * Files in --out DIR: sweep.json (the settings, one line; a resumed sweep must match it),
  * accuracy.csv (one row appended, flushed and fsync'ed per finished cell; a torn last line
- * from a crash is cut off on restart) and accuracy.png (rewritten atomically after each cell). */
+ * from a crash is cut off on restart) and accuracy.png (or .svg/.pdf by --format; rewritten
+ * atomically after each cell). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -36,7 +37,10 @@ typedef struct sweep {
   int64_t rows, cols; /* grid shape (nads: 1 x count) */
   int64_t ncells;
   cell *cells;
-  char csv[PATH_LEN], png[PATH_LEN], settings[PATH_LEN];
+  char csv[PATH_LEN], figure[PATH_LEN], settings[PATH_LEN];
+  nad_figure_format format;
+  int64_t step;      /* grid: frequency step between cells */
+  const char *title; /* arch and what was swept */
 } sweep;
 
 static int join(char *dst, const char *dir, const char *name) {
@@ -187,9 +191,16 @@ static int write_figure(const sweep *sw) {
     vals[i] = sw->cells[i].acc;
     xs[i] = (double)sw->cells[i].a;
   }
-  nad_status st = sw->grid
-                      ? nad_png_write_heatmap(sw->png, vals, sw->rows, sw->cols, ACC_LO, ACC_HI)
-                      : nad_png_write_lineplot(sw->png, xs, vals, sw->ncells, ACC_LO, ACC_HI);
+  /* The paper's colour range: 50 % (chance) to 100 %; lower accuracies are clamped and the
+   * figure says so. Cells are ordered by (fy, fx), so the first cell gives both origins. */
+  nad_status st =
+      sw->grid ? nad_figure_heatmap(sw->figure, sw->format, vals, sw->rows, sw->cols, ACC_LO,
+                                    ACC_HI, (double)sw->cells[0].b, (double)sw->step,
+                                    (double)sw->cells[0].a, (double)sw->step, sw->title,
+                                    "fx (cycles per image)", "fy (cycles per image)",
+                                    "test accuracy (%)")
+               : nad_figure_lines(sw->figure, sw->format, xs, vals, sw->ncells, 1, ACC_LO, ACC_HI,
+                                  sw->title, "NAD index", "test accuracy (%)", NULL);
   free(vals);
   free(xs);
   return st == NAD_OK ? 0 : cli_lib_error(st, "cannot write the figure");
@@ -238,16 +249,18 @@ int cli_cmd_sweep(int argc, char **argv) {
   bias_args a;
   memset(&a, 0, sizeof a);
   const char *grid = NULL, *step_s = NULL, *nads_dir = NULL, *indices = NULL, *out = NULL;
-  cli_opt opts[BIAS_NOPTS + 5];
+  const char *format_s = NULL, *format_name = NULL;
+  cli_opt opts[BIAS_NOPTS + 6];
   bias_options(&a, opts);
   opts[BIAS_NOPTS] = (cli_opt){"grid", 1, &grid, NULL};
   opts[BIAS_NOPTS + 1] = (cli_opt){"step", 1, &step_s, NULL};
   opts[BIAS_NOPTS + 2] = (cli_opt){"nads", 1, &nads_dir, NULL};
   opts[BIAS_NOPTS + 3] = (cli_opt){"indices", 1, &indices, NULL};
   opts[BIAS_NOPTS + 4] = (cli_opt){"out", 1, &out, NULL};
+  opts[BIAS_NOPTS + 5] = (cli_opt){"format", 1, &format_s, NULL};
   const char *pos[1];
   int npos = 0;
-  int rc = cli_parse(CMD, argc, argv, opts, BIAS_NOPTS + 5, pos, 1, &npos);
+  int rc = cli_parse(CMD, argc, argv, opts, BIAS_NOPTS + 6, pos, 1, &npos);
   if (rc)
     return rc < 0 ? CLI_OK : rc;
   a.ao.name = npos > 0 ? pos[0] : NULL;
@@ -271,14 +284,20 @@ int cli_cmd_sweep(int argc, char **argv) {
     return rc;
   if (indices && (rc = parse_indices(indices, &i0, &i1, &istep)) != 0)
     return rc;
+  nad_figure_format format;
+  if ((rc = cli_parse_format(format_s, &format, &format_name)) != 0)
+    return rc;
 
   nad_arch *arch = NULL;
   float *v = NULL, *nads = NULL;
   char *line = NULL;
   sweep sw;
   memset(&sw, 0, sizeof sw);
+  sw.format = format;
+  sw.step = step;
   if ((rc = bias_make_arch(CMD, &a, &s, &arch)) != 0)
     return rc;
+  char title[PATH_LEN + 128];
   const int64_t d = s.input[0] * s.input[1] * s.input[2];
   char what[PATH_LEN + 64];
   int64_t nad_rows = 0;
@@ -329,7 +348,12 @@ int cli_cmd_sweep(int argc, char **argv) {
     rc = cli_error("--out: cannot create or write directory '%s': %s", out, strerror(errno));
     goto done;
   }
-  if ((rc = join(sw.csv, out, "accuracy.csv")) || (rc = join(sw.png, out, "accuracy.png")) ||
+  char figure_name[32];
+  snprintf(figure_name, sizeof figure_name, "accuracy.%s", format_name);
+  snprintf(title, sizeof title, "Test accuracy of %s trained on D(v), v: %s", nad_arch_name(arch),
+           what);
+  sw.title = title;
+  if ((rc = join(sw.csv, out, "accuracy.csv")) || (rc = join(sw.figure, out, figure_name)) ||
       (rc = join(sw.settings, out, "sweep.json")))
     goto done;
   const char *header = sw.grid ? "fy,fx,accuracy" : "index,accuracy";
@@ -405,7 +429,7 @@ int cli_cmd_sweep(int argc, char **argv) {
   }
   if (rc != 0 || (ran == 0 && (rc = write_figure(&sw)) != 0))
     goto done;
-  printf("%lld cells in %s, figure %s (%.1f s)\n", (long long)sw.ncells, sw.csv, sw.png,
+  printf("%lld cells in %s, figure %s (%.1f s)\n", (long long)sw.ncells, sw.csv, sw.figure,
          cli_now() - t0);
 done:
   free(line);

@@ -19,6 +19,10 @@ typedef struct estimate_run {
   int64_t checkpoint_every;
   const char *resume; /* NULL: none */
   int quiet;
+  nad_figure_format format; /* --format of the figures */
+  const char *format_name;  /* "png" | "svg" | "pdf": the figures' file extension */
+  int64_t *show;            /* --show: NAD indices of the grid (NULL: the first 16) */
+  int64_t nshow;
   /* outcome */
   int64_t resumed_networks; /* networks loaded from --resume */
   int64_t networks_done;

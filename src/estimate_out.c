@@ -8,7 +8,6 @@
 
 #include "estimate.h"
 
-#define PNG_NADS 16
 #define PATH_LEN 4096
 
 /* Thresholds of the plain-words verdict (see `nad estimate --help`). */
@@ -71,6 +70,9 @@ static void check_convergence(const nad_estimator *e, const estimate_run *r, con
              detail, CONVERGED_SPECTRUM_CORR, CONVERGED_TOP1_OVERLAP);
 }
 
+/* The figures, written as <name>.<format>. */
+static const char *const figure_names[] = {"nads", "spectrum", "eigenvalues"};
+
 static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c) {
   cli_json j;
   cli_json_init(&j, f);
@@ -113,10 +115,14 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   cli_json_end_object(&j);
   cli_json_string(&j, "verdict", c->verdict);
   cli_json_begin_array(&j, "files", 1);
-  static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy",
-                                      "nads.png"};
+  static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy"};
   for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
     cli_json_string(&j, NULL, files[i]);
+  for (size_t i = 0; i < sizeof figure_names / sizeof figure_names[0]; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "%s.%s", figure_names[i], r->format_name);
+    cli_json_string(&j, NULL, name);
+  }
   cli_json_end_array(&j);
   cli_json_string(&j, "libnad_version", nad_version_string());
   cli_json_blas(&j, "blas");
@@ -154,8 +160,37 @@ static void print_human(const estimate_run *r, const double *evals, const conver
     printf(" %.4g", evals[i]);
   printf("%s\n", r->k > 5 ? " ..." : "");
   printf("%s\n", c->verdict);
-  printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.png summary.json\n",
-         r->out_dir);
+  printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.%s spectrum.%s "
+         "eigenvalues.%s summary.json\n",
+         r->out_dir, r->format_name, r->format_name, r->format_name);
+}
+
+/* nads, spectrum and eigenvalues figures, titled with the run's settings. */
+static int write_figures(const estimate_run *r, const double *evals, const float *nads,
+                         const double *spectrum, const convergence *c) {
+  char path[PATH_LEN], title[256], shape[64], name[32];
+  snprintf(title, sizeof title, "%s, input %s, N = %lld, %s", r->arch_name,
+           cli_shape_str(r->input, shape, sizeof shape), (long long)r->networks_done, r->mode);
+  int not_converged = strncmp(c->verdict, "not converged", 13) == 0;
+  for (size_t i = 0; i < sizeof figure_names / sizeof figure_names[0]; i++) {
+    snprintf(name, sizeof name, "%s.%s", figure_names[i], r->format_name);
+    int rc = join(path, r->out_dir, name);
+    if (rc != 0)
+      return rc;
+    nad_status st;
+    if (i == 0)
+      st = nad_figure_nads(path, r->format, nads, r->k, r->input[0], r->input[1], r->input[2],
+                           evals, r->show, r->nshow, title,
+                           not_converged ? NAD_FIGURE_NOT_CONVERGED : 0);
+    else if (i == 1)
+      st = nad_figure_spectrum(path, r->format, spectrum, r->input[0], r->input[1], r->input[2],
+                               title);
+    else
+      st = nad_figure_eigenvalues(path, r->format, evals, r->k, title);
+    if (st != NAD_OK)
+      return cli_lib_error(st, "cannot write '%s'", path);
+  }
+  return 0;
 }
 
 int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
@@ -209,14 +244,8 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
       goto done;
     }
   }
-  if ((rc = join(path, r->out_dir, "nads.png")) != 0)
+  if ((rc = write_figures(r, evals, nads, spectrum, &conv)) != 0)
     goto done;
-  st = nad_png_write_nads(path, nads, k < PNG_NADS ? k : PNG_NADS, r->input[0], r->input[1],
-                          r->input[2]);
-  if (st != NAD_OK) {
-    rc = cli_lib_error(st, "cannot write '%s'", path);
-    goto done;
-  }
   if ((rc = write_summary(r, &conv)) != 0)
     goto done;
   if (!r->quiet) {

@@ -172,7 +172,8 @@ class Symbols(unittest.TestCase):
                   'nad_eval_point': (libnad.EvalPoint, 'NAD_EVAL_'),
                   'nad_fourier_part': (libnad.FourierPart, 'NAD_FOURIER_'),
                   'nad_blas_field': (libnad.BlasField, 'NAD_BLAS_'),
-                  'nad_owner': (libnad.Owner, 'NAD_OWNER_')}
+                  'nad_owner': (libnad.Owner, 'NAD_OWNER_'),
+                  'nad_figure_format': (libnad.FigureFormat, 'NAD_FIGURE_')}
         self.assertEqual(set(enums), set(mirror))
         for cname, (py, prefix) in mirror.items():
             with self.subTest(enum=cname):
