@@ -49,7 +49,8 @@ static const section sections[] = {
      "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy] [--seed S] [--threads T] "
      "[--top K] [--batch B] [--memory SIZE] [--checkpoint FILE [--checkpoint-every N]] "
      "[--resume FILE] "
-     "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR",
+     "[--spec FILE | --spec-string SPEC] [--format png|svg|pdf] [--show LIST] [--quiet] "
+     "--out DIR",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
      "    covariance, over N randomly initialised networks, of the response of output 0 at an\n"
      "    evaluation point x0. With the dipole (default) the response of pixel i is\n"
@@ -73,11 +74,17 @@ static const section sections[] = {
      "    --checkpoint-every N   networks between checkpoints (default 100)\n"
      "    --resume FILE      load a checkpoint first; --networks stays the total to reach\n"
      "    --quiet            no progress bar, no summary on stdout\n"
+     "    --format F         figures as png (default), svg or pdf\n"
+     "    --show LIST        NADs drawn in nads.F: indices and ranges A:B (B excluded) or\n"
+     "                       A:B:STEP, separated by commas, e.g. 0:16,100,500 (default 0:16)\n"
      "    --out DIR          output directory (created if missing)\n"
      "    Writes into DIR: eigenvalues.npy (float64 K, descending covariance eigenvalues),\n"
      "    nads.npy (float32 K x D, unit rows), mean.npy (float64 D, mean response),\n"
      "    spectrum.npy (float64 C x H x W, Fourier power of the covariance, fftshifted),\n"
-     "    nads.png (the first 16 NADs and their spectra) and, last, summary.json with the\n"
+     "    the figures nads.F (NADs with index and eigenvalue above their log Fourier power,\n"
+     "    every channel, colour bars, a title and a red stamp when not converged), spectrum.F\n"
+     "    (the covariance's Fourier power, axes in cycles per image) and eigenvalues.F (log\n"
+     "    scale), F = --format, and, last, summary.json with the\n"
      "    settings, timing and a convergence check (the networks split into two halves by\n"
      "    parity: top-k overlap and spectrum correlation of the halves, k = 1 and 10).\n"
      "    A run counts as converged when spectrum corr >= 0.99 and top-1 overlap >= 0.9.\n"
@@ -131,7 +138,7 @@ static const section sections[] = {
      "                       seconds, test_accuracy_per_epoch and the settings\n"},
     {"sweep",
      "nad sweep ARCH (--grid fourier [--step 2] | --nads DIR --indices A:B:STEP) --out DIR "
-     "[training options of 'nad bias']",
+     "[--format png|svg|pdf] [training options of 'nad bias']",
      "    Test accuracy of 'nad bias' training over many directions, one fresh network per\n"
      "    direction (same seeds for all: only v changes), its test accuracy measured after\n"
      "    the last epoch.\n"
@@ -142,10 +149,12 @@ static const section sections[] = {
      "    --nads DIR         NADs of DIR/nads.npy (from 'nad estimate'), numbers A, A+STEP, ...\n"
      "    --indices A:B:STEP  below B (as Python's range), the paper's Figure 2\n"
      "    --out DIR          output directory (created if missing)\n"
+     "    --format F         the figure as png (default), svg or pdf\n"
      "    Writes DIR/accuracy.csv (fy,fx,accuracy or index,accuracy; accuracy in percent), one\n"
-     "    row per finished direction, flushed to disk at once, and DIR/accuracy.png: a heat map\n"
-     "    (rows FY, columns FX, ascending, so DC is in the centre; viridis from 50 to 100 %,\n"
-     "    grey = not done) or a line plot of accuracy against NAD number (50 to 100 %).\n"
+     "    row per finished direction, flushed to disk at once, and DIR/accuracy.F: a heat map\n"
+     "    (rows FY, columns FX, ascending, so DC is in the centre; axes in cycles per image;\n"
+     "    viridis from 50 to 100 % with a colour bar, lower values clamped and said so; grey =\n"
+     "    not done) or a line plot of accuracy against NAD number (50 to 100 %).\n"
      "    DIR/sweep.json records the settings. Interrupted (Ctrl-C, crash), the same command\n"
      "    resumes: finished rows are kept and skipped; other settings are refused.\n"},
     {"help", "nad help [COMMAND]", "    Print this help, or the help of one command.\n"},
