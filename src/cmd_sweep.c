@@ -350,8 +350,12 @@ int cli_cmd_sweep(int argc, char **argv) {
   }
   char figure_name[32];
   snprintf(figure_name, sizeof figure_name, "accuracy.%s", format_name);
-  snprintf(title, sizeof title, "Test accuracy of %s trained on D(v), v: %s", nad_arch_name(arch),
-           what);
+  if (sw.grid)
+    snprintf(title, sizeof title, "%s: test accuracy on D(v), v = Fourier basis vectors",
+             nad_arch_name(arch));
+  else
+    snprintf(title, sizeof title, "%s: test accuracy on D(v), v = NADs of %s",
+             nad_arch_name(arch), nads_dir);
   sw.title = title;
   if ((rc = join(sw.csv, out, "accuracy.csv")) || (rc = join(sw.figure, out, figure_name)) ||
       (rc = join(sw.settings, out, "sweep.json")))

@@ -1,6 +1,8 @@
 /* The drawing canvas of lib/io/figure.h: the only file that calls cairo.
- * Drawing goes into a cairo recording surface; nadi_fig_save replays it once into a PNG, SVG or
- * PDF surface whose bytes stream into an atomic file (lib/io/atomic.c). Text uses cairo's
+ * Drawing goes straight into a PNG image, SVG or PDF surface whose bytes stream into an atomic
+ * file (lib/io/atomic.c). (Replaying one cairo recording surface into each format would be
+ * neater, but cairo 1.16 leaks the recording when it is replayed into SVG or PDF: valgrind.)
+ * Text uses cairo's
  * built-in ("toy") text API with the fontconfig family "DejaVu Sans" (falls back to any sans). */
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -15,10 +17,19 @@
 
 #define FONT_FAMILY "DejaVu Sans"
 
+typedef struct sink {
+  FILE *fp;
+  int err; /* errno of a failed write */
+} sink;
+
 struct nadi_fig {
   double width, height;
-  cairo_surface_t *rec;
+  nad_figure_format fmt;
+  cairo_surface_t *target; /* image (PNG), SVG or PDF surface */
   cairo_t *cr;
+  nadi_atomic_file af; /* the file being written (SVG and PDF stream into it while drawing) */
+  int file_open;
+  sink out;
   nad_status err; /* first failure that cairo does not know about (our own allocations) */
 };
 
@@ -26,22 +37,61 @@ static void set_rgb(cairo_t *cr, const uint8_t rgb[3]) {
   cairo_set_source_rgb(cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
 }
 
-nad_status nadi_fig_create(double width, double height, nadi_fig **out) {
+static cairo_status_t on_write(void *closure, const unsigned char *data, unsigned int len) {
+  sink *s = closure;
+  if (fwrite(data, 1, len, s->fp) != len) {
+    s->err = errno ? errno : EIO;
+    return CAIRO_STATUS_WRITE_ERROR;
+  }
+  return CAIRO_STATUS_SUCCESS;
+}
+
+/* The failure of cairo (or of our writes) as this thread's error, naming the file. */
+static nad_status cairo_fail(const nadi_fig *f, const char *path, cairo_status_t st) {
+  if (f->out.err)
+    return nadi_fail(NAD_ERR_IO, "%s: cannot write: %s", path, strerror(f->out.err));
+  return nadi_fail(st == CAIRO_STATUS_NO_MEMORY ? NAD_ERR_OUT_OF_MEMORY : NAD_ERR_IO,
+                   "%s: cairo: %s", path, cairo_status_to_string(st));
+}
+
+nad_status nadi_fig_create(const char *path, nad_figure_format fmt, const char *title,
+                           double width, double height, nadi_fig **out) {
   *out = NULL;
   NADI_CHECK(width >= 1 && height >= 1 && width <= NADI_FIG_MAX_SIDE &&
                  height <= NADI_FIG_MAX_SIDE,
-             NAD_ERR_INVALID_ARG, "figure of %.0fx%.0f points: each side must be 1..%.0f", width,
-             height, NADI_FIG_MAX_SIDE);
+             NAD_ERR_INVALID_ARG, "%s: a figure of %.0fx%.0f points: each side must be 1..%.0f",
+             path, width, height, NADI_FIG_MAX_SIDE);
   nadi_fig *f = calloc(1, sizeof *f);
   NADI_CHECK(f, NAD_ERR_OUT_OF_MEMORY, "figure: out of memory");
   f->width = ceil(width);
   f->height = ceil(height);
-  cairo_rectangle_t extent = {0, 0, f->width, f->height};
-  f->rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR, &extent);
-  f->cr = cairo_create(f->rec);
-  if (cairo_status(f->cr) != CAIRO_STATUS_SUCCESS) {
+  f->fmt = fmt;
+  /* Drawing goes straight into the target: SVG and PDF stream into the (temporary) file, a
+   * PNG is encoded from the image at save. */
+  if (nadi_atomic_open(&f->af, path) != 0) {
+    nad_status st = nadi_atomic_fail(&f->af);
+    free(f);
+    return st;
+  }
+  f->file_open = 1;
+  f->out.fp = f->af.fp;
+  if (fmt == NAD_FIGURE_PNG) {
+    f->target = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)f->width, (int)f->height);
+  } else if (fmt == NAD_FIGURE_SVG) {
+    f->target = cairo_svg_surface_create_for_stream(on_write, &f->out, f->width, f->height);
+  } else {
+    f->target = cairo_pdf_surface_create_for_stream(on_write, &f->out, f->width, f->height);
+    if (title && cairo_surface_status(f->target) == CAIRO_STATUS_SUCCESS)
+      cairo_pdf_surface_set_metadata(f->target, CAIRO_PDF_METADATA_TITLE, title);
+    if (cairo_surface_status(f->target) == CAIRO_STATUS_SUCCESS)
+      cairo_pdf_surface_set_metadata(f->target, CAIRO_PDF_METADATA_CREATOR, "libnad");
+  }
+  f->cr = cairo_create(f->target);
+  cairo_status_t cst = cairo_status(f->cr);
+  if (cst != CAIRO_STATUS_SUCCESS) {
+    nad_status st = cairo_fail(f, path, cst);
     nadi_fig_destroy(f);
-    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "figure: cairo cannot create a canvas");
+    return st;
   }
   cairo_set_source_rgb(f->cr, 1, 1, 1);
   cairo_paint(f->cr);
@@ -54,88 +104,37 @@ void nadi_fig_destroy(nadi_fig *f) {
   if (!f)
     return;
   cairo_destroy(f->cr); /* both accept the "nil" objects cairo returns on failure */
-  cairo_surface_destroy(f->rec);
+  if (f->target) {
+    cairo_surface_finish(f->target);
+    cairo_surface_destroy(f->target);
+  }
+  if (f->file_open)
+    nadi_atomic_abort(&f->af); /* never saved: the temporary file goes */
   free(f);
 }
 
-/* ---- saving ---------------------------------------------------------------------------------- */
-
-typedef struct sink {
-  FILE *fp;
-  int err; /* errno of a failed write */
-} sink;
-
-static cairo_status_t on_write(void *closure, const unsigned char *data, unsigned int len) {
-  sink *s = closure;
-  if (fwrite(data, 1, len, s->fp) != len) {
-    s->err = errno ? errno : EIO;
-    return CAIRO_STATUS_WRITE_ERROR;
-  }
-  return CAIRO_STATUS_SUCCESS;
-}
-
-/* Replays the recording onto target and finishes it (which flushes SVG/PDF to the stream). */
-static cairo_status_t replay(nadi_fig *f, cairo_surface_t *target) {
-  cairo_t *cr = cairo_create(target);
-  cairo_set_source_surface(cr, f->rec, 0, 0);
-  cairo_paint(cr);
-  cairo_status_t st = cairo_status(cr);
-  cairo_destroy(cr);
-  cairo_surface_flush(target);
-  if (st == CAIRO_STATUS_SUCCESS)
-    st = cairo_surface_status(target);
-  return st;
-}
-
-static cairo_status_t encode(nadi_fig *f, sink *s, nad_figure_format fmt, const char *title) {
-  cairo_surface_t *t;
-  cairo_status_t st;
-  if (fmt == NAD_FIGURE_PNG) {
-    t = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)f->width, (int)f->height);
-    st = replay(f, t);
-    if (st == CAIRO_STATUS_SUCCESS)
-      st = cairo_surface_write_to_png_stream(t, on_write, s);
-  } else {
-    if (fmt == NAD_FIGURE_SVG) {
-      t = cairo_svg_surface_create_for_stream(on_write, s, f->width, f->height);
-    } else {
-      t = cairo_pdf_surface_create_for_stream(on_write, s, f->width, f->height);
-      if (title && cairo_surface_status(t) == CAIRO_STATUS_SUCCESS)
-        cairo_pdf_surface_set_metadata(t, CAIRO_PDF_METADATA_TITLE, title);
-      if (cairo_surface_status(t) == CAIRO_STATUS_SUCCESS)
-        cairo_pdf_surface_set_metadata(t, CAIRO_PDF_METADATA_CREATOR, "libnad");
-    }
-    st = replay(f, t);
-    cairo_surface_finish(t); /* writes the document */
-    if (st == CAIRO_STATUS_SUCCESS)
-      st = cairo_surface_status(t);
-  }
-  cairo_surface_destroy(t);
-  return st;
-}
-
-nad_status nadi_fig_save(nadi_fig *f, const char *path, nad_figure_format fmt, const char *title) {
+nad_status nadi_fig_save(nadi_fig *f) {
+  const char *path = f->af.path;
   if (f->err != NAD_OK)
-    return nadi_fail(f->err, "%s: %s", path, f->err == NAD_ERR_OUT_OF_MEMORY
-                                                 ? "out of memory while drawing"
-                                                 : "drawing failed");
+    return nadi_fail(f->err, "%s: %s", path,
+                     f->err == NAD_ERR_OUT_OF_MEMORY ? "out of memory while drawing"
+                                                     : "an image of the figure is too large");
   cairo_status_t st = cairo_status(f->cr);
-  if (st != CAIRO_STATUS_SUCCESS)
-    return nadi_fail(st == CAIRO_STATUS_NO_MEMORY ? NAD_ERR_OUT_OF_MEMORY : NAD_ERR_IO,
-                     "%s: cairo: %s", path, cairo_status_to_string(st));
-  nadi_atomic_file af;
-  if (nadi_atomic_open(&af, path) != 0)
-    return nadi_atomic_fail(&af);
-  sink s = {af.fp, 0};
-  st = encode(f, &s, fmt, title);
-  if (st != CAIRO_STATUS_SUCCESS) {
-    nadi_atomic_abort(&af);
-    if (s.err)
-      return nadi_fail(NAD_ERR_IO, "%s: cannot write: %s", path, strerror(s.err));
-    return nadi_fail(st == CAIRO_STATUS_NO_MEMORY ? NAD_ERR_OUT_OF_MEMORY : NAD_ERR_IO,
-                     "%s: cairo: %s", path, cairo_status_to_string(st));
+  cairo_destroy(f->cr);
+  f->cr = NULL;
+  if (st == CAIRO_STATUS_SUCCESS) {
+    if (f->fmt == NAD_FIGURE_PNG) {
+      cairo_surface_flush(f->target);
+      st = cairo_surface_write_to_png_stream(f->target, on_write, &f->out);
+    } else {
+      cairo_surface_finish(f->target); /* writes the rest of the document */
+      st = cairo_surface_status(f->target);
+    }
   }
-  return nadi_atomic_commit(&af) == 0 ? NAD_OK : nadi_atomic_fail(&af);
+  if (st != CAIRO_STATUS_SUCCESS)
+    return cairo_fail(f, path, st); /* destroy removes the temporary file */
+  f->file_open = 0;
+  return nadi_atomic_commit(&f->af) == 0 ? NAD_OK : nadi_atomic_fail(&f->af);
 }
 
 /* ---- shapes ------------------------------------------------------------------------------------ */

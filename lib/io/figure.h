@@ -4,9 +4,8 @@
  * lib/io/plot_xy.c: heat maps and line plots). The public entry points that validate are
  * lib/api/figures.c. Never installed.
  *
- * Coordinates are in points (1/72 inch), y downwards; a PNG gets one pixel per point. Drawing
- * is recorded and replayed into the chosen format when the figure is saved, so one drawing
- * serves PNG, SVG and PDF. Drawing calls never fail on their own: the first error (out of
+ * Coordinates are in points (1/72 inch), y downwards; a PNG gets one pixel per point. The same
+ * drawing calls serve PNG, SVG and PDF. Drawing calls never fail on their own: the first error (out of
  * memory inside cairo, a too large image) is kept and reported by nadi_fig_save. */
 #ifndef NADI_FIGURE_H
 #define NADI_FIGURE_H
@@ -22,13 +21,14 @@ typedef struct nadi_fig nadi_fig;
 /* Largest side of a PNG in pixels (cairo's image surfaces are limited to 32767). */
 #define NADI_FIG_MAX_SIDE 32767.0
 
-/* A blank white page of width × height points (1 <= each <= NADI_FIG_MAX_SIDE). */
-nad_status nadi_fig_create(double width, double height, nadi_fig **out);
-void nadi_fig_destroy(nadi_fig *f); /* NULL: no-op */
-
-/* Replay the drawing into path as PNG, SVG or PDF (atomically: the file appears complete or
- * not at all). title, if not NULL, becomes the PDF's document title. */
-nad_status nadi_fig_save(nadi_fig *f, const char *path, nad_figure_format fmt, const char *title);
+/* A blank white page of width × height points (1 <= each <= NADI_FIG_MAX_SIDE) to be written
+ * to path as PNG, SVG or PDF, atomically: the file appears complete at nadi_fig_save or not at
+ * all. title, if not NULL, becomes the PDF's document title. */
+nad_status nadi_fig_create(const char *path, nad_figure_format fmt, const char *title,
+                           double width, double height, nadi_fig **out);
+/* Finish the file and put it in place. Call once; destroy f afterwards either way. */
+nad_status nadi_fig_save(nadi_fig *f);
+void nadi_fig_destroy(nadi_fig *f); /* NULL: no-op; an unsaved figure leaves no file */
 
 /* Rectangle filled with fill and/or outlined with stroke (either may be NULL). */
 void nadi_fig_rect(nadi_fig *f, double x, double y, double w, double h, const uint8_t fill[3],

@@ -193,6 +193,11 @@ void nadi_draw_colour_bar(nadi_fig *f, double x, double y, double w, double h, i
 
 void nadi_draw_title(nadi_fig *f, double page_w, double y, const char *title) {
   nadi_text_style ts = {.size = TITLE_FONT, .bold = 1, .halign = NADI_CENTRE, .valign = NADI_TOP};
+  /* A long title (a path in it) shrinks to the page width, down to a still legible 7 points;
+   * beyond that it is cut at the page edges rather than wrapped. */
+  double tw = nadi_fig_text_width(f, &ts, title);
+  if (tw > page_w - 16)
+    ts.size = fmax(7, ts.size * (page_w - 16) / tw);
   nadi_fig_text(f, page_w / 2, y, &ts, title);
 }
 

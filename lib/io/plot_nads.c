@@ -228,13 +228,13 @@ nad_status nadi_figure_nads(const char *path, nad_figure_format fmt, const nadi_
   if (!g.work || !g.power || !g.rgb)
     st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
   else if ((st = spectrum_range(&g)) == NAD_OK &&
-           (st = nadi_fig_create(g.width, g.height, &f)) == NAD_OK) {
+           (st = nadi_fig_create(path, fmt, d->title, g.width, g.height, &f)) == NAD_OK) {
     lay->width = ceil(g.width);
     lay->height = ceil(g.height);
     draw_header(f, g.width, d->title, d->not_converged, lay);
     st = draw_grid(f, &g, lay);
     if (st == NAD_OK)
-      st = nadi_fig_save(f, path, fmt, d->title);
+      st = nadi_fig_save(f);
   }
   nadi_fig_destroy(f);
   free(g.work);
@@ -265,7 +265,7 @@ nad_status nadi_figure_spectrum(const char *path, nad_figure_format fmt, const d
   double *logp = malloc((size_t)hw * sizeof(double));
   NADI_CHECK(logp, NAD_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
   nadi_fig *f = NULL;
-  nad_status st = nadi_fig_create(width, height, &f);
+  nad_status st = nadi_fig_create(path, fmt, title, width, height, &f);
   if (st != NAD_OK) {
     free(logp);
     return st;
@@ -313,7 +313,7 @@ nad_status nadi_figure_spectrum(const char *path, nad_figure_format fmt, const d
     x += step;
   }
   if (st == NAD_OK)
-    st = nadi_fig_save(f, path, fmt, title);
+    st = nadi_fig_save(f);
   nadi_fig_destroy(f);
   free(logp);
   return st;

@@ -53,7 +53,7 @@ nad_status nadi_figure_heatmap(const char *path, nad_figure_format fmt,
   const double left = 80, top = 12 + (d->title && *d->title ? 26 : 4), right = 120;
   double width = fmax(left + pw + right, 420), height = top + ph + 74;
   nadi_fig *f = NULL;
-  NADI_TRY(nadi_fig_create(width, height, &f));
+  NADI_TRY(nadi_fig_create(path, fmt, d->title, width, height, &f));
   lay->width = ceil(width);
   lay->height = ceil(height);
   if (d->title && *d->title) {
@@ -74,7 +74,7 @@ nad_status nadi_figure_heatmap(const char *path, nad_figure_format fmt,
   lay->plot = (nadi_fig_box){a.x, a.y, a.w, a.h};
   lay->cbar = (nadi_fig_box){bx, top, 12, bh};
   if (st == NAD_OK)
-    st = nadi_fig_save(f, path, fmt, d->title);
+    st = nadi_fig_save(f);
   nadi_fig_destroy(f);
   return st;
 }
@@ -121,7 +121,7 @@ nad_status nadi_figure_lines(const char *path, nad_figure_format fmt, const nadi
                  .y_hi = d->y_log ? log10(d->y_hi) : d->y_hi, .y_log = d->y_log};
   double *px = malloc((size_t)d->n * sizeof(double)), *py = malloc((size_t)d->n * sizeof(double));
   nadi_fig *f = NULL;
-  nad_status st = px && py ? nadi_fig_create(width, height, &f)
+  nad_status st = px && py ? nadi_fig_create(path, fmt, d->title, width, height, &f)
                            : nadi_fail(NAD_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
   if (st == NAD_OK) {
     lay->width = ceil(width);
@@ -153,7 +153,7 @@ nad_status nadi_figure_lines(const char *path, nad_figure_format fmt, const nadi
         nadi_fig_text(f, lx + 26, ly, &ts, buf);
       }
     }
-    st = nadi_fig_save(f, path, fmt, d->title);
+    st = nadi_fig_save(f);
   }
   nadi_fig_destroy(f);
   free(px);

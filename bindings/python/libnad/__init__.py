@@ -850,7 +850,11 @@ def _format_of(path, format):
     if format is None:
         ext = os.path.splitext(os.fspath(path))[1].lower().lstrip('.')
         format = ext if ext in ('png', 'svg', 'pdf') else 'png'
-    return FigureFormat[format.upper()] if isinstance(format, str) else FigureFormat(format)
+    if isinstance(format, str):
+        if format.upper() not in FigureFormat.__members__:
+            raise ValueError("format must be 'png', 'svg' or 'pdf', got %r" % format)
+        return FigureFormat[format.upper()]
+    return FigureFormat(format)
 
 
 def _text(s):
