@@ -200,14 +200,17 @@ nad_status nadi_figure_nads(const char *path, nad_figure_format fmt, const nadi_
   int64_t side = d->h > d->w ? d->h : d->w;
   g.scale = (int64_t)lround(TILE_TARGET / (double)side);
   g.scale = g.scale < 1 ? 1 : g.scale > TILE_MAX_SCALE ? TILE_MAX_SCALE : g.scale;
-  g.cols = g.nshow < GRID_MAX_COLS ? g.nshow : GRID_MAX_COLS;
-  g.bands = (g.nshow + g.cols - 1) / g.cols;
   /* Sides are bounded before any product is formed (the façade bounds h, w, c and nshow). */
   NADI_CHECK(d->w <= 8192 && d->h <= 8192 && d->c <= 64, NAD_ERR_INVALID_ARG,
              "%s: NADs of %lldx%lldx%lld are too large to draw", path, (long long)d->c,
              (long long)d->h, (long long)d->w);
   g.tile_w = (double)(d->w * g.scale);
   g.tile_h = (double)(d->h * g.scale);
+  /* Up to 8 columns, fewer when wide tiles would not fit the page. */
+  int64_t fit = (int64_t)((NADI_FIG_MAX_SIDE - LEFT - RIGHT) / (g.tile_w + GAP));
+  g.cols = g.nshow < GRID_MAX_COLS ? g.nshow : GRID_MAX_COLS;
+  g.cols = g.cols < fit ? g.cols : fit < 1 ? 1 : fit;
+  g.bands = (g.nshow + g.cols - 1) / g.cols;
   g.band_h = LABEL_H + d->c * 2 * (g.tile_h + GAP) + 8;
   g.width = LEFT + g.cols * (g.tile_w + GAP) + RIGHT;
   /* header height: title and stamp, as draw_header lays them out */

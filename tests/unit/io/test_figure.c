@@ -421,6 +421,16 @@ static void test_public_args(void) {
   /* a grid that cannot fit 32767 points */
   static float big[1][1][1][4000];
   EXPECT(nad_png_write_nads(p, &big[0][0][0][0], 1, 1, 1, 4000) == NAD_OK);
+  /* issue 11: 1×1×100000 took 414 s through a direct DFT; now refused at once (it cannot be
+   * drawn at one point per value), and the widest drawable row goes through FFTW */
+  float *wide = calloc(100000, sizeof(float));
+  EXPECT(wide && nad_png_write_nads(p, wide, 1, 1, 1, 100000) == NAD_ERR_INVALID_ARG);
+  for (int i = 0; wide && i < 8192; i++)
+    wide[i] = (float)sin(0.01 * i * i);
+  EXPECT(wide && nad_png_write_nads(p, wide, 1, 1, 1, 8192) == NAD_OK);
+  /* two such NADs: one column per band */
+  EXPECT(wide && nad_png_write_nads(p, wide, 2, 1, 1, 4096) == NAD_OK);
+  free(wide);
   float *many = calloc(4000 * 64, sizeof(float));
   EXPECT(many && nad_png_write_nads(p, many, 4000, 1, 8, 8) == NAD_ERR_INVALID_ARG);
   free(many);
