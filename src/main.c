@@ -30,7 +30,7 @@ static int computes(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc < 2)
     return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, "
-                                 "doctor, help)");
+                                 "data, train, poison, flip, align, doctor, help)");
   const char *cmd = argv[1];
   if (strcmp(cmd, "help") == 0)
     return cmd_help(argc - 2, argv + 2);
@@ -60,5 +60,15 @@ int main(int argc, char **argv) {
     return cli_cmd_bias(argc - 2, argv + 2);
   if (strcmp(cmd, "sweep") == 0)
     return cli_cmd_sweep(argc - 2, argv + 2);
+  if (strcmp(cmd, "data") == 0)
+    return cli_cmd_data(argc - 2, argv + 2);
+  if (strcmp(cmd, "train") == 0)
+    return cli_cmd_train(argc - 2, argv + 2);
+  if (strcmp(cmd, "poison") == 0)
+    return cli_cmd_poison(argc - 2, argv + 2);
+  if (strcmp(cmd, "flip") == 0)
+    return cli_cmd_flip(argc - 2, argv + 2);
+  if (strcmp(cmd, "align") == 0)
+    return cli_cmd_align(argc - 2, argv + 2);
   return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -290,3 +290,13 @@ void nadi_fig_image(nadi_fig *f, double x, double y, double w, double h, const u
   cairo_restore(cr);
   cairo_surface_destroy(img); /* the recording keeps its own reference */
 }
+
+nad_status nadi_fig_write_rgb(const char *path, nad_figure_format fmt, int64_t w, int64_t h,
+                              const uint8_t *rgb) {
+  nadi_fig *f = NULL;
+  NADI_TRY(nadi_fig_create(path, fmt, NULL, (double)w, (double)h, &f));
+  nadi_fig_image(f, 0, 0, (double)w, (double)h, rgb, w, h);
+  nad_status st = nadi_fig_save(f);
+  nadi_fig_destroy(f);
+  return st;
+}

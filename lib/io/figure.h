@@ -63,6 +63,20 @@ double nadi_fig_text_width(nadi_fig *f, const nadi_text_style *s, const char *te
 void nadi_fig_image(nadi_fig *f, double x, double y, double w, double h, const uint8_t *rgb,
                     int64_t iw, int64_t ih);
 
+/* An 8-bit RGB picture of w × h pixels (rows top to bottom) as a file of w × h points. */
+nad_status nadi_fig_write_rgb(const char *path, nad_figure_format fmt, int64_t w, int64_t h,
+                              const uint8_t *rgb);
+
+/* Largest side of an image grid picture (bounds its memory: 8192² RGB = 200 MB). */
+#define NADI_IMAGE_GRID_MAX_SIDE 8192
+
+/* Grid of n images (n×c×h×w floats, c = 1 grey or 3 RGB), `cols` per row, [lo, hi] → 0..255
+ * (clamped, NaN black), one grey pixel between images, images below 64 px magnified by an
+ * integer factor (lib/io/image_grid.c). NAD_ERR_INVALID_ARG when the picture would exceed
+ * NADI_IMAGE_GRID_MAX_SIDE. */
+nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
+                                 int64_t h, int64_t w, int64_t cols, double lo, double hi);
+
 /* ---- building blocks (plot.c) -------------------------------------------------------------- */
 
 /* Colour maps, t in [0, 1] (clamped; NaN gives grey): diverging RdBu_r with a pure white
