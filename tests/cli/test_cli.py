@@ -6,6 +6,7 @@ usage: test_cli.py PATH/TO/nad        (prints "N passed, N failed"; exit 1 on an
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
