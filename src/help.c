@@ -106,7 +106,8 @@ static const section sections[] = {
     {"flip",
      "nad flip ARCH --params P.npy --data SOURCE --nads DIR --indices A:B [--op flip|remove] "
      "[--sweep W] [--split test|train] [--size HxW|native] [--normalize] [--samples N] "
-     "[--out DIR] [--pictures N] [--spec FILE | --spec-string SPEC] [--quiet] [--json]",
+     "[--out DIR] [--pictures N] [--format png|svg|pdf] [--spec FILE | --spec-string SPEC] "
+     "[--quiet] [--json]",
      "    Probe a trained network along NADs: every image of the test split gets the sign of\n"
      "    its components along NADs A .. B-1 flipped (x - 2 P x, P = sum of v v^T over the\n"
      "    band; the NADs are orthonormal rows) or removed (x - P x), and the network's\n"
@@ -119,20 +120,21 @@ static const section sections[] = {
      "    --indices A:B      the band: NADs A .. B-1 (B <= number of NADs)\n"
      "    --op flip|remove   flip the sign (default) or remove the components\n"
      "    --sweep W          also every band of W NADs from A up to B: the curve of accuracy\n"
-     "                       against band (stderr; with --out: sweep.csv, sweep.png)\n"
+     "                       against band (stderr; with --out: sweep.csv, sweep.F)\n"
      "    --split S          the images probed: test (default) or train\n"
      "    --size, --normalize  as for 'nad train' (use the settings the network was trained\n"
      "                       with; default 32x32, not normalised)\n"
      "    --samples N        only the first N images\n"
-     "    --out DIR          samples.png (first row: N originals, second: the modified\n"
-     "                       images) and change.png (their differences, mid grey = 0)\n"
+     "    --out DIR          samples.F (first row: N originals, second: the modified\n"
+     "                       images) and change.F (their differences, mid grey = 0)\n"
      "    --pictures N       images in the pictures (default 8, 0 = none)\n"
+     "    --format F         pictures as png (default), svg or pdf\n"
      "    --json             the last line of stdout is one JSON object: accuracy_before,\n"
      "                       accuracy_after (percent), changed_fraction, l2, psnr, indices,\n"
      "                       op, samples, and with --sweep a list 'sweep' of bands\n"},
     {"align",
      "nad align --nads DIR --data SOURCE [--split train|test] [--size HxW|native] [--normalize] "
-     "[--samples N] [--ridge R] [--top K] [--out DIR] [--quiet] [--json]",
+     "[--samples N] [--ridge R] [--top K] [--out DIR] [--format png|svg|pdf] [--quiet] [--json]",
      "    Alignment of an architecture's NADs with a dataset: the fraction of the data's\n"
      "    class-discriminative energy captured by the top-k NADs, for k = 1 .. K:\n"
      "      a(k) = trace(V_k^T S V_k) / trace(S),  V_k = the first k NADs as columns,\n"
@@ -152,7 +154,8 @@ static const section sections[] = {
      "    --size, --normalize, --samples N   as for 'nad flip'\n"
      "    --ridge R          relative ridge of the discriminant variant (> 0, default 0.01)\n"
      "    --out DIR          align.csv (k, between, discriminant, random = k/D) and line plots\n"
-     "                       align_between.png, align_discriminant.png (y from 0 to 1)\n"
+     "                       align_between.F, align_discriminant.F (y from 0 to 1, with\n"
+     "                       the random-direction line k/D; F = --format: png, svg or pdf)\n"
      "    --json             the last line of stdout is one JSON object: score, curve (a(k),\n"
      "                       k = 1..K), discriminant_score, discriminant_curve, random_score,\n"
      "                       d, nads, samples, classes\n"},
@@ -288,7 +291,7 @@ static const section sections[] = {
      "                       settings\n"},
     {"poison",
      "nad poison ARCH --data SOURCE --nads DIR --index I --epsilon E [options of 'nad train'] "
-     "[--out DIR] [--save PARAMS.npy] [--json]",
+     "[--out DIR] [--format png|svg|pdf] [--save PARAMS.npy] [--json]",
      "    The paper's poisoning experiment (Section 4): poison the training split with NAD\n"
      "    carriers, train a fresh network on it ('nad train' options and defaults) and\n"
      "    report its accuracy on the poisoned training set and on the clean test split.\n"
@@ -303,7 +306,8 @@ static const section sections[] = {
      "    --index I          first carrier NAD (the last one used must exist)\n"
      "    --epsilon E        carrier amplitude, finite and >= 0 (the reference: 0.05 for data\n"
      "                       in [0, 1])\n"
-     "    --out DIR          write DIR/poison.png: per class a clean training image, the\n"
+     "    --out DIR          write DIR/poison.F (F = --format: png, svg or pdf): per class a\n"
+     "                       clean training image, the\n"
      "                       poisoned one, their difference and the carrier (both amplified,\n"
      "                       mid grey = 0)\n"
      "    --json             the last line of stdout is one JSON object: clean_test_accuracy,\n"

@@ -813,10 +813,14 @@ NAD_API nad_status nad_png_write_heatmap(const char *path, const double *values,
 /** PNG line plot of one series: nad_figure_lines with no text (kept for compatibility). */
 NAD_API nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y,
                                           int64_t n, double y_lo, double y_hi);
-/** Write a PNG grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols`
- *  images per row (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi]
- *  (lo < hi, clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an
- *  integer factor up to 64 px. Written atomically. */
+/** Grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols` images per row
+ *  (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi] (lo < hi,
+ *  clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an integer factor
+ *  up to 64 px; one point per pixel; the title (NULL or "": none) on a line above. */
+NAD_API nad_status nad_figure_images(const char *path, nad_figure_format format, const float *x,
+                                     int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols,
+                                     double lo, double hi, const char *title);
+/** nad_figure_images as a PNG without title (kept for compatibility). */
 NAD_API nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
                                         int64_t h, int64_t w, int64_t cols, double lo, double hi);
 

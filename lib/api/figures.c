@@ -162,9 +162,11 @@ nad_status nad_png_write_lineplot(const char *path, const double *x, const doubl
   return nad_figure_lines(path, NAD_FIGURE_PNG, x, y, n, 1, y_lo, y_hi, NULL, NULL, NULL, NULL);
 }
 
-nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
-                                int64_t h, int64_t w, int64_t cols, double lo, double hi) {
-  const char *fn = "nad_png_write_images";
+nad_status nad_figure_images(const char *path, nad_figure_format format, const float *x,
+                             int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols, double lo,
+                             double hi, const char *title) {
+  const char *fn = "nad_figure_images";
+  NADI_TRY(check_format(fn, format));
   NADI_CHECK(path && x, NAD_ERR_INVALID_ARG, "%s: path or x is NULL", fn);
   NADI_CHECK(n >= 1 && cols >= 1, NAD_ERR_INVALID_ARG, "%s: n = %lld and cols = %lld must be >= 1",
              fn, (long long)n, (long long)cols);
@@ -177,5 +179,10 @@ nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int
              "%s: need finite lo < hi, got [%g, %g]", fn, lo, hi);
   NADI_CHECK(n <= NADI_IMAGE_GRID_MAX_SIDE * NADI_IMAGE_GRID_MAX_SIDE, NAD_ERR_INVALID_ARG,
              "%s: %lld images do not fit in one picture", fn, (long long)n);
-  return nadi_png_write_images(path, x, n, c, h, w, cols, lo, hi);
+  return nadi_figure_images(path, format, x, n, c, h, w, cols, lo, hi, title);
+}
+
+nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
+                                int64_t h, int64_t w, int64_t cols, double lo, double hi) {
+  return nad_figure_images(path, NAD_FIGURE_PNG, x, n, c, h, w, cols, lo, hi, NULL);
 }

@@ -72,10 +72,12 @@ nad_status nadi_fig_write_rgb(const char *path, nad_figure_format fmt, int64_t w
 
 /* Grid of n images (n×c×h×w floats, c = 1 grey or 3 RGB), `cols` per row, [lo, hi] → 0..255
  * (clamped, NaN black), one grey pixel between images, images below 64 px magnified by an
- * integer factor (lib/io/image_grid.c). NAD_ERR_INVALID_ARG when the picture would exceed
+ * integer factor, one point per pixel, with a title line above when title is not NULL/empty
+ * (lib/io/image_grid.c). NAD_ERR_INVALID_ARG when the grid would exceed
  * NADI_IMAGE_GRID_MAX_SIDE. */
-nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
-                                 int64_t h, int64_t w, int64_t cols, double lo, double hi);
+nad_status nadi_figure_images(const char *path, nad_figure_format fmt, const float *x, int64_t n,
+                              int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi,
+                              const char *title);
 
 /* ---- building blocks (plot.c) -------------------------------------------------------------- */
 

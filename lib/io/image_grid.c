@@ -20,8 +20,9 @@ static uint8_t level(float v, double lo, double hi) {
   return (uint8_t)lrint(t * 255.0);
 }
 
-nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
-                                 int64_t h, int64_t w, int64_t cols, double lo, double hi) {
+nad_status nadi_figure_images(const char *path, nad_figure_format fmt, const float *x, int64_t n,
+                              int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi,
+                              const char *title) {
   const int64_t side = h > w ? h : w;
   const int64_t zoom = side >= MIN_SIDE ? 1 : (MIN_SIDE + side - 1) / side;
   const int64_t ncol = cols < n ? cols : n, nrow = (n + cols - 1) / cols;
@@ -46,7 +47,20 @@ nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, in
           o[k] = level(img[(c == 3 ? k : 0) * plane + p], lo, hi);
       }
   }
-  nad_status st = nadi_fig_write_rgb(path, NAD_FIGURE_PNG, W, H, rgb);
+  nad_status st;
+  if (!title || !*title) {
+    st = nadi_fig_write_rgb(path, fmt, W, H, rgb);
+  } else { /* a title line above the grid; the page is at least wide enough for a short one */
+    const double top = 26, page_w = W > 240 ? (double)W : 240;
+    nadi_fig *f = NULL;
+    st = nadi_fig_create(path, fmt, title, page_w, (double)H + top, &f);
+    if (st == NAD_OK) {
+      nadi_draw_title(f, page_w, 6, title);
+      nadi_fig_image(f, (page_w - (double)W) / 2, top, (double)W, (double)H, rgb, W, H);
+      st = nadi_fig_save(f);
+    }
+    nadi_fig_destroy(f);
+  }
   free(rgb);
   return st;
 }

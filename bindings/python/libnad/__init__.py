@@ -46,6 +46,7 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
            'png_write_heatmap', 'png_write_lineplot', 'FigureFormat', 'figure_nads',
            'figure_spectrum', 'figure_eigenvalues', 'figure_heatmap', 'figure_lines',
+           'figure_images',
            'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
            'option_owner',
@@ -1130,3 +1131,15 @@ def png_write_images(path, x, cols, lo=0.0, hi=1.0):
         raise _shape_error('nad_png_write_images', 'x must be (n, c, h, w), got shape %s', s)
     n, c, h, w = (int(v) for v in s)
     _lib.nad_png_write_images(_fspath(path), xb.ptr, n, c, h, w, int(cols), float(lo), float(hi))
+
+
+def figure_images(path, x, cols, lo=0.0, hi=1.0, title=None, format=None):
+    """Grid of the images x (n, c, h, w), c = 1 or 3, with an optional title; format 'png',
+    'svg' or 'pdf' (default from the extension)."""
+    xb = as_input(x)
+    s = xb.shape
+    if s is None or len(s) != 4:
+        raise _shape_error('nad_figure_images', 'x must be (n, c, h, w), got shape %s', s)
+    n, c, h, w = (int(v) for v in s)
+    _lib.nad_figure_images(_fspath(path), _format_of(path, format), xb.ptr, n, c, h, w,
+                           int(cols), float(lo), float(hi), _text(title))

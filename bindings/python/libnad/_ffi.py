@@ -314,6 +314,8 @@ _FUNCS = [
      c_int, _check),
     ('nad_png_write_images', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64,
                               c_double, c_double], c_int, _check),
+    ('nad_figure_images', [c_char_p, c_int, P(c_float), c_int64, c_int64, c_int64, c_int64,
+                           c_int64, c_double, c_double, c_char_p], c_int, _check),
     ('nad_figure_format_by_name', [c_char_p, P(c_int)], c_int, _check),
     ('nad_figure_nads', [c_char_p, c_int, P(c_float), c_int64, c_int64, c_int64, c_int64,
                          P(c_double), P(c_int64), c_int64, c_char_p, c_int32], c_int, _check),

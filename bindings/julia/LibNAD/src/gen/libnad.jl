@@ -1430,12 +1430,23 @@ function nad_png_write_lineplot(path, x, y, n, y_lo, y_hi)
 end
 
 """
+    nad_figure_images(path, format, x, n, c, h, w, cols, lo, hi, title)
+
+Grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols` images per row
+(>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi] (lo < hi,
+clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an integer factor
+up to 64 px; one point per pixel; the title (NULL or "": none) on a line above.
+
+C: `nad_status nad_figure_images(const char * path, nad_figure_format format, const float * x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi, const char * title)`
+"""
+function nad_figure_images(path, format, x, n, c, h, w, cols, lo, hi, title)
+    ccall((:nad_figure_images, libnad), nad_status, (Cstring, nad_figure_format, Ptr{Cfloat}, Int64, Int64, Int64, Int64, Int64, Cdouble, Cdouble, Cstring), path, format, x, n, c, h, w, cols, lo, hi, title)
+end
+
+"""
     nad_png_write_images(path, x, n, c, h, w, cols, lo, hi)
 
-Write a PNG grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols`
-images per row (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi]
-(lo < hi, clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an
-integer factor up to 64 px. Written atomically.
+nad_figure_images as a PNG without title (kept for compatibility).
 
 C: `nad_status nad_png_write_images(const char * path, const float * x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi)`
 """
