@@ -9,7 +9,8 @@ set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
       libcairo2-dev fonts-dejavu-core poppler-utils
-      python3 python3-numpy valgrind time dataset-fashion-mnist)
+      python3 python3-numpy valgrind time dataset-fashion-mnist
+      libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do

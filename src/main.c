@@ -29,8 +29,8 @@ static int computes(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, "
-                                 "data, train, poison, flip, align, doctor, help)");
+    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, merge, compare, bias, "
+                                 "sweep, data, train, poison, flip, align, doctor, help)");
   const char *cmd = argv[1];
   if (strcmp(cmd, "help") == 0)
     return cmd_help(argc - 2, argv + 2);
@@ -54,6 +54,8 @@ int main(int argc, char **argv) {
     return cli_cmd_net(argc - 2, argv + 2);
   if (strcmp(cmd, "estimate") == 0)
     return cli_cmd_estimate(argc - 2, argv + 2);
+  if (strcmp(cmd, "merge") == 0)
+    return cli_cmd_merge(argc - 2, argv + 2);
   if (strcmp(cmd, "compare") == 0)
     return cli_cmd_compare(argc - 2, argv + 2);
   if (strcmp(cmd, "bias") == 0)
