@@ -5,9 +5,12 @@ set -euo pipefail
 # clang + libfuzzer-14-dev: the bounded libFuzzer suite (scripts/test.sh, suite fuzz); abigail-tools:
 # abidiff against the checked-in ABI dump (test abi-check).
 # libblis-dev: the -Dblas=blis build (its BLAS alternative ranks below OpenBLAS's, so the default
-# libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/.
+# libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/; cairo draws
+# the figures (fonts-dejavu-core: their font); libpng reads them back and poppler-utils (pdftotext)
+# checks the PDFs in the tests.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
+      libcairo2-dev fonts-dejavu-core poppler-utils
       python3 python3-numpy valgrind time dataset-fashion-mnist
       libopenmpi-dev openmpi-bin
       clang libfuzzer-14-dev abigail-tools)

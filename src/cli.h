@@ -43,6 +43,14 @@ int cli_parse_double(const char *opt, const char *text, double lo, double hi, in
 /* "CxHxW", all positive (also accepts 'X'); same error convention. */
 int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]);
 
+/* --format: NULL gives png; the name is also the figures' file extension. Same error
+ * convention. */
+int cli_parse_format(const char *text, nad_figure_format *format, const char **name);
+/* A list of indices "0:16,100,500" (items I, A:B or A:B:STEP, B excluded) into a new array
+ * (*out, caller frees; NULL with *n = 0 when text is NULL); at most 4096 indices. Same error
+ * convention. */
+int cli_parse_index_list(const char *opt, const char *text, int64_t **out, int64_t *n);
+
 /* Prints "nad: <message>" and the usage line of `command`; returns CLI_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

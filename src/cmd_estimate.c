@@ -20,7 +20,7 @@ typedef struct estimate_args {
   cli_arch_opts ao;
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *sketch;
   const char *memory, *params, *output, *eval_split;
-  const char *range, *checkpoint, *every, *resume, *out;
+  const char *range, *checkpoint, *every, *resume, *out, *format, *show;
   int quiet, normalize;
 } estimate_args;
 
@@ -53,6 +53,7 @@ static int parse_range(const char *text, int64_t n, int64_t *lo, int64_t *hi) {
 static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
                       const estimate_dist *dist) {
   memset(a, 0, sizeof *a);
+  memset(r, 0, sizeof *r); /* r->show is freed by the caller whatever happens */
   const cli_opt opts[] = {
       {"input", 1, &a->ao.input, NULL},
       {"outputs", 1, &a->ao.outputs, NULL},
@@ -76,6 +77,8 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
       {"checkpoint-every", 1, &a->every, NULL},
       {"resume", 1, &a->resume, NULL},
       {"out", 1, &a->out, NULL},
+      {"format", 1, &a->format, NULL},
+      {"show", 1, &a->show, NULL},
       {"quiet", 0, NULL, &a->quiet},
       {"normalize", 0, NULL, &a->normalize},
   };
@@ -109,7 +112,9 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
       (rc = cli_parse_i64("sketch", a->sketch, 1, cli_option_max(NAD_OPT_SKETCH), &r->sketch)) ||
       (rc = cli_parse_i64("batch", a->batch, 1, max_batch, &r->batch)) ||
       (rc = cli_parse_size("memory", a->memory, &r->memory)) ||
-      (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)))
+      (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)) ||
+      (rc = cli_parse_format(a->format, &r->format, &r->format_name)) ||
+      (rc = cli_parse_index_list("show", a->show, &r->show, &r->nshow)))
     return rc;
   double step_lo = 0, step_hi = 0; /* the library's bounds, said as they are */
   if (a->scale && nad_option_bounds(NAD_OPT_STEP, &step_lo, &step_hi) == NAD_OK &&
@@ -367,8 +372,10 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist) {
   nad_status st;
   int out_lock = -1;
   int rc = parse_args(argc, argv, &a, &r, dist);
-  if (rc < 0)
+  if (rc < 0) {
+    free(r.show);
     return CLI_OK; /* --help: the same on every rank, nothing collective */
+  }
   if (rc)
     goto sync;
   if (dist) {
@@ -400,6 +407,12 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist) {
                          (long long)r.top);
     goto sync;
   }
+  for (int64_t i = 0; i < r.nshow; i++)
+    if (r.show[i] >= (r.top > 0 ? r.top : d)) {
+      rc = cli_usage_error(CMD, "--show: NAD %lld does not exist (the run keeps %lld NADs)",
+                           (long long)r.show[i], (long long)(r.top > 0 ? r.top : d));
+      goto sync;
+    }
   if ((st = nad_estimator_create(arch, &e)) != NAD_OK) {
     rc = cli_lib_error(st, "cannot create estimator");
     goto sync;
@@ -446,6 +459,7 @@ sync:
   cli_unlock_out_dir(out_lock);
   free(ckpt_rank);
   free(resume_rank);
+  free(r.show);
   return rc;
 }
 

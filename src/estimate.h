@@ -27,6 +27,10 @@ typedef struct estimate_run {
   int64_t checkpoint_every;
   const char *resume; /* NULL: none */
   int quiet;
+  nad_figure_format format; /* --format of the figures */
+  const char *format_name;  /* "png" | "svg" | "pdf": the figures' file extension (NULL: png) */
+  int64_t *show;            /* --show: NAD indices of the grid (NULL: the first 16) */
+  int64_t nshow;
   const char *const *parts; /* merge: the checkpoint files */
   int n_parts;
   int mpi_ranks; /* nad-mpi: number of ranks (0: not distributed) */

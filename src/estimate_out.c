@@ -9,8 +9,9 @@
 
 #include "estimate.h"
 
-#define PNG_NADS 16
 #define PATH_LEN 4096
+/* the figures' extension (nad merge leaves it unset: png) */
+#define FORMAT_NAME(r) ((r)->format_name ? (r)->format_name : "png")
 
 /* Thresholds of the plain-words verdict (see `nad estimate --help`). */
 #define CONVERGED_SPECTRUM_CORR 0.99
@@ -85,6 +86,9 @@ static void check_degenerate(const double *evals, int64_t k, char *why, size_t l
     snprintf(why, len, "no eigenvalue is positive (the largest is %g): the responses do not "
                        "vary across networks (is --scale too small or too large?)", evals[0]);
 }
+
+/* The figures, written as <name>.<format>. */
+static const char *const figure_names[] = {"nads", "spectrum", "eigenvalues"};
 
 static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c,
                                double sketch_error, const char *degenerate) {
@@ -162,11 +166,15 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   if (degenerate[0])
     cli_json_string(&j, "degenerate_reason", degenerate);
   cli_json_begin_array(&j, "files", 1);
-  static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy",
-                                      "nads.png"};
+  static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy"};
   const int n_files = (int)(sizeof files / sizeof files[0]);
   for (int i = 0; i < n_files; i++)
     cli_json_string(&j, NULL, files[i]);
+  for (size_t i = 0; i < sizeof figure_names / sizeof figure_names[0]; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "%s.%s", figure_names[i], FORMAT_NAME(r));
+    cli_json_string(&j, NULL, name);
+  }
   cli_json_end_array(&j);
   cli_json_checksums(&j, r->out_dir, files, n_files); /* readers check them (runset.c) */
   cli_json_string(&j, "libnad_version", nad_version_string());
@@ -223,8 +231,37 @@ static void print_human(const estimate_run *r, const double *evals, const conver
     printf(" %.4g", evals[i]);
   printf("%s\n", r->k > 5 ? " ..." : "");
   printf("%s\n", c->verdict);
-  printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.png summary.json\n",
-         r->out_dir);
+  printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.%s spectrum.%s "
+         "eigenvalues.%s summary.json\n",
+         r->out_dir, FORMAT_NAME(r), FORMAT_NAME(r), FORMAT_NAME(r));
+}
+
+/* nads, spectrum and eigenvalues figures, titled with the run's settings. */
+static int write_figures(const estimate_run *r, const double *evals, const float *nads,
+                         const double *spectrum, const convergence *c) {
+  char path[PATH_LEN], title[256], shape[64], name[32];
+  snprintf(title, sizeof title, "%s, input %s, N = %lld, %s", r->arch_name,
+           cli_shape_str(r->input, shape, sizeof shape), (long long)r->networks_done, r->mode);
+  int not_converged = strncmp(c->verdict, "not converged", 13) == 0;
+  for (size_t i = 0; i < sizeof figure_names / sizeof figure_names[0]; i++) {
+    snprintf(name, sizeof name, "%s.%s", figure_names[i], FORMAT_NAME(r));
+    int rc = join(path, r->out_dir, name);
+    if (rc != 0)
+      return rc;
+    nad_status st;
+    if (i == 0)
+      st = nad_figure_nads(path, r->format, nads, r->k, r->input[0], r->input[1], r->input[2],
+                           evals, r->show, r->nshow, title,
+                           not_converged ? NAD_FIGURE_NOT_CONVERGED : 0);
+    else if (i == 1)
+      st = nad_figure_spectrum(path, r->format, spectrum, r->input[0], r->input[1], r->input[2],
+                               title);
+    else
+      st = nad_figure_eigenvalues(path, r->format, evals, r->k, title);
+    if (st != NAD_OK)
+      return cli_lib_error(st, "cannot write '%s'", path);
+  }
+  return 0;
 }
 
 int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
@@ -280,14 +317,8 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
       goto done;
     }
   }
-  if ((rc = join(path, r->out_dir, "nads.png")) != 0)
+  if ((rc = write_figures(r, evals, nads, spectrum, &conv)) != 0)
     goto done;
-  st = nad_png_write_nads(path, nads, k < PNG_NADS ? k : PNG_NADS, r->input[0], r->input[1],
-                          r->input[2]);
-  if (st != NAD_OK) {
-    rc = cli_lib_error(st, "cannot write '%s'", path);
-    goto done;
-  }
   char degenerate[256];
   check_degenerate(evals, k, degenerate, sizeof degenerate);
   if ((rc = write_summary(r, &conv, sketch_error, degenerate)) != 0)

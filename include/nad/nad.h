@@ -778,25 +778,86 @@ NAD_API nad_status nad_align(const nad_dataset *data, const float *nads, int64_t
 /* Pictures                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
-/** Write a PNG grid of the first `count` NADs (rows of `nads`, each c×h×w; channel 0 shown),
- *  each above its Fourier power (log, fftshifted), diverging colour map, like the paper. */
+/* Figures are drawn with cairo: text, axes, tick labels and colour bars, written as PNG (one
+ * pixel per point), SVG or PDF, atomically (the file appears complete or not at all). Strings
+ * are UTF-8; a NULL or empty title or label is left out. */
+
+/** Output format of a figure. Values are ABI: append only. */
+typedef enum nad_figure_format {
+  NAD_FIGURE_PNG = 0,
+  NAD_FIGURE_SVG = 1,
+  NAD_FIGURE_PDF = 2
+} nad_figure_format;
+
+/** The format called `name` ("png", "svg" or "pdf", as the file extensions) into *format;
+ *  NAD_ERR_INVALID_ARG for any other name. */
+NAD_API nad_status nad_figure_format_by_name(const char *name, nad_figure_format *format);
+
+/** Flags of nad_figure_nads. */
+enum { NAD_FIGURE_NOT_CONVERGED = 1 /* draw a red "not converged" stamp under the title */ };
+
+/** NAD grid: for each shown NAD (up to 8 per row of the grid), a label "#index  λ eigenvalue",
+ *  then for every channel the NAD (diverging colour map, scaled by its largest magnitude) above
+ *  its Fourier power |DFT2|² (fftshifted, log10, one colour scale for all tiles), a colour bar
+ *  for each row kind, the title on top. nads holds k NADs of c×h×w floats (K×D, as
+ *  nad_estimator_nads). eigenvalues: k values or NULL (no λ in the labels). show: nshow indices
+ *  (each 0 <= i < k, in the order drawn), or NULL to show the first min(k, 16). flags: 0 or
+ *  NAD_FIGURE_NOT_CONVERGED. NAD_ERR_INVALID_ARG when the grid exceeds 32767 points a side. */
+NAD_API nad_status nad_figure_nads(const char *path, nad_figure_format format, const float *nads,
+                                   int64_t k, int64_t c, int64_t h, int64_t w,
+                                   const double *eigenvalues, const int64_t *show, int64_t nshow,
+                                   const char *title, int32_t flags);
+/** Fourier power of the covariance (c×h×w doubles, fftshifted, as nad_estimator_spectrum): one
+ *  log10 heat map per channel with axes fx, fy in cycles per image (frequency 0 in the middle)
+ *  and a colour bar (at most 12 decades below the peak; lower values clamped, the bar shows a
+ *  triangle). */
+NAD_API nad_status nad_figure_spectrum(const char *path, nad_figure_format format,
+                                       const double *spectrum, int64_t c, int64_t h, int64_t w,
+                                       const char *title);
+/** Eigenvalue decay: the k >= 1 eigenvalues against their index on a log10 y axis (values <= 0
+ *  or not finite are left out). title NULL: "Eigenvalues of the NAD covariance". */
+NAD_API nad_status nad_figure_eigenvalues(const char *path, nad_figure_format format,
+                                          const double *eigenvalues, int64_t k,
+                                          const char *title);
+/** Heat map of a rows×cols matrix of doubles (row-major, row 0 at the top) with axes, tick
+ *  labels and a colour bar: values map linearly from [lo, hi] (lo < hi, finite) to viridis;
+ *  values beyond are drawn in the end colour, the colour bar gets a triangle at that end and a
+ *  line of text under the plot says how many were clamped (or that all were). NaN cells are
+ *  grey. Column j sits at x = x0 + j·dx, row i at y = y0 + i·dy (dx, dy finite and non-zero). */
+NAD_API nad_status nad_figure_heatmap(const char *path, nad_figure_format format,
+                                      const double *values, int64_t rows, int64_t cols, double lo,
+                                      double hi, double x0, double dx, double y0, double dy,
+                                      const char *title, const char *x_label, const char *y_label,
+                                      const char *value_label);
+/** Line plot of nseries >= 1 series over the same n >= 1 finite x values: y holds nseries×n
+ *  doubles (series-major); NaN breaks a line. Axes with ticks, tick labels and grid lines; y
+ *  from y_lo to y_hi (y_lo < y_hi, finite; points beyond are clamped to the frame); x from its
+ *  minimum to its maximum. Markers on the points when n <= 64. legend: nseries names separated
+ *  by '\n', or NULL for none. */
+NAD_API nad_status nad_figure_lines(const char *path, nad_figure_format format, const double *x,
+                                    const double *y, int64_t n, int64_t nseries, double y_lo,
+                                    double y_hi, const char *title, const char *x_label,
+                                    const char *y_label, const char *legend);
+
+/** PNG grid of the first `count` NADs: nad_figure_nads(path, NAD_FIGURE_PNG, nads, count, c, h,
+ *  w, NULL, NULL, 0, NULL, 0) with every one of the count NADs shown (kept for compatibility). */
 NAD_API nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count,
                                       int64_t c, int64_t h, int64_t w);
-/** Write a heat map of a rows×cols matrix of doubles (row-major, row 0 at the top) as a PNG:
- *  each cell a square block (the long side about 512 px), values mapped linearly from [lo, hi]
- *  (lo < hi, clamped) to the sequential viridis colour map, NaN cells grey. */
+/** PNG heat map: nad_figure_heatmap with axes in row and column indices and no text (kept for
+ *  compatibility). */
 NAD_API nad_status nad_png_write_heatmap(const char *path, const double *values, int64_t rows,
                                          int64_t cols, double lo, double hi);
-/** Write a line plot of the n >= 1 points (x[i], y[i]) as a 640×400 PNG: axes, grid lines at
- *  the quarters of [y_lo, y_hi] (y_lo < y_hi; points outside are clamped), a line through the
- *  points in the given order (broken at NaN y) and a marker on each point. x spans the plot
- *  from its minimum to its maximum. No text. */
+/** PNG line plot of one series: nad_figure_lines with no text (kept for compatibility). */
 NAD_API nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y,
                                           int64_t n, double y_lo, double y_hi);
-/** Write a PNG grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols`
- *  images per row (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi]
- *  (lo < hi, clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an
- *  integer factor up to 64 px. Written atomically. */
+/** Grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols` images per row
+ *  (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi] (lo < hi,
+ *  clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an integer factor
+ *  up to 64 px; one point per pixel; the title (NULL or "": none) on a line above. */
+NAD_API nad_status nad_figure_images(const char *path, nad_figure_format format, const float *x,
+                                     int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols,
+                                     double lo, double hi, const char *title);
+/** nad_figure_images as a PNG without title (kept for compatibility). */
 NAD_API nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
                                         int64_t h, int64_t w, int64_t cols, double lo, double hi);
 

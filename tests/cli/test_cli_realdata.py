@@ -143,6 +143,10 @@ check("poison fields", all(k in j for k in ["clean_test_accuracy", "poisoned_tra
       j.get("index") == 5 and j.get("epsilon") == 2, str(j))
 check("poison picture", os.path.getsize(tmp("pout", "poison.png")) > 100
       if os.path.exists(tmp("pout", "poison.png")) else False)
+must("poison --format svg", *POISON, "--index", "5", "--epsilon", "2", "--out", tmp("psvg"),
+     "--format", "svg")
+check("poison picture svg", os.path.exists(tmp("psvg", "poison.svg")) and
+      open(tmp("psvg", "poison.svg"), "rb").read(5) == b"<?xml")
 out, _ = must("poison text", *POISON, "--index", "62", "--epsilon", "0")
 check("poison text line", "clean test accuracy" in out, out)
 

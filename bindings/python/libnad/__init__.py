@@ -29,7 +29,8 @@ import weakref
 from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_void_p
 
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, OUTPUT_LABEL, PROGRESS_FN,
-                   TRAINER_OPTIONS, AlignKind, BandOp, BlasField, EvalPoint, FourierPart,
+                   TRAINER_OPTIONS, AlignKind, BandOp, BlasField, EvalPoint, FigureFormat,
+                   FourierPart,
                    LibraryNotFound, Mode, NadError, Network, Option, OutputKind, Owner, Schedule,
                    Split, Status, _lib, _path, blas_core_for_cpu, blas_warning, last_error,
                    library_path, option_is_double, status_string)
@@ -45,7 +46,10 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'Schedule', 'Split', 'Tensor', 'Epoch', 'read_npy', 'write_npy', 'poison_carrier',
            'png_write_images',
            'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
-           'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
+           'png_write_heatmap', 'png_write_lineplot', 'FigureFormat', 'figure_nads',
+           'figure_spectrum', 'figure_eigenvalues', 'figure_heatmap', 'figure_lines',
+           'figure_images',
+           'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
            'option_owner',
            'status_string', 'last_error', 'library_path', 'LibraryNotFound', 'EXPECTED_MAJOR',
@@ -1012,6 +1016,83 @@ def png_write_nads(path, nads, count=None, shape=None):
     _lib.nad_png_write_nads(_fspath(path), nb.ptr, count, c, h, w)
 
 
+def _format_of(path, format):
+    """FigureFormat from a name or member, else from the extension of path (default PNG)."""
+    if format is None:
+        ext = os.path.splitext(os.fspath(path))[1].lower().lstrip('.')
+        format = ext if ext in ('png', 'svg', 'pdf') else 'png'
+    if isinstance(format, str):
+        if format.upper() not in FigureFormat.__members__:
+            raise ValueError("format must be 'png', 'svg' or 'pdf', got %r" % format)
+        return FigureFormat[format.upper()]
+    return FigureFormat(format)
+
+
+def _text(s):
+    return None if s is None else str(s).encode('utf-8')
+
+
+def figure_nads(path, nads, shape, eigenvalues=None, show=None, title=None, not_converged=False,
+                format=None):
+    """NAD grid with labels, spectra, colour bars and title (nad_figure_nads). nads: K x D
+    floats, shape (C, H, W); show: NAD indices to draw (default the first 16); format 'png',
+    'svg' or 'pdf' (default from the extension)."""
+    nb = as_input(nads)
+    c, h, w = (int(v) for v in shape)
+    k = nb.n // (c * h * w)
+    eb = as_input(eigenvalues, 'd') if eigenvalues is not None else None
+    if eb is not None and eb.n < k:
+        raise _shape_error('nad_figure_nads', '%d eigenvalues for %d NADs', eb.n, k)
+    sb = (c_int64 * len(show))(*[int(i) for i in show]) if show is not None else None
+    _lib.nad_figure_nads(_fspath(path), _format_of(path, format), nb.ptr, k, c, h, w,
+                         eb.ptr if eb is not None else None, sb, len(show) if show else 0,
+                         _text(title), 1 if not_converged else 0)
+
+
+def figure_spectrum(path, spectrum, shape, title=None, format=None):
+    """Covariance spectrum (C x H x W, fftshifted) with axes in cycles per image."""
+    sb = as_input(spectrum, 'd')
+    c, h, w = (int(v) for v in shape)
+    if sb.n != c * h * w:
+        raise _shape_error('nad_figure_spectrum', 'shape %s needs %d values, got %d', shape,
+                           c * h * w, sb.n)
+    _lib.nad_figure_spectrum(_fspath(path), _format_of(path, format), sb.ptr, c, h, w,
+                             _text(title))
+
+
+def figure_eigenvalues(path, eigenvalues, title=None, format=None):
+    """Eigenvalue decay on a log scale."""
+    eb = as_input(eigenvalues, 'd')
+    _lib.nad_figure_eigenvalues(_fspath(path), _format_of(path, format), eb.ptr, eb.n,
+                                _text(title))
+
+
+def figure_heatmap(path, values, shape, lo, hi, x0=0.0, dx=1.0, y0=0.0, dy=1.0, title=None,
+                   x_label=None, y_label=None, value_label=None, format=None):
+    """Heat map (row 0 at the top) with axes and a colour bar; values beyond [lo, hi] are
+    clamped and the figure says so."""
+    vb = as_input(values, 'd')
+    rows, cols = (int(v) for v in shape)
+    if vb.n != rows * cols:
+        raise _shape_error('nad_figure_heatmap', '%dx%d cells, got %d values', rows, cols, vb.n)
+    _lib.nad_figure_heatmap(_fspath(path), _format_of(path, format), vb.ptr, rows, cols,
+                            float(lo), float(hi), float(x0), float(dx), float(y0), float(dy),
+                            _text(title), _text(x_label), _text(y_label), _text(value_label))
+
+
+def figure_lines(path, x, ys, y_lo, y_hi, title=None, x_label=None, y_label=None, legend=None,
+                 format=None):
+    """Line plot of one or more series (ys: a list of sequences, each as long as x)."""
+    xb = as_input(x, 'd')
+    flat = [float(v) for series in ys for v in series]
+    if len(flat) != xb.n * len(ys):
+        raise _shape_error('nad_figure_lines', 'each series needs %d values', xb.n)
+    yb = (c_double * len(flat))(*flat)
+    _lib.nad_figure_lines(_fspath(path), _format_of(path, format), xb.ptr, yb, xb.n, len(ys),
+                          float(y_lo), float(y_hi), _text(title), _text(x_label), _text(y_label),
+                          _text('\n'.join(legend)) if legend else None)
+
+
 def png_write_heatmap(path, values, lo=None, hi=None, shape=None):
     """PNG heat map (viridis, row 0 at the top, NaN grey) of a 2-D array of values mapped from
     [lo, hi] (default: the finite min and max)."""
@@ -1117,3 +1198,15 @@ def png_write_images(path, x, cols, lo=0.0, hi=1.0):
         raise _shape_error('nad_png_write_images', 'x must be (n, c, h, w), got shape %s', s)
     n, c, h, w = (int(v) for v in s)
     _lib.nad_png_write_images(_fspath(path), xb.ptr, n, c, h, w, int(cols), float(lo), float(hi))
+
+
+def figure_images(path, x, cols, lo=0.0, hi=1.0, title=None, format=None):
+    """Grid of the images x (n, c, h, w), c = 1 or 3, with an optional title; format 'png',
+    'svg' or 'pdf' (default from the extension)."""
+    xb = as_input(x)
+    s = xb.shape
+    if s is None or len(s) != 4:
+        raise _shape_error('nad_figure_images', 'x must be (n, c, h, w), got shape %s', s)
+    n, c, h, w = (int(v) for v in s)
+    _lib.nad_figure_images(_fspath(path), _format_of(path, format), xb.ptr, n, c, h, w,
+                           int(cols), float(lo), float(hi), _text(title))

@@ -121,6 +121,12 @@ class FourierPart(enum.IntEnum):
     COS = 2
 
 
+class FigureFormat(enum.IntEnum):
+    PNG = 0
+    SVG = 1
+    PDF = 2
+
+
 def option_is_double(o):
     """nad.h: ids 100-199 take int64, 200-299 double."""
     return 200 <= int(o) < 300
@@ -385,6 +391,19 @@ _FUNCS = [
      c_int, _check),
     ('nad_png_write_images', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64,
                               c_double, c_double], c_int, _check),
+    ('nad_figure_images', [c_char_p, c_int, P(c_float), c_int64, c_int64, c_int64, c_int64,
+                           c_int64, c_double, c_double, c_char_p], c_int, _check),
+    ('nad_figure_format_by_name', [c_char_p, P(c_int)], c_int, _check),
+    ('nad_figure_nads', [c_char_p, c_int, P(c_float), c_int64, c_int64, c_int64, c_int64,
+                         P(c_double), P(c_int64), c_int64, c_char_p, c_int32], c_int, _check),
+    ('nad_figure_spectrum', [c_char_p, c_int, P(c_double), c_int64, c_int64, c_int64, c_char_p],
+     c_int, _check),
+    ('nad_figure_eigenvalues', [c_char_p, c_int, P(c_double), c_int64, c_char_p], c_int, _check),
+    ('nad_figure_heatmap', [c_char_p, c_int, P(c_double), c_int64, c_int64, c_double, c_double,
+                            c_double, c_double, c_double, c_double, c_char_p, c_char_p, c_char_p,
+                            c_char_p], c_int, _check),
+    ('nad_figure_lines', [c_char_p, c_int, P(c_double), P(c_double), c_int64, c_int64, c_double,
+                          c_double, c_char_p, c_char_p, c_char_p, c_char_p], c_int, _check),
 ]
 
 
