@@ -1,18 +1,29 @@
 /* Engine benchmark (issue 2): sgemm peak, then forward + input-backward of LeNet (batch 2048,
  * 1x32x32) and ResNet18 (batch 64), and ResNet18's convolutions alone, all in one run so the
  * ratios are meaningful on a shared, noisy machine. Prints GFLOP/s and fraction of sgemm peak.
- * Usage: bench_engine [--quick] */
+ * Then the convolutions of ResNet18, VGG11 and DenseNet121 by layer class and algorithm
+ * (bench/conv_classes.c).
+ * Usage: bench_engine [--quick] [--convs-only] [--batch B] [--threads T] [--channels C]
+ *                     [--cputime] [ARCH...]
+ *   --convs-only  skip the whole-network part; --batch: batch of the layer-class part (64);
+ *   --cputime: time by process CPU time (with --threads 1 on a busy machine);
+ *   --threads: BLAS threads (default: the BLAS's own); ARCH...: architectures of the
+ *   layer-class part (default resnet18 vgg11 densenet121). Without --cputime, the layer-class
+ *   part ends with the threading comparison (conv_threading_bench, --threads or 2 threads). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "api/api.h"
+#include "conv_classes.h"
 #include "kernels/kernels.h"
 #include "blas_line.h"
 
+
 static double now(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(conv_class_cputime ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -106,12 +117,54 @@ static double net_bench(const char *name, int64_t batch, int reps, double peak) 
 }
 
 int main(int argc, char **argv) {
-  int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+  int quick = 0, convs_only = 0, threads = 0;
+  int64_t batch = 64, channels = 1;
+  const char *archs[8];
+  int n_archs = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0)
+      quick = 1;
+    else if (strcmp(argv[i], "--convs-only") == 0)
+      convs_only = 1;
+    else if (strcmp(argv[i], "--cputime") == 0)
+      conv_class_cputime = 1;
+    else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
+      batch = atoll(argv[++i]);
+    else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+      threads = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--channels") == 0 && i + 1 < argc)
+      channels = atoll(argv[++i]);
+    else if (argv[i][0] != '-' && n_archs < 8)
+      archs[n_archs++] = argv[i];
+    else {
+      fprintf(stderr, "usage: bench_engine [--quick] [--convs-only] [--batch B] [--threads T] "
+                      "[--channels C] [--cputime] [ARCH...]\n");
+      return 2;
+    }
+  }
+  if (batch < 1 || (channels != 1 && channels != 3)) {
+    fprintf(stderr, "bench_engine: --batch must be >= 1 and --channels 1 or 3\n");
+    return 2;
+  }
+  if (threads > 0)
+    nadi_blas_set_threads(threads);
+  if (n_archs == 0) {
+    archs[0] = "resnet18", archs[1] = "vgg11", archs[2] = "densenet121";
+    n_archs = quick ? 2 : 3;
+  }
   int reps = quick ? 1 : 3;
   bench_print_blas(stdout);
   double peak = sgemm_peak(quick ? 512 : 2048, reps);
   printf("sgemm %d^3 peak: %.1f GFLOP/s\n", quick ? 512 : 2048, peak);
-  net_bench("lenet", quick ? 256 : 2048, reps, peak);
-  net_bench("resnet18", quick ? 4 : 64, reps, peak);
+  if (!convs_only) {
+    net_bench("lenet", quick ? 256 : 2048, reps, peak);
+    net_bench("resnet18", quick ? 4 : 64, reps, peak);
+  }
+  for (int i = 0; i < n_archs; i++)
+    conv_class_bench(archs[i], channels, quick ? 8 : batch, quick ? 1 : 2, peak);
+  if (!conv_class_cputime) /* threading: wall clock by nature */
+    for (int i = 0; i < n_archs; i++)
+      conv_threading_bench(archs[i], channels, quick ? 8 : batch, threads > 1 ? threads : 2,
+                           quick ? 1 : 2);
   return 0;
 }

@@ -28,7 +28,9 @@ struct nadi_exec {
   int64_t cap;       /* batch capacity */
   int64_t batch;     /* batch of the last forward, 0 = none */
   int training;
-  int forward_only;
+  int forward_only;  /* no backward follows any forward: liveness-shared buffers */
+  int eval_kernels;  /* kernels may use the eval-only algorithms (forward-only mode, or
+                        nadi_exec_use_eval_kernels on a full executor) */
   nadi_rng *rng;
   const float *x;    /* input of the last forward (borrowed; must outlive backward) */
   float **act;       /* per node: cap * out size (forward-only: points into a slot) */
@@ -99,6 +101,7 @@ static nad_status create(const nadi_graph *g, int64_t cap, int forward_only, nad
   e->g = g;
   e->cap = cap;
   e->forward_only = forward_only;
+  e->eval_kernels = forward_only;
   const int64_t n = g->n_layers;
   int64_t sz;
   e->act = nadi_calloc((size_t)n, sizeof *e->act);
@@ -203,6 +206,7 @@ static void make_ctx(nadi_exec *e, int64_t i, nadi_ctx *ctx) {
   ctx->ws = e->ws;
   ctx->state = e->state[i];
   ctx->rng = e->rng;
+  ctx->forward_only = e->eval_kernels && !e->training;
 }
 
 static const float *node_out(const nadi_exec *e, int32_t idx) {
@@ -250,10 +254,12 @@ const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int6
   return nadi_exec_forward_range(e, params, x, 0, batch, training, rng);
 }
 
+void nadi_exec_use_eval_kernels(nadi_exec *e) { e->eval_kernels = 1; }
+
 void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, float *dx,
                         float *dparams) {
   const nadi_graph *g = e->g;
-  assert(!e->forward_only);
+  assert(!e->forward_only && !e->eval_kernels);
   int64_t last = g->n_layers - 1;
   for (int64_t i = 0; i < last; i++)
     memset(e->grad[i], 0, sizeof(float) * (size_t)(e->batch * shape_size(g->layers[i].out_shape)));

@@ -87,12 +87,18 @@ void nadi_graph_init_params(const nadi_graph *g, float *params, nadi_rng *rng);
  * activation stays readable in nadi_exec_act only until then. Same outputs bit for bit. */
 typedef struct nadi_exec nadi_exec;
 nad_status nadi_exec_create(const nadi_graph *g, int64_t batch_cap, nadi_exec **out);
+/* Kernels of a forward-only executor get nadi_ctx.forward_only and may use the faster eval
+ * algorithms (Winograd, tiny maps as one GEMM). */
 nad_status nadi_exec_create_forward_only(const nadi_graph *g, int64_t batch_cap,
                                          nadi_exec **out);
 void nadi_exec_destroy(nadi_exec *e);
 int64_t nadi_exec_batch_cap(const nadi_exec *e);
 /* Bytes of the executor's buffers (activations, gradients, state, workspace). */
 size_t nadi_exec_bytes(const nadi_exec *e);
+/* Let a full executor's eval forwards use the forward-only kernels (Winograd, tiny maps): the
+ * same arithmetic as a forward-only executor with every activation kept, which is what the
+ * liveness test compares against. nadi_exec_backward must not be called on it afterwards. */
+void nadi_exec_use_eval_kernels(nadi_exec *e);
 /* Forward batch <= cap samples; returns a pointer to the output (batch * out floats) owned by e. */
 const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
                                int training, nadi_rng *rng);

@@ -66,6 +66,10 @@ typedef struct nadi_ctx {
   float *state;          /* per-node saved state of ops->state_size(l, batch) floats, kept
                             between forward and backward (dropout mask, BN batch mean/invstd) */
   struct nadi_rng *rng;  /* training-mode randomness (dropout) */
+  int forward_only;      /* eval mode, and no backward will read this forward (forward-only
+                            executor): kernels may use faster algorithms whose float rounding
+                            differs from the function their backward is the exact adjoint of
+                            (conv2d: Winograd, tiny maps as one GEMM; lib/kernels/conv_algo.h) */
 } nadi_ctx;
 
 /* Kernel interface, one implementation per kind (lib/kernels/<kind>.c).

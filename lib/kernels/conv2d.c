@@ -32,7 +32,7 @@
  * holds dy in the GEMM layout (zero at junk positions), pad accumulates the padded dx. No state. */
 #include <string.h>
 
-#include "kernels/kernels.h"
+#include "kernels/conv_algo.h"
 
 /* Tuning knobs (overridable at compile time for benchmarking). */
 #ifndef CONV_TARGET_N
@@ -49,6 +49,12 @@
 #endif
 #ifndef CONV_WS_CAP
 #define CONV_WS_CAP (1L << 20) /* floats of col + tmp a group may use (4 MiB) */
+#endif
+#ifndef CONV_DIRECT_MIN_N
+/* A 1×1 stride-1 convolution is a GEMM on the image as it lies in memory; grouping images
+ * costs a copy of x and of y, which a per-image GEMM with at least this many columns (DenseNet's
+ * 16×16 and 32×32 bottlenecks) does not earn back (measured single-threaded: 8-17% faster). */
+#define CONV_DIRECT_MIN_N 256
 #endif
 #ifndef CONV_EXT_COST
 #define CONV_EXT_COST 8 /* extended rows while junk fraction (Wp-OW)/OW times O is below this */
@@ -97,6 +103,8 @@ static int64_t round_up(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOAT
 /* Images per GEMM; non-decreasing in batch so that a workspace sized for the batch capacity
  * also fits every smaller batch. */
 static int64_t conv_group(const conv_geom *g, int64_t batch) {
+  if (g->direct && g->n >= CONV_DIRECT_MIN_N)
+    return 1; /* 1×1 on a large map: one GEMM per image straight on x and y, no copies */
   int wide = g->o >= CONV_WIDE_MIN_O;
   int64_t target = wide ? CONV_TARGET_N_WIDE : CONV_TARGET_N;
   int64_t cap = wide ? CONV_WS_CAP_WIDE : CONV_WS_CAP;
@@ -130,9 +138,68 @@ static conv_ws conv_layout(const conv_geom *g, int64_t grp) {
   return w;
 }
 
+/* ---- algorithm choice (forward) ----------------------------------------------------------- */
+
+typedef enum conv_algo { CONV_IM2COL, CONV_WINO2, CONV_WINO4, CONV_TINY } conv_algo;
+
+#ifndef CONV_MIN_TILES
+/* The fast algorithms rebuild their weight operand on every call (a²·O·C floats for Winograd,
+ * O·OH·OW·C·H·W for tiny maps): they pay once that is spread over enough tiles / images
+ * (measured single-threaded: F(4×4) on 512 channels is 0.87x im2col at 16 tiles, 1.5x at 32;
+ * tiny maps 1.0x at 16 images, 1.4x at 32). */
+#define CONV_MIN_TILES 32
+#endif
+#ifndef CONV_WINO_MIN_CH
+#define CONV_WINO_MIN_CH 16 /* below, the transforms cost more than the multiplies they save */
+#endif
+#ifndef CONV_WINO4_MIN_MAP
+/* F(4×4) from 4×4 output maps on (one tile per image): measured single-threaded at batch 256
+ * it beats F(2×2) there by 1.5-1.6× (ResNet18, VGG11, DenseNet121), at the price of 2.25× the
+ * transformed-filter memory (38 MB for 512×512) and half a digit of accuracy. */
+#define CONV_WINO4_MIN_MAP 4
+#endif
+
+/* The forward algorithm for this layer and batch: a function of the layer's shape, the batch
+ * and the mode only, so results are reproducible. Only forwards that no backward reads
+ * (nadi_ctx.forward_only) leave im2col: a backward computes the exact adjoint of the im2col
+ * function, and a ReLU whose input lies within rounding of 0 would otherwise route its gradient
+ * by the other algorithm's rounding (seen in tests/python/test_torch_compare.py's ResNet18 input
+ * gradients: 2.4e-3 from float64, where float32 PyTorch was 4e-7 from it). Measured choices
+ * (BENCHMARKS.md): tiny maps as one GEMM; Winograd for 3×3 stride-1 layers with at least
+ * CONV_WINO_MIN_CH channels in and out, F(4×4) on maps from 4×4, F(2×2) below. */
+static conv_algo conv_choose(const nadi_layer *l, int64_t batch, int forward_only) {
+  if (!forward_only)
+    return CONV_IM2COL;
+  const int64_t oh = l->out_shape[1], ow = l->out_shape[2];
+  if (nadi_tiny_applicable(l))
+    return batch >= CONV_MIN_TILES ? CONV_TINY : CONV_IM2COL;
+  if (!nadi_wino_applicable(l) || l->in_shape[0][0] < CONV_WINO_MIN_CH ||
+      l->out_shape[0] < CONV_WINO_MIN_CH)
+    return CONV_IM2COL;
+  if (oh >= CONV_WINO4_MIN_MAP && ow >= CONV_WINO4_MIN_MAP)
+    return batch * ((oh + 3) / 4) * ((ow + 3) / 4) >= CONV_MIN_TILES ? CONV_WINO4 : CONV_IM2COL;
+  return batch * ((oh + 1) / 2) * ((ow + 1) / 2) >= CONV_MIN_TILES ? CONV_WINO2 : CONV_IM2COL;
+}
+
 static size_t conv_workspace(const nadi_layer *l, int64_t batch) {
   conv_geom g = conv_geometry(l);
-  return (size_t)conv_layout(&g, conv_group(&g, batch)).total;
+  size_t ws = (size_t)conv_layout(&g, conv_group(&g, batch)).total;
+  /* every algorithm some batch <= `batch` may choose (workspaces are monotone in batch) */
+  size_t alt = 0;
+  switch (conv_choose(l, batch, 1)) {
+  case CONV_TINY:
+    alt = nadi_tiny_workspace(l);
+    break;
+  case CONV_WINO2:
+    alt = nadi_wino_workspace(l, 2, batch);
+    break;
+  case CONV_WINO4:
+    alt = nadi_wino_workspace(l, 4, batch);
+    break;
+  case CONV_IM2COL:
+    break;
+  }
+  return ws > alt ? ws : alt;
 }
 
 /* The builds use -O2, where GCC vectorizes straight-line code (SLP) but not these loops: the
@@ -339,6 +406,19 @@ static void conv_forward(const nadi_layer *l, float *params, const float *const 
   float *pad = lay.total ? ctx->ws + lay.pad : NULL;
   int64_t P = g.ohw;
 
+  switch (conv_choose(l, ctx->batch, ctx->forward_only)) {
+  case CONV_TINY:
+    nadi_tiny_forward(l, wt, bias, x, y, ctx->batch, ctx->ws);
+    return;
+  case CONV_WINO2:
+    nadi_wino_forward(l, 2, wt, bias, x, y, ctx->batch, ctx->ws);
+    return;
+  case CONV_WINO4:
+    nadi_wino_forward(l, 4, wt, bias, x, y, ctx->batch, ctx->ws);
+    return;
+  case CONV_IM2COL:
+    break;
+  }
   for (int64_t b0 = 0; b0 < ctx->batch; b0 += grp) {
     int64_t cnt = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
     int64_t cols = cnt * g.n;

@@ -1,5 +1,6 @@
 /* The forward-only executor (buffers reused after their last reader) against the full one
- * (every activation kept): the same outputs bit for bit on every built-in and on specs with
+ * (every activation kept, same eval kernels: nadi_exec_use_eval_kernels): the same outputs bit
+ * for bit on every built-in and on specs with
  * residual and dense blocks, the activation of each node readable right after a node-by-node
  * step (what the delta forward's base relies on), a range run from a caller-written prefix
  * activation (what the delta forward's suffix relies on), and less memory by the executors'
@@ -31,6 +32,10 @@ static void compare(const char *what, const nadi_graph *g, int64_t batch, uint64
     CHECK(0, "%s: cannot create the executors: %s", what, nad_last_error());
     goto done;
   }
+  /* the liveness plan is what is under test: both executors run the same convolution
+   * algorithms (the fast eval ones are tested against im2col and PyTorch in test_conv_algo
+   * and test_torch_forward_only.py) */
+  nadi_exec_use_eval_kernels(full);
   const int64_t ny = batch * out_size(g, n - 1);
   const float *yf = nadi_exec_forward(full, params, x, batch, 0, NULL);
   const float *yo = nadi_exec_forward(fo, params, x, batch, 0, NULL);

@@ -15,10 +15,10 @@
 
 #include "kernels/kernels.h"
 #include "../check.h"
+#include "sentinel.h"
 
 
 
-#define GUARD 32 /* sentinel floats after every buffer handed to a kernel */
 #define FD_EPS 1e-6
 #define FD_MAX 300 /* finite-difference checks per tensor (random subset beyond) */
 #define TOL_FWD 1e-5
@@ -28,19 +28,8 @@ static nadi_rng g_rng;
 static int g_verbose; /* env TEST_VERBOSE: print every measured error */
 
 /* ---------------------------------------------------------------------------------------- */
-/* Buffers with a NaN-sentinel tail                                                          */
+/* Buffers (float ones with a NaN-sentinel tail: sentinel.h)                                 */
 /* ---------------------------------------------------------------------------------------- */
-
-static float *fbuf(int64_t n) {
-  float *p = malloc((size_t)(n + GUARD) * sizeof(float));
-  if (!p) {
-    printf("out of memory\n");
-    exit(2);
-  }
-  for (int64_t i = 0; i < n + GUARD; i++)
-    p[i] = NAN;
-  return p;
-}
 
 static double *dbuf(int64_t n) {
   double *p = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
@@ -49,15 +38,6 @@ static double *dbuf(int64_t n) {
     exit(2);
   }
   return p;
-}
-
-static int guard_ok(const float *p, int64_t n) {
-  if (!p)
-    return 1;
-  for (int64_t i = n; i < n + GUARD; i++)
-    if (!isnan(p[i]))
-      return 0;
-  return 1;
 }
 
 static void fzero(float *p, int64_t n) { memset(p, 0, (size_t)n * sizeof(float)); }

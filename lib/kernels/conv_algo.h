@@ -1,0 +1,31 @@
+/* Forward-only convolution algorithms that conv2d.c dispatches to in eval mode (training and
+ * every backward keep the im2col path, which is the exact adjoint of itself). Never installed.
+ *
+ * Each algorithm computes the same mathematical convolution as the im2col path (PyTorch Conv2d,
+ * zero padding, bias added) with fewer multiplications; results differ from it by float
+ * rounding only (bounds measured in tests/unit/kernels/test_conv_algo.c and docs/DESIGN.md).
+ * They are pure functions of (weights, bias, input): the weight transforms are recomputed on
+ * every call, so no cache can go stale when the caller changes the parameters in place. */
+#ifndef NADI_CONV_ALGO_H
+#define NADI_CONV_ALGO_H
+
+#include "kernels/kernels.h"
+
+/* Winograd F(m×m, 3×3), m = 2 or 4 (lib/kernels/winograd.c), for 3×3 stride-1 convolutions
+ * (any padding). Workspace in floats for `batch` images; non-decreasing in batch. */
+int nadi_wino_applicable(const nadi_layer *l);
+size_t nadi_wino_workspace(const nadi_layer *l, int m, int64_t batch);
+void nadi_wino_forward(const nadi_layer *l, int m, const float *wt, const float *bias,
+                       const float *x, float *y, int64_t batch, float *ws);
+
+/* Tiny output maps (lib/kernels/conv_tiny.c): when OH·OW <= NADI_TINY_MAX_PIXELS the
+ * convolution is a dense linear map from the C·H·W inputs to the O·OH·OW outputs that only
+ * contains the taps that fall inside the image (2×2 map, 3×3, pad 1: 16 of 36 taps), so the
+ * whole batch is ONE GEMM y[B, O·OH·OW] = x[B, C·H·W] · Wdᵀ with no copy of x or y. */
+#define NADI_TINY_MAX_PIXELS 4
+int nadi_tiny_applicable(const nadi_layer *l);
+size_t nadi_tiny_workspace(const nadi_layer *l);
+void nadi_tiny_forward(const nadi_layer *l, const float *wt, const float *bias, const float *x,
+                       float *y, int64_t batch, float *ws);
+
+#endif
