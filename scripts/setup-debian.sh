@@ -4,9 +4,14 @@
 set -euo pipefail
 # libblis-dev: the -Dblas=blis build (its BLAS alternative ranks below OpenBLAS's, so the default
 # libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/.
+# Python package (bindings/python, issue 10): pip installs it offline into a venv with the
+# setuptools backend; pytest runs its tests; matplotlib draws libnad.plot's figures.
+# doxygen: the API reference and its check (no undocumented symbol); groff-base: the nad(1) check.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
-      python3 python3-numpy valgrind time)
+      python3 python3-numpy valgrind time
+      python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-matplotlib
+      doxygen groff-base)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do

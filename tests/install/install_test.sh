@@ -37,7 +37,7 @@ c++ -std=c++17 $strict $cflags "$examples/raii_nads.cpp" -o "$stage/raii_nads" $
   || fail "raii_nads.cpp does not build as C++17 against the installed libnad"
 
 # Static: libnad.a plus what `pkg-config --static` lists (Requires.private, Libs.private).
-static_libs=$(pkg-config --static --libs libnad | sed 's/-lnad\b/-Wl,-Bstatic -lnad -Wl,-Bdynamic/')
+libs_static=$(pkg-config --static --libs libnad); static_libs=${libs_static/-lnad/-Wl,-Bstatic -lnad -Wl,-Bdynamic}
 cc -std=c11 $strict $cflags "$examples/lenet_nads.c" -o "$stage/lenet_static" $static_libs \
   || fail "static link with pkg-config --static failed: $static_libs"
 if objdump -p "$stage/lenet_static" | grep -q 'NEEDED *libnad\.so'; then

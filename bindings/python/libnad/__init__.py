@@ -27,9 +27,12 @@ import weakref
 from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
 
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, PROGRESS_FN, TRAINER_OPTIONS,
-                   BlasField, EvalPoint, FourierPart, LibraryNotFound, Mode, NadError, Option,
-                   Owner, Status, _lib, _path, blas_core_for_cpu, blas_warning, last_error,
-                   library_path, option_is_double, status_string)
+                   BlasField, EvalPoint, FourierPart, LibraryNotFound, Mode, NadCancelledError,
+                   NadError, NadFormatError, NadIOError, NadMemoryError, NadMisuseError,
+                   NadNumericalError, NadOptionTypeError, NadParseError, NadShapeError,
+                   NadUnsupportedError, NadValueError, Option, Owner, Status, _lib, _path,
+                   blas_core_for_cpu, blas_warning, last_error, library_path, option_is_double,
+                   status_string)
 # for tests and introspection: the function table, functions the library lacks, the version check
 from ._ffi import _FUNCS, _missing, check_version  # noqa: F401
 # after _ffi: numpy loads OpenBLAS too, and the first load decides its kernels (_ffi._open)
@@ -44,7 +47,13 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'option_owner',
            'status_string', 'last_error', 'library_path', 'LibraryNotFound', 'EXPECTED_MAJOR',
            'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY', 'blas_info', 'BlasField',
-           'blas_core_for_cpu', 'BlasKernelWarning']
+           'blas_core_for_cpu', 'BlasKernelWarning',
+           # one-call helpers (_helpers.py)
+           'estimate', 'Result', 'bias', 'BiasResult',
+           # NadError's subclasses, one per status, each also the matching built-in exception
+           'NadValueError', 'NadMemoryError', 'NadMisuseError', 'NadUnsupportedError',
+           'NadNumericalError', 'NadIOError', 'NadCancelledError', 'NadOptionTypeError',
+           'NadParseError', 'NadShapeError', 'NadFormatError']
 
 __version__ = '0.1.0'
 HAVE_NUMPY = _buffers.np is not None
@@ -174,6 +183,7 @@ class Arch(_Handle):
 
     @classmethod
     def builtin(cls, name, input=(1, 32, 32), outputs=1):
+        """Built-in architecture `name` (see builtin_names()) for inputs (c, h, w)."""
         return cls(name, input, outputs)
 
     @classmethod
@@ -190,36 +200,44 @@ class Arch(_Handle):
 
     @property
     def name(self):
+        """Name given at creation ('lenet', or 'spec' for a spec)."""
         return _lib.nad_arch_name(self._handle).decode()
 
     @property
     def input_shape(self):
+        """Input shape per sample, (c, h, w)."""
         s = (c_int64 * 3)()
         _lib.nad_arch_input_shape(self._handle, s)
         return tuple(s)
 
     @property
     def input_size(self):
+        """D = c·h·w, the number of input coordinates."""
         return _prod(self.input_shape)
 
     @property
     def outputs(self):
+        """Number of outputs per sample."""
         return _i64(_lib.nad_arch_num_outputs, self._handle)
 
     @property
     def num_params(self):
+        """Floats in the flat parameter array (PyTorch state_dict order)."""
         return _i64(_lib.nad_arch_num_params, self._handle)
 
     @property
     def num_trainable(self):
+        """Trainable parameters (PyTorch's sum of p.numel() over parameters())."""
         return _i64(_lib.nad_arch_num_trainable, self._handle)
 
     @property
     def flops(self):
+        """Floating-point operations of one forward pass of one sample."""
         return _i64(_lib.nad_arch_flops, self._handle)
 
     @property
     def num_layers(self):
+        """Number of layers (graph nodes, in execution order)."""
         return _i64(_lib.nad_arch_num_layers, self._handle)
 
     def layer(self, i):
@@ -231,10 +249,12 @@ class Arch(_Handle):
 
     @property
     def layers(self):
+        """Every layer as a dict (index, desc, out_shape, params, flops)."""
         return [self.layer(i) for i in range(self.num_layers)]
 
     @property
     def num_tensors(self):
+        """Number of parameter tensors (state_dict entries)."""
         return _i64(_lib.nad_arch_num_tensors, self._handle)
 
     def tensor(self, t):
@@ -246,6 +266,7 @@ class Arch(_Handle):
 
     @property
     def tensors(self):
+        """Every parameter tensor as a Tensor(name, offset, numel, trainable)."""
         return [self.tensor(t) for t in range(self.num_tensors)]
 
     def unflatten(self, params):
@@ -286,11 +307,13 @@ class Net(_Handle):
         self.training = False
 
     def get_params(self):
+        """Copy of the flat parameter array (num_params float32)."""
         b = output((self.num_params,))
         _lib.nad_net_get_params(self._handle, b.ptr, b.n)
         return b.keep
 
     def set_params(self, params):
+        """Overwrite the parameters from a flat array of num_params floats."""
         b = as_input(params)
         _lib.nad_net_set_params(self._handle, b.ptr, b.n)
 
@@ -395,6 +418,14 @@ def option_owner(o):
 _ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint}
 
 
+def _keywords(function, options, allowed):
+    """Option keywords of a constructor: a misspelled one is a TypeError naming the closest
+    option the handle takes (the check lives in _helpers.check_keywords)."""
+    if allowed:  # empty with a library too old to list its options: the library checks
+        from ._helpers import check_keywords
+        check_keywords(function, options, {o.name.lower() for o in allowed})
+
+
 def _set_option(func_int, func_double, handle, o, value):
     o = _option(o)
     if o in _ENUM_VALUES and isinstance(value, str):
@@ -429,14 +460,18 @@ class Estimator(_Handle):
         self.input_shape = arch.input_shape
         self._progress = None      # the CFUNCTYPE object: must live as long as it is installed
         self._cb_errors = []       # exceptions raised inside the progress callback
+        _keywords('Estimator', options, ESTIMATOR_OPTIONS)
         for k, v in options.items():
             self.set(k, v)
 
     def set(self, o, value):
+        """Set an option by name ('num_networks'), Option or id; the value type follows the
+        option."""
         _set_option(_lib.nad_estimator_set_int, _lib.nad_estimator_set_double, self._handle, o,
                     value)
 
     def get(self, o):
+        """Value of an option (by name, Option or id); enums come back as Mode/EvalPoint."""
         o = _option(o)
         if option_is_double(o):
             v = c_double()
@@ -527,6 +562,7 @@ class Estimator(_Handle):
 
     @property
     def networks_done(self):
+        """Networks accumulated so far."""
         return _i64(_lib.nad_estimator_networks_done, self._handle)
 
     def eigenvalues(self):
@@ -561,12 +597,15 @@ class Estimator(_Handle):
         return (ov.value, corr.value)
 
     def save(self, path):
+        """Save the accumulator to a checkpoint file (atomically)."""
         _lib.nad_estimator_save(self._handle, _fspath(path))
 
     def load(self, path):
+        """Add the networks of a checkpoint file (same settings; before run, or to merge)."""
         _lib.nad_estimator_load(self._handle, _fspath(path))
 
     def finalize(self):
+        """Recompute eigenpairs and spectrum from the accumulator (after load)."""
         _lib.nad_estimator_finalize(self._handle)
 
     def __repr__(self):
@@ -682,6 +721,7 @@ class Trainer(_Handle):
         self._user_cb = None
         self._cb_errors = []
         self._install_callback()
+        _keywords('Trainer', options, TRAINER_OPTIONS)
         for k, v in options.items():
             self.set(k, v)
 
@@ -732,6 +772,7 @@ class Trainer(_Handle):
         return acc.value, loss.value
 
     def get_params(self):
+        """Copy of the flat parameter array (num_params float32)."""
         b = output((self.num_params,))
         _lib.nad_trainer_get_params(self._handle, b.ptr, b.n)
         return b.keep
@@ -871,3 +912,20 @@ def png_write_lineplot(path, x, y, y_lo, y_hi):
     if xb.n != yb.n:
         raise _shape_error('nad_png_write_lineplot', '%d x values and %d y values', xb.n, yb.n)
     _lib.nad_png_write_lineplot(_fspath(path), xb.ptr, yb.ptr, xb.n, float(y_lo), float(y_hi))
+
+
+# ---- one-call helpers; what dir(libnad) shows ---------------------------------------------
+from ._helpers import BiasResult, Result, bias, estimate  # noqa: E402  (needs the classes above)
+
+
+def __dir__():
+    """The public names only (PEP 562): no ctypes or helper modules in dir(libnad)."""
+    return sorted(set(__all__) | {'plot', 'library', '__version__'})
+
+
+def __getattr__(name):
+    """libnad.plot is imported on first use (it needs matplotlib, which libnad does not)."""
+    if name == 'plot':
+        import importlib
+        return importlib.import_module('.plot', __name__)
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))
