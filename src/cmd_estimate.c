@@ -18,7 +18,7 @@ typedef struct estimate_args {
   cli_arch_opts ao;
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *memory;
   const char *checkpoint, *every, *resume, *out;
-  int quiet;
+  int quiet, json;
 } estimate_args;
 
 static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) {
@@ -42,6 +42,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       {"resume", 1, &a->resume, NULL},
       {"out", 1, &a->out, NULL},
       {"quiet", 0, NULL, &a->quiet},
+      {"json", 0, NULL, &a->json},
   };
   const char *pos[1];
   int npos = 0;
@@ -49,6 +50,8 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
   if (rc)
     return rc;
   a->ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch(CMD, &a->ao, "ARCH")) != 0)
+    return rc;
   memset(r, 0, sizeof *r);
   r->networks = 1000;
   r->scale = 100.0;
@@ -62,6 +65,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
   r->checkpoint = a->checkpoint;
   r->resume = a->resume;
   r->quiet = a->quiet;
+  r->json = a->json;
   r->batch = -1; /* library default */
   if ((rc = cli_parse_i64("networks", a->networks, 2, INT64_MAX, &r->networks)) ||
       (rc = cli_parse_double_pos("scale", a->scale, &r->scale)) ||

@@ -19,6 +19,7 @@ typedef struct estimate_run {
   int64_t checkpoint_every;
   const char *resume; /* NULL: none */
   int quiet;
+  int json; /* --json: summary.json as one line on stdout instead of the human summary */
   /* outcome */
   int64_t resumed_networks; /* networks loaded from --resume */
   int64_t networks_done;
@@ -28,7 +29,7 @@ typedef struct estimate_run {
 } estimate_run;
 
 /* Writes the result files and, last, summary.json into r->out_dir; prints the human summary
- * unless quiet. Returns 0 or CLI_ERR (message printed). */
+ * unless quiet, or with json the summary as one JSON line. Returns 0 or CLI_ERR (message printed). */
 int estimate_write_results(const nad_estimator *e, const estimate_run *r);
 
 #endif

@@ -71,9 +71,13 @@ static void check_convergence(const nad_estimator *e, const estimate_run *r, con
              detail, CONVERGED_SPECTRUM_CORR, CONVERGED_TOP1_OVERLAP);
 }
 
-static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c) {
+static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c,
+                               int one_line) {
   cli_json j;
-  cli_json_init(&j, f);
+  if (one_line)
+    cli_json_init_one_line(&j, f);
+  else
+    cli_json_init(&j, f);
   cli_json_begin_object(&j, NULL);
   cli_json_string(&j, "arch", r->arch_name);
   cli_json_shape(&j, "input", r->input);
@@ -130,7 +134,7 @@ static int write_summary(const estimate_run *r, const convergence *c) {
   nadi_atomic_file af;
   if (join(path, r->out_dir, "summary.json") || cli_atomic_open(&af, path))
     return CLI_ERR;
-  write_summary_json(af.fp, r, c);
+  write_summary_json(af.fp, r, c, 0);
   return cli_atomic_commit(&af);
 }
 
@@ -219,7 +223,10 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
   }
   if ((rc = write_summary(r, &conv)) != 0)
     goto done;
-  if (!r->quiet) {
+  if (r->json) { /* the same summary, for scripts: one line, nothing else on stdout */
+    write_summary_json(stdout, r, &conv, 1);
+    fflush(stdout);
+  } else if (!r->quiet) {
     print_human(r, evals, &conv);
     fflush(stdout);
   }

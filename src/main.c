@@ -28,9 +28,10 @@ static int computes(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, compare, bias, sweep, "
-                                 "doctor, help)");
+  if (argc < 2) { /* a usage, not an error message: the user asked what there is */
+    cli_print_usage(stderr);
+    return CLI_USAGE;
+  }
   const char *cmd = argv[1];
   if (strcmp(cmd, "help") == 0)
     return cmd_help(argc - 2, argv + 2);
@@ -60,5 +61,8 @@ int main(int argc, char **argv) {
     return cli_cmd_bias(argc - 2, argv + 2);
   if (strcmp(cmd, "sweep") == 0)
     return cli_cmd_sweep(argc - 2, argv + 2);
+  const char *near = cli_nearest_command(cmd);
+  if (near)
+    return cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", cmd, near);
   return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }
