@@ -121,19 +121,37 @@ float *nadi_exec_act(nadi_exec *e, int64_t node);
 void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, float *dx,
                         float *dparams);
 
-/* Delta forward (lib/graph/delta.c): outputs of the network at x0 with ONE input coordinate
- * changed per sample, reusing the activations of x0. The leading chain of local layers (conv,
- * pools, relu, eval batchnorm/dropout) is computed only on the rectangle each change can reach;
- * the rest of the graph runs densely. Equal to a dense forward up to float rounding. */
+/* Delta forward (lib/graph/delta.c, kernels in delta_patch.c): outputs of the network at x0
+ * with ONE input coordinate changed per sample, reusing the activations of x0. Local nodes
+ * (conv, pools, relu, eval batchnorm/dropout, add, concat, gap) are computed only on the
+ * rectangle each change can reach while that pays; a linear layer reading such a rectangle
+ * uses only its weight columns; the rest of the graph runs densely. Equal to a dense forward
+ * up to float rounding.
+ * crossover: a convolution stays on patches while its patch arithmetic is at most this fraction
+ * of its dense arithmetic; NADI_DELTA_DEFAULT = the measured default, 0 = every convolution
+ * dense, INFINITY = every local node on patches (tests use all three). */
+#define NADI_DELTA_DEFAULT (-1.0)
 typedef struct nadi_delta nadi_delta;
-nad_status nadi_delta_create(const nadi_graph *g, int64_t batch_cap, nadi_delta **out);
+nad_status nadi_delta_create(const nadi_graph *g, int64_t batch_cap, double crossover,
+                             nadi_delta **out);
 void nadi_delta_destroy(nadi_delta *p);
 /* Forward x0 once (batch 1, eval mode) and keep its activations. x0 is copied. */
 void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0);
 /* out[b * out_size ...] = f(x0 with x[coord[b]] = value[b]) for b < batch <= cap. */
 void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, const float *value,
                         int64_t batch, float *out);
-/* Number of leading nodes computed on patches (0 = the whole forward is dense). */
-int64_t nadi_delta_prefix_len(const nadi_delta *p);
+/* Number of nodes computed on patches (0 = the whole forward is dense). */
+int64_t nadi_delta_patch_nodes(const nadi_delta *p);
+
+/* BatchNorm folding (lib/graph/fold.c): the graph with every eval-mode BatchNorm that reads a
+ * convolution (read by nothing else) folded into that convolution's weights and bias. The
+ * folded graph has its own parameter layout; nadi_fold_params maps a network's parameters
+ * (src layout) into it (folded->n_params floats). Equal to src up to float rounding. */
+typedef struct nadi_fold nadi_fold;
+nad_status nadi_fold_create(const nadi_graph *src, nadi_fold **out);
+void nadi_fold_destroy(nadi_fold *f);
+const nadi_graph *nadi_fold_graph(const nadi_fold *f);
+int64_t nadi_fold_count(const nadi_fold *f); /* BatchNorms folded */
+void nadi_fold_params(const nadi_fold *f, const float *params, float *folded);
 
 #endif

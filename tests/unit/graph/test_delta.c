@@ -1,6 +1,7 @@
 /* The delta forward (lib/graph/delta.c) must equal a dense forward of the same perturbed
  * inputs, for every built-in architecture and for specs with awkward geometry (odd maps that a
- * pool does not cover, stride-2 convolutions, padding, batchnorm, average pooling). */
+ * pool does not cover, stride-2 convolutions, padding, batchnorm, average pooling, residual and
+ * dense blocks), at every switch point, and so must the BatchNorm-folded graph (fold.c). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,18 +10,59 @@
 #include "../check.h"
 
 
+/* Largest |a - b| over n values, relative to the largest |a| (plus a floor for tiny outputs). */
+static int close_enough(const float *a, const float *b, int64_t n, double *err, double *scale) {
+  *err = 0, *scale = 0;
+  for (int64_t i = 0; i < n; i++) {
+    *err = fmax(*err, fabs((double)a[i] - b[i]));
+    *scale = fmax(*scale, fabs((double)a[i]));
+  }
+  return *err <= 1e-5 * *scale + 1e-6;
+}
+
+/* The delta forward of graph g (parameters params) against the dense outputs yd. */
+static void check_delta(const char *what, const nadi_graph *g, float *params, const float *x0,
+                        const int64_t *coord, const float *val, int64_t batch, const float *yd,
+                        double crossover, const char *variant) {
+  const int64_t *os = g->layers[g->n_layers - 1].out_shape;
+  int64_t k = os[0] * os[1] * os[2];
+  float *yp = nadi_alloc((size_t)(batch * k), 4);
+  nadi_delta *p;
+  if (!yp || nadi_delta_create(g, batch, crossover, &p) != NAD_OK) {
+    printf("FAIL %s: create: %s\n", what, nad_last_error());
+    failed++;
+    nadi_free(yp);
+    return;
+  }
+  nadi_delta_set_base(p, params, x0);
+  nadi_delta_forward(p, params, coord, val, batch, yp);
+  double err, scale;
+  int ok = close_enough(yd, yp, batch * k, &err, &scale);
+  printf("%s %-22s %-6s crossover %-4g %3lld of %3lld nodes on patches, max |dense - delta| = "
+         "%.3g (scale %.3g)\n",
+         ok ? "ok  " : "FAIL", what, variant, crossover, (long long)nadi_delta_patch_nodes(p),
+         (long long)g->n_layers, err, scale);
+  ok ? passed++ : failed++;
+  nadi_delta_destroy(p);
+  nadi_free(yp);
+}
+
+/* Dense forwards of the perturbed inputs are the reference; the delta forward at the default
+ * crossover, with every local node on patches and with every convolution dense must match, on
+ * the graph itself and on its BatchNorm-folded form (whose dense forward must match too). */
 static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed) {
+  const double crossovers[3] = {NADI_DELTA_DEFAULT, INFINITY, 0.0};
   int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
   const int64_t *os = g->layers[g->n_layers - 1].out_shape;
   int64_t k = os[0] * os[1] * os[2];
   float *params = nadi_alloc((size_t)g->n_params, 4), *x0 = nadi_alloc((size_t)d, 4);
   float *xs = nadi_alloc((size_t)(batch * d), 4), *val = nadi_alloc((size_t)batch, 4);
-  float *yd = nadi_alloc((size_t)(batch * k), 4), *yp = nadi_alloc((size_t)(batch * k), 4);
+  float *yd = nadi_alloc((size_t)(batch * k), 4);
   int64_t *coord = nadi_alloc((size_t)batch, 8);
   nadi_rng r;
   nadi_rng_init(&r, seed, 0);
   nadi_graph_init_params(g, params, &r);
-  /* non-trivial batchnorm statistics so that its patch path is really exercised */
+  /* non-trivial batchnorm statistics so that its patch path and the folding are exercised */
   for (int64_t i = 0; i < g->n_layers; i++) {
     const nadi_layer *l = &g->layers[i];
     if (l->kind != NADI_BATCHNORM)
@@ -41,28 +83,46 @@ static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed)
     xs[b * d + coord[b]] = val[b];
   }
   nadi_exec *e;
-  nadi_delta *p;
-  if (nadi_exec_create(g, batch, &e) != NAD_OK || nadi_delta_create(g, batch, &p) != NAD_OK) {
+  if (nadi_exec_create(g, batch, &e) != NAD_OK) {
     printf("FAIL %s: create: %s\n", what, nad_last_error());
     failed++;
     return;
   }
   memcpy(yd, nadi_exec_forward(e, params, xs, batch, 0, NULL), (size_t)(batch * k) * 4);
-  nadi_delta_set_base(p, params, x0);
-  nadi_delta_forward(p, params, coord, val, batch, yp);
-  double err = 0, scale = 0;
-  for (int64_t i = 0; i < batch * k; i++) {
-    err = fmax(err, fabs((double)yd[i] - yp[i]));
-    scale = fmax(scale, fabs((double)yd[i]));
-  }
-  int ok = err <= 1e-5 * scale + 1e-6;
-  printf("%s %-22s prefix %lld layers of %lld, max |dense - delta| = %.3g (scale %.3g)\n",
-         ok ? "ok  " : "FAIL", what, (long long)nadi_delta_prefix_len(p), (long long)g->n_layers,
-         err, scale);
-  ok ? passed++ : failed++;
-  nadi_delta_destroy(p);
   nadi_exec_destroy(e);
-  nadi_free(params), nadi_free(x0), nadi_free(xs), nadi_free(val), nadi_free(yd), nadi_free(yp);
+  for (int c = 0; c < 3; c++)
+    check_delta(what, g, params, x0, coord, val, batch, yd, crossovers[c], "");
+
+  nadi_fold *f;
+  if (nadi_fold_create(g, &f) != NAD_OK) {
+    printf("FAIL %s: fold: %s\n", what, nad_last_error());
+    failed++;
+  } else {
+    const nadi_graph *fg = nadi_fold_graph(f);
+    float *fp = nadi_alloc((size_t)fg->n_params, 4), *yf = nadi_alloc((size_t)(batch * k), 4);
+    nadi_fold_params(f, params, fp);
+    double err, scale;
+    int ok = nadi_exec_create(fg, batch, &e) == NAD_OK;
+    if (ok) {
+      memcpy(yf, nadi_exec_forward(e, fp, xs, batch, 0, NULL), (size_t)(batch * k) * 4);
+      nadi_exec_destroy(e);
+      ok = close_enough(yd, yf, batch * k, &err, &scale);
+    }
+    int64_t n_bn = 0;
+    for (int64_t i = 0; i < g->n_layers; i++)
+      n_bn += g->layers[i].kind == NADI_BATCHNORM;
+    printf("%s %-22s folded %lld of %lld batchnorms: %lld nodes, max |dense - folded dense| = "
+           "%.3g\n",
+           ok ? "ok  " : "FAIL", what, (long long)nadi_fold_count(f), (long long)n_bn,
+           (long long)fg->n_layers, ok ? err : -1.0);
+    ok ? passed++ : failed++;
+    CHECK(fg->n_layers == g->n_layers - nadi_fold_count(f), "%s: folded node count", what);
+    for (int c = 0; c < 3; c++)
+      check_delta(what, fg, fp, x0, coord, val, batch, yd, crossovers[c], "folded");
+    nadi_free(fp), nadi_free(yf);
+    nadi_fold_destroy(f);
+  }
+  nadi_free(params), nadi_free(x0), nadi_free(xs), nadi_free(val), nadi_free(yd);
   nadi_free(coord);
 }
 
@@ -96,6 +156,16 @@ int main(void) {
       {"maxpool 3 s2; conv 3 k1; relu; fc 2", 1, 11, 12},       /* odd map: last row uncovered */
       {"conv 3 k5 p2 nobias; bn; dropout 0.5; relu; conv 2 k3", 1, 9, 9}, /* all local */
       {"conv 4 k3 p1; residual { conv 4 k3 p1; relu }; gap; fc 1", 1, 10, 10},
+      /* residual block with a strided 1x1 conv + bn shortcut, a dense block, bn before conv */
+      {"conv 4 k3 p1; bn; relu; residual { conv 6 k3 s2 p1; bn; relu; conv 6 k3 p1; bn } "
+       "shortcut { conv 6 k1 s2 nobias; bn }; relu; dense { bn; relu; conv 3 k1; bn; relu; "
+       "conv 2 k3 p1 }; avgpool 2; fc 3",
+       2, 13, 11},
+      /* a conv read twice is not folded; maxpool 3 s2 over an odd map; flatten before fc */
+      {"conv 3 k3; residual { bn; relu; conv 3 k3 p1 }; bn; maxpool 3 s2; flatten; fc 2", 1, 12, 9},
+      /* a linear layer whose gathered weight columns (2,312 x 2,000) exceed the 4 Mi-float
+       * block of lib/graph/delta_patch.c: computed in blocks of output rows */
+      {"conv 8 k9 p4; conv 8 k9 p4; fc 2000", 1, 24, 24},
   };
   for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
     nadi_graph *g;
