@@ -75,6 +75,7 @@ const NAD_FOURIER_COS = nad_fourier_part(2)
     nad_version()
 
 NAD_VERSION_NUMBER of the library actually loaded (compare with the macro of the header).
+@return the version number, MAJOR·10000 + MINOR·100 + PATCH
 
 C: `uint32_t nad_version(void)`
 """
@@ -86,6 +87,7 @@ end
     nad_version_string()
 
 "MAJOR.MINOR.PATCH" of the library actually loaded; static storage.
+@return the version string (static storage)
 
 C: `const char * nad_version_string(void)`
 """
@@ -97,6 +99,8 @@ end
     nad_status_string(s)
 
 Static, never-NULL English name of a status ("invalid argument", ...).
+@param s a status code (any value; unknown ones give "unknown status")
+@return the name (static storage, never NULL)
 
 C: `const char * nad_status_string(nad_status s)`
 """
@@ -110,6 +114,7 @@ end
 Detailed message of the last failing libnad call on this thread ("" if none). Thread-local
 storage, valid until the next failing call on this thread. Wrappers must read it right after
 the failing call.
+@return the message (thread-local storage, never NULL)
 
 C: `const char * nad_last_error(void)`
 """
@@ -127,6 +132,8 @@ CPU falls back to generic kernels, 2-5x slower), NAD_BLAS_WARNING says so and NA
 gives the variable to set before loading. The `nad` tool restarts itself once with it, and
 the Python binding sets it before loading the library. Static storage; never NULL ("" for
 an unknown field).
+@param f which fact to report
+@return the fact (static storage, never NULL)
 
 C: `const char * nad_blas_info(nad_blas_field f)`
 """
@@ -140,6 +147,7 @@ end
 Threads the BLAS uses for one call now (OpenBLAS: openblas_get_num_threads; BLIS:
 BLIS_NUM_THREADS, 1 when unset). The estimator runs the BLAS single-threaded while its own
 workers probe networks, and with these threads for the eigensolve.
+@return the number of threads
 
 C: `int32_t nad_blas_threads(void)`
 """
@@ -151,6 +159,7 @@ end
     nad_arch_builtin_count()
 
 Number of built-in architecture names.
+@return the number of built-in architectures
 
 C: `int32_t nad_arch_builtin_count(void)`
 """
@@ -164,6 +173,8 @@ end
 Name of built-in architecture i (0 <= i < count), static storage; NULL when out of range.
 Names: logreg, lenet, lenet-nopool, vgg11, vgg11-bn, vgg11-nopool, resnet18,
 resnet18-noshortcut, densenet121, allconv.
+@param i index, 0 <= i < nad_arch_builtin_count()
+@return the name, or NULL when i is out of range
 
 C: `const char * nad_arch_builtin_name(int32_t i)`
 """
@@ -176,6 +187,13 @@ end
 
 Build a built-in architecture for inputs of shape c×h×w and `outputs` outputs.
 NAD_ERR_PARSE for an unknown name, NAD_ERR_SHAPE when the layers do not fit the input.
+@param name built-in name, e.g. "lenet"
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param outputs number of outputs (>= 1)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_create_builtin(const char * name, int64_t c, int64_t h, int64_t w, int64_t outputs, nad_arch * * out)`
 """
@@ -194,6 +212,12 @@ conv OUT kK [sS] [pP] [nobias] | maxpool K [sS] | avgpool K [sS] | relu | bn | d
 e.g. "conv 6 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 120; relu; fc 84; relu; fc 1".
 `fc` flattens its input. The number of outputs is the size of the last layer. On a bad spec,
 NAD_ERR_PARSE and nad_last_error() names the character position and what was expected.
+@param spec the layer spec (NUL-terminated)
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_create_spec(const char * spec, int64_t c, int64_t h, int64_t w, nad_arch * * out)`
 """
@@ -205,6 +229,7 @@ end
     nad_arch_destroy(a)
 
 Release an architecture (NULL: no-op). Nets and estimators keep their own reference.
+@param a the architecture
 
 C: `void nad_arch_destroy(nad_arch * a)`
 """
@@ -216,6 +241,8 @@ end
     nad_arch_name(a)
 
 Name given at creation ("lenet", or "spec" for a spec). Owned by a.
+@param a the architecture
+@return the name (owned by a)
 
 C: `const char * nad_arch_name(const nad_arch * a)`
 """
@@ -227,6 +254,9 @@ end
     nad_arch_input_shape(a, shape)
 
 Input shape (c, h, w) into shape[3].
+@param a the architecture
+@param[out] shape receives (c, h, w)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_input_shape(const nad_arch * a, int64_t * shape)`
 """
@@ -238,6 +268,9 @@ end
     nad_arch_num_outputs(a, k)
 
 Number of outputs per sample.
+@param a the architecture
+@param[out] k receives the number of outputs
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_outputs(const nad_arch * a, int64_t * k)`
 """
@@ -250,6 +283,9 @@ end
 
 Number of floats in the flat parameter array (PyTorch state_dict order, BatchNorm running
 statistics included, num_batches_tracked excluded).
+@param a the architecture
+@param[out] n receives the number of floats
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_params(const nad_arch * a, int64_t * n)`
 """
@@ -261,6 +297,9 @@ end
     nad_arch_num_trainable(a, n)
 
 Number of trainable parameters (= sum(p.numel() for p in model.parameters()) in PyTorch).
+@param a the architecture
+@param[out] n receives the number of trainable parameters
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_trainable(const nad_arch * a, int64_t * n)`
 """
@@ -272,6 +311,9 @@ end
     nad_arch_flops(a, flops)
 
 Floating-point operations of one forward pass of one sample (multiply-add = 2).
+@param a the architecture
+@param[out] flops receives the FLOPs per sample
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_flops(const nad_arch * a, int64_t * flops)`
 """
@@ -283,6 +325,9 @@ end
     nad_arch_num_layers(a, n)
 
 Number of layers (nodes of the graph, in execution order).
+@param a the architecture
+@param[out] n receives the number of layers
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_layers(const nad_arch * a, int64_t * n)`
 """
@@ -296,6 +341,13 @@ end
 Describe layer i: a one-line description (e.g. "conv2d 1->6 k5 s1 p0"; owned by a), its
 per-sample output shape, its parameter count (state_dict floats) and forward FLOPs per sample.
 Any out pointer may be NULL.
+@param a the architecture
+@param i layer index, 0 <= i < nad_arch_num_layers
+@param[out] desc receives the description (owned by a); may be NULL
+@param[out] out_shape receives the per-sample output shape; may be NULL
+@param[out] params receives the parameter count; may be NULL
+@param[out] flops receives the forward FLOPs per sample; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_layer(const nad_arch * a, int64_t i, const char * * desc, int64_t * out_shape, int64_t * params, int64_t * flops)`
 """
@@ -307,6 +359,9 @@ end
     nad_arch_num_tensors(a, n)
 
 Number of parameter tensors (state_dict entries).
+@param a the architecture
+@param[out] n receives the number of tensors
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_tensors(const nad_arch * a, int64_t * n)`
 """
@@ -319,6 +374,13 @@ end
 
 Tensor t: name (e.g. "3.weight", owned by a), offset in the flat array, element count and
 whether it is trainable (running statistics are not). Any out pointer may be NULL.
+@param a the architecture
+@param t tensor index, 0 <= t < nad_arch_num_tensors
+@param[out] name receives the name (owned by a); may be NULL
+@param[out] offset receives the offset in the flat array; may be NULL
+@param[out] numel receives the element count; may be NULL
+@param[out] trainable receives 1 if trainable, else 0; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_tensor(const nad_arch * a, int64_t t, const char * * name, int64_t * offset, int64_t * numel, int32_t * trainable)`
 """
@@ -332,6 +394,10 @@ end
 New network with PyTorch's default initialisation (VGG convolutions: N(0, sqrt(2/(k·k·out))),
 bias 0; BatchNorm weight 1, bias 0, running mean 0, var 1) drawn from `seed`. The same
 (arch, seed) always gives the same weights. Retains a.
+@param a the architecture
+@param seed seed of the initialisation
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_create(const nad_arch * a, uint64_t seed, nad_net * * out)`
 """
@@ -344,6 +410,11 @@ end
 
 New network whose parameters are copied from params[0..len) (len must equal
 nad_arch_num_params). Retains a.
+@param a the architecture
+@param params the flat parameter array (copied)
+@param len number of elements at the pointer (must equal the number needed)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_create_from_params(const nad_arch * a, const float * params, size_t len, nad_net * * out)`
 """
@@ -355,6 +426,7 @@ end
     nad_net_destroy(n)
 
 Release a network (NULL: no-op).
+@param n the network
 
 C: `void nad_net_destroy(nad_net * n)`
 """
@@ -366,6 +438,10 @@ end
     nad_net_get_params(n, dst, len)
 
 Copy the flat parameter array into dst (len = nad_arch_num_params).
+@param n the network
+@param[out] dst receives the parameters
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_get_params(const nad_net * n, float * dst, size_t len)`
 """
@@ -377,6 +453,10 @@ end
     nad_net_set_params(n, src, len)
 
 Overwrite the parameters from src (copied).
+@param n the network
+@param src the new parameters
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_set_params(nad_net * n, const float * src, size_t len)`
 """
@@ -390,6 +470,10 @@ end
 Training mode (1): BatchNorm uses batch statistics and updates its running averages, Dropout
 masks with a generator seeded by `seed`. Eval mode (0, the default): BatchNorm uses running
 statistics, Dropout is the identity.
+@param n the network
+@param training 1 for training mode, 0 for eval mode
+@param seed seed of the Dropout masks
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_set_training(nad_net * n, int32_t training, uint64_t seed)`
 """
@@ -402,6 +486,12 @@ end
 
 Forward a batch: x has batch·c·h·w floats, y receives batch·outputs floats (y_len checked).
 The activations are kept for a following nad_net_backward.
+@param n the network
+@param x the inputs, batch·c·h·w floats
+@param batch number of samples
+@param[out] y receives the outputs, batch·outputs floats
+@param y_len number of floats at y
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_forward(nad_net * n, const float * x, int64_t batch, float * y, size_t y_len)`
 """
@@ -416,6 +506,14 @@ Reverse pass through the last forward: dy (batch·outputs) is the gradient of a 
 with respect to the outputs. Writes the input gradient into dx (batch·c·h·w, may be NULL)
 and the parameter gradient, summed over the batch, into dparams (num_params floats, entries
 of running statistics set to 0; may be NULL). NAD_ERR_MISUSE without a forward first.
+@param n the network
+@param dy gradient of the loss with respect to the outputs
+@param dy_len number of floats at dy (batch·outputs)
+@param[out] dx receives the input gradient; may be NULL
+@param dx_len number of floats at dx (batch·c·h·w)
+@param[out] dparams receives the parameter gradient; may be NULL
+@param dparams_len number of floats at dparams (num_params)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_backward(nad_net * n, const float * dy, size_t dy_len, float * dx, size_t dx_len, float * dparams, size_t dparams_len)`
 """
@@ -428,6 +526,14 @@ end
 
 Convenience: input gradient of sum_k w[k]·f_k(x) for every sample of the batch
 (w has `outputs` entries). dx has batch·c·h·w floats. Runs a forward and a backward.
+@param n the network
+@param x the inputs, batch·c·h·w floats
+@param batch number of samples
+@param w weight of each output
+@param w_len number of weights (the number of outputs)
+@param[out] dx receives the input gradients
+@param dx_len number of floats at dx (batch·c·h·w)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_input_grad(nad_net * n, const float * x, int64_t batch, const float * w, size_t w_len, float * dx, size_t dx_len)`
 """
@@ -441,6 +547,11 @@ end
 Read a .npy file (format 1.0, 2.0 or 3.0; little-endian '<f4' or '<f8'; C order) into a newly
 allocated float array (float64 data is converted) that the caller frees with nad_free().
 shape receives up to 8 dimensions, *ndim their number. Malformed files: NAD_ERR_FORMAT.
+@param path file path
+@param[out] data receives the array, to be freed with nad_free()
+@param[out] shape receives the dimensions
+@param[out] ndim receives the number of dimensions
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_npy_read_f32(const char * path, float * * data, int64_t * shape, int32_t * ndim)`
 """
@@ -453,6 +564,12 @@ end
 
 Write float32 (dtype_f64 = 0) or float64 (dtype_f64 = 1) data of the given shape to a .npy
 file; `data` points to float or double accordingly. Written atomically (temp file + rename).
+@param path file path
+@param data the array (float or double, see dtype_f64)
+@param dtype_f64 1 for float64 data, 0 for float32
+@param shape the ndim dimensions
+@param ndim number of dimensions (1 to 8)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_npy_write(const char * path, const void * data, int32_t dtype_f64, const int64_t * shape, int32_t ndim)`
 """
@@ -464,6 +581,7 @@ end
     nad_free(p)
 
 Free memory that libnad allocated for the caller (NULL: no-op).
+@param p memory allocated by libnad, or NULL
 
 C: `void nad_free(void * p)`
 """
@@ -482,6 +600,9 @@ most about (3 + 1.5·K/D)·8·D² bytes, e.g. 0.04 GB for D = 1,024 and 5.4 GB f
 D = 12,288 (3×64×64) with all NADs, 3.6 GB with NAD_OPT_TOP_K = 100; plus, while running,
 one probe per network computed at once (parameters and activations of a batch). Everything
 stays within NAD_OPT_MEMORY: see nad_estimator_plan.
+@param a the architecture
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_create(const nad_arch * a, nad_estimator * * out)`
 """
@@ -493,6 +614,7 @@ end
     nad_estimator_destroy(e)
 
 Release an estimator (NULL: no-op).
+@param e the estimator
 
 C: `void nad_estimator_destroy(nad_estimator * e)`
 """
@@ -507,6 +629,10 @@ Set an integer option; NAD_ERR_OPTION_TYPE for a double option, NAD_ERR_INVALID_
 range, NAD_ERR_MISUSE once the estimator has run. The options that define the computed
 quantity (seed, mode, step, evaluation point) are also frozen once networks have been
 accumulated from a checkpoint: set them before nad_estimator_load.
+@param e the estimator
+@param o the option
+@param v the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_int(nad_estimator * e, nad_option o, int64_t v)`
 """
@@ -518,6 +644,10 @@ end
     nad_estimator_set_double(e, o, v)
 
 Set a double option (see nad_estimator_set_int).
+@param e the estimator
+@param o the option
+@param v the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_double(nad_estimator * e, nad_option o, double v)`
 """
@@ -529,6 +659,10 @@ end
     nad_estimator_get_int(e, o, v)
 
 Read an integer option.
+@param e the estimator
+@param o the option
+@param[out] v receives the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_get_int(const nad_estimator * e, nad_option o, int64_t * v)`
 """
@@ -540,6 +674,10 @@ end
     nad_estimator_get_double(e, o, v)
 
 Read a double option.
+@param e the estimator
+@param o the option
+@param[out] v receives the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_get_double(const nad_estimator * e, nad_option o, double * v)`
 """
@@ -551,6 +689,10 @@ end
     nad_option_bounds(o, lo, hi)
 
 Valid range of an option (for int options the bounds are exact integers).
+@param o the option
+@param[out] lo receives the smallest valid value
+@param[out] hi receives the largest valid value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_option_bounds(nad_option o, double * lo, double * hi)`
 """
@@ -564,6 +706,9 @@ end
 Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
 "eval_point", "first_network", "memory", "step", and for the trainer "epochs", "lr", "momentum",
 "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name.
+@param name the option name
+@param[out] o receives the option id
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_option_by_name(const char * name, nad_option * o)`
 """
@@ -577,6 +722,9 @@ end
 The handles that take option o, as a mask of nad_owner bits into *owners (e.g.
 NAD_OWNER_ESTIMATOR | NAD_OWNER_TRAINER for NAD_OPT_SEED); NAD_ERR_INVALID_ARG for an
 unknown option. The other handle's setters refuse it with NAD_ERR_INVALID_ARG.
+@param o the option
+@param[out] owners receives the nad_owner bits
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_option_owner(nad_option o, int32_t * owners)`
 """
@@ -588,6 +736,10 @@ end
     nad_estimator_set_eval_point(e, x0, len)
 
 Use x0 (D = c·h·w floats, copied) as evaluation point; sets NAD_OPT_EVAL_POINT to USER.
+@param e the estimator
+@param x0 the evaluation point, D floats
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_eval_point(nad_estimator * e, const float * x0, size_t len)`
 """
@@ -599,6 +751,10 @@ end
     nad_estimator_set_progress(e, fn, user_data)
 
 Install a progress callback (fn NULL removes it).
+@param e the estimator
+@param fn the callback, or NULL
+@param user_data passed to fn unchanged
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_progress(nad_estimator * e, nad_progress_fn fn, void * user_data)`
 """
@@ -615,6 +771,10 @@ more when the run ends, also by cancellation or error, so that the file always h
 network accumulated. A killed run is resumed by loading the file into a new estimator with
 the same settings and running it. path NULL disables. NAD_ERR_MISUSE after the run; a
 failing save stops the run with its status (NAD_ERR_IO).
+@param e the estimator
+@param path checkpoint file, or NULL to disable
+@param every_n_networks networks between two saves (>= 1)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_checkpoint(nad_estimator * e, const char * path, int64_t every_n_networks)`
 """
@@ -636,6 +796,8 @@ two estimators running at the same time in one process may differ in the last bi
 1e-15 relative); run them one after the other when bits matter. After NAD_ERR_CANCELLED (or
 NAD_ERR_NUMERICAL on a non-finite response) the networks accumulated before stay valid: they can be saved,
 or finalized. Memory: see nad_estimator_create.
+@param e the estimator
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_run(nad_estimator * e)`
 """
@@ -656,6 +818,12 @@ numbers and what to change in nad_last_error(), when the accumulators alone, or 
 network with batch 1 next to them, exceed the budget: nad_estimator_run (and
 nad_estimator_load, for the accumulators) refuse exactly then. Counts libnad's own buffers,
 not the BLAS's per-thread scratch. Any out pointer may be NULL.
+@param e the estimator
+@param[out] budget receives the budget in bytes; may be NULL
+@param[out] bytes receives the planned peak in bytes; may be NULL
+@param[out] batch receives the probe batch; may be NULL
+@param[out] concurrent receives the networks probed at once; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_plan(const nad_estimator * e, int64_t * budget, int64_t * bytes, int64_t * batch, int64_t * concurrent)`
 """
@@ -668,6 +836,10 @@ end
 
 Input dimension D = c·h·w and number of NADs kept K (valid once run or finalized; either
 pointer may be NULL).
+@param e the estimator
+@param[out] d receives D; may be NULL
+@param[out] k receives K; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_dims(const nad_estimator * e, int64_t * d, int64_t * k)`
 """
@@ -679,6 +851,9 @@ end
     nad_estimator_networks_done(e, n)
 
 Number of networks accumulated so far.
+@param e the estimator
+@param[out] n receives the number of networks
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_networks_done(const nad_estimator * e, int64_t * n)`
 """
@@ -690,6 +865,10 @@ end
     nad_estimator_eigenvalues(e, dst, len)
 
 Covariance eigenvalues, descending (K doubles).
+@param e the estimator
+@param[out] dst receives the K eigenvalues
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_eigenvalues(const nad_estimator * e, double * dst, size_t len)`
 """
@@ -702,6 +881,10 @@ end
 
 NADs as K×D floats, unit rows, sorted by eigenvalue. Sign convention: the entry of largest
 magnitude of each row is positive.
+@param e the estimator
+@param[out] dst receives the K×D NADs
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_nads(const nad_estimator * e, float * dst, size_t len)`
 """
@@ -713,6 +896,10 @@ end
     nad_estimator_mean(e, dst, len)
 
 Mean response (D doubles).
+@param e the estimator
+@param[out] dst receives the D means
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_mean(const nad_estimator * e, double * dst, size_t len)`
 """
@@ -725,6 +912,10 @@ end
 
 Fourier power spectrum of the covariance, per channel, fftshifted: c×h×w doubles,
 P_c = sum_i λ_i |DFT2(NAD_i[c])|² over all D eigenpairs (independent of TOP_K).
+@param e the estimator
+@param[out] dst receives the c×h×w spectrum
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_spectrum(const nad_estimator * e, double * dst, size_t len)`
 """
@@ -738,6 +929,11 @@ end
 Convergence: the networks are split into two halves by parity of their index; for the top-k
 subspace, overlap = mean cos² of the principal angles between the halves' top-k NADs, and
 spectrum_corr = correlation of the two halves' log spectra. Needs run.
+@param e the estimator
+@param k size of the compared subspace (1 <= k <= K)
+@param[out] overlap receives the subspace overlap in [0, 1]
+@param[out] spectrum_corr receives the log-spectrum correlation
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_convergence(const nad_estimator * e, int64_t k, double * overlap, double * spectrum_corr)`
 """
@@ -751,6 +947,9 @@ end
 Save the accumulator (count, mean, scatter and the settings that define the run) to a
 versioned, checksummed file, written atomically. Valid after run, even a cancelled one,
 or after a load. The file takes about 8·D² bytes (both halves' lower triangles).
+@param e the estimator
+@param path file path
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_save(const nad_estimator * e, const char * path)`
 """
@@ -768,6 +967,9 @@ and overlapping network ranges; a refused file leaves e unchanged. A following r
 the networks already accumulated, so re-running the settings of a killed run after loading
 its checkpoint resumes it (and gives the same result as an uninterrupted run). Results are
 recomputed by nad_estimator_finalize (or the run).
+@param e the estimator
+@param path file path
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_load(nad_estimator * e, const char * path)`
 """
@@ -779,6 +981,8 @@ end
     nad_estimator_finalize(e)
 
 Recompute eigenpairs and spectrum from the current accumulator (after load or merge).
+@param e the estimator
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_finalize(nad_estimator * e)`
 """
@@ -792,6 +996,15 @@ end
 Fourier power spectrum of a covariance given by `count` eigenpairs: dst (c×h×w doubles,
 per channel, fftshifted) = sum_i eigenvalues[i]·|DFT2(nads[i][channel])|². nads is count×D
 floats (D = c·h·w). For PCA singular values σ pass σ²/(N−1) (or σ²: correlations ignore scale).
+@param nads count×D NADs
+@param eigenvalues their count eigenvalues
+@param count number of eigenpairs
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param[out] dst receives the c×h×w spectrum
+@param dst_len number of doubles at dst (c·h·w)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_spectrum_from_nads(const float * nads, const double * eigenvalues, int64_t count, int64_t c, int64_t h, int64_t w, double * dst, size_t dst_len)`
 """
@@ -804,6 +1017,11 @@ end
 
 Correlation of log(p + 1e-12·max p) between two spectra of n entries (as the reference's
 spectrum.py).
+@param pa first spectrum
+@param pb second spectrum
+@param n entries of each spectrum
+@param[out] corr receives the correlation
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_spectrum_correlation(const double * pa, const double * pb, int64_t n, double * corr)`
 """
@@ -816,6 +1034,12 @@ end
 
 Top-k subspace overlap of two NAD sets (rows of a and b, each at least k×d): mean squared
 cosine of the principal angles, ||Qaᵀ Qb||²_F / k, in [0, 1].
+@param a first NAD set, row-major
+@param b second NAD set, row-major
+@param k rows compared (the subspace size)
+@param d length of each row
+@param[out] overlap receives the overlap in [0, 1]
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_subspace_overlap(const float * a, const float * b, int64_t k, int64_t d, double * overlap)`
 """
@@ -838,6 +1062,15 @@ AUTO the sine, or the cosine where the sine vanishes identically (2·fy ≡ 0 mo
 2·fx ≡ 0 mod w: DC and Nyquist), as the reference's grid needs.
 An explicit SIN that vanishes is NAD_ERR_INVALID_ARG. Grid of the paper's Figure 1 (32×32):
 fy, fx in {−16, −14, ..., 14}. Computed with FFTW (single precision).
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param fy vertical frequency, cycles per image
+@param fx horizontal frequency, cycles per image
+@param part sine, cosine or the reference's choice
+@param[out] dst receives the direction, c·h·w floats
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_direction_fourier(int64_t c, int64_t h, int64_t w, int64_t fy, int64_t fx, nad_fourier_part part, float * dst, size_t len)`
 """
@@ -849,6 +1082,10 @@ end
     nad_direction_random(seed, dst, len)
 
 Unit-norm random direction (Gaussian, then normalised) of len >= 1 floats from seed.
+@param seed the seed
+@param[out] dst receives the direction
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_direction_random(uint64_t seed, float * dst, size_t len)`
 """
@@ -865,6 +1102,16 @@ x = −(ε/2)·v + w, w ~ N(0, σ²I) with its component along v removed (so x·
 up to float rounding). v (c·h·w floats, copied) must be finite and non-zero; it is
 normalised. epsilon > 0, sigma >= 0, n >= 1, all finite. Sample i depends only on (v, ε, σ,
 seed, i); use different seeds for a training and a test set.
+@param v the direction, c·h·w floats
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param n number of samples
+@param epsilon margin ε between the classes
+@param sigma noise standard deviation σ
+@param seed seed of the noise
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_create_linear(const float * v, int64_t c, int64_t h, int64_t w, int64_t n, double epsilon, double sigma, uint64_t seed, nad_dataset * * out)`
 """
@@ -876,6 +1123,14 @@ end
     nad_dataset_create(x, labels, n, c, h, w, out)
 
 Dataset from arrays (copied): x has n·c·h·w finite floats, labels n int32 values >= 0.
+@param x the samples, n·c·h·w floats
+@param labels the n labels
+@param n number of samples
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_create(const float * x, const int32_t * labels, int64_t n, int64_t c, int64_t h, int64_t w, nad_dataset * * out)`
 """
@@ -887,6 +1142,7 @@ end
     nad_dataset_destroy(d)
 
 Release a dataset (NULL: no-op). A running nad_trainer_fit keeps its own reference.
+@param d the dataset
 
 C: `void nad_dataset_destroy(nad_dataset * d)`
 """
@@ -898,6 +1154,10 @@ end
     nad_dataset_size(d, n, shape)
 
 Number of samples and per-sample shape (shape may be NULL).
+@param d the dataset
+@param[out] n receives the number of samples
+@param[out] shape receives (c, h, w); may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_size(const nad_dataset * d, int64_t * n, int64_t * shape)`
 """
@@ -910,6 +1170,12 @@ end
 
 Copy samples (x_len = n·c·h·w) and/or labels (labels_len = n) out; either pointer may be
 NULL; a wrong length is NAD_ERR_SHAPE.
+@param d the dataset
+@param[out] x receives the samples; may be NULL
+@param x_len number of floats at x
+@param[out] labels receives the labels; may be NULL
+@param labels_len number of labels at labels
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_get(const nad_dataset * d, float * x, size_t x_len, int32_t * labels, size_t labels_len)`
 """
@@ -934,6 +1200,10 @@ step of the fit else momentum·buf + d, p −= lr_t·buf. Threads split each bat
 chunks of fixed size, gradients summed in a fixed order); an architecture with BatchNorm
 trains every batch whole (its statistics are over the batch) with the threads given to
 BLAS.
+@param a the architecture
+@param seed seed of the initial weights
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_create(const nad_arch * a, uint64_t seed, nad_trainer * * out)`
 """
@@ -945,6 +1215,7 @@ end
     nad_trainer_destroy(t)
 
 Release a trainer (NULL: no-op).
+@param t the trainer
 
 C: `void nad_trainer_destroy(nad_trainer * t)`
 """
@@ -957,6 +1228,10 @@ end
 
 Set an integer option: NAD_ERR_OPTION_TYPE for a double option, NAD_ERR_INVALID_ARG out of
 range or for an option the trainer does not have, NAD_ERR_MISUSE during nad_trainer_fit.
+@param t the trainer
+@param o the option
+@param v the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_set_int(nad_trainer * t, nad_option o, int64_t v)`
 """
@@ -968,6 +1243,10 @@ end
     nad_trainer_set_double(t, o, v)
 
 Set a double option (see nad_trainer_set_int).
+@param t the trainer
+@param o the option
+@param v the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_set_double(nad_trainer * t, nad_option o, double v)`
 """
@@ -979,6 +1258,10 @@ end
     nad_trainer_set_epoch_callback(t, fn, user_data)
 
 Install the per-epoch callback (fn NULL removes it); NAD_ERR_MISUSE during a fit.
+@param t the trainer
+@param fn the callback, or NULL
+@param user_data passed to fn unchanged
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_set_epoch_callback(nad_trainer * t, nad_epoch_fn fn, void * user_data)`
 """
@@ -995,6 +1278,10 @@ the schedule from the current parameters (fresh momentum buffers), like a new ca
 utils.train. Deterministic for a seed and thread count. Datasets must have the
 architecture's input shape (NAD_ERR_SHAPE) and labels < number of outputs
 (NAD_ERR_INVALID_ARG). NAD_ERR_NUMERICAL if the loss stops being finite.
+@param t the trainer
+@param train the training set
+@param test the test set, or NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_fit(nad_trainer * t, const nad_dataset * train, const nad_dataset * test)`
 """
@@ -1007,6 +1294,11 @@ end
 
 Accuracy (percent) and mean cross-entropy of the current network on d, in eval mode
 (loss may be NULL).
+@param t the trainer
+@param d the dataset to evaluate on
+@param[out] accuracy receives the accuracy in percent
+@param[out] loss receives the mean cross-entropy; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_evaluate(nad_trainer * t, const nad_dataset * d, double * accuracy, double * loss)`
 """
@@ -1019,6 +1311,10 @@ end
 
 Copy the current parameters (len = nad_arch_num_params floats, state_dict order, BatchNorm
 running statistics included).
+@param t the trainer
+@param[out] dst receives the parameters
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_get_params(const nad_trainer * t, float * dst, size_t len)`
 """
@@ -1031,6 +1327,13 @@ end
 
 Write a PNG grid of the first `count` NADs (rows of `nads`, each c×h×w; channel 0 shown),
 each above its Fourier power (log, fftshifted), diverging colour map, like the paper.
+@param path file path
+@param nads the NADs, count×c·h·w floats
+@param count number of NADs to draw
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_png_write_nads(const char * path, const float * nads, int64_t count, int64_t c, int64_t h, int64_t w)`
 """
@@ -1044,6 +1347,13 @@ end
 Write a heat map of a rows×cols matrix of doubles (row-major, row 0 at the top) as a PNG:
 each cell a square block (the long side about 512 px), values mapped linearly from [lo, hi]
 (lo < hi, clamped) to the sequential viridis colour map, NaN cells grey.
+@param path file path
+@param values rows×cols doubles, row-major
+@param rows number of rows
+@param cols number of columns
+@param lo value of the lowest colour
+@param hi value of the highest colour
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_png_write_heatmap(const char * path, const double * values, int64_t rows, int64_t cols, double lo, double hi)`
 """
@@ -1058,6 +1368,13 @@ Write a line plot of the n >= 1 points (x[i], y[i]) as a 640×400 PNG: axes, gri
 the quarters of [y_lo, y_hi] (y_lo < y_hi; points outside are clamped), a line through the
 points in the given order (broken at NaN y) and a marker on each point. x spans the plot
 from its minimum to its maximum. No text.
+@param path file path
+@param x the n abscissae
+@param y the n ordinates
+@param n number of points
+@param y_lo bottom of the y axis
+@param y_hi top of the y axis
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_png_write_lineplot(const char * path, const double * x, const double * y, int64_t n, double y_lo, double y_hi)`
 """
