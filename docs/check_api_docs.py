@@ -19,9 +19,11 @@ if r.returncode != 0 or warnings:
 text = open(header, encoding='utf-8').read()
 undocumented = []
 for block in re.findall(r'typedef enum \w+ \{(.*?)\}', text, re.S):
-    for m in re.finditer(r'^\s*(NAD_\w+)\s*=\s*\d+,?[ \t]*(/\*\*<)?', block, re.M):
-        if not m.group(2):
-            undocumented.append(m.group(1))
+    # documented by /**< after it on its line, or by a /** ... */ block right before it
+    for m in re.finditer(r'(/\*\*(?!<)(?:(?!\*/).)*\*/\s*)?^[ \t]*(NAD_\w+)\s*=\s*\d+,?[ \t]*(/\*\*<)?',
+                         block, re.M | re.S):
+        if not m.group(1) and not m.group(3):
+            undocumented.append(m.group(2))
 if undocumented:
     print('enumerators without /**< ... */: ' + ', '.join(undocumented))
     failed += 1

@@ -9,7 +9,7 @@ set -euo pipefail
 # doxygen: the API reference and its check (no undocumented symbol); groff-base: the nad(1) check.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
-      python3 python3-numpy valgrind time
+      python3 python3-numpy valgrind time dataset-fashion-mnist
       python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-matplotlib
       doxygen groff-base)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi

@@ -228,3 +228,26 @@ int cli_parse_size(const char *opt, const char *text, int64_t *out) {
   *out = (int64_t)(v * mul);
   return 0;
 }
+
+int cli_parse_double(const char *opt, const char *text, double lo, double hi, int hi_open,
+                     double *out) {
+  if (!text)
+    return 0;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || *end != '\0' || errno == ERANGE || text[0] == ' ' || !isfinite(v)) {
+    fprintf(stderr, "nad: --%s: expected a finite number, got '%s'\n", opt, text);
+    return CLI_USAGE;
+  }
+  if (v < lo || v > hi || (hi_open && v >= hi)) {
+    if (isinf(hi))
+      fprintf(stderr, "nad: --%s: must be >= %g, got '%s'\n", opt, lo, text);
+    else
+      fprintf(stderr, "nad: --%s: must be in [%g, %g%c, got '%s'\n", opt, lo, hi,
+              hi_open ? ')' : ']', text);
+    return CLI_USAGE;
+  }
+  *out = v;
+  return 0;
+}

@@ -37,6 +37,9 @@ int cli_parse_double_pos(const char *opt, const char *text, double *out); /* fin
 /* Bytes: a number with an optional K, M, G or T suffix (powers of 1024; "KB", "KiB" too), e.g.
  * "1.5G"; same error convention. */
 int cli_parse_size(const char *opt, const char *text, int64_t *out);
+/* A finite number in [lo, hi] (hi_open: < hi; hi = INFINITY: no upper bound). */
+int cli_parse_double(const char *opt, const char *text, double lo, double hi, int hi_open,
+                     double *out);
 /* "CxHxW", all positive (also accepts 'X'); same error convention. */
 int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]);
 
@@ -92,8 +95,18 @@ int64_t cli_num_cpus(void);
 /* Reads a float32/float64 .npy fully (nad_npy_read_f32); returns 0 or CLI_ERR, printed as
  * "nad: <what>: <libnad message, which names the file>". */
 int cli_npy_read(const char *what, const char *path, float **data, int64_t shape[8], int32_t *ndim);
+/* Reads DIR/nads.npy (or `dir` itself when it is a .npy file, not a directory; the path read
+ * into path[path_len]) as *rows NADs of *d values each (K x D, or K x C x H x W with
+ * D = C*H*W), into *nads (nad_free). 0 or CLI_ERR (message printed, prefixed by `what`).
+ * Callers check D against their data. */
+int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows, int64_t *d,
+                  char *path, size_t path_len);
 /* Product of shape[0..ndim). */
 int64_t cli_numel(const int64_t *shape, int32_t ndim);
+/* The progress line of one training epoch on stderr ("<label>epoch  3/10  loss ...  train
+ * ... %  test ... %  ... s"; the test part only when test_acc is not NaN). */
+void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double loss,
+                    double train_acc, double test_acc, double seconds);
 
 /* ---- tiny JSON writer (json.c) -------------------------------------------------------------- */
 
@@ -165,6 +178,11 @@ void cli_blas_restart(char **argv);
 void cli_blas_warn(void);
 /* {"vendor", "version", "core", "cpu", "best_core", "threads", "restarted_from", "warning"} */
 void cli_json_blas(cli_json *j, const char *key);
+int cli_cmd_data(int argc, char **argv);   /* cmd_data.c */
+int cli_cmd_train(int argc, char **argv);  /* cmd_train.c */
+int cli_cmd_poison(int argc, char **argv); /* cmd_poison.c */
+int cli_cmd_flip(int argc, char **argv);   /* cmd_flip.c */
+int cli_cmd_align(int argc, char **argv);  /* cmd_align.c */
 
 /* Help texts (help.c): the usage line and the full section of a command ("arch show", ...). */
 const char *cli_usage_line(const char *command);

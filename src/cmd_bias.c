@@ -35,30 +35,6 @@ void bias_options(bias_args *a, cli_opt *o) {
   memcpy(o, opts, sizeof opts);
 }
 
-/* A finite number in [lo, hi] (hi_open: < hi). Same error convention as cli_parse_i64. */
-static int parse_double(const char *opt, const char *text, double lo, double hi, int hi_open,
-                        double *out) {
-  if (!text)
-    return 0;
-  char *end = NULL;
-  errno = 0;
-  double v = strtod(text, &end);
-  if (end == text || *end != '\0' || errno == ERANGE || text[0] == ' ' || !isfinite(v)) {
-    fprintf(stderr, "nad: --%s: expected a finite number, got '%s'\n", opt, text);
-    return CLI_USAGE;
-  }
-  if (v < lo || v > hi || (hi_open && v >= hi)) {
-    if (isinf(hi))
-      fprintf(stderr, "nad: --%s: must be >= %g, got '%s'\n", opt, lo, text);
-    else
-      fprintf(stderr, "nad: --%s: must be in [%g, %g%c, got '%s'\n", opt, lo, hi,
-              hi_open ? ')' : ']', text);
-    return CLI_USAGE;
-  }
-  *out = v;
-  return 0;
-}
-
 int bias_parse_settings(const char *command, const bias_args *a, bias_settings *s) {
   (void)command;
   memset(s, 0, sizeof *s);
@@ -74,15 +50,15 @@ int bias_parse_settings(const char *command, const bias_args *a, bias_settings *
   int rc;
   if ((rc = cli_parse_shape("input", a->ao.input, s->input)) ||
       (rc = cli_parse_double_pos("epsilon", a->epsilon, &s->epsilon)) ||
-      (rc = parse_double("sigma", a->sigma, 0, INFINITY, 0, &s->sigma)) ||
+      (rc = cli_parse_double("sigma", a->sigma, 0, INFINITY, 0, &s->sigma)) ||
       (rc = cli_parse_i64("train", a->train, 1, INT32_MAX, &s->train)) ||
       (rc = cli_parse_i64("test", a->test, 1, INT32_MAX, &s->test)) ||
       (rc = cli_parse_i64("epochs", a->epochs, 1, cli_option_max(NAD_OPT_EPOCHS), &s->epochs)) ||
       (rc = cli_parse_i64("batch", a->batch, 1, cli_option_max(NAD_OPT_BATCH), &s->batch)) ||
-      (rc = parse_double("lr", a->lr, 0, INFINITY, 0, &s->lr)) ||
-      (rc = parse_double("momentum", a->momentum, 0, 1, 1, &s->momentum)) ||
-      (rc = parse_double("weight-decay", a->weight_decay, 0, INFINITY, 0, &s->weight_decay)) ||
-      (rc = parse_double("clip", a->clip, 0, INFINITY, 0, &s->clip)) ||
+      (rc = cli_parse_double("lr", a->lr, 0, INFINITY, 0, &s->lr)) ||
+      (rc = cli_parse_double("momentum", a->momentum, 0, 1, 1, &s->momentum)) ||
+      (rc = cli_parse_double("weight-decay", a->weight_decay, 0, INFINITY, 0, &s->weight_decay)) ||
+      (rc = cli_parse_double("clip", a->clip, 0, INFINITY, 0, &s->clip)) ||
       (rc = cli_parse_i64("seed", a->seed, 0, cli_option_max(NAD_OPT_SEED) / 2 - 1,
                           &s->seed)) ||
       (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &s->threads)))
@@ -168,24 +144,18 @@ static int fourier_direction(const char *command, const char *spec, const bias_s
 }
 
 int bias_read_nads(const char *dir, const bias_settings *s, float **nads, int64_t *k) {
-  char path[4096];
-  if (snprintf(path, sizeof path, "%s/nads.npy", dir) >= (int)sizeof path)
-    return cli_error("NAD directory path too long: '%s'", dir);
-  int64_t shape[8];
-  int32_t nd = 0;
-  if (cli_npy_read("NADs", path, nads, shape, &nd) != 0)
+  char path[4096], buf[64];
+  int64_t per = 0;
+  if (cli_read_nads("NADs", dir, nads, k, &per, path, sizeof path) != 0)
     return CLI_ERR;
   const int64_t d = s->input[0] * s->input[1] * s->input[2];
-  int64_t rows = nd >= 1 ? shape[0] : 0;
-  if (nd < 2 || rows < 1 || cli_numel(shape, nd) != rows * d) {
-    char buf[64];
-    nad_free(*nads);
-    *nads = NULL;
-    return cli_error("'%s' must hold K x D NADs with D = %lld (input %s), as written by 'nad "
-                     "estimate'", path, (long long)d, cli_shape_str(s->input, buf, sizeof buf));
-  }
-  *k = rows;
-  return 0;
+  if (per == d)
+    return 0;
+  nad_free(*nads);
+  *nads = NULL;
+  return cli_error("'%s' must hold K x D NADs with D = %lld (input %s), as written by 'nad "
+                   "estimate'; it has D = %lld", path, (long long)d,
+                   cli_shape_str(s->input, buf, sizeof buf), (long long)per);
 }
 
 int bias_direction(const char *command, const char *spec, const bias_settings *s, float *v) {
@@ -261,15 +231,8 @@ static int on_epoch(void *user_data, int64_t epoch, double loss, double train_ac
   r->test_hist[epoch - 1] = test_acc;
   if (r->epochs_to_90 < 0 && train_acc >= 90.0)
     r->epochs_to_90 = epoch;
-  if (!c->s->quiet) {
-    char test[32] = "";
-    if (!isnan(test_acc))
-      snprintf(test, sizeof test, "  test %6.2f %%", test_acc);
-    fprintf(stderr, "%sepoch %*lld/%lld  loss %.4f  train %6.2f %%%s  %.2f s\n", c->label,
-            c->s->epochs >= 100 ? 3 : 2, (long long)epoch, (long long)c->s->epochs, loss,
-            train_acc, test, seconds);
-    fflush(stderr);
-  }
+  if (!c->s->quiet)
+    cli_epoch_line(c->label, epoch, c->s->epochs, loss, train_acc, test_acc, seconds);
   return cli_signal() != 0;
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "estimate.h"
+#include "probe.h"
 
 #define CMD "estimate"
 
@@ -17,8 +18,9 @@ static int on_progress(void *user_data, int64_t done, int64_t total) {
 typedef struct estimate_args {
   cli_arch_opts ao;
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *memory;
+  const char *params, *output, *eval_split;
   const char *checkpoint, *every, *resume, *out;
-  int quiet, json;
+  int quiet, normalize, json;
 } estimate_args;
 
 static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) {
@@ -32,6 +34,9 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       {"scale", 1, &a->scale, NULL},
       {"mode", 1, &a->mode, NULL},
       {"eval-point", 1, &a->eval_point, NULL},
+      {"eval-split", 1, &a->eval_split, NULL},
+      {"params", 1, &a->params, NULL},
+      {"output", 1, &a->output, NULL},
       {"seed", 1, &a->seed, NULL},
       {"threads", 1, &a->threads, NULL},
       {"top", 1, &a->top, NULL},
@@ -42,6 +47,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       {"resume", 1, &a->resume, NULL},
       {"out", 1, &a->out, NULL},
       {"quiet", 0, NULL, &a->quiet},
+      {"normalize", 0, NULL, &a->normalize},
       {"json", 0, NULL, &a->json},
   };
   const char *pos[1];
@@ -85,13 +91,92 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
   if (!a->out)
     return cli_usage_error(CMD, "missing --out DIR");
   if (a->eval_point && a->eval_point[0] == '\0')
-    return cli_usage_error(CMD, "--eval-point: expected normal, zeros or a .npy file");
+    return cli_usage_error(CMD, "--eval-point: expected normal, zeros, a .npy file or "
+                                "data:SOURCE");
+  const int data = strncmp(r->eval_point, "data:", 5) == 0;
+  if (data && r->eval_point[5] == '\0')
+    return cli_usage_error(CMD, "--eval-point data:SOURCE: missing SOURCE (fashion-mnist, "
+                                "idx:DIR, cifar10:DIR or npy:IMAGES,LABELS)");
+  r->eval_split = a->eval_split ? a->eval_split : "test";
+  if (strcmp(r->eval_split, "train") != 0 && strcmp(r->eval_split, "test") != 0)
+    return cli_usage_error(CMD, "--eval-split: 'train' or 'test', got '%s'", r->eval_split);
+  if (a->eval_split && !data)
+    return cli_usage_error(CMD, "--eval-split needs --eval-point data:SOURCE");
+  if (a->normalize && !data)
+    return cli_usage_error(CMD, "--normalize needs --eval-point data:SOURCE");
+  r->normalize = a->normalize;
+  r->params = a->params;
+  if (a->params && !data)
+    return cli_usage_error(CMD, "--params (one fixed network) needs evaluation points from a "
+                                "dataset: --eval-point data:SOURCE");
+  r->output = 0;
+  if (a->output && strcmp(a->output, "label") == 0) {
+    if (!data)
+      return cli_usage_error(CMD, "--output label needs labelled points: --eval-point "
+                                  "data:SOURCE");
+    r->output = NAD_OUTPUT_LABEL;
+  } else if ((rc = cli_parse_i64("output", a->output, 0, INT32_MAX, &r->output))) {
+    return rc;
+  }
   return 0;
 }
 
-/* Evaluation point: option value or the contents of a .npy file with D values. */
-static int setup_eval_point(nad_estimator *e, const estimate_run *r) {
+/* Evaluation points from a dataset: the split of SOURCE at the architecture's image size. */
+static int setup_eval_data(nad_estimator *e, estimate_run *r) {
+  const char *source = r->eval_point + 5;
+  char size[64];
+  snprintf(size, sizeof size, "%lldx%lld", (long long)r->input[1], (long long)r->input[2]);
+  const probe_data_args da = {source, r->eval_split, size, NULL, r->normalize};
+  real_data d;
+  int rc = probe_load(CMD, &da, &d);
+  if (rc)
+    return rc;
+  nad_dataset *ds = d.train; /* the split loaded */
   nad_status st;
+  int64_t shape[3];
+  nad_dataset_size(ds, &r->points, shape);
+  if (shape[0] != r->input[0]) {
+    char a[64], b[64];
+    rc = cli_error("--eval-point %s: the images are %s, the architecture takes %s (--input)",
+                   r->eval_point, cli_shape_str(shape, a, sizeof a),
+                   cli_shape_str(r->input, b, sizeof b));
+  } else if (r->networks > r->points) {
+    rc = cli_usage_error(CMD, "--networks %lld: the %s split of %s has only %lld points",
+                         (long long)r->networks, r->eval_split, source, (long long)r->points);
+  } else if ((st = nad_estimator_set_eval_data(e, ds)) != NAD_OK) {
+    rc = cli_lib_error(st, "--eval-point %s", r->eval_point);
+  }
+  real_data_free(&d); /* the estimator keeps its own reference to the points */
+  return rc;
+}
+
+/* The fixed network of --params: a .npy with the architecture's parameter count. */
+static int setup_network(nad_estimator *e, const nad_arch *arch, const estimate_run *r) {
+  float *p = NULL;
+  int64_t shape[8], want = 0;
+  int32_t nd = 0;
+  if (cli_npy_read("--params", r->params, &p, shape, &nd) != 0)
+    return CLI_ERR;
+  nad_arch_num_params(arch, &want);
+  const int64_t n = cli_numel(shape, nd);
+  int rc = 0;
+  nad_status st;
+  if (n != want)
+    rc = cli_error("--params '%s' has %lld values, %s with %lld outputs has %lld parameters "
+                   "(trained with another architecture or --outputs?)",
+                   r->params, (long long)n, r->arch_name, (long long)r->outputs,
+                   (long long)want);
+  else if ((st = nad_estimator_set_network(e, p, (size_t)n)) != NAD_OK)
+    rc = cli_lib_error(st, "--params '%s'", r->params);
+  nad_free(p);
+  return rc;
+}
+
+/* Evaluation point: option value or the contents of a .npy file with D values. */
+static int setup_eval_point(nad_estimator *e, estimate_run *r) {
+  nad_status st;
+  if (strncmp(r->eval_point, "data:", 5) == 0)
+    return setup_eval_data(e, r);
   if (strcmp(r->eval_point, "normal") == 0 || strcmp(r->eval_point, "zeros") == 0) {
     int64_t v = r->eval_point[0] == 'n' ? NAD_EVAL_NORMAL : NAD_EVAL_ZEROS;
     if ((st = nad_estimator_set_int(e, NAD_OPT_EVAL_POINT, v)) != NAD_OK)
@@ -123,7 +208,7 @@ static int set_int(nad_estimator *e, nad_option o, int64_t v, const char *opt) {
 
 /* All options that define the run: they must be set before a checkpoint is loaded, since
  * loading refuses a file made with other settings. */
-static int setup_options(nad_estimator *e, const estimate_run *r) {
+static int setup_options(nad_estimator *e, const nad_arch *arch, estimate_run *r) {
   int rc;
   nad_status st;
   if ((rc = set_int(e, NAD_OPT_SEED, r->seed, "seed")) ||
@@ -137,6 +222,13 @@ static int setup_options(nad_estimator *e, const estimate_run *r) {
     return rc;
   if ((st = nad_estimator_set_double(e, NAD_OPT_STEP, r->scale)) != NAD_OK)
     return cli_lib_error(st, "--scale %g", r->scale);
+  if (r->output >= r->outputs)
+    return cli_usage_error(CMD, "--output %lld: the architecture has %lld outputs (--outputs)",
+                           (long long)r->output, (long long)r->outputs);
+  if ((rc = set_int(e, NAD_OPT_OUTPUT, r->output, "output")) != 0)
+    return rc;
+  if (r->params && (rc = setup_network(e, arch, r)) != 0)
+    return rc;
   return setup_eval_point(e, r);
 }
 
@@ -217,7 +309,7 @@ int cli_cmd_estimate(int argc, char **argv) {
     rc = cli_lib_error(st, "cannot create estimator");
     goto done;
   }
-  if ((rc = setup_options(e, &r)) != 0)
+  if ((rc = setup_options(e, arch, &r)) != 0)
     goto done;
   /* Fail before a long run, not after it, when the results cannot be written. */
   if (cli_mkdir_p(r.out_dir) != 0 || access(r.out_dir, W_OK) != 0) {

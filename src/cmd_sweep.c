@@ -3,7 +3,10 @@
  *   --grid fourier: v = Fourier basis vectors over the frequency grid (fy, fx), CSV rows
  *     "fy,fx,accuracy" and a heat map (fftshifted: DC in the centre), like the paper's Fig. 1;
  *   --nads DIR --indices A:B:STEP: v = NAD number k of DIR/nads.npy, CSV rows "index,accuracy"
- *     and a line plot, like the paper's Fig. 2.
+ *     and a line plot, like the paper's Fig. 2;
+ *   --poison --data SOURCE --nads DIR --indices LIST --epsilon E: `nad poison` per NAD index,
+ *     CSV rows "index,clean_test_accuracy,poisoned_train_accuracy" and a line plot of the clean
+ *     test accuracy, like the paper's Fig. 3.
  * Every cell trains a fresh network from the same seed on data from the same seeds: only v
  * changes between cells, and a cell's result does not depend on the order or on a restart.
  * A cell's test accuracy is measured once, after its last epoch (the same number as 'nad bias'
@@ -20,24 +23,33 @@
 #include <unistd.h>
 
 #include "bias.h"
+#include "poison.h"
 
 #define CMD "sweep"
 #define PATH_LEN 4096
-#define ACC_LO 50.0 /* colour / plot scale of accuracies (chance level of 2 balanced classes) */
+#define ACC_LO 50.0 /* colour / plot scale of D(v) accuracies (chance level of 2 classes) */
 #define ACC_HI 100.0
 
 typedef struct cell {
-  int64_t a, b; /* grid: fy, fx; nads: index, unused */
-  double acc;   /* NaN until done */
+  int64_t a, b; /* grid: fy, fx; nads and poison: index, unused */
+  double acc;   /* NaN until done (poison: clean test accuracy) */
+  double acc2;  /* poison: accuracy on the poisoned training set */
 } cell;
 
+enum { SWEEP_NADS = 0, SWEEP_GRID = 1, SWEEP_POISON = 2 };
+
 typedef struct sweep {
-  int grid; /* 1: fourier grid, 0: NAD indices */
-  int64_t rows, cols; /* grid shape (nads: 1 x count) */
+  int kind;
+  int64_t rows, cols; /* grid shape (nads, poison: 1 x count) */
   int64_t ncells;
   cell *cells;
+  double acc_lo, acc_hi; /* scale of the figure */
+  int quiet;
   char csv[PATH_LEN], png[PATH_LEN], settings[PATH_LEN];
 } sweep;
+
+/* Runs one cell: fills c->acc (and c->acc2), *seconds; 0, CLI_ERR or 128 + signal. */
+typedef int (*cell_fn)(void *ctx, cell *c, const char *label, double *seconds);
 
 static int join(char *dst, const char *dir, const char *name) {
   if (snprintf(dst, PATH_LEN, "%s/%s", dir, name) >= PATH_LEN)
@@ -49,7 +61,8 @@ static int join(char *dst, const char *dir, const char *name) {
 
 /* The settings that define the results, as one JSON line (threads excluded: results agree
  * across thread counts up to rounding). */
-static char *settings_line(const char *arch, const char *what, const bias_settings *s) {
+static char *settings_line(const char *arch, const char *what, const bias_settings *bs,
+                           const real_settings *rs, const real_data *rd, double epsilon) {
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
@@ -61,8 +74,14 @@ static char *settings_line(const char *arch, const char *what, const bias_settin
   cli_json_begin_object(&j, NULL);
   cli_json_string(&j, "arch", arch);
   cli_json_string(&j, "directions", what);
-  cli_json_int(&j, "epochs", s->epochs);
-  bias_json_settings(&j, s);
+  if (bs) {
+    cli_json_int(&j, "epochs", bs->epochs);
+    bias_json_settings(&j, bs);
+  } else {
+    cli_json_int(&j, "epochs", rs->epochs);
+    cli_json_double(&j, "carrier_epsilon", epsilon);
+    real_json_settings(&j, rs, rd);
+  }
   cli_json_end_object(&j);
   cli_json_finish(&j);
   fclose(f);
@@ -96,7 +115,7 @@ static int check_settings(const sweep *sw, const char *line, int have_rows) {
 
 static int64_t find_cell(const sweep *sw, int64_t a, int64_t b) {
   for (int64_t i = 0; i < sw->ncells; i++)
-    if (sw->cells[i].a == a && (!sw->grid || sw->cells[i].b == b))
+    if (sw->cells[i].a == a && (sw->kind != SWEEP_GRID || sw->cells[i].b == b))
       return i;
   return -1;
 }
@@ -128,10 +147,12 @@ static int load_csv(sweep *sw, const char *header, int64_t *rows) {
                        header);
     } else {
       long long a = 0, b = 0;
-      double acc = 0;
+      double acc = 0, acc2 = NAN;
       int n = 0, ok;
-      if (sw->grid)
+      if (sw->kind == SWEEP_GRID)
         ok = sscanf(line, "%lld,%lld,%lf%n", &a, &b, &acc, &n) == 3;
+      else if (sw->kind == SWEEP_POISON)
+        ok = sscanf(line, "%lld,%lf,%lf%n", &a, &acc, &acc2, &n) == 3;
       else
         ok = sscanf(line, "%lld,%lf%n", &a, &acc, &n) == 2;
       int64_t i = ok && line[n] == '\0' ? find_cell(sw, a, b) : -1;
@@ -141,6 +162,7 @@ static int load_csv(sweep *sw, const char *header, int64_t *rows) {
         rc = cli_error("'%s' line %d repeats a cell", sw->csv, lineno);
       else {
         sw->cells[i].acc = acc;
+        sw->cells[i].acc2 = acc2;
         (*rows)++;
       }
     }
@@ -187,9 +209,10 @@ static int write_figure(const sweep *sw) {
     vals[i] = sw->cells[i].acc;
     xs[i] = (double)sw->cells[i].a;
   }
-  nad_status st = sw->grid
-                      ? nad_png_write_heatmap(sw->png, vals, sw->rows, sw->cols, ACC_LO, ACC_HI)
-                      : nad_png_write_lineplot(sw->png, xs, vals, sw->ncells, ACC_LO, ACC_HI);
+  nad_status st =
+      sw->kind == SWEEP_GRID
+          ? nad_png_write_heatmap(sw->png, vals, sw->rows, sw->cols, sw->acc_lo, sw->acc_hi)
+          : nad_png_write_lineplot(sw->png, xs, vals, sw->ncells, sw->acc_lo, sw->acc_hi);
   free(vals);
   free(xs);
   return st == NAD_OK ? 0 : cli_lib_error(st, "cannot write the figure");
@@ -234,7 +257,278 @@ static int64_t grid_axis(int64_t n, int64_t step, int64_t *out) {
   return count;
 }
 
+/* "A:B:STEP" or a comma-separated list of distinct indices >= 0 into a new array. */
+static int parse_index_list(const char *text, int64_t **list, int64_t *n) {
+  *list = NULL;
+  *n = 0;
+  if (strchr(text, ':')) {
+    int64_t a, b, step;
+    int rc = parse_indices(text, &a, &b, &step);
+    if (rc)
+      return rc;
+    *n = (b - a + step - 1) / step;
+    *list = malloc((size_t)*n * sizeof(int64_t));
+    if (!*list)
+      return cli_error("out of memory");
+    for (int64_t i = 0; i < *n; i++)
+      (*list)[i] = a + i * step;
+    return 0;
+  }
+  int64_t cap = 1;
+  for (const char *p = text; *p; p++)
+    cap += *p == ',';
+  *list = malloc((size_t)cap * sizeof(int64_t));
+  if (!*list)
+    return cli_error("out of memory");
+  const char *p = text;
+  for (;;) {
+    char *end = NULL;
+    errno = 0;
+    long long v = *p >= '0' && *p <= '9' ? strtoll(p, &end, 10) : -1;
+    if (v < 0 || errno == ERANGE || (*end != ',' && *end != '\0')) {
+      free(*list);
+      *list = NULL;
+      return cli_usage_error(CMD, "--indices: expected A:B:STEP or a comma-separated list of "
+                                  "NAD indices >= 0 (e.g. 0,10,100), got '%s'", text);
+    }
+    for (int64_t i = 0; i < *n; i++)
+      if ((*list)[i] == v) {
+        free(*list);
+        *list = NULL;
+        return cli_usage_error(CMD, "--indices: index %lld appears twice in '%s'", v, text);
+      }
+    (*list)[(*n)++] = v;
+    if (*end == '\0')
+      break;
+    p = end + 1;
+  }
+  return 0;
+}
+
+/* Resumes or starts the CSV in sw->csv, runs the cells not done yet with fn, and keeps the
+ * figure current. `line` is the settings line that sweep.json must hold. */
+static int run_sweep(sweep *sw, const char *out, const char *header, const char *line,
+                     cell_fn fn, void *ctx) {
+  int rc;
+  if (cli_mkdir_p(out) != 0 || access(out, W_OK) != 0)
+    return cli_error("--out: cannot create or write directory '%s': %s", out, strerror(errno));
+  if ((rc = join(sw->csv, out, "accuracy.csv")) || (rc = join(sw->png, out, "accuracy.png")) ||
+      (rc = join(sw->settings, out, "sweep.json")))
+    return rc;
+  int64_t done_rows = 0;
+  if ((rc = load_csv(sw, header, &done_rows)) != 0 ||
+      (rc = check_settings(sw, line, done_rows > 0)) != 0)
+    return rc;
+  if (done_rows == 0) { /* a fresh file (or one holding only its header) */
+    FILE *f = fopen(sw->csv, "w");
+    if (!f || fprintf(f, "%s\n", header) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+      rc = cli_error("cannot write '%s': %s", sw->csv, strerror(errno));
+      if (f)
+        fclose(f);
+      return rc;
+    }
+    fclose(f);
+  } else if (!sw->quiet) {
+    fprintf(stderr, "resuming: %lld of %lld cells already in '%s'\n", (long long)done_rows,
+            (long long)sw->ncells, sw->csv);
+  }
+  double t0 = cli_now();
+  int64_t ran = 0;
+  cli_signals_install();
+  for (int64_t i = 0; i < sw->ncells; i++) {
+    cell *c = &sw->cells[i];
+    if (!isnan(c->acc))
+      continue;
+    if (cli_signal()) {
+      rc = cli_signal_exit_code();
+      break;
+    }
+    char label[96], row[160];
+    if (sw->kind == SWEEP_GRID)
+      snprintf(label, sizeof label, "[fy %3lld fx %3lld] ", (long long)c->a, (long long)c->b);
+    else
+      snprintf(label, sizeof label, "[NAD %lld] ", (long long)c->a);
+    double secs = 0;
+    if ((rc = fn(ctx, c, label, &secs)) != 0)
+      break;
+    if (sw->kind == SWEEP_GRID)
+      snprintf(row, sizeof row, "%lld,%lld,%.4f\n", (long long)c->a, (long long)c->b, c->acc);
+    else if (sw->kind == SWEEP_POISON)
+      snprintf(row, sizeof row, "%lld,%.4f,%.4f\n", (long long)c->a, c->acc, c->acc2);
+    else
+      snprintf(row, sizeof row, "%lld,%.4f\n", (long long)c->a, c->acc);
+    if ((rc = append_line(sw->csv, row)) != 0 || (rc = write_figure(sw)) != 0)
+      break;
+    done_rows++;
+    ran++;
+    if (!sw->quiet) {
+      double el = cli_now() - t0, eta = el / (double)ran * (double)(sw->ncells - done_rows);
+      fprintf(stderr, "%s%lld/%lld: %s accuracy %.2f %%  (%.1f s; about %.0f s left)\n", label,
+              (long long)done_rows, (long long)sw->ncells,
+              sw->kind == SWEEP_POISON ? "clean test" : "test", c->acc, secs, eta);
+    }
+  }
+  cli_signals_restore();
+  if (rc >= 128) {
+    fprintf(stderr, "nad: sweep interrupted: %lld of %lld cells in '%s'; run the same command "
+                    "again to continue\n", (long long)done_rows, (long long)sw->ncells, sw->csv);
+    return rc;
+  }
+  if (rc != 0 || (ran == 0 && (rc = write_figure(sw)) != 0))
+    return rc;
+  printf("%lld cells in %s, figure %s (%.1f s)\n", (long long)sw->ncells, sw->csv, sw->png,
+         cli_now() - t0);
+  return 0;
+}
+
+/* ---- D(v) cells ------------------------------------------------------------------------------ */
+
+typedef struct bias_cell_ctx {
+  const nad_arch *arch;
+  const bias_settings *s;
+  const float *nads; /* NAD mode */
+  float *v;
+} bias_cell_ctx;
+
+static int bias_cell(void *ctx, cell *c, const char *label, double *seconds) {
+  bias_cell_ctx *b = ctx;
+  const int64_t d = b->s->input[0] * b->s->input[1] * b->s->input[2];
+  int rc;
+  if (!b->nads) {
+    char spec[64];
+    snprintf(spec, sizeof spec, "fourier:%lld,%lld", (long long)c->a, (long long)c->b);
+    if ((rc = bias_direction(CMD, spec, b->s, b->v)) != 0)
+      return rc;
+  } else {
+    memcpy(b->v, b->nads + c->a * d, (size_t)d * sizeof(float));
+  }
+  bias_result r;
+  if ((rc = bias_train(b->arch, b->v, b->s, label, 0, &r)) != 0)
+    return rc;
+  free(r.test_hist);
+  c->acc = r.test_acc;
+  *seconds = r.seconds;
+  return 0;
+}
+
+/* ---- poisoned cells -------------------------------------------------------------------------- */
+
+typedef struct poison_cell_ctx {
+  const nad_arch *arch;
+  const real_data *d;
+  const real_settings *s;
+  const float *nads;
+  int64_t count;
+  double epsilon;
+} poison_cell_ctx;
+
+static int poison_cell(void *ctx, cell *c, const char *label, double *seconds) {
+  poison_cell_ctx *p = ctx;
+  real_result r;
+  int rc = poison_run(p->arch, p->d, p->s, p->nads, p->count, c->a, p->epsilon, label, 0, &r,
+                      NULL);
+  if (rc)
+    return rc;
+  c->acc = r.test_acc;
+  c->acc2 = r.train_acc;
+  *seconds = r.seconds;
+  real_result_free(&r);
+  return 0;
+}
+
+static int sweep_poison(int argc, char **argv) {
+  real_args a;
+  memset(&a, 0, sizeof a);
+  const char *nads_dir = NULL, *indices = NULL, *eps_s = NULL, *out = NULL;
+  int poison = 0;
+  cli_opt opts[REAL_NOPTS + 5];
+  real_options(&a, opts);
+  opts[REAL_NOPTS] = (cli_opt){"nads", 1, &nads_dir, NULL};
+  opts[REAL_NOPTS + 1] = (cli_opt){"indices", 1, &indices, NULL};
+  opts[REAL_NOPTS + 2] = (cli_opt){"epsilon", 1, &eps_s, NULL};
+  opts[REAL_NOPTS + 3] = (cli_opt){"out", 1, &out, NULL};
+  opts[REAL_NOPTS + 4] = (cli_opt){"poison", 0, NULL, &poison};
+  const char *pos[1];
+  int npos = 0;
+  int rc = cli_parse(CMD, argc, argv, opts, REAL_NOPTS + 5, pos, 1, &npos);
+  if (rc)
+    return rc < 0 ? CLI_OK : rc;
+  a.name = npos > 0 ? pos[0] : NULL;
+  real_settings s;
+  double epsilon = 0;
+  if ((rc = real_parse_settings(CMD, &a, &s)) != 0)
+    return rc;
+  if (!out)
+    return cli_usage_error(CMD, "missing --out DIR");
+  if (!nads_dir)
+    return cli_usage_error(CMD, "--poison needs --nads DIR (a directory written by 'nad "
+                                "estimate')");
+  if (!indices)
+    return cli_usage_error(CMD, "--poison needs --indices A:B:STEP or a list I,J,...");
+  if ((rc = real_parse_epsilon(CMD, eps_s, &epsilon)) != 0)
+    return rc;
+  int64_t *list = NULL, nlist = 0;
+  if ((rc = parse_index_list(indices, &list, &nlist)) != 0)
+    return rc;
+  real_data d;
+  if ((rc = real_load(&s, &d)) != 0) {
+    free(list);
+    return rc;
+  }
+  nad_arch *arch = NULL;
+  float *nads = NULL;
+  int64_t count = 0;
+  char *line = NULL;
+  sweep sw;
+  memset(&sw, 0, sizeof sw);
+  if ((rc = real_make_arch(CMD, &a, &d, &arch)) != 0 ||
+      (rc = real_read_nads(nads_dir, &d, &nads, &count)) != 0)
+    goto done;
+  const int64_t extra = (d.classes - 1) / (2 * d.shape[0]); /* NADs a cell uses beyond its own */
+  for (int64_t i = 0; i < nlist; i++)
+    if (list[i] >= count - extra) {
+      rc = cli_usage_error(CMD, "--indices: index %lld is past the last usable NAD: the carriers "
+                                "of %lld classes use NADs I..I+%lld and '%s/nads.npy' holds %lld "
+                                "(0..%lld)", (long long)list[i], (long long)d.classes,
+                           (long long)extra, nads_dir, (long long)count, (long long)count - 1);
+      goto done;
+    }
+  sw.kind = SWEEP_POISON;
+  sw.rows = 1;
+  sw.cols = sw.ncells = nlist;
+  sw.acc_lo = 0.0, sw.acc_hi = 100.0;
+  sw.quiet = s.quiet;
+  sw.cells = malloc((size_t)nlist * sizeof(cell));
+  if (!sw.cells) {
+    rc = cli_error("out of memory");
+    goto done;
+  }
+  for (int64_t i = 0; i < nlist; i++)
+    sw.cells[i] = (cell){list[i], 0, NAN, NAN};
+  char what[PATH_LEN + 64];
+  snprintf(what, sizeof what, "poison nads %s indices %s", nads_dir, indices);
+  line = settings_line(nad_arch_name(arch), what, NULL, &s, &d, epsilon);
+  if (!line) {
+    rc = cli_error("out of memory");
+    goto done;
+  }
+  poison_cell_ctx ctx = {arch, &d, &s, nads, count, epsilon};
+  rc = run_sweep(&sw, out, "index,clean_test_accuracy,poisoned_train_accuracy", line,
+                 poison_cell, &ctx);
+done:
+  free(line);
+  free(sw.cells);
+  free(list);
+  nad_free(nads);
+  nad_arch_destroy(arch);
+  real_data_free(&d);
+  return rc;
+}
+
 int cli_cmd_sweep(int argc, char **argv) {
+  for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+    if (strcmp(argv[i], "--poison") == 0)
+      return sweep_poison(argc, argv);
   bias_args a;
   memset(&a, 0, sizeof a);
   const char *grid = NULL, *step_s = NULL, *nads_dir = NULL, *indices = NULL, *out = NULL;
@@ -279,18 +573,21 @@ int cli_cmd_sweep(int argc, char **argv) {
   char *line = NULL;
   sweep sw;
   memset(&sw, 0, sizeof sw);
+  sw.acc_lo = ACC_LO, sw.acc_hi = ACC_HI;
+  sw.quiet = s.quiet;
   if ((rc = bias_make_arch(CMD, &a, &s, &arch)) != 0)
     return rc;
   const int64_t d = s.input[0] * s.input[1] * s.input[2];
   char what[PATH_LEN + 64];
   int64_t nad_rows = 0;
   if (grid) {
-    sw.grid = 1;
+    sw.kind = SWEEP_GRID;
     sw.rows = grid_axis(s.input[1], step, NULL);
     sw.cols = grid_axis(s.input[2], step, NULL);
     sw.ncells = sw.rows * sw.cols;
     snprintf(what, sizeof what, "fourier step %lld", (long long)step);
   } else {
+    sw.kind = SWEEP_NADS;
     if ((rc = bias_read_nads(nads_dir, &s, &nads, &nad_rows)) != 0)
       goto done;
     if (i0 >= nad_rows) {
@@ -311,7 +608,7 @@ int cli_cmd_sweep(int argc, char **argv) {
     rc = cli_error("out of memory");
     goto done;
   }
-  if (sw.grid) {
+  if (sw.kind == SWEEP_GRID) {
     int64_t *fy = malloc((size_t)(sw.rows + sw.cols) * sizeof(int64_t)), *fx = fy + sw.rows;
     if (!fy) {
       rc = cli_error("out of memory");
@@ -321,94 +618,20 @@ int cli_cmd_sweep(int argc, char **argv) {
     grid_axis(s.input[2], step, fx);
     for (int64_t r = 0; r < sw.rows; r++)
       for (int64_t c = 0; c < sw.cols; c++)
-        sw.cells[r * sw.cols + c] = (cell){fy[r], fx[c], NAN};
+        sw.cells[r * sw.cols + c] = (cell){fy[r], fx[c], NAN, NAN};
     free(fy);
   } else {
     for (int64_t i = 0; i < sw.ncells; i++)
-      sw.cells[i] = (cell){i0 + i * istep, 0, NAN};
+      sw.cells[i] = (cell){i0 + i * istep, 0, NAN, NAN};
   }
-  if (cli_mkdir_p(out) != 0 || access(out, W_OK) != 0) {
-    rc = cli_error("--out: cannot create or write directory '%s': %s", out, strerror(errno));
-    goto done;
-  }
-  if ((rc = join(sw.csv, out, "accuracy.csv")) || (rc = join(sw.png, out, "accuracy.png")) ||
-      (rc = join(sw.settings, out, "sweep.json")))
-    goto done;
-  const char *header = sw.grid ? "fy,fx,accuracy" : "index,accuracy";
-  int64_t done_rows = 0;
-  if ((rc = load_csv(&sw, header, &done_rows)) != 0)
-    goto done;
-  line = settings_line(nad_arch_name(arch), what, &s);
+  line = settings_line(nad_arch_name(arch), what, &s, NULL, NULL, 0);
   if (!line) {
     rc = cli_error("out of memory");
     goto done;
   }
-  if ((rc = check_settings(&sw, line, done_rows > 0)) != 0)
-    goto done;
-  if (done_rows == 0) { /* a fresh file (or one holding only its header) */
-    FILE *f = fopen(sw.csv, "w");
-    if (!f || fprintf(f, "%s\n", header) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-      rc = cli_error("cannot write '%s': %s", sw.csv, strerror(errno));
-      if (f)
-        fclose(f);
-      goto done;
-    }
-    fclose(f);
-  } else if (!s.quiet) {
-    fprintf(stderr, "resuming: %lld of %lld cells already in '%s'\n", (long long)done_rows,
-            (long long)sw.ncells, sw.csv);
-  }
-  double t0 = cli_now();
-  int64_t ran = 0;
-  cli_signals_install();
-  for (int64_t i = 0; i < sw.ncells; i++) {
-    cell *c = &sw.cells[i];
-    if (!isnan(c->acc))
-      continue;
-    if (cli_signal()) {
-      rc = cli_signal_exit_code();
-      break;
-    }
-    char label[96], row[128];
-    if (sw.grid) {
-      char spec[64];
-      snprintf(spec, sizeof spec, "fourier:%lld,%lld", (long long)c->a, (long long)c->b);
-      if ((rc = bias_direction(CMD, spec, &s, v)) != 0)
-        break;
-      snprintf(label, sizeof label, "[fy %3lld fx %3lld] ", (long long)c->a, (long long)c->b);
-    } else {
-      memcpy(v, nads + c->a * d, (size_t)d * sizeof(float));
-      snprintf(label, sizeof label, "[NAD %lld] ", (long long)c->a);
-    }
-    bias_result r;
-    if ((rc = bias_train(arch, v, &s, label, 0, &r)) != 0)
-      break;
-    free(r.test_hist);
-    c->acc = r.test_acc;
-    if (sw.grid)
-      snprintf(row, sizeof row, "%lld,%lld,%.4f\n", (long long)c->a, (long long)c->b, c->acc);
-    else
-      snprintf(row, sizeof row, "%lld,%.4f\n", (long long)c->a, c->acc);
-    if ((rc = append_line(sw.csv, row)) != 0 || (rc = write_figure(&sw)) != 0)
-      break;
-    done_rows++;
-    ran++;
-    if (!s.quiet) {
-      double el = cli_now() - t0, eta = el / (double)ran * (double)(sw.ncells - done_rows);
-      fprintf(stderr, "%s%lld/%lld: test accuracy %.2f %%  (%.1f s; about %.0f s left)\n",
-              label, (long long)done_rows, (long long)sw.ncells, c->acc, r.seconds, eta);
-    }
-  }
-  cli_signals_restore();
-  if (rc >= 128) {
-    fprintf(stderr, "nad: sweep interrupted: %lld of %lld cells in '%s'; run the same command "
-                    "again to continue\n", (long long)done_rows, (long long)sw.ncells, sw.csv);
-    goto done;
-  }
-  if (rc != 0 || (ran == 0 && (rc = write_figure(&sw)) != 0))
-    goto done;
-  printf("%lld cells in %s, figure %s (%.1f s)\n", (long long)sw.ncells, sw.csv, sw.png,
-         cli_now() - t0);
+  bias_cell_ctx ctx = {arch, &s, nads, v};
+  rc = run_sweep(&sw, out, sw.kind == SWEEP_GRID ? "fy,fx,accuracy" : "index,accuracy", line,
+                 bias_cell, &ctx);
 done:
   free(line);
   free(sw.cells);

@@ -1,6 +1,7 @@
 /* Helpers shared by the commands: error messages, building an architecture from the common
  * options, files and directories, clocks. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,4 +217,37 @@ int64_t cli_numel(const int64_t *shape, int32_t ndim) {
   for (int32_t i = 0; i < ndim; i++)
     n *= shape[i];
   return n;
+}
+
+void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double loss,
+                    double train_acc, double test_acc, double seconds) {
+  char test[32] = "";
+  if (!isnan(test_acc))
+    snprintf(test, sizeof test, "  test %6.2f %%", test_acc);
+  fprintf(stderr, "%sepoch %*lld/%lld  loss %.4f  train %6.2f %%%s  %.2f s\n", label,
+          epochs >= 100 ? 3 : 2, (long long)epoch, (long long)epochs, loss, train_acc, test,
+          seconds);
+  fflush(stderr);
+}
+
+int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows, int64_t *d,
+                  char *path, size_t path_len) {
+  *nads = NULL;
+  struct stat sb;
+  const int is_dir = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+  if (snprintf(path, path_len, is_dir ? "%s/nads.npy" : "%s", dir) >= (int)path_len)
+    return cli_error("%s: NAD path too long: '%s'", what, dir);
+  int64_t shape[8];
+  int32_t nd = 0;
+  if (cli_npy_read(what, path, nads, shape, &nd) != 0)
+    return CLI_ERR;
+  *rows = nd >= 2 ? shape[0] : 0;
+  *d = *rows > 0 ? cli_numel(shape, nd) / *rows : 0;
+  if (*rows < 1 || *d < 1) {
+    nad_free(*nads);
+    *nads = NULL;
+    return cli_error("%s: '%s' must hold K x D NADs (K >= 1 rows), as written by 'nad estimate'",
+                     what, path);
+  }
+  return 0;
 }

@@ -13,7 +13,12 @@ typedef struct estimate_run {
   int64_t memory; /* --memory, 0 = the library default */
   double scale;
   const char *mode;       /* "dipole" | "gradient" */
-  const char *eval_point; /* "normal" | "zeros" | path */
+  const char *eval_point; /* "normal" | "zeros" | path | "data:SOURCE" */
+  const char *eval_split; /* "train" | "test" (data points only) */
+  const char *params;     /* fixed network (.npy), NULL: random networks */
+  int64_t output;         /* response output, -1 (NAD_OUTPUT_LABEL) = each point's label */
+  int64_t points;         /* data points available (data:SOURCE), 0 otherwise */
+  int normalize;          /* data points normalised with the training split's statistics */
   const char *out_dir;
   const char *checkpoint; /* NULL: none */
   int64_t checkpoint_every;

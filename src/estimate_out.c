@@ -86,6 +86,18 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   cli_json_double(&j, "scale", r->scale);
   cli_json_string(&j, "mode", r->mode);
   cli_json_string(&j, "eval_point", r->eval_point);
+  /* The samples: random networks at one point, or one fixed network at data points. */
+  cli_json_string(&j, "network", r->params ? "fixed" : "random");
+  cli_json_string(&j, "params", r->params);
+  if (r->output == NAD_OUTPUT_LABEL)
+    cli_json_string(&j, "output", "label");
+  else
+    cli_json_int(&j, "output", r->output);
+  if (r->points > 0) {
+    cli_json_string(&j, "eval_split", r->eval_split);
+    cli_json_int(&j, "normalize", r->normalize);
+    cli_json_int(&j, "points_available", r->points);
+  }
   cli_json_int(&j, "seed", r->seed);
   cli_json_int(&j, "threads", r->threads);
   cli_json_int(&j, "top", r->top);
@@ -141,9 +153,17 @@ static int write_summary(const estimate_run *r, const convergence *c) {
 static void print_human(const estimate_run *r, const double *evals, const convergence *c) {
   char buf[64];
   int64_t ran = r->networks_done - r->resumed_networks;
-  printf("%s %s: %lld networks (%s, scale %g, eval point %s, seed %lld)\n", r->arch_name,
-         cli_shape_str(r->input, buf, sizeof buf), (long long)r->networks_done, r->mode,
-         r->scale, r->eval_point, (long long)r->seed);
+  char out[32] = "label";
+  if (r->output != NAD_OUTPUT_LABEL)
+    snprintf(out, sizeof out, "%lld", (long long)r->output);
+  if (r->params)
+    printf("%s %s: network %s at %lld points of %s (%s split; %s, scale %g, output %s)\n",
+           r->arch_name, cli_shape_str(r->input, buf, sizeof buf), r->params,
+           (long long)r->networks_done, r->eval_point + 5, r->eval_split, r->mode, r->scale, out);
+  else
+    printf("%s %s: %lld networks (%s, scale %g, eval point %s, seed %lld)\n", r->arch_name,
+           cli_shape_str(r->input, buf, sizeof buf), (long long)r->networks_done, r->mode,
+           r->scale, r->eval_point, (long long)r->seed);
   if (r->resumed_networks > 0)
     printf("resumed %lld networks from %s\n", (long long)r->resumed_networks, r->resume);
   printf("time: %.2f s, %.1f networks/s on %lld threads\n", r->seconds,

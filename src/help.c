@@ -46,7 +46,9 @@ static const section sections[] = {
      "                       B x C x H x W float32\n"},
     {"estimate",
      "nad estimate ARCH [--input CxHxW] [--outputs K] [--networks N] [--scale S] "
-     "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy] [--seed S] [--threads T] "
+     "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy|data:SOURCE] "
+     "[--eval-split test|train] [--normalize] [--params P.npy] [--output K|label] [--seed S] "
+     "[--threads T] "
      "[--top K] [--batch B] [--memory SIZE] [--checkpoint FILE [--checkpoint-every N]] "
      "[--resume FILE] "
      "[--spec FILE | --spec-string SPEC] [--quiet] [--json] --out DIR",
@@ -57,8 +59,19 @@ static const section sections[] = {
      "    --networks N       networks in total (>= 2, default 1000)\n"
      "    --scale S          dipole step S > 0 (default 100)\n"
      "    --mode M           dipole (default) or gradient\n"
-     "    --eval-point P     normal (x0 ~ N(0, I) from the seed, default), zeros, or a .npy\n"
-     "                       file with C*H*W values\n"
+     "    --eval-point P     normal (x0 ~ N(0, I) from the seed, default), zeros, a .npy\n"
+     "                       file with C*H*W values, or data:SOURCE: network j is evaluated at\n"
+     "                       image j of a dataset (sources as for 'nad train', images padded\n"
+     "                       or cropped to H x W; N <= the number of images)\n"
+     "    --eval-split S     split of data:SOURCE: test (default) or train\n"
+     "    --normalize        normalise the data points with the training split's per-channel\n"
+     "                       mean and std (as 'nad train --normalize' does)\n"
+     "    --params P.npy     NADs of one trained network (e.g. 'nad train --save'): these\n"
+     "                       parameters at every data point instead of N random networks;\n"
+     "                       needs --eval-point data:SOURCE, --networks is then the number of\n"
+     "                       points and --outputs must be the network's (e.g. 10)\n"
+     "    --output K|label   output whose dipole is the response (default 0); label: each\n"
+     "                       point's class (with data:SOURCE)\n"
      "    --seed S           seed (default 0); network j depends only on (S, j)\n"
      "    --threads T        worker threads (default: all online CPUs; 0 = all online CPUs)\n"
      "    --top K            NADs to keep (default 0 = all C*H*W)\n"
@@ -85,6 +98,59 @@ static const section sections[] = {
      "    A run counts as converged when spectrum corr >= 0.99 and top-1 overlap >= 0.9.\n"
      "    summary.json exists only for a complete run. Ctrl-C stops the run, saves the\n"
      "    checkpoint if one was asked for, writes no results and exits with status 130.\n"},
+    {"flip",
+     "nad flip ARCH --params P.npy --data SOURCE --nads DIR --indices A:B [--op flip|remove] "
+     "[--sweep W] [--split test|train] [--size HxW|native] [--normalize] [--samples N] "
+     "[--out DIR] [--pictures N] [--spec FILE | --spec-string SPEC] [--quiet] [--json]",
+     "    Probe a trained network along NADs: every image of the test split gets the sign of\n"
+     "    its components along NADs A .. B-1 flipped (x - 2 P x, P = sum of v v^T over the\n"
+     "    band; the NADs are orthonormal rows) or removed (x - P x), and the network's\n"
+     "    accuracy before and after, the fraction of changed predictions, the mean L2 size of\n"
+     "    the change and its PSNR (peak = max - min of the images) are reported.\n"
+     "    ARCH gets the data's shape and one output per class, as in 'nad train'.\n"
+     "    --params P.npy     the trained parameters ('nad train ARCH --save P.npy')\n"
+     "    --nads DIR         DIR/nads.npy from 'nad estimate' (or a .npy file), D = C*H*W of\n"
+     "                       the data after --size\n"
+     "    --indices A:B      the band: NADs A .. B-1 (B <= number of NADs)\n"
+     "    --op flip|remove   flip the sign (default) or remove the components\n"
+     "    --sweep W          also every band of W NADs from A up to B: the curve of accuracy\n"
+     "                       against band (stderr; with --out: sweep.csv, sweep.png)\n"
+     "    --split S          the images probed: test (default) or train\n"
+     "    --size, --normalize  as for 'nad train' (use the settings the network was trained\n"
+     "                       with; default 32x32, not normalised)\n"
+     "    --samples N        only the first N images\n"
+     "    --out DIR          samples.png (first row: N originals, second: the modified\n"
+     "                       images) and change.png (their differences, mid grey = 0)\n"
+     "    --pictures N       images in the pictures (default 8, 0 = none)\n"
+     "    --json             the last line of stdout is one JSON object: accuracy_before,\n"
+     "                       accuracy_after (percent), changed_fraction, l2, psnr, indices,\n"
+     "                       op, samples, and with --sweep a list 'sweep' of bands\n"},
+    {"align",
+     "nad align --nads DIR --data SOURCE [--split train|test] [--size HxW|native] [--normalize] "
+     "[--samples N] [--ridge R] [--top K] [--out DIR] [--quiet] [--json]",
+     "    Alignment of an architecture's NADs with a dataset: the fraction of the data's\n"
+     "    class-discriminative energy captured by the top-k NADs, for k = 1 .. K:\n"
+     "      a(k) = trace(V_k^T S V_k) / trace(S),  V_k = the first k NADs as columns,\n"
+     "    with S the between-class scatter sum_c (n_c/n) (mu_c - mu)(mu_c - mu)^T of the class\n"
+     "    means, and (discriminant variant) S built from the linear-discriminant directions\n"
+     "    w_c = (S_w + g I)^-1 (mu_c - mu), S_w the within-class covariance,\n"
+     "    g = R trace(S_w) / D. score = (1/D) sum_{k=1..D} a(k), the area under the curve:\n"
+     "    random orthonormal directions score (D+1)/(2D) (about 0.5), a basis whose first\n"
+     "    NAD holds all class-mean differences 1. With K < D NADs, a(k) beyond K is taken\n"
+     "    linear from a(K) to 1 (what random remaining directions give on average).\n"
+     "    --nads DIR         DIR/nads.npy from 'nad estimate' (or a .npy), D = C*H*W of the data;\n"
+     "                       with eigenvalues.npy next to it only the NADs of non-zero\n"
+     "                       eigenvalue (> 1e-10 x the largest) are used: from N networks only\n"
+     "                       N - 1 are determined, the rest count as random directions\n"
+     "    --top K            use at most the first K NADs\n"
+     "    --split S          train (default) or test\n"
+     "    --size, --normalize, --samples N   as for 'nad flip'\n"
+     "    --ridge R          relative ridge of the discriminant variant (> 0, default 0.01)\n"
+     "    --out DIR          align.csv (k, between, discriminant, random = k/D) and line plots\n"
+     "                       align_between.png, align_discriminant.png (y from 0 to 1)\n"
+     "    --json             the last line of stdout is one JSON object: score, curve (a(k),\n"
+     "                       k = 1..K), discriminant_score, discriminant_curve, random_score,\n"
+     "                       d, nads, samples, classes\n"},
     {"compare", "nad compare A B [--k K] [--input CxHxW] [--json]",
      "    Compare two NAD sets: top-k subspace overlap (mean cos^2 of the principal angles)\n"
      "    for k in 1, 2, 5, 10, 20, 50 (up to K) and the correlation of the log Fourier power\n"
@@ -134,7 +200,8 @@ static const section sections[] = {
      "                       seconds, test_accuracy_per_epoch and the settings\n"},
     {"sweep",
      "nad sweep ARCH (--grid fourier [--step 2] | --nads DIR --indices A:B:STEP) --out DIR "
-     "[training options of 'nad bias']",
+     "[training options of 'nad bias'] | nad sweep ARCH --poison --data SOURCE --nads DIR "
+     "--indices LIST --epsilon E --out DIR [options of 'nad train']",
      "    Test accuracy of 'nad bias' training over many directions, one fresh network per\n"
      "    direction (same seeds for all: only v changes), its test accuracy measured after\n"
      "    the last epoch.\n"
@@ -150,7 +217,91 @@ static const section sections[] = {
      "    (rows FY, columns FX, ascending, so DC is in the centre; viridis from 50 to 100 %,\n"
      "    grey = not done) or a line plot of accuracy against NAD number (50 to 100 %).\n"
      "    DIR/sweep.json records the settings. Interrupted (Ctrl-C, crash), the same command\n"
-     "    resumes: finished rows are kept and skipped; other settings are refused.\n"},
+     "    resumes: finished rows are kept and skipped; other settings are refused.\n"
+     "    --poison           instead, run 'nad poison' for every NAD index of --indices (A:B:STEP\n"
+     "                       or a comma-separated list such as 0,10,100,1015): accuracy.csv\n"
+     "                       holds index,clean_test_accuracy,poisoned_train_accuracy and\n"
+     "                       accuracy.png the clean test accuracy against the NAD index (0 to\n"
+     "                       100 %), the paper's Figure 3 on the data of --data\n"},
+    {"data info", "nad data info SOURCE [--split train|test] [--size HxW|native] [--json]",
+     "    Load a dataset (every file validated as training does) and print its number of\n"
+     "    samples, image shape CxHxW, number of classes, samples per class and per-channel\n"
+     "    mean and standard deviation (population std over all pixels, after scaling).\n"
+     "    SOURCE is one of\n"
+     "      fashion-mnist     the Debian package dataset-fashion-mnist\n"
+     "                        (/usr/share/datasets/fashion-mnist), 10 classes\n"
+     "      idx:DIR           IDX files (MNIST family) train-images-idx3-ubyte,\n"
+     "                        train-labels-idx1-ubyte, t10k-images-idx3-ubyte,\n"
+     "                        t10k-labels-idx1-ubyte, each may be gzipped (.gz)\n"
+     "      cifar10:DIR       CIFAR-10 binary version: data_batch_1.bin .. data_batch_5.bin,\n"
+     "                        test_batch.bin (in DIR or DIR/cifar-10-batches-bin)\n"
+     "      npy:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]   .npy images N x H x W or\n"
+     "                        N x C x H x W (uint8, float32, float64) and integer labels\n"
+     "    Unsigned-byte pixels are scaled to [0, 1]. A bad file is refused with a message\n"
+     "    naming the file and the problem (exit status 1).\n"
+     "    --split S          train (default) or test\n"
+     "    --size HxW         zero-pad / centre-crop the images first (default: native)\n"
+     "    --json             the last line of stdout is one JSON object: source, split, count,\n"
+     "                       shape [C, H, W], classes, class_counts, mean, std (per channel)\n"},
+    {"train",
+     "nad train ARCH --data SOURCE [--size 32x32|HxW|native] [--normalize] [--epochs 10] "
+     "[--batch 128] [--lr 0.05] [--momentum 0.9] [--weight-decay 5e-4] "
+     "[--schedule onecycle|linear] [--clip 0] [--seed S] [--threads T] [--train-samples N] "
+     "[--test-samples N] [--spec FILE | --spec-string SPEC] [--save PARAMS.npy] [--quiet] "
+     "[--json]",
+     "    Train a fresh network of ARCH (PyTorch initialisation from S, one output per class,\n"
+     "    the input shape of the data) with SGD and cross-entropy on the training split of\n"
+     "    SOURCE (see 'nad data info'), evaluating it on the test split after every epoch\n"
+     "    (progress on stderr). The defaults are those of the reference's poisoning script\n"
+     "    (LeNet on Fashion-MNIST).\n"
+     "    --size HxW         zero-pad / centre-crop every image to HxW (default 32x32, the\n"
+     "                       paper's input size: Fashion-MNIST 28x28 gets 2 zero rows and\n"
+     "                       columns on each side); 'native' keeps the stored size\n"
+     "    --normalize        subtract the training split's per-channel mean and divide by its\n"
+     "                       std (both splits)\n"
+     "    --epochs N         epochs (default 10); --batch B  batch size (default 128)\n"
+     "    --lr L             peak learning rate (default 0.05)\n"
+     "    --schedule S       onecycle (default): PyTorch's OneCycleLR(max_lr=L) over all\n"
+     "                       batches, the momentum cycled between 0.95 and 0.85 when\n"
+     "                       --momentum > 0; linear: L decayed linearly to 0\n"
+     "    --momentum M       SGD momentum in [0, 1) (default 0.9; with onecycle only 0 or\n"
+     "                       not 0 matters)\n"
+     "    --weight-decay W   L2 weight decay (default 5e-4)\n"
+     "    --clip C           gradient-norm clipping (default 0 = none)\n"
+     "    --seed S           initialisation and shuffling (default 0)\n"
+     "    --threads T        threads (default: all online CPUs); results are reproducible\n"
+     "                       for a seed and thread count\n"
+     "    --train-samples N, --test-samples N   use only the first N samples of a split\n"
+     "    --save FILE        write the trained parameters (1-D float32 .npy, PyTorch\n"
+     "                       state_dict order, as 'nad net init' writes them)\n"
+     "    --quiet            no progress lines\n"
+     "    --json             the last line of stdout is one JSON object: test_accuracy,\n"
+     "                       train_accuracy (percent, eval mode after training), train_loss,\n"
+     "                       epochs, seconds, test_accuracy_per_epoch, arch, params and the\n"
+     "                       settings\n"},
+    {"poison",
+     "nad poison ARCH --data SOURCE --nads DIR --index I --epsilon E [options of 'nad train'] "
+     "[--out DIR] [--save PARAMS.npy] [--json]",
+     "    The paper's poisoning experiment (Section 4): poison the training split with NAD\n"
+     "    carriers, train a fresh network on it ('nad train' options and defaults) and\n"
+     "    report its accuracy on the poisoned training set and on the clean test split.\n"
+     "    A network that latches onto the carriers scores high on the first and low on the\n"
+     "    second. Carriers, exactly as the reference's poison_cifar.py generalised to C\n"
+     "    channels and K classes: class t uses NAD I + t / (2C) (integer division), placed\n"
+     "    on channel t % C, with sign 2 (t % 2) - 1, and every training image of class t\n"
+     "    gets its component along its carrier replaced by sign * E (C = 1, 10 classes: NADs\n"
+     "    I .. I+4; C = 3: NADs I and I+1).\n"
+     "    --nads DIR         DIR/nads.npy from 'nad estimate ARCH --input 1xHxW' (one NAD of\n"
+     "                       H*W values per row, H x W the data's size after --size)\n"
+     "    --index I          first carrier NAD (the last one used must exist)\n"
+     "    --epsilon E        carrier amplitude, finite and >= 0 (the reference: 0.05 for data\n"
+     "                       in [0, 1])\n"
+     "    --out DIR          write DIR/poison.png: per class a clean training image, the\n"
+     "                       poisoned one, their difference and the carrier (both amplified,\n"
+     "                       mid grey = 0)\n"
+     "    --json             the last line of stdout is one JSON object: clean_test_accuracy,\n"
+     "                       poisoned_train_accuracy (percent), index, epsilon, seconds,\n"
+     "                       epochs, clean_test_accuracy_per_epoch and the settings\n"},
     {"help", "nad help [COMMAND]", "    Print this help, or the help of one command.\n"},
     {"doctor", "nad doctor [--json]",
      "    Print what libnad runs on: the BLAS (vendor, version, kernel set in use and the best\n"
@@ -175,6 +326,8 @@ const char *cli_usage_line(const char *command) {
       return "nad arch list | nad arch show NAME [options]";
     if (strcmp(command, "net") == 0)
       return "nad net init NAME ... | nad net forward NAME ...";
+    if (strcmp(command, "data") == 0)
+      return "nad data info SOURCE [options]";
   }
   return "nad COMMAND [options]   (nad help for the list)";
 }
@@ -270,6 +423,14 @@ void cli_print_help(FILE *f, const char *command) {
         "    nad estimate lenet --networks 1000 --out lenet-nads\n"
         "    nad compare lenet-nads /path/to/LeNet_NADs.npy\n"
         "    nad bias lenet --direction fourier:2,0\n"
-        "    nad sweep lenet --grid fourier --out lenet-grid\n",
+        "    nad sweep lenet --grid fourier --out lenet-grid\n"
+        "    nad data info fashion-mnist\n"
+        "    nad train lenet --data fashion-mnist --save lenet-fmnist.npy\n"
+        "    nad poison lenet --data fashion-mnist --nads lenet-nads --index 0 --epsilon 0.05\n"
+        "    nad flip lenet --params lenet-fmnist.npy --data fashion-mnist --nads lenet-nads "
+        "--indices 0:16\n"
+        "    nad align --nads lenet-nads --data fashion-mnist\n"
+        "    nad estimate lenet --outputs 10 --params lenet-fmnist.npy --eval-point "
+        "data:fashion-mnist --output label --networks 2000 --out lenet-trained-nads\n",
         f);
 }

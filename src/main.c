@@ -61,6 +61,16 @@ int main(int argc, char **argv) {
     return cli_cmd_bias(argc - 2, argv + 2);
   if (strcmp(cmd, "sweep") == 0)
     return cli_cmd_sweep(argc - 2, argv + 2);
+  if (strcmp(cmd, "data") == 0)
+    return cli_cmd_data(argc - 2, argv + 2);
+  if (strcmp(cmd, "train") == 0)
+    return cli_cmd_train(argc - 2, argv + 2);
+  if (strcmp(cmd, "poison") == 0)
+    return cli_cmd_poison(argc - 2, argv + 2);
+  if (strcmp(cmd, "flip") == 0)
+    return cli_cmd_flip(argc - 2, argv + 2);
+  if (strcmp(cmd, "align") == 0)
+    return cli_cmd_align(argc - 2, argv + 2);
   const char *near = cli_nearest_command(cmd);
   if (near)
     return cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", cmd, near);

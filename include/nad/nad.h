@@ -364,7 +364,8 @@ typedef struct nad_estimator nad_estimator;
 
 /** Option ids. Values are ABI: append only. 100-199 take int64, 200-299 double. */
 typedef enum nad_option {
-  NAD_OPT_NUM_NETWORKS = 100,   /**< N >= 2, default 1000 */
+  NAD_OPT_NUM_NETWORKS = 100,   /**< N >= 2 samples (networks; points for a fixed network),
+                                   default 1000 */
   NAD_OPT_SEED = 101,           /**< default 0; network j's weights depend only on (seed, j) */
   NAD_OPT_NUM_THREADS = 102,    /**< worker threads, default 1, 0 = number of cores */
   NAD_OPT_TOP_K = 103,          /**< NADs to keep, 0 (default) = all D */
@@ -373,7 +374,12 @@ typedef enum nad_option {
   NAD_OPT_EVAL_POINT = 106,     /**< nad_eval_point, default NAD_EVAL_NORMAL */
   NAD_OPT_FIRST_NETWORK = 107,  /**< index of the first network (for runs split over machines) */
   NAD_OPT_EPOCHS = 108,         /**< trainer: epochs, default 20 */
-  NAD_OPT_MEMORY = 109,         /**< memory budget of the estimator in bytes, 0 (default) = half
+  NAD_OPT_SCHEDULE = 109,       /**< trainer: nad_schedule, default NAD_SCHEDULE_LINEAR */
+  NAD_OPT_NETWORK = 120,        /**< nad_network, default NAD_NETWORK_RANDOM (FIXED is set by
+                                   nad_estimator_set_network) */
+  NAD_OPT_OUTPUT = 121,         /**< output whose dipole is the response: 0 (default) .. K − 1,
+                                   or NAD_OUTPUT_LABEL: each evaluation point's label */
+  NAD_OPT_MEMORY = 122,         /**< memory budget of the estimator in bytes, 0 (default) = half
                                    of the available memory (MemAvailable), of which probing
                                    takes at most 1.5 GiB; see nad_estimator_plan */
   NAD_OPT_STEP = 200,           /**< dipole step s > 0, default 100 */
@@ -397,12 +403,28 @@ typedef enum nad_mode {
   NAD_MODE_DIPOLE = 0,  /**< (f(x0 + s·e_i) − f(x0 − s·e_i)) / 2s, s = NAD_OPT_STEP (the paper's) */
   NAD_MODE_GRADIENT = 1 /**< the input gradient of f at x0 (autodiff; gives other directions) */
 } nad_mode;
+/** Learning-rate schedule of the trainer (NAD_OPT_SCHEDULE); see nad_trainer_create. */
+typedef enum nad_schedule {
+  NAD_SCHEDULE_LINEAR = 0,  /**< NAD_OPT_LR decayed linearly to 0 (the reference's utils.train) */
+  NAD_SCHEDULE_ONECYCLE = 1 /**< torch.optim.lr_scheduler.OneCycleLR with its defaults */
+} nad_schedule;
 /** Where the response is measured (NAD_OPT_EVAL_POINT). */
 typedef enum nad_eval_point {
   NAD_EVAL_NORMAL = 0, /**< x0 ~ N(0, I) drawn from the seed */
   NAD_EVAL_ZEROS = 1,  /**< x0 = 0 */
-  NAD_EVAL_USER = 2    /**< set by nad_estimator_set_eval_point */
+  NAD_EVAL_USER = 2,   /**< set by nad_estimator_set_eval_point */
+  NAD_EVAL_DATA = 3    /**< sample j is evaluated at point j of the dataset given to
+                          nad_estimator_set_eval_data */
 } nad_eval_point;
+/** Where the network of sample j comes from. */
+typedef enum nad_network {
+  NAD_NETWORK_RANDOM = 0, /**< a new network per sample: weights from (seed, j), as the paper */
+  NAD_NETWORK_FIXED = 1   /**< one given network for every sample (nad_estimator_set_network) */
+} nad_network;
+/** Special NAD_OPT_OUTPUT values (0..K − 1 name an output). */
+typedef enum nad_output_kind {
+  NAD_OUTPUT_LABEL = -1 /* the response of sample j is the output of its point's label */
+} nad_output_kind;
 
 /** Progress callback: called on the thread that runs the estimator, never concurrently, with
  *  the networks done and the total. A non-zero return cancels the run (NAD_ERR_CANCELLED). */
@@ -458,8 +480,9 @@ NAD_API nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
 /** Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
- *  "eval_point", "first_network", "memory", "step", and for the trainer "epochs", "lr", "momentum",
- *  "weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name.
+ *  "eval_point", "first_network", "memory", "step", "network", "output", and for the trainer
+ *  "epochs", "lr", "momentum", "weight_decay", "clip", "schedule", "shuffle");
+ *  NAD_ERR_INVALID_ARG for an unknown name.
  *  @param name the option name
  *  @param[out] o receives the option id
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
@@ -478,6 +501,45 @@ NAD_API nad_status nad_option_owner(nad_option o, int32_t *owners);
  *  @param len number of elements at the pointer (must equal the number needed)
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_t len);
+
+/* NADs of a trained network. The estimator normally draws a new random network per sample and
+ * evaluates all of them at one point; with a fixed network it evaluates that one network at the
+ * points of a dataset instead: sample j is the dipole response (same step, same mode) of the
+ * network at point j, and the NADs are the eigenvectors of the covariance of these responses
+ * over the points, so the spectrum of a trained network can be set beside the one of its
+ * architecture at initialisation. NAD_OPT_NUM_NETWORKS is then the number of points N and
+ * NAD_OPT_FIRST_NETWORK the first point used; the seed plays no part. A fixed network needs
+ * evaluation points (NAD_EVAL_DATA): at a single point its responses would not vary. Random
+ * networks may also be evaluated at data points (network j at point j). Choose NAD_OPT_STEP
+ * against the data's scale: a step far beyond it (s = 100 on images in [0, 1]) makes a ReLU
+ * network's dipole nearly the same at every point, so the covariance concentrates on a few
+ * directions (LeNet on Fashion-MNIST: the top 10 eigenvalues hold 99.7 % of the variance at
+ * s = 100, 58 % at s = 1). */
+
+/** A labelled dataset of n samples of shape c×h×w (float32) with labels in {0, ..., K-1}.
+ *  Immutable once created; may be shared between threads, trainers and estimators. Created
+ *  and described in the section "Directions and linearly separable datasets" below. */
+typedef struct nad_dataset nad_dataset;
+
+/** Fix the network: params (nad_arch_num_params floats, state_dict order as nad_net_get_params
+ *  and nad_trainer_get_params give them) are copied and used, in eval mode, for every sample;
+ *  sets NAD_OPT_NETWORK to NAD_NETWORK_FIXED. Non-finite values are NAD_ERR_INVALID_ARG, a
+ *  wrong length NAD_ERR_SHAPE. Defines the run: checkpoints record a hash of the parameters
+ *  and refuse to resume with others.
+ *  @param e the estimator
+ *  @param params the parameters (copied)
+ *  @param len number of elements at the pointer (must equal the number needed)
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_estimator_set_network(nad_estimator *e, const float *params, size_t len);
+/** Evaluate sample j at sample j of `points` (retained, not copied; samples of the
+ *  architecture's input shape, else NAD_ERR_SHAPE); sets NAD_OPT_EVAL_POINT to NAD_EVAL_DATA.
+ *  The run needs first_network + num_networks <= the number of points. With NAD_OPT_OUTPUT =
+ *  NAD_OUTPUT_LABEL the labels must be < the number of outputs. Defines the run: checkpoints
+ *  record a hash of the points and labels.
+ *  @param e the estimator
+ *  @param points the evaluation points (retained)
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_estimator_set_eval_data(nad_estimator *e, const nad_dataset *points);
 /** Install a progress callback (fn NULL removes it).
  *  @param e the estimator
  *  @param fn the callback, or NULL
@@ -590,9 +652,10 @@ NAD_API nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, 
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_estimator_save(const nad_estimator *e, const char *path);
 /** Add the networks accumulated in a checkpoint file to e (before run, or to merge disjoint
- *  runs after run). Files of another architecture, shape, step, mode, evaluation point or seed
- *  are refused with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones,
- *  and overlapping network ranges; a refused file leaves e unchanged. A following run skips
+ *  runs after run). Files of another architecture, shape, step, mode, evaluation point (or
+ *  evaluation data), seed, network kind, fixed network (parameters) or output are refused
+ *  with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones, and
+ *  overlapping network ranges; a refused file leaves e unchanged. A following run skips
  *  the networks already accumulated, so re-running the settings of a killed run after loading
  *  its checkpoint resumes it (and gives the same result as an uninterrupted run). Results are
  *  recomputed by nad_estimator_finalize (or the run).
@@ -687,9 +750,9 @@ NAD_API nad_status nad_direction_fourier(int64_t c, int64_t h, int64_t w, int64_
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_direction_random(uint64_t seed, float *dst, size_t len);
 
-/** A labelled dataset of n samples of shape c×h×w (float32) with labels in {0, ..., K-1}.
- *  Immutable once created; may be shared between threads and trainers. */
-typedef struct nad_dataset nad_dataset;
+/* nad_dataset (declared with the estimator): a labelled dataset of n samples of shape c×h×w
+ * (float32) with labels in {0, ..., K-1}. Immutable once created; may be shared between threads,
+ * trainers and estimators. */
 
 /** The paper's linearly separable distribution D(v), generated as the reference does: the
  *  first ceil(n/2) samples have label 0 and x = +(ε/2)·v + w, the others label 1 and
@@ -742,6 +805,145 @@ NAD_API nad_status nad_dataset_get(const nad_dataset *d, float *x, size_t x_len,
                                    size_t labels_len);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Real image datasets                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Which part of a dataset source to load. */
+typedef enum nad_split {
+  NAD_SPLIT_TRAIN = 0, /**< the training split */
+  NAD_SPLIT_TEST = 1   /**< the test split */
+} nad_split;
+
+/** Load a labelled image dataset. `source` is one of
+ *    fashion-mnist        the Debian package dataset-fashion-mnist
+ *                         (/usr/share/datasets/fashion-mnist), gzipped IDX, 10 classes
+ *    idx:DIR              MNIST-family IDX files in DIR: train-images-idx3-ubyte and
+ *                         train-labels-idx1-ubyte (train), t10k-images-idx3-ubyte and
+ *                         t10k-labels-idx1-ubyte (test), each also found with a .gz suffix
+ *                         (gzip, read through zlib); unsigned-byte data, images N×H×W
+ *    cifar10:DIR          the CIFAR-10 binary version: data_batch_1.bin .. data_batch_5.bin
+ *                         (train, in that order) and test_batch.bin (test), in DIR or in
+ *                         DIR/cifar-10-batches-bin; records of 1 label byte + 3×32×32 bytes
+ *                         (R, G, B planes), labels < 10, 10 classes
+ *    npy:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]
+ *                         .npy files (paths without commas): images N×H×W or N×C×H×W of
+ *                         uint8 ('|u1'), float32 or float64 (finite), labels a vector of N
+ *                         integers ('|u1', '|i1', '<i2', '<u2', '<i4', '<u4', '<i8', '<u8') in
+ *                         [0, 65535]; the first pair is the train split, the second (when
+ *                         given) the test split
+ *  Unsigned-byte pixels are scaled to [0, 1] (v / 255); float pixels are kept as stored. Any
+ *  file may be gzipped. h = w = 0 keeps the stored image size; h, w >= 1 zero-pads or
+ *  centre-crops every image to h×w as nad_dataset_resize does. The number of classes is the
+ *  format's (10 for fashion-mnist and cifar10) or the largest label + 1.
+ *  Every file is validated before any sample is used: magic numbers, dimensions, the size of
+ *  the (decompressed) data against the header, label range, image/label count agreement. A bad
+ *  file gives NAD_ERR_FORMAT with a message naming the file and the problem, a missing one
+ *  NAD_ERR_IO, an unknown source or a split the source does not have NAD_ERR_INVALID_ARG; on
+ *  any failure *out is NULL and nothing stays allocated.
+ *  @param source the source (see above)
+ *  @param split train or test split
+ *  @param h image height wanted, 0 to keep the stored one
+ *  @param w image width wanted, 0 to keep the stored one
+ *  @param[out] out receives the new handle; set to NULL on failure
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_dataset_load(const char *source, nad_split split, int64_t h, int64_t w,
+                                    nad_dataset **out);
+/** Number of classes K (labels are in 0..K-1; a class may have no sample).
+ *  @param d the dataset
+ *  @param[out] k receives K
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_dataset_num_classes(const nad_dataset *d, int64_t *k);
+/** Samples per class into counts[0..K) (len must be K = nad_dataset_num_classes).
+ *  @param d the dataset
+ *  @param[out] counts receives the K counts
+ *  @param len number of elements at the pointer (must equal the number needed)
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_dataset_class_counts(const nad_dataset *d, int64_t *counts, size_t len);
+/** Per-channel mean and standard deviation (population, ddof = 0) over all samples and pixels,
+ *  accumulated in double; mean and std hold c doubles each (len = c).
+ *  @param d the dataset
+ *  @param[out] mean receives the c means
+ *  @param[out] std receives the c standard deviations
+ *  @param len number of elements at the pointer (must equal the number needed)
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_dataset_channel_stats(const nad_dataset *d, double *mean, double *std,
+                                             size_t len);
+/** New dataset with every image zero-padded or centre-cropped to h×w (h, w >= 1), per axis:
+ *  a larger target puts floor((h − H)/2) zero rows above the image and the rest below (28 → 32:
+ *  2 and 2, as numpy.pad((2, 2)) and torchvision's CenterCrop padding); a smaller one keeps rows
+ *  floor((H − h)/2) .. floor((H − h)/2) + h − 1. Labels and classes are kept.
+ *  @param d the dataset
+ *  @param h new height (>= 1)
+ *  @param w new width (>= 1)
+ *  @param[out] out receives the new handle; set to NULL on failure
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_dataset_resize(const nad_dataset *d, int64_t h, int64_t w,
+                                      nad_dataset **out);
+/** New dataset with x[c] ← (x[c] − mean[c]) / std[c] per channel (len = c; std finite and > 0,
+ *  mean finite), e.g. with the training split's nad_dataset_channel_stats.
+ *  @param d the dataset
+ *  @param mean the c means to subtract
+ *  @param std the c standard deviations to divide by
+ *  @param len number of elements at the pointer (must equal the number needed)
+ *  @param[out] out receives the new handle; set to NULL on failure
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_dataset_normalize(const nad_dataset *d, const double *mean,
+                                         const double *std, size_t len, nad_dataset **out);
+/** New dataset of samples first .. first + count − 1 (copied; count >= 1, within the dataset).
+ *  Keeps the number of classes of d.
+ *  @param d the dataset
+ *  @param first index of the first sample kept
+ *  @param count number of samples kept
+ *  @param[out] out receives the new handle; set to NULL on failure
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_dataset_subset(const nad_dataset *d, int64_t first, int64_t count,
+                                      nad_dataset **out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Poisoning with NAD carriers (the paper's Section 4, the reference's poison_cifar.py)        */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Carrier of class t for NAD index i on c×h×w data: a c·h·w vector that is zero except on
+ *  channel t % c, which holds NAD number i + t / (2c) (integer division) normalised to unit
+ *  norm; *sign (may be NULL) = 2·(t % 2) − 1. For c = 3 and 10 classes the classes use NADs
+ *  i, i + 1 (the reference's pair); for c = 1, NADs i .. i + 4. `nads` holds `count` NADs of
+ *  nad_dim = h·w floats each (single-channel NADs, e.g. from an estimator at 1×h×w), else
+ *  NAD_ERR_SHAPE. i + t / (2c) >= count, t < 0 or i < 0 is NAD_ERR_INVALID_ARG; a NAD that is
+ *  zero or not finite NAD_ERR_INVALID_ARG. dst holds len = c·h·w floats.
+ *  @param nads count single-channel NADs of nad_dim floats each
+ *  @param count number of NADs in nads
+ *  @param nad_dim floats per NAD (h·w)
+ *  @param c channels of one input
+ *  @param h height of one input
+ *  @param w width of one input
+ *  @param index NAD index i of class 0
+ *  @param t the class
+ *  @param[out] dst receives the carrier, c·h·w floats
+ *  @param len number of elements at the pointer (must equal the number needed)
+ *  @param[out] sign receives the sign of the class; may be NULL
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_poison_carrier(const float *nads, int64_t count, int64_t nad_dim, int64_t c,
+                                      int64_t h, int64_t w, int64_t index, int64_t t, float *dst,
+                                      size_t len, int32_t *sign);
+/** New dataset in which every sample x of class t has its component along its class's carrier
+ *  v_t (nad_poison_carrier) *replaced* by sign_t·ε: x ← x + (sign_t·ε − ⟨x, v_t⟩)·v_t (the
+ *  projection in double). Labels are kept. Needs index + (K − 1) / (2c) < count for the K
+ *  classes of d (NAD_ERR_INVALID_ARG otherwise, naming the last NAD needed); ε finite and >= 0
+ *  (NAD_ERR_INVALID_ARG). nads as for nad_poison_carrier (nad_dim = h·w of d, else
+ *  NAD_ERR_SHAPE).
+ *  @param d the dataset
+ *  @param nads count single-channel NADs of nad_dim floats each
+ *  @param count number of NADs in nads
+ *  @param nad_dim floats per NAD (h·w of d)
+ *  @param index NAD index of class 0
+ *  @param epsilon the poison strength ε (>= 0)
+ *  @param[out] out receives the new handle; set to NULL on failure
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_dataset_poison(const nad_dataset *d, const float *nads, int64_t count,
+                                      int64_t nad_dim, int64_t index, double epsilon,
+                                      nad_dataset **out);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Training                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -763,11 +965,21 @@ typedef int (*nad_epoch_fn)(void *user_data, int64_t epoch, double train_loss, d
  *    NAD_OPT_EPOCHS (20), NAD_OPT_BATCH (128; the last batch of an epoch may be smaller),
  *    NAD_OPT_SEED (shuffling and dropout masks; default = seed), NAD_OPT_NUM_THREADS (1;
  *    0 = online CPUs), NAD_OPT_LR (0.5), NAD_OPT_MOMENTUM (0), NAD_OPT_WEIGHT_DECAY (0),
- *    NAD_OPT_CLIP (0.5; 0 = no clipping), NAD_OPT_SHUFFLE (1, experimental).
- *  Per batch b of epoch e (from 0) of nb batches: lr_t = lr·(1 − (e + (b+1)/nb)/epochs);
- *  gradient of the mean cross-entropy, clipped to a global L2 norm of at most `clip` (factor
- *  clip/(norm + 1e-6) when below 1); then torch.optim.SGD: d = g + wd·p, buf = d at the first
- *  step of the fit else momentum·buf + d, p −= lr_t·buf. Threads split each batch (samples in
+ *    NAD_OPT_CLIP (0.5; 0 = no clipping), NAD_OPT_SCHEDULE (NAD_SCHEDULE_LINEAR),
+ *    NAD_OPT_SHUFFLE (1, experimental).
+ *  Per batch b of epoch e (from 0) of nb batches, global step s = e·nb + b of S = epochs·nb:
+ *    LINEAR    lr_t = lr·(1 − (e + (b+1)/nb)/epochs), momentum m_t = NAD_OPT_MOMENTUM;
+ *    ONECYCLE  torch.optim.lr_scheduler.OneCycleLR(max_lr = lr, total_steps = S) with its
+ *              defaults: with a = 0.3·S − 1, for s <= a lr_t = cos(lr/25 → lr, s/a), else
+ *              lr_t = cos(lr → lr/25e4, (s − a)/(S − 1 − a)), cos(u → v, p) =
+ *              v + (u − v)·(1 + cos(π·p))/2; and, when NAD_OPT_MOMENTUM > 0, the momentum
+ *              cycled as its cycle_momentum does: m_t = cos(0.95 → 0.85, ·) then
+ *              cos(0.85 → 0.95, ·) over the same phases (the option's value is then unused;
+ *              0 keeps plain SGD).
+ *  Gradient of the mean cross-entropy over the K outputs (labels 0..K−1), clipped to a global
+ *  L2 norm of at most `clip` (factor clip/(norm + 1e-6) when below 1); then torch.optim.SGD:
+ *  d = g + wd·p, buf = d at the first step of the fit else m_t·buf + d, p −= lr_t·buf (plain
+ *  p −= lr_t·d when m_t = 0). Threads split each batch (samples in
  *  chunks of fixed size, gradients summed in a fixed order); an architecture with BatchNorm
  *  trains every batch whole (its statistics are over the batch) with the threads given to
  *  BLAS.
@@ -828,6 +1040,114 @@ NAD_API nad_status nad_trainer_evaluate(nad_trainer *t, const nad_dataset *d, do
 NAD_API nad_status nad_trainer_get_params(const nad_trainer *t, float *dst, size_t len);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Probing trained networks and datasets with NADs                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/** What a band operation does to the components of a sample along a band of NADs. */
+typedef enum nad_band_op {
+  NAD_BAND_FLIP = 0,  /**< x' = x − 2·P x: the components along the band change sign */
+  NAD_BAND_REMOVE = 1 /**< x' = x − P x: the components along the band become 0 */
+} nad_band_op;
+
+/** Apply a band operation to n samples. `nads` holds count NADs of dimension d (count×d floats,
+ *  row i = NAD i, as nad_estimator_nads writes them); the band is rows [first, last), which
+ *  must be orthonormal (max |V·Vᵀ − I| <= 1e-3, else NAD_ERR_INVALID_ARG: e.g. not a NAD file).
+ *  With V the band's rows, P = Vᵀ V = Σ v vᵀ over the band, and each sample x (d floats of the
+ *  n·d in x) becomes x − 2·P x (FLIP) or x − P x (REMOVE) in dst (n·d floats; dst may be x).
+ *  An empty range or one past the last NAD (0 <= first < last <= count fails) is
+ *  NAD_ERR_INVALID_ARG; a wrong dst_len NAD_ERR_SHAPE. Computed in float32 with BLAS.
+ *  @param nads count×d NADs, row-major
+ *  @param count number of NADs
+ *  @param d dimension of a NAD and of a sample
+ *  @param first first NAD of the band
+ *  @param last one past the last NAD of the band
+ *  @param op flip or remove the band
+ *  @param x the n samples, n·d floats
+ *  @param n number of samples
+ *  @param[out] dst receives the n changed samples (may be x)
+ *  @param dst_len number of floats at dst (n·d)
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_band_apply(const float *nads, int64_t count, int64_t d, int64_t first,
+                                  int64_t last, nad_band_op op, const float *x, int64_t n,
+                                  float *dst, size_t dst_len);
+
+/** Effect of a band operation on a trained classifier: every sample of `data` is classified by
+ *  `net` (eval mode; prediction = the first maximal output) as it is and after nad_band_apply
+ *  with rows [first, last) of nads (count×d). Results (any pointer may be NULL):
+ *    accuracy_before, accuracy_after  percent of samples whose prediction is their label;
+ *    changed_fraction                 fraction (0..1) of samples whose prediction changed;
+ *    l2                               mean over samples of ||x' − x||₂;
+ *    psnr                             10·log10(peak² / MSE) in dB, MSE = Σ ||x' − x||² / (n·d)
+ *                                     over all values, peak = max − min of the original
+ *                                     samples (1 for images in [0, 1] holding 0 and 1);
+ *                                     +Inf when nothing changed.
+ *  For a unit-norm sample x = a·v with v a NAD of the band: FLIP gives l2 = 2|a| and
+ *  MSE = 4a²/d. Errors: the dataset's sample shape is not the architecture's input
+ *  (NAD_ERR_SHAPE), d differs from the samples' c·h·w (NAD_ERR_SHAPE), labels >= the number of
+ *  outputs (NAD_ERR_INVALID_ARG), and those of nad_band_apply. The net's state (last forward)
+ *  is not touched.
+ *  @param net the trained classifier
+ *  @param data the labelled samples
+ *  @param nads count×d NADs, row-major
+ *  @param count number of NADs
+ *  @param d dimension of a NAD (the samples' c·h·w)
+ *  @param first first NAD of the band
+ *  @param last one past the last NAD of the band
+ *  @param op flip or remove the band
+ *  @param[out] accuracy_before receives the accuracy on the samples as they are
+ *  @param[out] accuracy_after receives the accuracy after the operation
+ *  @param[out] changed_fraction receives the fraction of changed predictions
+ *  @param[out] l2 receives the mean L2 change of a sample
+ *  @param[out] psnr receives the PSNR in dB
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_band_evaluate(nad_net *net, const nad_dataset *data, const float *nads,
+                                     int64_t count, int64_t d, int64_t first, int64_t last,
+                                     nad_band_op op, double *accuracy_before,
+                                     double *accuracy_after, double *changed_fraction,
+                                     double *l2, double *psnr);
+
+/** Class-discriminative scatter used by nad_align. */
+typedef enum nad_align_kind {
+  /** S = S_b = Σ_c (n_c/n)(μ_c − μ)(μ_c − μ)ᵀ: between-class scatter of the class means μ_c
+   * (n_c samples of class c, μ the mean of all n samples) */
+  NAD_ALIGN_BETWEEN = 0,
+  /** S = Σ_c (n_c/n) w_c w_cᵀ, w_c = (S_w + γI)⁻¹(μ_c − μ): the class directions of a linear
+   * discriminant with shared covariance; S_w = (1/n) Σ_i (x_i − μ_{y_i})(x_i − μ_{y_i})ᵀ is the
+   * within-class covariance and γ = ridge·trace(S_w)/d */
+  NAD_ALIGN_DISCRIMINANT = 1
+} nad_align_kind;
+
+/** Alignment of a NAD basis with a labelled dataset: the fraction of the dataset's
+ *  class-discriminative energy captured by the top-k NADs, as a curve over k, and one score.
+ *  With v_1..v_count the rows of nads (count×d, orthonormal: checked as in nad_band_apply;
+ *  count <= d) and S the scatter of `kind` (d×d, never formed):
+ *    curve[k−1] = a(k) = trace(V_kᵀ S V_k) / trace(S) = Σ_{i<=k} v_iᵀ S v_i / trace(S),
+ *                 k = 1..count, V_k = the first k NADs as columns; non-decreasing, a(d) = 1.
+ *    score      = (1/d) Σ_{k=1..d} a(k): the area under the curve with k/d on the x axis.
+ *  Random orthonormal directions have E[a(k)] = k/d, hence E[score] = (d + 1)/(2d) (≈ 0.5);
+ *  a basis whose first NAD holds all class-mean differences has a(k) = 1 for all k and
+ *  score 1; the least aligned possible basis scores about 1/d. When count < d, a(k) beyond
+ *  count is taken as what a random basis of the remaining directions gives on average: linear
+ *  from a(count) to a(d) = 1 (exact for count = d − 1, e.g. the official 1023-NAD files).
+ *  ridge (> 0, finite) is used by NAD_ALIGN_DISCRIMINANT only (e.g. 0.01). The dataset needs two
+ *  classes with different means (else NAD_ERR_INVALID_ARG); d must be the samples' c·h·w
+ *  (NAD_ERR_SHAPE); curve_len must be count. Computed in double; the discriminant variant
+ *  takes 8·d² bytes and one Cholesky solve.
+ *  @param data the labelled dataset
+ *  @param nads count×d orthonormal NADs, row-major
+ *  @param count number of NADs
+ *  @param d dimension of a NAD (the samples' c·h·w)
+ *  @param kind which scatter S
+ *  @param ridge ridge of NAD_ALIGN_DISCRIMINANT (> 0)
+ *  @param[out] curve receives a(1) .. a(count)
+ *  @param curve_len number of doubles at curve (count)
+ *  @param[out] score receives the score; may be NULL
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_align(const nad_dataset *data, const float *nads, int64_t count, int64_t d,
+                             nad_align_kind kind, double ridge, double *curve, size_t curve_len,
+                             double *score);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Pictures                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -867,6 +1187,22 @@ NAD_API nad_status nad_png_write_heatmap(const char *path, const double *values,
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y,
                                           int64_t n, double y_lo, double y_hi);
+/** Write a PNG grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols`
+ *  images per row (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi]
+ *  (lo < hi, clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an
+ *  integer factor up to 64 px. Written atomically.
+ *  @param path file path
+ *  @param x the images, n×c×h×w floats
+ *  @param n number of images
+ *  @param c channels of one input
+ *  @param h height of one input
+ *  @param w width of one input
+ *  @param cols images per row
+ *  @param lo value drawn black
+ *  @param hi value drawn white
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
+                                        int64_t h, int64_t w, int64_t cols, double lo, double hi);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "estimator/estimator.h"
+#include "data/data.h"
 
 /* ---- options (rows in lib/api/options.c) -------------------------------------------------- */
 
@@ -45,6 +46,16 @@ nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v) {
   case NAD_OPT_EVAL_POINT: e->eval_kind = (int)v; break;
   case NAD_OPT_FIRST_NETWORK: e->first_network = v; break;
   case NAD_OPT_MEMORY: e->memory = v; break;
+  case NAD_OPT_NETWORK: e->network_kind = (int)v; break;
+  case NAD_OPT_OUTPUT: {
+    const int64_t k = nadi_graph_out_size(e->g);
+    NADI_CHECK(v < k, NAD_ERR_INVALID_ARG,
+               "option 'output' = %lld: the architecture has %lld outputs (0..%lld, or -1 for "
+               "each point's label)",
+               (long long)v, (long long)k, (long long)(k - 1));
+    e->output = v;
+    break;
+  }
   default: break;
   }
   return NAD_OK;
@@ -77,6 +88,8 @@ nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *
   case NAD_OPT_EVAL_POINT: *v = e->eval_kind; break;
   case NAD_OPT_FIRST_NETWORK: *v = e->first_network; break;
   case NAD_OPT_MEMORY: *v = e->memory; break;
+  case NAD_OPT_NETWORK: *v = e->network_kind; break;
+  case NAD_OPT_OUTPUT: *v = e->output; break;
   default: break;
   }
   return NAD_OK;
@@ -129,6 +142,8 @@ void nad_estimator_destroy(nad_estimator *e) {
   nadi_acc_free(&e->half[1]);
   free(e->ranges);
   nadi_free(e->x0_user);
+  nadi_free(e->params_fixed);
+  nadi_dataset_release(e->points);
   free(e->ckpt_path);
   nadi_free(e->evals);
   nadi_free(e->nads);
@@ -153,6 +168,53 @@ nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_
   }
   memcpy(e->x0_user, x0, len * sizeof(float));
   e->eval_kind = NAD_EVAL_USER;
+  return NAD_OK;
+}
+
+nad_status nad_estimator_set_network(nad_estimator *e, const float *params, size_t len) {
+  NADI_CHECK(e && params, NAD_ERR_INVALID_ARG, "nad_estimator_set_network: NULL argument");
+  const int64_t np = e->g->n_params;
+  NADI_CHECK(len == (size_t)np, NAD_ERR_SHAPE,
+             "nad_estimator_set_network: %zu parameters given, architecture '%s' has %lld", len,
+             e->arch_name, (long long)np);
+  NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "the network is frozen once the estimator ran");
+  NADI_CHECK(accumulated(e) == 0, NAD_ERR_MISUSE,
+             "the network defines the run and samples are already accumulated: set it before "
+             "nad_estimator_load");
+  for (size_t i = 0; i < len; i++)
+    NADI_CHECK(isfinite(params[i]), NAD_ERR_INVALID_ARG,
+               "nad_estimator_set_network: params[%zu] is not finite", i);
+  if (!e->params_fixed) {
+    e->params_fixed = nadi_alloc(len, sizeof(float));
+    NADI_CHECK(e->params_fixed, NAD_ERR_OUT_OF_MEMORY, "fixed network (%zu parameters)", len);
+  }
+  memcpy(e->params_fixed, params, len * sizeof(float));
+  e->params_hash = nadi_fnv(NADI_FNV0, params, len * sizeof(float));
+  e->network_kind = NAD_NETWORK_FIXED;
+  return NAD_OK;
+}
+
+nad_status nad_estimator_set_eval_data(nad_estimator *e, const nad_dataset *points) {
+  NADI_CHECK(e && points, NAD_ERR_INVALID_ARG, "nad_estimator_set_eval_data: NULL argument");
+  NADI_CHECK(points->c == e->shape[0] && points->h == e->shape[1] && points->w == e->shape[2],
+             NAD_ERR_SHAPE,
+             "nad_estimator_set_eval_data: the points are %lldx%lldx%lld, the architecture takes "
+             "%lldx%lldx%lld",
+             (long long)points->c, (long long)points->h, (long long)points->w,
+             (long long)e->shape[0], (long long)e->shape[1], (long long)e->shape[2]);
+  NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "the evaluation points are frozen once the estimator ran");
+  NADI_CHECK(accumulated(e) == 0, NAD_ERR_MISUSE,
+             "the evaluation points define the run and samples are already accumulated: set "
+             "them before nad_estimator_load");
+  /* The hash stands for the points in checkpoints: shape, samples and labels. */
+  const int64_t shape[4] = {points->n, points->c, points->h, points->w};
+  uint64_t h = nadi_fnv(NADI_FNV0, shape, sizeof shape);
+  h = nadi_fnv(h, points->x, (size_t)(points->n * points->d) * sizeof(float));
+  h = nadi_fnv(h, points->labels, (size_t)points->n * sizeof(int32_t));
+  nadi_dataset_release(e->points);
+  e->points = nadi_dataset_retain(points);
+  e->points_hash = h;
+  e->eval_kind = NAD_EVAL_DATA;
   return NAD_OK;
 }
 
@@ -189,6 +251,35 @@ static nad_status ensure_acc(nad_estimator *e) {
   return NAD_OK;
 }
 
+/* The settings of a fixed network / data points fit together and the samples exist. */
+static nad_status check_samples(const nad_estimator *e) {
+  NADI_CHECK(e->network_kind != NAD_NETWORK_FIXED || e->params_fixed, NAD_ERR_MISUSE,
+             "NAD_OPT_NETWORK is NAD_NETWORK_FIXED but nad_estimator_set_network was not called");
+  NADI_CHECK(e->eval_kind != NAD_EVAL_DATA || e->points, NAD_ERR_MISUSE,
+             "NAD_OPT_EVAL_POINT is NAD_EVAL_DATA but nad_estimator_set_eval_data was not called");
+  NADI_CHECK(e->network_kind != NAD_NETWORK_FIXED || e->eval_kind == NAD_EVAL_DATA,
+             NAD_ERR_MISUSE,
+             "a fixed network needs evaluation points from a dataset (nad_estimator_set_eval_data):"
+             " at one point all its responses are equal");
+  NADI_CHECK(e->output != NAD_OUTPUT_LABEL || e->eval_kind == NAD_EVAL_DATA, NAD_ERR_MISUSE,
+             "NAD_OPT_OUTPUT = NAD_OUTPUT_LABEL needs labelled evaluation points "
+             "(nad_estimator_set_eval_data)");
+  if (e->eval_kind != NAD_EVAL_DATA)
+    return NAD_OK;
+  const int64_t n = e->points->n, end = e->first_network + e->num_networks;
+  NADI_CHECK(end <= n, NAD_ERR_INVALID_ARG,
+             "samples %lld..%lld need as many evaluation points, the dataset has %lld",
+             (long long)e->first_network, (long long)(end - 1), (long long)n);
+  if (e->output == NAD_OUTPUT_LABEL) {
+    const int64_t k = nadi_graph_out_size(e->g);
+    for (int64_t j = e->first_network; j < end; j++)
+      NADI_CHECK(e->points->labels[j] < k, NAD_ERR_INVALID_ARG,
+                 "point %lld has label %d, the architecture only %lld outputs", (long long)j,
+                 (int)e->points->labels[j], (long long)k);
+  }
+  return NAD_OK;
+}
+
 nad_status nad_estimator_run(nad_estimator *e) {
   NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
   NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "nad_estimator_run can be called once per estimator");
@@ -197,6 +288,7 @@ nad_status nad_estimator_run(nad_estimator *e) {
              "called");
   NADI_CHECK(e->first_network + e->num_networks <= (int64_t)NADI_EXACT_INT_MAX, NAD_ERR_INVALID_ARG,
              "first_network + num_networks exceeds 2^53 − 1");
+  NADI_TRY(check_samples(e));
   nadi_plan plan;
   NADI_TRY(nadi_estimator_plan(e, nadi_estimator_jobs(e), &plan)); /* before allocating */
   e->ran = 1;
@@ -305,6 +397,10 @@ nad_status nad_estimator_load(nad_estimator *e, const char *path) {
   NADI_CHECK(e && path, NAD_ERR_INVALID_ARG, "nad_estimator_load: NULL argument");
   NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
              "nad_estimator_load: NAD_EVAL_USER chosen but no evaluation point set");
+  NADI_CHECK(e->eval_kind != NAD_EVAL_DATA || e->points, NAD_ERR_MISUSE,
+             "nad_estimator_load: NAD_EVAL_DATA chosen but no evaluation points set");
+  NADI_CHECK(e->network_kind != NAD_NETWORK_FIXED || e->params_fixed, NAD_ERR_MISUSE,
+             "nad_estimator_load: NAD_NETWORK_FIXED chosen but no network set");
   nadi_plan plan; /* the accumulators a load allocates must fit the budget too */
   NADI_TRY(nadi_estimator_plan(e, 0, &plan));
   return nadi_checkpoint_load(e, path);

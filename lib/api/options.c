@@ -17,16 +17,19 @@ static const nadi_option_info table[] = {
     {NAD_OPT_TOP_K, "top_k", 1, 0, 46340, EST, 0},
     {NAD_OPT_BATCH, "batch", 1, 1, 1048576, EST | TRN, 0},
     {NAD_OPT_MODE, "mode", 1, NAD_MODE_DIPOLE, NAD_MODE_GRADIENT, EST, 1},
-    {NAD_OPT_EVAL_POINT, "eval_point", 1, NAD_EVAL_NORMAL, NAD_EVAL_USER, EST, 1},
+    {NAD_OPT_EVAL_POINT, "eval_point", 1, NAD_EVAL_NORMAL, NAD_EVAL_DATA, EST, 1},
     {NAD_OPT_FIRST_NETWORK, "first_network", 1, 0, NADI_EXACT_INT_MAX, EST, 0},
     {NAD_OPT_MEMORY, "memory", 1, 0, NADI_EXACT_INT_MAX, EST, 0},
     {NAD_OPT_STEP, "step", 0, 0x1p-1022 /* > 0 */, 1e300, EST, 1},
+    {NAD_OPT_NETWORK, "network", 1, NAD_NETWORK_RANDOM, NAD_NETWORK_FIXED, EST, 1},
+    {NAD_OPT_OUTPUT, "output", 1, NAD_OUTPUT_LABEL, NADI_EXACT_INT_MAX, EST, 1},
     {NAD_OPT_EPOCHS, "epochs", 1, 1, 1e9, TRN, 0},
     {NAD_OPT_LR, "lr", 0, 0, 1e300, TRN, 0},
     {NAD_OPT_MOMENTUM, "momentum", 0, 0, 0x1.fffffffffffffp-1 /* < 1 */, TRN, 0},
     {NAD_OPT_WEIGHT_DECAY, "weight_decay", 0, 0, 1e300, TRN, 0},
     {NAD_OPT_CLIP, "clip", 0, 0, 1e300, TRN, 0},
     {NAD_OPT_SHUFFLE, "shuffle", 1, 0, 1, TRN, 0},
+    {NAD_OPT_SCHEDULE, "schedule", 1, NAD_SCHEDULE_LINEAR, NAD_SCHEDULE_ONECYCLE, TRN, 0},
 };
 
 static const nadi_option_info *find(nad_option o) {

@@ -26,6 +26,7 @@ nad_status nad_trainer_set_int(nad_trainer *t, nad_option o, int64_t v) {
   case NAD_OPT_SEED: t->seed = (uint64_t)v; break;
   case NAD_OPT_NUM_THREADS: t->threads = v; break;
   case NAD_OPT_SHUFFLE: t->shuffle = v; break;
+  case NAD_OPT_SCHEDULE: t->schedule = v; break;
   default: break;
   }
   return NAD_OK;

@@ -1,13 +1,18 @@
 /* Checkpoints: the two half accumulators and the settings that define a run, in one binary file.
  *
- * Layout (little-endian; version 1):
+ * Layout (little-endian; version 2):
  *   "NADCKPT\0"  u32 version  u32 0x01020304 (byte-order tag)
  *   char arch_name[64]  u64 graph fingerprint  i64 c, h, w  i32 mode  i32 eval_kind
- *   f64 step  u64 hash of the x0 bytes  u64 seed  i64 block rows  i64 n_ranges
- *   n_ranges × (i64 lo, i64 hi)                      networks [lo, hi) covered
+ *   f64 step  u64 hash of the x0 bytes (EVAL_DATA: of the points and labels)  u64 seed
+ *   i64 block rows  i64 n_ranges
+ *   i32 network kind  i32 0  u64 hash of the fixed network's parameters (0: random networks)
+ *   i64 output                                        (version 2 only)
+ *   n_ranges × (i64 lo, i64 hi)                      samples [lo, hi) covered
  *   2 × { i64 n  i64 n_pend  f64 mean[d]  f64 lower triangle of M2, row by row (i+1 per row)
  *         f64 pending rows [n_pend][d] }            even, then odd network indices
- *   u32 CRC-32 (zlib) of every byte before it
+ *   u32 CRC-32 (zlib, through lib/io/blob.c) of every byte before it
+ * Version 1 files (no network kind, parameters hash or output) are still read: they hold
+ * random networks and output 0.
  * Pending rows (responses not yet folded into a block) are stored as they are, so a run that
  * is saved, loaded and resumed folds exactly the same blocks as one that never stopped.
  *
@@ -19,18 +24,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "estimator/estimator.h"
 #include "io/io.h"
 
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u
 #define CKPT_ENDIAN 0x01020304u
 static const char ckpt_magic[8] = {'N', 'A', 'D', 'C', 'K', 'P', 'T', '\0'};
 
 /* ---- hashes -------------------------------------------------------------------------------- */
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+uint64_t nadi_fnv(uint64_t h, const void *data, size_t n) {
   const unsigned char *p = data;
   for (size_t i = 0; i < n; i++) {
     h ^= p[i];
@@ -38,7 +42,8 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n) {
   }
   return h;
 }
-#define FNV0 0xcbf29ce484222325ULL
+#define fnv nadi_fnv
+#define FNV0 NADI_FNV0
 static uint64_t fnv_i64(uint64_t h, int64_t v) { return fnv(h, &v, sizeof v); }
 static uint64_t fnv_f64(uint64_t h, double v) { return fnv(h, &v, sizeof v); }
 
@@ -87,6 +92,9 @@ typedef struct ckpt_head {
   uint64_t seed;
   int64_t block;
   int64_t n_ranges;
+  int32_t network_kind;
+  uint64_t params_hash;
+  int64_t output;
 } ckpt_head;
 
 static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
@@ -100,6 +108,13 @@ static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
   hd->seed = e->seed;
   hd->block = NADI_ACC_BLOCK;
   hd->n_ranges = e->n_ranges;
+  hd->network_kind = e->network_kind;
+  hd->params_hash = e->network_kind == NAD_NETWORK_FIXED ? e->params_hash : 0;
+  hd->output = e->output;
+  if (e->eval_kind == NAD_EVAL_DATA) {
+    hd->x0_hash = e->points_hash;
+    return NAD_OK;
+  }
   float *x0 = nadi_alloc((size_t)e->d, sizeof(float));
   if (!x0)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint: evaluation point");
@@ -121,7 +136,7 @@ static int little_endian(void) {
 
 typedef struct writer {
   FILE *f;
-  uLong crc;
+  uint32_t crc;
   int err;
 } writer;
 
@@ -129,7 +144,7 @@ static void put(writer *w, const void *p, size_t n) {
   const unsigned char *b = p;
   while (n > 0 && !w->err) {
     size_t c = n > (1u << 30) ? (1u << 30) : n;
-    w->crc = crc32(w->crc, b, (uInt)c);
+    w->crc = nadi_crc32(w->crc, b, c);
     if (fwrite(b, 1, c, w->f) != c)
       w->err = errno ? errno : EIO;
     b += c;
@@ -157,6 +172,10 @@ static void put_head(writer *w, const ckpt_head *hd) {
   put_u64(w, hd->seed);
   put_i64(w, hd->block);
   put_i64(w, hd->n_ranges);
+  put_i32(w, hd->network_kind);
+  put_i32(w, 0);
+  put_u64(w, hd->params_hash);
+  put_i64(w, hd->output);
 }
 
 static void put_acc(writer *w, const nadi_acc *a) {
@@ -179,7 +198,7 @@ nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path) {
   nadi_atomic_file af;
   if (nadi_atomic_open(&af, path) != 0)
     return nadi_atomic_fail(&af);
-  writer w = {af.fp, crc32(0L, Z_NULL, 0), 0};
+  writer w = {af.fp, 0, 0};
   put_head(&w, &hd);
   for (int64_t i = 0; i < e->n_ranges; i++) {
     put_i64(&w, e->ranges[i].lo);
@@ -239,27 +258,29 @@ static double get_f64(reader *r) {
   return v;
 }
 
-static const size_t head_bytes = 8 + 4 + 4 + 64 + 8 + 3 * 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
+static const size_t head_bytes_v1 = 8 + 4 + 4 + 64 + 8 + 3 * 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
+static const size_t head_v2_extra = 4 + 4 + 8 + 8;
 
 /* Size and CRC of the whole file (first pass). */
-static nad_status check_crc(FILE *f, const char *path, int64_t *size) {
+static nad_status check_crc(FILE *f, const char *path, int64_t *size, uint32_t *version_out) {
   if (fseeko(f, 0, SEEK_END) != 0)
     return nadi_fail(NAD_ERR_IO, "cannot seek in '%s': %s", path, strerror(errno));
   off_t sz = ftello(f);
   rewind(f);
-  if (sz < (off_t)(head_bytes + 4))
+  if (sz < (off_t)(head_bytes_v1 + 4))
     return nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated or not a libnad checkpoint (%lld bytes)",
                      path, (long long)sz);
   char magic[8];
   if (fread(magic, 1, 8, f) != 8 || memcmp(magic, ckpt_magic, 8) != 0)
     return nadi_fail(NAD_ERR_FORMAT, "'%s' is not a libnad checkpoint (bad magic)", path);
   uint32_t version;
-  if (fread(&version, sizeof version, 1, f) != 1 || version != CKPT_VERSION)
+  if (fread(&version, sizeof version, 1, f) != 1 || version < 1 || version > CKPT_VERSION)
     return nadi_fail(NAD_ERR_FORMAT,
-                     "'%s' has checkpoint format version %u; this libnad reads version %u", path,
-                     (unsigned)version, CKPT_VERSION);
+                     "'%s' has checkpoint format version %u; this libnad reads versions 1 to %u",
+                     path, (unsigned)version, CKPT_VERSION);
+  *version_out = version;
   rewind(f);
-  uLong crc = crc32(0L, Z_NULL, 0);
+  uint32_t crc = 0;
   unsigned char *buf = malloc(1 << 20);
   if (!buf)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint read buffer");
@@ -270,7 +291,7 @@ static nad_status check_crc(FILE *f, const char *path, int64_t *size) {
       free(buf);
       return nadi_fail(NAD_ERR_IO, "cannot read '%s'", path);
     }
-    crc = crc32(crc, buf, (uInt)c);
+    crc = nadi_crc32(crc, buf, c);
     left -= (int64_t)c;
   }
   free(buf);
@@ -315,14 +336,33 @@ static nad_status check_head(const nad_estimator *e, const ckpt_head *f, const c
   if (f->seed != me.seed)
     return nadi_fail(NAD_ERR_FORMAT, "'%s' was computed with seed %llu, not %llu", path,
                      (unsigned long long)f->seed, (unsigned long long)me.seed);
-  static const char *const kinds[] = {"normal", "zeros", "user"};
+  static const char *const kinds[] = {"normal", "zeros", "user", "data"};
   if (f->eval_kind != me.eval_kind)
     return nadi_fail(NAD_ERR_FORMAT, "'%s' used evaluation point '%s', not '%s'", path,
-                     (f->eval_kind >= 0 && f->eval_kind <= 2) ? kinds[f->eval_kind] : "?",
+                     (f->eval_kind >= 0 && f->eval_kind <= 3) ? kinds[f->eval_kind] : "?",
                      kinds[me.eval_kind]);
   if (f->x0_hash != me.x0_hash)
-    return nadi_fail(NAD_ERR_FORMAT, "'%s' used a different evaluation point (hash of x0 differs)",
+    return nadi_fail(NAD_ERR_FORMAT,
+                     me.eval_kind == NAD_EVAL_DATA
+                         ? "'%s' used different evaluation data (hash of the points and labels "
+                           "differs)"
+                         : "'%s' used a different evaluation point (hash of x0 differs)",
                      path);
+  static const char *const networks[] = {"random networks", "a fixed network"};
+  if (f->network_kind != me.network_kind)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' was computed with %s, not %s", path,
+                     (f->network_kind == 0 || f->network_kind == 1) ? networks[f->network_kind]
+                                                                    : "an unknown network kind",
+                     networks[me.network_kind]);
+  if (f->params_hash != me.params_hash)
+    return nadi_fail(NAD_ERR_FORMAT,
+                     "'%s' was computed for a different fixed network (hash of the parameters "
+                     "%016llx, expected %016llx)",
+                     path, (unsigned long long)f->params_hash,
+                     (unsigned long long)me.params_hash);
+  if (f->output != me.output)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' used output %lld as response, not %lld (-1: label)",
+                     path, (long long)f->output, (long long)me.output);
   if (f->block != NADI_ACC_BLOCK)
     return nadi_fail(NAD_ERR_FORMAT, "'%s' uses accumulator blocks of %lld rows, not %d", path,
                      (long long)f->block, NADI_ACC_BLOCK);
@@ -360,7 +400,9 @@ nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
   memset(tmp, 0, sizeof tmp);
   nadi_range *ranges = NULL;
   int64_t size = 0;
-  nad_status st = check_crc(f, path, &size);
+  uint32_t version = 0;
+  nad_status st = check_crc(f, path, &size, &version);
+  const int64_t head_bytes = (int64_t)(head_bytes_v1 + (version >= 2 ? head_v2_extra : 0));
   reader r = {f, 0};
   ckpt_head hd;
   memset(&hd, 0, sizeof hd);
@@ -381,14 +423,22 @@ nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
     hd.seed = get_u64(&r);
     hd.block = get_i64(&r);
     hd.n_ranges = get_i64(&r);
-    if (endian != CKPT_ENDIAN)
+    if (version >= 2) {
+      hd.network_kind = get_i32(&r);
+      (void)get_i32(&r); /* padding */
+      hd.params_hash = get_u64(&r);
+      hd.output = get_i64(&r);
+    } /* version 1: random networks (0), no parameters hash (0), output 0 */
+    if (r.short_read)
+      st = nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated (header)", path);
+    else if (endian != CKPT_ENDIAN)
       st = nadi_fail(NAD_ERR_FORMAT, "'%s' has the wrong byte order", path);
     else
       st = check_head(e, &hd, path);
   }
   /* The size the header implies must be the size of the file (truncation, garbage). */
   const int64_t tri = d * (d + 1) / 2;
-  if (st == NAD_OK && (hd.n_ranges < 0 || hd.n_ranges > (size - (int64_t)head_bytes) / 16))
+  if (st == NAD_OK && (hd.n_ranges < 0 || hd.n_ranges > (size - head_bytes) / 16))
     st = nadi_fail(NAD_ERR_FORMAT, "'%s': bad number of network ranges %lld", path,
                    (long long)hd.n_ranges);
   if (st == NAD_OK && !(ranges = nadi_alloc((size_t)(hd.n_ranges + 1), sizeof(nadi_range))))
@@ -410,7 +460,7 @@ nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
       st = nadi_fail(NAD_ERR_FORMAT, "'%s': network counts do not match its network ranges",
                      path);
     else if (h == 0) {
-      int64_t expect = (int64_t)head_bytes + 16 * hd.n_ranges + 2 * (16 + 8 * (d + tri)) +
+      int64_t expect = head_bytes + 16 * hd.n_ranges + 2 * (16 + 8 * (d + tri)) +
                        8 * d * np[0] + 4;
       /* np[1] is not known yet: bound the size from below, checked exactly after reading. */
       if (size < expect)
@@ -427,7 +477,7 @@ nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
     }
   }
   if (st == NAD_OK) {
-    int64_t expect = (int64_t)head_bytes + 16 * hd.n_ranges + 2 * (16 + 8 * (d + tri)) +
+    int64_t expect = head_bytes + 16 * hd.n_ranges + 2 * (16 + 8 * (d + tri)) +
                      8 * d * (np[0] + np[1]) + 4;
     if (r.short_read || size != expect)
       st = nadi_fail(NAD_ERR_FORMAT, "'%s' has %lld bytes, its header implies %lld", path,

@@ -86,3 +86,20 @@ nad_status nadi_orthonormal_rows(double *a, int64_t k, int64_t d) {
     return nadi_fail(NAD_ERR_NUMERICAL, "LAPACKE QR failed (info %d)", (int)info);
   return NAD_OK;
 }
+
+nad_status nadi_spd_solve(double *a, int64_t d, double *b, int64_t nrhs) {
+  if (d > INT_MAX || nrhs > INT_MAX || d < 1 || nrhs < 1)
+    return nadi_fail(NAD_ERR_INVALID_ARG, "solve of %lld right-hand sides of length %lld",
+                     (long long)nrhs, (long long)d);
+  /* The row-major lower triangle is the column-major upper one; the row-major nrhs×d right-hand
+   * sides are the column-major d×nrhs matrix LAPACK expects. */
+  lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', (lapack_int)d, (lapack_int)nrhs, a,
+                                  (lapack_int)d, b, (lapack_int)d);
+  if (info > 0)
+    return nadi_fail(NAD_ERR_NUMERICAL,
+                     "the matrix is not positive definite (LAPACKE_dposv: leading minor %d)",
+                     (int)info);
+  if (info < 0)
+    return nadi_fail(NAD_ERR_NUMERICAL, "LAPACKE_dposv failed (info %d)", (int)info);
+  return NAD_OK;
+}

@@ -20,6 +20,7 @@
 
 #include "core/threads.h"
 #include "estimator/estimator.h"
+#include "data/data.h"
 
 /* ---- run ----------------------------------------------------------------------------------- */
 
@@ -201,9 +202,19 @@ nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan) {
       st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "response slots");
   if (st == NAD_OK)
     st = nadi_estimator_eval_point(e, x0);
+  const int data = e->eval_kind == NAD_EVAL_DATA;
+  const nadi_probe_cfg cfg = {.mode = e->mode,
+                              .step = e->step,
+                              .batch = plan->batch,
+                              .x0 = data ? NULL : x0,
+                              .points = data ? e->points->x : NULL,
+                              .labels = data ? e->points->labels : NULL,
+                              .params = e->network_kind == NAD_NETWORK_FIXED ? e->params_fixed
+                                                                             : NULL,
+                              .output = e->output};
   for (int64_t i = 0; st == NAD_OK && i < n_probes && rc.jobs > 0; i++) {
     ws[i].rc = &rc;
-    st = nadi_probe_create(e->g, x0, e->mode, e->step, plan->batch, &ws[i].probe);
+    st = nadi_probe_create(e->g, &cfg, &ws[i].probe);
   }
 
   int64_t last_saved = total0;

@@ -65,6 +65,11 @@ nad_status nadi_eig_top(double *a, int64_t d, int64_t k, double *evals, double *
 /* Replace the k rows of a (k×d row-major, k <= d) by an orthonormal basis of their span
  * (Householder QR, as numpy.linalg.qr of aᵀ). */
 nad_status nadi_orthonormal_rows(double *a, int64_t k, int64_t d);
+/* Solve A X = B for the symmetric positive definite d×d matrix a (row-major, only its lower
+ * triangle j <= i is read; destroyed: Cholesky factor) and the nrhs right-hand sides that are
+ * the rows of b (nrhs×d row-major, overwritten by the solutions). NAD_ERR_NUMERICAL when a is
+ * not positive definite. */
+nad_status nadi_spd_solve(double *a, int64_t d, double *b, int64_t nrhs);
 
 /* ---- spectra (spectrum.c; FFTs through lib/core/fft.c) ----------------------------------- */
 /* Power spectrum of a covariance: for each channel cc, P(f) = (F C_cc F^H)(f, f), fftshifted.
@@ -85,16 +90,25 @@ double nadi_overlap_orthonormal(const double *qa, const double *qb, int64_t k, i
 nad_status nadi_subspace_overlap(const float *a, const float *b, int64_t k, int64_t d,
                                  double *overlap);
 
-/* ---- probing one network (probe.c) -------------------------------------------------------- */
+/* ---- probing one sample (probe.c) --------------------------------------------------------- */
 typedef struct nadi_probe nadi_probe;
-/* Buffers for one worker: executor, parameters, perturbed-input chunk. x0 (D floats) is
- * copied. mode: nad_mode. batch: perturbed inputs per forward (dipole). */
-nad_status nadi_probe_create(const nadi_graph *g, const float *x0, int mode, double step,
-                             int64_t batch, nadi_probe **out);
+/* What sample j is: which network at which point, and which output is the response. */
+typedef struct nadi_probe_cfg {
+  int mode;      /* nad_mode */
+  double step;   /* dipole step */
+  int64_t batch; /* perturbed inputs per forward (dipole) */
+  const float *x0;     /* the one evaluation point (D floats, copied), or NULL with points */
+  const float *points; /* sample j at points + j·D (borrowed), or NULL */
+  const int32_t *labels; /* labels of points (for output = NAD_OUTPUT_LABEL) */
+  const float *params; /* fixed network (n_params floats, copied), or NULL: weights (seed, j) */
+  int64_t output;      /* response = this output, or the label's (NAD_OUTPUT_LABEL) */
+} nadi_probe_cfg;
+/* Buffers for one worker: executor, parameters, perturbed-input chunk. */
+nad_status nadi_probe_create(const nadi_graph *g, const nadi_probe_cfg *cfg, nadi_probe **out);
 void nadi_probe_destroy(nadi_probe *p);
 typedef enum { NADI_PROBE_OK = 0, NADI_PROBE_NONFINITE = 1, NADI_PROBE_STOPPED = 2 } nadi_probe_result;
-/* Response of network j (weights from (seed, j)) into g (D doubles). Allocates nothing. Stops
- * early (between forward chunks) when *stop becomes non-zero. */
+/* Response of sample j into g (D doubles). Allocates nothing. Stops early (between forward
+ * chunks) when *stop becomes non-zero. */
 nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,
                                  const atomic_int *stop);
 
@@ -113,9 +127,14 @@ struct nad_estimator {
   int64_t num_networks, num_threads, top_k, batch, first_network;
   int64_t memory; /* budget in bytes, 0 = nadi_memory_default_budget() */
   uint64_t seed;
-  int mode, eval_kind;
+  int mode, eval_kind, network_kind;
+  int64_t output; /* >= 0, or NAD_OUTPUT_LABEL */
   double step;
   float *x0_user; /* d floats once nad_estimator_set_eval_point was called */
+  float *params_fixed;       /* n_params floats once nad_estimator_set_network was called */
+  uint64_t params_hash;      /* FNV-1a of params_fixed, for checkpoints */
+  const nad_dataset *points; /* retained once nad_estimator_set_eval_data was called */
+  uint64_t points_hash;      /* FNV-1a of the points' shape, samples and labels */
   nad_progress_fn progress;
   void *progress_ud;
   char *ckpt_path; /* periodic checkpoint during run (NULL: none) */
@@ -155,12 +174,16 @@ int64_t nadi_memory_available(void);
 int64_t nadi_memory_default_budget(void);
 
 /* Run state (state.c). Evaluation point of e into x0 (d floats): user array, zeros, or N(0, I)
- * from the stream (seed, UINT64_MAX). MISUSE when EVAL_USER was chosen without an array. */
+ * from the stream (seed, UINT64_MAX). MISUSE when EVAL_USER was chosen without an array; with
+ * EVAL_DATA (one point per sample, taken by the probe) x0 is left zero. */
 nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0);
 /* Network ranges: does any of r[0..n) overlap what e covers; add [lo, hi); is j covered. */
 int nadi_ranges_overlap(const nad_estimator *e, const nadi_range *r, int64_t n);
 nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi);
 int nadi_ranges_covered(const nad_estimator *e, int64_t j);
+/* FNV-1a (64 bit) of n bytes, continuing from h (start with NADI_FNV0), in checkpoint.c. */
+#define NADI_FNV0 0xcbf29ce484222325ULL
+uint64_t nadi_fnv(uint64_t h, const void *data, size_t n);
 /* Run loop (estimator.c). */
 nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan);
 nad_status nadi_estimator_finalize(nad_estimator *e);

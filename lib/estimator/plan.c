@@ -69,7 +69,11 @@ static nad_status probe_bytes(const nad_estimator *e, const float *x0, int64_t b
                               int64_t *bytes) {
   const int64_t before = nadi_alloc_thread_bytes();
   nadi_probe *p = NULL;
-  NADI_TRY(nadi_probe_create(e->g, x0, e->mode, e->step, batch, &p));
+  /* a fixed network's parameters and data points take the same bytes as a random network's
+   * (the probe copies the parameters either way; the points are borrowed) */
+  const nadi_probe_cfg cfg = {.mode = e->mode, .step = e->step, .batch = batch, .x0 = x0,
+                              .output = 0};
+  NADI_TRY(nadi_probe_create(e->g, &cfg, &p));
   const int64_t after = nadi_alloc_thread_bytes();
   nadi_probe_destroy(p);
   *bytes = before < 0 ? -1 : after - before;

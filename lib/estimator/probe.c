@@ -1,18 +1,19 @@
-/* The response of one random network at the evaluation point x0.
+/* The response of one sample: a network (random, or the fixed one) at an evaluation point
+ * (the shared x0, or the sample's data point).
  *
  * Dipole (the reference method): g_i = (f(x0 + s·e_i) − f(x0 − s·e_i)) / (2s) for every input
- * coordinate i, f = output 0. The 2D perturbed inputs (sample t is coordinate t/2, sign + for
- * even t) go through the delta forward of lib/graph/delta.c in chunks of `cap` samples: it
+ * coordinate i, f = the chosen output (output 0 by default, or the point's label). The 2D
+ * perturbed inputs (sample t is coordinate t/2, sign + for even t) go through the delta forward of lib/graph/delta.c in chunks of `cap` samples: it
  * reuses the activations of x0 and recomputes the local layers only where one changed
  * coordinate can reach, which equals a dense forward up to float rounding. It runs on the
- * graph with its BatchNorms folded into the convolutions before them (lib/graph/fold.c): each
- * network's parameters are folded once, before its 2D forwards.
- * Gradient: g = ∂f/∂x at x0 by one backward pass of the executor with dy = e_0.
+ * graph with its BatchNorms folded into the convolutions before them (lib/graph/fold.c): a
+ * random network's parameters are folded once before its 2D forwards, a fixed one's once.
+ * Gradient: g = ∂f/∂x at x0 by one backward pass of the executor with dy = e_output.
  *
- * Everything is allocated at create: probing a network allocates nothing. Network j's
+ * Everything is allocated at create: probing a sample allocates nothing. Random network j's
  * parameters depend only on (seed, j) (stream j of the counter-based generator), whichever
- * worker computes it, and the chunks are the same for every network, so a response does not
- * depend on the thread that computes it. */
+ * worker computes it, a fixed network is copied once per worker, and the chunks are the same
+ * for every sample, so a response does not depend on the thread that computes it. */
 #include <math.h>
 #include <string.h>
 
@@ -24,11 +25,14 @@ struct nadi_probe {
   nadi_delta *delta; /* dipole */
   nadi_exec *exec;   /* gradient */
   int64_t d, out, cap;
-  int mode;
+  int mode, fixed;
   double step;
-  float *x0;     /* d */
-  float *params; /* n_params */
-  float *fparams; /* parameters of the folded graph (dipole) */
+  int64_t output;        /* >= 0, or NAD_OUTPUT_LABEL */
+  const float *points;   /* data points (borrowed) or NULL */
+  const int32_t *labels; /* their labels */
+  float *x0;     /* d: the shared point, or the current sample's */
+  float *params; /* n_params: the fixed network, or the current random one */
+  float *fparams; /* parameters of the folded graph (dipole; NULL when nothing folds) */
   int64_t *coord; /* cap (dipole) */
   float *value;   /* cap (dipole) */
   float *y;       /* cap×out (dipole) */
@@ -55,18 +59,22 @@ void nadi_probe_destroy(nadi_probe *p) {
   nadi_free(p);
 }
 
-nad_status nadi_probe_create(const nadi_graph *g, const float *x0, int mode, double step,
-                             int64_t batch, nadi_probe **out) {
+nad_status nadi_probe_create(const nadi_graph *g, const nadi_probe_cfg *cfg, nadi_probe **out) {
   *out = NULL;
   nadi_probe *p = nadi_calloc(1, sizeof *p);
   if (!p)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe");
+  const int mode = cfg->mode;
   p->g = g;
   p->d = nadi_graph_in_size(g);
   p->out = nadi_graph_out_size(g);
   p->mode = mode;
-  p->step = step;
-  p->cap = mode == NAD_MODE_DIPOLE ? (batch < 2 * p->d ? batch : 2 * p->d) : 1;
+  p->step = cfg->step;
+  p->output = cfg->output;
+  p->points = cfg->points;
+  p->labels = cfg->labels;
+  p->fixed = cfg->params != NULL;
+  p->cap = mode == NAD_MODE_DIPOLE ? (cfg->batch < 2 * p->d ? cfg->batch : 2 * p->d) : 1;
   int64_t ys;
   if (!nadi_mul_ok(p->cap, p->out, &ys)) {
     nadi_probe_destroy(p);
@@ -86,8 +94,10 @@ nad_status nadi_probe_create(const nadi_graph *g, const float *x0, int mode, dou
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe buffers (%lld inputs of %lld floats)",
                      (long long)p->cap, (long long)p->d);
   }
-  memcpy(p->x0, x0, (size_t)p->d * sizeof(float));
-  p->dy[0] = 1.0f;
+  if (cfg->x0)
+    memcpy(p->x0, cfg->x0, (size_t)p->d * sizeof(float));
+  if (cfg->params)
+    memcpy(p->params, cfg->params, (size_t)g->n_params * sizeof(float));
   nad_status st;
   if (mode == NAD_MODE_DIPOLE) {
     st = nadi_fold_create(g, &p->fold);
@@ -101,6 +111,8 @@ nad_status nadi_probe_create(const nadi_graph *g, const float *x0, int mode, dou
       st = p->fparams || nadi_fold_count(p->fold) == 0
                ? nadi_delta_create(fg, p->cap, NADI_DELTA_DEFAULT, &p->delta)
                : nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe: folded parameters");
+      if (st == NAD_OK && p->fparams && p->fixed)
+        nadi_fold_params(p->fold, p->params, p->fparams);
     }
   } else {
     st = nadi_exec_create(g, 1, &p->exec);
@@ -113,14 +125,12 @@ nad_status nadi_probe_create(const nadi_graph *g, const float *x0, int mode, dou
   return NAD_OK;
 }
 
-static nadi_probe_result run_dipole(nadi_probe *p, double *g, const atomic_int *stop) {
+static nadi_probe_result run_dipole(nadi_probe *p, int64_t o, double *g, const atomic_int *stop) {
   const int64_t d = p->d, total = 2 * d;
   const float sp = (float)p->step;
-  float *params = p->params;
-  if (p->fparams) {
+  float *params = p->fparams ? p->fparams : p->params;
+  if (p->fparams && !p->fixed)
     nadi_fold_params(p->fold, p->params, p->fparams);
-    params = p->fparams;
-  }
   nadi_delta_set_base(p->delta, params, p->x0);
   for (int64_t t0 = 0; t0 < total; t0 += p->cap) {
     if (atomic_load_explicit(stop, memory_order_relaxed))
@@ -133,7 +143,7 @@ static nadi_probe_result run_dipole(nadi_probe *p, double *g, const atomic_int *
     }
     nadi_delta_forward(p->delta, params, p->coord, p->value, b, p->y);
     for (int64_t s = 0; s < b; s++)
-      p->fout[t0 + s] = p->y[s * p->out];
+      p->fout[t0 + s] = p->y[s * p->out + o];
   }
   const double inv = 1.0 / (2.0 * p->step);
   int finite = 1;
@@ -144,9 +154,11 @@ static nadi_probe_result run_dipole(nadi_probe *p, double *g, const atomic_int *
   return finite ? NADI_PROBE_OK : NADI_PROBE_NONFINITE;
 }
 
-static nadi_probe_result run_gradient(nadi_probe *p, double *g) {
+static nadi_probe_result run_gradient(nadi_probe *p, int64_t o, double *g) {
   (void)nadi_exec_forward(p->exec, p->params, p->x0, 1, 0, NULL);
+  p->dy[o] = 1.0f;
   nadi_exec_backward(p->exec, p->params, p->dy, p->dx, NULL);
+  p->dy[o] = 0.0f;
   int finite = 1;
   for (int64_t i = 0; i < p->d; i++) {
     g[i] = (double)p->dx[i];
@@ -157,8 +169,14 @@ static nadi_probe_result run_gradient(nadi_probe *p, double *g) {
 
 nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,
                                  const atomic_int *stop) {
-  nadi_rng r;
-  nadi_rng_init(&r, seed, (uint64_t)j);
-  nadi_graph_init_params(p->g, p->params, &r);
-  return p->mode == NAD_MODE_DIPOLE ? run_dipole(p, g, stop) : run_gradient(p, g);
+  if (!p->fixed) {
+    nadi_rng r;
+    nadi_rng_init(&r, seed, (uint64_t)j);
+    nadi_graph_init_params(p->g, p->params, &r);
+  }
+  if (p->points)
+    memcpy(p->x0, p->points + j * p->d, (size_t)p->d * sizeof(float));
+  /* The façade checked that the output and the labels used are < the number of outputs. */
+  const int64_t o = p->output == NAD_OUTPUT_LABEL ? p->labels[j] : p->output;
+  return p->mode == NAD_MODE_DIPOLE ? run_dipole(p, o, g, stop) : run_gradient(p, o, g);
 }

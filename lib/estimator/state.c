@@ -1,5 +1,5 @@
 /* The state of a run besides its accumulators: the network ranges already covered and the
- * evaluation point. The run loop (estimator.c) and the checkpoint writer (checkpoint.c) both
+ * evaluation point (with NAD_EVAL_DATA one per sample, taken by the probe). The run loop (estimator.c) and the checkpoint writer (checkpoint.c) both
  * read it; it calls neither. */
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,7 @@ nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi) {
 
 nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0) {
   switch (e->eval_kind) {
+  case NAD_EVAL_DATA: /* one point per sample: nothing shared */
   case NAD_EVAL_ZEROS:
     memset(x0, 0, (size_t)e->d * sizeof(float));
     return NAD_OK;

@@ -27,10 +27,19 @@ static inline nad_status nadi_atomic_fail(const nadi_atomic_file *af) {
 
 #define NADI_NPY_MAX_DIMS 8
 
+/* dtypes of a .npy header (little-endian, or byte-sized) */
+enum {
+  NADI_NPY_F4, NADI_NPY_F8, NADI_NPY_U1, NADI_NPY_I1, NADI_NPY_I2, NADI_NPY_U2, NADI_NPY_I4,
+  NADI_NPY_U4, NADI_NPY_I8, NADI_NPY_U8
+};
+
 /* A parsed .npy header. */
 typedef struct nadi_npy_header {
   int32_t major, minor; /* format version */
-  int32_t is_f64;       /* 0: '<f4', 1: '<f8' */
+  int32_t dtype;        /* NADI_NPY_* */
+  int32_t itemsize;     /* bytes per element */
+  char descr[8];        /* as written, e.g. "<f4" */
+  int32_t is_f64;       /* dtype == NADI_NPY_F8 */
   int32_t ndim;         /* 0..8; 0 is a scalar (one element) */
   int64_t shape[NADI_NPY_MAX_DIMS];
   int64_t count;       /* product of the shape */
@@ -38,10 +47,11 @@ typedef struct nadi_npy_header {
 } nadi_npy_header;
 
 /* Read the header of an open stream positioned at the start of a .npy file; `name` is used in
- * messages. Leaves the stream at the first data byte. */
+ * messages. Leaves the stream at the first data byte. Accepts the float and integer dtypes
+ * above; the readers below then insist on floats. */
 nad_status nadi_npy_read_header(FILE *fp, const char *name, nadi_npy_header *h);
 
-/* Read a whole file (f4 or f8) into a new 64-byte aligned buffer of float / double (free with
+/* Read a whole file (f4 or f8; other dtypes are NAD_ERR_FORMAT) into a new 64-byte aligned buffer of float / double (free with
  * nadi_free or nad_free; a 0-element array still gets a non-NULL buffer). shape gets ndim
  * entries. On failure *data is NULL. */
 nad_status nadi_npy_read_f32(const char *path, float **data, int64_t shape[NADI_NPY_MAX_DIMS],
@@ -55,12 +65,51 @@ nad_status nadi_npy_read_f64(const char *path, double **data, int64_t shape[NADI
 nad_status nadi_npy_write(const char *path, const void *data, int32_t is_f64, const int64_t *shape,
                           int32_t ndim);
 
+/* ---- whole files, gzip, CRC-32 (zlib is used by lib/io/blob.c only) ---------------------- */
+
+/* Largest decompressed size a gzip file may have (also bounds the growth of a pipe's copy). */
+#define NADI_BLOB_MAX_BYTES ((size_t)1 << 36)
+
+/* The complete content of a file: data[0..len), read-only. */
+typedef struct nadi_blob {
+  const uint8_t *data;
+  size_t len;
+  int gzipped;    /* data is the decompressed content of a gzip file */
+  void *owned;    /* malloc'ed buffer behind data, or NULL */
+  void *map;      /* mmap behind data, or NULL */
+  size_t map_len;
+} nadi_blob;
+
+/* Read a whole file: mmap'ed when it is an uncompressed regular file, decompressed when it
+ * starts with the gzip magic (1f 8b; every member of a multi-member file; trailing garbage,
+ * truncation or corruption is NAD_ERR_FORMAT naming the path). NAD_ERR_IO when it cannot be
+ * opened. Free with nadi_blob_free. */
+nad_status nadi_blob_read(const char *path, nadi_blob *out);
+/* The same for bytes already in memory (borrowed unless they are gzip, then decompressed);
+ * `name` is used in messages. For the fuzz targets. */
+nad_status nadi_blob_from_memory(const uint8_t *data, size_t len, const char *name,
+                                 nadi_blob *out);
+void nadi_blob_free(nadi_blob *b); /* zeroed blobs too */
+int nadi_is_gzip(const uint8_t *data, size_t len);
+/* zlib's CRC-32 over any length (crc = 0 to start). */
+uint32_t nadi_crc32(uint32_t crc, const void *data, size_t len);
+
 /* ---- PNG (libpng is used by lib/io/png.c only) ------------------------------------------- */
 
 /* 8-bit RGB image, rows top to bottom, 3·w bytes per row; 1 <= w, h <= 2^31 - 1. Atomic. */
 nad_status nadi_png_write_rgb(const char *path, int64_t w, int64_t h, const uint8_t *rgb);
 
 enum { NADI_CMAP_DIVERGING = 0, NADI_CMAP_SEQUENTIAL = 1 };
+
+/* Largest side of an image grid picture (bounds its memory: 8192² RGB = 200 MB). */
+#define NADI_IMAGE_GRID_MAX_SIDE 8192
+
+/* Grid of n images (n×c×h×w floats, c = 1 grey or 3 RGB), `cols` per row, [lo, hi] → 0..255
+ * (clamped, NaN black), one grey pixel between images, images below 64 px magnified by an
+ * integer factor (lib/io/image_grid.c). NAD_ERR_INVALID_ARG when the picture would exceed
+ * NADI_IMAGE_GRID_MAX_SIDE. */
+nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
+                                 int64_t h, int64_t w, int64_t cols, double lo, double hi);
 
 /* Heatmap of a rows×cols matrix of doubles (row-major). Values are mapped linearly from
  * [lo, hi] to the colour map (clamped; NaN is grey); for the diverging map the middle of

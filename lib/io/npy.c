@@ -1,4 +1,5 @@
-/* .npy reader and writer (numpy format versions 1.0, 2.0, 3.0; '<f4' / '<f8'; C order).
+/* .npy reader and writer (numpy format versions 1.0, 2.0, 3.0; '<f4' / '<f8'; C order; the
+ * header parser also knows the integer dtypes the dataset loader reads).
  *
  * Format (numpy/lib/format.py): "\x93NUMPY", major, minor, header length (uint16 LE for 1.0,
  * uint32 LE for 2.0 and 3.0), then a Python dict literal such as
@@ -213,17 +214,30 @@ static nad_status parse_dict(const char *name, const char *text, size_t len, nad
                      : !have_order ? "fortran_order"
                                    : "shape");
 
-  if (strcmp(descr, "<f4") == 0)
-    h->is_f64 = 0;
-  else if (strcmp(descr, "<f8") == 0)
-    h->is_f64 = 1;
-  else if (strcmp(descr, ">f4") == 0 || strcmp(descr, ">f8") == 0)
+  static const struct {
+    const char *descr;
+    int32_t dtype, itemsize;
+  } dtypes[] = {
+      {"<f4", NADI_NPY_F4, 4}, {"<f8", NADI_NPY_F8, 8}, {"|u1", NADI_NPY_U1, 1},
+      {"<u1", NADI_NPY_U1, 1}, {"|i1", NADI_NPY_I1, 1}, {"<i1", NADI_NPY_I1, 1},
+      {"<i2", NADI_NPY_I2, 2}, {"<u2", NADI_NPY_U2, 2}, {"<i4", NADI_NPY_I4, 4},
+      {"<u4", NADI_NPY_U4, 4}, {"<i8", NADI_NPY_I8, 8}, {"<u8", NADI_NPY_U8, 8},
+  };
+  h->dtype = -1;
+  for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+    if (strcmp(descr, dtypes[i].descr) == 0) {
+      h->dtype = dtypes[i].dtype;
+      h->itemsize = dtypes[i].itemsize;
+    }
+  if (h->dtype < 0 && descr[0] == '>' && descr[1] != '\0' && strchr("fiu", descr[1]))
     return nadi_fail(NAD_ERR_FORMAT,
                      "%s: big-endian dtype '%s' is not supported (expected '<f4' or '<f8')", name,
                      descr);
-  else
+  if (h->dtype < 0)
     return nadi_fail(NAD_ERR_FORMAT, "%s: dtype '%s' is not supported (expected '<f4' or '<f8')",
                      name, descr);
+  h->is_f64 = h->dtype == NADI_NPY_F8;
+  memcpy(h->descr, descr, 4); /* every accepted descr has 3 characters */
 
   if (fortran) {
     /* With at most one dimension above 1 the two orders are the same bytes. */
@@ -290,7 +304,7 @@ nad_status nadi_npy_read_header(FILE *fp, const char *name, nadi_npy_header *h) 
       return nadi_fail(NAD_ERR_FORMAT, "%s: .npy shape has more elements than fit in 64 bits",
                        name);
   int64_t bytes;
-  if (!nadi_mul_ok(count, h->is_f64 ? 8 : 4, &bytes) || bytes > INT64_MAX - 64 - (int64_t)hlen ||
+  if (!nadi_mul_ok(count, h->itemsize, &bytes) || bytes > INT64_MAX - 64 - (int64_t)hlen ||
       (uint64_t)bytes > (uint64_t)SIZE_MAX)
     return nadi_fail(NAD_ERR_FORMAT, "%s: .npy shape describes more data than can be addressed",
                      name);
@@ -354,6 +368,9 @@ static nad_status read_file(const char *path, int want_f64, void **data, int64_t
     return nadi_fail(NAD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   nadi_npy_header h;
   nad_status st = nadi_npy_read_header(fp, path, &h);
+  if (st == NAD_OK && h.dtype != NADI_NPY_F4 && h.dtype != NADI_NPY_F8)
+    st = nadi_fail(NAD_ERR_FORMAT, "%s: dtype '%s' is not supported here (expected '<f4' or "
+                                   "'<f8')", path, h.descr);
   if (st != NAD_OK) {
     fclose(fp);
     return st;

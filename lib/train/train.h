@@ -3,9 +3,10 @@
  *
  * Who does what:
  *   direction.c  Fourier basis vectors (through lib/core/fft.c) and random unit directions
- *   dataset.c    the dataset body, D(v) generation
+ *   dataset.c    D(v) generation (the dataset body is lib/data/dataset.c)
  *   loss.c       cross-entropy over K logits: loss, accuracy and the logit gradient
  *   sgd.c        gradient-norm clipping and the PyTorch SGD step (momentum, weight decay)
+ *   schedule.c   learning rate (and momentum) per step: linear decay, one-cycle
  *   trainer.c    the training loop: shuffling, data-parallel batches, evaluation, callback
  * The public façades (validation, options, messages) are lib/api/dataset.c and trainer.c. */
 #ifndef NADI_TRAIN_H
@@ -14,6 +15,7 @@
 #include <stdatomic.h>
 
 #include "core/threads.h"
+#include "data/data.h"
 #include "graph/graph.h"
 
 /* ---- directions (direction.c) ---------------------------------------------------------------- */
@@ -37,19 +39,6 @@ void nadi_direction_random(uint64_t seed, float *dst, int64_t len);
 
 /* ---- datasets (dataset.c) -------------------------------------------------------------------- */
 
-/* A labelled dataset: immutable once built, shared between threads and trainers. */
-struct nad_dataset {
-  atomic_int_fast64_t refs;
-  int64_t n, c, h, w, d; /* d = c·h·w */
-  int32_t num_classes;   /* max label + 1 */
-  float *x;              /* n·d, batch-major */
-  int32_t *labels;       /* n */
-};
-
-/* Uninitialised dataset of n samples (refs = 1). */
-nad_status nadi_dataset_alloc(int64_t n, int64_t c, int64_t h, int64_t w, nad_dataset **out);
-const nad_dataset *nadi_dataset_retain(const nad_dataset *d);
-void nadi_dataset_release(const nad_dataset *d); /* frees at the last reference */
 /* D(v) as the reference generates it, into an allocated dataset: v is unit norm (d floats).
  * Sample i draws its noise from the stream (seed, i), so the data do not depend on threads. */
 void nadi_dataset_fill_linear(nad_dataset *ds, const float *v, double epsilon, double sigma,
@@ -98,7 +87,7 @@ struct nad_trainer {
   float *params;
   float *mbuf; /* momentum buffers (n_params, trainable slots used) */
   /* options */
-  int64_t epochs, batch, threads, shuffle;
+  int64_t epochs, batch, threads, shuffle, schedule;
   uint64_t seed;
   double lr, momentum, weight_decay, clip;
   nad_epoch_fn epoch_fn;
@@ -119,5 +108,9 @@ void nadi_trainer_free(nad_trainer *t); /* frees the buffers, not t nor t->arch 
 nad_status nadi_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_dataset *test);
 nad_status nadi_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *accuracy,
                                  double *loss);
+/* Learning rate and momentum of batch b (of nb) in epoch e under t's schedule (nad.h,
+ * nad_trainer_create), in double as PyTorch's schedulers compute them. */
+void nadi_schedule_at(const nad_trainer *t, int64_t e, int64_t b, int64_t nb, double *lr,
+                      double *momentum);
 
 #endif

@@ -247,8 +247,8 @@ nad_status nadi_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *a
 /* ---- training ------------------------------------------------------------------------------- */
 
 /* One batch: gradients, clipping, step. Returns the batch's summed loss and hits. */
-static nad_status train_batch(nad_trainer *t, nadi_pool *pool, job *j, double lr, int first,
-                              double *loss, int64_t *hits) {
+static nad_status train_batch(nad_trainer *t, nadi_pool *pool, job *j, double lr,
+                              double momentum, int first, double *loss, int64_t *hits) {
   nadi_pool_run(pool, train_job, j);
   float *grad = t->workers[0].grad;
   double s = t->workers[0].loss;
@@ -269,7 +269,7 @@ static nad_status train_batch(nad_trainer *t, nadi_pool *pool, job *j, double lr
     if (coef < 1.0f)
       scale = coef;
   }
-  nadi_sgd_step(t->g, t->params, grad, t->mbuf, first, scale, (float)lr, (float)t->momentum,
+  nadi_sgd_step(t->g, t->params, grad, t->mbuf, first, scale, (float)lr, (float)momentum,
                 (float)t->weight_decay);
   *loss += s;
   *hits += h;
@@ -304,7 +304,6 @@ nad_status nadi_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_
   }
   /* A new optimizer per fit, as utils.train builds one: momentum buffers start empty. */
   int first = 1;
-  const double slope = -t->lr / (double)t->epochs; /* np.interp([t], [0, E], [lr, 0]) */
   for (int64_t e = 0; e < t->epochs && st == NAD_OK; e++) {
     double t0 = now(), loss = 0.0;
     int64_t hits = 0;
@@ -312,8 +311,9 @@ nad_status nadi_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_
     for (int64_t b = 0; b < nb && st == NAD_OK; b++) {
       job j = {.t = t, .ds = train, .idx = perm + b * bsz, .count = n - b * bsz < bsz ? n - b * bsz : bsz,
                .stream = STREAM_DROPOUT + ((uint64_t)(e * nb + b) << 24)};
-      double lr = slope * ((double)e + (double)(b + 1) / (double)nb) + t->lr;
-      st = train_batch(t, s.pool, &j, lr, first, &loss, &hits);
+      double lr, momentum;
+      nadi_schedule_at(t, e, b, nb, &lr, &momentum);
+      st = train_batch(t, s.pool, &j, lr, momentum, first, &loss, &hits);
       first = 0;
     }
     if (st != NAD_OK)

@@ -6,48 +6,14 @@ usage: test_cli.py PATH/TO/nad        (prints "N passed, N failed"; exit 1 on an
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
 
 import numpy as np
 
-import nadtest  # noqa: E402 (PYTHONPATH: tests/python)
-from nadtest import check  # noqa: E402
-
-NAD = sys.argv[1] if len(sys.argv) > 1 else "nad"
-
-
-def run(*args, timeout=120):
-    """`nad ARGS...`: (rc, stdout, stderr)."""
-    return nadtest.run(NAD, *args, timeout=timeout)
-
-
-TMP = tempfile.mkdtemp(prefix="nad-cli-")
-
-
-def tmp(name):
-    return os.path.join(TMP, name)
-
-
-def must(name, *args, **kw):
-    """Runs a command that must succeed; returns stdout."""
-    rc, out, err = run(*args, **kw)
-    check(name, rc == 0, f"rc={rc} stderr={err.strip()}")
-    return out
-
-
-def fails(name, *args, code=None, files_absent=()):
-    """Runs a command that must fail with a message on stderr (and exit `code` if given)."""
-    rc, out, err = run(*args)
-    ok = rc != 0 and err.startswith("nad: ") and (code is None or rc == code)
-    check(name, ok, f"rc={rc} stderr={err.strip()!r}")
-    for f in files_absent:
-        check(name + " leaves no " + os.path.basename(f), not os.path.exists(f))
-    return err
+import clitest
+from clitest import NAD, check, fails, must, run, tmp
 
 
 # ---- version, help ----------------------------------------------------------------------------
@@ -348,8 +314,4 @@ except subprocess.TimeoutExpired:
     proc.kill()
     check("SIGINT stops the run", False, "still running after 60 s")
 
-if nadtest.failures():
-    print(f"(files kept in {TMP})")
-else:
-    shutil.rmtree(TMP, ignore_errors=True)
-nadtest.finish()
+clitest.finish()

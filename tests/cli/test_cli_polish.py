@@ -46,6 +46,9 @@ for args, name in ((['estimate', '--out', tmp], 'missing ARCH'),
                    (['bias', '--direction', 'random'], 'missing ARCH'),
                    (['sweep', '--out', tmp], 'missing ARCH'),
                    (['net', 'init', '--seed', '1', '--out', 'x.npy'], 'missing NAME'),
+                   (['train', '--data', 'fashion-mnist'], 'missing ARCH'),
+                   (['poison', '--data', 'fashion-mnist', '--index', '0'], 'missing ARCH'),
+                   (['flip', '--params', 'p.npy'], 'missing ARCH'),
                    (['compare'], 'missing A and B'),
                    (['compare', tmp], 'missing B')):
     r = run(nad, *args)

@@ -172,6 +172,12 @@ class Symbols(unittest.TestCase):
                   'nad_eval_point': (libnad.EvalPoint, 'NAD_EVAL_'),
                   'nad_fourier_part': (libnad.FourierPart, 'NAD_FOURIER_'),
                   'nad_blas_field': (libnad.BlasField, 'NAD_BLAS_'),
+                  'nad_network': (libnad.Network, 'NAD_NETWORK_'),
+                  'nad_output_kind': (libnad.OutputKind, 'NAD_OUTPUT_'),
+                  'nad_band_op': (libnad.BandOp, 'NAD_BAND_'),
+                  'nad_align_kind': (libnad.AlignKind, 'NAD_ALIGN_'),
+                  'nad_schedule': (libnad.Schedule, 'NAD_SCHEDULE_'),
+                  'nad_split': (libnad.Split, 'NAD_SPLIT_'),
                   'nad_owner': (libnad.Owner, 'NAD_OWNER_')}
         self.assertEqual(set(enums), set(mirror))
         for cname, (py, prefix) in mirror.items():

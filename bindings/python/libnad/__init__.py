@@ -26,11 +26,12 @@ import warnings
 import weakref
 from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
 
-from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, PROGRESS_FN, TRAINER_OPTIONS,
-                   BlasField, EvalPoint, FourierPart, LibraryNotFound, Mode, NadCancelledError,
-                   NadError, NadFormatError, NadIOError, NadMemoryError, NadMisuseError,
-                   NadNumericalError, NadOptionTypeError, NadParseError, NadShapeError,
-                   NadUnsupportedError, NadValueError, Option, Owner, Status, _lib, _path,
+from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, OUTPUT_LABEL, PROGRESS_FN,
+                   TRAINER_OPTIONS, AlignKind, BandOp, BlasField, EvalPoint, FourierPart,
+                   LibraryNotFound, Mode, NadCancelledError, NadError, NadFormatError, NadIOError,
+                   NadMemoryError, NadMisuseError, NadNumericalError, NadOptionTypeError,
+                   NadParseError, NadShapeError, NadUnsupportedError, NadValueError, Network,
+                   Option, OutputKind, Owner, Schedule, Split, Status, _lib, _path,
                    blas_core_for_cpu, blas_warning, last_error, library_path, option_is_double,
                    status_string)
 # for tests and introspection: the function table, functions the library lacks, the version check
@@ -40,7 +41,10 @@ from . import _buffers  # noqa: E402
 from ._buffers import as_input, output  # noqa: E402
 
 __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status', 'Option',
-           'Owner', 'Mode', 'EvalPoint', 'FourierPart', 'Tensor', 'Epoch', 'read_npy', 'write_npy',
+           'Owner', 'Mode', 'EvalPoint', 'Network', 'OutputKind', 'OUTPUT_LABEL', 'BandOp',
+           'AlignKind', 'BandResult', 'band_apply', 'band_evaluate', 'align', 'FourierPart',
+           'Schedule', 'Split', 'Tensor', 'Epoch', 'read_npy', 'write_npy', 'poison_carrier',
+           'png_write_images',
            'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
            'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
@@ -83,6 +87,8 @@ if blas_warning():
         ' (in Python: import libnad before numpy, or set it in the environment)'
         if _lib.nad_blas_info(BlasField.FIX) else ''), BlasKernelWarning, stacklevel=2)
 Epoch = collections.namedtuple('Epoch', 'epoch train_loss train_acc test_acc seconds')
+BandResult = collections.namedtuple('BandResult',
+                                    'accuracy_before accuracy_after changed_fraction l2 psnr')
 
 
 def version():
@@ -415,7 +421,8 @@ def option_owner(o):
     return owners.value
 
 
-_ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint}
+_ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint, Option.NETWORK: Network,
+                Option.SCHEDULE: Schedule}
 
 
 def _keywords(function, options, allowed):
@@ -502,6 +509,8 @@ class Estimator(_Handle):
     first_network = _opt_property(Option.FIRST_NETWORK)
     memory = _opt_property(Option.MEMORY)
     step = _opt_property(Option.STEP)
+    network = _opt_property(Option.NETWORK)
+    output = _opt_property(Option.OUTPUT)
 
     def plan(self):
         """Memory plan of run() with the current options: {'budget', 'bytes', 'batch',
@@ -515,6 +524,19 @@ class Estimator(_Handle):
         """Use x0 (c×h×w floats) as evaluation point (sets eval_point to USER)."""
         b = as_input(x0)
         _lib.nad_estimator_set_eval_point(self._handle, b.ptr, b.n)
+
+    def set_network(self, params):
+        """Evaluate this one network (flat parameters, state_dict order, e.g. a trained one)
+        instead of random networks (sets network to FIXED); needs set_eval_data."""
+        b = as_input(params)
+        _lib.nad_estimator_set_network(self._handle, b.ptr, b.n)
+
+    def set_eval_data(self, points):
+        """Evaluate sample j at point j of the Dataset `points` (sets eval_point to DATA);
+        num_networks is then the number of points used."""
+        if not isinstance(points, Dataset):
+            raise TypeError('set_eval_data() takes a libnad.Dataset')
+        _lib.nad_estimator_set_eval_data(self._handle, points._handle)
 
     def set_progress(self, fn):
         """Call fn(done, total) after each network; a true return value cancels the run, as does
@@ -698,6 +720,73 @@ class Dataset(_Handle):
         _lib.nad_dataset_get(self._handle, xb.ptr, xb.n, lb.ptr, lb.n)
         return xb.keep, lb.keep
 
+    @classmethod
+    def _wrap(cls, handle):
+        self = cls.__new__(cls)
+        self._own(handle)
+        return self
+
+    @classmethod
+    def load(cls, source, split='train', size=None):
+        """Load a real image dataset (nad.h, nad_dataset_load): source is 'fashion-mnist',
+        'idx:DIR', 'cifar10:DIR' or 'npy:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]', split 'train'
+        or 'test' (or a Split), size None (stored size) or (h, w) to zero-pad / centre-crop."""
+        sp = Split[split.upper()] if isinstance(split, str) else Split(split)
+        h, w = (0, 0) if size is None else (int(size[0]), int(size[1]))
+        out = c_void_p()
+        _lib.nad_dataset_load(_fspath(source), int(sp), h, w, byref(out))
+        return cls._wrap(out.value)
+
+    @property
+    def num_classes(self):
+        """Number of classes K (labels are 0..K-1)."""
+        return _i64(_lib.nad_dataset_num_classes, self._handle)
+
+    def class_counts(self):
+        """Samples per class, a list of K ints."""
+        k = self.num_classes
+        a = (c_int64 * k)()
+        _lib.nad_dataset_class_counts(self._handle, a, k)
+        return list(a)
+
+    def channel_stats(self):
+        """(mean, std) per channel, lists of c floats (population std, in double)."""
+        c = self.shape[0]
+        m, s = (c_double * c)(), (c_double * c)()
+        _lib.nad_dataset_channel_stats(self._handle, m, s, c)
+        return list(m), list(s)
+
+    def resize(self, h, w):
+        """New Dataset, every image zero-padded / centre-cropped to h x w."""
+        out = c_void_p()
+        _lib.nad_dataset_resize(self._handle, int(h), int(w), byref(out))
+        return Dataset._wrap(out.value)
+
+    def normalize(self, mean, std):
+        """New Dataset with x[c] = (x[c] - mean[c]) / std[c] per channel."""
+        c = self.shape[0]
+        if len(mean) != c or len(std) != c:
+            raise _shape_error('nad_dataset_normalize', 'mean and std need %d values', c)
+        out = c_void_p()
+        _lib.nad_dataset_normalize(self._handle, (c_double * c)(*mean), (c_double * c)(*std), c,
+                                   byref(out))
+        return Dataset._wrap(out.value)
+
+    def subset(self, first, count):
+        """New Dataset of samples first .. first + count - 1."""
+        out = c_void_p()
+        _lib.nad_dataset_subset(self._handle, int(first), int(count), byref(out))
+        return Dataset._wrap(out.value)
+
+    def poison(self, nads, index, epsilon):
+        """New Dataset poisoned with NAD carriers (nad.h, nad_dataset_poison): nads is
+        (count, h·w) or (count, h, w), single-channel NADs of the data's h x w."""
+        nb, count, dim = _nad_rows(nads, None, 'nad_dataset_poison')
+        out = c_void_p()
+        _lib.nad_dataset_poison(self._handle, nb.ptr, count, dim, int(index), float(epsilon),
+                                byref(out))
+        return Dataset._wrap(out.value)
+
     def __repr__(self):
         if self.closed:
             return '<libnad.Dataset (closed)>'
@@ -708,7 +797,8 @@ class Dataset(_Handle):
 class Trainer(_Handle):
     """Mini-batch SGD training (cross-entropy over the outputs as logits) of a fresh network of
     `arch` initialised from `seed`. Options (TRAINER_OPTIONS): epochs, batch, seed, num_threads,
-    lr, momentum, weight_decay, clip, as keywords or with set()."""
+    lr, momentum, weight_decay, clip, schedule ('linear' or 'onecycle'), as keywords or with
+    set()."""
     _destroy_name = 'nad_trainer_destroy'
 
     def __init__(self, arch, seed=0, **options):
@@ -780,6 +870,18 @@ class Trainer(_Handle):
     def net(self):
         """A Net with the current parameters."""
         return Net(self.arch, params=self.get_params())
+
+
+def poison_carrier(nads, shape, index, t):
+    """(carrier (c, h, w) float32, sign) of class t for NAD index (nad.h, nad_poison_carrier);
+    nads (count, h·w) or (count, h, w), shape the data's (c, h, w)."""
+    nb, count, dim = _nad_rows(nads, None, 'nad_poison_carrier')
+    c, h, w = _chw(shape)
+    dst = output((c, h, w))
+    sign = c_int32()
+    _lib.nad_poison_carrier(nb.ptr, count, dim, c, h, w, int(index), int(t), dst.ptr, dst.n,
+                            byref(sign))
+    return dst.keep, sign.value
 
 
 # ---- files and comparisons -----------------------------------------------------------------
@@ -906,12 +1008,89 @@ def png_write_heatmap(path, values, lo=None, hi=None, shape=None):
     _lib.nad_png_write_heatmap(_fspath(path), vb.ptr, rows, cols, float(lo), float(hi))
 
 
+# ---- probing trained networks and datasets with NADs --------------------------------------
+
+def _nad_rows(nads, d, func):
+    """(buffer, count, d) of a NAD array (count, D) or (count, c, h, w); a flat array is cut
+    into rows of d (an error when d is None)."""
+    nb = as_input(nads)
+    s = nb.shape
+    if s is not None and len(s) >= 2:
+        d = _prod(s[1:])
+    elif d is None:
+        raise _shape_error(func, 'NADs must be (count, D) or (count, c, h, w), got shape %s', s)
+    d = int(d)
+    if d < 1 or nb.n % d != 0 or nb.n == 0:
+        raise _shape_error(func, '%d floats are not whole NADs of dimension %d', nb.n, d)
+    return nb, nb.n // d, d
+
+
+def _band_op(op):
+    return BandOp[op.upper()] if isinstance(op, str) else BandOp(op)
+
+
+def band_apply(nads, first, last, x, op='flip', d=None):
+    """x − 2·P x ('flip') or x − P x ('remove') for every sample of x, P the projector onto
+    NADs [first, last) (rows of nads, orthonormal). x is (n, ...) with d values per sample;
+    returns float32 of x's shape."""
+    nb, count, d = _nad_rows(nads, d, 'nad_band_apply')
+    xb = as_input(x)
+    n = xb.n // d
+    if n < 1 or xb.n != n * d:
+        raise _shape_error('nad_band_apply', '%d floats of x are not whole samples of %d', xb.n,
+                           d)
+    shape = xb.shape if xb.shape is not None and _prod(xb.shape) == xb.n else (n, d)
+    dst = output(shape)
+    _lib.nad_band_apply(nb.ptr, count, d, int(first), int(last), int(_band_op(op)), xb.ptr, n,
+                        dst.ptr, dst.n)
+    return dst.keep
+
+
+def band_evaluate(net, dataset, nads, first, last, op='flip'):
+    """Classify every sample of `dataset` with `net` before and after band_apply: a
+    BandResult (accuracies in percent, changed_fraction in [0, 1], mean L2 size of the change,
+    PSNR in dB with the data's max − min as peak)."""
+    if not isinstance(net, Net) or not isinstance(dataset, Dataset):
+        raise TypeError('band_evaluate() takes a libnad.Net and a libnad.Dataset')
+    nb, count, d = _nad_rows(nads, _prod(dataset.shape), 'nad_band_evaluate')
+    r = [c_double() for _ in range(5)]
+    _lib.nad_band_evaluate(net._handle, dataset._handle, nb.ptr, count, d, int(first),
+                           int(last), int(_band_op(op)), *[byref(v) for v in r])
+    return BandResult(*(v.value for v in r))
+
+
+def align(dataset, nads, kind='between', ridge=0.01):
+    """(curve, score): curve[k-1] = fraction of the dataset's class-discriminative energy in
+    the first k NADs (kind 'between': between-class scatter of the class means;
+    'discriminant': linear-discriminant directions, ridge relative to trace(S_w)/d), and the
+    area under it over k = 1..D (random directions: (D + 1) / (2D))."""
+    if not isinstance(dataset, Dataset):
+        raise TypeError('align() takes a libnad.Dataset')
+    nb, count, d = _nad_rows(nads, _prod(dataset.shape), 'nad_align')
+    kind = AlignKind[kind.upper()] if isinstance(kind, str) else AlignKind(kind)
+    curve, score = output((count,), 'd'), c_double()
+    _lib.nad_align(dataset._handle, nb.ptr, count, d, int(kind), float(ridge), curve.ptr,
+                   curve.n, byref(score))
+    return curve.keep, score.value
+
+
 def png_write_lineplot(path, x, y, y_lo, y_hi):
     """640x400 PNG line plot of the points (x[i], y[i]) with y clamped to [y_lo, y_hi]."""
     xb, yb = as_input(x, 'd'), as_input(y, 'd')
     if xb.n != yb.n:
         raise _shape_error('nad_png_write_lineplot', '%d x values and %d y values', xb.n, yb.n)
     _lib.nad_png_write_lineplot(_fspath(path), xb.ptr, yb.ptr, xb.n, float(y_lo), float(y_hi))
+
+
+def png_write_images(path, x, cols, lo=0.0, hi=1.0):
+    """PNG grid of the images x (n, c, h, w) with c = 1 (grey) or 3 (RGB), `cols` per row,
+    [lo, hi] mapped to black..white."""
+    xb = as_input(x)
+    s = xb.shape
+    if s is None or len(s) != 4:
+        raise _shape_error('nad_png_write_images', 'x must be (n, c, h, w), got shape %s', s)
+    n, c, h, w = (int(v) for v in s)
+    _lib.nad_png_write_images(_fspath(path), xb.ptr, n, c, h, w, int(cols), float(lo), float(hi))
 
 
 # ---- one-call helpers; what dir(libnad) shows ---------------------------------------------

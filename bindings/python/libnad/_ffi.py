@@ -41,7 +41,10 @@ class Option(enum.IntEnum):
     EVAL_POINT = 106
     FIRST_NETWORK = 107
     EPOCHS = 108
-    MEMORY = 109
+    SCHEDULE = 109
+    NETWORK = 120
+    OUTPUT = 121
+    MEMORY = 122
     STEP = 200
     LR = 201
     MOMENTUM = 202
@@ -61,10 +64,43 @@ class Mode(enum.IntEnum):
     GRADIENT = 1
 
 
+class Schedule(enum.IntEnum):
+    LINEAR = 0
+    ONECYCLE = 1
+
+
+class Split(enum.IntEnum):
+    TRAIN = 0
+    TEST = 1
+
+
 class EvalPoint(enum.IntEnum):
     NORMAL = 0
     ZEROS = 1
     USER = 2
+    DATA = 3
+
+
+class Network(enum.IntEnum):
+    RANDOM = 0
+    FIXED = 1
+
+
+class OutputKind(enum.IntEnum):
+    LABEL = -1  # the response is the output of each point's label
+
+
+OUTPUT_LABEL = OutputKind.LABEL
+
+
+class BandOp(enum.IntEnum):
+    FLIP = 0
+    REMOVE = 1
+
+
+class AlignKind(enum.IntEnum):
+    BETWEEN = 0
+    DISCRIMINANT = 1
 
 
 class BlasField(enum.IntEnum):
@@ -271,6 +307,8 @@ _FUNCS = [
     ('nad_option_by_name', [c_char_p, P(c_int)], c_int, _check),
     ('nad_option_owner', [c_int, P(c_int32)], c_int, _check),
     ('nad_estimator_set_eval_point', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    ('nad_estimator_set_network', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    ('nad_estimator_set_eval_data', [HANDLE, HANDLE], c_int, _check),
     ('nad_estimator_set_progress', [HANDLE, PROGRESS_FN, c_void_p], c_int, _check),
     ('nad_estimator_set_checkpoint', [HANDLE, c_char_p, c_int64], c_int, _check),
     ('nad_estimator_run', [HANDLE], c_int, _check),
@@ -303,6 +341,20 @@ _FUNCS = [
     ('nad_dataset_destroy', [HANDLE], None),
     ('nad_dataset_size', [HANDLE, P(c_int64), P(c_int64)], c_int, _check),
     ('nad_dataset_get', [HANDLE, P(c_float), c_size_t, P(c_int32), c_size_t], c_int, _check),
+    # real image datasets
+    ('nad_dataset_load', [c_char_p, c_int, c_int64, c_int64, P(c_void_p)], c_int, _check),
+    ('nad_dataset_num_classes', [HANDLE, P(c_int64)], c_int, _check),
+    ('nad_dataset_class_counts', [HANDLE, P(c_int64), c_size_t], c_int, _check),
+    ('nad_dataset_channel_stats', [HANDLE, P(c_double), P(c_double), c_size_t], c_int, _check),
+    ('nad_dataset_resize', [HANDLE, c_int64, c_int64, P(c_void_p)], c_int, _check),
+    ('nad_dataset_normalize', [HANDLE, P(c_double), P(c_double), c_size_t, P(c_void_p)], c_int,
+     _check),
+    ('nad_dataset_subset', [HANDLE, c_int64, c_int64, P(c_void_p)], c_int, _check),
+    # poisoning
+    ('nad_poison_carrier', [P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64, c_int64,
+                            c_int64, P(c_float), c_size_t, P(c_int32)], c_int, _check),
+    ('nad_dataset_poison', [HANDLE, P(c_float), c_int64, c_int64, c_int64, c_double,
+                            P(c_void_p)], c_int, _check),
     # training
     ('nad_trainer_create', [HANDLE, c_uint64, P(c_void_p)], c_int, _check),
     ('nad_trainer_destroy', [HANDLE], None),
@@ -312,6 +364,14 @@ _FUNCS = [
     ('nad_trainer_fit', [HANDLE, HANDLE, HANDLE], c_int, _check),
     ('nad_trainer_evaluate', [HANDLE, HANDLE, P(c_double), P(c_double)], c_int, _check),
     ('nad_trainer_get_params', [HANDLE, P(c_float), c_size_t], c_int, _check),
+    # probing trained networks and datasets with NADs
+    ('nad_band_apply', [P(c_float), c_int64, c_int64, c_int64, c_int64, c_int, P(c_float), c_int64,
+                        P(c_float), c_size_t], c_int, _check),
+    ('nad_band_evaluate', [HANDLE, HANDLE, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int,
+                           P(c_double), P(c_double), P(c_double), P(c_double), P(c_double)],
+     c_int, _check),
+    ('nad_align', [HANDLE, P(c_float), c_int64, c_int64, c_int, c_double, P(c_double), c_size_t,
+                   P(c_double)], c_int, _check),
     # pictures
     ('nad_png_write_nads', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64], c_int,
      _check),
@@ -319,6 +379,8 @@ _FUNCS = [
      c_int, _check),
     ('nad_png_write_lineplot', [c_char_p, P(c_double), P(c_double), c_int64, c_double, c_double],
      c_int, _check),
+    ('nad_png_write_images', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64,
+                              c_double, c_double], c_int, _check),
 ]
 
 

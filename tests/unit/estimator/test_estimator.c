@@ -595,7 +595,7 @@ static void test_bad_input(void) {
   CHECK(nad_estimator_set_int(e, (nad_option)12345, 1) == NAD_ERR_INVALID_ARG, "unknown opt");
   CHECK(nad_estimator_set_int(e, NAD_OPT_TOP_K, 17) == NAD_ERR_INVALID_ARG, "top_k > D");
   CHECK(nad_estimator_set_int(e, NAD_OPT_MODE, 2) == NAD_ERR_INVALID_ARG, "mode 2");
-  CHECK(nad_estimator_set_int(e, NAD_OPT_EVAL_POINT, 3) == NAD_ERR_INVALID_ARG, "eval 3");
+  CHECK(nad_estimator_set_int(e, NAD_OPT_EVAL_POINT, 4) == NAD_ERR_INVALID_ARG, "eval 4");
   CHECK(nad_estimator_set_int(e, NAD_OPT_NUM_THREADS, -1) == NAD_ERR_INVALID_ARG, "threads");
   CHECK(nad_estimator_set_int(e, NAD_OPT_BATCH, 0) == NAD_ERR_INVALID_ARG, "batch 0");
   CHECK(nad_estimator_set_int(NULL, NAD_OPT_SEED, 1) == NAD_ERR_INVALID_ARG, "NULL e");

@@ -2,7 +2,9 @@
 """nad_trainer against a PyTorch re-implementation of the reference's utils.train on identical
 weights and identical data order (shuffling off): SGD with momentum and weight decay, linear
 learning-rate decay per batch, gradient-norm clipping (checked to be active), the last batch
-partial, BatchNorm in training mode, 1 and 2 threads. Final parameters (BatchNorm running
+partial, BatchNorm in training mode, 1 and 2 threads; and K-class training (issue 8) with
+torch.optim.lr_scheduler.OneCycleLR (cycled momentum, weight decay), as the reference's
+poisoning script trains LeNet on Fashion-MNIST. Final parameters (BatchNorm running
 statistics included) and per-epoch training loss/accuracy must agree to 1e-4 relative.
 
 usage: test_trainer_torch.py PATH/TO/train_helper      (exit 77 when torch is missing)
@@ -68,21 +70,26 @@ def load_flat(model, flat):
     model.load_state_dict(sd)
 
 
-def torch_train(model, x, y, epochs, batch, lr, momentum, wd, clip):
-    """utils.train with DataLoader(shuffle=False): returns per-epoch (loss, acc) and the
+def torch_train(model, x, y, epochs, batch, lr, momentum, wd, clip, schedule="linear"):
+    """utils.train with DataLoader(shuffle=False) (or, schedule "onecycle", the poisoning
+    script's OneCycleLR stepped after every batch): returns per-epoch (loss, acc) and the
     gradient norms seen before clipping."""
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
     loss_fun = nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     nb = (len(x) + batch - 1) // batch
+    sched = None
+    if schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * nb)
     hist, norms = [], []
     for epoch in range(epochs):
         model.train()
         ls = acc = n = 0
         for b in range(nb):
             inputs, targets = xt[b * batch:(b + 1) * batch], yt[b * batch:(b + 1) * batch]
-            opt.param_groups[0].update(lr=np.interp([epoch + (b + 1) / nb], [0, epochs],
-                                                    [lr, 0])[0])
+            if sched is None:
+                opt.param_groups[0].update(lr=np.interp([epoch + (b + 1) / nb], [0, epochs],
+                                                        [lr, 0])[0])
             output = model(inputs)
             loss = loss_fun(output, targets)
             opt.zero_grad()
@@ -90,6 +97,8 @@ def torch_train(model, x, y, epochs, batch, lr, momentum, wd, clip):
             if clip > 0:
                 norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), clip)))
             opt.step()
+            if sched is not None:
+                sched.step()
             ls += loss.item() * targets.size(0)
             acc += (output.max(1)[1] == targets).sum().item()
             n += targets.size(0)
@@ -97,25 +106,30 @@ def torch_train(model, x, y, epochs, batch, lr, momentum, wd, clip):
     return np.array(hist), norms
 
 
-def case(name, spec, shape, n, epochs, batch, lr, momentum, wd, clip, threads, seed=3):
+def case(name, spec, shape, n, epochs, batch, lr, momentum, wd, clip, threads, seed=3,
+         classes=2, schedule="linear"):
     c, h, w = shape
     rng = np.random.default_rng(seed)
-    y = rng.integers(0, 2, n).astype(np.float32)
-    v = rng.standard_normal((c, h, w))
-    v /= np.linalg.norm(v)
-    x = (rng.standard_normal((n, c, h, w)) + 2.0 * (1 - 2 * y)[:, None, None, None] * v)
+    y = rng.integers(0, classes, n).astype(np.float32)
+    if classes == 2:
+        v = rng.standard_normal((c, h, w))
+        v /= np.linalg.norm(v)
+        x = (rng.standard_normal((n, c, h, w)) + 2.0 * (1 - 2 * y)[:, None, None, None] * v)
+    else:  # one random mean per class
+        means = rng.standard_normal((classes, c, h, w))
+        x = rng.standard_normal((n, c, h, w)) + 0.5 * means[y.astype(int)]
     x = x.astype(np.float32)
     paths = {k: os.path.join(TMP, f"{name}_{k}.npy") for k in ["x", "y", "init", "final", "hist"]}
     np.save(paths["x"], x)
     np.save(paths["y"], y)
     p = run(HELPER, "train", spec, c, h, w, paths["x"], paths["y"], paths["init"], paths["final"],
-            paths["hist"], epochs, batch, lr, momentum, wd, clip, threads, seed)
+            paths["hist"], epochs, batch, lr, momentum, wd, clip, threads, seed, schedule)
     check(f"{name}: helper runs", p.rc == 0, p.err)
     if p.rc != 0:
         return
     model = torch_model(spec, c, h, w)
     load_flat(model, np.load(paths["init"]))
-    hist, norms = torch_train(model, x, y, epochs, batch, lr, momentum, wd, clip)
+    hist, norms = torch_train(model, x, y, epochs, batch, lr, momentum, wd, clip, schedule)
     if clip > 0:
         check(f"{name}: clipping is active", sum(nm > clip for nm in norms) >= 3,
               f"norms {np.round(norms, 3)}")
@@ -152,4 +166,13 @@ case("logreg", "fc 2", (1, 8, 8), 200, 2, 16, 0.05, 0.9, 1e-3, 0.5, 1)
 case("bn1d", "fc 8; bn; relu; fc 2", (1, 6, 6), 100, 2, 16, 0.05, 0.5, 1e-3, 0.5, 1)
 # LeNet, batch 64 (chunks of 32 over two threads), reference learning rate, no momentum
 case("lenet", LENET, (1, 32, 32), 300, 2, 64, 0.5, 0.0, 0.0, 0.1, 2)
+# K classes (issue 8): the poisoning script's optimiser (OneCycleLR, momentum cycled 0.95 ->
+# 0.85 -> 0.95, weight decay 5e-4, no clipping); 10-class LeNet on two threads, 5-class small
+# net with BatchNorm, and the linear schedule with 3 classes
+case("lenet-10class-onecycle", LENET[:-len("fc 2")] + "fc 10", (1, 32, 32), 300, 2, 64, 0.05,
+     0.9, 5e-4, 0.0, 2, classes=10, schedule="onecycle")
+case("small-bn-5class-onecycle", SMALL_BN[:-1] + "5", (1, 8, 8), 200, 3, 16, 0.1, 0.9, 5e-4,
+     0.0, 1, classes=5, schedule="onecycle")
+case("small-3class-linear", SMALL[:-1] + "3", (1, 8, 8), 200, 2, 16, 0.05, 0.9, 1e-3, 0.5, 1,
+     classes=3)
 finish()

@@ -2,7 +2,7 @@
  * (test_directions_numpy.py, test_trainer_torch.py). Public API only.
  *   train_helper direction C H W FY FX PART OUT.npy         PART: auto | sin | cos
  *   train_helper train SPEC C H W X.npy Y.npy INIT.npy FINAL.npy LOSSES.npy
- *                EPOCHS BATCH LR MOMENTUM WD CLIP THREADS SEED
+ *                EPOCHS BATCH LR MOMENTUM WD CLIP THREADS SEED [linear|onecycle]
  *     trains a trainer (seed SEED, shuffling off) on x (N x C x H x W float32) and labels y
  *     (N float32 holding integers); writes the initial and final parameters and the per-epoch
  *     training losses and accuracies (EPOCHS x 2, float64). */
@@ -55,6 +55,8 @@ static int train(char **argv) {
   int64_t epochs = atoll(argv[9]), batch = atoll(argv[10]), threads = atoll(argv[15]);
   double lr = atof(argv[11]), mom = atof(argv[12]), wd = atof(argv[13]), clip = atof(argv[14]);
   uint64_t seed = (uint64_t)atoll(argv[16]);
+  int64_t schedule = argv[17] && strcmp(argv[17], "onecycle") == 0 ? NAD_SCHEDULE_ONECYCLE
+                                                                    : NAD_SCHEDULE_LINEAR;
   nad_arch *a = NULL;
   nad_status st = nad_arch_create_spec(spec, c, h, w, &a);
   if (st != NAD_OK)
@@ -79,6 +81,7 @@ static int train(char **argv) {
       (st = nad_trainer_set_int(t, NAD_OPT_BATCH, batch)) ||
       (st = nad_trainer_set_int(t, NAD_OPT_NUM_THREADS, threads)) ||
       (st = nad_trainer_set_int(t, NAD_OPT_SHUFFLE, 0)) ||
+      (st = nad_trainer_set_int(t, NAD_OPT_SCHEDULE, schedule)) ||
       (st = nad_trainer_set_double(t, NAD_OPT_LR, lr)) ||
       (st = nad_trainer_set_double(t, NAD_OPT_MOMENTUM, mom)) ||
       (st = nad_trainer_set_double(t, NAD_OPT_WEIGHT_DECAY, wd)) ||
@@ -113,7 +116,7 @@ static int train(char **argv) {
 int main(int argc, char **argv) {
   if (argc == 9 && strcmp(argv[1], "direction") == 0)
     return direction(argv + 2);
-  if (argc == 19 && strcmp(argv[1], "train") == 0)
+  if ((argc == 19 || argc == 20) && strcmp(argv[1], "train") == 0)
     return train(argv + 2);
   fprintf(stderr, "usage: see the comment at the top of train_helper.c\n");
   return 2;

@@ -45,7 +45,10 @@ const NAD_OPT_MODE = nad_option(105)
 const NAD_OPT_EVAL_POINT = nad_option(106)
 const NAD_OPT_FIRST_NETWORK = nad_option(107)
 const NAD_OPT_EPOCHS = nad_option(108)
-const NAD_OPT_MEMORY = nad_option(109)
+const NAD_OPT_SCHEDULE = nad_option(109)
+const NAD_OPT_NETWORK = nad_option(120)
+const NAD_OPT_OUTPUT = nad_option(121)
+const NAD_OPT_MEMORY = nad_option(122)
 const NAD_OPT_STEP = nad_option(200)
 const NAD_OPT_LR = nad_option(201)
 const NAD_OPT_MOMENTUM = nad_option(202)
@@ -61,15 +64,39 @@ const nad_mode = Cint
 const NAD_MODE_DIPOLE = nad_mode(0)
 const NAD_MODE_GRADIENT = nad_mode(1)
 
+const nad_schedule = Cint
+const NAD_SCHEDULE_LINEAR = nad_schedule(0)
+const NAD_SCHEDULE_ONECYCLE = nad_schedule(1)
+
 const nad_eval_point = Cint
 const NAD_EVAL_NORMAL = nad_eval_point(0)
 const NAD_EVAL_ZEROS = nad_eval_point(1)
 const NAD_EVAL_USER = nad_eval_point(2)
+const NAD_EVAL_DATA = nad_eval_point(3)
+
+const nad_network = Cint
+const NAD_NETWORK_RANDOM = nad_network(0)
+const NAD_NETWORK_FIXED = nad_network(1)
+
+const nad_output_kind = Cint
+const NAD_OUTPUT_LABEL = nad_output_kind(-1)
 
 const nad_fourier_part = Cint
 const NAD_FOURIER_AUTO = nad_fourier_part(0)
 const NAD_FOURIER_SIN = nad_fourier_part(1)
 const NAD_FOURIER_COS = nad_fourier_part(2)
+
+const nad_split = Cint
+const NAD_SPLIT_TRAIN = nad_split(0)
+const NAD_SPLIT_TEST = nad_split(1)
+
+const nad_band_op = Cint
+const NAD_BAND_FLIP = nad_band_op(0)
+const NAD_BAND_REMOVE = nad_band_op(1)
+
+const nad_align_kind = Cint
+const NAD_ALIGN_BETWEEN = nad_align_kind(0)
+const NAD_ALIGN_DISCRIMINANT = nad_align_kind(1)
 
 """
     nad_version()
@@ -704,8 +731,9 @@ end
     nad_option_by_name(name, o)
 
 Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
-"eval_point", "first_network", "memory", "step", and for the trainer "epochs", "lr", "momentum",
-"weight_decay", "clip", "shuffle"); NAD_ERR_INVALID_ARG for an unknown name.
+"eval_point", "first_network", "memory", "step", "network", "output", and for the trainer
+"epochs", "lr", "momentum", "weight_decay", "clip", "schedule", "shuffle");
+NAD_ERR_INVALID_ARG for an unknown name.
 @param name the option name
 @param[out] o receives the option id
 @return NAD_OK, or the status of the failure with its message in nad_last_error()
@@ -745,6 +773,43 @@ C: `nad_status nad_estimator_set_eval_point(nad_estimator * e, const float * x0,
 """
 function nad_estimator_set_eval_point(e, x0, len)
     ccall((:nad_estimator_set_eval_point, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Cfloat}, Csize_t), e, x0, len)
+end
+
+"""
+    nad_estimator_set_network(e, params, len)
+
+Fix the network: params (nad_arch_num_params floats, state_dict order as nad_net_get_params
+and nad_trainer_get_params give them) are copied and used, in eval mode, for every sample;
+sets NAD_OPT_NETWORK to NAD_NETWORK_FIXED. Non-finite values are NAD_ERR_INVALID_ARG, a
+wrong length NAD_ERR_SHAPE. Defines the run: checkpoints record a hash of the parameters
+and refuse to resume with others.
+@param e the estimator
+@param params the parameters (copied)
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_set_network(nad_estimator * e, const float * params, size_t len)`
+"""
+function nad_estimator_set_network(e, params, len)
+    ccall((:nad_estimator_set_network, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Cfloat}, Csize_t), e, params, len)
+end
+
+"""
+    nad_estimator_set_eval_data(e, points)
+
+Evaluate sample j at sample j of `points` (retained, not copied; samples of the
+architecture's input shape, else NAD_ERR_SHAPE); sets NAD_OPT_EVAL_POINT to NAD_EVAL_DATA.
+The run needs first_network + num_networks <= the number of points. With NAD_OPT_OUTPUT =
+NAD_OUTPUT_LABEL the labels must be < the number of outputs. Defines the run: checkpoints
+record a hash of the points and labels.
+@param e the estimator
+@param points the evaluation points (retained)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_set_eval_data(nad_estimator * e, const nad_dataset * points)`
+"""
+function nad_estimator_set_eval_data(e, points)
+    ccall((:nad_estimator_set_eval_data, libnad), nad_status, (Ptr{nad_estimator}, Ptr{nad_dataset}), e, points)
 end
 
 """
@@ -961,9 +1026,10 @@ end
     nad_estimator_load(e, path)
 
 Add the networks accumulated in a checkpoint file to e (before run, or to merge disjoint
-runs after run). Files of another architecture, shape, step, mode, evaluation point or seed
-are refused with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones,
-and overlapping network ranges; a refused file leaves e unchanged. A following run skips
+runs after run). Files of another architecture, shape, step, mode, evaluation point (or
+evaluation data), seed, network kind, fixed network (parameters) or output are refused
+with NAD_ERR_FORMAT naming the mismatch, as are corrupted and truncated ones, and
+overlapping network ranges; a refused file leaves e unchanged. A following run skips
 the networks already accumulated, so re-running the settings of a killed run after loading
 its checkpoint resumes it (and gives the same result as an uninterrupted run). Results are
 recomputed by nad_estimator_finalize (or the run).
@@ -1184,6 +1250,201 @@ function nad_dataset_get(d, x, x_len, labels, labels_len)
 end
 
 """
+    nad_dataset_load(source, split, h, w, out)
+
+Load a labelled image dataset. `source` is one of
+fashion-mnist        the Debian package dataset-fashion-mnist
+(/usr/share/datasets/fashion-mnist), gzipped IDX, 10 classes
+idx:DIR              MNIST-family IDX files in DIR: train-images-idx3-ubyte and
+train-labels-idx1-ubyte (train), t10k-images-idx3-ubyte and
+t10k-labels-idx1-ubyte (test), each also found with a .gz suffix
+(gzip, read through zlib); unsigned-byte data, images N×H×W
+cifar10:DIR          the CIFAR-10 binary version: data_batch_1.bin .. data_batch_5.bin
+(train, in that order) and test_batch.bin (test), in DIR or in
+DIR/cifar-10-batches-bin; records of 1 label byte + 3×32×32 bytes
+(R, G, B planes), labels < 10, 10 classes
+npy:IMAGES,LABELS[,TEST_IMAGES,TEST_LABELS]
+.npy files (paths without commas): images N×H×W or N×C×H×W of
+uint8 ('|u1'), float32 or float64 (finite), labels a vector of N
+integers ('|u1', '|i1', '<i2', '<u2', '<i4', '<u4', '<i8', '<u8') in
+[0, 65535]; the first pair is the train split, the second (when
+given) the test split
+Unsigned-byte pixels are scaled to [0, 1] (v / 255); float pixels are kept as stored. Any
+file may be gzipped. h = w = 0 keeps the stored image size; h, w >= 1 zero-pads or
+centre-crops every image to h×w as nad_dataset_resize does. The number of classes is the
+format's (10 for fashion-mnist and cifar10) or the largest label + 1.
+Every file is validated before any sample is used: magic numbers, dimensions, the size of
+the (decompressed) data against the header, label range, image/label count agreement. A bad
+file gives NAD_ERR_FORMAT with a message naming the file and the problem, a missing one
+NAD_ERR_IO, an unknown source or a split the source does not have NAD_ERR_INVALID_ARG; on
+any failure *out is NULL and nothing stays allocated.
+@param source the source (see above)
+@param split train or test split
+@param h image height wanted, 0 to keep the stored one
+@param w image width wanted, 0 to keep the stored one
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_dataset_load(const char * source, nad_split split, int64_t h, int64_t w, nad_dataset * * out)`
+"""
+function nad_dataset_load(source, split, h, w, out)
+    ccall((:nad_dataset_load, libnad), nad_status, (Cstring, nad_split, Int64, Int64, Ptr{Ptr{nad_dataset}}), source, split, h, w, out)
+end
+
+"""
+    nad_dataset_num_classes(d, k)
+
+Number of classes K (labels are in 0..K-1; a class may have no sample).
+@param d the dataset
+@param[out] k receives K
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_dataset_num_classes(const nad_dataset * d, int64_t * k)`
+"""
+function nad_dataset_num_classes(d, k)
+    ccall((:nad_dataset_num_classes, libnad), nad_status, (Ptr{nad_dataset}, Ptr{Int64}), d, k)
+end
+
+"""
+    nad_dataset_class_counts(d, counts, len)
+
+Samples per class into counts[0..K) (len must be K = nad_dataset_num_classes).
+@param d the dataset
+@param[out] counts receives the K counts
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_dataset_class_counts(const nad_dataset * d, int64_t * counts, size_t len)`
+"""
+function nad_dataset_class_counts(d, counts, len)
+    ccall((:nad_dataset_class_counts, libnad), nad_status, (Ptr{nad_dataset}, Ptr{Int64}, Csize_t), d, counts, len)
+end
+
+"""
+    nad_dataset_channel_stats(d, mean, std, len)
+
+Per-channel mean and standard deviation (population, ddof = 0) over all samples and pixels,
+accumulated in double; mean and std hold c doubles each (len = c).
+@param d the dataset
+@param[out] mean receives the c means
+@param[out] std receives the c standard deviations
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_dataset_channel_stats(const nad_dataset * d, double * mean, double * std, size_t len)`
+"""
+function nad_dataset_channel_stats(d, mean, std, len)
+    ccall((:nad_dataset_channel_stats, libnad), nad_status, (Ptr{nad_dataset}, Ptr{Cdouble}, Ptr{Cdouble}, Csize_t), d, mean, std, len)
+end
+
+"""
+    nad_dataset_resize(d, h, w, out)
+
+New dataset with every image zero-padded or centre-cropped to h×w (h, w >= 1), per axis:
+a larger target puts floor((h − H)/2) zero rows above the image and the rest below (28 → 32:
+2 and 2, as numpy.pad((2, 2)) and torchvision's CenterCrop padding); a smaller one keeps rows
+floor((H − h)/2) .. floor((H − h)/2) + h − 1. Labels and classes are kept.
+@param d the dataset
+@param h new height (>= 1)
+@param w new width (>= 1)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_dataset_resize(const nad_dataset * d, int64_t h, int64_t w, nad_dataset * * out)`
+"""
+function nad_dataset_resize(d, h, w, out)
+    ccall((:nad_dataset_resize, libnad), nad_status, (Ptr{nad_dataset}, Int64, Int64, Ptr{Ptr{nad_dataset}}), d, h, w, out)
+end
+
+"""
+    nad_dataset_normalize(d, mean, std, len, out)
+
+New dataset with x[c] ← (x[c] − mean[c]) / std[c] per channel (len = c; std finite and > 0,
+mean finite), e.g. with the training split's nad_dataset_channel_stats.
+@param d the dataset
+@param mean the c means to subtract
+@param std the c standard deviations to divide by
+@param len number of elements at the pointer (must equal the number needed)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_dataset_normalize(const nad_dataset * d, const double * mean, const double * std, size_t len, nad_dataset * * out)`
+"""
+function nad_dataset_normalize(d, mean, std, len, out)
+    ccall((:nad_dataset_normalize, libnad), nad_status, (Ptr{nad_dataset}, Ptr{Cdouble}, Ptr{Cdouble}, Csize_t, Ptr{Ptr{nad_dataset}}), d, mean, std, len, out)
+end
+
+"""
+    nad_dataset_subset(d, first, count, out)
+
+New dataset of samples first .. first + count − 1 (copied; count >= 1, within the dataset).
+Keeps the number of classes of d.
+@param d the dataset
+@param first index of the first sample kept
+@param count number of samples kept
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_dataset_subset(const nad_dataset * d, int64_t first, int64_t count, nad_dataset * * out)`
+"""
+function nad_dataset_subset(d, first, count, out)
+    ccall((:nad_dataset_subset, libnad), nad_status, (Ptr{nad_dataset}, Int64, Int64, Ptr{Ptr{nad_dataset}}), d, first, count, out)
+end
+
+"""
+    nad_poison_carrier(nads, count, nad_dim, c, h, w, index, t, dst, len, sign)
+
+Carrier of class t for NAD index i on c×h×w data: a c·h·w vector that is zero except on
+channel t % c, which holds NAD number i + t / (2c) (integer division) normalised to unit
+norm; *sign (may be NULL) = 2·(t % 2) − 1. For c = 3 and 10 classes the classes use NADs
+i, i + 1 (the reference's pair); for c = 1, NADs i .. i + 4. `nads` holds `count` NADs of
+nad_dim = h·w floats each (single-channel NADs, e.g. from an estimator at 1×h×w), else
+NAD_ERR_SHAPE. i + t / (2c) >= count, t < 0 or i < 0 is NAD_ERR_INVALID_ARG; a NAD that is
+zero or not finite NAD_ERR_INVALID_ARG. dst holds len = c·h·w floats.
+@param nads count single-channel NADs of nad_dim floats each
+@param count number of NADs in nads
+@param nad_dim floats per NAD (h·w)
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param index NAD index i of class 0
+@param t the class
+@param[out] dst receives the carrier, c·h·w floats
+@param len number of elements at the pointer (must equal the number needed)
+@param[out] sign receives the sign of the class; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_poison_carrier(const float * nads, int64_t count, int64_t nad_dim, int64_t c, int64_t h, int64_t w, int64_t index, int64_t t, float * dst, size_t len, int32_t * sign)`
+"""
+function nad_poison_carrier(nads, count, nad_dim, c, h, w, index, t, dst, len, sign)
+    ccall((:nad_poison_carrier, libnad), nad_status, (Ptr{Cfloat}, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Ptr{Cfloat}, Csize_t, Ptr{Int32}), nads, count, nad_dim, c, h, w, index, t, dst, len, sign)
+end
+
+"""
+    nad_dataset_poison(d, nads, count, nad_dim, index, epsilon, out)
+
+New dataset in which every sample x of class t has its component along its class's carrier
+v_t (nad_poison_carrier) *replaced* by sign_t·ε: x ← x + (sign_t·ε − ⟨x, v_t⟩)·v_t (the
+projection in double). Labels are kept. Needs index + (K − 1) / (2c) < count for the K
+classes of d (NAD_ERR_INVALID_ARG otherwise, naming the last NAD needed); ε finite and >= 0
+(NAD_ERR_INVALID_ARG). nads as for nad_poison_carrier (nad_dim = h·w of d, else
+NAD_ERR_SHAPE).
+@param d the dataset
+@param nads count single-channel NADs of nad_dim floats each
+@param count number of NADs in nads
+@param nad_dim floats per NAD (h·w of d)
+@param index NAD index of class 0
+@param epsilon the poison strength ε (>= 0)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_dataset_poison(const nad_dataset * d, const float * nads, int64_t count, int64_t nad_dim, int64_t index, double epsilon, nad_dataset * * out)`
+"""
+function nad_dataset_poison(d, nads, count, nad_dim, index, epsilon, out)
+    ccall((:nad_dataset_poison, libnad), nad_status, (Ptr{nad_dataset}, Ptr{Cfloat}, Int64, Int64, Int64, Cdouble, Ptr{Ptr{nad_dataset}}), d, nads, count, nad_dim, index, epsilon, out)
+end
+
+"""
     nad_trainer_create(a, seed, out)
 
 New trainer with a network of architecture a initialised from `seed` (the weights of
@@ -1192,11 +1453,21 @@ Options (nad_trainer_set_int/double; bounds from nad_option_bounds):
 NAD_OPT_EPOCHS (20), NAD_OPT_BATCH (128; the last batch of an epoch may be smaller),
 NAD_OPT_SEED (shuffling and dropout masks; default = seed), NAD_OPT_NUM_THREADS (1;
 0 = online CPUs), NAD_OPT_LR (0.5), NAD_OPT_MOMENTUM (0), NAD_OPT_WEIGHT_DECAY (0),
-NAD_OPT_CLIP (0.5; 0 = no clipping), NAD_OPT_SHUFFLE (1, experimental).
-Per batch b of epoch e (from 0) of nb batches: lr_t = lr·(1 − (e + (b+1)/nb)/epochs);
-gradient of the mean cross-entropy, clipped to a global L2 norm of at most `clip` (factor
-clip/(norm + 1e-6) when below 1); then torch.optim.SGD: d = g + wd·p, buf = d at the first
-step of the fit else momentum·buf + d, p −= lr_t·buf. Threads split each batch (samples in
+NAD_OPT_CLIP (0.5; 0 = no clipping), NAD_OPT_SCHEDULE (NAD_SCHEDULE_LINEAR),
+NAD_OPT_SHUFFLE (1, experimental).
+Per batch b of epoch e (from 0) of nb batches, global step s = e·nb + b of S = epochs·nb:
+LINEAR    lr_t = lr·(1 − (e + (b+1)/nb)/epochs), momentum m_t = NAD_OPT_MOMENTUM;
+ONECYCLE  torch.optim.lr_scheduler.OneCycleLR(max_lr = lr, total_steps = S) with its
+defaults: with a = 0.3·S − 1, for s <= a lr_t = cos(lr/25 → lr, s/a), else
+lr_t = cos(lr → lr/25e4, (s − a)/(S − 1 − a)), cos(u → v, p) =
+v + (u − v)·(1 + cos(π·p))/2; and, when NAD_OPT_MOMENTUM > 0, the momentum
+cycled as its cycle_momentum does: m_t = cos(0.95 → 0.85, ·) then
+cos(0.85 → 0.95, ·) over the same phases (the option's value is then unused;
+0 keeps plain SGD).
+Gradient of the mean cross-entropy over the K outputs (labels 0..K−1), clipped to a global
+L2 norm of at most `clip` (factor clip/(norm + 1e-6) when below 1); then torch.optim.SGD:
+d = g + wd·p, buf = d at the first step of the fit else m_t·buf + d, p −= lr_t·buf (plain
+p −= lr_t·d when m_t = 0). Threads split each batch (samples in
 chunks of fixed size, gradients summed in a fixed order); an architecture with BatchNorm
 trains every batch whole (its statistics are over the batch) with the threads given to
 BLAS.
@@ -1323,6 +1594,109 @@ function nad_trainer_get_params(t, dst, len)
 end
 
 """
+    nad_band_apply(nads, count, d, first, last, op, x, n, dst, dst_len)
+
+Apply a band operation to n samples. `nads` holds count NADs of dimension d (count×d floats,
+row i = NAD i, as nad_estimator_nads writes them); the band is rows [first, last), which
+must be orthonormal (max |V·Vᵀ − I| <= 1e-3, else NAD_ERR_INVALID_ARG: e.g. not a NAD file).
+With V the band's rows, P = Vᵀ V = Σ v vᵀ over the band, and each sample x (d floats of the
+n·d in x) becomes x − 2·P x (FLIP) or x − P x (REMOVE) in dst (n·d floats; dst may be x).
+An empty range or one past the last NAD (0 <= first < last <= count fails) is
+NAD_ERR_INVALID_ARG; a wrong dst_len NAD_ERR_SHAPE. Computed in float32 with BLAS.
+@param nads count×d NADs, row-major
+@param count number of NADs
+@param d dimension of a NAD and of a sample
+@param first first NAD of the band
+@param last one past the last NAD of the band
+@param op flip or remove the band
+@param x the n samples, n·d floats
+@param n number of samples
+@param[out] dst receives the n changed samples (may be x)
+@param dst_len number of floats at dst (n·d)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_band_apply(const float * nads, int64_t count, int64_t d, int64_t first, int64_t last, nad_band_op op, const float * x, int64_t n, float * dst, size_t dst_len)`
+"""
+function nad_band_apply(nads, count, d, first, last, op, x, n, dst, dst_len)
+    ccall((:nad_band_apply, libnad), nad_status, (Ptr{Cfloat}, Int64, Int64, Int64, Int64, nad_band_op, Ptr{Cfloat}, Int64, Ptr{Cfloat}, Csize_t), nads, count, d, first, last, op, x, n, dst, dst_len)
+end
+
+"""
+    nad_band_evaluate(net, data, nads, count, d, first, last, op, accuracy_before, accuracy_after, changed_fraction, l2, psnr)
+
+Effect of a band operation on a trained classifier: every sample of `data` is classified by
+`net` (eval mode; prediction = the first maximal output) as it is and after nad_band_apply
+with rows [first, last) of nads (count×d). Results (any pointer may be NULL):
+accuracy_before, accuracy_after  percent of samples whose prediction is their label;
+changed_fraction                 fraction (0..1) of samples whose prediction changed;
+l2                               mean over samples of ||x' − x||₂;
+psnr                             10·log10(peak² / MSE) in dB, MSE = Σ ||x' − x||² / (n·d)
+over all values, peak = max − min of the original
+samples (1 for images in [0, 1] holding 0 and 1);
++Inf when nothing changed.
+For a unit-norm sample x = a·v with v a NAD of the band: FLIP gives l2 = 2|a| and
+MSE = 4a²/d. Errors: the dataset's sample shape is not the architecture's input
+(NAD_ERR_SHAPE), d differs from the samples' c·h·w (NAD_ERR_SHAPE), labels >= the number of
+outputs (NAD_ERR_INVALID_ARG), and those of nad_band_apply. The net's state (last forward)
+is not touched.
+@param net the trained classifier
+@param data the labelled samples
+@param nads count×d NADs, row-major
+@param count number of NADs
+@param d dimension of a NAD (the samples' c·h·w)
+@param first first NAD of the band
+@param last one past the last NAD of the band
+@param op flip or remove the band
+@param[out] accuracy_before receives the accuracy on the samples as they are
+@param[out] accuracy_after receives the accuracy after the operation
+@param[out] changed_fraction receives the fraction of changed predictions
+@param[out] l2 receives the mean L2 change of a sample
+@param[out] psnr receives the PSNR in dB
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_band_evaluate(nad_net * net, const nad_dataset * data, const float * nads, int64_t count, int64_t d, int64_t first, int64_t last, nad_band_op op, double * accuracy_before, double * accuracy_after, double * changed_fraction, double * l2, double * psnr)`
+"""
+function nad_band_evaluate(net, data, nads, count, d, first, last, op, accuracy_before, accuracy_after, changed_fraction, l2, psnr)
+    ccall((:nad_band_evaluate, libnad), nad_status, (Ptr{nad_net}, Ptr{nad_dataset}, Ptr{Cfloat}, Int64, Int64, Int64, Int64, nad_band_op, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}, Ptr{Cdouble}), net, data, nads, count, d, first, last, op, accuracy_before, accuracy_after, changed_fraction, l2, psnr)
+end
+
+"""
+    nad_align(data, nads, count, d, kind, ridge, curve, curve_len, score)
+
+Alignment of a NAD basis with a labelled dataset: the fraction of the dataset's
+class-discriminative energy captured by the top-k NADs, as a curve over k, and one score.
+With v_1..v_count the rows of nads (count×d, orthonormal: checked as in nad_band_apply;
+count <= d) and S the scatter of `kind` (d×d, never formed):
+curve[k−1] = a(k) = trace(V_kᵀ S V_k) / trace(S) = Σ_{i<=k} v_iᵀ S v_i / trace(S),
+k = 1..count, V_k = the first k NADs as columns; non-decreasing, a(d) = 1.
+score      = (1/d) Σ_{k=1..d} a(k): the area under the curve with k/d on the x axis.
+Random orthonormal directions have E[a(k)] = k/d, hence E[score] = (d + 1)/(2d) (≈ 0.5);
+a basis whose first NAD holds all class-mean differences has a(k) = 1 for all k and
+score 1; the least aligned possible basis scores about 1/d. When count < d, a(k) beyond
+count is taken as what a random basis of the remaining directions gives on average: linear
+from a(count) to a(d) = 1 (exact for count = d − 1, e.g. the official 1023-NAD files).
+ridge (> 0, finite) is used by NAD_ALIGN_DISCRIMINANT only (e.g. 0.01). The dataset needs two
+classes with different means (else NAD_ERR_INVALID_ARG); d must be the samples' c·h·w
+(NAD_ERR_SHAPE); curve_len must be count. Computed in double; the discriminant variant
+takes 8·d² bytes and one Cholesky solve.
+@param data the labelled dataset
+@param nads count×d orthonormal NADs, row-major
+@param count number of NADs
+@param d dimension of a NAD (the samples' c·h·w)
+@param kind which scatter S
+@param ridge ridge of NAD_ALIGN_DISCRIMINANT (> 0)
+@param[out] curve receives a(1) .. a(count)
+@param curve_len number of doubles at curve (count)
+@param[out] score receives the score; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_align(const nad_dataset * data, const float * nads, int64_t count, int64_t d, nad_align_kind kind, double ridge, double * curve, size_t curve_len, double * score)`
+"""
+function nad_align(data, nads, count, d, kind, ridge, curve, curve_len, score)
+    ccall((:nad_align, libnad), nad_status, (Ptr{nad_dataset}, Ptr{Cfloat}, Int64, Int64, nad_align_kind, Cdouble, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}), data, nads, count, d, kind, ridge, curve, curve_len, score)
+end
+
+"""
     nad_png_write_nads(path, nads, count, c, h, w)
 
 Write a PNG grid of the first `count` NADs (rows of `nads`, each c×h×w; channel 0 shown),
@@ -1380,4 +1754,28 @@ C: `nad_status nad_png_write_lineplot(const char * path, const double * x, const
 """
 function nad_png_write_lineplot(path, x, y, n, y_lo, y_hi)
     ccall((:nad_png_write_lineplot, libnad), nad_status, (Cstring, Ptr{Cdouble}, Ptr{Cdouble}, Int64, Cdouble, Cdouble), path, x, y, n, y_lo, y_hi)
+end
+
+"""
+    nad_png_write_images(path, x, n, c, h, w, cols, lo, hi)
+
+Write a PNG grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols`
+images per row (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi]
+(lo < hi, clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an
+integer factor up to 64 px. Written atomically.
+@param path file path
+@param x the images, n×c×h×w floats
+@param n number of images
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param cols images per row
+@param lo value drawn black
+@param hi value drawn white
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_png_write_images(const char * path, const float * x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi)`
+"""
+function nad_png_write_images(path, x, n, c, h, w, cols, lo, hi)
+    ccall((:nad_png_write_images, libnad), nad_status, (Cstring, Ptr{Cfloat}, Int64, Int64, Int64, Int64, Int64, Cdouble, Cdouble), path, x, n, c, h, w, cols, lo, hi)
 end
