@@ -78,6 +78,26 @@ def test_bias_accepts_an_array_and_learns_an_easy_direction():
     assert b.test_accuracy > 90  # low noise, D = 64: linearly separable and learnt
 
 
+@needs_tool
+def test_poison_gives_the_accuracies_of_nad_poison(tmp_path):
+    if not os.path.isdir('/usr/share/datasets/fashion-mnist'):
+        pytest.skip('dataset-fashion-mnist not installed (scripts/setup-debian.sh installs it)')
+    nad('estimate', 'lenet', '--networks', 6, '--quiet', '--out', tmp_path)
+    args = dict(epochs=2, train_samples=400, test_samples=200, threads=1, seed=1)
+    out = nad('poison', 'logreg', '--data', 'fashion-mnist', '--nads', tmp_path, '--index', 0,
+              '--epsilon', 0.2, '--epochs', 2, '--train-samples', 400, '--test-samples', 200,
+              '--threads', 1, '--seed', 1, '--json', '--quiet')
+    cli = json.loads(out.strip().splitlines()[-1])
+    r = libnad.poison('logreg', 'fashion-mnist', str(tmp_path), 0, 0.2, **args)
+    assert r.test_accuracy == pytest.approx(cli['clean_test_accuracy'], abs=1e-9)
+    assert r.train_accuracy == pytest.approx(cli['poisoned_train_accuracy'], abs=1e-9)
+    assert [e.test_acc for e in r.history] == pytest.approx(cli['clean_test_accuracy_per_epoch'])
+    # the NADs as an array give the same run
+    nads = np.load(tmp_path / 'nads.npy')
+    r2 = libnad.poison('logreg', 'fashion-mnist', nads, 0, 0.2, **args)
+    assert r2.test_accuracy == r.test_accuracy and r2.train_accuracy == r.train_accuracy
+
+
 # ---- errors --------------------------------------------------------------------------------
 
 def test_failures_are_builtin_exceptions(tmp_path):
@@ -114,6 +134,8 @@ def test_misspelled_keywords_name_the_close_match():
     arch = libnad.Arch('logreg')
     cases = [(lambda: libnad.estimate('logreg', netwroks=3), 'networks'),
              (lambda: libnad.bias('logreg', 'random', epoch=1), 'epochs'),
+             (lambda: libnad.poison('lenet', 'fashion-mnist', [], 0, 0.1, normalise=True),
+              'normalize'),
              (lambda: libnad.Estimator(arch, num_netwoks=3), 'num_networks'),
              (lambda: libnad.Trainer(arch, lrr=0.1), 'lr')]
     for call, right in cases:

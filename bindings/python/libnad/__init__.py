@@ -53,7 +53,7 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY', 'blas_info', 'BlasField',
            'blas_core_for_cpu', 'BlasKernelWarning',
            # one-call helpers (_helpers.py)
-           'estimate', 'Result', 'bias', 'BiasResult',
+           'estimate', 'Result', 'bias', 'BiasResult', 'poison', 'PoisonResult',
            # NadError's subclasses, one per status, each also the matching built-in exception
            'NadValueError', 'NadMemoryError', 'NadMisuseError', 'NadUnsupportedError',
            'NadNumericalError', 'NadIOError', 'NadCancelledError', 'NadOptionTypeError',
@@ -1094,7 +1094,8 @@ def png_write_images(path, x, cols, lo=0.0, hi=1.0):
 
 
 # ---- one-call helpers; what dir(libnad) shows ---------------------------------------------
-from ._helpers import BiasResult, Result, bias, estimate  # noqa: E402  (needs the classes above)
+from ._helpers import (BiasResult, PoisonResult, Result, bias, estimate,  # noqa: E402
+                       poison)  # (needs the classes above)
 
 
 def __dir__():

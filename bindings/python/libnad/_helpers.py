@@ -207,3 +207,92 @@ def bias(arch, direction, **options):
             vv = np.asarray(v, dtype=np.float32).reshape(shape)
             vv = vv / np.linalg.norm(vv)
         return BiasResult(test_acc, last.train_acc, last.train_loss, list(history), vv)
+
+
+class PoisonResult:
+    """What poison() measured: test_accuracy (percent, the *clean* test split, after the last
+    epoch), train_accuracy (percent, the *poisoned* training set), train_loss, history (one
+    Epoch per epoch, test_acc on the clean test split). A network that latched onto the NAD
+    carriers fits the poisoned training set but fails the clean test set."""
+
+    def __init__(self, test_accuracy, train_accuracy, train_loss, history):
+        self.test_accuracy, self.train_accuracy = test_accuracy, train_accuracy
+        self.train_loss, self.history = train_loss, history
+
+    def __repr__(self):
+        return '<libnad.PoisonResult clean test %.2f %%, poisoned train %.2f %% after %d epochs>' \
+            % (self.test_accuracy, self.train_accuracy, len(self.history))
+
+
+_POISON_KEYWORDS = {'size', 'normalize', 'train_samples', 'test_samples', 'epochs', 'batch', 'lr',
+                    'momentum', 'weight_decay', 'schedule', 'clip', 'seed', 'threads', 'spec',
+                    'callback'}
+
+
+def _nad_array(nads):
+    """(K, D) NADs from a Result, an estimate directory, a .npy file or an array."""
+    if isinstance(nads, Result):
+        return nads.nads.reshape(len(nads.eigenvalues), -1)
+    if isinstance(nads, (str, os.PathLike)):
+        path = os.fspath(nads)
+        if os.path.isdir(path):
+            path = os.path.join(path, 'nads.npy')
+        arr = _core.read_npy(path)
+        return arr if not isinstance(arr, tuple) else arr[0]
+    return nads
+
+
+def poison(arch, data, nads, index, epsilon, **options):
+    """The paper's poisoning experiment in one call, as `nad poison` (same defaults, seeds and
+    numbers): the training split of `data` gets class t's component along NAD index + t // (2C)
+    (channel t % C) replaced by ±epsilon, a fresh network of `arch` (one output per class)
+    trains on it, and the result tells the accuracy on the poisoned training set and on the
+    clean test split.
+
+    data        'fashion-mnist', 'idx:DIR', 'cifar10:DIR' or 'npy:IMAGES,LABELS,...'
+    nads        a Result (1×H×W), an estimate output directory, a nads.npy file or a (K, H·W)
+                array: single-channel NADs of the data's H×W
+    index, epsilon   first NAD used and the poison strength
+    size (32, 32) (None: as stored), normalize False, train_samples/test_samples (default all;
+    the first ones), epochs 10, batch 128, lr 0.05, momentum 0.9, weight_decay 5e-4,
+    schedule 'onecycle' (or 'linear'), clip 0, seed 0, threads 0 (all cores); spec=True reads
+    arch as a layer spec; callback fn(Epoch) after each epoch (a true return value stops).
+    Misspelled keywords raise TypeError naming the close match."""
+    check_keywords('poison', options, _POISON_KEYWORDS)
+    o = dict(size=(32, 32), normalize=False, train_samples=0, test_samples=0, epochs=10,
+             batch=128, lr=0.05, momentum=0.9, weight_decay=5e-4, schedule='onecycle', clip=0.0,
+             seed=0, threads=0)
+    o.update(options)
+    train = _core.Dataset.load(data, 'train', o['size'])
+    test = _core.Dataset.load(data, 'test', o['size'])
+    for name, key in (('train', 'train_samples'), ('test', 'test_samples')):
+        ds = train if name == 'train' else test
+        if o[key] and int(o[key]) < len(ds):
+            sub = ds.subset(0, int(o[key]))
+            ds.close()
+            if name == 'train':
+                train = sub
+            else:
+                test = sub
+    if o['normalize']:
+        mean, std = train.channel_stats()
+        train, test = train.normalize(mean, std), test.normalize(mean, std)
+    shape = train.shape
+    if isinstance(arch, _core.Arch):
+        a = arch
+    elif o.get('spec'):
+        a = _core.Arch.from_spec(arch, shape)
+    else:
+        a = _core.Arch.builtin(arch, input=shape, outputs=train.num_classes)
+    poisoned = train.poison(_nad_array(nads), int(index), float(epsilon))
+    with poisoned, train, test, _core.Trainer(
+            a, seed=int(o['seed']), epochs=int(o['epochs']), batch=int(o['batch']),
+            num_threads=int(o['threads']), schedule=o['schedule'], lr=float(o['lr']),
+            momentum=float(o['momentum']), weight_decay=float(o['weight_decay']),
+            clip=float(o['clip'])) as t:
+        if o.get('callback') is not None:
+            t.set_epoch_callback(o['callback'])
+        history = t.fit(poisoned, test)
+        train_acc, _ = t.evaluate(poisoned)
+        last = history[-1]
+        return PoisonResult(last.test_acc, train_acc, last.train_loss, list(history))
