@@ -20,7 +20,7 @@ text = open(header, encoding='utf-8').read()
 undocumented = []
 for block in re.findall(r'typedef enum \w+ \{(.*?)\}', text, re.S):
     # documented by /**< after it on its line, or by a /** ... */ block right before it
-    for m in re.finditer(r'(/\*\*(?!<)(?:(?!\*/).)*\*/\s*)?^[ \t]*(NAD_\w+)\s*=\s*\d+,?[ \t]*(/\*\*<)?',
+    for m in re.finditer(r'(/\*\*(?!<)(?:(?!\*/).)*\*/\s*)?^[ \t]*(NAD_\w+)\s*=\s*-?\d+,?[ \t]*(/\*\*<)?',
                          block, re.M | re.S):
         if not m.group(1) and not m.group(3):
             undocumented.append(m.group(2))

@@ -11,7 +11,7 @@ pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
       python3 python3-numpy valgrind time dataset-fashion-mnist
       python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-matplotlib
-      doxygen groff-base)
+      doxygen groff-base libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -164,6 +164,7 @@ int cli_signal_exit_code(void);
 int cli_cmd_arch(int argc, char **argv);
 int cli_cmd_net(int argc, char **argv);
 int cli_cmd_estimate(int argc, char **argv);
+int cli_cmd_merge(int argc, char **argv); /* cmd_merge.c */
 int cli_cmd_compare(int argc, char **argv);
 int cli_cmd_bias(int argc, char **argv);  /* cmd_bias.c */
 int cli_cmd_sweep(int argc, char **argv); /* cmd_sweep.c */

@@ -1,5 +1,6 @@
-/* `nad estimate`: options, estimator setup, resume, the run with progress and Ctrl-C handling,
- * checkpoints. The result files are written by estimate_out.c. */
+/* `nad estimate` (and one rank of `nad-mpi estimate`): options, estimator setup, resume, the run
+ * with progress and Ctrl-C handling, checkpoints, job-array parts (--range). The result files are
+ * written by estimate_out.c; `nad merge` (cmd_merge.c) shares the option setup. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,40 @@ static int on_progress(void *user_data, int64_t done, int64_t total) {
 
 typedef struct estimate_args {
   cli_arch_opts ao;
-  const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *memory;
-  const char *params, *output, *eval_split;
-  const char *checkpoint, *every, *resume, *out;
+  const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *sketch;
+  const char *memory, *params, *output, *eval_split;
+  const char *range, *checkpoint, *every, *resume, *out;
   int quiet, normalize, json;
 } estimate_args;
 
-static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) {
+/* "A:B" with 0 <= A < B <= n. */
+static int parse_range(const char *text, int64_t n, int64_t *lo, int64_t *hi) {
+  const char *colon = text ? strchr(text, ':') : NULL;
+  if (!colon || colon == text || colon[1] == '\0')
+    return cli_usage_error(CMD, "--range: expected A:B (networks A to B - 1), got '%s'",
+                           text ? text : "");
+  char first[32];
+  size_t len = (size_t)(colon - text);
+  if (len >= sizeof first)
+    return cli_usage_error(CMD, "--range: '%s' is not A:B", text);
+  memcpy(first, text, len);
+  first[len] = '\0';
+  int rc;
+  if ((rc = cli_parse_i64("range", first, 0, INT64_MAX, lo)) ||
+      (rc = cli_parse_i64("range", colon + 1, 0, INT64_MAX, hi)))
+    return rc;
+  if (*lo >= *hi)
+    return cli_usage_error(CMD, "--range %s is empty (need A < B)", text);
+  if (*hi > n)
+    return cli_usage_error(CMD,
+                           "--range %s reaches outside the %lld networks of the run (--networks "
+                           "N is the total; need B <= N)",
+                           text, (long long)n);
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
+                      const estimate_dist *dist) {
   memset(a, 0, sizeof *a);
   const cli_opt opts[] = {
       {"input", 1, &a->ao.input, NULL},
@@ -31,6 +59,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       {"spec", 1, &a->ao.spec_file, NULL},
       {"spec-string", 1, &a->ao.spec_string, NULL},
       {"networks", 1, &a->networks, NULL},
+      {"range", 1, &a->range, NULL},
       {"scale", 1, &a->scale, NULL},
       {"mode", 1, &a->mode, NULL},
       {"eval-point", 1, &a->eval_point, NULL},
@@ -40,6 +69,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       {"seed", 1, &a->seed, NULL},
       {"threads", 1, &a->threads, NULL},
       {"top", 1, &a->top, NULL},
+      {"sketch", 1, &a->sketch, NULL},
       {"batch", 1, &a->batch, NULL},
       {"memory", 1, &a->memory, NULL},
       {"checkpoint", 1, &a->checkpoint, NULL},
@@ -59,11 +89,13 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
   if ((rc = cli_need_arch(CMD, &a->ao, "ARCH")) != 0)
     return rc;
   memset(r, 0, sizeof *r);
+  r->command = CMD;
   r->networks = 1000;
   r->scale = 100.0;
   const int64_t max_threads = cli_option_max(NAD_OPT_NUM_THREADS);
   const int64_t max_batch = cli_option_max(NAD_OPT_BATCH);
-  r->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
+  const int64_t cpus = dist ? dist->threads : cli_num_cpus();
+  r->threads = cpus < max_threads ? cpus : max_threads;
   r->checkpoint_every = 100;
   r->mode = a->mode ? a->mode : "dipole";
   r->eval_point = a->eval_point ? a->eval_point : "normal";
@@ -78,18 +110,27 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
       (rc = cli_parse_i64("seed", a->seed, 0, INT64_MAX, &r->seed)) ||
       (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &r->threads)) ||
       (rc = cli_parse_i64("top", a->top, 0, INT64_MAX, &r->top)) ||
+      (rc = cli_parse_i64("sketch", a->sketch, 1, cli_option_max(NAD_OPT_SKETCH), &r->sketch)) ||
       (rc = cli_parse_i64("batch", a->batch, 1, max_batch, &r->batch)) ||
       (rc = cli_parse_size("memory", a->memory, &r->memory)) ||
       (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)))
     return rc;
   if (r->threads == 0) /* record the real count: results are reproducible per count */
-    r->threads = cli_num_cpus() < max_threads ? cli_num_cpus() : max_threads;
+    r->threads = cpus < max_threads ? cpus : max_threads;
+  r->range_lo = 0;
+  r->range_hi = r->networks;
+  if (a->range) {
+    if ((rc = parse_range(a->range, r->networks, &r->range_lo, &r->range_hi)) != 0)
+      return rc;
+    r->has_range = 1;
+  }
   if (strcmp(r->mode, "dipole") != 0 && strcmp(r->mode, "gradient") != 0)
     return cli_usage_error(CMD, "--mode: expected 'dipole' or 'gradient', got '%s'", r->mode);
   if (a->every && !a->checkpoint)
     return cli_usage_error(CMD, "--checkpoint-every needs --checkpoint FILE");
-  if (!a->out)
-    return cli_usage_error(CMD, "missing --out DIR");
+  if (!a->out && !a->checkpoint)
+    return cli_usage_error(CMD, "missing --out DIR (or, for a part of a job array, "
+                                "--checkpoint FILE to merge later with 'nad merge')");
   if (a->eval_point && a->eval_point[0] == '\0')
     return cli_usage_error(CMD, "--eval-point: expected normal, zeros, a .npy file or "
                                 "data:SOURCE");
@@ -120,6 +161,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r) 
   }
   return 0;
 }
+
 
 /* Evaluation points from a dataset: the split of SOURCE at the architecture's image size. */
 static int setup_eval_data(nad_estimator *e, estimate_run *r) {
@@ -207,12 +249,14 @@ static int set_int(nad_estimator *e, nad_option o, int64_t v, const char *opt) {
 }
 
 /* All options that define the run: they must be set before a checkpoint is loaded, since
- * loading refuses a file made with other settings. */
-static int setup_options(nad_estimator *e, const nad_arch *arch, estimate_run *r) {
+ * loading refuses a file made with other settings. The sketch size goes before --top: each
+ * setter checks K <= L against the other. */
+int estimate_setup_options(nad_estimator *e, const nad_arch *arch, estimate_run *r) {
   int rc;
   nad_status st;
   if ((rc = set_int(e, NAD_OPT_SEED, r->seed, "seed")) ||
       (rc = set_int(e, NAD_OPT_NUM_THREADS, r->threads, "threads")) ||
+      (r->sketch > 0 && (rc = set_int(e, NAD_OPT_SKETCH, r->sketch, "sketch"))) ||
       (rc = set_int(e, NAD_OPT_TOP_K, r->top, "top")) ||
       (rc = set_int(e, NAD_OPT_MODE,
                     strcmp(r->mode, "gradient") == 0 ? NAD_MODE_GRADIENT : NAD_MODE_DIPOLE,
@@ -232,13 +276,15 @@ static int setup_options(nad_estimator *e, const nad_arch *arch, estimate_run *r
   return setup_eval_point(e, r);
 }
 
-/* Runs the networks [0, N) not already loaded by --resume (so --networks is the total), with
- * the progress bar and Ctrl-C handling. The library saves --checkpoint every N networks and
- * once more when the run ends, also when it is cancelled. Returns 0, CLI_ERR or 128 + signal. */
-static int run(nad_estimator *e, estimate_run *r) {
+/* Accumulates the networks of [range_lo, range_hi) not already loaded by --resume (so
+ * --networks is the total), with the progress bar and Ctrl-C handling. The library saves
+ * --checkpoint every N networks and once more when the run ends, also when it is cancelled.
+ * Returns 0, CLI_ERR or 128 + signal. */
+static int accumulate(nad_estimator *e, estimate_run *r) {
   nad_status st;
-  int rc = set_int(e, NAD_OPT_NUM_NETWORKS, r->networks, "networks");
-  if (rc)
+  int rc;
+  if ((rc = set_int(e, NAD_OPT_FIRST_NETWORK, r->range_lo, "range")) ||
+      (rc = set_int(e, NAD_OPT_NUM_NETWORKS, r->range_hi - r->range_lo, "networks")))
     return rc;
   if (r->checkpoint &&
       (st = nad_estimator_set_checkpoint(e, r->checkpoint, r->checkpoint_every)) != NAD_OK)
@@ -247,7 +293,8 @@ static int run(nad_estimator *e, estimate_run *r) {
   if ((st = nad_estimator_plan(e, &r->memory_budget, &r->memory_planned, &r->batch,
                                &r->concurrent)) != NAD_OK)
     return cli_lib_error(st, "not enough memory");
-  if (!r->quiet && r->concurrent < r->threads && r->concurrent < r->networks - r->resumed_networks)
+  if (!r->quiet && r->concurrent < r->threads &&
+      r->concurrent < r->range_hi - r->range_lo - r->resumed_networks)
     fprintf(stderr, "nad: note: the memory budget of %.2f GiB allows %lld network%s at a time "
                     "(of %lld threads): --memory SIZE raises it\n",
             (double)r->memory_budget / 1073741824.0, (long long)r->concurrent,
@@ -258,7 +305,7 @@ static int run(nad_estimator *e, estimate_run *r) {
     return cli_lib_error(st, "cannot install the progress callback");
   double t0 = cli_now();
   cli_signals_install();
-  st = nad_estimator_run(e);
+  st = nad_estimator_accumulate(e);
   cli_signals_restore();
   r->seconds = cli_now() - t0;
   cli_progress_end(&prog);
@@ -276,62 +323,118 @@ static int run(nad_estimator *e, estimate_run *r) {
   }
   if (st != NAD_OK)
     return cli_lib_error(st, "estimation failed");
-  if ((st = nad_estimator_networks_done(e, &r->networks_done)) != NAD_OK ||
-      (st = nad_estimator_dims(e, &r->d, &r->k)) != NAD_OK)
-    return cli_lib_error(st, "cannot read the results");
   return 0;
 }
 
-int cli_cmd_estimate(int argc, char **argv) {
+/* Eigensolve and spectrum of what was accumulated (and reduced), then the result files. */
+static int finish(nad_estimator *e, estimate_run *r) {
+  nad_status st;
+  double t0 = cli_now();
+  if ((st = nad_estimator_finalize(e)) != NAD_OK)
+    return cli_lib_error(st, "estimation failed");
+  r->seconds += cli_now() - t0;
+  if ((st = nad_estimator_networks_done(e, &r->networks_done)) != NAD_OK ||
+      (st = nad_estimator_dims(e, &r->d, &r->k)) != NAD_OK)
+    return cli_lib_error(st, "cannot read the results");
+  int64_t v = 0; /* the batch the memory plan chose, else the option's (nad merge) */
+  if (r->batch <= 0 && nad_estimator_get_int(e, NAD_OPT_BATCH, &v) == NAD_OK)
+    r->batch = v;
+  return estimate_write_results(e, r);
+}
+
+/* "PATH.rankR": each rank of nad-mpi keeps its own checkpoint. */
+static char *rank_path(const char *path, int rank) {
+  size_t n = strlen(path) + 32;
+  char *p = malloc(n);
+  if (p)
+    snprintf(p, n, "%s.rank%d", path, rank);
+  return p;
+}
+
+int estimate_main(int argc, char **argv, const estimate_dist *dist) {
   estimate_args a;
   estimate_run r;
-  int rc = parse_args(argc, argv, &a, &r);
-  if (rc)
-    return rc < 0 ? CLI_OK : rc;
   nad_arch *arch = NULL;
   nad_estimator *e = NULL;
+  char *ckpt_rank = NULL, *resume_rank = NULL;
   nad_status st;
+  int rc = parse_args(argc, argv, &a, &r, dist);
+  if (rc < 0)
+    return CLI_OK; /* --help: the same on every rank, nothing collective */
+  if (rc)
+    goto sync;
+  if (dist) {
+    /* This rank's share of the networks, and its own checkpoint files. */
+    const int64_t lo = r.range_lo, n = r.range_hi - r.range_lo;
+    r.range_lo = lo + n * dist->rank / dist->size;
+    r.range_hi = lo + n * (dist->rank + 1) / dist->size;
+    r.mpi_ranks = dist->size;
+    if (r.checkpoint && !(r.checkpoint = ckpt_rank = rank_path(r.checkpoint, dist->rank)))
+      rc = cli_error("out of memory");
+    if (!rc && r.resume && !(r.resume = resume_rank = rank_path(r.resume, dist->rank)))
+      rc = cli_error("out of memory");
+    if (dist->rank != 0)
+      r.out_dir = NULL; /* rank 0 writes */
+    if (rc)
+      goto sync;
+  }
   if ((rc = cli_make_arch(CMD, &a.ao, &arch)) != 0)
-    return rc;
+    goto sync;
   r.arch_name = nad_arch_name(arch);
   if ((st = nad_arch_input_shape(arch, r.input)) != NAD_OK ||
       (st = nad_arch_num_outputs(arch, &r.outputs)) != NAD_OK) {
     rc = cli_lib_error(st, "cannot describe architecture");
-    goto done;
+    goto sync;
   }
   int64_t d = r.input[0] * r.input[1] * r.input[2];
   if (r.top > d) {
     rc = cli_usage_error(CMD, "--top: must be <= C*H*W = %lld, got %lld", (long long)d,
                          (long long)r.top);
-    goto done;
+    goto sync;
   }
   if ((st = nad_estimator_create(arch, &e)) != NAD_OK) {
     rc = cli_lib_error(st, "cannot create estimator");
-    goto done;
+    goto sync;
   }
-  if ((rc = setup_options(e, arch, &r)) != 0)
-    goto done;
+  if ((rc = estimate_setup_options(e, arch, &r)) != 0)
+    goto sync;
   /* Fail before a long run, not after it, when the results cannot be written. */
-  if (cli_mkdir_p(r.out_dir) != 0 || access(r.out_dir, W_OK) != 0) {
+  if (r.out_dir && (cli_mkdir_p(r.out_dir) != 0 || access(r.out_dir, W_OK) != 0)) {
     rc = cli_error("--out: cannot create or write directory '%s': %s", r.out_dir,
                    strerror(errno));
-    goto done;
+    goto sync;
   }
   if (r.resume) {
     if ((st = nad_estimator_load(e, r.resume)) != NAD_OK) {
       rc = cli_lib_error(st, "cannot resume from '%s'", r.resume);
-      goto done;
+      goto sync;
     }
     if ((st = nad_estimator_networks_done(e, &r.resumed_networks)) != NAD_OK) {
       rc = cli_lib_error(st, "cannot read '%s'", r.resume);
-      goto done;
+      goto sync;
     }
   }
-  if ((rc = run(e, &r)) != 0)
-    goto done;
-  rc = estimate_write_results(e, &r);
-done:
+  rc = accumulate(e, &r);
+sync:
+  if (dist) {
+    int rrc = dist->reduce(dist, rc == 0 ? e : NULL, rc != 0);
+    if (rc == 0)
+      rc = rrc;
+  }
+  if (rc == 0 && r.out_dir) {
+    rc = finish(e, &r);
+  } else if (rc == 0 && !r.quiet && (!dist || dist->rank == 0)) {
+    int64_t done = 0;
+    nad_estimator_networks_done(e, &done);
+    printf("%s: %lld networks of [%lld, %lld) accumulated in %.2f s; merge the parts with "
+           "'nad merge'\n", r.checkpoint, (long long)done, (long long)r.range_lo,
+           (long long)r.range_hi, r.seconds);
+  }
   nad_estimator_destroy(e);
   nad_arch_destroy(arch);
+  free(ckpt_rank);
+  free(resume_rank);
   return rc;
 }
+
+int cli_cmd_estimate(int argc, char **argv) { return estimate_main(argc, argv, NULL); }

@@ -1,5 +1,5 @@
-/* State shared by the two halves of `nad estimate`: setup and run (cmd_estimate.c), results
- * and summary (estimate_out.c). */
+/* State shared by `nad estimate` (cmd_estimate.c: setup and run), its results (estimate_out.c),
+ * `nad merge` (cmd_merge.c) and the MPI driver (mpi_driver.c, the nad-mpi tool). */
 #ifndef NAD_CLI_ESTIMATE_H
 #define NAD_CLI_ESTIMATE_H
 
@@ -7,9 +7,12 @@
 
 typedef struct estimate_run {
   /* settings, as used */
+  const char *command; /* "estimate" or "merge" */
   const char *arch_name;
   int64_t input[3];
-  int64_t outputs, networks, seed, threads, top, batch;
+  int64_t outputs, networks, seed, threads, top, batch, sketch;
+  int64_t range_lo, range_hi; /* networks of this run: [range_lo, range_hi) */
+  int has_range;              /* --range was given */
   int64_t memory; /* --memory, 0 = the library default */
   double scale;
   const char *mode;       /* "dipole" | "gradient" */
@@ -19,12 +22,15 @@ typedef struct estimate_run {
   int64_t output;         /* response output, -1 (NAD_OUTPUT_LABEL) = each point's label */
   int64_t points;         /* data points available (data:SOURCE), 0 otherwise */
   int normalize;          /* data points normalised with the training split's statistics */
-  const char *out_dir;
+  const char *out_dir;    /* NULL: no result files (a part saved with --checkpoint) */
   const char *checkpoint; /* NULL: none */
   int64_t checkpoint_every;
   const char *resume; /* NULL: none */
   int quiet;
   int json; /* --json: summary.json as one line on stdout instead of the human summary */
+  const char *const *parts; /* merge: the checkpoint files */
+  int n_parts;
+  int mpi_ranks; /* nad-mpi: number of ranks (0: not distributed) */
   /* outcome */
   int64_t resumed_networks; /* networks loaded from --resume */
   int64_t networks_done;
@@ -32,6 +38,24 @@ typedef struct estimate_run {
   int64_t memory_budget, memory_planned, concurrent; /* nad_estimator_plan before the run */
   int64_t d, k;
 } estimate_run;
+
+/* A distributed run (nad-mpi). The driver fills it; the shared code calls it. */
+typedef struct estimate_dist {
+  int rank, size;
+  int64_t threads; /* default worker threads of one rank */
+  /* Called once by every rank after its accumulation, also when it failed (e = NULL,
+   * failed = 1): first agrees on success across the ranks, then reduces the accumulators onto
+   * rank 0. Returns 0 when every rank succeeded, else CLI_ERR (rank 0 prints which failed). */
+  int (*reduce)(const struct estimate_dist *d, nad_estimator *e, int failed);
+} estimate_dist;
+
+/* `nad estimate` (dist NULL) or one rank of `nad-mpi estimate`. */
+int estimate_main(int argc, char **argv, const estimate_dist *dist);
+
+/* Setup shared with `nad merge`: the options that define a run (seed, mode, scale, evaluation
+ * point or data points, fixed network, output, sketch, top, threads, batch, memory) from r into
+ * e. Returns 0 or the exit code (printed). */
+int estimate_setup_options(nad_estimator *e, const nad_arch *arch, estimate_run *r);
 
 /* Writes the result files and, last, summary.json into r->out_dir; prints the human summary
  * unless quiet, or with json the summary as one JSON line. Returns 0 or CLI_ERR (message printed). */

@@ -72,13 +72,14 @@ static void check_convergence(const nad_estimator *e, const estimate_run *r, con
 }
 
 static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c,
-                               int one_line) {
+                               double sketch_error, int one_line) {
   cli_json j;
   if (one_line)
     cli_json_init_one_line(&j, f);
   else
     cli_json_init(&j, f);
   cli_json_begin_object(&j, NULL);
+  cli_json_string(&j, "command", r->command);
   cli_json_string(&j, "arch", r->arch_name);
   cli_json_shape(&j, "input", r->input);
   cli_json_int(&j, "outputs", r->outputs);
@@ -101,6 +102,23 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   cli_json_int(&j, "seed", r->seed);
   cli_json_int(&j, "threads", r->threads);
   cli_json_int(&j, "top", r->top);
+  cli_json_int(&j, "sketch", r->sketch);
+  if (r->sketch > 0)
+    cli_json_double(&j, "sketch_error", sketch_error);
+  if (r->has_range) {
+    cli_json_begin_array(&j, "range", 1);
+    cli_json_int(&j, NULL, r->range_lo);
+    cli_json_int(&j, NULL, r->range_hi);
+    cli_json_end_array(&j);
+  }
+  if (r->n_parts > 0) {
+    cli_json_begin_array(&j, "parts", 0);
+    for (int i = 0; i < r->n_parts; i++)
+      cli_json_string(&j, NULL, r->parts[i]);
+    cli_json_end_array(&j);
+  }
+  if (r->mpi_ranks > 0)
+    cli_json_int(&j, "mpi_ranks", r->mpi_ranks);
   cli_json_int(&j, "batch", r->batch);
   cli_json_begin_object(&j, "memory");
   cli_json_int(&j, "budget", r->memory_budget);
@@ -141,16 +159,17 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
 }
 
 /* summary.json replaced atomically: it appears complete or not at all. */
-static int write_summary(const estimate_run *r, const convergence *c) {
+static int write_summary(const estimate_run *r, const convergence *c, double sketch_error) {
   char path[PATH_LEN];
   nadi_atomic_file af;
   if (join(path, r->out_dir, "summary.json") || cli_atomic_open(&af, path))
     return CLI_ERR;
-  write_summary_json(af.fp, r, c, 0);
+  write_summary_json(af.fp, r, c, sketch_error, 0);
   return cli_atomic_commit(&af);
 }
 
-static void print_human(const estimate_run *r, const double *evals, const convergence *c) {
+static void print_human(const estimate_run *r, const double *evals, const convergence *c,
+                        double sketch_error) {
   char buf[64];
   int64_t ran = r->networks_done - r->resumed_networks;
   char out[32] = "label";
@@ -164,9 +183,17 @@ static void print_human(const estimate_run *r, const double *evals, const conver
     printf("%s %s: %lld networks (%s, scale %g, eval point %s, seed %lld)\n", r->arch_name,
            cli_shape_str(r->input, buf, sizeof buf), (long long)r->networks_done, r->mode,
            r->scale, r->eval_point, (long long)r->seed);
+  if (r->n_parts > 0)
+    printf("merged %d parts\n", r->n_parts);
+  if (r->mpi_ranks > 0)
+    printf("%d MPI ranks\n", r->mpi_ranks);
+  if (r->sketch > 0)
+    printf("sketch of %lld rows: eigenvalues low by at most %.3g (%.2g of the largest)\n",
+           (long long)r->sketch, sketch_error,
+           r->k > 0 && evals[0] > 0 ? sketch_error / evals[0] : 0.0);
   if (r->resumed_networks > 0)
     printf("resumed %lld networks from %s\n", (long long)r->resumed_networks, r->resume);
-  printf("time: %.2f s, %.1f networks/s on %lld threads\n", r->seconds,
+  printf("time: %.2f s, %.3g networks/s on %lld threads\n", r->seconds,
          r->seconds > 0 ? (double)ran / r->seconds : 0.0, (long long)r->threads);
   printf("memory: %.2f GiB planned of a %.2f GiB budget (%lld network%s at a time, batch %lld); "
          "BLAS: %s %s\n",
@@ -190,6 +217,7 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
   double *spectrum = malloc((size_t)d * sizeof(double));
   char path[PATH_LEN];
   int rc = 0;
+  double sketch_error = 0.0;
   nad_status st;
   if (!evals || !nads || !mean || !spectrum) {
     rc = cli_error("out of memory for the results (K = %lld, D = %lld)", (long long)k,
@@ -199,7 +227,8 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
   if ((st = nad_estimator_eigenvalues(e, evals, (size_t)k)) != NAD_OK ||
       (st = nad_estimator_nads(e, nads, (size_t)(k * d))) != NAD_OK ||
       (st = nad_estimator_mean(e, mean, (size_t)d)) != NAD_OK ||
-      (st = nad_estimator_spectrum(e, spectrum, (size_t)d)) != NAD_OK) {
+      (st = nad_estimator_spectrum(e, spectrum, (size_t)d)) != NAD_OK ||
+      (st = nad_estimator_sketch_error(e, &sketch_error)) != NAD_OK) {
     rc = cli_lib_error(st, "cannot read the results");
     goto done;
   }
@@ -241,13 +270,13 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
     rc = cli_lib_error(st, "cannot write '%s'", path);
     goto done;
   }
-  if ((rc = write_summary(r, &conv)) != 0)
+  if ((rc = write_summary(r, &conv, sketch_error)) != 0)
     goto done;
   if (r->json) { /* the same summary, for scripts: one line, nothing else on stdout */
-    write_summary_json(stdout, r, &conv, 1);
+    write_summary_json(stdout, r, &conv, sketch_error, 1);
     fflush(stdout);
   } else if (!r->quiet) {
-    print_human(r, evals, &conv);
+    print_human(r, evals, &conv, sketch_error);
     fflush(stdout);
   }
 done:

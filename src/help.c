@@ -7,11 +7,12 @@ typedef struct section {
   const char *command; /* "arch show", ... */
   const char *usage;   /* one line, without "usage: " */
   const char *body;    /* description and options */
+  const char *more;    /* rest of the body, or NULL (ISO C caps a string literal at 4095) */
 } section;
 
 static const section sections[] = {
     {"arch list", "nad arch list",
-     "    Print the names of the built-in architectures, one per line.\n"},
+     "    Print the names of the built-in architectures, one per line.\n", NULL},
     {"arch show",
      "nad arch show NAME [--input CxHxW] [--outputs K] [--spec FILE | --spec-string SPEC] "
      "[--json]",
@@ -27,13 +28,13 @@ static const section sections[] = {
      "    --spec-string SPEC the same from the command line, e.g.\n"
      "                       \"conv 6 k5; relu; maxpool 2; fc 10\"\n"
      "    --json             print one JSON object: name, input [c,h,w], outputs, parameters,\n"
-     "                       state_dict_floats, flops, layers [{desc, shape, params, flops}]\n"},
+     "                       state_dict_floats, flops, layers [{desc, shape, params, flops}]\n", NULL},
     {"net init", "nad net init NAME --seed S [--input CxHxW] [--outputs K] [arch options] --out FILE",
      "    Initialise a network as PyTorch does (deterministic for NAME, shape and S) and write\n"
      "    its parameters, in PyTorch state_dict order, as a 1-D float32 .npy file.\n"
      "    --seed S           seed (integer >= 0), required\n"
      "    --out FILE         output .npy file, required\n"
-     "    --spec FILE, --spec-string SPEC, --input, --outputs   as for 'arch show'\n"},
+     "    --spec FILE, --spec-string SPEC, --input, --outputs   as for 'arch show'\n", NULL},
     {"net forward",
      "nad net forward NAME --params FILE --x FILE [--input CxHxW] [--outputs K] [arch options] "
      "--out FILE [--grad FILE]",
@@ -43,20 +44,22 @@ static const section sections[] = {
      "                       the shape must agree with --input\n"
      "    --out FILE         outputs, B x K float32\n"
      "    --grad FILE        also write the gradient of output 0 with respect to each input,\n"
-     "                       B x C x H x W float32\n"},
+     "                       B x C x H x W float32\n", NULL},
     {"estimate",
-     "nad estimate ARCH [--input CxHxW] [--outputs K] [--networks N] [--scale S] "
+     "nad estimate ARCH [--input CxHxW] [--outputs K] [--networks N] [--range A:B] [--scale S] "
      "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy|data:SOURCE] "
      "[--eval-split test|train] [--normalize] [--params P.npy] [--output K|label] [--seed S] "
-     "[--threads T] "
-     "[--top K] [--batch B] [--memory SIZE] [--checkpoint FILE [--checkpoint-every N]] "
-     "[--resume FILE] "
-     "[--spec FILE | --spec-string SPEC] [--quiet] [--json] --out DIR",
+     "[--threads T] [--top K] [--sketch L] [--batch B] [--memory SIZE] "
+     "[--checkpoint FILE [--checkpoint-every N]] [--resume FILE] "
+     "[--spec FILE | --spec-string SPEC] [--quiet] [--json] --out DIR | --checkpoint FILE",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
      "    covariance, over N randomly initialised networks, of the response of output 0 at an\n"
      "    evaluation point x0. With the dipole (default) the response of pixel i is\n"
      "    (f(x0 + S e_i) - f(x0 - S e_i)) / 2S; with 'gradient' it is the input gradient.\n"
      "    --networks N       networks in total (>= 2, default 1000)\n"
+     "    --range A:B        compute networks A to B-1 only (0 <= A < B <= N): one part of a\n"
+     "                       job array; save it with --checkpoint FILE (--out optional) and\n"
+     "                       merge the parts with 'nad merge'\n"
      "    --scale S          dipole step S > 0 (default 100)\n"
      "    --mode M           dipole (default) or gradient\n"
      "    --eval-point P     normal (x0 ~ N(0, I) from the seed, default), zeros, a .npy\n"
@@ -74,7 +77,13 @@ static const section sections[] = {
      "                       point's class (with data:SOURCE)\n"
      "    --seed S           seed (default 0); network j depends only on (S, j)\n"
      "    --threads T        worker threads (default: all online CPUs; 0 = all online CPUs)\n"
-     "    --top K            NADs to keep (default 0 = all C*H*W)\n"
+     "    --top K            NADs to keep (default 0 = all C*H*W; with --sketch, all L).\n"
+     "                       K well below C*H*W uses a block Krylov eigensolver (seconds)\n"
+     "    --sketch L         sketching mode for large inputs: a Frequent Directions sketch of\n"
+     "                       L rows (K <= L <= C*H*W) instead of the C*H*W squared covariance,\n"
+     "                       memory about 50*L*C*H*W bytes; the spectrum and the mean stay\n"
+     "                       exact, eigenvalues are low by at most the bound in summary.json\n"
+     "                       (sketch_error). Try L = 256\n"
      "    --batch B          perturbed inputs per forward chunk (library default 256)\n"
      "    --memory SIZE      memory budget, e.g. 2G (K, M, G, T: powers of 1024; default:\n"
      "                       half of the available memory). The batch is halved, then fewer\n"
@@ -88,7 +97,8 @@ static const section sections[] = {
      "    --quiet            no progress bar, no summary on stdout\n"
      "    --json             print summary.json as one JSON line on stdout instead of the\n"
      "                       summary text (the progress bar stays on stderr)\n"
-     "    --out DIR          output directory (created if missing)\n"
+     "    --out DIR          output directory (created if missing); may be left out when\n"
+     "                       --checkpoint is given (a part of a job array)\n",
      "    Writes into DIR: eigenvalues.npy (float64 K, descending covariance eigenvalues),\n"
      "    nads.npy (float32 K x D, unit rows), mean.npy (float64 D, mean response),\n"
      "    spectrum.npy (float64 C x H x W, Fourier power of the covariance, fftshifted),\n"
@@ -124,7 +134,7 @@ static const section sections[] = {
      "    --pictures N       images in the pictures (default 8, 0 = none)\n"
      "    --json             the last line of stdout is one JSON object: accuracy_before,\n"
      "                       accuracy_after (percent), changed_fraction, l2, psnr, indices,\n"
-     "                       op, samples, and with --sweep a list 'sweep' of bands\n"},
+     "                       op, samples, and with --sweep a list 'sweep' of bands\n", NULL},
     {"align",
      "nad align --nads DIR --data SOURCE [--split train|test] [--size HxW|native] [--normalize] "
      "[--samples N] [--ridge R] [--top K] [--out DIR] [--quiet] [--json]",
@@ -150,7 +160,19 @@ static const section sections[] = {
      "                       align_between.png, align_discriminant.png (y from 0 to 1)\n"
      "    --json             the last line of stdout is one JSON object: score, curve (a(k),\n"
      "                       k = 1..K), discriminant_score, discriminant_curve, random_score,\n"
-     "                       d, nads, samples, classes\n"},
+     "                       d, nads, samples, classes\n", NULL},
+    {"merge",
+     "nad merge ARCH PART.ck... [--input CxHxW] [--outputs K] [--scale S] [--mode M] "
+     "[--eval-point P] [--seed S] [--threads T] [--top K] [--sketch L] "
+     "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR",
+     "    Merge the parts of a job array (each 'nad estimate ... --range A:B --checkpoint\n"
+     "    PART.ck') and write the same files as 'nad estimate' for all their networks.\n"
+     "    ARCH and the options that define the run (input, outputs, scale, mode, eval point,\n"
+     "    seed, sketch) must be those of the parts: a part made otherwise is refused, naming\n"
+     "    the difference, as are overlapping parts and empty ones; nothing is written then.\n"
+     "    The merged result equals one uninterrupted run (to rounding: 1e-12 relative).\n"
+     "    SLURM job array (README): 'nad estimate ARCH --networks N --range A:B --checkpoint\n"
+     "    part-$SLURM_ARRAY_TASK_ID.ck' per task, then 'nad merge ARCH part-*.ck --out DIR'.\n", NULL},
     {"compare", "nad compare A B [--k K] [--input CxHxW] [--json]",
      "    Compare two NAD sets: top-k subspace overlap (mean cos^2 of the principal angles)\n"
      "    for k in 1, 2, 5, 10, 20, 50 (up to K) and the correlation of the log Fourier power\n"
@@ -164,7 +186,7 @@ static const section sections[] = {
      "                       reported too\n"
      "    --input CxHxW      shape of one NAD (default: the input in the run's summary.json,\n"
      "                       else 1 x sqrt(D) x sqrt(D))\n"
-     "    --json             print {\"spectrum_corr\": x, \"overlap\": {\"1\": .., ...}, \"k\": K}\n"},
+     "    --json             print {\"spectrum_corr\": x, \"overlap\": {\"1\": .., ...}, \"k\": K}\n", NULL},
     {"bias",
      "nad bias ARCH --direction fourier:FY,FX[,sin|cos] | nad:K:DIR | random[:SEED] | FILE.npy "
      "[--input CxHxW] [--epsilon 1] [--sigma 3] [--train 10000] [--test 10000] [--epochs 20] "
@@ -197,7 +219,7 @@ static const section sections[] = {
      "    --json             the last line of stdout is one JSON object: test_accuracy,\n"
      "                       train_accuracy (percent, last epoch), train_loss, epochs,\n"
      "                       epochs_to_90 (first epoch with train accuracy >= 90, or null),\n"
-     "                       seconds, test_accuracy_per_epoch and the settings\n"},
+     "                       seconds, test_accuracy_per_epoch and the settings\n", NULL},
     {"sweep",
      "nad sweep ARCH (--grid fourier [--step 2] | --nads DIR --indices A:B:STEP) --out DIR "
      "[training options of 'nad bias'] | nad sweep ARCH --poison --data SOURCE --nads DIR "
@@ -222,7 +244,7 @@ static const section sections[] = {
      "                       or a comma-separated list such as 0,10,100,1015): accuracy.csv\n"
      "                       holds index,clean_test_accuracy,poisoned_train_accuracy and\n"
      "                       accuracy.png the clean test accuracy against the NAD index (0 to\n"
-     "                       100 %), the paper's Figure 3 on the data of --data\n"},
+     "                       100 %), the paper's Figure 3 on the data of --data\n", NULL},
     {"data info", "nad data info SOURCE [--split train|test] [--size HxW|native] [--json]",
      "    Load a dataset (every file validated as training does) and print its number of\n"
      "    samples, image shape CxHxW, number of classes, samples per class and per-channel\n"
@@ -242,7 +264,7 @@ static const section sections[] = {
      "    --split S          train (default) or test\n"
      "    --size HxW         zero-pad / centre-crop the images first (default: native)\n"
      "    --json             the last line of stdout is one JSON object: source, split, count,\n"
-     "                       shape [C, H, W], classes, class_counts, mean, std (per channel)\n"},
+     "                       shape [C, H, W], classes, class_counts, mean, std (per channel)\n", NULL},
     {"train",
      "nad train ARCH --data SOURCE [--size 32x32|HxW|native] [--normalize] [--epochs 10] "
      "[--batch 128] [--lr 0.05] [--momentum 0.9] [--weight-decay 5e-4] "
@@ -278,7 +300,7 @@ static const section sections[] = {
      "    --json             the last line of stdout is one JSON object: test_accuracy,\n"
      "                       train_accuracy (percent, eval mode after training), train_loss,\n"
      "                       epochs, seconds, test_accuracy_per_epoch, arch, params and the\n"
-     "                       settings\n"},
+     "                       settings\n", NULL},
     {"poison",
      "nad poison ARCH --data SOURCE --nads DIR --index I --epsilon E [options of 'nad train'] "
      "[--out DIR] [--save PARAMS.npy] [--json]",
@@ -301,8 +323,8 @@ static const section sections[] = {
      "                       mid grey = 0)\n"
      "    --json             the last line of stdout is one JSON object: clean_test_accuracy,\n"
      "                       poisoned_train_accuracy (percent), index, epsilon, seconds,\n"
-     "                       epochs, clean_test_accuracy_per_epoch and the settings\n"},
-    {"help", "nad help [COMMAND]", "    Print this help, or the help of one command.\n"},
+     "                       epochs, clean_test_accuracy_per_epoch and the settings\n", NULL},
+    {"help", "nad help [COMMAND]", "    Print this help, or the help of one command.\n", NULL},
     {"doctor", "nad doctor [--json]",
      "    Print what libnad runs on: the BLAS (vendor, version, kernel set in use and the best\n"
      "    one for this CPU, threads), the CPU's vector level and any warning, e.g. a BLAS that\n"
@@ -310,10 +332,10 @@ static const section sections[] = {
      "    (OPENBLAS_CORETYPE=...), every nad command applies it by restarting itself once;\n"
      "    a variable you set yourself is never overridden.\n"
      "    --json             print one JSON object (the 'blas' object is the one that\n"
-     "                       'nad estimate' writes into summary.json)\n"},
+     "                       'nad estimate' writes into summary.json)\n", NULL},
     {"version", "nad --version [--verbose]",
      "    Print the version of the tool and of the loaded libnad; --verbose adds what\n"
-     "    'nad doctor' prints.\n"},
+     "    'nad doctor' prints.\n", NULL},
 };
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
@@ -379,7 +401,7 @@ void cli_print_usage(FILE *f) {
 }
 
 static void print_section(FILE *f, const section *s) {
-  fprintf(f, "  %s\n%s\n", s->usage, s->body);
+  fprintf(f, "  %s\n%s%s\n", s->usage, s->body, s->more ? s->more : "");
 }
 
 void cli_print_help(FILE *f, const char *command) {
@@ -421,6 +443,8 @@ void cli_print_help(FILE *f, const char *command) {
         "EXAMPLES\n"
         "    nad arch show lenet\n"
         "    nad estimate lenet --networks 1000 --out lenet-nads\n"
+        "    nad estimate lenet --networks 1000 --range 0:500 --checkpoint a.ck\n"
+        "    nad merge lenet a.ck b.ck --out lenet-nads\n"
         "    nad compare lenet-nads /path/to/LeNet_NADs.npy\n"
         "    nad bias lenet --direction fourier:2,0\n"
         "    nad sweep lenet --grid fourier --out lenet-grid\n"

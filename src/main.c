@@ -55,6 +55,8 @@ int main(int argc, char **argv) {
     return cli_cmd_net(argc - 2, argv + 2);
   if (strcmp(cmd, "estimate") == 0)
     return cli_cmd_estimate(argc - 2, argv + 2);
+  if (strcmp(cmd, "merge") == 0)
+    return cli_cmd_merge(argc - 2, argv + 2);
   if (strcmp(cmd, "compare") == 0)
     return cli_cmd_compare(argc - 2, argv + 2);
   if (strcmp(cmd, "bias") == 0)

@@ -11,7 +11,7 @@
 /* ---- options (rows in lib/api/options.c) -------------------------------------------------- */
 
 static int64_t accumulated(const nad_estimator *e) {
-  return e->half[0].d ? nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]) : 0;
+  return nadi_halves_count(e, 0) + nadi_halves_count(e, 1);
 }
 
 /* Common checks of the setters; *oi receives the option's row. */
@@ -39,7 +39,22 @@ nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v) {
   case NAD_OPT_TOP_K:
     NADI_CHECK(v <= e->d, NAD_ERR_INVALID_ARG, "option 'top_k' = %lld exceeds D = %lld",
                (long long)v, (long long)e->d);
+    NADI_CHECK(!e->sketch || v <= e->sketch, NAD_ERR_INVALID_ARG,
+               "option 'top_k' = %lld exceeds the sketch size L = %lld (NAD_OPT_SKETCH): a "
+               "sketch of L rows gives at most L NADs",
+               (long long)v, (long long)e->sketch);
     e->top_k = v;
+    break;
+  case NAD_OPT_SKETCH:
+    NADI_CHECK(v <= e->d, NAD_ERR_INVALID_ARG,
+               "option 'sketch' = %lld exceeds D = %lld: a sketch larger than the input saves "
+               "nothing (use the exact mode, sketch = 0)",
+               (long long)v, (long long)e->d);
+    NADI_CHECK(v == 0 || v >= e->top_k, NAD_ERR_INVALID_ARG,
+               "option 'sketch' = %lld is smaller than top_k = %lld: a sketch of L rows gives at "
+               "most L NADs",
+               (long long)v, (long long)e->top_k);
+    e->sketch = v;
     break;
   case NAD_OPT_BATCH: e->batch = v; break;
   case NAD_OPT_MODE: e->mode = (int)v; break;
@@ -90,6 +105,7 @@ nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *
   case NAD_OPT_MEMORY: *v = e->memory; break;
   case NAD_OPT_NETWORK: *v = e->network_kind; break;
   case NAD_OPT_OUTPUT: *v = e->output; break;
+  case NAD_OPT_SKETCH: *v = e->sketch; break;
   default: break;
   }
   return NAD_OK;
@@ -109,11 +125,11 @@ nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
   NADI_CHECK(a && a->g, NAD_ERR_INVALID_ARG, "nad_estimator_create: architecture is NULL");
   const nadi_graph *g = a->g;
   int64_t d = nadi_graph_in_size(g);
-  /* BLAS and LAPACK index with 32-bit ints, including d·d inside LAPACK: bound d², not d. */
-  NADI_CHECK(d >= 1 && d <= 46340, NAD_ERR_UNSUPPORTED,
-             "input dimension D = %lld is not supported by the estimator (1 <= D <= 46340; "
-             "its covariance takes 8·D² bytes)",
-             (long long)d);
+  /* The exact mode's bound (D <= NADI_EXACT_MAX_D) is checked when its accumulators are made:
+   * the sketch mode has no D×D matrix. BLAS dimensions are 32-bit ints. */
+  NADI_CHECK(d >= 1 && d <= NADI_SKETCH_MAX_D, NAD_ERR_UNSUPPORTED,
+             "input dimension D = %lld is not supported by the estimator (1 <= D <= %d)",
+             (long long)d, NADI_SKETCH_MAX_D);
   NADI_CHECK(nadi_graph_out_size(g) >= 1, NAD_ERR_SHAPE, "the architecture has no output");
   nad_estimator *e = calloc(1, sizeof *e);
   NADI_CHECK(e, NAD_ERR_OUT_OF_MEMORY, "nad_estimator_create: out of memory");
@@ -138,8 +154,8 @@ nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
 void nad_estimator_destroy(nad_estimator *e) {
   if (!e)
     return;
-  nadi_acc_free(&e->half[0]);
-  nadi_acc_free(&e->half[1]);
+  nadi_halves_free(e);
+  nadi_estimator_drop_cache(e);
   free(e->ranges);
   nadi_free(e->x0_user);
   nadi_free(e->params_fixed);
@@ -244,11 +260,22 @@ nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *path,
   return NAD_OK;
 }
 
-static nad_status ensure_acc(nad_estimator *e) {
-  for (int h = 0; h < 2; h++)
-    if (e->half[h].d == 0)
-      NADI_TRY(nadi_acc_init(&e->half[h], e->d));
+/* The accumulators these settings need can exist (before the memory plan sizes them). */
+static nad_status check_acc(const nad_estimator *e) {
+  NADI_CHECK(e->sketch || e->d <= NADI_EXACT_MAX_D, NAD_ERR_UNSUPPORTED,
+             "input dimension D = %lld is too large for the exact estimator (D <= %d: its "
+             "covariance takes 8·D² bytes and LAPACK indexes D² with 32-bit ints): use the "
+             "sketching mode (NAD_OPT_SKETCH, nad estimate --sketch L)",
+             (long long)e->d, NADI_EXACT_MAX_D);
+  NADI_CHECK(!e->sketch || e->top_k <= e->sketch, NAD_ERR_INVALID_ARG,
+             "top_k = %lld exceeds the sketch size L = %lld", (long long)e->top_k,
+             (long long)e->sketch);
   return NAD_OK;
+}
+
+static nad_status ensure_acc(nad_estimator *e) {
+  NADI_TRY(check_acc(e));
+  return nadi_halves_init(e);
 }
 
 /* The settings of a fixed network / data points fit together and the samples exist. */
@@ -280,7 +307,9 @@ static nad_status check_samples(const nad_estimator *e) {
   return NAD_OK;
 }
 
-nad_status nad_estimator_run(nad_estimator *e) {
+/* Checks of nad_estimator_run and nad_estimator_accumulate, then the memory plan, before
+ * anything big is allocated. */
+static nad_status check_run(nad_estimator *e, nadi_plan *plan) {
   NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
   NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "nad_estimator_run can be called once per estimator");
   NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
@@ -289,10 +318,15 @@ nad_status nad_estimator_run(nad_estimator *e) {
   NADI_CHECK(e->first_network + e->num_networks <= (int64_t)NADI_EXACT_INT_MAX, NAD_ERR_INVALID_ARG,
              "first_network + num_networks exceeds 2^53 − 1");
   NADI_TRY(check_samples(e));
-  nadi_plan plan;
-  NADI_TRY(nadi_estimator_plan(e, nadi_estimator_jobs(e), &plan)); /* before allocating */
+  NADI_TRY(check_acc(e));
+  NADI_TRY(nadi_estimator_plan(e, nadi_estimator_jobs(e), plan));
   e->ran = 1;
-  NADI_TRY(ensure_acc(e));
+  return ensure_acc(e);
+}
+
+nad_status nad_estimator_run(nad_estimator *e) {
+  nadi_plan plan;
+  NADI_TRY(check_run(e, &plan));
   return nadi_estimator_run(e, &plan);
 }
 
@@ -310,6 +344,12 @@ nad_status nad_estimator_plan(const nad_estimator *e, int64_t *budget, int64_t *
   if (concurrent)
     *concurrent = plan.workers;
   return NAD_OK;
+}
+
+nad_status nad_estimator_accumulate(nad_estimator *e) {
+  nadi_plan plan;
+  NADI_TRY(check_run(e, &plan));
+  return nadi_estimator_accumulate(e, &plan);
 }
 
 /* ---- results ------------------------------------------------------------------------------- */
@@ -377,9 +417,10 @@ nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, double *
   CHECK_RESULTS(e, "nad_estimator_convergence");
   NADI_CHECK(overlap && spectrum_corr, NAD_ERR_INVALID_ARG,
              "nad_estimator_convergence: NULL output");
-  NADI_CHECK(k >= 1 && k <= e->d, NAD_ERR_INVALID_ARG,
-             "nad_estimator_convergence: k = %lld, need 1 <= k <= D = %lld", (long long)k,
-             (long long)e->d);
+  const int64_t kmax = e->sketch ? e->sketch : e->d;
+  NADI_CHECK(k >= 1 && k <= kmax, NAD_ERR_INVALID_ARG,
+             "nad_estimator_convergence: k = %lld, need 1 <= k <= %s = %lld", (long long)k,
+             e->sketch ? "the sketch size L" : "D", (long long)kmax);
   return nadi_estimator_convergence(e, k, overlap, spectrum_corr);
 }
 
@@ -388,22 +429,53 @@ nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, double *
 nad_status nad_estimator_save(const nad_estimator *e, const char *path) {
   NADI_CHECK(e && path, NAD_ERR_INVALID_ARG, "nad_estimator_save: NULL argument");
   NADI_CHECK(path[0] != '\0', NAD_ERR_INVALID_ARG, "nad_estimator_save: empty path");
-  NADI_CHECK(e->half[0].d != 0, NAD_ERR_MISUSE,
+  NADI_CHECK(nadi_halves_ready(e), NAD_ERR_MISUSE,
              "nad_estimator_save: nothing accumulated yet (run or load first)");
   return nadi_checkpoint_save(e, path);
 }
 
+/* Checks of the two loads. */
+static nad_status check_load(nad_estimator *e, const char *what) {
+  NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
+             "%s: NAD_EVAL_USER chosen but no evaluation point set", what);
+  NADI_CHECK(e->sketch || e->d <= NADI_EXACT_MAX_D, NAD_ERR_UNSUPPORTED,
+             "%s: input dimension D = %lld is too large for the exact estimator (D <= %d): "
+             "checkpoints of such inputs are sketches (set NAD_OPT_SKETCH first)",
+             what, (long long)e->d, NADI_EXACT_MAX_D);
+  NADI_CHECK(e->eval_kind != NAD_EVAL_DATA || e->points, NAD_ERR_MISUSE,
+             "%s: NAD_EVAL_DATA chosen but no evaluation points set", what);
+  NADI_CHECK(e->network_kind != NAD_NETWORK_FIXED || e->params_fixed, NAD_ERR_MISUSE,
+             "%s: NAD_NETWORK_FIXED chosen but no network set", what);
+  nadi_plan plan; /* the accumulators a load allocates must fit the budget too */
+  return nadi_estimator_plan(e, 0, &plan);
+}
+
 nad_status nad_estimator_load(nad_estimator *e, const char *path) {
   NADI_CHECK(e && path, NAD_ERR_INVALID_ARG, "nad_estimator_load: NULL argument");
-  NADI_CHECK(e->eval_kind != NAD_EVAL_USER || e->x0_user, NAD_ERR_MISUSE,
-             "nad_estimator_load: NAD_EVAL_USER chosen but no evaluation point set");
-  NADI_CHECK(e->eval_kind != NAD_EVAL_DATA || e->points, NAD_ERR_MISUSE,
-             "nad_estimator_load: NAD_EVAL_DATA chosen but no evaluation points set");
-  NADI_CHECK(e->network_kind != NAD_NETWORK_FIXED || e->params_fixed, NAD_ERR_MISUSE,
-             "nad_estimator_load: NAD_NETWORK_FIXED chosen but no network set");
-  nadi_plan plan; /* the accumulators a load allocates must fit the budget too */
-  NADI_TRY(nadi_estimator_plan(e, 0, &plan));
+  NADI_TRY(check_load(e, "nad_estimator_load"));
   return nadi_checkpoint_load(e, path);
+}
+
+nad_status nad_estimator_save_buffer(const nad_estimator *e, void **buf, size_t *len) {
+  NADI_CHECK(e && buf && len, NAD_ERR_INVALID_ARG, "nad_estimator_save_buffer: NULL argument");
+  *buf = NULL;
+  *len = 0;
+  NADI_CHECK(nadi_halves_ready(e), NAD_ERR_MISUSE,
+             "nad_estimator_save_buffer: nothing accumulated yet (run or load first)");
+  return nadi_checkpoint_save_buffer(e, buf, len);
+}
+
+nad_status nad_estimator_load_buffer(nad_estimator *e, const void *buf, size_t len) {
+  NADI_CHECK(e && buf, NAD_ERR_INVALID_ARG, "nad_estimator_load_buffer: NULL argument");
+  NADI_TRY(check_load(e, "nad_estimator_load_buffer"));
+  return nadi_checkpoint_load_buffer(e, buf, len);
+}
+
+nad_status nad_estimator_sketch_error(const nad_estimator *e, double *bound) {
+  CHECK_RESULTS(e, "nad_estimator_sketch_error");
+  NADI_CHECK(bound, NAD_ERR_INVALID_ARG, "nad_estimator_sketch_error: bound is NULL");
+  *bound = e->sketch ? e->sketch_error : 0.0;
+  return NAD_OK;
 }
 
 nad_status nad_estimator_finalize(nad_estimator *e) {

@@ -9,6 +9,7 @@
  * for probes. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #define COUNTED 1
@@ -37,10 +38,30 @@ int nadi_mul_ok(int64_t a, int64_t b, int64_t *out) {
   return 1;
 }
 
+/* From this size on, buffers are aligned to 2 MiB and offered to transparent huge pages: the
+ * estimator's D×D accumulators (1.2 GB at D = 12,288) otherwise cost 300,000 page faults each
+ * time one is made, and their mirrored (column) accesses miss the TLB on every element.
+ * Measured: making the work copy of the covariance 4.5 s of CPU with 4 KiB pages. */
+#define HUGE_FROM ((size_t)32 << 20)
+#define HUGE_ALIGN ((size_t)2 << 20)
+
 void *nadi_alloc(size_t n, size_t size) {
-  if (size != 0 && n > (SIZE_MAX - 64) / size)
+  if (size != 0 && n > (SIZE_MAX - HUGE_ALIGN) / size)
     return NULL;
   size_t bytes = n * size;
+  if (bytes >= HUGE_FROM) {
+    bytes = (bytes + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+    void *p = aligned_alloc(HUGE_ALIGN, bytes);
+#ifdef MADV_HUGEPAGE
+    if (p)
+      (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+#endif
+#ifdef COUNTED
+    if (p)
+      g_thread_bytes += (int64_t)malloc_usable_size(p);
+#endif
+    return p;
+  }
   bytes = (bytes + 63) & ~(size_t)63;
   if (bytes == 0)
     bytes = 64;

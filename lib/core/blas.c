@@ -52,6 +52,17 @@ void nadi_dgemm_nt(int64_t m, int64_t n, int64_t k, double alpha, const double *
               b, (int)k, beta, c, (int)n);
 }
 
+void nadi_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                int64_t ldc) {
+  assert(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX && ldb <= INT_MAX &&
+         ldc <= INT_MAX);
+  if (m == 0 || n == 0)
+    return;
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
 #if defined(NADI_BLAS_OPENBLAS)
 /* OpenBLAS's own API (declared in its cblas.h on Debian, not in every cblas.h). */
 int openblas_get_num_threads(void);

@@ -23,6 +23,12 @@ void nadi_dsyr_lower(int64_t n, double alpha, const double *x, double *c);
 void nadi_dgemm_nt(int64_t m, int64_t n, int64_t k, double alpha, const double *a,
                    const double *b, double beta, double *c);
 
+/* C[m,n] = alpha · op(A) op(B) + beta · C in double (row-major, explicit leading dimensions):
+ * the top-k eigensolver and the sketch need products with either operand transposed. */
+void nadi_dgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                int64_t ldc);
+
 /* Set BLAS-internal threads (returns previous); no-op where the BLAS cannot. */
 int nadi_blas_set_threads(int n);
 

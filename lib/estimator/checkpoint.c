@@ -1,4 +1,5 @@
-/* Checkpoints: the two half accumulators and the settings that define a run, in one binary file.
+/* Checkpoints: the two half accumulators and the settings that define a run, in one binary file
+ * (or buffer: the same bytes, for MPI ranks).
  *
  * Layout (little-endian; version 2):
  *   "NADCKPT\0"  u32 version  u32 0x01020304 (byte-order tag)
@@ -6,13 +7,16 @@
  *   f64 step  u64 hash of the x0 bytes (EVAL_DATA: of the points and labels)  u64 seed
  *   i64 block rows  i64 n_ranges
  *   i32 network kind  i32 0  u64 hash of the fixed network's parameters (0: random networks)
- *   i64 output                                        (version 2 only)
+ *   i64 output  i64 sketch L (0: exact)               (version 2 only)
  *   n_ranges × (i64 lo, i64 hi)                      samples [lo, hi) covered
- *   2 × { i64 n  i64 n_pend  f64 mean[d]  f64 lower triangle of M2, row by row (i+1 per row)
- *         f64 pending rows [n_pend][d] }            even, then odd network indices
+ *   exact: 2 × { i64 n  i64 n_pend  f64 mean[d]  f64 lower triangle of M2, row by row (i+1 per
+ *          row)  f64 pending rows [n_pend][d] }     even, then odd network indices
+ *   sketch: 2 × { i64 n  i64 n_pend  i64 rows  i64 shrinks  f64 shrunk  f64 mass  f64 mean[d]
+ *          f64 sketch rows [rows][d]  f64 pending rows [n_pend][d]
+ *          i64 spectrum n  f64 spectrum mean [2·nf]  f64 spectrum scatter [nf] }
  *   u32 CRC-32 (zlib, through lib/io/blob.c) of every byte before it
- * Version 1 files (no network kind, parameters hash or output) are still read: they hold
- * random networks and output 0.
+ * Version 1 files (no network kind, parameters hash, output or sketch) are still read: they hold
+ * random networks, output 0, exact mode.
  * Pending rows (responses not yet folded into a block) are stored as they are, so a run that
  * is saved, loaded and resumed folds exactly the same blocks as one that never stopped.
  *
@@ -95,6 +99,7 @@ typedef struct ckpt_head {
   int32_t network_kind;
   uint64_t params_hash;
   int64_t output;
+  int64_t sketch;
 } ckpt_head;
 
 static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
@@ -108,6 +113,7 @@ static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
   hd->seed = e->seed;
   hd->block = NADI_ACC_BLOCK;
   hd->n_ranges = e->n_ranges;
+  hd->sketch = e->sketch;
   hd->network_kind = e->network_kind;
   hd->params_hash = e->network_kind == NAD_NETWORK_FIXED ? e->params_hash : 0;
   hd->output = e->output;
@@ -176,6 +182,7 @@ static void put_head(writer *w, const ckpt_head *hd) {
   put_i32(w, 0);
   put_u64(w, hd->params_hash);
   put_i64(w, hd->output);
+  put_i64(w, hd->sketch);
 }
 
 static void put_acc(writer *w, const nadi_acc *a) {
@@ -188,34 +195,84 @@ static void put_acc(writer *w, const nadi_acc *a) {
   put(w, a->pend, (size_t)(a->n_pend * d) * sizeof(double));
 }
 
-nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path) {
-  if (!little_endian())
-    return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are written on little-endian hosts only");
-  if (e->half[0].d == 0)
-    return nadi_fail(NAD_ERR_MISUSE, "nothing to save: no network accumulated yet");
-  ckpt_head hd;
-  NADI_TRY(head_of(e, &hd));
-  nadi_atomic_file af;
-  if (nadi_atomic_open(&af, path) != 0)
-    return nadi_atomic_fail(&af);
-  writer w = {af.fp, 0, 0};
-  put_head(&w, &hd);
+static void put_sketch(writer *w, const nadi_sketch *k, const nadi_specacc *sp) {
+  const int64_t d = k->d;
+  put_i64(w, k->n);
+  put_i64(w, k->n_pend);
+  put_i64(w, k->rows);
+  put_i64(w, k->shrinks);
+  put_f64(w, k->shrunk);
+  put_f64(w, k->mass);
+  put(w, k->mean, (size_t)d * sizeof(double));
+  put(w, k->b, (size_t)(k->rows * d) * sizeof(double));
+  put(w, k->pend, (size_t)(k->n_pend * d) * sizeof(double));
+  put_i64(w, sp->n);
+  put(w, sp->mean, 2 * (size_t)sp->nf * sizeof(double));
+  put(w, sp->m2, (size_t)sp->nf * sizeof(double));
+}
+
+/* The whole checkpoint into f; 0 or an errno. */
+static int write_all(const nad_estimator *e, const ckpt_head *hd, FILE *f) {
+  writer w = {f, 0, 0};
+  put_head(&w, hd);
   for (int64_t i = 0; i < e->n_ranges; i++) {
     put_i64(&w, e->ranges[i].lo);
     put_i64(&w, e->ranges[i].hi);
   }
-  put_acc(&w, &e->half[0]);
-  put_acc(&w, &e->half[1]);
+  for (int h = 0; h < 2; h++) {
+    if (e->sketch)
+      put_sketch(&w, &e->sk[h], &e->sp[h]);
+    else
+      put_acc(&w, &e->half[h]);
+  }
   uint32_t crc = (uint32_t)w.crc;
   if (!w.err && fwrite(&crc, sizeof crc, 1, w.f) != 1)
     w.err = errno ? errno : EIO;
-  if (w.err) {
+  return w.err;
+}
+
+static nad_status check_save(const nad_estimator *e, ckpt_head *hd) {
+  if (!little_endian())
+    return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are written on little-endian hosts only");
+  if (!nadi_halves_ready(e))
+    return nadi_fail(NAD_ERR_MISUSE, "nothing to save: no network accumulated yet");
+  return head_of(e, hd);
+}
+
+nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path) {
+  ckpt_head hd;
+  NADI_TRY(check_save(e, &hd));
+  nadi_atomic_file af;
+  if (nadi_atomic_open(&af, path) != 0)
+    return nadi_atomic_fail(&af);
+  int err = write_all(e, &hd, af.fp);
+  if (err) {
     nadi_atomic_abort(&af);
-    return nadi_fail(NAD_ERR_IO, "cannot write checkpoint '%s': %s", path, strerror(w.err));
+    return nadi_fail(NAD_ERR_IO, "cannot write checkpoint '%s': %s", path, strerror(err));
   }
   if (nadi_atomic_commit(&af) != 0)
     return nadi_fail(NAD_ERR_IO, "cannot write checkpoint '%s': cannot %s: %s", path, af.failed,
                      strerror(af.err));
+  return NAD_OK;
+}
+
+nad_status nadi_checkpoint_save_buffer(const nad_estimator *e, void **buf, size_t *len) {
+  ckpt_head hd;
+  NADI_TRY(check_save(e, &hd));
+  char *mem = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&mem, &size);
+  if (!f)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint buffer: %s", strerror(errno));
+  int err = write_all(e, &hd, f);
+  if (fclose(f) != 0 && !err)
+    err = errno ? errno : ENOMEM;
+  if (err) {
+    free(mem);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint buffer: %s", strerror(err));
+  }
+  *buf = mem; /* malloc'd by the stream: nad_free releases it */
+  *len = size;
   return NAD_OK;
 }
 
@@ -259,7 +316,8 @@ static double get_f64(reader *r) {
 }
 
 static const size_t head_bytes_v1 = 8 + 4 + 4 + 64 + 8 + 3 * 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
-static const size_t head_v2_extra = 4 + 4 + 8 + 8;
+/* version 2: i32 network kind, i32 padding, u64 parameters hash, i64 output, i64 sketch */
+static const size_t head_v2_extra = 4 + 4 + 8 + 8 + 8;
 
 /* Size and CRC of the whole file (first pass). */
 static nad_status check_crc(FILE *f, const char *path, int64_t *size, uint32_t *version_out) {
@@ -363,6 +421,13 @@ static nad_status check_head(const nad_estimator *e, const ckpt_head *f, const c
   if (f->output != me.output)
     return nadi_fail(NAD_ERR_FORMAT, "'%s' used output %lld as response, not %lld (-1: label)",
                      path, (long long)f->output, (long long)me.output);
+  if (f->sketch != me.sketch) {
+    char a[64], b[64];
+    snprintf(a, sizeof a, f->sketch ? "a sketch of %lld rows" : "the exact mode", (long long)f->sketch);
+    snprintf(b, sizeof b, me.sketch ? "a sketch of %lld rows" : "the exact mode", (long long)me.sketch);
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' was computed in %s, not %s (NAD_OPT_SKETCH, --sketch)",
+                     path, a, b);
+  }
   if (f->block != NADI_ACC_BLOCK)
     return nadi_fail(NAD_ERR_FORMAT, "'%s' uses accumulator blocks of %lld rows, not %d", path,
                      (long long)f->block, NADI_ACC_BLOCK);
@@ -380,32 +445,119 @@ static int64_t count_parity(const nadi_range *r, int64_t n, int parity) {
   return c;
 }
 
-static nad_status read_acc(reader *r, nadi_acc *a) {
+static void read_acc(reader *r, nadi_acc *a) {
   const int64_t d = a->d;
   get(r, a->mean, (size_t)d * sizeof(double));
   for (int64_t i = 0; i < d; i++)
     get(r, a->m2 + i * d, (size_t)(i + 1) * sizeof(double));
   get(r, a->pend, (size_t)(a->n_pend * d) * sizeof(double));
+}
+
+/* The state read from a file before it is committed to the estimator. */
+typedef struct ckpt_body {
+  nadi_acc acc[2];
+  nadi_sketch sk[2];
+  nadi_specacc sp[2];
+} ckpt_body;
+
+static void body_free(ckpt_body *b) {
+  for (int h = 0; h < 2; h++) {
+    nadi_acc_free(&b->acc[h]);
+    nadi_sketch_free(&b->sk[h]);
+    nadi_specacc_free(&b->sp[h]);
+  }
+}
+
+/* One half of the body; *bytes += its size. Counts are checked against the ranges (expect). */
+static nad_status read_half(reader *r, const nad_estimator *e, ckpt_body *b, int h,
+                            int64_t expect, int64_t size, int64_t *bytes, const char *path) {
+  const int64_t d = e->d;
+  const int64_t n = get_i64(r), np = get_i64(r);
+  if (r->short_read || n < 0 || np < 0 || np >= NADI_ACC_BLOCK || n + np != expect)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s': network counts do not match its network ranges",
+                     path);
+  if (!e->sketch) {
+    const int64_t need = 16 + 8 * (d + d * (d + 1) / 2 + np * d);
+    if (*bytes + need > size)
+      return nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated (%lld bytes, at least %lld expected)",
+                       path, (long long)size, (long long)(*bytes + need));
+    NADI_TRY(nadi_acc_init(&b->acc[h], d));
+    b->acc[h].n = n;
+    b->acc[h].n_pend = np;
+    read_acc(r, &b->acc[h]);
+    *bytes += need;
+    return NAD_OK;
+  }
+  const int64_t l = e->sketch, rows = get_i64(r), shrinks = get_i64(r);
+  const double shrunk = get_f64(r), mass = get_f64(r);
+  if (r->short_read || rows < 0 || rows >= 2 * l || shrinks < 0 || !(shrunk >= 0.0) ||
+      !(mass >= 0.0))
+    return nadi_fail(NAD_ERR_FORMAT, "'%s': malformed sketch (%lld rows of at most %lld)", path,
+                     (long long)rows, (long long)(2 * l - 1));
+  const int64_t nf = e->shape[0] * e->shape[1] * (e->shape[2] / 2 + 1);
+  const int64_t need = 48 + 8 * (d + rows * d + np * d) + 8 + 24 * nf;
+  if (*bytes + need > size)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated (%lld bytes, at least %lld expected)",
+                     path, (long long)size, (long long)(*bytes + need));
+  NADI_TRY(nadi_sketch_init(&b->sk[h], d, l));
+  NADI_TRY(nadi_specacc_init(&b->sp[h], e->shape[0], e->shape[1], e->shape[2]));
+  nadi_sketch *k = &b->sk[h];
+  k->n = n;
+  k->n_pend = np;
+  k->rows = rows;
+  k->shrinks = shrinks;
+  k->shrunk = shrunk;
+  k->mass = mass;
+  get(r, k->mean, (size_t)d * sizeof(double));
+  get(r, k->b, (size_t)(rows * d) * sizeof(double));
+  get(r, k->pend, (size_t)(np * d) * sizeof(double));
+  nadi_specacc *sp = &b->sp[h];
+  sp->n = get_i64(r);
+  get(r, sp->mean, 2 * (size_t)nf * sizeof(double));
+  get(r, sp->m2, (size_t)nf * sizeof(double));
+  if (sp->n != n + np)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s': the spectrum holds %lld networks, the sketch %lld",
+                     path, (long long)sp->n, (long long)(n + np));
+  *bytes += need;
   return NAD_OK;
 }
 
-nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
-  if (!little_endian())
-    return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are read on little-endian hosts only");
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return nadi_fail(NAD_ERR_IO, "cannot open checkpoint '%s': %s", path, strerror(errno));
-  const int64_t d = e->d;
-  nadi_acc tmp[2];
-  memset(tmp, 0, sizeof tmp);
+/* Adopt (e empty: exact resume) or merge the body into e. */
+static nad_status commit_body(nad_estimator *e, ckpt_body *b) {
+  const int empty = nadi_halves_count(e, 0) + nadi_halves_count(e, 1) == 0;
+  if (empty) {
+    nadi_halves_free(e);
+    for (int h = 0; h < 2; h++) {
+      e->half[h] = b->acc[h];
+      e->sk[h] = b->sk[h];
+      e->sp[h] = b->sp[h];
+    }
+    memset(b, 0, sizeof *b);
+    return NAD_OK;
+  }
+  for (int h = 0; h < 2; h++) {
+    if (e->sketch) {
+      NADI_TRY(nadi_sketch_merge(&e->sk[h], &b->sk[h]));
+      nadi_specacc_merge(&e->sp[h], &b->sp[h]);
+    } else {
+      nadi_acc_merge(&e->half[h], &b->acc[h]);
+    }
+  }
+  return NAD_OK;
+}
+
+/* Load from a stream named `path` in messages. */
+static nad_status load_stream(nad_estimator *e, FILE *f, const char *path) {
+  ckpt_body body;
+  memset(&body, 0, sizeof body);
   nadi_range *ranges = NULL;
   int64_t size = 0;
   uint32_t version = 0;
   nad_status st = check_crc(f, path, &size, &version);
-  const int64_t head_bytes = (int64_t)(head_bytes_v1 + (version >= 2 ? head_v2_extra : 0));
   reader r = {f, 0};
   ckpt_head hd;
   memset(&hd, 0, sizeof hd);
+  const int64_t hbytes = (int64_t)(head_bytes_v1 + (version >= 2 ? head_v2_extra : 0));
   if (st == NAD_OK) {
     char magic[8];
     get(&r, magic, 8);
@@ -428,7 +580,8 @@ nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
       (void)get_i32(&r); /* padding */
       hd.params_hash = get_u64(&r);
       hd.output = get_i64(&r);
-    } /* version 1: random networks (0), no parameters hash (0), output 0 */
+      hd.sketch = get_i64(&r);
+    } /* version 1: random networks (0), no parameters hash (0), output 0, exact */
     if (r.short_read)
       st = nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated (header)", path);
     else if (endian != CKPT_ENDIAN)
@@ -437,8 +590,7 @@ nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
       st = check_head(e, &hd, path);
   }
   /* The size the header implies must be the size of the file (truncation, garbage). */
-  const int64_t tri = d * (d + 1) / 2;
-  if (st == NAD_OK && (hd.n_ranges < 0 || hd.n_ranges > (size - head_bytes) / 16))
+  if (st == NAD_OK && (hd.n_ranges < 0 || hd.n_ranges > (size - hbytes) / 16))
     st = nadi_fail(NAD_ERR_FORMAT, "'%s': bad number of network ranges %lld", path,
                    (long long)hd.n_ranges);
   if (st == NAD_OK && !(ranges = nadi_alloc((size_t)(hd.n_ranges + 1), sizeof(nadi_range))))
@@ -451,64 +603,48 @@ nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
       st = nadi_fail(NAD_ERR_FORMAT, "'%s': network range %lld [%lld, %lld) is malformed", path,
                      (long long)i, (long long)ranges[i].lo, (long long)ranges[i].hi);
   }
-  int64_t n[2] = {0, 0}, np[2] = {0, 0};
-  for (int h = 0; h < 2 && st == NAD_OK; h++) {
-    n[h] = get_i64(&r);
-    np[h] = get_i64(&r);
-    if (n[h] < 0 || np[h] < 0 || np[h] >= NADI_ACC_BLOCK ||
-        n[h] + np[h] != count_parity(ranges, hd.n_ranges, h))
-      st = nadi_fail(NAD_ERR_FORMAT, "'%s': network counts do not match its network ranges",
-                     path);
-    else if (h == 0) {
-      int64_t expect = head_bytes + 16 * hd.n_ranges + 2 * (16 + 8 * (d + tri)) +
-                       8 * d * np[0] + 4;
-      /* np[1] is not known yet: bound the size from below, checked exactly after reading. */
-      if (size < expect)
-        st = nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated (%lld bytes, at least %lld expected)",
-                       path, (long long)size, (long long)expect);
-    }
-    if (st == NAD_OK) {
-      st = nadi_acc_init(&tmp[h], d);
-      if (st == NAD_OK) {
-        tmp[h].n = n[h];
-        tmp[h].n_pend = np[h];
-        read_acc(&r, &tmp[h]);
-      }
-    }
-  }
-  if (st == NAD_OK) {
-    int64_t expect = head_bytes + 16 * hd.n_ranges + 2 * (16 + 8 * (d + tri)) +
-                     8 * d * (np[0] + np[1]) + 4;
-    if (r.short_read || size != expect)
-      st = nadi_fail(NAD_ERR_FORMAT, "'%s' has %lld bytes, its header implies %lld", path,
-                     (long long)size, (long long)expect);
-  }
+  /* The size the header implies must be the size of the file (truncation, garbage). */
+  int64_t bytes = hbytes + 16 * hd.n_ranges + 4;
+  for (int h = 0; h < 2 && st == NAD_OK; h++)
+    st = read_half(&r, e, &body, h, count_parity(ranges, hd.n_ranges, h), size, &bytes, path);
+  if (st == NAD_OK && (r.short_read || size != bytes))
+    st = nadi_fail(NAD_ERR_FORMAT, "'%s' has %lld bytes, its header implies %lld", path,
+                   (long long)size, (long long)bytes);
   if (st == NAD_OK && nadi_ranges_overlap(e, ranges, hd.n_ranges))
     st = nadi_fail(NAD_ERR_FORMAT,
                    "'%s' covers networks that are already accumulated (network ranges overlap)",
                    path);
-  fclose(f);
-  /* Commit: adopt the file's state as is when e is empty (exact resume), else merge. */
-  if (st == NAD_OK && e->half[0].d == 0) {
-    e->half[0] = tmp[0];
-    e->half[1] = tmp[1];
-    memset(tmp, 0, sizeof tmp);
-  } else if (st == NAD_OK && nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]) == 0) {
-    for (int h = 0; h < 2; h++) {
-      nadi_acc_free(&e->half[h]);
-      e->half[h] = tmp[h];
-    }
-    memset(tmp, 0, sizeof tmp);
-  } else if (st == NAD_OK) {
-    for (int h = 0; h < 2; h++)
-      nadi_acc_merge(&e->half[h], &tmp[h]);
-  }
+  if (st == NAD_OK)
+    st = commit_body(e, &body);
   for (int64_t i = 0; st == NAD_OK && i < hd.n_ranges; i++)
     st = nadi_ranges_add(e, ranges[i].lo, ranges[i].hi);
   if (st == NAD_OK)
     e->finalized = 0;
-  nadi_acc_free(&tmp[0]);
-  nadi_acc_free(&tmp[1]);
+  body_free(&body);
   nadi_free(ranges);
+  return st;
+}
+
+nad_status nadi_checkpoint_load(nad_estimator *e, const char *path) {
+  if (!little_endian())
+    return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are read on little-endian hosts only");
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return nadi_fail(NAD_ERR_IO, "cannot open checkpoint '%s': %s", path, strerror(errno));
+  nad_status st = load_stream(e, f, path);
+  fclose(f);
+  return st;
+}
+
+nad_status nadi_checkpoint_load_buffer(nad_estimator *e, const void *buf, size_t len) {
+  if (!little_endian())
+    return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are read on little-endian hosts only");
+  if (len == 0)
+    return nadi_fail(NAD_ERR_FORMAT, "checkpoint buffer is empty");
+  FILE *f = fmemopen((void *)buf, len, "rb"); /* read-only: the buffer is not written */
+  if (!f)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint buffer: %s", strerror(errno));
+  nad_status st = load_stream(e, f, "checkpoint buffer");
+  fclose(f);
   return st;
 }

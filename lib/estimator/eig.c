@@ -13,7 +13,7 @@
 
 /* Make the entry of largest magnitude positive (the first one on ties): eigenvectors are
  * defined up to sign and the convention makes results comparable across runs and libraries. */
-static void fix_sign(double *v, int64_t d) {
+void nadi_eig_fix_sign(double *v, int64_t d) {
   int64_t best = 0;
   for (int64_t i = 1; i < d; i++)
     if (fabs(v[i]) > fabs(v[best]))
@@ -61,7 +61,7 @@ nad_status nadi_eig_top(double *a, int64_t d, int64_t k, double *evals, double *
       }
     }
     for (int64_t i = 0; i < k; i++)
-      fix_sign(evecs + i * d, d);
+      nadi_eig_fix_sign(evecs + i * d, d);
   }
   nadi_free(w);
   nadi_free(isuppz);

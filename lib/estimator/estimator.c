@@ -109,7 +109,7 @@ static void *worker_main(void *arg) {
 
 /* Fold one response (calling thread only). */
 static nad_status fold(nad_estimator *e, int64_t j, const double *g) {
-  nadi_acc_push(&e->half[j & 1], g);
+  NADI_TRY(nadi_halves_push(e, j, g));
   return nadi_ranges_add(e, j, j + 1);
 }
 
@@ -168,7 +168,7 @@ int64_t nadi_estimator_jobs(const nad_estimator *e) {
   return jobs;
 }
 
-nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan) {
+nad_status nadi_estimator_accumulate(nad_estimator *e, const nadi_plan *plan) {
   const int64_t d = e->d;
   run_ctx rc;
   memset(&rc, 0, sizeof rc);
@@ -184,7 +184,7 @@ nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan) {
     memcpy(rc.pre, e->ranges, (size_t)rc.n_pre * sizeof(nadi_range));
   rc.jobs = nadi_estimator_jobs(e);
   rc.cursor = skip_covered(&rc, e->first_network);
-  const int64_t total0 = nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]);
+  const int64_t total0 = nadi_halves_count(e, 0) + nadi_halves_count(e, 1);
 
   /* The plan (memory budget) decides how many networks are probed at once and the batch. */
   int64_t n_workers = plan->workers > 1 ? plan->workers : 0; /* one: computed inline */
@@ -263,7 +263,7 @@ nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan) {
 
   /* Keep the checkpoint file in step with what was accumulated, also after a cancel or an
    * error: a later run resumes from it. The first error is the one reported. */
-  const int64_t done = nadi_acc_count(&e->half[0]) + nadi_acc_count(&e->half[1]);
+  const int64_t done = nadi_halves_count(e, 0) + nadi_halves_count(e, 1);
   if (e->ckpt_path && e->ckpt_every > 0 && done != last_saved && done > 0) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", nad_last_error());
@@ -273,31 +273,25 @@ nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan) {
     else
       st = st2;
   }
-  if (st == NAD_OK)
-    st = nadi_estimator_finalize(e);
   return st;
+}
+
+nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan) {
+  NADI_TRY(nadi_estimator_accumulate(e, plan));
+  return nadi_estimator_finalize(e);
 }
 
 /* ---- finalize and convergence ---------------------------------------------------------- */
 
-/* Covariance of the halves listed into work (allocated by the caller), spectrum into spec
- * (may be NULL), top-k eigenpairs into evals / evecs. The halves are not modified. */
-static nad_status solve(const nad_estimator *e, const nadi_acc *const *halves, int n_halves,
-                        nadi_acc *work, int64_t k, double *evals, double *evecs, double *spec) {
-  nadi_acc_combine(work, halves, n_halves);
-  if (work->n < 2)
-    return nadi_fail(NAD_ERR_MISUSE, "a covariance needs at least 2 networks (have %lld)",
-                     (long long)work->n);
-  nadi_acc_covariance(work);
-  if (spec)
-    NADI_TRY(nadi_spectrum_cov(work->m2, e->shape[0], e->shape[1], e->shape[2], spec));
-  return nadi_eig_top(work->m2, e->d, k, evals, evecs); /* destroys work->m2 */
+/* Results: K NADs (all D by default; sketch mode: all L), as floats. */
+static int64_t result_k(const nad_estimator *e) {
+  if (e->top_k)
+    return e->top_k;
+  return e->sketch ? e->sketch : e->d;
 }
 
 nad_status nadi_estimator_finalize(nad_estimator *e) {
-  const int64_t d = e->d, k = e->top_k ? e->top_k : d;
-  nadi_acc work;
-  NADI_TRY(nadi_acc_init(&work, d));
+  const int64_t d = e->d, k = result_k(e);
   double *evals = nadi_alloc((size_t)k, sizeof(double));
   double *evecs = nadi_alloc((size_t)(k * d), sizeof(double));
   double *spec = nadi_alloc((size_t)d, sizeof(double));
@@ -307,12 +301,11 @@ nad_status nadi_estimator_finalize(nad_estimator *e) {
   if (!evals || !evecs || !spec || !mean || !nads)
     st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "results of %lld NADs of dimension %lld",
                    (long long)k, (long long)d);
+  nadi_solution sol = {evals, evecs, spec, mean, {0}, 0.0};
   if (st == NAD_OK) {
-    const nadi_acc *halves[2] = {&e->half[0], &e->half[1]};
-    st = solve(e, halves, 2, &work, k, evals, evecs, spec);
-    memcpy(mean, work.mean, (size_t)d * sizeof(double));
+    static const int both[2] = {0, 1};
+    st = nadi_halves_solve(e, both, 2, k, &sol);
   }
-  nadi_acc_free(&work);
   if (st == NAD_OK) {
     for (int64_t i = 0; i < k * d; i++)
       nads[i] = (float)evecs[i];
@@ -325,7 +318,10 @@ nad_status nadi_estimator_finalize(nad_estimator *e) {
     e->spectrum = spec;
     e->mean = mean;
     e->k = k;
+    e->eig = sol.eig;
+    e->sketch_error = sol.sketch_error;
     e->finalized = 1;
+    nadi_estimator_drop_cache(e);
   } else {
     nadi_free(evals);
     nadi_free(nads);
@@ -336,42 +332,63 @@ nad_status nadi_estimator_finalize(nad_estimator *e) {
   return st;
 }
 
-nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
-                                      double *spectrum_corr) {
-  const int64_t d = e->d;
-  nadi_acc work;
-  NADI_TRY(nadi_acc_init(&work, d));
-  double *evals = nadi_alloc((size_t)k, sizeof(double));
-  double *evecs[2] = {nadi_alloc((size_t)(k * d), sizeof(double)),
-                      nadi_alloc((size_t)(k * d), sizeof(double))};
-  double *spec[2] = {nadi_alloc((size_t)d, sizeof(double)), nadi_alloc((size_t)d, sizeof(double))};
-  nad_status st = NAD_OK;
-  if (!evals || !evecs[0] || !evecs[1] || !spec[0] || !spec[1])
-    st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
-  for (int h = 0; h < 2 && st == NAD_OK; h++)
-    if (nadi_acc_count(&e->half[h]) < 2)
-      st = nadi_fail(NAD_ERR_MISUSE,
-                     "convergence needs at least 2 networks in each half (even / odd network "
-                     "index); the %s half has %lld",
-                     h ? "odd" : "even", (long long)nadi_acc_count(&e->half[h]));
-  for (int h = 0; h < 2 && st == NAD_OK; h++) {
-    const nadi_acc *one[1] = {&e->half[h]};
-    st = solve(e, one, 1, &work, k, evals, evecs[h], spec[h]);
-  }
-  if (st == NAD_OK) {
-    double ov = nadi_overlap_orthonormal(evecs[0], evecs[1], k, d);
-    if (ov < 0.0)
-      st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
-    else
-      *overlap = ov;
-  }
-  if (st == NAD_OK)
-    st = nadi_log_spectrum_corr(spec[0], spec[1], d, spectrum_corr);
-  nadi_acc_free(&work);
-  nadi_free(evals);
+void nadi_estimator_drop_cache(nad_estimator *e) {
   for (int h = 0; h < 2; h++) {
-    nadi_free(evecs[h]);
-    nadi_free(spec[h]);
+    nadi_free(e->conv_vecs[h]);
+    nadi_free(e->conv_spec[h]);
+    e->conv_vecs[h] = e->conv_spec[h] = NULL;
   }
+  e->conv_k = 0;
+}
+
+/* Solve each half for its top kc eigenvectors and its spectrum into the cache. */
+static nad_status fill_cache(nad_estimator *e, int64_t kc) {
+  const int64_t d = e->d;
+  nadi_estimator_drop_cache(e);
+  double *evals = nadi_alloc((size_t)kc, sizeof(double));
+  nad_status st = evals ? NAD_OK : nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
+  for (int h = 0; h < 2 && st == NAD_OK; h++) {
+    e->conv_vecs[h] = nadi_alloc((size_t)(kc * d), sizeof(double));
+    e->conv_spec[h] = nadi_alloc((size_t)d, sizeof(double));
+    if (!e->conv_vecs[h] || !e->conv_spec[h]) {
+      st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
+      break;
+    }
+    nadi_solution sol = {evals, e->conv_vecs[h], e->conv_spec[h], NULL, {0}, 0.0};
+    st = nadi_halves_solve(e, &h, 1, kc, &sol);
+  }
+  nadi_free(evals);
+  if (st == NAD_OK)
+    e->conv_k = kc;
+  else
+    nadi_estimator_drop_cache(e);
+  return st;
+}
+
+nad_status nadi_estimator_convergence(const nad_estimator *ce, int64_t k, double *overlap,
+                                      double *spectrum_corr) {
+  /* Logically const: only the cache changes (one thread uses an estimator at a time). */
+  nad_estimator *e = (nad_estimator *)ce;
+  const int64_t d = e->d;
+  for (int h = 0; h < 2; h++)
+    if (nadi_halves_count(e, h) < 2)
+      return nadi_fail(NAD_ERR_MISUSE,
+                       "convergence needs at least 2 networks in each half (even / odd network "
+                       "index); the %s half has %lld",
+                       h ? "odd" : "even", (long long)nadi_halves_count(e, h));
+  if (e->conv_k < k) {
+    /* At least the k = 10 that nad estimate asks next, so that one solve per half serves both. */
+    const int64_t kmax = e->sketch ? e->sketch : d;
+    int64_t kc = k > 10 ? k : 10;
+    if (kc > kmax)
+      kc = kmax;
+    NADI_TRY(fill_cache(e, kc));
+  }
+  /* The top k of a larger solve are its first k rows (descending). */
+  const double ov = nadi_overlap_orthonormal(e->conv_vecs[0], e->conv_vecs[1], k, d);
+  if (ov < 0.0)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "convergence workspace");
+  *overlap = ov;
+  nad_status st = nadi_log_spectrum_corr(e->conv_spec[0], e->conv_spec[1], d, spectrum_corr);
   return st;
 }

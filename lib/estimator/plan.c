@@ -55,11 +55,22 @@ int64_t nadi_memory_default_budget(void) {
   return avail > 0 ? avail / 2 : (int64_t)4 << 30; /* unknown: 4 GiB */
 }
 
-/* Bytes of the accumulators: probing phase (the halves) and finishing phase (everything). */
-static void acc_bytes(int64_t d, int64_t k, double *halves, double *finish) {
+/* Bytes of the accumulators: probing phase (the halves) and finishing phase (everything).
+ * Exact mode: two D×D scatters, a third combined copy and the eigenvectors. Sketch mode (L
+ * rows): two sketches with their streaming spectra (3 doubles per input at most), a combined
+ * work sketch and the eigenvectors. */
+static void acc_bytes(const nad_estimator *e, int64_t k, double *halves, double *finish) {
+  const int64_t d = e->d;
+  const double vecs = 12.0 * (double)k * (double)d + 8.0 * 40.0 * (double)d; /* + LAPACK work */
+  if (e->sketch) {
+    const double one = nadi_sketch_bytes(d, e->sketch) + 3.0 * 8.0 * (double)d;
+    *halves = 2.0 * one;
+    *finish = 3.0 * one + vecs;
+    return;
+  }
   const double dd = (double)d * (double)d, acc = 8.0 * (dd + (NADI_ACC_BLOCK + 2.0) * d);
   *halves = 2.0 * acc;
-  *finish = 3.0 * acc + 12.0 * (double)k * (double)d + 8.0 * 40.0 * (double)d; /* + LAPACK work */
+  *finish = 3.0 * acc + vecs;
 }
 
 static double gib(double bytes) { return bytes / 1073741824.0; }
@@ -82,21 +93,26 @@ static nad_status probe_bytes(const nad_estimator *e, const float *x0, int64_t b
 
 nad_status nadi_estimator_plan(const nad_estimator *e, int64_t jobs, nadi_plan *plan) {
   memset(plan, 0, sizeof *plan);
-  const int64_t d = e->d, k = e->top_k ? e->top_k : d;
+  const int64_t d = e->d, k = e->top_k ? e->top_k : e->sketch ? e->sketch : d;
   const int64_t budget = e->memory ? e->memory : nadi_memory_default_budget();
   plan->budget = budget;
   double halves, finish;
-  acc_bytes(d, k, &halves, &finish);
+  acc_bytes(e, k, &halves, &finish);
   plan->acc_bytes = (int64_t)finish;
   const char *whose = e->memory ? "" : " (the default: half of the available memory)";
   if (finish > (double)budget)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY,
-                     "the covariance accumulators of D = %lld inputs need %.2f GiB (two halves "
-                     "of 8·D² bytes while probing, a third copy and %lld eigenvectors to "
-                     "finish), more than the memory budget of %.2f GiB%s: raise NAD_OPT_MEMORY "
-                     "(nad estimate --memory SIZE)%s, or use a smaller input",
-                     (long long)d, gib(finish), (long long)k, gib((double)budget), whose,
-                     k > 100 ? ", keep fewer NADs (NAD_OPT_TOP_K, --top K)" : "");
+                     "the covariance accumulators of D = %lld inputs need %.2f GiB (%s and "
+                     "%lld eigenvectors to finish), more than the memory budget of %.2f GiB%s: "
+                     "raise NAD_OPT_MEMORY (nad estimate --memory SIZE)%s%s, or use a smaller "
+                     "input",
+                     (long long)d, gib(finish),
+                     e->sketch ? "two sketches while probing, a combined one"
+                               : "two halves of 8·D² bytes while probing, a third copy",
+                     (long long)k, gib((double)budget), whose,
+                     k > 100 ? ", keep fewer NADs (NAD_OPT_TOP_K, --top K)" : "",
+                     e->sketch ? ", use fewer sketch rows (NAD_OPT_SKETCH, --sketch L)"
+                               : ", sketch the covariance (NAD_OPT_SKETCH, --sketch L)");
   int64_t threads = nadi_thread_count(e->num_threads);
   int64_t workers = threads < jobs ? threads : jobs;
   if (workers < 1)

@@ -41,7 +41,7 @@ class Options(unittest.TestCase):
         est = libnad.Estimator(logreg())
         want = {'num_networks': 1000, 'seed': 0, 'num_threads': 1, 'top_k': 0, 'batch': 256,
                 'mode': Mode.DIPOLE, 'eval_point': EvalPoint.NORMAL, 'first_network': 0,
-                'memory': 0, 'step': 100.0, 'network': libnad.Network.RANDOM, 'output': 0}
+                'memory': 0, 'sketch': 0, 'step': 100.0, 'network': libnad.Network.RANDOM, 'output': 0}
         self.assertEqual(est.options(), want)
         for o in Option:
             self.assertEqual(libnad.option_by_name(o.name.lower()), o)
@@ -58,7 +58,7 @@ class Options(unittest.TestCase):
         O = Option
         self.assertEqual(set(libnad.ESTIMATOR_OPTIONS),
                          {O.NUM_NETWORKS, O.SEED, O.NUM_THREADS, O.TOP_K, O.BATCH, O.MODE,
-                          O.EVAL_POINT, O.FIRST_NETWORK, O.MEMORY, O.STEP, O.NETWORK, O.OUTPUT})
+                          O.EVAL_POINT, O.FIRST_NETWORK, O.MEMORY, O.SKETCH, O.STEP, O.NETWORK, O.OUTPUT})
         self.assertEqual(set(libnad.TRAINER_OPTIONS),
                          {O.EPOCHS, O.BATCH, O.SEED, O.NUM_THREADS, O.LR, O.MOMENTUM,
                           O.WEIGHT_DECAY, O.CLIP, O.SHUFFLE, O.SCHEDULE})

@@ -24,7 +24,7 @@ import ctypes
 import os
 import warnings
 import weakref
-from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_void_p
+from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_void_p
 
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, OUTPUT_LABEL, PROGRESS_FN,
                    TRAINER_OPTIONS, AlignKind, BandOp, BlasField, EvalPoint, FourierPart,
@@ -508,6 +508,7 @@ class Estimator(_Handle):
     eval_point = _opt_property(Option.EVAL_POINT)
     first_network = _opt_property(Option.FIRST_NETWORK)
     memory = _opt_property(Option.MEMORY)
+    sketch = _opt_property(Option.SKETCH)
     step = _opt_property(Option.STEP)
     network = _opt_property(Option.NETWORK)
     output = _opt_property(Option.OUTPUT)
@@ -564,16 +565,24 @@ class Estimator(_Handle):
         _lib.nad_estimator_set_checkpoint(self._handle, None if path is None else _fspath(path),
                                           int(every))
 
-    def run(self):
-        """Accumulate the networks not already loaded, then eigensolve (once)."""
+    def _run(self, func):
         del self._cb_errors[:]
         try:
-            _lib.nad_estimator_run(self._handle)
+            func(self._handle)
         except NadError as e:
             if e.status == Status.ERR_CANCELLED and self._cb_errors:
                 raise self._cb_errors.pop() from e
             raise
         return self
+
+    def run(self):
+        """Accumulate the networks not already loaded, then eigensolve (once)."""
+        return self._run(_lib.nad_estimator_run)
+
+    def accumulate(self):
+        """run() without the eigensolve (a part of a job array, one worker of many): save() or
+        to_bytes() keep it, finalize() gives results (once, instead of run())."""
+        return self._run(_lib.nad_estimator_accumulate)
 
     @property
     def dims(self):
@@ -629,6 +638,28 @@ class Estimator(_Handle):
     def finalize(self):
         """Recompute eigenpairs and spectrum from the accumulator (after load)."""
         _lib.nad_estimator_finalize(self._handle)
+
+    def to_bytes(self):
+        """The checkpoint save() writes, as bytes (to send to another process)."""
+        buf, n = c_void_p(), c_size_t()
+        _lib.nad_estimator_save_buffer(self._handle, byref(buf), byref(n))
+        try:
+            return ctypes.string_at(buf, n.value)
+        finally:
+            _lib.nad_free(buf)
+
+    def load_bytes(self, data):
+        """load() from bytes made by to_bytes() (merged as load() merges)."""
+        data = bytes(data)
+        _lib.nad_estimator_load_buffer(self._handle, data, len(data))
+
+    @property
+    def sketch_error(self):
+        """Sketching mode: bound on the spectral norm of covariance − sketched covariance
+        (0 in the exact mode)."""
+        v = c_double()
+        _lib.nad_estimator_sketch_error(self._handle, byref(v))
+        return v.value
 
     def __repr__(self):
         return '<libnad.Estimator of %r%s>' % (self.arch, ' (closed)' if self.closed else '')

@@ -45,6 +45,7 @@ class Option(enum.IntEnum):
     NETWORK = 120
     OUTPUT = 121
     MEMORY = 122
+    SKETCH = 123
     STEP = 200
     LR = 201
     MOMENTUM = 202
@@ -314,6 +315,7 @@ _FUNCS = [
     ('nad_estimator_run', [HANDLE], c_int, _check),
     ('nad_estimator_plan', [HANDLE, P(c_int64), P(c_int64), P(c_int64), P(c_int64)], c_int,
      _check),
+    ('nad_estimator_accumulate', [HANDLE], c_int, _check),
     ('nad_estimator_dims', [HANDLE, P(c_int64), P(c_int64)], c_int, _check),
     ('nad_estimator_networks_done', [HANDLE, P(c_int64)], c_int, _check),
     ('nad_estimator_eigenvalues', [HANDLE, P(c_double), c_size_t], c_int, _check),
@@ -324,6 +326,9 @@ _FUNCS = [
     ('nad_estimator_save', [HANDLE, c_char_p], c_int, _check),
     ('nad_estimator_load', [HANDLE, c_char_p], c_int, _check),
     ('nad_estimator_finalize', [HANDLE], c_int, _check),
+    ('nad_estimator_save_buffer', [HANDLE, P(c_void_p), P(c_size_t)], c_int, _check),
+    ('nad_estimator_load_buffer', [HANDLE, c_void_p, c_size_t], c_int, _check),
+    ('nad_estimator_sketch_error', [HANDLE, P(c_double)], c_int, _check),
     # comparing NAD sets
     ('nad_spectrum_from_nads', [P(c_float), P(c_double), c_int64, c_int64, c_int64, c_int64,
                                 P(c_double), c_size_t], c_int, _check),

@@ -250,7 +250,7 @@ static void expect_refused(nad_estimator *e, const char *path, const char *word)
   CHECK(n == 0, "a refused file changed the estimator (%lld samples)", (long long)n);
 }
 
-/* Rewrite a version-2 checkpoint as version 1: drop the 24 bytes of version-2 fields after the
+/* Rewrite a version-2 checkpoint as version 1: drop the 32 bytes of version-2 fields after the
  * fixed header and recompute the CRC (what libnad 0.1.0 wrote for random networks). */
 static void downgrade_to_v1(const char *src, const char *dst) {
   FILE *f = fopen(src, "rb");
@@ -263,8 +263,8 @@ static void downgrade_to_v1(const char *src, const char *dst) {
   const long head_v1 = 8 + 4 + 4 + 64 + 8 + 3 * 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
   const uint32_t one = 1;
   memcpy(b + 8, &one, 4);
-  memmove(b + head_v1, b + head_v1 + 24, (size_t)(n - head_v1 - 24));
-  n -= 24;
+  memmove(b + head_v1, b + head_v1 + 32, (size_t)(n - head_v1 - 32));
+  n -= 32;
   uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, (uInt)(n - 4));
   memcpy(b + n - 4, &crc, 4);
   f = fopen(dst, "wb");

@@ -49,6 +49,7 @@ const NAD_OPT_SCHEDULE = nad_option(109)
 const NAD_OPT_NETWORK = nad_option(120)
 const NAD_OPT_OUTPUT = nad_option(121)
 const NAD_OPT_MEMORY = nad_option(122)
+const NAD_OPT_SKETCH = nad_option(123)
 const NAD_OPT_STEP = nad_option(200)
 const NAD_OPT_LR = nad_option(201)
 const NAD_OPT_MOMENTUM = nad_option(202)
@@ -620,13 +621,23 @@ end
     nad_estimator_create(a, out)
 
 New estimator for architecture a (its first output is the response). Retains a.
-NAD_ERR_UNSUPPORTED for D = c·h·w > 46340 (LAPACK's 32-bit indices). Creation allocates
-little; memory is taken by nad_estimator_run / nad_estimator_load (two half accumulators,
-2·8·D² bytes) and at the eigensolve (another 8·D² bytes plus 12·K·D bytes for K NADs): at
-most about (3 + 1.5·K/D)·8·D² bytes, e.g. 0.04 GB for D = 1,024 and 5.4 GB for
-D = 12,288 (3×64×64) with all NADs, 3.6 GB with NAD_OPT_TOP_K = 100; plus, while running,
-one probe per network computed at once (parameters and activations of a batch). Everything
-stays within NAD_OPT_MEMORY: see nad_estimator_plan.
+Creation allocates little; memory is taken by nad_estimator_run / nad_estimator_load.
+Exact mode (the default): two half accumulators, 2·8·D² bytes, and at the eigensolve another
+8·D² bytes plus 12·K·D bytes for K NADs: at most about (3 + 1.5·K/D)·8·D² bytes, e.g.
+0.04 GB for D = 1,024 and 5.4 GB for D = 12,288 (3×64×64) with all NADs, 3.6 GB with
+NAD_OPT_TOP_K = 100; D = c·h·w <= 46340 (LAPACK's 32-bit indices; larger D: NAD_ERR_UNSUPPORTED
+at run or load). With TOP_K well below D the top K come from a block Krylov method (seconds
+where the full solve takes minutes; residual-checked, the full solve is the fallback).
+Sketching mode (NAD_OPT_SKETCH = L, K <= L <= D): no D×D matrix. Each half keeps a Frequent
+Directions sketch of L rows of the centred responses (buffer of 2L rows) and the exact Fourier
+spectrum: about (2·(3L + 66) + 4)·8·D bytes (D = 49,152 = 3×128×128, L = 256: 0.7 GB); the
+spectrum and the mean stay exact, the NADs are those of the sketched covariance C̃ with
+0 ≼ C − C̃ ≼ ε·I, ε (nad_estimator_sketch_error) <= Σ_{i>k} λ_i / (L − k) for every k < L
+(λ_i the eigenvalues of C): the top NADs are accurate whenever the spectrum decays. K = 0
+then means K = L. D <= 2^24. Sketches merge (halves, checkpoints, MPI ranks) with the same
+bound, but a merged sketch is not bit-equal to one of an uninterrupted run..
+Plus, while running, one probe per network computed at once (parameters and activations
+of a batch). Everything stays within NAD_OPT_MEMORY: see nad_estimator_plan.
 @param a the architecture
 @param[out] out receives the new handle; set to NULL on failure
 @return NAD_OK, or the status of the failure with its message in nad_last_error()
@@ -731,7 +742,7 @@ end
     nad_option_by_name(name, o)
 
 Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
-"eval_point", "first_network", "memory", "step", "network", "output", and for the trainer
+"eval_point", "first_network", "memory", "sketch", "step", "network", "output", and for the trainer
 "epochs", "lr", "momentum", "weight_decay", "clip", "schedule", "shuffle");
 NAD_ERR_INVALID_ARG for an unknown name.
 @param name the option name
@@ -868,6 +879,22 @@ C: `nad_status nad_estimator_run(nad_estimator * e)`
 """
 function nad_estimator_run(e)
     ccall((:nad_estimator_run, libnad), nad_status, (Ptr{nad_estimator},), e)
+end
+
+"""
+    nad_estimator_accumulate(e)
+
+nad_estimator_run without the finalize: accumulate only (a part of a job array, an MPI
+rank); nad_estimator_save / nad_estimator_save_buffer then keep it, and
+nad_estimator_finalize gives the results. Same rules as nad_estimator_run (once, instead of
+it).
+@param e the estimator
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_accumulate(nad_estimator * e)`
+"""
+function nad_estimator_accumulate(e)
+    ccall((:nad_estimator_accumulate, libnad), nad_status, (Ptr{nad_estimator},), e)
 end
 
 """
@@ -1010,8 +1037,11 @@ end
     nad_estimator_save(e, path)
 
 Save the accumulator (count, mean, scatter and the settings that define the run) to a
-versioned, checksummed file, written atomically. Valid after run, even a cancelled one,
-or after a load. The file takes about 8·D² bytes (both halves' lower triangles).
+versioned, checksummed file, written atomically. Valid after run (or accumulate), even a
+cancelled one, or after a load. The file takes about 8·D² bytes (both halves' lower
+triangles); in the sketching mode at most about 4·L·8·D bytes (the sketches' rows) plus the
+spectra. A saved part of a run (NAD_OPT_FIRST_NETWORK, NAD_OPT_NUM_NETWORKS) is merged into
+another estimator by nad_estimator_load: this is how job arrays and MPI ranks combine.
 @param e the estimator
 @param path file path
 @return NAD_OK, or the status of the failure with its message in nad_last_error()
@@ -1054,6 +1084,54 @@ C: `nad_status nad_estimator_finalize(nad_estimator * e)`
 """
 function nad_estimator_finalize(e)
     ccall((:nad_estimator_finalize, libnad), nad_status, (Ptr{nad_estimator},), e)
+end
+
+"""
+    nad_estimator_save_buffer(e, buf, len)
+
+The same checkpoint as nad_estimator_save, in memory: *buf (free with nad_free) receives
+*len bytes (to send them to another process, e.g. an MPI rank).
+@param e the estimator
+@param[out] buf receives the checkpoint bytes, to be freed with nad_free()
+@param[out] len receives the number of bytes
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_save_buffer(const nad_estimator * e, void * * buf, size_t * len)`
+"""
+function nad_estimator_save_buffer(e, buf, len)
+    ccall((:nad_estimator_save_buffer, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Ptr{Cvoid}}, Ptr{Csize_t}), e, buf, len)
+end
+
+"""
+    nad_estimator_load_buffer(e, buf, len)
+
+nad_estimator_load from len bytes made by nad_estimator_save_buffer (or read from a
+checkpoint file); the same checks and merge rules.
+@param e the estimator
+@param buf the checkpoint bytes
+@param len number of bytes at buf
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_load_buffer(nad_estimator * e, const void * buf, size_t len)`
+"""
+function nad_estimator_load_buffer(e, buf, len)
+    ccall((:nad_estimator_load_buffer, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Cvoid}, Csize_t), e, buf, len)
+end
+
+"""
+    nad_estimator_sketch_error(e, bound)
+
+Sketching mode: the bound ε on the spectral norm of C − C̃ (covariance minus sketched
+covariance, 0 ≼ C − C̃ ≼ ε·I; so every eigenvalue is low by at most ε and a NAD i is
+accurate when ε is small next to λ_i − λ_{i+1}). 0 in the exact mode. Needs results.
+@param e the estimator
+@param[out] bound receives the bound ε (0 in the exact mode)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_sketch_error(const nad_estimator * e, double * bound)`
+"""
+function nad_estimator_sketch_error(e, bound)
+    ccall((:nad_estimator_sketch_error, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Cdouble}), e, bound)
 end
 
 """

@@ -1,0 +1,259 @@
+/* Frequent Directions sketch of the centred responses (Liberty 2013; Ghashami, Liberty, Phillips
+ * & Woodruff 2016): O(L·D) memory instead of the D×D scatter, one pass, mergeable.
+ *
+ * What is sketched. The scatter M2 = Σ_j (g_j − ḡ)(g_j − ḡ)ᵀ is, exactly as in accum.c, a sum of
+ * rank-one terms that arrive in blocks: for each block of NADI_ACC_BLOCK responses, its rows
+ * centred on the block's own mean, and one correction row sqrt(n·B/(n + B))·(b̄ − mean) (Chan's
+ * update written as a row: its outer product is the correction term). Call A the matrix of all
+ * those rows: AᵀA = M2 exactly, and the sketch B (at most 2L rows of D) is a Frequent Directions
+ * sketch of A. Merging two sketches (halves, parts of a job array, MPI ranks) stacks their rows
+ * plus one correction row for the two means, so a merged sketch is a sketch of the same A.
+ *
+ * Shrinking. Rows are appended to a buffer of 2L; when it is full, its SVD B = U Σ Vᵀ (through
+ * the 2L×2L Gram matrix B Bᵀ = U Σ² Uᵀ, one GEMM and a small LAPACK eigensolve, eig.c) gives
+ * δ = σ_L², and B is replaced by the rows sqrt(σ_i² − δ)·v_iᵀ = sqrt(1 − δ/σ_i²)·(u_iᵀ B) for the
+ * σ_i² > δ (fewer than L). Each shrink removes at least L·δ from ||B||²_F and at most δ from any
+ * direction, whence the guarantee, for every k < L, with Δ = Σ δ (kept in `shrunk`):
+ *     0 ≼ M2 − BᵀB ≼ Δ·I,    Δ <= (||A||²_F − ||B||²_F) / L <= ||A − A_k||²_F / (L − k),
+ * where ||A||²_F = tr(M2) (kept in `mass`) and ||A − A_k||²_F = Σ_{i>k} λ_i(M2). The buffer of 2L
+ * rows amortises one shrink (O(L²·D)) over L + 1 new rows.
+ *
+ * Determinism: rows are folded in the order they come and every shrink is a fixed sequence of
+ * BLAS/LAPACK calls, so the same responses in the same order give the same sketch; pending rows
+ * are part of the state (checkpoints save them) as in accum.c. */
+#include <math.h>
+#include <string.h>
+
+#include "estimator/estimator.h"
+
+nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
+  memset(s, 0, sizeof *s);
+  int64_t rows_d, pend_d;
+  if (l < 1 || !nadi_mul_ok(2 * l, d, &rows_d) || !nadi_mul_ok(NADI_ACC_BLOCK, d, &pend_d))
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "sketch of %lld rows of dimension %lld is too large",
+                     (long long)l, (long long)d);
+  s->d = d;
+  s->l = l;
+  s->mean = nadi_calloc((size_t)d, sizeof(double));
+  s->b = nadi_calloc((size_t)rows_d, sizeof(double));
+  s->pend = nadi_calloc((size_t)pend_d, sizeof(double));
+  s->bmean = nadi_calloc((size_t)d, sizeof(double));
+  s->work = nadi_calloc((size_t)(l * d), sizeof(double));
+  s->gram = nadi_calloc((size_t)(4 * l * l), sizeof(double));
+  s->u = nadi_calloc((size_t)(2 * l * l), sizeof(double));
+  s->lam = nadi_calloc((size_t)(2 * l), sizeof(double));
+  if (!s->mean || !s->b || !s->pend || !s->bmean || !s->work || !s->gram || !s->u || !s->lam) {
+    nadi_sketch_free(s);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "cannot allocate the %.1f MB sketch of %lld rows of "
+                                            "dimension %lld",
+                     nadi_sketch_bytes(d, l) / 1e6, (long long)l, (long long)d);
+  }
+  return NAD_OK;
+}
+
+double nadi_sketch_bytes(int64_t d, int64_t l) {
+  return 8.0 * ((3.0 * (double)l + NADI_ACC_BLOCK + 2.0) * (double)d + 6.0 * (double)l * (double)l +
+                2.0 * (double)l);
+}
+
+void nadi_sketch_free(nadi_sketch *s) {
+  nadi_free(s->mean);
+  nadi_free(s->b);
+  nadi_free(s->pend);
+  nadi_free(s->bmean);
+  nadi_free(s->work);
+  nadi_free(s->gram);
+  nadi_free(s->u);
+  nadi_free(s->lam);
+  memset(s, 0, sizeof *s);
+}
+
+/* Replace the full buffer by its Frequent Directions shrink (fewer than L rows). */
+static nad_status shrink(nadi_sketch *s) {
+  const int64_t d = s->d, l = s->l, r = s->rows;
+  nadi_dgemm(0, 1, r, r, d, 1.0, s->b, d, s->b, d, 0.0, s->gram, r);
+  NADI_TRY(nadi_eig_top(s->gram, r, l, s->lam, s->u)); /* top L of the Gram matrix */
+  const double delta = s->lam[l - 1] > 0.0 ? s->lam[l - 1] : 0.0;
+  int64_t keep = 0;
+  for (int64_t i = 0; i < l - 1; i++) {
+    const double li = s->lam[i];
+    if (!(li > delta))
+      break; /* descending: the rest vanish too */
+    const double f = sqrt((li - delta) / li);
+    for (int64_t t = 0; t < r; t++)
+      s->u[i * r + t] *= f;
+    keep = i + 1;
+  }
+  nadi_dgemm(0, 0, keep, d, r, 1.0, s->u, r, s->b, d, 0.0, s->work, d);
+  memcpy(s->b, s->work, (size_t)(keep * d) * sizeof(double));
+  s->rows = keep;
+  s->shrunk += delta;
+  s->shrinks++;
+  return NAD_OK;
+}
+
+/* Append count rows of d (not modified), shrinking whenever the buffer fills. */
+static nad_status add_rows(nadi_sketch *s, const double *rows, int64_t count) {
+  const int64_t d = s->d, cap = 2 * s->l;
+  while (count > 0) {
+    int64_t c = cap - s->rows < count ? cap - s->rows : count;
+    memcpy(s->b + s->rows * d, rows, (size_t)(c * d) * sizeof(double));
+    for (int64_t i = 0; i < c * d; i++)
+      s->mass += rows[i] * rows[i];
+    s->rows += c;
+    rows += c * d;
+    count -= c;
+    if (s->rows == cap)
+      NADI_TRY(shrink(s));
+  }
+  return NAD_OK;
+}
+
+/* The correction row of Chan's update between (na, mean) and (nb, other) into s->bmean, added. */
+static nad_status add_correction(nadi_sketch *s, double na, double nb, const double *delta) {
+  if (na == 0.0 || nb == 0.0)
+    return NAD_OK;
+  const double f = sqrt(na * nb / (na + nb));
+  for (int64_t i = 0; i < s->d; i++)
+    s->bmean[i] = f * delta[i];
+  return add_rows(s, s->bmean, 1);
+}
+
+/* Fold rows[0..b) (b×d, overwritten by their centred values). */
+static nad_status fold_rows(nadi_sketch *s, double *rows, int64_t b) {
+  const int64_t d = s->d;
+  double *bm = s->bmean;
+  memset(bm, 0, (size_t)d * sizeof(double));
+  for (int64_t r = 0; r < b; r++)
+    for (int64_t i = 0; i < d; i++)
+      bm[i] += rows[r * d + i];
+  for (int64_t i = 0; i < d; i++)
+    bm[i] /= (double)b;
+  for (int64_t r = 0; r < b; r++)
+    for (int64_t i = 0; i < d; i++)
+      rows[r * d + i] -= bm[i];
+  NADI_TRY(add_rows(s, rows, b));
+  const double na = (double)s->n, nb = (double)b, n = na + nb;
+  for (int64_t i = 0; i < d; i++)
+    bm[i] -= s->mean[i]; /* δ = b̄ − mean */
+  for (int64_t i = 0; i < d; i++)
+    s->mean[i] += bm[i] * (nb / n);
+  /* add_correction overwrites bmean: apply it last (mean already moved with δ). */
+  memcpy(s->work, bm, (size_t)d * sizeof(double));
+  NADI_TRY(add_correction(s, na, nb, s->work));
+  s->n += b;
+  return NAD_OK;
+}
+
+double *nadi_sketch_next_row(nadi_sketch *s) { return s->pend + s->n_pend * s->d; }
+
+nad_status nadi_sketch_commit(nadi_sketch *s) {
+  if (++s->n_pend == NADI_ACC_BLOCK) {
+    nad_status st = fold_rows(s, s->pend, s->n_pend);
+    s->n_pend = 0;
+    return st;
+  }
+  return NAD_OK;
+}
+
+nad_status nadi_sketch_push(nadi_sketch *s, const double *row) {
+  memcpy(nadi_sketch_next_row(s), row, (size_t)s->d * sizeof(double));
+  return nadi_sketch_commit(s);
+}
+
+nad_status nadi_sketch_flush(nadi_sketch *s) {
+  if (s->n_pend == 0)
+    return NAD_OK;
+  nad_status st = fold_rows(s, s->pend, s->n_pend);
+  s->n_pend = 0;
+  return st;
+}
+
+nad_status nadi_sketch_merge(nadi_sketch *dst, const nadi_sketch *src) {
+  const int64_t d = dst->d;
+  NADI_TRY(nadi_sketch_flush(dst));
+  if (src->n > 0) {
+    const double na = (double)dst->n, nb = (double)src->n, n = na + nb;
+    double *delta = dst->work; /* add_rows of the correction copies it into b first */
+    for (int64_t i = 0; i < d; i++)
+      delta[i] = src->mean[i] - dst->mean[i];
+    for (int64_t i = 0; i < d; i++)
+      dst->mean[i] += delta[i] * (nb / n);
+    NADI_TRY(add_correction(dst, na, nb, delta));
+    const double mass = dst->mass;
+    NADI_TRY(add_rows(dst, src->b, src->rows));
+    dst->mass = mass + src->mass; /* src's rows carry src's mass, shrunk or not */
+    dst->shrunk += src->shrunk;
+    dst->shrinks += src->shrinks;
+    dst->n += src->n;
+  }
+  if (src->n_pend > 0) {
+    memcpy(dst->pend, src->pend, (size_t)(src->n_pend * d) * sizeof(double));
+    NADI_TRY(fold_rows(dst, dst->pend, src->n_pend));
+  }
+  return NAD_OK;
+}
+
+void nadi_sketch_copy(nadi_sketch *dst, const nadi_sketch *src) {
+  const int64_t d = src->d;
+  dst->n = src->n;
+  dst->n_pend = src->n_pend;
+  dst->rows = src->rows;
+  dst->shrunk = src->shrunk;
+  dst->mass = src->mass;
+  dst->shrinks = src->shrinks;
+  memcpy(dst->mean, src->mean, (size_t)d * sizeof(double));
+  memcpy(dst->b, src->b, (size_t)(src->rows * d) * sizeof(double));
+  memcpy(dst->pend, src->pend, (size_t)(src->n_pend * d) * sizeof(double));
+}
+
+nad_status nadi_sketch_combine(nadi_sketch *work, const nadi_sketch *const *parts, int n_parts) {
+  if (n_parts == 0) {
+    work->n = work->n_pend = work->rows = work->shrinks = 0;
+    work->shrunk = work->mass = 0.0;
+    memset(work->mean, 0, (size_t)work->d * sizeof(double));
+    return NAD_OK;
+  }
+  nadi_sketch_copy(work, parts[0]);
+  for (int i = 1; i < n_parts; i++)
+    NADI_TRY(nadi_sketch_merge(work, parts[i]));
+  return nadi_sketch_flush(work);
+}
+
+nad_status nadi_sketch_top(nadi_sketch *s, int64_t k, double *evals, double *evecs) {
+  const int64_t d = s->d, r = s->rows;
+  if (k < 1 || k > s->l || k > d)
+    return nadi_fail(NAD_ERR_INVALID_ARG, "%lld eigenpairs of a sketch of %lld rows",
+                     (long long)k, (long long)s->l);
+  const double scale = s->n > 1 ? 1.0 / (double)(s->n - 1) : 0.0;
+  const int64_t kr = k < r ? k : r; /* pairs the rows can give; the rest have eigenvalue 0 */
+  int64_t good = 0;
+  if (kr > 0) {
+    nadi_dgemm(0, 1, r, r, d, 1.0, s->b, d, s->b, d, 0.0, s->gram, r);
+    NADI_TRY(nadi_eig_top(s->gram, r, kr, s->lam, s->u));
+    /* v_i = B ᵀu_i / σ_i for σ_i² clearly above rounding of the Gram matrix. */
+    const double tiny = 1e-13 * (s->lam[0] > 0.0 ? s->lam[0] : 0.0);
+    for (int64_t i = 0; i < kr && s->lam[i] > tiny; i++) {
+      const double f = 1.0 / sqrt(s->lam[i]);
+      for (int64_t t = 0; t < r; t++)
+        s->u[i * r + t] *= f;
+      good = i + 1;
+    }
+    nadi_dgemm(0, 0, good, d, r, 1.0, s->u, r, s->b, d, 0.0, evecs, d);
+  }
+  for (int64_t i = 0; i < k; i++)
+    evals[i] = i < good ? s->lam[i] * scale : 0.0;
+  if (good < k) {
+    /* Eigenvalue 0: complete the basis with orthonormalised random rows (fixed stream). */
+    nadi_rng g;
+    nadi_rng_init(&g, 0, 0x736b6574 /* "sket" */);
+    for (int64_t i = good * d; i < k * d; i++)
+      evecs[i] = nadi_rng_normal(&g);
+  }
+  /* QR keeps the span of every leading set of rows; it repairs the orthogonality the Gram route
+   * loses for small σ_i (and orthogonalises the completion). The sign convention follows. */
+  NADI_TRY(nadi_orthonormal_rows(evecs, k, d));
+  for (int64_t i = 0; i < k; i++)
+    nadi_eig_fix_sign(evecs + i * d, d);
+  return NAD_OK;
+}
