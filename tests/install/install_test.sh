@@ -21,14 +21,14 @@ export PKG_CONFIG_PATH="$stage/pc"
 cflags=$(pkg-config --cflags libnad); libs=$(pkg-config --libs libnad)
 libdir=$(pkg-config --variable=libdir libnad)
 examples="$stage$prefix/share/doc/libnad/examples"
-for f in lenet_nads.c compare_architectures.c fourier_sweep.c raii_nads.cpp; do
+for f in lenet_nads.c compare_architectures.c fourier_sweep.c trained_nads.c raii_nads.cpp; do
   [ -f "$examples/$f" ] || fail "example $f not installed"
 done
 man=$(find "$stage" -path '*/man1/nad.1*' | head -n1)
 [ -n "$man" ] || fail "man page nad.1 not installed"
 strict="-Wall -Wextra -Wpedantic -Werror"
 for std in c99 c11; do
-  for ex in lenet_nads compare_architectures fourier_sweep; do
+  for ex in lenet_nads compare_architectures fourier_sweep trained_nads; do
     cc -std=$std $strict $cflags "$examples/$ex.c" -o "$stage/${ex}_$std" $libs -lm \
       || fail "$ex.c does not build as $std against the installed libnad"
   done
@@ -53,6 +53,11 @@ cmp -s "$stage/out.txt" "$stage/static.txt" || fail "static and shared lenet_nad
 grep -q "^lenet .*1.000" "$stage/cmp.txt" || fail "compare_architectures output"
 "$stage/fourier_sweep_c11" logreg 100 1 > "$stage/sweep.txt"
 grep -q "fy = 16: test accuracy" "$stage/sweep.txt" || fail "fourier_sweep output"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$stage/trained_nads_c99" fashion-mnist "$stage/trained" 1 6 6 300 > "$stage/trained.txt" \
+    || fail "trained_nads failed"
+  [ -f "$stage/trained/spectra.png" ] || fail "trained_nads wrote no spectra.png"
+fi
 "$stage/raii_nads" logreg 10 > "$stage/raii.txt" || fail "raii_nads failed"
 grep -q "orthonormality error" "$stage/raii.txt" || fail "raii_nads output"
 
