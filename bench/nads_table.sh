@@ -11,6 +11,8 @@
 #   resnet18, densenet121, logreg, lenet_nopool, vgg11_bn).
 # Seconds: the contenders' own timers (torch_ref.py's loop over the networks; nad's run and
 # eigensolve from summary.json), so the Python and library start-up are left out of both.
+# NAD_BEFORE=path/to/an/older/nad adds its seconds per network and peak RSS (the before/after
+# of a change), run under an 8 GB address-space cap (older builds peaked at 23 GB).
 # Environment: as the machine has it (OPENBLAS_CORETYPE included, if set); `nad` restarts itself
 # once when the library names a better BLAS kernel set (see `nad doctor`).
 set -euo pipefail
@@ -42,11 +44,18 @@ echo "date: $(date -u '+%F %H:%M UTC'); CPU: $(lscpu | sed -n 's/^Model name: */
 echo "nad: $("$nad" --version); BLAS: $blas"
 echo "torch $torch_v; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} OMP_NUM_THREADS=${OMP_NUM_THREADS:-(unset)}"
 echo
-echo "| architecture | networks | PyTorch s/network | nad s/network | nad faster by | PyTorch peak RSS | nad peak RSS | load avg (1 min) before, after |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+if [ -n "${NAD_BEFORE:-}" ]; then
+  echo "last column: NAD_BEFORE = $NAD_BEFORE ($("$NAD_BEFORE" --version 2>/dev/null | head -1))"
+  echo
+fi
+echo "| architecture | networks | PyTorch s/network | nad s/network | nad faster by | CPU s/network PyTorch, nad | faster by (CPU) | PyTorch peak RSS | nad peak RSS | load avg (1 min) before, after |${NAD_BEFORE:+ NAD_BEFORE s/network, peak RSS |}"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |${NAD_BEFORE:+ --- |}"
 
 peak_mb() { # /usr/bin/time -v log -> peak RSS in MB
   awk -F: '/Maximum resident set size/ {printf "%.0f MB", $2 / 1024}' "$1"
+}
+cpu_s() { # /usr/bin/time -v log -> user + system CPU seconds of the whole process
+  awk -F: '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$1"
 }
 
 for arch in "${archs[@]}"; do
@@ -69,11 +78,24 @@ for arch in "${archs[@]}"; do
   else
     tail -3 "$tmp/nad.err" >&2
   fi
+  before=""
+  if [ -n "${NAD_BEFORE:-}" ]; then
+    if ( ulimit -v 8000000; /usr/bin/time -v -o "$tmp/before.time" "$NAD_BEFORE" estimate \
+           "$nad_arch" --networks "$n" --threads 2 --quiet --out "$tmp/before" \
+           2>"$tmp/before.err" ); then
+      before=$(/usr/bin/python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))
+print("%.4g s/network, %s" % (s["seconds"] / int(sys.argv[2]), sys.argv[3]))' \
+               "$tmp/before/summary.json" "$n" "$(peak_mb "$tmp/before.time")")
+    else
+      before="failed within 8 GB"
+    fi
+  fi
   load1=$(cut -d' ' -f1 /proc/loadavg)
   /usr/bin/python3 - "$arch" "$n" "$t_torch" "$t_nad" "$(peak_mb "$tmp/torch.time")" \
-    "$(peak_mb "$tmp/nad.time")" "$load0" "$load1" <<'PY'
+    "$(peak_mb "$tmp/nad.time")" "$load0" "$load1" "$(cpu_s "$tmp/torch.time")" \
+    "$(cpu_s "$tmp/nad.time")" "$before" <<'PY'
 import sys
-arch, n, tt, tn, rt, rn, l0, l1 = sys.argv[1:]
+arch, n, tt, tn, rt, rn, l0, l1, ct, cn, before = sys.argv[1:]
 n = int(n)
 def per(t):
     try:
@@ -83,6 +105,11 @@ def per(t):
 pt, pn = per(tt), per(tn)
 fmt = lambda v: "failed" if v is None else ("%.4f" % v if v < 1 else "%.2f" % v)
 ratio = "%.1f×" % (pt / pn) if pt and pn else "–"
-print(f"| {arch} | {n} | {fmt(pt)} | {fmt(pn)} | {ratio} | {rt or '–'} | {rn or '–'} | {l0}, {l1} |")
+# CPU seconds of the whole processes (start-up included: Python + torch import, the plan and the
+# eigensolve): what a loaded machine changes least
+cpt, cpn = per(ct), per(cn)
+cratio = "%.1f×" % (cpt / cpn) if cpt and cpn else "–"
+print(f"| {arch} | {n} | {fmt(pt)} | {fmt(pn)} | {ratio} | {fmt(cpt)}, {fmt(cpn)} | {cratio} | "
+      f"{rt or '–'} | {rn or '–'} | {l0}, {l1} |" + (f" {before} |" if before else ""))
 PY
 done
