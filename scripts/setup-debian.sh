@@ -8,11 +8,15 @@ set -euo pipefail
 # libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/; cairo draws
 # the figures (fonts-dejavu-core: their font); libpng reads them back and poppler-utils (pdftotext)
 # checks the PDFs in the tests.
+# Python package (bindings/python, issue 10): pip installs it offline into a venv with the
+# setuptools backend; pytest runs its tests; matplotlib draws libnad.plot's figures.
+# doxygen: the API reference and its check (no undocumented symbol); groff-base: the nad(1) check.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
       libcairo2-dev fonts-dejavu-core poppler-utils
       python3 python3-numpy valgrind time dataset-fashion-mnist
-      libopenmpi-dev openmpi-bin
+      python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-matplotlib
+      doxygen groff-base libopenmpi-dev openmpi-bin
       clang libfuzzer-14-dev abigail-tools)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()

@@ -50,6 +50,9 @@ int cli_parse_format(const char *text, nad_figure_format *format, const char **n
  * (*out, caller frees; NULL with *n = 0 when text is NULL); at most 4096 indices. Same error
  * convention. */
 int cli_parse_index_list(const char *opt, const char *text, int64_t **out, int64_t *n);
+/* The candidate closest to word[0..len) if it is close enough to be a typo of it (at most two
+ * edits, or word is a prefix of at least 3 letters), else NULL: "did you mean" hints. */
+const char *cli_nearest(const char *word, size_t len, const char *const *candidates, int n);
 
 /* Prints "nad: <message>" and the usage line of `command`; returns CLI_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...)
@@ -72,6 +75,9 @@ typedef struct cli_arch_opts {
   const char *spec_string; /* --spec-string "..." */
 } cli_arch_opts;
 
+/* The positional architecture argument first: a usage error naming it ("missing ARCH: ...")
+ * when o has neither a name nor a spec. Returns 0 or CLI_USAGE (message printed). */
+int cli_need_arch(const char *command, const cli_arch_opts *o, const char *positional);
 /* Builds the architecture described by o (builtin NAME, or a spec from --spec/--spec-string).
  * Returns 0, CLI_USAGE (message printed) or CLI_ERR (message printed). */
 int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out);
@@ -132,6 +138,8 @@ typedef struct cli_json {
 } cli_json;
 
 void cli_json_init(cli_json *j, FILE *f);
+/* The same document on one line (for --json on stdout). */
+void cli_json_init_one_line(cli_json *j, FILE *f);
 void cli_json_begin_object(cli_json *j, const char *key);
 void cli_json_end_object(cli_json *j);
 void cli_json_begin_array(cli_json *j, const char *key, int inline_items);
@@ -202,5 +210,9 @@ int cli_cmd_align(int argc, char **argv);  /* cmd_align.c */
 /* Help texts (help.c): the usage line and the full section of a command ("arch show", ...). */
 const char *cli_usage_line(const char *command);
 void cli_print_help(FILE *f, const char *command);
+/* The short usage of `nad` without arguments: one line per command. */
+void cli_print_usage(FILE *f);
+/* The command closest to a misspelled one (cli_nearest over the help's commands), or NULL. */
+const char *cli_nearest_command(const char *word);
 
 #endif

@@ -21,7 +21,7 @@ typedef struct estimate_args {
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *sketch;
   const char *memory, *params, *output, *eval_split;
   const char *range, *checkpoint, *every, *resume, *out, *format, *show;
-  int quiet, normalize;
+  int quiet, normalize, json;
 } estimate_args;
 
 /* "A:B" with 0 <= A < B <= n. */
@@ -81,6 +81,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
       {"show", 1, &a->show, NULL},
       {"quiet", 0, NULL, &a->quiet},
       {"normalize", 0, NULL, &a->normalize},
+      {"json", 0, NULL, &a->json},
   };
   const char *pos[1];
   int npos = 0;
@@ -88,6 +89,8 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
   if (rc)
     return rc;
   a->ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch(CMD, &a->ao, "ARCH")) != 0)
+    return rc;
   memset(r, 0, sizeof *r);
   r->command = CMD;
   r->networks = 1000;
@@ -103,6 +106,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
   r->checkpoint = a->checkpoint;
   r->resume = a->resume;
   r->quiet = a->quiet;
+  r->json = a->json;
   r->batch = -1; /* library default */
   if ((rc = cli_parse_i64("networks", a->networks, 2, INT64_MAX, &r->networks)) ||
       (rc = cli_parse_double_pos("scale", a->scale, &r->scale)) ||

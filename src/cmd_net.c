@@ -21,6 +21,8 @@ static int net_init(int argc, char **argv) {
   if (rc)
     return rc < 0 ? CLI_OK : rc;
   ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch("net init", &ao, "NAME")) != 0)
+    return rc;
   int64_t seed = 0;
   if (!seed_s)
     return cli_usage_error("net init", "missing --seed S");
@@ -125,6 +127,8 @@ static int net_forward(int argc, char **argv) {
   if (rc)
     return rc < 0 ? CLI_OK : rc;
   ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch("net forward", &ao, "NAME")) != 0)
+    return rc;
   if (!params_p)
     return cli_usage_error("net forward", "missing --params FILE");
   if (!x_p)

@@ -96,6 +96,13 @@ static void flatten_spec(char *s) {
   }
 }
 
+int cli_need_arch(const char *command, const cli_arch_opts *o, const char *positional) {
+  if (o->name || o->spec_file || o->spec_string)
+    return 0;
+  return cli_usage_error(command, "missing %s: a built-in architecture (nad arch list) or "
+                                  "--spec FILE", positional);
+}
+
 int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
   *out = NULL;
   int64_t shape[3] = {1, 32, 32};

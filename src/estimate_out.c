@@ -91,9 +91,12 @@ static void check_degenerate(const double *evals, int64_t k, char *why, size_t l
 static const char *const figure_names[] = {"nads", "spectrum", "eigenvalues"};
 
 static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c,
-                               double sketch_error, const char *degenerate) {
+                               double sketch_error, const char *degenerate, int one_line) {
   cli_json j;
-  cli_json_init(&j, f);
+  if (one_line)
+    cli_json_init_one_line(&j, f);
+  else
+    cli_json_init(&j, f);
   cli_json_begin_object(&j, NULL);
   cli_json_string(&j, "command", r->command);
   cli_json_string(&j, "arch", r->arch_name);
@@ -190,7 +193,7 @@ static int write_summary(const estimate_run *r, const convergence *c, double ske
   nadi_atomic_file af;
   if (join(path, r->out_dir, "summary.json") || cli_atomic_open(&af, path))
     return CLI_ERR;
-  write_summary_json(af.fp, r, c, sketch_error, degenerate);
+  write_summary_json(af.fp, r, c, sketch_error, degenerate, 0);
   return cli_atomic_commit(&af);
 }
 
@@ -328,7 +331,10 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
                    "\"degenerate\": true in summary.json)", degenerate, r->out_dir);
     goto done;
   }
-  if (!r->quiet) {
+  if (r->json) { /* the same summary, for scripts: one line, nothing else on stdout */
+    write_summary_json(stdout, r, &conv, sketch_error, degenerate, 1);
+    fflush(stdout);
+  } else if (!r->quiet) {
     print_human(r, evals, &conv, sketch_error);
     fflush(stdout);
   }

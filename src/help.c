@@ -52,7 +52,7 @@ static const section sections[] = {
      "[--threads T] [--top K] [--sketch L] [--batch B] [--memory SIZE] "
      "[--checkpoint FILE [--checkpoint-every N]] [--resume FILE] "
      "[--spec FILE | --spec-string SPEC] [--format png|svg|pdf] [--show LIST] [--quiet] "
-     "--out DIR | --checkpoint FILE",
+     "[--json] --out DIR | --checkpoint FILE",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
      "    covariance, over N randomly initialised networks, of the response of output 0 at an\n"
      "    evaluation point x0. With the dipole (default) the response of pixel i is\n"
@@ -99,6 +99,8 @@ static const section sections[] = {
      "    --format F         figures as png (default), svg or pdf\n"
      "    --show LIST        NADs drawn in nads.F: indices and ranges A:B (B excluded) or\n"
      "                       A:B:STEP, separated by commas, e.g. 0:16,100,500 (default 0:16)\n"
+     "    --json             print summary.json as one JSON line on stdout instead of the\n"
+     "                       summary text (the progress bar stays on stderr)\n"
      "    --out DIR          output directory (created if missing); may be left out when\n"
      "                       --checkpoint is given (a part of a job array)\n",
      "    Writes into DIR: eigenvalues.npy (float64 K, descending covariance eigenvalues),\n"
@@ -192,7 +194,8 @@ static const section sections[] = {
      "      - a file .../nads.npy, with eigenvalues.npy next to it (used as is).\n"
      "    --k K              largest k (default: min(50, rows of A, rows of B)); K itself is\n"
      "                       reported too\n"
-     "    --input CxHxW      shape of one NAD (default: 1 x sqrt(D) x sqrt(D))\n"
+     "    --input CxHxW      shape of one NAD (default: the input in the run's summary.json,\n"
+     "                       else 1 x sqrt(D) x sqrt(D))\n"
      "    --json             print {\"spectrum_corr\": x, \"overlap\": {\"1\": .., ...}, \"k\": K}\n", NULL},
     {"bias",
      "nad bias ARCH --direction fourier:FY,FX[,sin|cos] | nad:K:DIR | random[:SEED] | FILE.npy "
@@ -363,6 +366,52 @@ const char *cli_usage_line(const char *command) {
       return "nad data info SOURCE [options]";
   }
   return "nad COMMAND [options]   (nad help for the list)";
+}
+
+/* The command names of the help sections ("arch", "net", "estimate", ...), each once. */
+static int command_names(const char *names[], int max) {
+  static char words[NSECTIONS][32];
+  int n = 0;
+  for (size_t i = 0; i < NSECTIONS && n < max; i++) {
+    const char *c = sections[i].command;
+    size_t len = strcspn(c, " ");
+    if (len >= sizeof words[0])
+      continue;
+    int seen = 0;
+    for (int k = 0; k < n; k++)
+      seen |= strlen(names[k]) == len && strncmp(names[k], c, len) == 0;
+    if (!seen) {
+      memcpy(words[n], c, len);
+      words[n][len] = '\0';
+      names[n] = words[n];
+      n++;
+    }
+  }
+  return n;
+}
+
+const char *cli_nearest_command(const char *word) {
+  const char *names[NSECTIONS];
+  int n = command_names(names, (int)NSECTIONS);
+  return cli_nearest(word, strlen(word), names, n);
+}
+
+void cli_print_usage(FILE *f) {
+  fputs("usage: nad COMMAND [ARGUMENTS] [OPTIONS]\n\ncommands:\n", f);
+  for (size_t i = 0; i < NSECTIONS; i++) {
+    /* the first words of the usage line: "nad estimate ARCH", "nad arch show NAME", ... */
+    const char *u = sections[i].usage;
+    const char *stop = strstr(u, " [");
+    const char *dashes = strstr(u + 4, " --"); /* after "nad ": "nad --version" stays */
+    const char *paren = strstr(u, " (");
+    if (!stop || (dashes && dashes < stop))
+      stop = dashes;
+    if (!stop || (paren && paren < stop))
+      stop = paren;
+    int len = stop ? (int)(stop - u) : (int)strlen(u);
+    fprintf(f, "  %.*s\n", len, u);
+  }
+  fputs("\n'nad help' for everything, 'nad COMMAND --help' for one command.\n", f);
 }
 
 static void print_section(FILE *f, const section *s) {

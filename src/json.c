@@ -14,6 +14,11 @@ void cli_json_init(cli_json *j, FILE *f) {
   j->compact = MAX_DEPTH + 1; /* no inline container open */
 }
 
+void cli_json_init_one_line(cli_json *j, FILE *f) {
+  cli_json_init(j, f);
+  j->compact = 0; /* every container inline */
+}
+
 static void write_escaped(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

@@ -30,9 +30,10 @@ static int computes(int argc, char **argv) {
 }
 
 static int dispatch(int argc, char **argv) {
-  if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, merge, compare, bias, "
-                                 "sweep, data, train, poison, flip, align, doctor, help)");
+  if (argc < 2) { /* a usage, not an error message: the user asked what there is */
+    cli_print_usage(stderr);
+    return CLI_USAGE;
+  }
   const char *cmd = argv[1];
   if (strcmp(cmd, "help") == 0)
     return cmd_help(argc - 2, argv + 2);
@@ -74,6 +75,9 @@ static int dispatch(int argc, char **argv) {
     return cli_cmd_flip(argc - 2, argv + 2);
   if (strcmp(cmd, "align") == 0)
     return cli_cmd_align(argc - 2, argv + 2);
+  const char *near = cli_nearest_command(cmd);
+  if (near)
+    return cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", cmd, near);
   return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }
 

@@ -29,11 +29,13 @@ import weakref
 from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_void_p
 
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, OUTPUT_LABEL, PROGRESS_FN,
-                   TRAINER_OPTIONS, AlignKind, BandOp, BlasField, EvalPoint, FigureFormat,
-                   FourierPart,
-                   LibraryNotFound, Mode, NadError, Network, Option, OutputKind, Owner, Schedule,
-                   Split, Status, _lib, _path, blas_core_for_cpu, blas_warning, last_error,
-                   library_path, option_is_double, status_string)
+                   TRAINER_OPTIONS, AlignKind, BandOp, BlasField, EvalPoint, FigureFormat, FourierPart,
+                   LibraryNotFound, Mode, NadCancelledError, NadError, NadFormatError, NadIOError,
+                   NadMemoryError, NadMisuseError, NadNumericalError, NadOptionTypeError,
+                   NadParseError, NadShapeError, NadUnsupportedError, NadValueError, Network,
+                   Option, OutputKind, Owner, Schedule, Split, Status, _lib, _path,
+                   blas_core_for_cpu, blas_warning, last_error, library_path, option_is_double,
+                   status_string)
 # for tests and introspection: the function table, functions the library lacks, the version check
 from ._ffi import _FUNCS, _missing, check_version  # noqa: F401
 # after _ffi: numpy loads OpenBLAS too, and the first load decides its kernels (_ffi._open)
@@ -54,7 +56,13 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'option_owner',
            'status_string', 'last_error', 'library_path', 'LibraryNotFound', 'EXPECTED_MAJOR',
            'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY', 'blas_info', 'BlasField',
-           'blas_core_for_cpu', 'BlasKernelWarning']
+           'blas_core_for_cpu', 'BlasKernelWarning',
+           # one-call helpers (_helpers.py)
+           'estimate', 'Result', 'bias', 'BiasResult', 'poison', 'PoisonResult',
+           # NadError's subclasses, one per status, each also the matching built-in exception
+           'NadValueError', 'NadMemoryError', 'NadMisuseError', 'NadUnsupportedError',
+           'NadNumericalError', 'NadIOError', 'NadCancelledError', 'NadOptionTypeError',
+           'NadParseError', 'NadShapeError', 'NadFormatError']
 
 __version__ = '0.1.0'
 HAVE_NUMPY = _buffers.np is not None
@@ -212,6 +220,7 @@ class Arch(_Handle):
 
     @classmethod
     def builtin(cls, name, input=(1, 32, 32), outputs=1):
+        """Built-in architecture `name` (see builtin_names()) for inputs (c, h, w)."""
         return cls(name, input, outputs)
 
     @classmethod
@@ -228,36 +237,44 @@ class Arch(_Handle):
 
     @property
     def name(self):
+        """Name given at creation ('lenet', or 'spec' for a spec)."""
         return _lib.nad_arch_name(self._handle).decode()
 
     @property
     def input_shape(self):
+        """Input shape per sample, (c, h, w)."""
         s = (c_int64 * 3)()
         _lib.nad_arch_input_shape(self._handle, s)
         return tuple(s)
 
     @property
     def input_size(self):
+        """D = c·h·w, the number of input coordinates."""
         return _prod(self.input_shape)
 
     @property
     def outputs(self):
+        """Number of outputs per sample."""
         return _i64(_lib.nad_arch_num_outputs, self._handle)
 
     @property
     def num_params(self):
+        """Floats in the flat parameter array (PyTorch state_dict order)."""
         return _i64(_lib.nad_arch_num_params, self._handle)
 
     @property
     def num_trainable(self):
+        """Trainable parameters (PyTorch's sum of p.numel() over parameters())."""
         return _i64(_lib.nad_arch_num_trainable, self._handle)
 
     @property
     def flops(self):
+        """Floating-point operations of one forward pass of one sample."""
         return _i64(_lib.nad_arch_flops, self._handle)
 
     @property
     def num_layers(self):
+        """Number of layers (graph nodes, in execution order)."""
         return _i64(_lib.nad_arch_num_layers, self._handle)
 
     def layer(self, i):
@@ -269,10 +286,12 @@ class Arch(_Handle):
 
     @property
     def layers(self):
+        """Every layer as a dict (index, desc, out_shape, params, flops)."""
         return [self.layer(i) for i in range(self.num_layers)]
 
     @property
     def num_tensors(self):
+        """Number of parameter tensors (state_dict entries)."""
         return _i64(_lib.nad_arch_num_tensors, self._handle)
 
     def tensor(self, t):
@@ -284,6 +303,7 @@ class Arch(_Handle):
 
     @property
     def tensors(self):
+        """Every parameter tensor as a Tensor(name, offset, numel, trainable)."""
         return [self.tensor(t) for t in range(self.num_tensors)]
 
     def unflatten(self, params):
@@ -324,11 +344,13 @@ class Net(_Handle):
         self.training = False
 
     def get_params(self):
+        """Copy of the flat parameter array (num_params float32)."""
         b = output((self.num_params,))
         _lib.nad_net_get_params(self._handle, b.ptr, b.n)
         return b.keep
 
     def set_params(self, params):
+        """Overwrite the parameters from a flat array of num_params floats."""
         b = as_input(params)
         _lib.nad_net_set_params(self._handle, b.ptr, b.n)
 
@@ -437,6 +459,14 @@ _ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint, Option.NETWORK:
                 Option.SCHEDULE: Schedule}
 
 
+def _keywords(function, options, allowed):
+    """Option keywords of a constructor: a misspelled one is a TypeError naming the closest
+    option the handle takes (the check lives in _helpers.check_keywords)."""
+    if allowed:  # empty with a library too old to list its options: the library checks
+        from ._helpers import check_keywords
+        check_keywords(function, options, {o.name.lower() for o in allowed})
+
+
 def _set_option(func_int, func_double, handle, o, value):
     o = _option(o)
     if o in _ENUM_VALUES and isinstance(value, str):
@@ -471,14 +501,18 @@ class Estimator(_Handle):
         self.input_shape = arch.input_shape
         self._progress = None      # the CFUNCTYPE object: must live as long as it is installed
         self._cb_errors = []       # exceptions raised inside the progress callback
+        _keywords('Estimator', options, ESTIMATOR_OPTIONS)
         for k, v in options.items():
             self.set(k, v)
 
     def set(self, o, value):
+        """Set an option by name ('num_networks'), Option or id; the value type follows the
+        option."""
         _set_option(_lib.nad_estimator_set_int, _lib.nad_estimator_set_double, self._handle, o,
                     value)
 
     def get(self, o):
+        """Value of an option (by name, Option or id); enums come back as Mode/EvalPoint."""
         o = _option(o)
         if option_is_double(o):
             v = c_double()
@@ -594,6 +628,7 @@ class Estimator(_Handle):
 
     @property
     def networks_done(self):
+        """Networks accumulated so far."""
         return _i64(_lib.nad_estimator_networks_done, self._handle)
 
     def eigenvalues(self):
@@ -628,14 +663,17 @@ class Estimator(_Handle):
         return (ov.value, corr.value)
 
     def save(self, path):
+        """Save the accumulator to a checkpoint file (atomically)."""
         with self._busy() as h:
             _lib.nad_estimator_save(h, _fspath(path))
 
     def load(self, path):
+        """Add the networks of a checkpoint file (same settings; before run, or to merge)."""
         with self._busy() as h:
             _lib.nad_estimator_load(h, _fspath(path))
 
     def finalize(self):
+        """Recompute eigenpairs and spectrum from the accumulator (after load)."""
         with self._busy() as h:
             _lib.nad_estimator_finalize(h)
 
@@ -842,6 +880,7 @@ class Trainer(_Handle):
         self._user_cb = None
         self._cb_errors = []
         self._install_callback()
+        _keywords('Trainer', options, TRAINER_OPTIONS)
         for k, v in options.items():
             self.set(k, v)
 
@@ -893,6 +932,7 @@ class Trainer(_Handle):
         return acc.value, loss.value
 
     def get_params(self):
+        """Copy of the flat parameter array (num_params float32)."""
         b = output((self.num_params,))
         _lib.nad_trainer_get_params(self._handle, b.ptr, b.n)
         return b.keep
@@ -1210,3 +1250,21 @@ def figure_images(path, x, cols, lo=0.0, hi=1.0, title=None, format=None):
     n, c, h, w = (int(v) for v in s)
     _lib.nad_figure_images(_fspath(path), _format_of(path, format), xb.ptr, n, c, h, w,
                            int(cols), float(lo), float(hi), _text(title))
+
+
+# ---- one-call helpers; what dir(libnad) shows ---------------------------------------------
+from ._helpers import (BiasResult, PoisonResult, Result, bias, estimate,  # noqa: E402
+                       poison)  # (needs the classes above)
+
+
+def __dir__():
+    """The public names only (PEP 562): no ctypes or helper modules in dir(libnad)."""
+    return sorted(set(__all__) | {'plot', 'library', '__version__'})
+
+
+def __getattr__(name):
+    """libnad.plot is imported on first use (it needs matplotlib, which libnad does not)."""
+    if name == 'plot':
+        import importlib
+        return importlib.import_module('.plot', __name__)
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

@@ -136,7 +136,17 @@ def option_is_double(o):
 
 class NadError(Exception):
     """A libnad call failed. status is a Status, function the C function's name, message the
-    library's detailed message (nad_last_error) read right after the call."""
+    library's detailed message (nad_last_error) read right after the call.
+
+    Failures raise the subclass of the status, which is also the matching built-in exception
+    (NadValueError is a ValueError, NadIOError an OSError, NadMemoryError a MemoryError, ...), so
+    code that catches the built-ins works; NadError(status, ...) itself builds that subclass."""
+
+    def __new__(cls, status=None, function='', message='', *args):
+        if cls is NadError:
+            cls = _ERROR_CLASSES.get(status, NadError)
+        # the C-level constructor of the instance layout: OSError's own, else Exception's
+        return (OSError.__new__ if issubclass(cls, OSError) else Exception.__new__)(cls)
 
     def __init__(self, status, function, message=''):
         try:
@@ -146,7 +156,14 @@ class NadError(Exception):
         self.status = status
         self.function = function
         self.message = message
-        super().__init__(status, function, message)
+        Exception.__init__(self, status, function, message)
+        # OSError's constructor would read (status, function, message) as (errno, strerror,
+        # filename): a libnad status is not an errno.
+        if isinstance(self, OSError):
+            self.errno, self.strerror, self.filename = None, str(self), None
+
+    def __reduce__(self):
+        return (NadError, (int(self.status), self.function, self.message))
 
     def __str__(self):
         name = status_string(self.status)
@@ -155,8 +172,64 @@ class NadError(Exception):
         return '%s: %s' % (self.function, name)
 
 
+class NadValueError(NadError, ValueError):
+    """ERR_INVALID_ARG: a bad argument (NULL, out of range, unknown name)."""
+
+
+class NadMemoryError(NadError, MemoryError):
+    """ERR_OUT_OF_MEMORY: an allocation failed, a size overflowed, or the run does not fit the
+    memory budget."""
+
+
+class NadMisuseError(NadError, RuntimeError):
+    """ERR_MISUSE: calls in the wrong order (e.g. results read before run)."""
+
+
+class NadUnsupportedError(NadError, NotImplementedError):
+    """ERR_UNSUPPORTED: a valid request this build (or this older library) cannot do."""
+
+
+class NadNumericalError(NadError, ArithmeticError):
+    """ERR_NUMERICAL: LAPACK failure, NaN or Inf."""
+
+
+class NadIOError(NadError, OSError):
+    """ERR_IO: a file cannot be opened, read or written."""
+
+
+class NadCancelledError(NadError):
+    """ERR_CANCELLED: a callback stopped the run."""
+
+
+class NadOptionTypeError(NadError, TypeError):
+    """ERR_OPTION_TYPE: an option set with the wrong typed setter."""
+
+
+class NadParseError(NadValueError):
+    """ERR_PARSE: an architecture spec or name not understood."""
+
+
+class NadShapeError(NadValueError):
+    """ERR_SHAPE: shapes or buffer lengths do not fit together."""
+
+
+class NadFormatError(NadValueError):
+    """ERR_FORMAT: a file exists but its content is malformed or mismatched."""
+
+
+_ERROR_CLASSES = {
+    Status.ERR_INVALID_ARG: NadValueError, Status.ERR_OUT_OF_MEMORY: NadMemoryError,
+    Status.ERR_MISUSE: NadMisuseError, Status.ERR_UNSUPPORTED: NadUnsupportedError,
+    Status.ERR_NUMERICAL: NadNumericalError, Status.ERR_IO: NadIOError,
+    Status.ERR_CANCELLED: NadCancelledError, Status.ERR_OPTION_TYPE: NadOptionTypeError,
+    Status.ERR_PARSE: NadParseError, Status.ERR_SHAPE: NadShapeError,
+    Status.ERR_FORMAT: NadFormatError,
+}
+ERROR_CLASSES = tuple(_ERROR_CLASSES.values())
+
+
 class LibraryNotFound(ImportError):
-    pass
+    """libnad could not be found or loaded (see library_path())."""
 
 
 def _check(result, func, args):
@@ -419,9 +492,25 @@ class _Missing:
                        'the loaded libnad (%s) has no %s' % (_path, self.__name__))
 
 
+def _recorded_library():
+    """The installed library recorded by setup.py at install time, or None."""
+    try:
+        from ._build_config import LIBRARY
+    except ImportError:  # running from the source tree
+        return None
+    return LIBRARY if LIBRARY and os.path.exists(LIBRARY) else None
+
+
 def library_path():
-    """Where the library is looked for: $NAD_LIBRARY, else ctypes.util.find_library('nad')."""
-    return os.environ.get('NAD_LIBRARY') or ctypes.util.find_library('nad')
+    """Where the library is looked for: $NAD_LIBRARY (an override), else the copy bundled into
+    the installed package (libnad/libnad.so.0), else the installed library recorded when the
+    package was built (its pkg-config prefix), else ctypes.util.find_library('nad')."""
+    if os.environ.get('NAD_LIBRARY'):
+        return os.environ['NAD_LIBRARY']
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'libnad.so.0')
+    if os.path.exists(bundled):
+        return bundled
+    return _recorded_library() or ctypes.util.find_library('nad')
 
 
 def check_version(number):
@@ -526,10 +615,12 @@ def blas_warning():
 
 
 def status_string(s):
+    """Static English name of a status ("invalid argument", ...; nad_status_string)."""
     return _lib.nad_status_string(int(s)).decode()
 
 
 def last_error():
+    """Message of the last failing libnad call on this thread ('' if none; nad_last_error)."""
     m = _lib.nad_last_error()
     return m.decode('utf-8', 'replace') if m else ''
 
