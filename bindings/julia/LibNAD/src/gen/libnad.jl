@@ -873,6 +873,9 @@ end
 Message of the last checkpoint save that failed during nad_estimator_run ("" when none
 failed), and in *failures (may be NULL) how many failed. Owned by e. May be called from the
 progress callback to report a failure while the run goes on.
+@param e the estimator
+@param failures receives the number of failed saves, or NULL
+@return the message of the last failed save, "" when none failed (owned by e)
 
 C: `const char * nad_estimator_checkpoint_error(const nad_estimator * e, int64_t * failures)`
 """
