@@ -80,7 +80,13 @@ static nad_status save(const char *dir, const char *prefix, const nads_of *r) {
   if ((st = nad_npy_write(path, r->spectrum, 1, shape_sp, 3)) != NAD_OK)
     return st;
   snprintf(path, sizeof path, "%s/%s_nads.png", dir, prefix);
-  return nad_png_write_nads(path, r->nads, SHOWN, 1, SIDE, SIDE);
+  char title[64];
+  snprintf(title, sizeof title, "NADs of LeNet, %s", prefix);
+  int64_t show[SHOWN];
+  for (int i = 0; i < SHOWN; i++)
+    show[i] = i;
+  return nad_figure_nads(path, NAD_FIGURE_PNG, r->nads, D, 1, SIDE, SIDE, r->ev, show, SHOWN,
+                         title, 0);
 }
 
 /* log10(p / max p), floored at -6, into a SIDE-row band of the picture starting at column c0. */
@@ -198,7 +204,11 @@ int main(int argc, char **argv) {
   put_log_spectrum(b->spectrum, pic, cols, SIDE + 4);
   char path[4096];
   snprintf(path, sizeof path, "%s/spectra.png", out);
-  if ((st = nad_png_write_heatmap(path, pic, SIDE, cols, -6.0, 0.0)) != NAD_OK) {
+  /* the left half is the initial network's spectrum, the right half the trained one's */
+  if ((st = nad_figure_heatmap(path, NAD_FIGURE_PNG, pic, SIDE, cols, -6.0, 0.0, 0, 1, 0, 1,
+                               "Covariance spectra: at initialisation | trained",
+                               "column (two spectra side by side)", "row",
+                               "log10(power / max)")) != NAD_OK) {
     rc = fail("spectra.png", st);
     goto done;
   }

@@ -2,12 +2,22 @@
 # Installs everything libnad needs on a fresh Debian 12 machine (build, tests, benchmarks).
 # Usage: scripts/setup-debian.sh [--with-torch]   (torch is needed for the PyTorch comparison tests)
 set -euo pipefail
+# clang + libfuzzer-14-dev: the bounded libFuzzer suite (scripts/test.sh, suite fuzz); abigail-tools:
+# abidiff against the checked-in ABI dump (test abi-check).
 # libblis-dev: the -Dblas=blis build (its BLAS alternative ranks below OpenBLAS's, so the default
-# libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/.
+# libblas.so.3 stays OpenBLAS); time: /usr/bin/time -v for the peak RSS in bench/; cairo draws
+# the figures (fonts-dejavu-core: their font); libpng reads them back and poppler-utils (pdftotext)
+# checks the PDFs in the tests.
+# Python package (bindings/python, issue 10): pip installs it offline into a venv with the
+# setuptools backend; pytest runs its tests; matplotlib draws libnad.plot's figures.
+# doxygen: the API reference and its check (no undocumented symbol); groff-base: the nad(1) check.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
+      libcairo2-dev fonts-dejavu-core poppler-utils
       python3 python3-numpy valgrind time dataset-fashion-mnist
-      libopenmpi-dev openmpi-bin)
+      python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-matplotlib
+      doxygen groff-base libopenmpi-dev openmpi-bin
+      clang libfuzzer-14-dev abigail-tools)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -2,7 +2,9 @@
 # Sets up a fresh Debian 12 machine and runs every test of libnad:
 #   1. release-like build with -Werror: all suites (fast, python, slow);
 #   2. ASan + UBSan build (-O1): the fast and python suites without the 'heavy' and 'slow' ones;
-#   3. valgrind: the C unit tests of the 'valgrind' suite (memcheck, leaks are errors).
+#   3. valgrind: the C unit tests of the 'valgrind' suite (memcheck, leaks are errors);
+#   4. libFuzzer on the parser fuzz targets for a bounded time, where clang is installed.
+# The ASan pass is built with -Dalloc_fail=true (allocation-failure injection, api-alloc-fail).
 # Ends with one line "N passed, N failed" over all runs; exit status non-zero on any failure.
 #
 # Time budget (issue 7). CI (.ci/run: 2 cores, 90 min) may be several times slower than the
@@ -58,12 +60,41 @@ run() { # name, build dir, test log name, setup args, test args
 run "build (-Werror)" build testlog.json "-Dwerror=true" --num-processes 2 \
     --timeout-multiplier "$mult"
 run "ASan+UBSan" build-asan testlog-sanitize.json \
-    "-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Doptimization=1" \
+    "-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Doptimization=1 -Dalloc_fail=true" \
     --setup sanitize --suite fast --suite python --no-suite heavy --no-suite slow \
     --num-processes 2 \
     --timeout-multiplier $((3 * mult))
 run "valgrind" build testlog-valgrind.json "-Dwerror=true" --setup valgrind --suite valgrind \
     --num-processes 2 --timeout-multiplier $((20 * mult))
+
+# 4. libFuzzer (clang -fsanitize=fuzzer,address,undefined) over the targets of tests/fuzz,
+#    NAD_FUZZ_SECONDS each (default 30; two at a time: ~2 min for 7 targets), only where clang
+#    and its libFuzzer runtime (libfuzzer-14-dev) are installed. Only the fuzz targets (and the
+#    library they link) are built in this pass.
+if command -v clang >/dev/null 2>&1 &&
+   [ -f "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
+  echo "=== libFuzzer (${NAD_FUZZ_SECONDS:-30} s per target)"
+  t0=$SECONDS
+  fz="-Dfuzzing=true -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Doptimization=1"
+  if { [ -d build-fuzz ] && meson setup --reconfigure build-fuzz $fz >/dev/null; } ||
+     { [ ! -d build-fuzz ] && CC=clang meson setup build-fuzz $fz >/dev/null; }; then
+    targets=$(cd build-fuzz && ninja -t targets all | sed -n 's|^\(tests/fuzz/libfuzzer_[a-z_]*\):.*|\1|p')
+    if ninja -C build-fuzz $targets tests/fuzz/done_3.ckpt >build-fuzz.ninja.log 2>&1; then
+      rm -f build-fuzz/meson-logs/testlog-fuzz.json
+      NAD_FUZZ_SECONDS=${NAD_FUZZ_SECONDS:-30} meson test -C build-fuzz --no-rebuild --suite fuzz \
+        --num-processes 2 --print-errorlogs --logbase testlog-fuzz
+      read -r p f s < <(summary build-fuzz/meson-logs/testlog-fuzz.json)
+      echo "libFuzzer: $p passed, $f failed ($((SECONDS - t0)) s)"
+      total_p=$((total_p+p)); total_f=$((total_f+f)); total_s=$((total_s+s))
+    else
+      tail -40 build-fuzz.ninja.log; total_f=$((total_f+1))
+    fi
+  else
+    total_f=$((total_f+1))
+  fi
+else
+  echo "=== libFuzzer: skipped (no clang with libFuzzer: apt-get install clang libfuzzer-14-dev)"
+fi
 
 echo "${total_p} passed, ${total_f} failed, ${total_s} skipped ($(( (SECONDS - start_all) / 60 )) min)"
 [ "$total_f" -eq 0 ]

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/checked.h"
 
 int cli_usage_error(const char *command, const char *fmt, ...) {
   va_list ap;
@@ -15,8 +16,54 @@ int cli_usage_error(const char *command, const char *fmt, ...) {
   fputc('\n', stderr);
   va_end(ap);
   fprintf(stderr, "usage: %s\n", cli_usage_line(command));
-  fprintf(stderr, "(see 'nad %s --help')\n", command ? command : "help");
+  if (command)
+    fprintf(stderr, "(see 'nad %s --help')\n", command);
+  else
+    fputs("(see 'nad help')\n", stderr);
   return CLI_USAGE;
+}
+
+/* Edit distance (insertions, deletions, substitutions, adjacent swaps) between a and b[0..blen),
+ * for "did you mean" hints; words longer than 63 characters are not compared (returns a big
+ * number). */
+static size_t edit_distance(const char *a, const char *b, size_t blen) {
+  size_t alen = strlen(a);
+  if (alen > 63 || blen > 63)
+    return (size_t)-1 / 2;
+  size_t d[64][64];
+  for (size_t i = 0; i <= alen; i++)
+    d[i][0] = i;
+  for (size_t j = 0; j <= blen; j++)
+    d[0][j] = j;
+  for (size_t i = 1; i <= alen; i++)
+    for (size_t j = 1; j <= blen; j++) {
+      size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < best)
+        best = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < best)
+        best = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1;
+      d[i][j] = best;
+    }
+  return d[alen][blen];
+}
+
+const char *cli_nearest(const char *word, size_t len, const char *const *candidates, int n) {
+  const char *best = NULL;
+  size_t best_d = (size_t)-1;
+  for (int i = 0; i < n; i++) {
+    size_t dist = edit_distance(candidates[i], word, len);
+    /* a prefix ("--net" for --networks) is a match too */
+    if (len >= 3 && strncmp(candidates[i], word, len) == 0)
+      dist = 1;
+    if (dist < best_d) {
+      best_d = dist;
+      best = candidates[i];
+    }
+  }
+  /* close enough to be a typo: at most 2 edits, and fewer than half the letters */
+  return best && best_d <= 2 && 2 * best_d < len + 1 ? best : NULL;
 }
 
 static const cli_opt *find_opt(const cli_opt *opts, int nopts, const char *name, size_t len) {
@@ -57,8 +104,17 @@ int cli_parse(const char *command, int argc, char **argv, const cli_opt *opts, i
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     const cli_opt *o = find_opt(opts, nopts, name, len);
-    if (!o)
+    if (!o) {
+      const char *names[64];
+      int n = 0;
+      for (int k = 0; k < nopts && n < 64; k++)
+        names[n++] = opts[k].name;
+      const char *near = cli_nearest(name, len, names, n);
+      if (near)
+        return cli_usage_error(command, "unknown option '--%.*s' (did you mean --%s?)", (int)len,
+                               name, near);
       return cli_usage_error(command, "unknown option '--%.*s'", (int)len, name);
+    }
     if (!o->takes_value) {
       if (eq)
         return cli_usage_error(command, "option '--%s' takes no value", o->name);
@@ -136,8 +192,13 @@ int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]) {
       p++;
     }
   }
-  if (*p == '\0')
+  int64_t n = 0;
+  if (*p == '\0' && nadi_prod_ok(shape, 3, &n) && n <= INT32_MAX)
     return 0;
+  if (*p == '\0') {
+    fprintf(stderr, "nad: --%s: %s has more than 2^31 - 1 values (C*H*W)\n", opt, text);
+    return CLI_USAGE;
+  }
 bad:
   fprintf(stderr, "nad: --%s: expected CxHxW with positive integers (e.g. 1x32x32), got '%s'\n",
           opt, text);

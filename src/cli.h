@@ -43,6 +43,17 @@ int cli_parse_double(const char *opt, const char *text, double lo, double hi, in
 /* "CxHxW", all positive (also accepts 'X'); same error convention. */
 int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]);
 
+/* --format: NULL gives png; the name is also the figures' file extension. Same error
+ * convention. */
+int cli_parse_format(const char *text, nad_figure_format *format, const char **name);
+/* A list of indices "0:16,100,500" (items I, A:B or A:B:STEP, B excluded) into a new array
+ * (*out, caller frees; NULL with *n = 0 when text is NULL); at most 4096 indices. Same error
+ * convention. */
+int cli_parse_index_list(const char *opt, const char *text, int64_t **out, int64_t *n);
+/* The candidate closest to word[0..len) if it is close enough to be a typo of it (at most two
+ * edits, or word is a prefix of at least 3 letters), else NULL: "did you mean" hints. */
+const char *cli_nearest(const char *word, size_t len, const char *const *candidates, int n);
+
 /* Prints "nad: <message>" and the usage line of `command`; returns CLI_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -64,6 +75,9 @@ typedef struct cli_arch_opts {
   const char *spec_string; /* --spec-string "..." */
 } cli_arch_opts;
 
+/* The positional architecture argument first: a usage error naming it ("missing ARCH: ...")
+ * when o has neither a name nor a spec. Returns 0 or CLI_USAGE (message printed). */
+int cli_need_arch(const char *command, const cli_arch_opts *o, const char *positional);
 /* Builds the architecture described by o (builtin NAME, or a spec from --spec/--spec-string).
  * Returns 0, CLI_USAGE (message printed) or CLI_ERR (message printed). */
 int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out);
@@ -94,12 +108,24 @@ int cli_npy_read(const char *what, const char *path, float **data, int64_t shape
  * Callers check D against their data. */
 int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows, int64_t *d,
                   char *path, size_t path_len);
-/* Product of shape[0..ndim). */
+/* Product of shape[0..ndim); -1 when it overflows (or a dimension is negative). */
 int64_t cli_numel(const int64_t *shape, int32_t ndim);
 /* The progress line of one training epoch on stderr ("<label>epoch  3/10  loss ...  train
  * ... %  test ... %  ... s"; the test part only when test_acc is not NaN). */
 void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double loss,
                     double train_acc, double test_acc, double seconds);
+
+/* ---- a run's output set (runset.c) ------------------------------------------------------------ */
+
+/* Locks --out DIR for this process (flock): 0, or CLI_ERR with the message printed when another
+ * process holds it. */
+int cli_lock_out_dir(const char *dir, int *fd);
+void cli_unlock_out_dir(int fd);
+/* Size and CRC-32 of a file: 0, or -1 with errno set. */
+int cli_file_digest(const char *path, int64_t *bytes, uint32_t *crc);
+/* Requires DIR/summary.json and checks that each of names[0..n) matches the size and CRC-32 it
+ * lists: 0, or CLI_ERR with the message printed (a missing summary: an interrupted run). */
+int cli_check_run_dir(const char *dir, const char *const *names, int n);
 
 /* ---- tiny JSON writer (json.c) -------------------------------------------------------------- */
 
@@ -112,16 +138,21 @@ typedef struct cli_json {
 } cli_json;
 
 void cli_json_init(cli_json *j, FILE *f);
+/* The same document on one line (for --json on stdout). */
+void cli_json_init_one_line(cli_json *j, FILE *f);
 void cli_json_begin_object(cli_json *j, const char *key);
 void cli_json_end_object(cli_json *j);
 void cli_json_begin_array(cli_json *j, const char *key, int inline_items);
 void cli_json_end_array(cli_json *j);
 void cli_json_string(cli_json *j, const char *key, const char *v);
 void cli_json_int(cli_json *j, const char *key, int64_t v);
+void cli_json_bool(cli_json *j, const char *key, int v);
 void cli_json_double(cli_json *j, const char *key, double v);
 void cli_json_shape(cli_json *j, const char *key, const int64_t s[3]);
 /* Ends the document with a newline. */
 void cli_json_finish(cli_json *j);
+/* "checksums": {NAME: {"bytes": N, "crc32": "hex"}, ...} of DIR/NAME for each name (runset.c). */
+void cli_json_checksums(cli_json *j, const char *dir, const char *const *names, int n);
 
 /* ---- progress bar (progress.c) -------------------------------------------------------------- */
 
@@ -179,5 +210,9 @@ int cli_cmd_align(int argc, char **argv);  /* cmd_align.c */
 /* Help texts (help.c): the usage line and the full section of a command ("arch show", ...). */
 const char *cli_usage_line(const char *command);
 void cli_print_help(FILE *f, const char *command);
+/* The short usage of `nad` without arguments: one line per command. */
+void cli_print_usage(FILE *f);
+/* The command closest to a misspelled one (cli_nearest over the help's commands), or NULL. */
+const char *cli_nearest_command(const char *word);
 
 #endif

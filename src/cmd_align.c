@@ -11,8 +11,10 @@
 
 typedef struct align_args {
   probe_data_args da;
-  const char *nads, *ridge, *out, *top;
+  const char *nads, *ridge, *out, *top, *format;
   int json, quiet;
+  nad_figure_format fmt;
+  const char *ext; /* the figures' file extension */
 } align_args;
 
 static int parse(int argc, char **argv, align_args *a) {
@@ -22,12 +24,12 @@ static int parse(int argc, char **argv, align_args *a) {
       {"split", 1, &a->da.split, NULL},     {"size", 1, &a->da.size, NULL},
       {"samples", 1, &a->da.samples, NULL}, {"normalize", 0, NULL, &a->da.normalize},
       {"ridge", 1, &a->ridge, NULL},     {"out", 1, &a->out, NULL},
-      {"top", 1, &a->top, NULL},
+      {"top", 1, &a->top, NULL},           {"format", 1, &a->format, NULL},
       {"json", 0, NULL, &a->json},       {"quiet", 0, NULL, &a->quiet},
   };
   int npos = 0;
   int rc = cli_parse(CMD, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, &npos);
-  if (rc)
+  if (rc || (rc = cli_parse_format(a->format, &a->fmt, &a->ext)) != 0)
     return rc;
   if (!a->nads)
     return cli_usage_error(CMD, "missing --nads DIR (from 'nad estimate')");
@@ -40,31 +42,44 @@ static int parse(int argc, char **argv, align_args *a) {
   return 0;
 }
 
-static int write_outputs(const char *dir, const double *between, const double *lda,
+static int write_outputs(const align_args *a, const double *between, const double *lda,
                          int64_t count, int64_t d) {
+  const char *dir = a->out;
   char path[PATH_LEN];
-  FILE *f = probe_create(dir, "align.csv", path);
-  if (!f)
+  nadi_atomic_file af;
+  if (probe_create(dir, "align.csv", &af, path) != 0)
     return CLI_ERR;
+  FILE *f = af.fp;
   fprintf(f, "k,between,discriminant,random\n");
   for (int64_t k = 1; k <= count; k++)
     fprintf(f, "%lld,%.8f,%.8f,%.8f\n", (long long)k, between[k - 1], lda[k - 1],
             (double)k / (double)d);
-  if (fclose(f) != 0)
-    return cli_error("cannot write '%s'", path);
-  double *x = malloc((size_t)count * sizeof(double));
+  if (cli_atomic_commit(&af) != 0) /* message printed */
+    return CLI_ERR;
+  /* each curve with the random-direction baseline k/D as the second series */
+  double *x = malloc((size_t)count * 3 * sizeof(double)), *y = x + count;
   if (!x)
     return cli_error("out of memory");
-  for (int64_t k = 1; k <= count; k++)
+  for (int64_t k = 1; k <= count; k++) {
     x[k - 1] = (double)k;
+    y[count + k - 1] = (double)k / (double)d;
+  }
   int rc = 0;
   nad_status st;
-  const char *names[2] = {"align_between.png", "align_discriminant.png"};
+  const char *names[2] = {"align_between", "align_discriminant"};
+  const char *titles[2] = {"Between-class energy of the data captured by the top-k NADs",
+                           "Linear-discriminant energy of the data captured by the top-k NADs"};
   const double *curves[2] = {between, lda};
-  for (int i = 0; i < 2 && rc == 0; i++)
-    if ((rc = probe_path(path, dir, names[i])) == 0 &&
-        (st = nad_png_write_lineplot(path, x, curves[i], count, 0.0, 1.0)) != NAD_OK)
+  for (int i = 0; i < 2 && rc == 0; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", names[i], a->ext);
+    memcpy(y, curves[i], (size_t)count * sizeof(double));
+    if ((rc = probe_path(path, dir, name)) == 0 &&
+        (st = nad_figure_lines(path, a->fmt, x, y, count, 2, 0.0, 1.0, titles[i],
+                               "k (number of NADs)", "captured fraction a(k)",
+                               "NADs\nrandom directions (k/D)")) != NAD_OK)
       rc = cli_lib_error(st, "cannot write '%s'", path);
+  }
   free(x);
   return rc;
 }
@@ -120,7 +135,7 @@ int cli_cmd_align(int argc, char **argv) {
     goto done;
   }
   const double random = (double)(dim + 1) / (2.0 * (double)dim);
-  if (a.out && (rc = write_outputs(a.out, between, lda, count, dim)) != 0)
+  if (a.out && (rc = write_outputs(&a, between, lda, count, dim)) != 0)
     goto done;
   if (!a.quiet) {
     printf("%lld NADs of D = %lld (of %lld in the file) against %lld %s images of %s "

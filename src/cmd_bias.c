@@ -366,6 +366,8 @@ int cli_cmd_bias(int argc, char **argv) {
   if (rc)
     return rc < 0 ? CLI_OK : rc;
   a.ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch(CMD, &a.ao, "ARCH")) != 0)
+    return rc;
   bias_settings s;
   if ((rc = bias_parse_settings(CMD, &a, &s)) != 0)
     return rc;

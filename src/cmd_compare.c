@@ -17,6 +17,8 @@ typedef struct nad_set {
   double *evals;  /* count, covariance eigenvalues up to a common factor */
   int64_t rows, d, count;
   int squared;    /* eigenvalues were PCA singular values, squared here */
+  int64_t input[3]; /* C×H×W from the run's summary.json, when there is one */
+  int has_input;
 } nad_set;
 
 static int has_suffix(const char *s, const char *suffix) {
@@ -33,7 +35,8 @@ static int resolve(const char *arg, char *nads_path, char *evals_path, int *squa
     if (snprintf(nads_path, PATH_LEN, "%s/nads.npy", arg) >= PATH_LEN ||
         snprintf(evals_path, PATH_LEN, "%s/eigenvalues.npy", arg) >= PATH_LEN)
       return cli_error("path too long: '%s'", arg);
-    return 0;
+    static const char *const set[] = {"nads.npy", "eigenvalues.npy"};
+    return cli_check_run_dir(arg, set, 2); /* one complete run, not a mix */
   }
   size_t n = strlen(arg);
   if (n + 16 >= PATH_LEN)
@@ -56,11 +59,36 @@ static int resolve(const char *arg, char *nads_path, char *evals_path, int *squa
                               "file named X_NADs.npy or nads.npy", arg);
 }
 
+/* The "input": [C, H, W] of the summary.json next to a run's nads.npy (written by
+ * 'nad estimate'), so that multi-channel and non-square runs need no --input. */
+static void read_summary_input(nad_set *s, const char *nads_path) {
+  char path[PATH_LEN];
+  const char *slash = strrchr(nads_path, '/');
+  int dir_len = slash ? (int)(slash - nads_path) : 1;
+  if (snprintf(path, sizeof path, "%.*s/summary.json", dir_len, slash ? nads_path : ".") >=
+      (int)sizeof path)
+    return;
+  char *text = cli_read_text(path);
+  if (!text)
+    return; /* no summary (reference files): the shape comes from --input or D */
+  const char *key = strstr(text, "\"input\"");
+  const char *open = key ? strchr(key, '[') : NULL;
+  long long c, h, w;
+  if (open && sscanf(open, "[%lld , %lld , %lld ]", &c, &h, &w) == 3 && c > 0 && h > 0 &&
+      w > 0) {
+    s->input[0] = c, s->input[1] = h, s->input[2] = w;
+    s->has_input = 1;
+  }
+  free(text);
+}
+
 static int load_set(nad_set *s) {
   char nads_path[PATH_LEN], evals_path[PATH_LEN];
   int rc = resolve(s->arg, nads_path, evals_path, &s->squared);
   if (rc)
     return rc;
+  if (!s->squared)
+    read_summary_input(s, nads_path);
   int64_t shape[8];
   int32_t nd = 0;
   if ((rc = cli_npy_read(s->label, nads_path, &s->nads, shape, &nd)) != 0)
@@ -78,6 +106,10 @@ static int load_set(nad_set *s) {
     return cli_error("'%s': expected a 1-D array of eigenvalues", evals_path);
   }
   s->count = ne < s->rows ? ne : s->rows; /* reference files: 1023 NADs, up to 1024 values */
+  if (ne < s->rows) /* said, not silent (issue 11) */
+    fprintf(stderr, "nad: note: %s: %lld NADs but %lld eigenvalues in '%s': the spectrum uses "
+                    "the first %lld NADs\n", s->label, (long long)s->rows, (long long)ne,
+            evals_path, (long long)ne);
   s->evals = malloc((size_t)s->count * sizeof(double));
   if (!s->evals) {
     nad_free(ev);
@@ -197,8 +229,10 @@ int cli_cmd_compare(int argc, char **argv) {
   int rc = cli_parse(CMD, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 2, &npos);
   if (rc)
     return rc < 0 ? CLI_OK : rc;
-  if (npos != 2)
-    return cli_usage_error(CMD, "expected two NAD sets A and B");
+  if (npos == 0)
+    return cli_usage_error(CMD, "missing A and B: the two NAD sets to compare");
+  if (npos == 1)
+    return cli_usage_error(CMD, "missing B: the second NAD set to compare with '%s'", pos[0]);
   int64_t kopt = 0;
   if ((rc = cli_parse_i64("k", k_s, 1, INT64_MAX, &kopt)) != 0)
     return rc;
@@ -212,8 +246,25 @@ int cli_cmd_compare(int argc, char **argv) {
                    (long long)b.d);
     goto done;
   }
-  if ((rc = nad_shape(input, a.d, shape)) != 0)
+  if (!input && a.has_input && b.has_input &&
+      (a.input[0] != b.input[0] || a.input[1] != b.input[1] || a.input[2] != b.input[2])) {
+    char sa[64], sb[64];
+    rc = cli_error("the runs have different input shapes: %s (A) and %s (B)",
+                   cli_shape_str(a.input, sa, sizeof sa), cli_shape_str(b.input, sb, sizeof sb));
     goto done;
+  }
+  if (!input && (a.has_input || b.has_input)) {
+    const int64_t *from = a.has_input ? a.input : b.input;
+    memcpy(shape, from, sizeof shape);
+    if (shape[0] * shape[1] * shape[2] != a.d) {
+      rc = cli_error("summary.json says %lldx%lldx%lld but the NADs have D = %lld",
+                     (long long)shape[0], (long long)shape[1], (long long)shape[2],
+                     (long long)a.d);
+      goto done;
+    }
+  } else if ((rc = nad_shape(input, a.d, shape)) != 0) {
+    goto done;
+  }
   int64_t avail = a.rows < b.rows ? a.rows : b.rows;
   res.kmax = k_s ? kopt : (avail < 50 ? avail : 50);
   if (res.kmax > avail) {

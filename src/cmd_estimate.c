@@ -20,8 +20,8 @@ typedef struct estimate_args {
   cli_arch_opts ao;
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *sketch;
   const char *memory, *params, *output, *eval_split;
-  const char *range, *checkpoint, *every, *resume, *out;
-  int quiet, normalize;
+  const char *range, *checkpoint, *every, *resume, *out, *format, *show;
+  int quiet, normalize, json;
 } estimate_args;
 
 /* "A:B" with 0 <= A < B <= n. */
@@ -53,6 +53,7 @@ static int parse_range(const char *text, int64_t n, int64_t *lo, int64_t *hi) {
 static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
                       const estimate_dist *dist) {
   memset(a, 0, sizeof *a);
+  memset(r, 0, sizeof *r); /* r->show is freed by the caller whatever happens */
   const cli_opt opts[] = {
       {"input", 1, &a->ao.input, NULL},
       {"outputs", 1, &a->ao.outputs, NULL},
@@ -76,8 +77,11 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
       {"checkpoint-every", 1, &a->every, NULL},
       {"resume", 1, &a->resume, NULL},
       {"out", 1, &a->out, NULL},
+      {"format", 1, &a->format, NULL},
+      {"show", 1, &a->show, NULL},
       {"quiet", 0, NULL, &a->quiet},
       {"normalize", 0, NULL, &a->normalize},
+      {"json", 0, NULL, &a->json},
   };
   const char *pos[1];
   int npos = 0;
@@ -85,6 +89,8 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
   if (rc)
     return rc;
   a->ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch(CMD, &a->ao, "ARCH")) != 0)
+    return rc;
   memset(r, 0, sizeof *r);
   r->command = CMD;
   r->networks = 1000;
@@ -100,17 +106,24 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
   r->checkpoint = a->checkpoint;
   r->resume = a->resume;
   r->quiet = a->quiet;
+  r->json = a->json;
   r->batch = -1; /* library default */
   if ((rc = cli_parse_i64("networks", a->networks, 2, INT64_MAX, &r->networks)) ||
       (rc = cli_parse_double_pos("scale", a->scale, &r->scale)) ||
-      (rc = cli_parse_i64("seed", a->seed, 0, INT64_MAX, &r->seed)) ||
+      (rc = cli_parse_i64("seed", a->seed, 0, cli_option_max(NAD_OPT_SEED), &r->seed)) ||
       (rc = cli_parse_i64("threads", a->threads, 0, max_threads, &r->threads)) ||
       (rc = cli_parse_i64("top", a->top, 0, INT64_MAX, &r->top)) ||
       (rc = cli_parse_i64("sketch", a->sketch, 1, cli_option_max(NAD_OPT_SKETCH), &r->sketch)) ||
       (rc = cli_parse_i64("batch", a->batch, 1, max_batch, &r->batch)) ||
       (rc = cli_parse_size("memory", a->memory, &r->memory)) ||
-      (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)))
+      (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)) ||
+      (rc = cli_parse_format(a->format, &r->format, &r->format_name)) ||
+      (rc = cli_parse_index_list("show", a->show, &r->show, &r->nshow)))
     return rc;
+  double step_lo = 0, step_hi = 0; /* the library's bounds, said as they are */
+  if (a->scale && nad_option_bounds(NAD_OPT_STEP, &step_lo, &step_hi) == NAD_OK &&
+      !(r->scale >= step_lo && r->scale <= step_hi))
+    return cli_usage_error(CMD, "--scale: must be in (0, %g], got '%s'", step_hi, a->scale);
   if (r->threads == 0) /* record the real count: results are reproducible per count */
     r->threads = cpus < max_threads ? cpus : max_threads;
   r->range_lo = 0;
@@ -306,6 +319,13 @@ static int accumulate(nad_estimator *e, estimate_run *r) {
   r->seconds = cli_now() - t0;
   cli_progress_end(&prog);
   nad_estimator_set_progress(e, NULL, NULL);
+  int64_t ck_failed = 0;
+  const char *ck_err = nad_estimator_checkpoint_error(e, &ck_failed);
+  if (ck_failed > 0) /* the run went on; the file holds the last state that could be saved */
+    fprintf(stderr, "nad: warning: %lld checkpoint save%s to '%s' failed (last: %s); the file "
+                    "keeps the last checkpoint that could be written%s\n",
+            (long long)ck_failed, ck_failed == 1 ? "" : "s", r->checkpoint, ck_err,
+            st == NAD_OK ? ", the results are written" : "");
   if (st == NAD_ERR_CANCELLED) {
     int64_t done = 0;
     nad_estimator_networks_done(e, &done);
@@ -354,9 +374,12 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist) {
   nad_estimator *e = NULL;
   char *ckpt_rank = NULL, *resume_rank = NULL;
   nad_status st;
+  int out_lock = -1;
   int rc = parse_args(argc, argv, &a, &r, dist);
-  if (rc < 0)
+  if (rc < 0) {
+    free(r.show);
     return CLI_OK; /* --help: the same on every rank, nothing collective */
+  }
   if (rc)
     goto sync;
   if (dist) {
@@ -388,18 +411,27 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist) {
                          (long long)r.top);
     goto sync;
   }
+  for (int64_t i = 0; i < r.nshow; i++)
+    if (r.show[i] >= (r.top > 0 ? r.top : d)) {
+      rc = cli_usage_error(CMD, "--show: NAD %lld does not exist (the run keeps %lld NADs)",
+                           (long long)r.show[i], (long long)(r.top > 0 ? r.top : d));
+      goto sync;
+    }
   if ((st = nad_estimator_create(arch, &e)) != NAD_OK) {
     rc = cli_lib_error(st, "cannot create estimator");
     goto sync;
   }
   if ((rc = estimate_setup_options(e, arch, &r)) != 0)
     goto sync;
-  /* Fail before a long run, not after it, when the results cannot be written. */
+  /* Fail before a long run, not after it, when the results cannot be written, or when another
+   * run writes into the same directory (runset.c). */
   if (r.out_dir && (cli_mkdir_p(r.out_dir) != 0 || access(r.out_dir, W_OK) != 0)) {
     rc = cli_error("--out: cannot create or write directory '%s': %s", r.out_dir,
                    strerror(errno));
     goto sync;
   }
+  if (r.out_dir && (rc = cli_lock_out_dir(r.out_dir, &out_lock)) != 0)
+    goto sync;
   if (r.resume) {
     if ((st = nad_estimator_load(e, r.resume)) != NAD_OK) {
       rc = cli_lib_error(st, "cannot resume from '%s'", r.resume);
@@ -428,8 +460,10 @@ sync:
   }
   nad_estimator_destroy(e);
   nad_arch_destroy(arch);
+  cli_unlock_out_dir(out_lock);
   free(ckpt_rank);
   free(resume_rank);
+  free(r.show);
   return rc;
 }
 

@@ -13,8 +13,10 @@
 typedef struct flip_args {
   real_args ra; /* name, spec_file, spec_string used */
   probe_data_args da;
-  const char *params, *nads, *indices, *op, *sweep, *out, *pictures;
+  const char *params, *nads, *indices, *op, *sweep, *out, *pictures, *format;
   int json, quiet;
+  nad_figure_format fmt;
+  const char *ext; /* the figures' file extension */
 } flip_args;
 
 typedef struct band_result {
@@ -33,13 +35,17 @@ static int parse(int argc, char **argv, flip_args *a) {
       {"samples", 1, &a->da.samples, NULL}, {"normalize", 0, NULL, &a->da.normalize},
       {"out", 1, &a->out, NULL},            {"pictures", 1, &a->pictures, NULL},
       {"json", 0, NULL, &a->json},          {"quiet", 0, NULL, &a->quiet},
+      {"format", 1, &a->format, NULL},
   };
   const char *pos[1];
   int npos = 0;
   int rc = cli_parse(CMD, argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), pos, 1, &npos);
-  if (rc)
+  if (rc || (rc = cli_parse_format(a->format, &a->fmt, &a->ext)) != 0)
     return rc;
   a->ra.name = npos > 0 ? pos[0] : NULL;
+  const cli_arch_opts ao = {a->ra.name, NULL, NULL, a->ra.spec_file, a->ra.spec_string};
+  if ((rc = cli_need_arch(CMD, &ao, "ARCH")) != 0)
+    return rc;
   if (!a->params)
     return cli_usage_error(CMD, "missing --params P.npy (a trained network, e.g. from "
                                 "'nad train ARCH --save P.npy')");
@@ -68,12 +74,19 @@ static int evaluate(nad_net *net, const nad_dataset *ds, const float *nads, int6
                                           (long long)last);
 }
 
-/* DIR/samples.png (first row the originals, second the modified images, one grey scale from
+/* DIR/samples.F (first row the originals, second the modified images, one grey scale from
  * the smallest to the largest value shown) and
- * DIR/change.png (the changes, symmetric scale around 0). */
-static int write_pictures(const char *dir, const nad_dataset *ds, const float *nads,
+ * DIR/change.F (the changes, symmetric scale around 0); F = --format. */
+static int write_pictures(const flip_args *a, const nad_dataset *ds, const float *nads,
                           int64_t count, int64_t first, int64_t last, nad_band_op op,
                           int64_t pictures) {
+  const char *dir = a->out;
+  char name[2][32], title[2][160];
+  snprintf(name[0], sizeof name[0], "samples.%s", a->ext);
+  snprintf(name[1], sizeof name[1], "change.%s", a->ext);
+  snprintf(title[0], sizeof title[0], "Top: originals; bottom: NADs %lld..%lld %s",
+           (long long)first, (long long)(last - 1), op == NAD_BAND_FLIP ? "flipped" : "removed");
+  snprintf(title[1], sizeof title[1], "Change (mid grey = 0)");
   int64_t n = 0, shape[3];
   nad_dataset_size(ds, &n, shape);
   const int64_t d = shape[0] * shape[1] * shape[2], p = pictures < n ? pictures : n;
@@ -113,13 +126,13 @@ static int write_pictures(const char *dir, const nad_dataset *ds, const float *n
     if (shape[0] != 1 && shape[0] != 3)
       rc = cli_error("pictures need 1 or 3 channels, the data have %lld (use --pictures 0)",
                      (long long)shape[0]);
-    if (rc == 0 && (rc = probe_path(path, dir, "samples.png")) == 0 &&
-        (st = nad_png_write_images(path, pair, 2 * p, c, shape[1], shape[2], p, lo, hi)) !=
-            NAD_OK)
+    if (rc == 0 && (rc = probe_path(path, dir, name[0])) == 0 &&
+        (st = nad_figure_images(path, a->fmt, pair, 2 * p, c, shape[1], shape[2], p, lo, hi,
+                                title[0])) != NAD_OK)
       rc = cli_lib_error(st, "cannot write '%s'", path);
-    if (rc == 0 && (rc = probe_path(path, dir, "change.png")) == 0 &&
-        (st = nad_png_write_images(path, delta, p, c, shape[1], shape[2], p, -big, big)) !=
-            NAD_OK)
+    if (rc == 0 && (rc = probe_path(path, dir, name[1])) == 0 &&
+        (st = nad_figure_images(path, a->fmt, delta, p, c, shape[1], shape[2], p, -big, big,
+                                title[1])) != NAD_OK)
       rc = cli_lib_error(st, "cannot write '%s'", path);
   }
   free(all);
@@ -128,20 +141,22 @@ static int write_pictures(const char *dir, const nad_dataset *ds, const float *n
   return rc;
 }
 
-/* DIR/sweep.csv and DIR/sweep.png (accuracy after the operation against the band's first
- * NAD; the accuracy before as reference in the CSV). */
-static int write_sweep(const char *dir, const band_result *b, int64_t nb) {
+/* DIR/sweep.csv and DIR/sweep.F (accuracy after the operation against the band's first
+ * NAD, and the accuracy before as a reference line). */
+static int write_sweep(const flip_args *a, nad_band_op op, const band_result *b, int64_t nb) {
+  const char *dir = a->out;
   char path[PATH_LEN];
-  FILE *f = probe_create(dir, "sweep.csv", path);
-  if (!f)
+  nadi_atomic_file af;
+  if (probe_create(dir, "sweep.csv", &af, path) != 0)
     return CLI_ERR;
+  FILE *f = af.fp;
   fprintf(f, "first,last,accuracy_before,accuracy_after,changed_fraction,l2,psnr\n");
   for (int64_t i = 0; i < nb; i++)
     fprintf(f, "%lld,%lld,%.4f,%.4f,%.6f,%.6g,%.6g\n", (long long)b[i].first,
             (long long)b[i].last, b[i].before, b[i].after, b[i].changed, b[i].l2, b[i].psnr);
-  if (fclose(f) != 0)
-    return cli_error("cannot write '%s'", path);
-  double *x = malloc((size_t)nb * sizeof(double)), *y = malloc((size_t)nb * sizeof(double));
+  if (cli_atomic_commit(&af) != 0) /* message printed */
+    return CLI_ERR;
+  double *x = malloc((size_t)nb * sizeof(double)), *y = malloc((size_t)nb * 2 * sizeof(double));
   if (!x || !y) {
     free(x);
     free(y);
@@ -150,10 +165,17 @@ static int write_sweep(const char *dir, const band_result *b, int64_t nb) {
   for (int64_t i = 0; i < nb; i++) {
     x[i] = (double)b[i].first;
     y[i] = b[i].after;
+    y[nb + i] = b[i].before;
   }
-  int rc = probe_path(path, dir, "sweep.png");
+  char name[32], title[160];
+  snprintf(name, sizeof name, "sweep.%s", a->ext);
+  snprintf(title, sizeof title, "Accuracy with bands of %lld NADs %s",
+           (long long)(b[0].last - b[0].first), op == NAD_BAND_FLIP ? "flipped" : "removed");
+  int rc = probe_path(path, dir, name);
   nad_status st;
-  if (rc == 0 && (st = nad_png_write_lineplot(path, x, y, nb, 0.0, 100.0)) != NAD_OK)
+  if (rc == 0 && (st = nad_figure_lines(path, a->fmt, x, y, nb, 2, 0.0, 100.0, title,
+                                        "first NAD of the band", "accuracy (%)",
+                                        "after\nbefore")) != NAD_OK)
     rc = cli_lib_error(st, "cannot write '%s'", path);
   free(x);
   free(y);
@@ -271,13 +293,13 @@ int cli_cmd_flip(int argc, char **argv) {
                 (long long)(hi - 1), bands[i].after, 100.0 * bands[i].changed);
     }
     if (rc == 0 && a.out)
-      rc = write_sweep(a.out, bands, nb);
+      rc = write_sweep(&a, op, bands, nb);
   }
   if (rc == 0 && a.out && pictures > 0) {
     if (cli_mkdir_p(a.out) != 0)
       rc = cli_error("--out: cannot create directory '%s'", a.out);
     else
-      rc = write_pictures(a.out, ds, nads, count, first, last, op, pictures);
+      rc = write_pictures(&a, ds, nads, count, first, last, op, pictures);
   }
   if (rc == 0 && a.json)
     print_json(&a, nad_arch_name(arch), n, count, &all, bands, nb);

@@ -96,6 +96,7 @@ int cli_cmd_merge(int argc, char **argv) {
   nad_arch *arch = NULL;
   nad_estimator *e = NULL;
   nad_status st;
+  int out_lock = -1;
   if ((rc = cli_make_arch(CMD, &a.ao, &arch)) != 0)
     goto done;
   r.arch_name = nad_arch_name(arch);
@@ -115,6 +116,8 @@ int cli_cmd_merge(int argc, char **argv) {
                    strerror(errno));
     goto done;
   }
+  if ((rc = cli_lock_out_dir(r.out_dir, &out_lock)) != 0) /* one writer per --out (runset.c) */
+    goto done;
   double t0 = cli_now();
   int64_t before = 0;
   for (int i = 0; i < r.n_parts; i++) {
@@ -148,6 +151,7 @@ int cli_cmd_merge(int argc, char **argv) {
 done:
   nad_estimator_destroy(e);
   nad_arch_destroy(arch);
+  cli_unlock_out_dir(out_lock);
   free(pos);
   return rc;
 }

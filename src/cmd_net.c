@@ -21,6 +21,8 @@ static int net_init(int argc, char **argv) {
   if (rc)
     return rc < 0 ? CLI_OK : rc;
   ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch("net init", &ao, "NAME")) != 0)
+    return rc;
   int64_t seed = 0;
   if (!seed_s)
     return cli_usage_error("net init", "missing --seed S");
@@ -94,6 +96,8 @@ static int64_t batch_of(const char *path, const int64_t *xs, int32_t nd, const i
     return xs[0];
   if (nd == 2 && xs[1] == d)
     return xs[0];
+  if (nd == 3 && xs[0] == in[0] && xs[1] == in[1] && xs[2] == in[2])
+    return 1; /* one sample C x H x W: a batch of one */
   char got[160] = "", want[64];
   for (int32_t i = 0; i < nd && i < 8; i++) {
     char part[32];
@@ -101,8 +105,9 @@ static int64_t batch_of(const char *path, const int64_t *xs, int32_t nd, const i
     strncat(got, part, sizeof got - strlen(got) - 1);
   }
   cli_error("'%s' has shape %s, but the network input is %s: expected B x %s or B x %lld "
-            "(use --input CxHxW to change the input shape)",
-            path, nd ? got : "()", cli_shape_str(in, want, sizeof want), want, (long long)d);
+            "(or one sample %s; use --input CxHxW to change the input shape)",
+            path, nd ? got : "()", cli_shape_str(in, want, sizeof want), want, (long long)d,
+            want);
   return -1;
 }
 
@@ -122,6 +127,8 @@ static int net_forward(int argc, char **argv) {
   if (rc)
     return rc < 0 ? CLI_OK : rc;
   ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch("net forward", &ao, "NAME")) != 0)
+    return rc;
   if (!params_p)
     return cli_usage_error("net forward", "missing --params FILE");
   if (!x_p)

@@ -50,8 +50,8 @@ static void signed_to_unit(float *v, int64_t n) {
     v[i] = (float)(0.5 + (m > 0 ? v[i] / (2 * m) : 0));
 }
 
-int poison_picture(const char *path, const real_data *d, const nad_dataset *poisoned,
-                   const float *nads, int64_t count, int64_t index) {
+int poison_picture(const char *path, nad_figure_format fmt, const real_data *d,
+                   const nad_dataset *poisoned, const float *nads, int64_t count, int64_t index) {
   const int64_t dim = d->shape[0] * d->shape[1] * d->shape[2], hw = d->shape[1] * d->shape[2];
   const int64_t k = d->classes < PICTURE_MAX_CLASSES ? d->classes : PICTURE_MAX_CLASSES;
   int64_t n = 0;
@@ -101,8 +101,11 @@ int poison_picture(const char *path, const real_data *d, const nad_dataset *pois
     signed_to_unit(grid + (4 * t + 2) * dim, dim);
     signed_to_unit(grid + (4 * t + 3) * dim, dim);
   }
-  st = nad_png_write_images(path, grid, 4 * k, d->shape[0], d->shape[1], d->shape[2], 4, 0.0,
-                            1.0);
+  char title[96];
+  snprintf(title, sizeof title, "Per class: clean, poisoned, difference, carrier (NAD %lld)",
+           (long long)index);
+  st = nad_figure_images(path, fmt, grid, 4 * k, d->shape[0], d->shape[1], d->shape[2], 4, 0.0,
+                         1.0, title);
   if (st != NAD_OK)
     rc = cli_lib_error(st, "cannot write the picture");
 done:
@@ -135,8 +138,10 @@ int cli_cmd_poison(int argc, char **argv) {
   real_args a;
   memset(&a, 0, sizeof a);
   const char *nads_dir = NULL, *index_s = NULL, *eps_s = NULL, *out = NULL, *save = NULL;
+  const char *format_s = NULL, *ext = NULL;
+  nad_figure_format fmt;
   int json = 0;
-  cli_opt opts[REAL_NOPTS + 6];
+  cli_opt opts[REAL_NOPTS + 7];
   real_options(&a, opts);
   opts[REAL_NOPTS] = (cli_opt){"nads", 1, &nads_dir, NULL};
   opts[REAL_NOPTS + 1] = (cli_opt){"index", 1, &index_s, NULL};
@@ -144,11 +149,14 @@ int cli_cmd_poison(int argc, char **argv) {
   opts[REAL_NOPTS + 3] = (cli_opt){"out", 1, &out, NULL};
   opts[REAL_NOPTS + 4] = (cli_opt){"save", 1, &save, NULL};
   opts[REAL_NOPTS + 5] = (cli_opt){"json", 0, NULL, &json};
+  opts[REAL_NOPTS + 6] = (cli_opt){"format", 1, &format_s, NULL};
   const char *pos[1];
   int npos = 0;
-  int rc = cli_parse(CMD, argc, argv, opts, REAL_NOPTS + 6, pos, 1, &npos);
+  int rc = cli_parse(CMD, argc, argv, opts, REAL_NOPTS + 7, pos, 1, &npos);
   if (rc)
     return rc < 0 ? CLI_OK : rc;
+  if ((rc = cli_parse_format(format_s, &fmt, &ext)) != 0)
+    return rc;
   a.name = npos > 0 ? pos[0] : NULL;
   real_settings s;
   if ((rc = real_parse_settings(CMD, &a, &s)) != 0)
@@ -164,7 +172,7 @@ int cli_cmd_poison(int argc, char **argv) {
     return rc;
   char picture[4096] = "";
   if (out) {
-    if (snprintf(picture, sizeof picture, "%s/poison.png", out) >= (int)sizeof picture)
+    if (snprintf(picture, sizeof picture, "%s/poison.%s", out, ext) >= (int)sizeof picture)
       return cli_error("--out: path too long: '%s'", out);
     if (cli_mkdir_p(out) != 0)
       return cli_error("--out: cannot create directory '%s'", out);
@@ -186,7 +194,7 @@ int cli_cmd_poison(int argc, char **argv) {
   cli_signals_restore();
   if (rc != 0)
     goto done;
-  if (out && (rc = poison_picture(picture, &d, poisoned, nads, count, index)) != 0)
+  if (out && (rc = poison_picture(picture, fmt, &d, poisoned, nads, count, index)) != 0)
     goto done;
   if (save) {
     int64_t shape[1] = {r.num_params};

@@ -14,7 +14,8 @@
  *
  * Files in --out DIR: sweep.json (the settings, one line; a resumed sweep must match it),
  * accuracy.csv (one row appended, flushed and fsync'ed per finished cell; a torn last line
- * from a crash is cut off on restart) and accuracy.png (rewritten atomically after each cell). */
+ * from a crash is cut off on restart) and accuracy.png (or .svg/.pdf by --format; rewritten
+ * atomically after each cell). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -45,7 +46,11 @@ typedef struct sweep {
   cell *cells;
   double acc_lo, acc_hi; /* scale of the figure */
   int quiet;
-  char csv[PATH_LEN], png[PATH_LEN], settings[PATH_LEN];
+  nad_figure_format format;
+  const char *format_name; /* the figure's file extension */
+  int64_t step;            /* grid: frequency step between cells */
+  char title[PATH_LEN + 128];
+  char csv[PATH_LEN], figure[PATH_LEN], settings[PATH_LEN];
 } sweep;
 
 /* Runs one cell: fills c->acc (and c->acc2), *seconds; 0, CLI_ERR or 128 + signal. */
@@ -209,10 +214,34 @@ static int write_figure(const sweep *sw) {
     vals[i] = sw->cells[i].acc;
     xs[i] = (double)sw->cells[i].a;
   }
-  nad_status st =
-      sw->kind == SWEEP_GRID
-          ? nad_png_write_heatmap(sw->png, vals, sw->rows, sw->cols, sw->acc_lo, sw->acc_hi)
-          : nad_png_write_lineplot(sw->png, xs, vals, sw->ncells, sw->acc_lo, sw->acc_hi);
+  nad_status st;
+  if (sw->kind == SWEEP_GRID) {
+    /* The paper's colour range: 50 % (chance) to 100 %; lower accuracies are clamped and the
+     * figure says so. Cells are ordered by (fy, fx), so the first cell gives both origins. */
+    st = nad_figure_heatmap(sw->figure, sw->format, vals, sw->rows, sw->cols, sw->acc_lo,
+                            sw->acc_hi, (double)sw->cells[0].b, (double)sw->step,
+                            (double)sw->cells[0].a, (double)sw->step, sw->title,
+                            "fx (cycles per image)", "fy (cycles per image)",
+                            "test accuracy (%)");
+  } else if (sw->kind == SWEEP_POISON) { /* two curves: clean test, poisoned training set */
+    double *both = malloc((size_t)sw->ncells * 2 * sizeof(double));
+    if (!both) {
+      free(vals);
+      free(xs);
+      return cli_error("out of memory");
+    }
+    for (int64_t i = 0; i < sw->ncells; i++) {
+      both[i] = sw->cells[i].acc;
+      both[sw->ncells + i] = sw->cells[i].acc2;
+    }
+    st = nad_figure_lines(sw->figure, sw->format, xs, both, sw->ncells, 2, sw->acc_lo,
+                          sw->acc_hi, sw->title, "NAD index of the carrier", "accuracy (%)",
+                          "clean test set\npoisoned training set");
+    free(both);
+  } else {
+    st = nad_figure_lines(sw->figure, sw->format, xs, vals, sw->ncells, 1, sw->acc_lo,
+                          sw->acc_hi, sw->title, "NAD index", "test accuracy (%)", NULL);
+  }
   free(vals);
   free(xs);
   return st == NAD_OK ? 0 : cli_lib_error(st, "cannot write the figure");
@@ -307,12 +336,28 @@ static int parse_index_list(const char *text, int64_t **list, int64_t *n) {
 
 /* Resumes or starts the CSV in sw->csv, runs the cells not done yet with fn, and keeps the
  * figure current. `line` is the settings line that sweep.json must hold. */
+static int run_sweep_locked(sweep *sw, const char *out, const char *header, const char *line,
+                            cell_fn fn, void *ctx);
+
+/* One sweep per --out directory at a time (runset.c): a second one fails at once. */
 static int run_sweep(sweep *sw, const char *out, const char *header, const char *line,
                      cell_fn fn, void *ctx) {
-  int rc;
+  int lock = -1, rc;
   if (cli_mkdir_p(out) != 0 || access(out, W_OK) != 0)
     return cli_error("--out: cannot create or write directory '%s': %s", out, strerror(errno));
-  if ((rc = join(sw->csv, out, "accuracy.csv")) || (rc = join(sw->png, out, "accuracy.png")) ||
+  if ((rc = cli_lock_out_dir(out, &lock)) != 0)
+    return rc;
+  rc = run_sweep_locked(sw, out, header, line, fn, ctx);
+  cli_unlock_out_dir(lock);
+  return rc;
+}
+
+static int run_sweep_locked(sweep *sw, const char *out, const char *header, const char *line,
+                            cell_fn fn, void *ctx) {
+  int rc;
+  char figure_name[32];
+  snprintf(figure_name, sizeof figure_name, "accuracy.%s", sw->format_name);
+  if ((rc = join(sw->csv, out, "accuracy.csv")) || (rc = join(sw->figure, out, figure_name)) ||
       (rc = join(sw->settings, out, "sweep.json")))
     return rc;
   int64_t done_rows = 0;
@@ -376,7 +421,7 @@ static int run_sweep(sweep *sw, const char *out, const char *header, const char 
   }
   if (rc != 0 || (ran == 0 && (rc = write_figure(sw)) != 0))
     return rc;
-  printf("%lld cells in %s, figure %s (%.1f s)\n", (long long)sw->ncells, sw->csv, sw->png,
+  printf("%lld cells in %s, figure %s (%.1f s)\n", (long long)sw->ncells, sw->csv, sw->figure,
          cli_now() - t0);
   return 0;
 }
@@ -439,18 +484,19 @@ static int poison_cell(void *ctx, cell *c, const char *label, double *seconds) {
 static int sweep_poison(int argc, char **argv) {
   real_args a;
   memset(&a, 0, sizeof a);
-  const char *nads_dir = NULL, *indices = NULL, *eps_s = NULL, *out = NULL;
+  const char *nads_dir = NULL, *indices = NULL, *eps_s = NULL, *out = NULL, *format_s = NULL;
   int poison = 0;
-  cli_opt opts[REAL_NOPTS + 5];
+  cli_opt opts[REAL_NOPTS + 6];
   real_options(&a, opts);
   opts[REAL_NOPTS] = (cli_opt){"nads", 1, &nads_dir, NULL};
   opts[REAL_NOPTS + 1] = (cli_opt){"indices", 1, &indices, NULL};
   opts[REAL_NOPTS + 2] = (cli_opt){"epsilon", 1, &eps_s, NULL};
   opts[REAL_NOPTS + 3] = (cli_opt){"out", 1, &out, NULL};
   opts[REAL_NOPTS + 4] = (cli_opt){"poison", 0, NULL, &poison};
+  opts[REAL_NOPTS + 5] = (cli_opt){"format", 1, &format_s, NULL};
   const char *pos[1];
   int npos = 0;
-  int rc = cli_parse(CMD, argc, argv, opts, REAL_NOPTS + 5, pos, 1, &npos);
+  int rc = cli_parse(CMD, argc, argv, opts, REAL_NOPTS + 6, pos, 1, &npos);
   if (rc)
     return rc < 0 ? CLI_OK : rc;
   a.name = npos > 0 ? pos[0] : NULL;
@@ -466,6 +512,10 @@ static int sweep_poison(int argc, char **argv) {
   if (!indices)
     return cli_usage_error(CMD, "--poison needs --indices A:B:STEP or a list I,J,...");
   if ((rc = real_parse_epsilon(CMD, eps_s, &epsilon)) != 0)
+    return rc;
+  nad_figure_format format;
+  const char *format_name;
+  if ((rc = cli_parse_format(format_s, &format, &format_name)) != 0)
     return rc;
   int64_t *list = NULL, nlist = 0;
   if ((rc = parse_index_list(indices, &list, &nlist)) != 0)
@@ -494,6 +544,10 @@ static int sweep_poison(int argc, char **argv) {
       goto done;
     }
   sw.kind = SWEEP_POISON;
+  sw.format = format;
+  sw.format_name = format_name;
+  snprintf(sw.title, sizeof sw.title, "%s on %s poisoned along NADs of %s", nad_arch_name(arch),
+           s.data, nads_dir);
   sw.rows = 1;
   sw.cols = sw.ncells = nlist;
   sw.acc_lo = 0.0, sw.acc_hi = 100.0;
@@ -532,19 +586,23 @@ int cli_cmd_sweep(int argc, char **argv) {
   bias_args a;
   memset(&a, 0, sizeof a);
   const char *grid = NULL, *step_s = NULL, *nads_dir = NULL, *indices = NULL, *out = NULL;
-  cli_opt opts[BIAS_NOPTS + 5];
+  const char *format_s = NULL;
+  cli_opt opts[BIAS_NOPTS + 6];
   bias_options(&a, opts);
   opts[BIAS_NOPTS] = (cli_opt){"grid", 1, &grid, NULL};
   opts[BIAS_NOPTS + 1] = (cli_opt){"step", 1, &step_s, NULL};
   opts[BIAS_NOPTS + 2] = (cli_opt){"nads", 1, &nads_dir, NULL};
   opts[BIAS_NOPTS + 3] = (cli_opt){"indices", 1, &indices, NULL};
   opts[BIAS_NOPTS + 4] = (cli_opt){"out", 1, &out, NULL};
+  opts[BIAS_NOPTS + 5] = (cli_opt){"format", 1, &format_s, NULL};
   const char *pos[1];
   int npos = 0;
-  int rc = cli_parse(CMD, argc, argv, opts, BIAS_NOPTS + 5, pos, 1, &npos);
+  int rc = cli_parse(CMD, argc, argv, opts, BIAS_NOPTS + 6, pos, 1, &npos);
   if (rc)
     return rc < 0 ? CLI_OK : rc;
   a.ao.name = npos > 0 ? pos[0] : NULL;
+  if ((rc = cli_need_arch(CMD, &a.ao, "ARCH")) != 0)
+    return rc;
   bias_settings s;
   if ((rc = bias_parse_settings(CMD, &a, &s)) != 0)
     return rc;
@@ -565,6 +623,10 @@ int cli_cmd_sweep(int argc, char **argv) {
     return rc;
   if (indices && (rc = parse_indices(indices, &i0, &i1, &istep)) != 0)
     return rc;
+  nad_figure_format format;
+  const char *format_name;
+  if ((rc = cli_parse_format(format_s, &format, &format_name)) != 0)
+    return rc;
 
   nad_arch *arch = NULL;
   float *v = NULL, *nads = NULL;
@@ -573,8 +635,17 @@ int cli_cmd_sweep(int argc, char **argv) {
   memset(&sw, 0, sizeof sw);
   sw.acc_lo = ACC_LO, sw.acc_hi = ACC_HI;
   sw.quiet = s.quiet;
+  sw.format = format;
+  sw.format_name = format_name;
+  sw.step = step;
   if ((rc = bias_make_arch(CMD, &a, &s, &arch)) != 0)
     return rc;
+  if (grid)
+    snprintf(sw.title, sizeof sw.title, "%s: test accuracy on D(v), v = Fourier basis vectors",
+             nad_arch_name(arch));
+  else
+    snprintf(sw.title, sizeof sw.title, "%s: test accuracy on D(v), v = NADs of %s",
+             nad_arch_name(arch), nads_dir);
   const int64_t d = s.input[0] * s.input[1] * s.input[2];
   char what[PATH_LEN + 64];
   int64_t nad_rows = 0;
@@ -593,10 +664,14 @@ int cli_cmd_sweep(int argc, char **argv) {
                                 "holds %lld NADs)", (long long)i0, nads_dir, (long long)nad_rows);
       goto done;
     }
-    if (i1 > nad_rows)
+    if (i1 > nad_rows) {
+      fprintf(stderr, "nad: note: --indices %lld:%lld:%lld stops at %lld: '%s/nads.npy' holds "
+                      "%lld NADs\n", (long long)i0, (long long)i1, (long long)istep,
+              (long long)nad_rows, nads_dir, (long long)nad_rows);
       i1 = nad_rows;
+    }
     sw.rows = 1;
-    sw.cols = sw.ncells = (i1 - i0 + istep - 1) / istep;
+    sw.cols = sw.ncells = (i1 - i0 - 1) / istep + 1; /* 0 <= i0 < i1: no overflow */
     snprintf(what, sizeof what, "nads %s indices %lld:%lld:%lld", nads_dir, (long long)i0,
              (long long)i1, (long long)istep);
   }

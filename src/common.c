@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/checked.h"
 
 int cli_lib_error(nad_status st, const char *fmt, ...) {
   const char *msg = nad_last_error(); /* read first: nothing below may call libnad */
@@ -42,6 +43,12 @@ char *cli_read_text(const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return NULL;
+  struct stat sb;
+  if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) { /* else fread fails with EIO */
+    fclose(f);
+    errno = EISDIR;
+    return NULL;
+  }
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap);
   while (buf) {
@@ -65,6 +72,11 @@ char *cli_read_text(const char *path) {
     errno = EIO;
   }
   fclose(f);
+  if (buf && memchr(buf, '\0', len)) { /* a NUL would silently cut the text */
+    free(buf);
+    buf = NULL;
+    errno = EILSEQ;
+  }
   if (buf)
     buf[len] = '\0';
   return buf;
@@ -84,13 +96,20 @@ static void flatten_spec(char *s) {
   }
 }
 
+int cli_need_arch(const char *command, const cli_arch_opts *o, const char *positional) {
+  if (o->name || o->spec_file || o->spec_string)
+    return 0;
+  return cli_usage_error(command, "missing %s: a built-in architecture (nad arch list) or "
+                                  "--spec FILE", positional);
+}
+
 int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
   *out = NULL;
   int64_t shape[3] = {1, 32, 32};
   int64_t outputs = 1;
   int rc = cli_parse_shape("input", o->input, shape);
   if (rc == 0)
-    rc = cli_parse_i64("outputs", o->outputs, 1, 1 << 20, &outputs);
+    rc = cli_parse_i64("outputs", o->outputs, 1, 1000000, &outputs); /* nad_arch_create_builtin */
   if (rc)
     return rc;
   const char *spec_src = o->spec_file ? o->spec_file : "--spec-string";
@@ -104,7 +123,9 @@ int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
     if (o->spec_file) {
       text = cli_read_text(o->spec_file);
       if (!text)
-        return cli_error("cannot read spec file '%s': %s", o->spec_file, strerror(errno));
+        return cli_error("cannot read spec file '%s': %s", o->spec_file,
+                         errno == EILSEQ ? "it contains a NUL byte (not a text file)"
+                                         : strerror(errno));
     } else {
       text = strdup(o->spec_string);
       if (!text)
@@ -206,10 +227,83 @@ int cli_npy_read(const char *what, const char *path, float **data, int64_t shape
 }
 
 int64_t cli_numel(const int64_t *shape, int32_t ndim) {
-  int64_t n = 1;
-  for (int32_t i = 0; i < ndim; i++)
-    n *= shape[i];
-  return n;
+  int64_t n = 0;
+  return nadi_prod_ok(shape, ndim, &n) ? n : -1;
+}
+
+int cli_parse_format(const char *text, nad_figure_format *format, const char **name) {
+  *format = NAD_FIGURE_PNG;
+  *name = "png";
+  if (!text)
+    return 0;
+  if (nad_figure_format_by_name(text, format) != NAD_OK) {
+    fprintf(stderr, "nad: --format: expected png, svg or pdf, got '%s'\n", text);
+    return CLI_USAGE;
+  }
+  *name = text;
+  return 0;
+}
+
+/* One item of an index list: "I", "A:B" or "A:B:STEP" (B excluded, as Python's range). */
+static int parse_index_item(const char *item, int64_t v[3], int *nv) {
+  *nv = 0;
+  const char *p = item;
+  for (;;) {
+    char *end;
+    errno = 0;
+    if (*nv == 3 || !(*p >= '0' && *p <= '9'))
+      return -1;
+    long long x = strtoll(p, &end, 10);
+    if (errno || end == p)
+      return -1;
+    v[(*nv)++] = x;
+    if (*end == '\0' || *end == ',')
+      return (int)(end - item);
+    if (*end != ':')
+      return -1;
+    p = end + 1;
+  }
+}
+
+int cli_parse_index_list(const char *opt, const char *text, int64_t **out, int64_t *n) {
+  *out = NULL;
+  *n = 0;
+  if (!text)
+    return 0;
+  enum { MAX_INDICES = 4096 }; /* a figure shows at most this many */
+  int64_t *idx = malloc(MAX_INDICES * sizeof *idx), cnt = 0;
+  if (!idx)
+    return cli_error("out of memory");
+  for (const char *p = text;;) {
+    int64_t v[3];
+    int nv, len = parse_index_item(p, v, &nv);
+    if (len < 0 || (nv >= 2 && !(v[0] < v[1])) || (nv == 3 && v[2] < 1)) {
+      free(idx);
+      fprintf(stderr,
+              "nad: --%s: expected indices and ranges separated by commas (I, A:B or A:B:STEP "
+              "with A < B, B excluded; e.g. 0:16,100,500), got '%s'\n",
+              opt, text);
+      return CLI_USAGE;
+    }
+    int64_t lo = v[0], hi = nv >= 2 ? v[1] : v[0] + 1, step = nv == 3 ? v[2] : 1;
+    for (int64_t i = lo; i < hi; i += step) {
+      if (cnt == MAX_INDICES) {
+        free(idx);
+        fprintf(stderr, "nad: --%s: more than %d indices in '%s'\n", opt, MAX_INDICES, text);
+        return CLI_USAGE;
+      }
+      idx[cnt++] = i;
+      if (i > INT64_MAX - step)
+        break;
+    }
+    p += len;
+    if (*p == '\0')
+      break;
+    p++; /* ',' */
+  }
+  *out = idx;
+  *n = cnt;
+  return 0;
 }
 
 void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double loss,
@@ -230,6 +324,9 @@ int cli_read_nads(const char *what, const char *dir, float **nads, int64_t *rows
   const int is_dir = stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
   if (snprintf(path, path_len, is_dir ? "%s/nads.npy" : "%s", dir) >= (int)path_len)
     return cli_error("%s: NAD path too long: '%s'", what, dir);
+  static const char *const set[] = {"nads.npy"};
+  if (is_dir && cli_check_run_dir(dir, set, 1) != 0) /* one complete run, not a mix (runset.c) */
+    return CLI_ERR;
   int64_t shape[8];
   int32_t nd = 0;
   if (cli_npy_read(what, path, nads, shape, &nd) != 0)

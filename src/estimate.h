@@ -27,6 +27,11 @@ typedef struct estimate_run {
   int64_t checkpoint_every;
   const char *resume; /* NULL: none */
   int quiet;
+  nad_figure_format format; /* --format of the figures */
+  const char *format_name;  /* "png" | "svg" | "pdf": the figures' file extension (NULL: png) */
+  int64_t *show;            /* --show: NAD indices of the grid (NULL: the first 16) */
+  int64_t nshow;
+  int json; /* --json: summary.json as one line on stdout instead of the human summary */
   const char *const *parts; /* merge: the checkpoint files */
   int n_parts;
   int mpi_ranks; /* nad-mpi: number of ranks (0: not distributed) */
@@ -57,7 +62,7 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist);
 int estimate_setup_options(nad_estimator *e, const nad_arch *arch, estimate_run *r);
 
 /* Writes the result files and, last, summary.json into r->out_dir; prints the human summary
- * unless quiet. Returns 0 or CLI_ERR (message printed). */
+ * unless quiet, or with json the summary as one JSON line. Returns 0 or CLI_ERR (message printed). */
 int estimate_write_results(const nad_estimator *e, const estimate_run *r);
 
 #endif

@@ -1,6 +1,7 @@
 /* `nad estimate` results: the .npy files, the picture, summary.json (written last, atomically,
  * so that its presence means "this directory holds one complete run") and the human summary. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +9,9 @@
 
 #include "estimate.h"
 
-#define PNG_NADS 16
 #define PATH_LEN 4096
+/* the figures' extension (nad merge leaves it unset: png) */
+#define FORMAT_NAME(r) ((r)->format_name ? (r)->format_name : "png")
 
 /* Thresholds of the plain-words verdict (see `nad estimate --help`). */
 #define CONVERGED_SPECTRUM_CORR 0.99
@@ -71,10 +73,30 @@ static void check_convergence(const nad_estimator *e, const estimate_run *r, con
              detail, CONVERGED_SPECTRUM_CORR, CONVERGED_TOP1_OVERLAP);
 }
 
+/* A result that is no result (issue 11): the eigenvalues are not finite, or none is positive
+ * (e.g. --scale 1e-10: the responses underflow to zero). Why into why (empty when fine). */
+static void check_degenerate(const double *evals, int64_t k, char *why, size_t len) {
+  why[0] = '\0';
+  for (int64_t i = 0; i < k; i++)
+    if (!isfinite(evals[i])) {
+      snprintf(why, len, "eigenvalue %lld is not finite", (long long)i);
+      return;
+    }
+  if (k > 0 && !(evals[0] > 0.0))
+    snprintf(why, len, "no eigenvalue is positive (the largest is %g): the responses do not "
+                       "vary across networks (is --scale too small or too large?)", evals[0]);
+}
+
+/* The figures, written as <name>.<format>. */
+static const char *const figure_names[] = {"nads", "spectrum", "eigenvalues"};
+
 static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c,
-                               double sketch_error) {
+                               double sketch_error, const char *degenerate, int one_line) {
   cli_json j;
-  cli_json_init(&j, f);
+  if (one_line)
+    cli_json_init_one_line(&j, f);
+  else
+    cli_json_init(&j, f);
   cli_json_begin_object(&j, NULL);
   cli_json_string(&j, "command", r->command);
   cli_json_string(&j, "arch", r->arch_name);
@@ -143,12 +165,21 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   }
   cli_json_end_object(&j);
   cli_json_string(&j, "verdict", c->verdict);
+  cli_json_bool(&j, "degenerate", degenerate[0] != '\0');
+  if (degenerate[0])
+    cli_json_string(&j, "degenerate_reason", degenerate);
   cli_json_begin_array(&j, "files", 1);
-  static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy",
-                                      "nads.png"};
-  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+  static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy"};
+  const int n_files = (int)(sizeof files / sizeof files[0]);
+  for (int i = 0; i < n_files; i++)
     cli_json_string(&j, NULL, files[i]);
+  for (size_t i = 0; i < sizeof figure_names / sizeof figure_names[0]; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "%s.%s", figure_names[i], FORMAT_NAME(r));
+    cli_json_string(&j, NULL, name);
+  }
   cli_json_end_array(&j);
+  cli_json_checksums(&j, r->out_dir, files, n_files); /* readers check them (runset.c) */
   cli_json_string(&j, "libnad_version", nad_version_string());
   cli_json_blas(&j, "blas");
   cli_json_end_object(&j);
@@ -156,12 +187,13 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
 }
 
 /* summary.json replaced atomically: it appears complete or not at all. */
-static int write_summary(const estimate_run *r, const convergence *c, double sketch_error) {
+static int write_summary(const estimate_run *r, const convergence *c, double sketch_error,
+                         const char *degenerate) {
   char path[PATH_LEN];
   nadi_atomic_file af;
   if (join(path, r->out_dir, "summary.json") || cli_atomic_open(&af, path))
     return CLI_ERR;
-  write_summary_json(af.fp, r, c, sketch_error);
+  write_summary_json(af.fp, r, c, sketch_error, degenerate, 0);
   return cli_atomic_commit(&af);
 }
 
@@ -202,8 +234,37 @@ static void print_human(const estimate_run *r, const double *evals, const conver
     printf(" %.4g", evals[i]);
   printf("%s\n", r->k > 5 ? " ..." : "");
   printf("%s\n", c->verdict);
-  printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.png summary.json\n",
-         r->out_dir);
+  printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.%s spectrum.%s "
+         "eigenvalues.%s summary.json\n",
+         r->out_dir, FORMAT_NAME(r), FORMAT_NAME(r), FORMAT_NAME(r));
+}
+
+/* nads, spectrum and eigenvalues figures, titled with the run's settings. */
+static int write_figures(const estimate_run *r, const double *evals, const float *nads,
+                         const double *spectrum, const convergence *c) {
+  char path[PATH_LEN], title[256], shape[64], name[32];
+  snprintf(title, sizeof title, "%s, input %s, N = %lld, %s", r->arch_name,
+           cli_shape_str(r->input, shape, sizeof shape), (long long)r->networks_done, r->mode);
+  int not_converged = strncmp(c->verdict, "not converged", 13) == 0;
+  for (size_t i = 0; i < sizeof figure_names / sizeof figure_names[0]; i++) {
+    snprintf(name, sizeof name, "%s.%s", figure_names[i], FORMAT_NAME(r));
+    int rc = join(path, r->out_dir, name);
+    if (rc != 0)
+      return rc;
+    nad_status st;
+    if (i == 0)
+      st = nad_figure_nads(path, r->format, nads, r->k, r->input[0], r->input[1], r->input[2],
+                           evals, r->show, r->nshow, title,
+                           not_converged ? NAD_FIGURE_NOT_CONVERGED : 0);
+    else if (i == 1)
+      st = nad_figure_spectrum(path, r->format, spectrum, r->input[0], r->input[1], r->input[2],
+                               title);
+    else
+      st = nad_figure_eigenvalues(path, r->format, evals, r->k, title);
+    if (st != NAD_OK)
+      return cli_lib_error(st, "cannot write '%s'", path);
+  }
+  return 0;
 }
 
 int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
@@ -259,17 +320,21 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
       goto done;
     }
   }
-  if ((rc = join(path, r->out_dir, "nads.png")) != 0)
+  if ((rc = write_figures(r, evals, nads, spectrum, &conv)) != 0)
     goto done;
-  st = nad_png_write_nads(path, nads, k < PNG_NADS ? k : PNG_NADS, r->input[0], r->input[1],
-                          r->input[2]);
-  if (st != NAD_OK) {
-    rc = cli_lib_error(st, "cannot write '%s'", path);
+  char degenerate[256];
+  check_degenerate(evals, k, degenerate, sizeof degenerate);
+  if ((rc = write_summary(r, &conv, sketch_error, degenerate)) != 0)
+    goto done;
+  if (degenerate[0]) { /* files kept for inspection, but not a success */
+    rc = cli_error("degenerate result: %s (files written to '%s' for inspection, marked "
+                   "\"degenerate\": true in summary.json)", degenerate, r->out_dir);
     goto done;
   }
-  if ((rc = write_summary(r, &conv, sketch_error)) != 0)
-    goto done;
-  if (!r->quiet) {
+  if (r->json) { /* the same summary, for scripts: one line, nothing else on stdout */
+    write_summary_json(stdout, r, &conv, sketch_error, degenerate, 1);
+    fflush(stdout);
+  } else if (!r->quiet) {
     print_human(r, evals, &conv, sketch_error);
     fflush(stdout);
   }

@@ -51,7 +51,8 @@ static const section sections[] = {
      "[--eval-split test|train] [--normalize] [--params P.npy] [--output K|label] [--seed S] "
      "[--threads T] [--top K] [--sketch L] [--batch B] [--memory SIZE] "
      "[--checkpoint FILE [--checkpoint-every N]] [--resume FILE] "
-     "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR | --checkpoint FILE",
+     "[--spec FILE | --spec-string SPEC] [--format png|svg|pdf] [--show LIST] [--quiet] "
+     "[--json] --out DIR | --checkpoint FILE",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
      "    covariance, over N randomly initialised networks, of the response of output 0 at an\n"
      "    evaluation point x0. With the dipole (default) the response of pixel i is\n"
@@ -95,12 +96,20 @@ static const section sections[] = {
      "    --checkpoint-every N   networks between checkpoints (default 100)\n"
      "    --resume FILE      load a checkpoint first; --networks stays the total to reach\n"
      "    --quiet            no progress bar, no summary on stdout\n"
+     "    --format F         figures as png (default), svg or pdf\n"
+     "    --show LIST        NADs drawn in nads.F: indices and ranges A:B (B excluded) or\n"
+     "                       A:B:STEP, separated by commas, e.g. 0:16,100,500 (default 0:16)\n"
+     "    --json             print summary.json as one JSON line on stdout instead of the\n"
+     "                       summary text (the progress bar stays on stderr)\n"
      "    --out DIR          output directory (created if missing); may be left out when\n"
      "                       --checkpoint is given (a part of a job array)\n",
      "    Writes into DIR: eigenvalues.npy (float64 K, descending covariance eigenvalues),\n"
      "    nads.npy (float32 K x D, unit rows), mean.npy (float64 D, mean response),\n"
      "    spectrum.npy (float64 C x H x W, Fourier power of the covariance, fftshifted),\n"
-     "    nads.png (the first 16 NADs and their spectra) and, last, summary.json with the\n"
+     "    the figures nads.F (NADs with index and eigenvalue above their log Fourier power,\n"
+     "    every channel, colour bars, a title and a red stamp when not converged), spectrum.F\n"
+     "    (the covariance's Fourier power, axes in cycles per image) and eigenvalues.F (log\n"
+     "    scale), F = --format, and, last, summary.json with the\n"
      "    settings, timing and a convergence check (the networks split into two halves by\n"
      "    parity: top-k overlap and spectrum correlation of the halves, k = 1 and 10).\n"
      "    A run counts as converged when spectrum corr >= 0.99 and top-1 overlap >= 0.9.\n"
@@ -109,7 +118,8 @@ static const section sections[] = {
     {"flip",
      "nad flip ARCH --params P.npy --data SOURCE --nads DIR --indices A:B [--op flip|remove] "
      "[--sweep W] [--split test|train] [--size HxW|native] [--normalize] [--samples N] "
-     "[--out DIR] [--pictures N] [--spec FILE | --spec-string SPEC] [--quiet] [--json]",
+     "[--out DIR] [--pictures N] [--format png|svg|pdf] [--spec FILE | --spec-string SPEC] "
+     "[--quiet] [--json]",
      "    Probe a trained network along NADs: every image of the test split gets the sign of\n"
      "    its components along NADs A .. B-1 flipped (x - 2 P x, P = sum of v v^T over the\n"
      "    band; the NADs are orthonormal rows) or removed (x - P x), and the network's\n"
@@ -122,20 +132,21 @@ static const section sections[] = {
      "    --indices A:B      the band: NADs A .. B-1 (B <= number of NADs)\n"
      "    --op flip|remove   flip the sign (default) or remove the components\n"
      "    --sweep W          also every band of W NADs from A up to B: the curve of accuracy\n"
-     "                       against band (stderr; with --out: sweep.csv, sweep.png)\n"
+     "                       against band (stderr; with --out: sweep.csv, sweep.F)\n"
      "    --split S          the images probed: test (default) or train\n"
      "    --size, --normalize  as for 'nad train' (use the settings the network was trained\n"
      "                       with; default 32x32, not normalised)\n"
      "    --samples N        only the first N images\n"
-     "    --out DIR          samples.png (first row: N originals, second: the modified\n"
-     "                       images) and change.png (their differences, mid grey = 0)\n"
+     "    --out DIR          samples.F (first row: N originals, second: the modified\n"
+     "                       images) and change.F (their differences, mid grey = 0)\n"
      "    --pictures N       images in the pictures (default 8, 0 = none)\n"
+     "    --format F         pictures as png (default), svg or pdf\n"
      "    --json             the last line of stdout is one JSON object: accuracy_before,\n"
      "                       accuracy_after (percent), changed_fraction, l2, psnr, indices,\n"
      "                       op, samples, and with --sweep a list 'sweep' of bands\n", NULL},
     {"align",
      "nad align --nads DIR --data SOURCE [--split train|test] [--size HxW|native] [--normalize] "
-     "[--samples N] [--ridge R] [--top K] [--out DIR] [--quiet] [--json]",
+     "[--samples N] [--ridge R] [--top K] [--out DIR] [--format png|svg|pdf] [--quiet] [--json]",
      "    Alignment of an architecture's NADs with a dataset: the fraction of the data's\n"
      "    class-discriminative energy captured by the top-k NADs, for k = 1 .. K:\n"
      "      a(k) = trace(V_k^T S V_k) / trace(S),  V_k = the first k NADs as columns,\n"
@@ -155,7 +166,8 @@ static const section sections[] = {
      "    --size, --normalize, --samples N   as for 'nad flip'\n"
      "    --ridge R          relative ridge of the discriminant variant (> 0, default 0.01)\n"
      "    --out DIR          align.csv (k, between, discriminant, random = k/D) and line plots\n"
-     "                       align_between.png, align_discriminant.png (y from 0 to 1)\n"
+     "                       align_between.F, align_discriminant.F (y from 0 to 1, with\n"
+     "                       the random-direction line k/D; F = --format: png, svg or pdf)\n"
      "    --json             the last line of stdout is one JSON object: score, curve (a(k),\n"
      "                       k = 1..K), discriminant_score, discriminant_curve, random_score,\n"
      "                       d, nads, samples, classes\n", NULL},
@@ -182,7 +194,8 @@ static const section sections[] = {
      "      - a file .../nads.npy, with eigenvalues.npy next to it (used as is).\n"
      "    --k K              largest k (default: min(50, rows of A, rows of B)); K itself is\n"
      "                       reported too\n"
-     "    --input CxHxW      shape of one NAD (default: 1 x sqrt(D) x sqrt(D))\n"
+     "    --input CxHxW      shape of one NAD (default: the input in the run's summary.json,\n"
+     "                       else 1 x sqrt(D) x sqrt(D))\n"
      "    --json             print {\"spectrum_corr\": x, \"overlap\": {\"1\": .., ...}, \"k\": K}\n", NULL},
     {"bias",
      "nad bias ARCH --direction fourier:FY,FX[,sin|cos] | nad:K:DIR | random[:SEED] | FILE.npy "
@@ -219,8 +232,9 @@ static const section sections[] = {
      "                       seconds, test_accuracy_per_epoch and the settings\n", NULL},
     {"sweep",
      "nad sweep ARCH (--grid fourier [--step 2] | --nads DIR --indices A:B:STEP) --out DIR "
-     "[training options of 'nad bias'] | nad sweep ARCH --poison --data SOURCE --nads DIR "
-     "--indices LIST --epsilon E --out DIR [options of 'nad train']",
+     "[--format png|svg|pdf] [training options of 'nad bias'] | nad sweep ARCH --poison --data "
+     "SOURCE --nads DIR --indices LIST --epsilon E --out DIR [--format png|svg|pdf] "
+     "[options of 'nad train']",
      "    Test accuracy of 'nad bias' training over many directions, one fresh network per\n"
      "    direction (same seeds for all: only v changes), its test accuracy measured after\n"
      "    the last epoch.\n"
@@ -231,17 +245,19 @@ static const section sections[] = {
      "    --nads DIR         NADs of DIR/nads.npy (from 'nad estimate'), numbers A, A+STEP, ...\n"
      "    --indices A:B:STEP  below B (as Python's range), the paper's Figure 2\n"
      "    --out DIR          output directory (created if missing)\n"
+     "    --format F         the figure as png (default), svg or pdf\n"
      "    Writes DIR/accuracy.csv (fy,fx,accuracy or index,accuracy; accuracy in percent), one\n"
-     "    row per finished direction, flushed to disk at once, and DIR/accuracy.png: a heat map\n"
-     "    (rows FY, columns FX, ascending, so DC is in the centre; viridis from 50 to 100 %,\n"
-     "    grey = not done) or a line plot of accuracy against NAD number (50 to 100 %).\n"
+     "    row per finished direction, flushed to disk at once, and DIR/accuracy.F: a heat map\n"
+     "    (rows FY, columns FX, ascending, so DC is in the centre; axes in cycles per image;\n"
+     "    viridis from 50 to 100 % with a colour bar, lower values clamped and said so; grey =\n"
+     "    not done) or a line plot of accuracy against NAD number (50 to 100 %).\n"
      "    DIR/sweep.json records the settings. Interrupted (Ctrl-C, crash), the same command\n"
      "    resumes: finished rows are kept and skipped; other settings are refused.\n"
      "    --poison           instead, run 'nad poison' for every NAD index of --indices (A:B:STEP\n"
      "                       or a comma-separated list such as 0,10,100,1015): accuracy.csv\n"
      "                       holds index,clean_test_accuracy,poisoned_train_accuracy and\n"
-     "                       accuracy.png the clean test accuracy against the NAD index (0 to\n"
-     "                       100 %), the paper's Figure 3 on the data of --data\n", NULL},
+     "                       accuracy.F both accuracies against the NAD index (0 to 100 %),\n"
+     "                       the paper's Figure 3 on the data of --data\n", NULL},
     {"data info", "nad data info SOURCE [--split train|test] [--size HxW|native] [--json]",
      "    Load a dataset (every file validated as training does) and print its number of\n"
      "    samples, image shape CxHxW, number of classes, samples per class and per-channel\n"
@@ -300,7 +316,7 @@ static const section sections[] = {
      "                       settings\n", NULL},
     {"poison",
      "nad poison ARCH --data SOURCE --nads DIR --index I --epsilon E [options of 'nad train'] "
-     "[--out DIR] [--save PARAMS.npy] [--json]",
+     "[--out DIR] [--format png|svg|pdf] [--save PARAMS.npy] [--json]",
      "    The paper's poisoning experiment (Section 4): poison the training split with NAD\n"
      "    carriers, train a fresh network on it ('nad train' options and defaults) and\n"
      "    report its accuracy on the poisoned training set and on the clean test split.\n"
@@ -315,7 +331,8 @@ static const section sections[] = {
      "    --index I          first carrier NAD (the last one used must exist)\n"
      "    --epsilon E        carrier amplitude, finite and >= 0 (the reference: 0.05 for data\n"
      "                       in [0, 1])\n"
-     "    --out DIR          write DIR/poison.png: per class a clean training image, the\n"
+     "    --out DIR          write DIR/poison.F (F = --format: png, svg or pdf): per class a\n"
+     "                       clean training image, the\n"
      "                       poisoned one, their difference and the carrier (both amplified,\n"
      "                       mid grey = 0)\n"
      "    --json             the last line of stdout is one JSON object: clean_test_accuracy,\n"
@@ -349,6 +366,52 @@ const char *cli_usage_line(const char *command) {
       return "nad data info SOURCE [options]";
   }
   return "nad COMMAND [options]   (nad help for the list)";
+}
+
+/* The command names of the help sections ("arch", "net", "estimate", ...), each once. */
+static int command_names(const char *names[], int max) {
+  static char words[NSECTIONS][32];
+  int n = 0;
+  for (size_t i = 0; i < NSECTIONS && n < max; i++) {
+    const char *c = sections[i].command;
+    size_t len = strcspn(c, " ");
+    if (len >= sizeof words[0])
+      continue;
+    int seen = 0;
+    for (int k = 0; k < n; k++)
+      seen |= strlen(names[k]) == len && strncmp(names[k], c, len) == 0;
+    if (!seen) {
+      memcpy(words[n], c, len);
+      words[n][len] = '\0';
+      names[n] = words[n];
+      n++;
+    }
+  }
+  return n;
+}
+
+const char *cli_nearest_command(const char *word) {
+  const char *names[NSECTIONS];
+  int n = command_names(names, (int)NSECTIONS);
+  return cli_nearest(word, strlen(word), names, n);
+}
+
+void cli_print_usage(FILE *f) {
+  fputs("usage: nad COMMAND [ARGUMENTS] [OPTIONS]\n\ncommands:\n", f);
+  for (size_t i = 0; i < NSECTIONS; i++) {
+    /* the first words of the usage line: "nad estimate ARCH", "nad arch show NAME", ... */
+    const char *u = sections[i].usage;
+    const char *stop = strstr(u, " [");
+    const char *dashes = strstr(u + 4, " --"); /* after "nad ": "nad --version" stays */
+    const char *paren = strstr(u, " (");
+    if (!stop || (dashes && dashes < stop))
+      stop = dashes;
+    if (!stop || (paren && paren < stop))
+      stop = paren;
+    int len = stop ? (int)(stop - u) : (int)strlen(u);
+    fprintf(f, "  %.*s\n", len, u);
+  }
+  fputs("\n'nad help' for everything, 'nad COMMAND --help' for one command.\n", f);
 }
 
 static void print_section(FILE *f, const section *s) {

@@ -14,6 +14,11 @@ void cli_json_init(cli_json *j, FILE *f) {
   j->compact = MAX_DEPTH + 1; /* no inline container open */
 }
 
+void cli_json_init_one_line(cli_json *j, FILE *f) {
+  cli_json_init(j, f);
+  j->compact = 0; /* every container inline */
+}
+
 static void write_escaped(FILE *f, const char *s) {
   fputc('"', f);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -96,6 +101,11 @@ void cli_json_string(cli_json *j, const char *key, const char *v) {
 void cli_json_int(cli_json *j, const char *key, int64_t v) {
   prefix(j, key);
   fprintf(j->f, "%lld", (long long)v);
+}
+
+void cli_json_bool(cli_json *j, const char *key, int v) {
+  prefix(j, key);
+  fputs(v ? "true" : "false", j->f);
 }
 
 void cli_json_double(cli_json *j, const char *key, double v) {

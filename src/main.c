@@ -1,4 +1,6 @@
 /* `nad` command-line tool: dispatch to the commands, help and version. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -27,10 +29,11 @@ static int computes(int argc, char **argv) {
   return 1;
 }
 
-int main(int argc, char **argv) {
-  if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (arch, net, estimate, merge, compare, bias, "
-                                 "sweep, data, train, poison, flip, align, doctor, help)");
+static int dispatch(int argc, char **argv) {
+  if (argc < 2) { /* a usage, not an error message: the user asked what there is */
+    cli_print_usage(stderr);
+    return CLI_USAGE;
+  }
   const char *cmd = argv[1];
   if (strcmp(cmd, "help") == 0)
     return cmd_help(argc - 2, argv + 2);
@@ -72,5 +75,28 @@ int main(int argc, char **argv) {
     return cli_cmd_flip(argc - 2, argv + 2);
   if (strcmp(cmd, "align") == 0)
     return cli_cmd_align(argc - 2, argv + 2);
+  const char *near = cli_nearest_command(cmd);
+  if (near)
+    return cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", cmd, near);
   return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }
+
+/* Every command's standard output is checked once, here: buffered output is flushed and the
+ * stream closed, and a write error (a full disk, /dev/full, a closed pipe) fails the command
+ * even when the command itself succeeded (issue 11: `nad compare --json > /dev/full` exited 0). */
+static int finish_stdout(int rc) {
+  errno = 0;
+  int failed = fflush(stdout) != 0 || ferror(stdout);
+  int err = errno;
+  if (fclose(stdout) != 0 && !failed) {
+    failed = 1;
+    err = errno;
+  }
+  if (!failed)
+    return rc;
+  fprintf(stderr, "nad: cannot write standard output: %s\n",
+          err ? strerror(err) : "write error");
+  return rc != CLI_OK ? rc : CLI_ERR;
+}
+
+int main(int argc, char **argv) { return finish_stdout(dispatch(argc, argv)); }

@@ -13,9 +13,10 @@ int poison_run(const nad_arch *arch, const real_data *d, const real_settings *s,
                const float *nads, int64_t count, int64_t index, double epsilon, const char *label,
                int keep_params, real_result *r, nad_dataset **poisoned);
 
-/* PNG at path: one row per class (at most 20): its first clean training sample, the poisoned
- * one, their difference and the carrier (both signed, mid grey = 0, amplified to full range). */
-int poison_picture(const char *path, const real_data *d, const nad_dataset *poisoned,
-                   const float *nads, int64_t count, int64_t index);
+/* Picture at path in format fmt: one row per class (at most 20): its first clean training
+ * sample, the poisoned one, their difference and the carrier (both signed, mid grey = 0,
+ * amplified to full range), titled. */
+int poison_picture(const char *path, nad_figure_format fmt, const real_data *d,
+                   const nad_dataset *poisoned, const float *nads, int64_t count, int64_t index);
 
 #endif

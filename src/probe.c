@@ -146,15 +146,10 @@ int probe_load(const char *command, const probe_data_args *a, real_data *d) {
   return rc;
 }
 
-FILE *probe_create(const char *dir, const char *name, char *path) {
-  if (cli_mkdir_p(dir) != 0) {
-    cli_error("--out: cannot create directory '%s': %s", dir, strerror(errno));
-    return NULL;
-  }
+int probe_create(const char *dir, const char *name, nadi_atomic_file *af, char *path) {
+  if (cli_mkdir_p(dir) != 0)
+    return cli_error("--out: cannot create directory '%s': %s", dir, strerror(errno));
   if (probe_path(path, dir, name) != 0)
-    return NULL;
-  FILE *f = fopen(path, "w");
-  if (!f)
-    cli_error("cannot write '%s': %s", path, strerror(errno));
-  return f;
+    return CLI_ERR;
+  return cli_atomic_open(af, path);
 }

@@ -59,6 +59,10 @@ int real_parse_size(const char *command, const char *text, int64_t size[2]) {
 
 int real_parse_settings(const char *command, const real_args *a, real_settings *s) {
   memset(s, 0, sizeof *s);
+  const cli_arch_opts ao = {a->name, NULL, NULL, a->spec_file, a->spec_string};
+  int rc0 = cli_need_arch(command, &ao, "ARCH"); /* the positional first */
+  if (rc0)
+    return rc0;
   s->data = a->data;
   s->size[0] = s->size[1] = 32;
   s->epochs = 10, s->batch = 128, s->seed = 0;

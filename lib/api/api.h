@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 
+#include "core/guard.h"
 #include "core/threads.h"
 #include "graph/graph.h"
 
@@ -29,6 +30,7 @@ struct nad_net {
   int training;
   nadi_rng rng;      /* dropout masks in training mode */
   int64_t last_batch; /* batch of the last forward, 0 = none (backward is misuse) */
+  nadi_guard guard;   /* running calls; destroy waits for them (lib/core/guard.h) */
 };
 
 /* 2^53 − 1: integer option bounds and network indices stay exact as doubles. */
@@ -64,5 +66,19 @@ nad_status nadi_option_check_value(const nadi_option_info *oi, double v);
 /* Per-sample shape c×h×w of user data (datasets, directions): every factor >= 1 and a product
  * *d that fits in memory as floats (lib/api/dataset.c). */
 nad_status nadi_check_sample_shape(const char *fn, int64_t c, int64_t h, int64_t w, int64_t *d);
+
+/* Run `body` (an expression giving a nad_status) as a guarded call on handle h (a field
+ * `guard`, lib/core/guard.h): refused with NAD_ERR_MISUSE once destroy was requested; when a
+ * destroy arrived during the call (from its callback or another thread), `free_fn(h)` runs here,
+ * after the call, instead of under it. */
+#define NADI_GUARDED(h, fn_name, free_fn, body)                                                    \
+  do {                                                                                             \
+    NADI_CHECK(nadi_guard_enter((nadi_guard *)&(h)->guard), NAD_ERR_MISUSE,                        \
+               "%s: the handle is being destroyed", (fn_name));                                   \
+    nad_status nadi_gst_ = (body);                                                                 \
+    if (nadi_guard_leave((nadi_guard *)&(h)->guard))                                               \
+      free_fn(h);                                                                                  \
+    return nadi_gst_;                                                                              \
+  } while (0)
 
 #endif

@@ -17,6 +17,18 @@ nad_status nad_spectrum_from_nads(const float *nads, const double *eigenvalues, 
                  nadi_mul_ok(count, d, &cd),
              NAD_ERR_INVALID_ARG, "nad_spectrum_from_nads: sizes overflow");
   NADI_CHECK_LEN("nad_spectrum_from_nads", "dst (c·h·w)", dst_len, d);
+  /* Covariance eigenvalues are >= 0 up to rounding; clamping clearly negative ones to 0 would
+   * turn them into "spectrum is zero" further on (issue 11). */
+  double top = 0.0, low = 0.0;
+  for (int64_t i = 0; i < count; i++) {
+    NADI_CHECK(isfinite(eigenvalues[i]), NAD_ERR_INVALID_ARG,
+               "nad_spectrum_from_nads: eigenvalue %lld is not finite", (long long)i);
+    top = fabs(eigenvalues[i]) > top ? fabs(eigenvalues[i]) : top;
+    low = eigenvalues[i] < low ? eigenvalues[i] : low;
+  }
+  NADI_CHECK(!(low < -1e-6 * top), NAD_ERR_INVALID_ARG,
+             "nad_spectrum_from_nads: eigenvalues are negative (down to %g): covariance "
+             "eigenvalues are >= 0", low);
   return nadi_spectrum_eig(nads, eigenvalues, count, c, h, w, dst);
 }
 

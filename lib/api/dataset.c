@@ -25,7 +25,7 @@ nad_status nad_dataset_create_linear(const float *v, int64_t c, int64_t h, int64
   NADI_CHECK(out, NAD_ERR_INVALID_ARG, "nad_dataset_create_linear: out is NULL");
   *out = NULL;
   NADI_CHECK(v, NAD_ERR_INVALID_ARG, "nad_dataset_create_linear: v is NULL");
-  int64_t d;
+  int64_t d = 0;
   NADI_TRY(nadi_check_sample_shape("nad_dataset_create_linear", c, h, w, &d));
   NADI_CHECK(n >= 1, NAD_ERR_INVALID_ARG,
              "nad_dataset_create_linear: n must be >= 1, got %lld", (long long)n);

@@ -1,5 +1,6 @@
 /* Public façade of the NAD estimator: handle lifecycle, its options, argument validation and
  * call-order rules. The work is in lib/estimator/. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "api/api.h"
 #include "estimator/estimator.h"
 #include "data/data.h"
+#include "io/io.h"
 
 /* ---- options (rows in lib/api/options.c) -------------------------------------------------- */
 
@@ -151,9 +153,7 @@ nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
   return NAD_OK;
 }
 
-void nad_estimator_destroy(nad_estimator *e) {
-  if (!e)
-    return;
+static void estimator_free(nad_estimator *e) {
   nadi_halves_free(e);
   nadi_estimator_drop_cache(e);
   free(e->ranges);
@@ -167,6 +167,12 @@ void nad_estimator_destroy(nad_estimator *e) {
   nadi_free(e->mean);
   nadi_arch_release(e->arch);
   free(e);
+}
+
+/* Deferred while a call runs (lib/core/guard.h): the call frees it when it returns. */
+void nad_estimator_destroy(nad_estimator *e) {
+  if (e && nadi_guard_destroy(&e->guard))
+    estimator_free(e);
 }
 
 nad_status nad_estimator_set_eval_point(nad_estimator *e, const float *x0, size_t len) {
@@ -239,6 +245,12 @@ nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn fn, void
   e->progress = fn;
   e->progress_ud = fn ? user_data : NULL;
   return NAD_OK;
+}
+
+const char *nad_estimator_checkpoint_error(const nad_estimator *e, int64_t *failures) {
+  if (failures)
+    *failures = e ? e->ckpt_failures : 0;
+  return e && e->ckpt_failures > 0 ? e->ckpt_error : "";
 }
 
 nad_status nad_estimator_set_checkpoint(nad_estimator *e, const char *path,
@@ -324,10 +336,37 @@ static nad_status check_run(nad_estimator *e, nadi_plan *plan) {
   return ensure_acc(e);
 }
 
-nad_status nad_estimator_run(nad_estimator *e) {
+/* accumulate = 0: nad_estimator_run (accumulate, then finalize); 1: nad_estimator_accumulate. */
+static nad_status run(nad_estimator *e, int accumulate_only) {
   nadi_plan plan;
   NADI_TRY(check_run(e, &plan));
-  return nadi_estimator_run(e, &plan);
+  return accumulate_only ? nadi_estimator_accumulate(e, &plan) : nadi_estimator_run(e, &plan);
+}
+
+/* run() with the checkpoint locked: a second process (or estimator) checkpointing to the same
+ * path is refused before it computes anything, and so is a path whose directory is missing,
+ * instead of failing at the first save after networks were computed. */
+static nad_status run_locked(nad_estimator *e, int accumulate_only) {
+  if (!e->ckpt_path)
+    return run(e, accumulate_only);
+  nadi_atomic_file af = {0};
+  if (nadi_atomic_check(&af, e->ckpt_path) != 0)
+    return nadi_atomic_fail(&af);
+  int fd = nadi_lock_acquire(e->ckpt_path);
+  if (fd < 0 && errno == EWOULDBLOCK)
+    return nadi_fail(NAD_ERR_IO, "checkpoint '%s' is in use by another run (it holds the lock "
+                                 "'%s.lock')", e->ckpt_path, e->ckpt_path);
+  if (fd < 0)
+    return nadi_fail(NAD_ERR_IO, "cannot use checkpoint '%s': cannot create '%s.lock': %s",
+                     e->ckpt_path, e->ckpt_path, strerror(errno));
+  nad_status st = run(e, accumulate_only);
+  nadi_lock_release(fd);
+  return st;
+}
+
+nad_status nad_estimator_run(nad_estimator *e) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+  NADI_GUARDED(e, "nad_estimator_run", estimator_free, run_locked(e, 0));
 }
 
 nad_status nad_estimator_plan(const nad_estimator *e, int64_t *budget, int64_t *bytes,
@@ -347,9 +386,8 @@ nad_status nad_estimator_plan(const nad_estimator *e, int64_t *budget, int64_t *
 }
 
 nad_status nad_estimator_accumulate(nad_estimator *e) {
-  nadi_plan plan;
-  NADI_TRY(check_run(e, &plan));
-  return nadi_estimator_accumulate(e, &plan);
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+  NADI_GUARDED(e, "nad_estimator_accumulate", estimator_free, run_locked(e, 1));
 }
 
 /* ---- results ------------------------------------------------------------------------------- */
@@ -421,7 +459,8 @@ nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, double *
   NADI_CHECK(k >= 1 && k <= kmax, NAD_ERR_INVALID_ARG,
              "nad_estimator_convergence: k = %lld, need 1 <= k <= %s = %lld", (long long)k,
              e->sketch ? "the sketch size L" : "D", (long long)kmax);
-  return nadi_estimator_convergence(e, k, overlap, spectrum_corr);
+  NADI_GUARDED((nad_estimator *)e, "nad_estimator_convergence", estimator_free,
+               nadi_estimator_convergence(e, k, overlap, spectrum_corr));
 }
 
 /* ---- checkpoints --------------------------------------------------------------------------- */
@@ -431,7 +470,8 @@ nad_status nad_estimator_save(const nad_estimator *e, const char *path) {
   NADI_CHECK(path[0] != '\0', NAD_ERR_INVALID_ARG, "nad_estimator_save: empty path");
   NADI_CHECK(nadi_halves_ready(e), NAD_ERR_MISUSE,
              "nad_estimator_save: nothing accumulated yet (run or load first)");
-  return nadi_checkpoint_save(e, path);
+  NADI_GUARDED((nad_estimator *)e, "nad_estimator_save", estimator_free,
+               nadi_checkpoint_save(e, path));
 }
 
 /* Checks of the two loads. */
@@ -453,7 +493,7 @@ static nad_status check_load(nad_estimator *e, const char *what) {
 nad_status nad_estimator_load(nad_estimator *e, const char *path) {
   NADI_CHECK(e && path, NAD_ERR_INVALID_ARG, "nad_estimator_load: NULL argument");
   NADI_TRY(check_load(e, "nad_estimator_load"));
-  return nadi_checkpoint_load(e, path);
+  NADI_GUARDED(e, "nad_estimator_load", estimator_free, nadi_checkpoint_load(e, path));
 }
 
 nad_status nad_estimator_save_buffer(const nad_estimator *e, void **buf, size_t *len) {
@@ -468,7 +508,8 @@ nad_status nad_estimator_save_buffer(const nad_estimator *e, void **buf, size_t 
 nad_status nad_estimator_load_buffer(nad_estimator *e, const void *buf, size_t len) {
   NADI_CHECK(e && buf, NAD_ERR_INVALID_ARG, "nad_estimator_load_buffer: NULL argument");
   NADI_TRY(check_load(e, "nad_estimator_load_buffer"));
-  return nadi_checkpoint_load_buffer(e, buf, len);
+  NADI_GUARDED(e, "nad_estimator_load_buffer", estimator_free,
+               nadi_checkpoint_load_buffer(e, buf, len));
 }
 
 nad_status nad_estimator_sketch_error(const nad_estimator *e, double *bound) {
@@ -483,5 +524,5 @@ nad_status nad_estimator_finalize(nad_estimator *e) {
   NADI_CHECK(accumulated(e) >= 2, NAD_ERR_MISUSE,
              "nad_estimator_finalize: %lld networks accumulated, need at least 2",
              (long long)accumulated(e));
-  return nadi_estimator_finalize(e);
+  NADI_GUARDED(e, "nad_estimator_finalize", estimator_free, nadi_estimator_finalize(e));
 }

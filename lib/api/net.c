@@ -1,4 +1,5 @@
 /* Public network handle: parameters, forward, backward. */
+#include <math.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -42,14 +43,18 @@ nad_status nad_net_create_from_params(const nad_arch *a, const float *params, si
   return NAD_OK;
 }
 
-void nad_net_destroy(nad_net *n) {
-  if (!n)
-    return;
+static void net_free(nad_net *n) {
   nadi_exec_destroy(n->exec);
   nadi_free(n->x_copy);
   nadi_free(n->params);
   nadi_arch_release(n->arch);
   nadi_free(n);
+}
+
+/* Deferred while a call runs on another thread (lib/core/guard.h). */
+void nad_net_destroy(nad_net *n) {
+  if (n && nadi_guard_destroy(&n->guard))
+    net_free(n);
 }
 
 nad_status nad_net_get_params(const nad_net *n, float *dst, size_t len) {
@@ -107,8 +112,7 @@ static nad_status check_batch(const nad_net *n, int64_t batch) {
   return NAD_OK;
 }
 
-nad_status nad_net_forward(nad_net *n, const float *x, int64_t batch, float *y, size_t y_len) {
-  CHECK_NET(n);
+static nad_status forward(nad_net *n, const float *x, int64_t batch, float *y, size_t y_len) {
   NADI_CHECK(x != NULL && y != NULL, NAD_ERR_INVALID_ARG, "x or y is NULL");
   NADI_TRY(check_batch(n, batch));
   int64_t k = n->arch->outputs;
@@ -118,18 +122,18 @@ nad_status nad_net_forward(nad_net *n, const float *x, int64_t batch, float *y, 
    * may change between forward and backward. */
   memcpy(n->x_copy, x, sizeof(float) * (size_t)(batch * nadi_graph_in_size(n->arch->g)));
   const float *out = nadi_exec_forward(n->exec, n->params, n->x_copy, batch, n->training, &n->rng);
-  for (size_t i = 0; i < y_len; i++) {
-    if (out[i] != out[i])
-      return nadi_fail(NAD_ERR_NUMERICAL, "forward produced NaN (output %zu)", i);
+  for (size_t i = 0; i < y_len; i++) { /* inf is as degenerate as NaN (issue 11) */
+    if (!isfinite(out[i]))
+      return nadi_fail(NAD_ERR_NUMERICAL, "forward produced %s (output %zu): the weights or "
+                       "inputs are too large for float", isnan(out[i]) ? "NaN" : "inf", i);
   }
   memcpy(y, out, y_len * sizeof(float));
   n->last_batch = batch;
   return NAD_OK;
 }
 
-nad_status nad_net_backward(nad_net *n, const float *dy, size_t dy_len, float *dx, size_t dx_len,
-                            float *dparams, size_t dparams_len) {
-  CHECK_NET(n);
+static nad_status backward(nad_net *n, const float *dy, size_t dy_len, float *dx, size_t dx_len,
+                       float *dparams, size_t dparams_len) {
   NADI_CHECK(n->last_batch > 0, NAD_ERR_MISUSE, "nad_net_backward needs a nad_net_forward first");
   NADI_CHECK(dy != NULL, NAD_ERR_INVALID_ARG, "dy is NULL");
   const nadi_graph *g = n->arch->g;
@@ -144,9 +148,8 @@ nad_status nad_net_backward(nad_net *n, const float *dy, size_t dy_len, float *d
   return NAD_OK;
 }
 
-nad_status nad_net_input_grad(nad_net *n, const float *x, int64_t batch, const float *w,
-                              size_t w_len, float *dx, size_t dx_len) {
-  CHECK_NET(n);
+static nad_status input_grad(nad_net *n, const float *x, int64_t batch, const float *w,
+                         size_t w_len, float *dx, size_t dx_len) {
   NADI_CHECK(w != NULL && dx != NULL && x != NULL, NAD_ERR_INVALID_ARG, "x, w or dx is NULL");
   int64_t k = n->arch->outputs;
   NADI_CHECK_LEN("nad_net_input_grad", "w (outputs)", w_len, k);
@@ -157,12 +160,29 @@ nad_status nad_net_input_grad(nad_net *n, const float *x, int64_t batch, const f
   if (!buf)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "out of memory");
   float *y = buf, *dy = buf + batch * k;
-  nad_status st = nad_net_forward(n, x, batch, y, (size_t)(batch * k));
+  nad_status st = forward(n, x, batch, y, (size_t)(batch * k));
   if (st == NAD_OK) {
     for (int64_t b = 0; b < batch; b++)
       memcpy(dy + b * k, w, (size_t)k * sizeof(float));
-    st = nad_net_backward(n, dy, (size_t)(batch * k), dx, dx_len, NULL, 0);
+    st = backward(n, dy, (size_t)(batch * k), dx, dx_len, NULL, 0);
   }
   nadi_free(buf);
   return st;
+}
+
+nad_status nad_net_forward(nad_net *n, const float *x, int64_t batch, float *y, size_t y_len) {
+  CHECK_NET(n);
+  NADI_GUARDED(n, "nad_net_forward", net_free, forward(n, x, batch, y, y_len));
+}
+
+nad_status nad_net_backward(nad_net *n, const float *dy, size_t dy_len, float *dx, size_t dx_len,
+                            float *dparams, size_t dparams_len) {
+  CHECK_NET(n);
+  NADI_GUARDED(n, "nad_net_backward", net_free, backward(n, dy, dy_len, dx, dx_len, dparams, dparams_len));
+}
+
+nad_status nad_net_input_grad(nad_net *n, const float *x, int64_t batch, const float *w,
+                              size_t w_len, float *dx, size_t dx_len) {
+  CHECK_NET(n);
+  NADI_GUARDED(n, "nad_net_input_grad", net_free, input_grad(n, x, batch, w, w_len, dx, dx_len));
 }

@@ -61,12 +61,16 @@ nad_status nad_trainer_create(const nad_arch *a, uint64_t seed, nad_trainer **ou
   return NAD_OK;
 }
 
-void nad_trainer_destroy(nad_trainer *t) {
-  if (!t)
-    return;
+static void trainer_free(nad_trainer *t) {
   nadi_trainer_free(t);
   nadi_arch_release(t->arch);
   free(t);
+}
+
+/* Deferred while fit or evaluate runs (lib/core/guard.h): the call frees it when it returns. */
+void nad_trainer_destroy(nad_trainer *t) {
+  if (t && nadi_guard_destroy(&t->guard))
+    trainer_free(t);
 }
 
 nad_status nad_trainer_set_epoch_callback(nad_trainer *t, nad_epoch_fn fn, void *user_data) {
@@ -120,8 +124,7 @@ static nad_status check_bn_batches(const nad_trainer *t, int64_t n) {
   return NAD_OK;
 }
 
-nad_status nad_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_dataset *test) {
-  CHECK_T(t);
+static nad_status fit(nad_trainer *t, const nad_dataset *train, const nad_dataset *test) {
   NADI_CHECK(train, NAD_ERR_INVALID_ARG, "nad_trainer_fit: training set is NULL");
   NADI_CHECK(!t->busy, NAD_ERR_MISUSE, "nad_trainer_fit: the trainer is already running");
   NADI_TRY(check_data(t, train, "training"));
@@ -140,9 +143,13 @@ nad_status nad_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_d
   return st;
 }
 
-nad_status nad_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *accuracy,
-                                double *loss) {
+nad_status nad_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_dataset *test) {
   CHECK_T(t);
+  NADI_GUARDED(t, "nad_trainer_fit", trainer_free, fit(t, train, test));
+}
+
+static nad_status evaluate(nad_trainer *t, const nad_dataset *d, double *accuracy,
+                           double *loss) {
   NADI_CHECK(d && accuracy, NAD_ERR_INVALID_ARG, "nad_trainer_evaluate: dataset or accuracy is "
                                                  "NULL");
   NADI_CHECK(!t->busy, NAD_ERR_MISUSE, "nad_trainer_evaluate: the trainer is running");
@@ -155,6 +162,12 @@ nad_status nad_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *ac
   if (st == NAD_OK && loss)
     *loss = l;
   return st;
+}
+
+nad_status nad_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *accuracy,
+                                double *loss) {
+  CHECK_T(t);
+  NADI_GUARDED(t, "nad_trainer_evaluate", trainer_free, evaluate(t, d, accuracy, loss));
 }
 
 nad_status nad_trainer_get_params(const nad_trainer *t, float *dst, size_t len) {

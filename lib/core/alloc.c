@@ -7,6 +7,7 @@
  * whatever they do, where a formula kept beside them would drift. glibc knows every block's
  * size (malloc_usable_size); elsewhere nothing is counted and the budget is not enforced
  * for probes. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,14 +30,20 @@ int64_t nadi_alloc_thread_bytes(void) {
 #endif
 }
 
-int nadi_mul_ok(int64_t a, int64_t b, int64_t *out) {
-  if (a < 0 || b < 0)
-    return 0;
-  if (a != 0 && b > INT64_MAX / a)
-    return 0;
-  *out = a * b;
-  return 1;
+#ifdef NADI_ALLOC_FAIL
+/* Allocation-failure injection (meson -Dalloc_fail=true, test builds only): the k-th call of
+ * nadi_alloc after nadi_alloc_fail_at(k) returns NULL, so a test can fail every allocation of a
+ * call in turn and check that each failure is NAD_ERR_OUT_OF_MEMORY, leaks nothing and leaves
+ * the handles usable. Process-wide; the tests that use it run single-threaded. */
+static atomic_int_fast64_t g_fail_at, g_calls;
+
+void nadi_alloc_fail_at(int64_t k) {
+  atomic_store(&g_calls, 0);
+  atomic_store(&g_fail_at, k);
 }
+
+int64_t nadi_alloc_calls(void) { return atomic_load(&g_calls); }
+#endif
 
 /* From this size on, buffers are aligned to 2 MiB and offered to transparent huge pages: the
  * estimator's D×D accumulators (1.2 GB at D = 12,288) otherwise cost 300,000 page faults each
@@ -46,6 +53,10 @@ int nadi_mul_ok(int64_t a, int64_t b, int64_t *out) {
 #define HUGE_ALIGN ((size_t)2 << 20)
 
 void *nadi_alloc(size_t n, size_t size) {
+#ifdef NADI_ALLOC_FAIL
+  if (atomic_fetch_add(&g_calls, 1) + 1 == atomic_load(&g_fail_at))
+    return NULL;
+#endif
   if (size != 0 && n > (SIZE_MAX - HUGE_ALIGN) / size)
     return NULL;
   size_t bytes = n * size;

@@ -37,9 +37,14 @@ void nadi_free(void *p);
  * block freed by another thread is counted there); -1 where the C library cannot tell. The
  * difference around a call is what the call allocated and kept. */
 int64_t nadi_alloc_thread_bytes(void);
+#ifdef NADI_ALLOC_FAIL
+/* Test builds (-Dalloc_fail=true): make the k-th nadi_alloc from now fail (k <= 0: none), and
+ * count the calls made since (alloc.c). */
+void nadi_alloc_fail_at(int64_t k);
+int64_t nadi_alloc_calls(void);
+#endif
 
-/* a*b (and a*b*c) with overflow check; returns 0 on overflow or negative operands. */
-int nadi_mul_ok(int64_t a, int64_t b, int64_t *out);
+#include "core/checked.h" /* nadi_mul_ok, nadi_add_ok: overflow-checked sizes */
 
 /* Counter-based generator: a stream is fully defined by (seed, stream id), so network j's
  * weights depend only on (seed, j) whatever the thread that builds it. splitmix64 seeding of

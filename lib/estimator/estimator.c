@@ -113,6 +113,20 @@ static nad_status fold(nad_estimator *e, int64_t j, const double *g) {
   return nadi_ranges_add(e, j, j + 1);
 }
 
+
+/* A checkpoint save that fails (a full disk, a vanished directory) does not stop the run: the
+ * networks computed are worth more than the file, which keeps its previous content (atomic
+ * replacement). The failure is counted and its message kept for nad_estimator_checkpoint_error
+ * (issue 11). */
+static nad_status save_checkpoint(nad_estimator *e) {
+  nad_status st = nadi_checkpoint_save(e, e->ckpt_path);
+  if (st != NAD_OK) {
+    e->ckpt_failures++;
+    snprintf(e->ckpt_error, sizeof e->ckpt_error, "%s", nad_last_error());
+  }
+  return st;
+}
+
 static nad_status run_loop(run_ctx *rc, worker *ws, int64_t n_workers, int64_t total0,
                            int64_t *last_saved) {
   nad_estimator *e = rc->e;
@@ -143,15 +157,15 @@ static nad_status run_loop(run_ctx *rc, worker *ws, int64_t n_workers, int64_t t
       pthread_mutex_unlock(&rc->lock);
     }
     const int64_t done = total0 + seq + 1;
-    if (e->progress && e->progress(e->progress_ud, done, total0 + rc->jobs) != 0)
+    if ((e->progress && e->progress(e->progress_ud, done, total0 + rc->jobs) != 0) ||
+        nadi_guard_doomed(&e->guard)) /* destroyed from the callback or another thread */
       return nadi_fail(NAD_ERR_CANCELLED,
                        "cancelled by the progress callback after %lld networks (the "
                        "accumulated networks can still be saved)",
                        (long long)done);
-    if (e->ckpt_path && e->ckpt_every > 0 && (seq + 1) % e->ckpt_every == 0) {
-      NADI_TRY(nadi_checkpoint_save(e, e->ckpt_path));
+    if (e->ckpt_path && e->ckpt_every > 0 && (seq + 1) % e->ckpt_every == 0 &&
+        save_checkpoint(e) == NAD_OK)
       *last_saved = done;
-    }
   }
   return NAD_OK;
 }
@@ -267,11 +281,9 @@ nad_status nadi_estimator_accumulate(nad_estimator *e, const nadi_plan *plan) {
   if (e->ckpt_path && e->ckpt_every > 0 && done != last_saved && done > 0) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", nad_last_error());
-    nad_status st2 = nadi_checkpoint_save(e, e->ckpt_path);
+    (void)save_checkpoint(e); /* a failure is recorded, the results are still computed */
     if (st != NAD_OK)
       nadi_fail(st, "%s", msg); /* restore the first message */
-    else
-      st = st2;
   }
   return st;
 }

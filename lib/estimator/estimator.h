@@ -16,6 +16,7 @@
 
 #include "core/blas.h"
 #include "core/fft.h"
+#include "core/guard.h"
 #include "graph/graph.h"
 
 /* ---- streaming mean / scatter accumulator (accum.c) -------------------------------------- */
@@ -239,7 +240,11 @@ struct nad_estimator {
   void *progress_ud;
   char *ckpt_path; /* periodic checkpoint during run (NULL: none) */
   int64_t ckpt_every;
+  int64_t ckpt_failures; /* periodic saves that failed (the run went on; the file kept the
+                            previous checkpoint) */
+  char ckpt_error[512];  /* message of the last failure */
   /* state */
+  nadi_guard guard; /* running façade calls; destroy waits for them (lib/core/guard.h) */
   int ran;       /* nad_estimator_run was called: options frozen, run refused */
   int finalized; /* results below match the accumulators */
   nadi_acc half[2]; /* networks with even / odd index (exact mode) */

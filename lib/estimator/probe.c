@@ -77,9 +77,9 @@ nad_status nadi_probe_create(const nadi_graph *g, const nadi_probe_cfg *cfg, nad
   p->cap = mode == NAD_MODE_DIPOLE ? (cfg->batch < 2 * p->d ? cfg->batch : 2 * p->d) : 1;
   int64_t ys;
   if (!nadi_mul_ok(p->cap, p->out, &ys)) {
+    const long long cap = (long long)p->cap; /* p is freed next */
     nadi_probe_destroy(p);
-    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe batch of %lld inputs is too large",
-                     (long long)p->cap);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe batch of %lld inputs is too large", cap);
   }
   p->x0 = nadi_alloc((size_t)p->d, sizeof(float));
   p->params = nadi_alloc((size_t)g->n_params, sizeof(float));
@@ -90,9 +90,9 @@ nad_status nadi_probe_create(const nadi_graph *g, const nadi_probe_cfg *cfg, nad
   p->dy = nadi_calloc((size_t)p->out, sizeof(float));
   p->dx = nadi_alloc((size_t)p->d, sizeof(float));
   if (!p->x0 || !p->params || !p->coord || !p->value || !p->y || !p->fout || !p->dy || !p->dx) {
+    const long long cap = (long long)p->cap, d = (long long)p->d; /* p is freed next */
     nadi_probe_destroy(p);
-    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe buffers (%lld inputs of %lld floats)",
-                     (long long)p->cap, (long long)p->d);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "probe buffers (%lld inputs of %lld floats)", cap, d);
   }
   if (cfg->x0)
     memcpy(p->x0, cfg->x0, (size_t)p->d * sizeof(float));

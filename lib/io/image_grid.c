@@ -1,12 +1,13 @@
 /* A grid of images as one PNG (pictures of dataset samples, poisoned samples, carriers): grey
  * for one channel, RGB for three, a linear map of [lo, hi] to 0..255, small images magnified
- * by an integer factor so that they stay visible. The PNG is encoded by lib/io/png.c. */
+ * by an integer factor so that they stay visible. Written through the figure canvas
+ * (lib/io/figure.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
-#include "io/io.h"
+#include "io/figure.h"
 
 #define MIN_SIDE 64 /* images below this are magnified (32×32 → 64×64) */
 #define GAP 1       /* pixels between images, filled with a mid grey */
@@ -19,8 +20,9 @@ static uint8_t level(float v, double lo, double hi) {
   return (uint8_t)lrint(t * 255.0);
 }
 
-nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
-                                 int64_t h, int64_t w, int64_t cols, double lo, double hi) {
+nad_status nadi_figure_images(const char *path, nad_figure_format fmt, const float *x, int64_t n,
+                              int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi,
+                              const char *title) {
   const int64_t side = h > w ? h : w;
   const int64_t zoom = side >= MIN_SIDE ? 1 : (MIN_SIDE + side - 1) / side;
   const int64_t ncol = cols < n ? cols : n, nrow = (n + cols - 1) / cols;
@@ -45,7 +47,20 @@ nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, in
           o[k] = level(img[(c == 3 ? k : 0) * plane + p], lo, hi);
       }
   }
-  nad_status st = nadi_png_write_rgb(path, W, H, rgb);
+  nad_status st;
+  if (!title || !*title) {
+    st = nadi_fig_write_rgb(path, fmt, W, H, rgb);
+  } else { /* a title line above the grid; the page is at least wide enough for a short one */
+    const double top = 26, page_w = W > 240 ? (double)W : 240;
+    nadi_fig *f = NULL;
+    st = nadi_fig_create(path, fmt, title, page_w, (double)H + top, &f);
+    if (st == NAD_OK) {
+      nadi_draw_title(f, page_w, 6, title);
+      nadi_fig_image(f, (page_w - (double)W) / 2, top, (double)W, (double)H, rgb, W, H);
+      st = nadi_fig_save(f);
+    }
+    nadi_fig_destroy(f);
+  }
   free(rgb);
   return st;
 }

@@ -1,4 +1,4 @@
-/* Internal file I/O: .npy arrays, PNG figures; atomic file replacement is io/atomic.h. Never
+/* Internal file I/O: .npy arrays (figures: io/figure.h); atomic file replacement is io/atomic.h. Never
  * installed.
  * These functions trust their arguments (the public façades validate them); failures are
  * reported as NAD_ERR_IO (open/read/write, with the path and strerror), NAD_ERR_FORMAT
@@ -94,44 +94,8 @@ int nadi_is_gzip(const uint8_t *data, size_t len);
 /* zlib's CRC-32 over any length (crc = 0 to start). */
 uint32_t nadi_crc32(uint32_t crc, const void *data, size_t len);
 
-/* ---- PNG (libpng is used by lib/io/png.c only) ------------------------------------------- */
+/* ---- figures ------------------------------------------------------------------------- */
 
-/* 8-bit RGB image, rows top to bottom, 3·w bytes per row; 1 <= w, h <= 2^31 - 1. Atomic. */
-nad_status nadi_png_write_rgb(const char *path, int64_t w, int64_t h, const uint8_t *rgb);
-
-enum { NADI_CMAP_DIVERGING = 0, NADI_CMAP_SEQUENTIAL = 1 };
-
-/* Largest side of an image grid picture (bounds its memory: 8192² RGB = 200 MB). */
-#define NADI_IMAGE_GRID_MAX_SIDE 8192
-
-/* Grid of n images (n×c×h×w floats, c = 1 grey or 3 RGB), `cols` per row, [lo, hi] → 0..255
- * (clamped, NaN black), one grey pixel between images, images below 64 px magnified by an
- * integer factor (lib/io/image_grid.c). NAD_ERR_INVALID_ARG when the picture would exceed
- * NADI_IMAGE_GRID_MAX_SIDE. */
-nad_status nadi_png_write_images(const char *path, const float *x, int64_t n, int64_t c,
-                                 int64_t h, int64_t w, int64_t cols, double lo, double hi);
-
-/* Heatmap of a rows×cols matrix of doubles (row-major). Values are mapped linearly from
- * [lo, hi] to the colour map (clamped; NaN is grey); for the diverging map the middle of
- * [lo, hi] is white, so pass lo = -hi for a symmetric scale. Each cell becomes a square block
- * of pixels whose size is chosen so that the long side is about 512 px (1..32 px per cell). */
-nad_status nadi_png_write_heatmap(const char *path, const double *values, int64_t rows,
-                                  int64_t cols, double lo, double hi, int cmap);
-
-/* Grid of the first count NADs (count×c×h×w floats, channel 0 shown), each above its Fourier
- * power (log, fftshifted), diverging colour map. Trusts count, c, h, w >= 1 and that
- * count·c·h·w floats and h·w·40 bytes fit; refuses (NAD_ERR_INVALID_ARG) a grid that exceeds
- * PNG's side limit. */
-nad_status nadi_png_write_nads(const char *path, const float *nads, int64_t count, int64_t c,
-                               int64_t h, int64_t w);
-/* 640×400 line plot of the n >= 1 points (x[i], y[i]) (x finite; y_lo < y_hi finite): see
- * nad_png_write_lineplot in nad.h. */
-nad_status nadi_png_write_lineplot(const char *path, const double *x, const double *y, int64_t n,
-                                   double y_lo, double y_hi);
-
-/* Colour maps, t in [0, 1] (clamped): diverging RdBu_r with a pure white middle (t = 0.5),
- * sequential viridis. Exposed for tests and for other figures. */
-void nadi_cmap_diverging(double t, uint8_t rgb[3]);
-void nadi_cmap_sequential(double t, uint8_t rgb[3]);
+/* Figures (PNG, SVG, PDF through cairo, image grids included) are io/figure.h. */
 
 #endif

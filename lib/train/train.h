@@ -14,6 +14,7 @@
 
 #include <stdatomic.h>
 
+#include "core/guard.h"
 #include "core/threads.h"
 #include "data/data.h"
 #include "graph/graph.h"
@@ -93,6 +94,7 @@ struct nad_trainer {
   nad_epoch_fn epoch_fn;
   void *epoch_ud;
   int busy;   /* inside fit/evaluate: options and callback are frozen */
+  nadi_guard guard; /* running façade calls; destroy waits for them (lib/core/guard.h) */
   int has_bn; /* BatchNorm present: a training batch is never split (batch statistics) */
   /* buffers for the current (threads, chunk) configuration */
   int nworkers;

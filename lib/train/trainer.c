@@ -321,9 +321,10 @@ nad_status nadi_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_
     double test_acc = NAN, test_loss = NAN;
     if (test)
       st = evaluate(t, s.pool, test, &test_acc, &test_loss);
-    if (st == NAD_OK && t->epoch_fn &&
-        t->epoch_fn(t->epoch_ud, e + 1, loss / (double)n, 100.0 * (double)hits / (double)n,
-                    test_acc, now() - t0) != 0)
+    if (st == NAD_OK && ((t->epoch_fn && t->epoch_fn(t->epoch_ud, e + 1, loss / (double)n,
+                                                     100.0 * (double)hits / (double)n, test_acc,
+                                                     now() - t0) != 0) ||
+                         nadi_guard_doomed(&t->guard))) /* destroyed meanwhile */
       st = nadi_fail(NAD_ERR_CANCELLED, "training cancelled by the epoch callback after epoch "
                                         "%lld of %lld", (long long)(e + 1), (long long)t->epochs);
   }

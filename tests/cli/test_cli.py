@@ -6,6 +6,7 @@ usage: test_cli.py PATH/TO/nad        (prints "N passed, N failed"; exit 1 on an
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -156,7 +157,8 @@ D = tmp("est")
 must("estimate logreg", "estimate", "logreg", "--input", "1x8x8", "--networks", 20, "--threads", 2,
      "--seed", 5, "--quiet", "--out", D)
 files = {n: os.path.join(D, n) for n in ["eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy",
-                                         "nads.png", "summary.json"]}
+                                         "nads.png", "spectrum.png", "eigenvalues.png",
+                                         "summary.json"]}
 check("estimate writes all files", all(os.path.exists(f) for f in files.values()))
 ev, nads = np.load(files["eigenvalues.npy"]), np.load(files["nads.npy"])
 mean, spec = np.load(files["mean.npy"]), np.load(files["spectrum.npy"])
@@ -164,8 +166,9 @@ check("eigenvalues float64 (64,)", ev.dtype == np.float64 and ev.shape == (64,))
 check("nads float32 (64, 64)", nads.dtype == np.float32 and nads.shape == (64, 64))
 check("mean float64 (64,)", mean.dtype == np.float64 and mean.shape == (64,))
 check("spectrum float64 (1, 8, 8)", spec.dtype == np.float64 and spec.shape == (1, 8, 8))
-with open(files["nads.png"], "rb") as f:
-    check("nads.png is a PNG", f.read(8) == b"\x89PNG\r\n\x1a\n")
+for n in ["nads.png", "spectrum.png", "eigenvalues.png"]:
+    with open(files[n], "rb") as f:
+        check(f"{n} is a PNG", f.read(8) == b"\x89PNG\r\n\x1a\n")
 check("eigenvalues descending", np.all(np.diff(ev) <= 1e-12 * ev[0]))
 check("NADs orthonormal", np.abs(nads.astype(np.float64) @ nads.T - np.eye(64)).max() < 1e-4)
 # logreg's dipole response is W[0] ~ U(-1/8, 1/8)^64: trace of the covariance = 64/(3·64).
@@ -199,6 +202,35 @@ out = must("estimate --top, spec, zeros", "estimate", "spec", "--spec-string", "
            "--out", tmp("est3/sub"))
 e3 = np.load(os.path.join(tmp("est3/sub"), "nads.npy"))
 check("--top 5 keeps 5 NADs", e3.shape == (5, 64), f"{e3.shape}")
+
+# ---- figures: --format, --show, the title and the "not converged" stamp (pdftotext reads them) --
+for fmt, magic in [("svg", b"<?xml"), ("pdf", b"%PDF-")]:
+    Df = tmp(f"est_{fmt}")
+    must(f"estimate --format {fmt}", "estimate", "logreg", "--input", "1x8x8", "--networks", 6,
+         "--threads", 1, "--quiet", "--format", fmt, "--show", "0:3,10,63", "--out", Df)
+    for n in ["nads", "spectrum", "eigenvalues"]:
+        p = os.path.join(Df, f"{n}.{fmt}")
+        with open(p, "rb") as f:
+            check(f"{n}.{fmt} has its header", os.path.exists(p) and f.read(5) == magic)
+    with open(os.path.join(Df, "summary.json")) as f:
+        check(f"summary lists the .{fmt} figures", f"nads.{fmt}" in json.load(f)["files"])
+    if fmt == "pdf" and shutil.which("pdftotext"):
+        r = subprocess.run(["pdftotext", os.path.join(Df, "nads.pdf"), "-"], capture_output=True,
+                           text=True)
+        txt = r.stdout
+        check("nads.pdf: title, labels, stamp", "logreg, input 1x8x8, N = 6, dipole" in txt and
+              "#10" in txt and "#63" in txt and "#4" not in txt and "NOT CONVERGED" in txt, txt)
+        r = subprocess.run(["pdftotext", os.path.join(Df, "spectrum.pdf"), "-"],
+                           capture_output=True, text=True)
+        check("spectrum.pdf: axis labels", "cycles per image" in r.stdout, r.stdout)
+    elif fmt == "pdf":
+        check("pdftotext is installed (apt-get install poppler-utils)", False)
+fails("--format jpg", "estimate", "logreg", "--input", "1x8x8", "--networks", 4, "--format", "jpg",
+      "--out", tmp("est_jpg"), code=2)
+fails("--show out of range", "estimate", "logreg", "--input", "1x8x8", "--networks", 4, "--show",
+      "64", "--out", tmp("est_show"), code=2)
+fails("--show bad syntax", "estimate", "logreg", "--input", "1x8x8", "--networks", 4, "--show",
+      "3:1", "--out", tmp("est_show"), code=2)
 check("human summary printed", "top eigenvalues" in out and "summary.json" in out, out)
 np.save(tmp("x0.npy"), np.ones((1, 8, 8), np.float32))
 must("estimate --eval-point FILE", "estimate", "logreg", "--input", "1x8x8", "--networks", 4,

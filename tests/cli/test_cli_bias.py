@@ -70,6 +70,10 @@ fails("missing NAD directory", 1, *B, "--direction", "nad:0:" + tmp("nowhere"))
 os.makedirs(tmp("nads"))
 nads = np.linalg.qr(np.random.default_rng(0).standard_normal((64, 64)))[0].T.astype(np.float32)
 np.save(tmp("nads", "nads.npy"), nads[:5])
+# a NAD directory must hold one complete run: summary.json (written last by `nad estimate`)
+fails("NAD directory without summary.json", 1, *B, "--direction", "nad:0:" + tmp("nads"))
+with open(tmp("nads", "summary.json"), "w") as f:
+    f.write("{}\n")  # a summary without checksums (as before they existed) is accepted
 err = fails("NAD index out of range", 2, *B, "--direction", "nad:5:" + tmp("nads"))
 check("NAD range message", "0..4" in err, err)
 np.save(tmp("short.npy"), np.ones(63, np.float32))

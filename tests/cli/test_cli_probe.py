@@ -7,6 +7,8 @@ usage: test_cli_probe.py PATH/TO/nad        (prints "N passed, N failed"; exit 1
 """
 import json
 import os
+import shutil
+import subprocess
 
 import numpy as np
 
@@ -54,6 +56,7 @@ q, r = np.linalg.qr(rng.standard_normal((D, D)))
 nads = np.ascontiguousarray((q * np.sign(np.diag(r))).T).astype(np.float32)
 os.makedirs(tmp("nads"))
 np.save(tmp("nads", "nads.npy"), nads)
+open(tmp("nads", "summary.json"), "w").write("{}\n")  # a NAD directory holds one complete run
 
 # ---- flip ------------------------------------------------------------------------------------
 for op, alpha in (("flip", 2.0), ("remove", 1.0)):
@@ -110,6 +113,20 @@ for f in ("sweep.png", "samples.png", "change.png"):
     path = tmp("flip-out", f)
     check("flip wrote " + f, os.path.exists(path) and open(path, "rb").read(8) ==
           b"\x89PNG\r\n\x1a\n")
+# the same pictures as PDF and SVG (--format), titled
+must_json("flip sweep pdf", "flip", *COMMON, "--params", tmp("params.npy"), "--nads",
+          tmp("nads", "nads.npy"), "--indices", "0:36", "--sweep", "10", "--out",
+          tmp("flip-pdf"), "--pictures", "3", "--format", "pdf", "--quiet")
+for f in ("sweep.pdf", "samples.pdf", "change.pdf"):
+    path = tmp("flip-pdf", f)
+    check("flip wrote " + f, os.path.exists(path) and open(path, "rb").read(5) == b"%PDF-")
+if shutil.which("pdftotext"):
+    txt = subprocess.run(["pdftotext", tmp("flip-pdf", "sweep.pdf"), "-"], capture_output=True,
+                         text=True).stdout
+    check("flip sweep.pdf text", "Accuracy with bands of 10 NADs flipped" in txt and
+          "first NAD of the band" in txt, txt)
+else:
+    check("pdftotext is installed (apt-get install poppler-utils)", False)
 # flipping the whole basis negates the images: L2 = 2·||x|| exactly
 j = must_json("flip all", "flip", *COMMON, "--params", tmp("params.npy"), "--nads", tmp("nads"),
               "--indices", "0:%d" % D, "--quiet")
@@ -136,6 +153,12 @@ for key, rws in (("", rows_b), ("discriminant_", rows_l)):
     check("align %sscore" % key, abs(j.get(key + "score", -1) - curve.mean()) < 1e-6)
 check("align random_score", abs(j.get("random_score", 0) - (D + 1) / (2 * D)) < 1e-12)
 check("align.csv", len(open(tmp("align-out", "align.csv")).read().splitlines()) == D + 1)
+for f in ("align_between.png", "align_discriminant.png"):
+    check("align wrote " + f, open(tmp("align-out", f), "rb").read(8) == b"\x89PNG\r\n\x1a\n")
+must_json("align svg", "align", "--nads", tmp("nads"), "--data", DATA, "--size", "native",
+          "--out", tmp("align-svg"), "--format", "svg", "--quiet")
+check("align svg", all(open(tmp("align-svg", f), "rb").read(5) == b"<?xml"
+                       for f in ("align_between.svg", "align_discriminant.svg")))
 # with the top 5 NADs only, the rest is interpolated linearly to 1
 np.save(tmp("nads5.npy"), nads[:5])
 j5 = must_json("align 5 NADs", "align", "--nads", tmp("nads5.npy"), "--data", DATA, "--size",
@@ -149,6 +172,7 @@ check("align 5 NADs score", len(c5) == 5 and abs(j5.get("score", -1) -
 # are not used; --top K limits further
 os.makedirs(tmp("nads-rank"))
 np.save(tmp("nads-rank", "nads.npy"), nads)
+open(tmp("nads-rank", "summary.json"), "w").write("{}\n")  # a NAD directory holds one complete run
 np.save(tmp("nads-rank", "eigenvalues.npy"), np.r_[np.linspace(2, 1, 7), np.zeros(D - 7)])
 jr = must_json("align rank 7", "align", "--nads", tmp("nads-rank"), "--data", DATA, "--size",
                "native", "--quiet")

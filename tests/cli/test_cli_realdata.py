@@ -132,6 +132,7 @@ if os.path.exists(tmp("logits.npy")):
 os.makedirs(tmp("nads"), exist_ok=True)
 q, _ = np.linalg.qr(rng.standard_normal((64, 64)))
 np.save(tmp("nads", "nads.npy"), np.ascontiguousarray(q.T, np.float32))  # 64 orthonormal 8x8
+open(tmp("nads", "summary.json"), "w").write("{}\n")  # a NAD directory holds one complete run
 POISON = ["poison", "--spec-string", SMALL, "--data", SRC, "--size", "native", "--nads",
           tmp("nads"), "--epochs", "2", "--lr", "0.1", "--batch", "32", "--quiet"]
 out, _ = must("poison --json --out", *POISON, "--index", "5", "--epsilon", "2", "--json",
@@ -142,6 +143,10 @@ check("poison fields", all(k in j for k in ["clean_test_accuracy", "poisoned_tra
       j.get("index") == 5 and j.get("epsilon") == 2, str(j))
 check("poison picture", os.path.getsize(tmp("pout", "poison.png")) > 100
       if os.path.exists(tmp("pout", "poison.png")) else False)
+must("poison --format svg", *POISON, "--index", "5", "--epsilon", "2", "--out", tmp("psvg"),
+     "--format", "svg")
+check("poison picture svg", os.path.exists(tmp("psvg", "poison.svg")) and
+      open(tmp("psvg", "poison.svg"), "rb").read(5) == b"<?xml")
 out, _ = must("poison text", *POISON, "--index", "62", "--epsilon", "0")
 check("poison text line", "clean test accuracy" in out, out)
 
@@ -222,6 +227,7 @@ fails("npy source without a test split", "train", "--spec-string", SMALL, "--dat
       "npy:%s,%s" % (tmp("xtr.npy"), tmp("ytr.npy")), needles=["no test split"])
 os.makedirs(tmp("nads_d100"), exist_ok=True)
 np.save(tmp("nads_d100", "nads.npy"), np.ones((5, 100), np.float32))
+open(tmp("nads_d100", "summary.json"), "w").write("{}\n")  # a NAD directory holds one complete run
 fails("NAD file whose D does not match the data", *POISON[:8], tmp("nads_d100"), "--index", "0",
       "--epsilon", "0.1", needles=["D = 100", "8x8 = 64"], code=1)
 fails("index range past the last NAD (poison)", *POISON, "--index", "63", "--epsilon", "0.1",

@@ -458,6 +458,33 @@ class Comparisons(unittest.TestCase):
             self.assertEqual(status_of(libnad.png_write_nads, p, np.zeros(10), 1, (1, 8, 8)),
                              Status.ERR_SHAPE)
 
+    def test_figures(self):
+        rng = np.random.default_rng(5)
+        nads = rng.standard_normal((6, 2 * 8 * 8)).astype(np.float32)
+        ev = np.linspace(1, 0.1, 6)
+        magic = {'png': b'\x89PNG', 'svg': b'<?xml', 'pdf': b'%PDF-'}
+        with tempfile.TemporaryDirectory() as d:
+            for ext, head in magic.items():  # format from the extension
+                p = os.path.join(d, 'nads.' + ext)
+                libnad.figure_nads(p, nads, (2, 8, 8), ev, show=[5, 0], title='t',
+                                   not_converged=True)
+                with open(p, 'rb') as f:
+                    self.assertEqual(f.read(len(head)), head)
+            p = os.path.join(d, 'any.name')  # explicit format
+            libnad.figure_spectrum(p, rng.uniform(0, 1, 64), (1, 8, 8), format='svg')
+            with open(p, 'rb') as f:
+                self.assertEqual(f.read(5), b'<?xml')
+            libnad.figure_eigenvalues(os.path.join(d, 'e.pdf'), ev)
+            libnad.figure_heatmap(os.path.join(d, 'h.png'), np.full(6, 30.0), (2, 3), 50, 100,
+                                  title='all below the range')
+            libnad.figure_lines(os.path.join(d, 'l.png'), [0, 1, 2], [[50, 60, 70], [90, 80, 70]],
+                                50, 100, legend=['a', 'b'])
+            self.assertEqual(status_of(libnad.figure_nads, p, nads, (2, 8, 8), show=[6]),
+                             Status.ERR_INVALID_ARG)
+            self.assertEqual(status_of(libnad.figure_heatmap, p, np.zeros(6), (2, 3), 1, 0),
+                             Status.ERR_INVALID_ARG)
+            self.assertRaises(ValueError, libnad.figure_eigenvalues, p, ev, format='jpg')
+
 
 if __name__ == '__main__':
     nadtest.main()

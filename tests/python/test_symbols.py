@@ -178,7 +178,8 @@ class Symbols(unittest.TestCase):
                   'nad_align_kind': (libnad.AlignKind, 'NAD_ALIGN_'),
                   'nad_schedule': (libnad.Schedule, 'NAD_SCHEDULE_'),
                   'nad_split': (libnad.Split, 'NAD_SPLIT_'),
-                  'nad_owner': (libnad.Owner, 'NAD_OWNER_')}
+                  'nad_owner': (libnad.Owner, 'NAD_OWNER_'),
+                  'nad_figure_format': (libnad.FigureFormat, 'NAD_FIGURE_')}
         self.assertEqual(set(enums), set(mirror))
         for cname, (py, prefix) in mirror.items():
             with self.subTest(enum=cname):

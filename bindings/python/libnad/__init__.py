@@ -20,17 +20,22 @@ leaving a `with` block or when garbage-collected. C objects retain their parents
 Arch while a Net made from it is alive is fine.
 """
 import collections
+import contextlib
 import ctypes
 import os
+import threading
 import warnings
 import weakref
 from ctypes import byref, c_char_p, c_double, c_int, c_int32, c_int64, c_size_t, c_void_p
 
 from ._ffi import (EPOCH_FN, ESTIMATOR_OPTIONS, EXPECTED_MAJOR, OUTPUT_LABEL, PROGRESS_FN,
-                   TRAINER_OPTIONS, AlignKind, BandOp, BlasField, EvalPoint, FourierPart,
-                   LibraryNotFound, Mode, NadError, Network, Option, OutputKind, Owner, Schedule,
-                   Split, Status, _lib, _path, blas_core_for_cpu, blas_warning, last_error,
-                   library_path, option_is_double, status_string)
+                   TRAINER_OPTIONS, AlignKind, BandOp, BlasField, EvalPoint, FigureFormat, FourierPart,
+                   LibraryNotFound, Mode, NadCancelledError, NadError, NadFormatError, NadIOError,
+                   NadMemoryError, NadMisuseError, NadNumericalError, NadOptionTypeError,
+                   NadParseError, NadShapeError, NadUnsupportedError, NadValueError, Network,
+                   Option, OutputKind, Owner, Schedule, Split, Status, _lib, _path,
+                   blas_core_for_cpu, blas_warning, last_error, library_path, option_is_double,
+                   status_string)
 # for tests and introspection: the function table, functions the library lacks, the version check
 from ._ffi import _FUNCS, _missing, check_version  # noqa: F401
 # after _ffi: numpy loads OpenBLAS too, and the first load decides its kernels (_ffi._open)
@@ -43,12 +48,21 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'Schedule', 'Split', 'Tensor', 'Epoch', 'read_npy', 'write_npy', 'poison_carrier',
            'png_write_images',
            'spectrum_from_nads', 'spectrum_correlation', 'subspace_overlap', 'png_write_nads',
-           'png_write_heatmap', 'png_write_lineplot', 'direction_fourier', 'direction_random',
+           'png_write_heatmap', 'png_write_lineplot', 'FigureFormat', 'figure_nads',
+           'figure_spectrum', 'figure_eigenvalues', 'figure_heatmap', 'figure_lines',
+           'figure_images',
+           'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
            'option_owner',
            'status_string', 'last_error', 'library_path', 'LibraryNotFound', 'EXPECTED_MAJOR',
            'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY', 'blas_info', 'BlasField',
-           'blas_core_for_cpu', 'BlasKernelWarning']
+           'blas_core_for_cpu', 'BlasKernelWarning',
+           # one-call helpers (_helpers.py)
+           'estimate', 'Result', 'bias', 'BiasResult', 'poison', 'PoisonResult',
+           # NadError's subclasses, one per status, each also the matching built-in exception
+           'NadValueError', 'NadMemoryError', 'NadMisuseError', 'NadUnsupportedError',
+           'NadNumericalError', 'NadIOError', 'NadCancelledError', 'NadOptionTypeError',
+           'NadParseError', 'NadShapeError', 'NadFormatError']
 
 __version__ = '0.1.0'
 HAVE_NUMPY = _buffers.np is not None
@@ -125,6 +139,11 @@ def _fspath(path):
     return os.fsencode(os.fspath(path))
 
 
+# Guards the in-use counters of all handles: taken only for a few instructions, never while a
+# C call runs.
+_BUSY_LOCK = threading.Lock()
+
+
 class _Handle:
     """Owns one C handle; destroy is called exactly once (close, with-exit or GC)."""
     _destroy_name = None
@@ -145,12 +164,33 @@ class _Handle:
     def closed(self):
         return getattr(self, '_h', None) is None
 
+    @contextlib.contextmanager
+    def _busy(self):
+        """Mark a call that may run long or call back into Python (run, fit, forward, ...):
+        close() meanwhile, from the call's own callback or from another thread, is refused
+        instead of freeing the C object under the running call (issue 11). The library defers
+        such a destroy as well; this guard makes the refusal visible where it happens."""
+        with _BUSY_LOCK:
+            h = self._handle  # raises if closed
+            self._in_use = getattr(self, '_in_use', 0) + 1
+        try:
+            yield h
+        finally:
+            with _BUSY_LOCK:
+                self._in_use -= 1
+
     def close(self):
-        """Release the C object now (idempotent)."""
-        fin = getattr(self, '_fin', None)
+        """Release the C object now (idempotent). Raises NadError(ERR_MISUSE) while a call on
+        this object is running (from its callback or another thread): close it afterwards."""
+        with _BUSY_LOCK:
+            if getattr(self, '_in_use', 0):
+                raise NadError(Status.ERR_MISUSE, '%s.close' % type(self).__name__,
+                               'a call on this object is running (close() from its callback '
+                               'or from another thread): close it after the call returns')
+            fin = getattr(self, '_fin', None)
+            self._h = None
         if fin is not None:
             fin()
-        self._h = None
 
     def __enter__(self):
         return self
@@ -180,6 +220,7 @@ class Arch(_Handle):
 
     @classmethod
     def builtin(cls, name, input=(1, 32, 32), outputs=1):
+        """Built-in architecture `name` (see builtin_names()) for inputs (c, h, w)."""
         return cls(name, input, outputs)
 
     @classmethod
@@ -196,36 +237,44 @@ class Arch(_Handle):
 
     @property
     def name(self):
+        """Name given at creation ('lenet', or 'spec' for a spec)."""
         return _lib.nad_arch_name(self._handle).decode()
 
     @property
     def input_shape(self):
+        """Input shape per sample, (c, h, w)."""
         s = (c_int64 * 3)()
         _lib.nad_arch_input_shape(self._handle, s)
         return tuple(s)
 
     @property
     def input_size(self):
+        """D = c·h·w, the number of input coordinates."""
         return _prod(self.input_shape)
 
     @property
     def outputs(self):
+        """Number of outputs per sample."""
         return _i64(_lib.nad_arch_num_outputs, self._handle)
 
     @property
     def num_params(self):
+        """Floats in the flat parameter array (PyTorch state_dict order)."""
         return _i64(_lib.nad_arch_num_params, self._handle)
 
     @property
     def num_trainable(self):
+        """Trainable parameters (PyTorch's sum of p.numel() over parameters())."""
         return _i64(_lib.nad_arch_num_trainable, self._handle)
 
     @property
     def flops(self):
+        """Floating-point operations of one forward pass of one sample."""
         return _i64(_lib.nad_arch_flops, self._handle)
 
     @property
     def num_layers(self):
+        """Number of layers (graph nodes, in execution order)."""
         return _i64(_lib.nad_arch_num_layers, self._handle)
 
     def layer(self, i):
@@ -237,10 +286,12 @@ class Arch(_Handle):
 
     @property
     def layers(self):
+        """Every layer as a dict (index, desc, out_shape, params, flops)."""
         return [self.layer(i) for i in range(self.num_layers)]
 
     @property
     def num_tensors(self):
+        """Number of parameter tensors (state_dict entries)."""
         return _i64(_lib.nad_arch_num_tensors, self._handle)
 
     def tensor(self, t):
@@ -252,6 +303,7 @@ class Arch(_Handle):
 
     @property
     def tensors(self):
+        """Every parameter tensor as a Tensor(name, offset, numel, trainable)."""
         return [self.tensor(t) for t in range(self.num_tensors)]
 
     def unflatten(self, params):
@@ -292,11 +344,13 @@ class Net(_Handle):
         self.training = False
 
     def get_params(self):
+        """Copy of the flat parameter array (num_params float32)."""
         b = output((self.num_params,))
         _lib.nad_net_get_params(self._handle, b.ptr, b.n)
         return b.keep
 
     def set_params(self, params):
+        """Overwrite the parameters from a flat array of num_params floats."""
         b = as_input(params)
         _lib.nad_net_set_params(self._handle, b.ptr, b.n)
 
@@ -326,7 +380,8 @@ class Net(_Handle):
         b = as_input(x)
         batch = self._batch_of(b, 'nad_net_forward')
         y = output((batch, self.outputs))
-        _lib.nad_net_forward(self._handle, b.ptr, batch, y.ptr, y.n)
+        with self._busy() as h:
+            _lib.nad_net_forward(h, b.ptr, batch, y.ptr, y.n)
         self._last_batch = batch
         return y.keep
 
@@ -340,8 +395,9 @@ class Net(_Handle):
         batch = max(b.n // max(self.outputs, 1), 1)
         dx = output((batch,) + self.input_shape) if input_grad else None
         dp = output((self.num_params,)) if param_grad else None
-        _lib.nad_net_backward(self._handle, b.ptr, b.n, dx.ptr if dx else None,
-                              dx.n if dx else 0, dp.ptr if dp else None, dp.n if dp else 0)
+        with self._busy() as h:
+            _lib.nad_net_backward(h, b.ptr, b.n, dx.ptr if dx else None,
+                                  dx.n if dx else 0, dp.ptr if dp else None, dp.n if dp else 0)
         return (dx.keep if dx else None, dp.keep if dp else None)
 
     def input_grad(self, x, w=None):
@@ -353,7 +409,8 @@ class Net(_Handle):
             w = [1.0] + [0.0] * (self.outputs - 1)
         wb = as_input(w)
         dx = output(b.shape if b.shape and _prod(b.shape) == b.n else (b.n,))
-        _lib.nad_net_input_grad(self._handle, b.ptr, batch, wb.ptr, wb.n, dx.ptr, dx.n)
+        with self._busy() as h:
+            _lib.nad_net_input_grad(h, b.ptr, batch, wb.ptr, wb.n, dx.ptr, dx.n)
         return dx.keep
 
     def __repr__(self):
@@ -402,6 +459,14 @@ _ENUM_VALUES = {Option.MODE: Mode, Option.EVAL_POINT: EvalPoint, Option.NETWORK:
                 Option.SCHEDULE: Schedule}
 
 
+def _keywords(function, options, allowed):
+    """Option keywords of a constructor: a misspelled one is a TypeError naming the closest
+    option the handle takes (the check lives in _helpers.check_keywords)."""
+    if allowed:  # empty with a library too old to list its options: the library checks
+        from ._helpers import check_keywords
+        check_keywords(function, options, {o.name.lower() for o in allowed})
+
+
 def _set_option(func_int, func_double, handle, o, value):
     o = _option(o)
     if o in _ENUM_VALUES and isinstance(value, str):
@@ -436,14 +501,18 @@ class Estimator(_Handle):
         self.input_shape = arch.input_shape
         self._progress = None      # the CFUNCTYPE object: must live as long as it is installed
         self._cb_errors = []       # exceptions raised inside the progress callback
+        _keywords('Estimator', options, ESTIMATOR_OPTIONS)
         for k, v in options.items():
             self.set(k, v)
 
     def set(self, o, value):
+        """Set an option by name ('num_networks'), Option or id; the value type follows the
+        option."""
         _set_option(_lib.nad_estimator_set_int, _lib.nad_estimator_set_double, self._handle, o,
                     value)
 
     def get(self, o):
+        """Value of an option (by name, Option or id); enums come back as Mode/EvalPoint."""
         o = _option(o)
         if option_is_double(o):
             v = c_double()
@@ -533,7 +602,8 @@ class Estimator(_Handle):
     def _run(self, func):
         del self._cb_errors[:]
         try:
-            func(self._handle)
+            with self._busy() as h:
+                func(h)
         except NadError as e:
             if e.status == Status.ERR_CANCELLED and self._cb_errors:
                 raise self._cb_errors.pop() from e
@@ -558,6 +628,7 @@ class Estimator(_Handle):
 
     @property
     def networks_done(self):
+        """Networks accumulated so far."""
         return _i64(_lib.nad_estimator_networks_done, self._handle)
 
     def eigenvalues(self):
@@ -592,13 +663,19 @@ class Estimator(_Handle):
         return (ov.value, corr.value)
 
     def save(self, path):
-        _lib.nad_estimator_save(self._handle, _fspath(path))
+        """Save the accumulator to a checkpoint file (atomically)."""
+        with self._busy() as h:
+            _lib.nad_estimator_save(h, _fspath(path))
 
     def load(self, path):
-        _lib.nad_estimator_load(self._handle, _fspath(path))
+        """Add the networks of a checkpoint file (same settings; before run, or to merge)."""
+        with self._busy() as h:
+            _lib.nad_estimator_load(h, _fspath(path))
 
     def finalize(self):
-        _lib.nad_estimator_finalize(self._handle)
+        """Recompute eigenpairs and spectrum from the accumulator (after load)."""
+        with self._busy() as h:
+            _lib.nad_estimator_finalize(h)
 
     def to_bytes(self):
         """The checkpoint save() writes, as bytes (to send to another process)."""
@@ -803,6 +880,7 @@ class Trainer(_Handle):
         self._user_cb = None
         self._cb_errors = []
         self._install_callback()
+        _keywords('Trainer', options, TRAINER_OPTIONS)
         for k, v in options.items():
             self.set(k, v)
 
@@ -838,8 +916,8 @@ class Trainer(_Handle):
         del self.history[:]
         del self._cb_errors[:]
         try:
-            _lib.nad_trainer_fit(self._handle, train._handle,
-                                 None if test is None else test._handle)
+            with self._busy() as h:
+                _lib.nad_trainer_fit(h, train._handle, None if test is None else test._handle)
         except NadError as e:
             if e.status == Status.ERR_CANCELLED and self._cb_errors:
                 raise self._cb_errors.pop() from e
@@ -849,10 +927,12 @@ class Trainer(_Handle):
     def evaluate(self, dataset):
         """(accuracy in percent, mean cross-entropy) of the current network, eval mode."""
         acc, loss = c_double(), c_double()
-        _lib.nad_trainer_evaluate(self._handle, dataset._handle, byref(acc), byref(loss))
+        with self._busy() as h:
+            _lib.nad_trainer_evaluate(h, dataset._handle, byref(acc), byref(loss))
         return acc.value, loss.value
 
     def get_params(self):
+        """Copy of the flat parameter array (num_params float32)."""
         b = output((self.num_params,))
         _lib.nad_trainer_get_params(self._handle, b.ptr, b.n)
         return b.keep
@@ -976,6 +1056,83 @@ def png_write_nads(path, nads, count=None, shape=None):
     _lib.nad_png_write_nads(_fspath(path), nb.ptr, count, c, h, w)
 
 
+def _format_of(path, format):
+    """FigureFormat from a name or member, else from the extension of path (default PNG)."""
+    if format is None:
+        ext = os.path.splitext(os.fspath(path))[1].lower().lstrip('.')
+        format = ext if ext in ('png', 'svg', 'pdf') else 'png'
+    if isinstance(format, str):
+        if format.upper() not in FigureFormat.__members__:
+            raise ValueError("format must be 'png', 'svg' or 'pdf', got %r" % format)
+        return FigureFormat[format.upper()]
+    return FigureFormat(format)
+
+
+def _text(s):
+    return None if s is None else str(s).encode('utf-8')
+
+
+def figure_nads(path, nads, shape, eigenvalues=None, show=None, title=None, not_converged=False,
+                format=None):
+    """NAD grid with labels, spectra, colour bars and title (nad_figure_nads). nads: K x D
+    floats, shape (C, H, W); show: NAD indices to draw (default the first 16); format 'png',
+    'svg' or 'pdf' (default from the extension)."""
+    nb = as_input(nads)
+    c, h, w = (int(v) for v in shape)
+    k = nb.n // (c * h * w)
+    eb = as_input(eigenvalues, 'd') if eigenvalues is not None else None
+    if eb is not None and eb.n < k:
+        raise _shape_error('nad_figure_nads', '%d eigenvalues for %d NADs', eb.n, k)
+    sb = (c_int64 * len(show))(*[int(i) for i in show]) if show is not None else None
+    _lib.nad_figure_nads(_fspath(path), _format_of(path, format), nb.ptr, k, c, h, w,
+                         eb.ptr if eb is not None else None, sb, len(show) if show else 0,
+                         _text(title), 1 if not_converged else 0)
+
+
+def figure_spectrum(path, spectrum, shape, title=None, format=None):
+    """Covariance spectrum (C x H x W, fftshifted) with axes in cycles per image."""
+    sb = as_input(spectrum, 'd')
+    c, h, w = (int(v) for v in shape)
+    if sb.n != c * h * w:
+        raise _shape_error('nad_figure_spectrum', 'shape %s needs %d values, got %d', shape,
+                           c * h * w, sb.n)
+    _lib.nad_figure_spectrum(_fspath(path), _format_of(path, format), sb.ptr, c, h, w,
+                             _text(title))
+
+
+def figure_eigenvalues(path, eigenvalues, title=None, format=None):
+    """Eigenvalue decay on a log scale."""
+    eb = as_input(eigenvalues, 'd')
+    _lib.nad_figure_eigenvalues(_fspath(path), _format_of(path, format), eb.ptr, eb.n,
+                                _text(title))
+
+
+def figure_heatmap(path, values, shape, lo, hi, x0=0.0, dx=1.0, y0=0.0, dy=1.0, title=None,
+                   x_label=None, y_label=None, value_label=None, format=None):
+    """Heat map (row 0 at the top) with axes and a colour bar; values beyond [lo, hi] are
+    clamped and the figure says so."""
+    vb = as_input(values, 'd')
+    rows, cols = (int(v) for v in shape)
+    if vb.n != rows * cols:
+        raise _shape_error('nad_figure_heatmap', '%dx%d cells, got %d values', rows, cols, vb.n)
+    _lib.nad_figure_heatmap(_fspath(path), _format_of(path, format), vb.ptr, rows, cols,
+                            float(lo), float(hi), float(x0), float(dx), float(y0), float(dy),
+                            _text(title), _text(x_label), _text(y_label), _text(value_label))
+
+
+def figure_lines(path, x, ys, y_lo, y_hi, title=None, x_label=None, y_label=None, legend=None,
+                 format=None):
+    """Line plot of one or more series (ys: a list of sequences, each as long as x)."""
+    xb = as_input(x, 'd')
+    flat = [float(v) for series in ys for v in series]
+    if len(flat) != xb.n * len(ys):
+        raise _shape_error('nad_figure_lines', 'each series needs %d values', xb.n)
+    yb = (c_double * len(flat))(*flat)
+    _lib.nad_figure_lines(_fspath(path), _format_of(path, format), xb.ptr, yb, xb.n, len(ys),
+                          float(y_lo), float(y_hi), _text(title), _text(x_label), _text(y_label),
+                          _text('\n'.join(legend)) if legend else None)
+
+
 def png_write_heatmap(path, values, lo=None, hi=None, shape=None):
     """PNG heat map (viridis, row 0 at the top, NaN grey) of a 2-D array of values mapped from
     [lo, hi] (default: the finite min and max)."""
@@ -1081,3 +1238,33 @@ def png_write_images(path, x, cols, lo=0.0, hi=1.0):
         raise _shape_error('nad_png_write_images', 'x must be (n, c, h, w), got shape %s', s)
     n, c, h, w = (int(v) for v in s)
     _lib.nad_png_write_images(_fspath(path), xb.ptr, n, c, h, w, int(cols), float(lo), float(hi))
+
+
+def figure_images(path, x, cols, lo=0.0, hi=1.0, title=None, format=None):
+    """Grid of the images x (n, c, h, w), c = 1 or 3, with an optional title; format 'png',
+    'svg' or 'pdf' (default from the extension)."""
+    xb = as_input(x)
+    s = xb.shape
+    if s is None or len(s) != 4:
+        raise _shape_error('nad_figure_images', 'x must be (n, c, h, w), got shape %s', s)
+    n, c, h, w = (int(v) for v in s)
+    _lib.nad_figure_images(_fspath(path), _format_of(path, format), xb.ptr, n, c, h, w,
+                           int(cols), float(lo), float(hi), _text(title))
+
+
+# ---- one-call helpers; what dir(libnad) shows ---------------------------------------------
+from ._helpers import (BiasResult, PoisonResult, Result, bias, estimate,  # noqa: E402
+                       poison)  # (needs the classes above)
+
+
+def __dir__():
+    """The public names only (PEP 562): no ctypes or helper modules in dir(libnad)."""
+    return sorted(set(__all__) | {'plot', 'library', '__version__'})
+
+
+def __getattr__(name):
+    """libnad.plot is imported on first use (it needs matplotlib, which libnad does not)."""
+    if name == 'plot':
+        import importlib
+        return importlib.import_module('.plot', __name__)
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

@@ -6,6 +6,7 @@ libnad/__init__.py. Only the standard library is used.
 import ctypes
 import ctypes.util
 import enum
+import operator
 import os
 from ctypes import (CFUNCTYPE, POINTER, c_char_p, c_double, c_float, c_int, c_int32, c_int64,
                     c_size_t, c_uint32, c_uint64, c_void_p)
@@ -120,6 +121,12 @@ class FourierPart(enum.IntEnum):
     COS = 2
 
 
+class FigureFormat(enum.IntEnum):
+    PNG = 0
+    SVG = 1
+    PDF = 2
+
+
 def option_is_double(o):
     """nad.h: ids 100-199 take int64, 200-299 double."""
     return 200 <= int(o) < 300
@@ -129,7 +136,17 @@ def option_is_double(o):
 
 class NadError(Exception):
     """A libnad call failed. status is a Status, function the C function's name, message the
-    library's detailed message (nad_last_error) read right after the call."""
+    library's detailed message (nad_last_error) read right after the call.
+
+    Failures raise the subclass of the status, which is also the matching built-in exception
+    (NadValueError is a ValueError, NadIOError an OSError, NadMemoryError a MemoryError, ...), so
+    code that catches the built-ins works; NadError(status, ...) itself builds that subclass."""
+
+    def __new__(cls, status=None, function='', message='', *args):
+        if cls is NadError:
+            cls = _ERROR_CLASSES.get(status, NadError)
+        # the C-level constructor of the instance layout: OSError's own, else Exception's
+        return (OSError.__new__ if issubclass(cls, OSError) else Exception.__new__)(cls)
 
     def __init__(self, status, function, message=''):
         try:
@@ -139,7 +156,14 @@ class NadError(Exception):
         self.status = status
         self.function = function
         self.message = message
-        super().__init__(status, function, message)
+        Exception.__init__(self, status, function, message)
+        # OSError's constructor would read (status, function, message) as (errno, strerror,
+        # filename): a libnad status is not an errno.
+        if isinstance(self, OSError):
+            self.errno, self.strerror, self.filename = None, str(self), None
+
+    def __reduce__(self):
+        return (NadError, (int(self.status), self.function, self.message))
 
     def __str__(self):
         name = status_string(self.status)
@@ -148,8 +172,64 @@ class NadError(Exception):
         return '%s: %s' % (self.function, name)
 
 
+class NadValueError(NadError, ValueError):
+    """ERR_INVALID_ARG: a bad argument (NULL, out of range, unknown name)."""
+
+
+class NadMemoryError(NadError, MemoryError):
+    """ERR_OUT_OF_MEMORY: an allocation failed, a size overflowed, or the run does not fit the
+    memory budget."""
+
+
+class NadMisuseError(NadError, RuntimeError):
+    """ERR_MISUSE: calls in the wrong order (e.g. results read before run)."""
+
+
+class NadUnsupportedError(NadError, NotImplementedError):
+    """ERR_UNSUPPORTED: a valid request this build (or this older library) cannot do."""
+
+
+class NadNumericalError(NadError, ArithmeticError):
+    """ERR_NUMERICAL: LAPACK failure, NaN or Inf."""
+
+
+class NadIOError(NadError, OSError):
+    """ERR_IO: a file cannot be opened, read or written."""
+
+
+class NadCancelledError(NadError):
+    """ERR_CANCELLED: a callback stopped the run."""
+
+
+class NadOptionTypeError(NadError, TypeError):
+    """ERR_OPTION_TYPE: an option set with the wrong typed setter."""
+
+
+class NadParseError(NadValueError):
+    """ERR_PARSE: an architecture spec or name not understood."""
+
+
+class NadShapeError(NadValueError):
+    """ERR_SHAPE: shapes or buffer lengths do not fit together."""
+
+
+class NadFormatError(NadValueError):
+    """ERR_FORMAT: a file exists but its content is malformed or mismatched."""
+
+
+_ERROR_CLASSES = {
+    Status.ERR_INVALID_ARG: NadValueError, Status.ERR_OUT_OF_MEMORY: NadMemoryError,
+    Status.ERR_MISUSE: NadMisuseError, Status.ERR_UNSUPPORTED: NadUnsupportedError,
+    Status.ERR_NUMERICAL: NadNumericalError, Status.ERR_IO: NadIOError,
+    Status.ERR_CANCELLED: NadCancelledError, Status.ERR_OPTION_TYPE: NadOptionTypeError,
+    Status.ERR_PARSE: NadParseError, Status.ERR_SHAPE: NadShapeError,
+    Status.ERR_FORMAT: NadFormatError,
+}
+ERROR_CLASSES = tuple(_ERROR_CLASSES.values())
+
+
 class LibraryNotFound(ImportError):
-    pass
+    """libnad could not be found or loaded (see library_path())."""
 
 
 def _check(result, func, args):
@@ -159,6 +239,76 @@ def _check(result, func, args):
         msg = _lib.nad_last_error()
         raise NadError(result, func.__name__, msg.decode('utf-8', 'replace') if msg else '')
     return result
+
+
+class ArgumentRangeError(OverflowError, ValueError):
+    """An integer argument does not fit the C parameter's type (ctypes would wrap it silently:
+    seed=2**64 would become seed 0)."""
+
+
+def _int_param(ctype, bits, signed):
+    """Converter for a C integer of `bits` bits: Python ints (and objects with __index__, such
+    as numpy integers) in range only; out of range raises ArgumentRangeError."""
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    cname = '%sint%d' % ('' if signed else 'u', bits)
+
+    def convert(obj):
+        if isinstance(obj, ctype):
+            return obj
+        if isinstance(obj, float):
+            raise TypeError('expected an integer for a %s argument, got float %r' % (cname, obj))
+        v = operator.index(obj)
+        if not lo <= v <= hi:
+            raise ArgumentRangeError('%d is out of range for a %s argument [%d, %d]'
+                                     % (v, cname, lo, hi))
+        return v
+    return convert
+
+
+def _cstring(obj):
+    """Converter for C strings: bytes (or str, UTF-8) without NUL, which would silently cut the
+    string ('lenet\\0xyz' would name 'lenet'), or None."""
+    if obj is None:
+        return None
+    if isinstance(obj, str):
+        obj = obj.encode('utf-8')
+    if not isinstance(obj, (bytes, c_char_p)):
+        raise TypeError('expected a string or bytes, got %s' % type(obj).__name__)
+    if isinstance(obj, bytes) and b'\0' in obj:
+        raise ValueError('embedded NUL character in string argument %r' % obj)
+    return obj
+
+
+# The one conversion of scalar arguments: every parameter of these ctypes types in _FUNCS goes
+# through its converter (range, NUL) before ctypes sees it, instead of being wrapped or cut by
+# ctypes; the errors are the Python ones (OverflowError/ValueError/TypeError), which ctypes'
+# own from_param hook would turn into ctypes.ArgumentError.
+_CONVERTERS = {
+    c_int64: _int_param(c_int64, 64, True),
+    c_uint64: _int_param(c_uint64, 64, False),
+    c_int32: _int_param(c_int32, 32, True),
+    c_uint32: _int_param(c_uint32, 32, False),
+    c_size_t: _int_param(c_size_t, 8 * ctypes.sizeof(c_size_t), False),
+    c_char_p: _cstring,
+}
+if c_int not in _CONVERTERS:  # c_int is c_int32 on every platform libnad supports
+    _CONVERTERS[c_int] = _int_param(c_int, 8 * ctypes.sizeof(c_int), True)
+
+
+class _Checked:
+    """A registered C function whose scalar arguments pass _CONVERTERS first."""
+
+    def __init__(self, f, argtypes):
+        self._f = f
+        self.__name__ = f.__name__
+        self._conv = [(i, _CONVERTERS[a]) for i, a in enumerate(argtypes) if a in _CONVERTERS]
+
+    def __call__(self, *args):
+        if self._conv and len(args) == len(self._f.argtypes):
+            args = list(args)
+            for i, conv in self._conv:
+                args[i] = conv(args[i])
+        return self._f(*args)
 
 
 class HANDLE(c_void_p):
@@ -239,6 +389,7 @@ _FUNCS = [
     ('nad_estimator_set_eval_data', [HANDLE, HANDLE], c_int, _check),
     ('nad_estimator_set_progress', [HANDLE, PROGRESS_FN, c_void_p], c_int, _check),
     ('nad_estimator_set_checkpoint', [HANDLE, c_char_p, c_int64], c_int, _check),
+    ('nad_estimator_checkpoint_error', [HANDLE, P(c_int64)], c_char_p),
     ('nad_estimator_run', [HANDLE], c_int, _check),
     ('nad_estimator_plan', [HANDLE, P(c_int64), P(c_int64), P(c_int64), P(c_int64)], c_int,
      _check),
@@ -313,6 +464,19 @@ _FUNCS = [
      c_int, _check),
     ('nad_png_write_images', [c_char_p, P(c_float), c_int64, c_int64, c_int64, c_int64, c_int64,
                               c_double, c_double], c_int, _check),
+    ('nad_figure_images', [c_char_p, c_int, P(c_float), c_int64, c_int64, c_int64, c_int64,
+                           c_int64, c_double, c_double, c_char_p], c_int, _check),
+    ('nad_figure_format_by_name', [c_char_p, P(c_int)], c_int, _check),
+    ('nad_figure_nads', [c_char_p, c_int, P(c_float), c_int64, c_int64, c_int64, c_int64,
+                         P(c_double), P(c_int64), c_int64, c_char_p, c_int32], c_int, _check),
+    ('nad_figure_spectrum', [c_char_p, c_int, P(c_double), c_int64, c_int64, c_int64, c_char_p],
+     c_int, _check),
+    ('nad_figure_eigenvalues', [c_char_p, c_int, P(c_double), c_int64, c_char_p], c_int, _check),
+    ('nad_figure_heatmap', [c_char_p, c_int, P(c_double), c_int64, c_int64, c_double, c_double,
+                            c_double, c_double, c_double, c_double, c_char_p, c_char_p, c_char_p,
+                            c_char_p], c_int, _check),
+    ('nad_figure_lines', [c_char_p, c_int, P(c_double), P(c_double), c_int64, c_int64, c_double,
+                          c_double, c_char_p, c_char_p, c_char_p, c_char_p], c_int, _check),
 ]
 
 
@@ -328,9 +492,25 @@ class _Missing:
                        'the loaded libnad (%s) has no %s' % (_path, self.__name__))
 
 
+def _recorded_library():
+    """The installed library recorded by setup.py at install time, or None."""
+    try:
+        from ._build_config import LIBRARY
+    except ImportError:  # running from the source tree
+        return None
+    return LIBRARY if LIBRARY and os.path.exists(LIBRARY) else None
+
+
 def library_path():
-    """Where the library is looked for: $NAD_LIBRARY, else ctypes.util.find_library('nad')."""
-    return os.environ.get('NAD_LIBRARY') or ctypes.util.find_library('nad')
+    """Where the library is looked for: $NAD_LIBRARY (an override), else the copy bundled into
+    the installed package (libnad/libnad.so.0), else the installed library recorded when the
+    package was built (its pkg-config prefix), else ctypes.util.find_library('nad')."""
+    if os.environ.get('NAD_LIBRARY'):
+        return os.environ['NAD_LIBRARY']
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'libnad.so.0')
+    if os.path.exists(bundled):
+        return bundled
+    return _recorded_library() or ctypes.util.find_library('nad')
 
 
 def check_version(number):
@@ -355,6 +535,7 @@ def _register(lib):
         f.restype = restype
         if len(entry) > 3:
             f.errcheck = entry[3]
+        setattr(lib, name, _Checked(f, argtypes))
     return missing
 
 
@@ -434,10 +615,12 @@ def blas_warning():
 
 
 def status_string(s):
+    """Static English name of a status ("invalid argument", ...; nad_status_string)."""
     return _lib.nad_status_string(int(s)).decode()
 
 
 def last_error():
+    """Message of the last failing libnad call on this thread ('' if none; nad_last_error)."""
     m = _lib.nad_last_error()
     return m.decode('utf-8', 'replace') if m else ''
 

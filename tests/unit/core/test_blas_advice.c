@@ -98,8 +98,13 @@ int main(void) {
     if (want == NADI_SIMD_AVX2 && has_flag(flags, "avx512f"))
       want = NADI_SIMD_AVX512;
 #if defined(__x86_64__) || defined(__i386__)
-    CHECK(level == want, "CPUID level %d (%s), /proc/cpuinfo says %d", level,
-          nadi_cpu_simd_name(level), want);
+    /* valgrind's CPU has no AVX-512 and its CPUID says so: below the real CPU, never above */
+    if (getenv("NAD_TEST_VALGRIND"))
+      CHECK(level <= want, "CPUID level %d (%s) under valgrind, /proc/cpuinfo says %d", level,
+            nadi_cpu_simd_name(level), want);
+    else
+      CHECK(level == want, "CPUID level %d (%s), /proc/cpuinfo says %d", level,
+            nadi_cpu_simd_name(level), want);
 #else
     CHECK(level == NADI_SIMD_UNKNOWN, "level %d on a non-x86 CPU", level);
 #endif

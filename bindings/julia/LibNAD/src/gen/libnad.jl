@@ -99,10 +99,16 @@ const nad_align_kind = Cint
 const NAD_ALIGN_BETWEEN = nad_align_kind(0)
 const NAD_ALIGN_DISCRIMINANT = nad_align_kind(1)
 
+const nad_figure_format = Cint
+const NAD_FIGURE_PNG = nad_figure_format(0)
+const NAD_FIGURE_SVG = nad_figure_format(1)
+const NAD_FIGURE_PDF = nad_figure_format(2)
+
 """
     nad_version()
 
 NAD_VERSION_NUMBER of the library actually loaded (compare with the macro of the header).
+@return the version number, MAJOR·10000 + MINOR·100 + PATCH
 
 C: `uint32_t nad_version(void)`
 """
@@ -114,6 +120,7 @@ end
     nad_version_string()
 
 "MAJOR.MINOR.PATCH" of the library actually loaded; static storage.
+@return the version string (static storage)
 
 C: `const char * nad_version_string(void)`
 """
@@ -125,6 +132,8 @@ end
     nad_status_string(s)
 
 Static, never-NULL English name of a status ("invalid argument", ...).
+@param s a status code (any value; unknown ones give "unknown status")
+@return the name (static storage, never NULL)
 
 C: `const char * nad_status_string(nad_status s)`
 """
@@ -138,6 +147,7 @@ end
 Detailed message of the last failing libnad call on this thread ("" if none). Thread-local
 storage, valid until the next failing call on this thread. Wrappers must read it right after
 the failing call.
+@return the message (thread-local storage, never NULL)
 
 C: `const char * nad_last_error(void)`
 """
@@ -155,6 +165,8 @@ CPU falls back to generic kernels, 2-5x slower), NAD_BLAS_WARNING says so and NA
 gives the variable to set before loading. The `nad` tool restarts itself once with it, and
 the Python binding sets it before loading the library. Static storage; never NULL ("" for
 an unknown field).
+@param f which fact to report
+@return the fact (static storage, never NULL)
 
 C: `const char * nad_blas_info(nad_blas_field f)`
 """
@@ -168,6 +180,7 @@ end
 Threads the BLAS uses for one call now (OpenBLAS: openblas_get_num_threads; BLIS:
 BLIS_NUM_THREADS, 1 when unset). The estimator runs the BLAS single-threaded while its own
 workers probe networks, and with these threads for the eigensolve.
+@return the number of threads
 
 C: `int32_t nad_blas_threads(void)`
 """
@@ -179,6 +192,7 @@ end
     nad_arch_builtin_count()
 
 Number of built-in architecture names.
+@return the number of built-in architectures
 
 C: `int32_t nad_arch_builtin_count(void)`
 """
@@ -192,6 +206,8 @@ end
 Name of built-in architecture i (0 <= i < count), static storage; NULL when out of range.
 Names: logreg, lenet, lenet-nopool, vgg11, vgg11-bn, vgg11-nopool, resnet18,
 resnet18-noshortcut, densenet121, allconv.
+@param i index, 0 <= i < nad_arch_builtin_count()
+@return the name, or NULL when i is out of range
 
 C: `const char * nad_arch_builtin_name(int32_t i)`
 """
@@ -204,6 +220,13 @@ end
 
 Build a built-in architecture for inputs of shape c×h×w and `outputs` outputs.
 NAD_ERR_PARSE for an unknown name, NAD_ERR_SHAPE when the layers do not fit the input.
+@param name built-in name, e.g. "lenet"
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param outputs number of outputs (>= 1)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_create_builtin(const char * name, int64_t c, int64_t h, int64_t w, int64_t outputs, nad_arch * * out)`
 """
@@ -222,6 +245,12 @@ conv OUT kK [sS] [pP] [nobias] | maxpool K [sS] | avgpool K [sS] | relu | bn | d
 e.g. "conv 6 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 120; relu; fc 84; relu; fc 1".
 `fc` flattens its input. The number of outputs is the size of the last layer. On a bad spec,
 NAD_ERR_PARSE and nad_last_error() names the character position and what was expected.
+@param spec the layer spec (NUL-terminated)
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_create_spec(const char * spec, int64_t c, int64_t h, int64_t w, nad_arch * * out)`
 """
@@ -233,6 +262,7 @@ end
     nad_arch_destroy(a)
 
 Release an architecture (NULL: no-op). Nets and estimators keep their own reference.
+@param a the architecture
 
 C: `void nad_arch_destroy(nad_arch * a)`
 """
@@ -244,6 +274,8 @@ end
     nad_arch_name(a)
 
 Name given at creation ("lenet", or "spec" for a spec). Owned by a.
+@param a the architecture
+@return the name (owned by a)
 
 C: `const char * nad_arch_name(const nad_arch * a)`
 """
@@ -255,6 +287,9 @@ end
     nad_arch_input_shape(a, shape)
 
 Input shape (c, h, w) into shape[3].
+@param a the architecture
+@param[out] shape receives (c, h, w)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_input_shape(const nad_arch * a, int64_t * shape)`
 """
@@ -266,6 +301,9 @@ end
     nad_arch_num_outputs(a, k)
 
 Number of outputs per sample.
+@param a the architecture
+@param[out] k receives the number of outputs
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_outputs(const nad_arch * a, int64_t * k)`
 """
@@ -278,6 +316,9 @@ end
 
 Number of floats in the flat parameter array (PyTorch state_dict order, BatchNorm running
 statistics included, num_batches_tracked excluded).
+@param a the architecture
+@param[out] n receives the number of floats
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_params(const nad_arch * a, int64_t * n)`
 """
@@ -289,6 +330,9 @@ end
     nad_arch_num_trainable(a, n)
 
 Number of trainable parameters (= sum(p.numel() for p in model.parameters()) in PyTorch).
+@param a the architecture
+@param[out] n receives the number of trainable parameters
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_trainable(const nad_arch * a, int64_t * n)`
 """
@@ -300,6 +344,9 @@ end
     nad_arch_flops(a, flops)
 
 Floating-point operations of one forward pass of one sample (multiply-add = 2).
+@param a the architecture
+@param[out] flops receives the FLOPs per sample
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_flops(const nad_arch * a, int64_t * flops)`
 """
@@ -311,6 +358,9 @@ end
     nad_arch_num_layers(a, n)
 
 Number of layers (nodes of the graph, in execution order).
+@param a the architecture
+@param[out] n receives the number of layers
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_layers(const nad_arch * a, int64_t * n)`
 """
@@ -324,6 +374,13 @@ end
 Describe layer i: a one-line description (e.g. "conv2d 1->6 k5 s1 p0"; owned by a), its
 per-sample output shape, its parameter count (state_dict floats) and forward FLOPs per sample.
 Any out pointer may be NULL.
+@param a the architecture
+@param i layer index, 0 <= i < nad_arch_num_layers
+@param[out] desc receives the description (owned by a); may be NULL
+@param[out] out_shape receives the per-sample output shape; may be NULL
+@param[out] params receives the parameter count; may be NULL
+@param[out] flops receives the forward FLOPs per sample; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_layer(const nad_arch * a, int64_t i, const char * * desc, int64_t * out_shape, int64_t * params, int64_t * flops)`
 """
@@ -335,6 +392,9 @@ end
     nad_arch_num_tensors(a, n)
 
 Number of parameter tensors (state_dict entries).
+@param a the architecture
+@param[out] n receives the number of tensors
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_num_tensors(const nad_arch * a, int64_t * n)`
 """
@@ -347,6 +407,13 @@ end
 
 Tensor t: name (e.g. "3.weight", owned by a), offset in the flat array, element count and
 whether it is trainable (running statistics are not). Any out pointer may be NULL.
+@param a the architecture
+@param t tensor index, 0 <= t < nad_arch_num_tensors
+@param[out] name receives the name (owned by a); may be NULL
+@param[out] offset receives the offset in the flat array; may be NULL
+@param[out] numel receives the element count; may be NULL
+@param[out] trainable receives 1 if trainable, else 0; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_arch_tensor(const nad_arch * a, int64_t t, const char * * name, int64_t * offset, int64_t * numel, int32_t * trainable)`
 """
@@ -360,6 +427,10 @@ end
 New network with PyTorch's default initialisation (VGG convolutions: N(0, sqrt(2/(k·k·out))),
 bias 0; BatchNorm weight 1, bias 0, running mean 0, var 1) drawn from `seed`. The same
 (arch, seed) always gives the same weights. Retains a.
+@param a the architecture
+@param seed seed of the initialisation
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_create(const nad_arch * a, uint64_t seed, nad_net * * out)`
 """
@@ -372,6 +443,11 @@ end
 
 New network whose parameters are copied from params[0..len) (len must equal
 nad_arch_num_params). Retains a.
+@param a the architecture
+@param params the flat parameter array (copied)
+@param len number of elements at the pointer (must equal the number needed)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_create_from_params(const nad_arch * a, const float * params, size_t len, nad_net * * out)`
 """
@@ -383,6 +459,7 @@ end
     nad_net_destroy(n)
 
 Release a network (NULL: no-op).
+@param n the network
 
 C: `void nad_net_destroy(nad_net * n)`
 """
@@ -394,6 +471,10 @@ end
     nad_net_get_params(n, dst, len)
 
 Copy the flat parameter array into dst (len = nad_arch_num_params).
+@param n the network
+@param[out] dst receives the parameters
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_get_params(const nad_net * n, float * dst, size_t len)`
 """
@@ -405,6 +486,10 @@ end
     nad_net_set_params(n, src, len)
 
 Overwrite the parameters from src (copied).
+@param n the network
+@param src the new parameters
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_set_params(nad_net * n, const float * src, size_t len)`
 """
@@ -418,6 +503,10 @@ end
 Training mode (1): BatchNorm uses batch statistics and updates its running averages, Dropout
 masks with a generator seeded by `seed`. Eval mode (0, the default): BatchNorm uses running
 statistics, Dropout is the identity.
+@param n the network
+@param training 1 for training mode, 0 for eval mode
+@param seed seed of the Dropout masks
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_set_training(nad_net * n, int32_t training, uint64_t seed)`
 """
@@ -430,6 +519,12 @@ end
 
 Forward a batch: x has batch·c·h·w floats, y receives batch·outputs floats (y_len checked).
 The activations are kept for a following nad_net_backward.
+@param n the network
+@param x the inputs, batch·c·h·w floats
+@param batch number of samples
+@param[out] y receives the outputs, batch·outputs floats
+@param y_len number of floats at y
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_forward(nad_net * n, const float * x, int64_t batch, float * y, size_t y_len)`
 """
@@ -444,6 +539,14 @@ Reverse pass through the last forward: dy (batch·outputs) is the gradient of a 
 with respect to the outputs. Writes the input gradient into dx (batch·c·h·w, may be NULL)
 and the parameter gradient, summed over the batch, into dparams (num_params floats, entries
 of running statistics set to 0; may be NULL). NAD_ERR_MISUSE without a forward first.
+@param n the network
+@param dy gradient of the loss with respect to the outputs
+@param dy_len number of floats at dy (batch·outputs)
+@param[out] dx receives the input gradient; may be NULL
+@param dx_len number of floats at dx (batch·c·h·w)
+@param[out] dparams receives the parameter gradient; may be NULL
+@param dparams_len number of floats at dparams (num_params)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_backward(nad_net * n, const float * dy, size_t dy_len, float * dx, size_t dx_len, float * dparams, size_t dparams_len)`
 """
@@ -456,6 +559,14 @@ end
 
 Convenience: input gradient of sum_k w[k]·f_k(x) for every sample of the batch
 (w has `outputs` entries). dx has batch·c·h·w floats. Runs a forward and a backward.
+@param n the network
+@param x the inputs, batch·c·h·w floats
+@param batch number of samples
+@param w weight of each output
+@param w_len number of weights (the number of outputs)
+@param[out] dx receives the input gradients
+@param dx_len number of floats at dx (batch·c·h·w)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_net_input_grad(nad_net * n, const float * x, int64_t batch, const float * w, size_t w_len, float * dx, size_t dx_len)`
 """
@@ -469,6 +580,11 @@ end
 Read a .npy file (format 1.0, 2.0 or 3.0; little-endian '<f4' or '<f8'; C order) into a newly
 allocated float array (float64 data is converted) that the caller frees with nad_free().
 shape receives up to 8 dimensions, *ndim their number. Malformed files: NAD_ERR_FORMAT.
+@param path file path
+@param[out] data receives the array, to be freed with nad_free()
+@param[out] shape receives the dimensions
+@param[out] ndim receives the number of dimensions
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_npy_read_f32(const char * path, float * * data, int64_t * shape, int32_t * ndim)`
 """
@@ -481,6 +597,12 @@ end
 
 Write float32 (dtype_f64 = 0) or float64 (dtype_f64 = 1) data of the given shape to a .npy
 file; `data` points to float or double accordingly. Written atomically (temp file + rename).
+@param path file path
+@param data the array (float or double, see dtype_f64)
+@param dtype_f64 1 for float64 data, 0 for float32
+@param shape the ndim dimensions
+@param ndim number of dimensions (1 to 8)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_npy_write(const char * path, const void * data, int32_t dtype_f64, const int64_t * shape, int32_t ndim)`
 """
@@ -492,6 +614,7 @@ end
     nad_free(p)
 
 Free memory that libnad allocated for the caller (NULL: no-op).
+@param p memory allocated by libnad, or NULL
 
 C: `void nad_free(void * p)`
 """
@@ -520,6 +643,9 @@ then means K = L. D <= 2^24. Sketches merge (halves, checkpoints, MPI ranks) wit
 bound, but a merged sketch is not bit-equal to one of an uninterrupted run..
 Plus, while running, one probe per network computed at once (parameters and activations
 of a batch). Everything stays within NAD_OPT_MEMORY: see nad_estimator_plan.
+@param a the architecture
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_create(const nad_arch * a, nad_estimator * * out)`
 """
@@ -531,6 +657,7 @@ end
     nad_estimator_destroy(e)
 
 Release an estimator (NULL: no-op).
+@param e the estimator
 
 C: `void nad_estimator_destroy(nad_estimator * e)`
 """
@@ -545,6 +672,10 @@ Set an integer option; NAD_ERR_OPTION_TYPE for a double option, NAD_ERR_INVALID_
 range, NAD_ERR_MISUSE once the estimator has run. The options that define the computed
 quantity (seed, mode, step, evaluation point) are also frozen once networks have been
 accumulated from a checkpoint: set them before nad_estimator_load.
+@param e the estimator
+@param o the option
+@param v the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_int(nad_estimator * e, nad_option o, int64_t v)`
 """
@@ -556,6 +687,10 @@ end
     nad_estimator_set_double(e, o, v)
 
 Set a double option (see nad_estimator_set_int).
+@param e the estimator
+@param o the option
+@param v the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_double(nad_estimator * e, nad_option o, double v)`
 """
@@ -567,6 +702,10 @@ end
     nad_estimator_get_int(e, o, v)
 
 Read an integer option.
+@param e the estimator
+@param o the option
+@param[out] v receives the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_get_int(const nad_estimator * e, nad_option o, int64_t * v)`
 """
@@ -578,6 +717,10 @@ end
     nad_estimator_get_double(e, o, v)
 
 Read a double option.
+@param e the estimator
+@param o the option
+@param[out] v receives the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_get_double(const nad_estimator * e, nad_option o, double * v)`
 """
@@ -589,6 +732,10 @@ end
     nad_option_bounds(o, lo, hi)
 
 Valid range of an option (for int options the bounds are exact integers).
+@param o the option
+@param[out] lo receives the smallest valid value
+@param[out] hi receives the largest valid value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_option_bounds(nad_option o, double * lo, double * hi)`
 """
@@ -603,6 +750,9 @@ Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch"
 "eval_point", "first_network", "memory", "sketch", "step", "network", "output", and for the trainer
 "epochs", "lr", "momentum", "weight_decay", "clip", "schedule", "shuffle");
 NAD_ERR_INVALID_ARG for an unknown name.
+@param name the option name
+@param[out] o receives the option id
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_option_by_name(const char * name, nad_option * o)`
 """
@@ -616,6 +766,9 @@ end
 The handles that take option o, as a mask of nad_owner bits into *owners (e.g.
 NAD_OWNER_ESTIMATOR | NAD_OWNER_TRAINER for NAD_OPT_SEED); NAD_ERR_INVALID_ARG for an
 unknown option. The other handle's setters refuse it with NAD_ERR_INVALID_ARG.
+@param o the option
+@param[out] owners receives the nad_owner bits
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_option_owner(nad_option o, int32_t * owners)`
 """
@@ -627,6 +780,10 @@ end
     nad_estimator_set_eval_point(e, x0, len)
 
 Use x0 (D = c·h·w floats, copied) as evaluation point; sets NAD_OPT_EVAL_POINT to USER.
+@param e the estimator
+@param x0 the evaluation point, D floats
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_eval_point(nad_estimator * e, const float * x0, size_t len)`
 """
@@ -642,6 +799,10 @@ and nad_trainer_get_params give them) are copied and used, in eval mode, for eve
 sets NAD_OPT_NETWORK to NAD_NETWORK_FIXED. Non-finite values are NAD_ERR_INVALID_ARG, a
 wrong length NAD_ERR_SHAPE. Defines the run: checkpoints record a hash of the parameters
 and refuse to resume with others.
+@param e the estimator
+@param params the parameters (copied)
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_network(nad_estimator * e, const float * params, size_t len)`
 """
@@ -657,6 +818,9 @@ architecture's input shape, else NAD_ERR_SHAPE); sets NAD_OPT_EVAL_POINT to NAD_
 The run needs first_network + num_networks <= the number of points. With NAD_OPT_OUTPUT =
 NAD_OUTPUT_LABEL the labels must be < the number of outputs. Defines the run: checkpoints
 record a hash of the points and labels.
+@param e the estimator
+@param points the evaluation points (retained)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_eval_data(nad_estimator * e, const nad_dataset * points)`
 """
@@ -668,6 +832,10 @@ end
     nad_estimator_set_progress(e, fn, user_data)
 
 Install a progress callback (fn NULL removes it).
+@param e the estimator
+@param fn the callback, or NULL
+@param user_data passed to fn unchanged
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_progress(nad_estimator * e, nad_progress_fn fn, void * user_data)`
 """
@@ -682,13 +850,37 @@ During nad_estimator_run, save a checkpoint to `path` (as nad_estimator_save, at
 from the thread that runs) every `every_n_networks` networks computed by the run, and once
 more when the run ends, also by cancellation or error, so that the file always holds every
 network accumulated. A killed run is resumed by loading the file into a new estimator with
-the same settings and running it. path NULL disables. NAD_ERR_MISUSE after the run; a
-failing save stops the run with its status (NAD_ERR_IO).
+the same settings and running it. path NULL disables. NAD_ERR_MISUSE after the run. The
+path is checked and locked when the run starts (NAD_ERR_IO when its directory is missing,
+when it is a symbolic link, a device or a directory, or when another run holds it: the
+lock is the file "<path>.lock"). A save that fails later (a full disk) does not stop the
+run: the file keeps the previous checkpoint, and nad_estimator_checkpoint_error says what
+failed.
+@param e the estimator
+@param path checkpoint file, or NULL to disable
+@param every_n_networks networks between two saves (>= 1)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_set_checkpoint(nad_estimator * e, const char * path, int64_t every_n_networks)`
 """
 function nad_estimator_set_checkpoint(e, path, every_n_networks)
     ccall((:nad_estimator_set_checkpoint, libnad), nad_status, (Ptr{nad_estimator}, Cstring, Int64), e, path, every_n_networks)
+end
+
+"""
+    nad_estimator_checkpoint_error(e, failures)
+
+Message of the last checkpoint save that failed during nad_estimator_run ("" when none
+failed), and in *failures (may be NULL) how many failed. Owned by e. May be called from the
+progress callback to report a failure while the run goes on.
+@param e the estimator
+@param failures receives the number of failed saves, or NULL
+@return the message of the last failed save, "" when none failed (owned by e)
+
+C: `const char * nad_estimator_checkpoint_error(const nad_estimator * e, int64_t * failures)`
+"""
+function nad_estimator_checkpoint_error(e, failures)
+    ccall((:nad_estimator_checkpoint_error, libnad), Cstring, (Ptr{nad_estimator}, Ptr{Int64}), e, failures)
 end
 
 """
@@ -705,6 +897,8 @@ two estimators running at the same time in one process may differ in the last bi
 1e-15 relative); run them one after the other when bits matter. After NAD_ERR_CANCELLED (or
 NAD_ERR_NUMERICAL on a non-finite response) the networks accumulated before stay valid: they can be saved,
 or finalized. Memory: see nad_estimator_create.
+@param e the estimator
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_run(nad_estimator * e)`
 """
@@ -719,6 +913,8 @@ nad_estimator_run without the finalize: accumulate only (a part of a job array, 
 rank); nad_estimator_save / nad_estimator_save_buffer then keep it, and
 nad_estimator_finalize gives the results. Same rules as nad_estimator_run (once, instead of
 it).
+@param e the estimator
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_accumulate(nad_estimator * e)`
 """
@@ -739,6 +935,12 @@ numbers and what to change in nad_last_error(), when the accumulators alone, or 
 network with batch 1 next to them, exceed the budget: nad_estimator_run (and
 nad_estimator_load, for the accumulators) refuse exactly then. Counts libnad's own buffers,
 not the BLAS's per-thread scratch. Any out pointer may be NULL.
+@param e the estimator
+@param[out] budget receives the budget in bytes; may be NULL
+@param[out] bytes receives the planned peak in bytes; may be NULL
+@param[out] batch receives the probe batch; may be NULL
+@param[out] concurrent receives the networks probed at once; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_plan(const nad_estimator * e, int64_t * budget, int64_t * bytes, int64_t * batch, int64_t * concurrent)`
 """
@@ -751,6 +953,10 @@ end
 
 Input dimension D = c·h·w and number of NADs kept K (valid once run or finalized; either
 pointer may be NULL).
+@param e the estimator
+@param[out] d receives D; may be NULL
+@param[out] k receives K; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_dims(const nad_estimator * e, int64_t * d, int64_t * k)`
 """
@@ -762,6 +968,9 @@ end
     nad_estimator_networks_done(e, n)
 
 Number of networks accumulated so far.
+@param e the estimator
+@param[out] n receives the number of networks
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_networks_done(const nad_estimator * e, int64_t * n)`
 """
@@ -773,6 +982,10 @@ end
     nad_estimator_eigenvalues(e, dst, len)
 
 Covariance eigenvalues, descending (K doubles).
+@param e the estimator
+@param[out] dst receives the K eigenvalues
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_eigenvalues(const nad_estimator * e, double * dst, size_t len)`
 """
@@ -785,6 +998,10 @@ end
 
 NADs as K×D floats, unit rows, sorted by eigenvalue. Sign convention: the entry of largest
 magnitude of each row is positive.
+@param e the estimator
+@param[out] dst receives the K×D NADs
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_nads(const nad_estimator * e, float * dst, size_t len)`
 """
@@ -796,6 +1013,10 @@ end
     nad_estimator_mean(e, dst, len)
 
 Mean response (D doubles).
+@param e the estimator
+@param[out] dst receives the D means
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_mean(const nad_estimator * e, double * dst, size_t len)`
 """
@@ -808,6 +1029,10 @@ end
 
 Fourier power spectrum of the covariance, per channel, fftshifted: c×h×w doubles,
 P_c = sum_i λ_i |DFT2(NAD_i[c])|² over all D eigenpairs (independent of TOP_K).
+@param e the estimator
+@param[out] dst receives the c×h×w spectrum
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_spectrum(const nad_estimator * e, double * dst, size_t len)`
 """
@@ -821,6 +1046,11 @@ end
 Convergence: the networks are split into two halves by parity of their index; for the top-k
 subspace, overlap = mean cos² of the principal angles between the halves' top-k NADs, and
 spectrum_corr = correlation of the two halves' log spectra. Needs run.
+@param e the estimator
+@param k size of the compared subspace (1 <= k <= K)
+@param[out] overlap receives the subspace overlap in [0, 1]
+@param[out] spectrum_corr receives the log-spectrum correlation
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_convergence(const nad_estimator * e, int64_t k, double * overlap, double * spectrum_corr)`
 """
@@ -837,6 +1067,9 @@ cancelled one, or after a load. The file takes about 8·D² bytes (both halves' 
 triangles); in the sketching mode at most about 4·L·8·D bytes (the sketches' rows) plus the
 spectra. A saved part of a run (NAD_OPT_FIRST_NETWORK, NAD_OPT_NUM_NETWORKS) is merged into
 another estimator by nad_estimator_load: this is how job arrays and MPI ranks combine.
+@param e the estimator
+@param path file path
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_save(const nad_estimator * e, const char * path)`
 """
@@ -855,6 +1088,9 @@ overlapping network ranges; a refused file leaves e unchanged. A following run s
 the networks already accumulated, so re-running the settings of a killed run after loading
 its checkpoint resumes it (and gives the same result as an uninterrupted run). Results are
 recomputed by nad_estimator_finalize (or the run).
+@param e the estimator
+@param path file path
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_load(nad_estimator * e, const char * path)`
 """
@@ -866,6 +1102,8 @@ end
     nad_estimator_finalize(e)
 
 Recompute eigenpairs and spectrum from the current accumulator (after load or merge).
+@param e the estimator
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_finalize(nad_estimator * e)`
 """
@@ -878,6 +1116,10 @@ end
 
 The same checkpoint as nad_estimator_save, in memory: *buf (free with nad_free) receives
 *len bytes (to send them to another process, e.g. an MPI rank).
+@param e the estimator
+@param[out] buf receives the checkpoint bytes, to be freed with nad_free()
+@param[out] len receives the number of bytes
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_save_buffer(const nad_estimator * e, void * * buf, size_t * len)`
 """
@@ -890,6 +1132,10 @@ end
 
 nad_estimator_load from len bytes made by nad_estimator_save_buffer (or read from a
 checkpoint file); the same checks and merge rules.
+@param e the estimator
+@param buf the checkpoint bytes
+@param len number of bytes at buf
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_load_buffer(nad_estimator * e, const void * buf, size_t len)`
 """
@@ -903,6 +1149,9 @@ end
 Sketching mode: the bound ε on the spectral norm of C − C̃ (covariance minus sketched
 covariance, 0 ≼ C − C̃ ≼ ε·I; so every eigenvalue is low by at most ε and a NAD i is
 accurate when ε is small next to λ_i − λ_{i+1}). 0 in the exact mode. Needs results.
+@param e the estimator
+@param[out] bound receives the bound ε (0 in the exact mode)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_estimator_sketch_error(const nad_estimator * e, double * bound)`
 """
@@ -916,6 +1165,15 @@ end
 Fourier power spectrum of a covariance given by `count` eigenpairs: dst (c×h×w doubles,
 per channel, fftshifted) = sum_i eigenvalues[i]·|DFT2(nads[i][channel])|². nads is count×D
 floats (D = c·h·w). For PCA singular values σ pass σ²/(N−1) (or σ²: correlations ignore scale).
+@param nads count×D NADs
+@param eigenvalues their count eigenvalues
+@param count number of eigenpairs
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param[out] dst receives the c×h×w spectrum
+@param dst_len number of doubles at dst (c·h·w)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_spectrum_from_nads(const float * nads, const double * eigenvalues, int64_t count, int64_t c, int64_t h, int64_t w, double * dst, size_t dst_len)`
 """
@@ -928,6 +1186,11 @@ end
 
 Correlation of log(p + 1e-12·max p) between two spectra of n entries (as the reference's
 spectrum.py).
+@param pa first spectrum
+@param pb second spectrum
+@param n entries of each spectrum
+@param[out] corr receives the correlation
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_spectrum_correlation(const double * pa, const double * pb, int64_t n, double * corr)`
 """
@@ -940,6 +1203,12 @@ end
 
 Top-k subspace overlap of two NAD sets (rows of a and b, each at least k×d): mean squared
 cosine of the principal angles, ||Qaᵀ Qb||²_F / k, in [0, 1].
+@param a first NAD set, row-major
+@param b second NAD set, row-major
+@param k rows compared (the subspace size)
+@param d length of each row
+@param[out] overlap receives the overlap in [0, 1]
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_subspace_overlap(const float * a, const float * b, int64_t k, int64_t d, double * overlap)`
 """
@@ -962,6 +1231,15 @@ AUTO the sine, or the cosine where the sine vanishes identically (2·fy ≡ 0 mo
 2·fx ≡ 0 mod w: DC and Nyquist), as the reference's grid needs.
 An explicit SIN that vanishes is NAD_ERR_INVALID_ARG. Grid of the paper's Figure 1 (32×32):
 fy, fx in {−16, −14, ..., 14}. Computed with FFTW (single precision).
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param fy vertical frequency, cycles per image
+@param fx horizontal frequency, cycles per image
+@param part sine, cosine or the reference's choice
+@param[out] dst receives the direction, c·h·w floats
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_direction_fourier(int64_t c, int64_t h, int64_t w, int64_t fy, int64_t fx, nad_fourier_part part, float * dst, size_t len)`
 """
@@ -973,6 +1251,10 @@ end
     nad_direction_random(seed, dst, len)
 
 Unit-norm random direction (Gaussian, then normalised) of len >= 1 floats from seed.
+@param seed the seed
+@param[out] dst receives the direction
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_direction_random(uint64_t seed, float * dst, size_t len)`
 """
@@ -989,6 +1271,16 @@ x = −(ε/2)·v + w, w ~ N(0, σ²I) with its component along v removed (so x·
 up to float rounding). v (c·h·w floats, copied) must be finite and non-zero; it is
 normalised. epsilon > 0, sigma >= 0, n >= 1, all finite. Sample i depends only on (v, ε, σ,
 seed, i); use different seeds for a training and a test set.
+@param v the direction, c·h·w floats
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param n number of samples
+@param epsilon margin ε between the classes
+@param sigma noise standard deviation σ
+@param seed seed of the noise
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_create_linear(const float * v, int64_t c, int64_t h, int64_t w, int64_t n, double epsilon, double sigma, uint64_t seed, nad_dataset * * out)`
 """
@@ -1000,6 +1292,14 @@ end
     nad_dataset_create(x, labels, n, c, h, w, out)
 
 Dataset from arrays (copied): x has n·c·h·w finite floats, labels n int32 values >= 0.
+@param x the samples, n·c·h·w floats
+@param labels the n labels
+@param n number of samples
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_create(const float * x, const int32_t * labels, int64_t n, int64_t c, int64_t h, int64_t w, nad_dataset * * out)`
 """
@@ -1011,6 +1311,7 @@ end
     nad_dataset_destroy(d)
 
 Release a dataset (NULL: no-op). A running nad_trainer_fit keeps its own reference.
+@param d the dataset
 
 C: `void nad_dataset_destroy(nad_dataset * d)`
 """
@@ -1022,6 +1323,10 @@ end
     nad_dataset_size(d, n, shape)
 
 Number of samples and per-sample shape (shape may be NULL).
+@param d the dataset
+@param[out] n receives the number of samples
+@param[out] shape receives (c, h, w); may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_size(const nad_dataset * d, int64_t * n, int64_t * shape)`
 """
@@ -1034,6 +1339,12 @@ end
 
 Copy samples (x_len = n·c·h·w) and/or labels (labels_len = n) out; either pointer may be
 NULL; a wrong length is NAD_ERR_SHAPE.
+@param d the dataset
+@param[out] x receives the samples; may be NULL
+@param x_len number of floats at x
+@param[out] labels receives the labels; may be NULL
+@param labels_len number of labels at labels
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_get(const nad_dataset * d, float * x, size_t x_len, int32_t * labels, size_t labels_len)`
 """
@@ -1070,6 +1381,12 @@ the (decompressed) data against the header, label range, image/label count agree
 file gives NAD_ERR_FORMAT with a message naming the file and the problem, a missing one
 NAD_ERR_IO, an unknown source or a split the source does not have NAD_ERR_INVALID_ARG; on
 any failure *out is NULL and nothing stays allocated.
+@param source the source (see above)
+@param split train or test split
+@param h image height wanted, 0 to keep the stored one
+@param w image width wanted, 0 to keep the stored one
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_load(const char * source, nad_split split, int64_t h, int64_t w, nad_dataset * * out)`
 """
@@ -1081,6 +1398,9 @@ end
     nad_dataset_num_classes(d, k)
 
 Number of classes K (labels are in 0..K-1; a class may have no sample).
+@param d the dataset
+@param[out] k receives K
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_num_classes(const nad_dataset * d, int64_t * k)`
 """
@@ -1092,6 +1412,10 @@ end
     nad_dataset_class_counts(d, counts, len)
 
 Samples per class into counts[0..K) (len must be K = nad_dataset_num_classes).
+@param d the dataset
+@param[out] counts receives the K counts
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_class_counts(const nad_dataset * d, int64_t * counts, size_t len)`
 """
@@ -1104,6 +1428,11 @@ end
 
 Per-channel mean and standard deviation (population, ddof = 0) over all samples and pixels,
 accumulated in double; mean and std hold c doubles each (len = c).
+@param d the dataset
+@param[out] mean receives the c means
+@param[out] std receives the c standard deviations
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_channel_stats(const nad_dataset * d, double * mean, double * std, size_t len)`
 """
@@ -1118,6 +1447,11 @@ New dataset with every image zero-padded or centre-cropped to h×w (h, w >= 1), 
 a larger target puts floor((h − H)/2) zero rows above the image and the rest below (28 → 32:
 2 and 2, as numpy.pad((2, 2)) and torchvision's CenterCrop padding); a smaller one keeps rows
 floor((H − h)/2) .. floor((H − h)/2) + h − 1. Labels and classes are kept.
+@param d the dataset
+@param h new height (>= 1)
+@param w new width (>= 1)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_resize(const nad_dataset * d, int64_t h, int64_t w, nad_dataset * * out)`
 """
@@ -1130,6 +1464,12 @@ end
 
 New dataset with x[c] ← (x[c] − mean[c]) / std[c] per channel (len = c; std finite and > 0,
 mean finite), e.g. with the training split's nad_dataset_channel_stats.
+@param d the dataset
+@param mean the c means to subtract
+@param std the c standard deviations to divide by
+@param len number of elements at the pointer (must equal the number needed)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_normalize(const nad_dataset * d, const double * mean, const double * std, size_t len, nad_dataset * * out)`
 """
@@ -1142,6 +1482,11 @@ end
 
 New dataset of samples first .. first + count − 1 (copied; count >= 1, within the dataset).
 Keeps the number of classes of d.
+@param d the dataset
+@param first index of the first sample kept
+@param count number of samples kept
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_subset(const nad_dataset * d, int64_t first, int64_t count, nad_dataset * * out)`
 """
@@ -1159,6 +1504,18 @@ i, i + 1 (the reference's pair); for c = 1, NADs i .. i + 4. `nads` holds `count
 nad_dim = h·w floats each (single-channel NADs, e.g. from an estimator at 1×h×w), else
 NAD_ERR_SHAPE. i + t / (2c) >= count, t < 0 or i < 0 is NAD_ERR_INVALID_ARG; a NAD that is
 zero or not finite NAD_ERR_INVALID_ARG. dst holds len = c·h·w floats.
+@param nads count single-channel NADs of nad_dim floats each
+@param count number of NADs in nads
+@param nad_dim floats per NAD (h·w)
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param index NAD index i of class 0
+@param t the class
+@param[out] dst receives the carrier, c·h·w floats
+@param len number of elements at the pointer (must equal the number needed)
+@param[out] sign receives the sign of the class; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_poison_carrier(const float * nads, int64_t count, int64_t nad_dim, int64_t c, int64_t h, int64_t w, int64_t index, int64_t t, float * dst, size_t len, int32_t * sign)`
 """
@@ -1175,6 +1532,14 @@ projection in double). Labels are kept. Needs index + (K − 1) / (2c) < count f
 classes of d (NAD_ERR_INVALID_ARG otherwise, naming the last NAD needed); ε finite and >= 0
 (NAD_ERR_INVALID_ARG). nads as for nad_poison_carrier (nad_dim = h·w of d, else
 NAD_ERR_SHAPE).
+@param d the dataset
+@param nads count single-channel NADs of nad_dim floats each
+@param count number of NADs in nads
+@param nad_dim floats per NAD (h·w of d)
+@param index NAD index of class 0
+@param epsilon the poison strength ε (>= 0)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_dataset_poison(const nad_dataset * d, const float * nads, int64_t count, int64_t nad_dim, int64_t index, double epsilon, nad_dataset * * out)`
 """
@@ -1209,6 +1574,10 @@ p −= lr_t·d when m_t = 0). Threads split each batch (samples in
 chunks of fixed size, gradients summed in a fixed order); an architecture with BatchNorm
 trains every batch whole (its statistics are over the batch) with the threads given to
 BLAS.
+@param a the architecture
+@param seed seed of the initial weights
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_create(const nad_arch * a, uint64_t seed, nad_trainer * * out)`
 """
@@ -1220,6 +1589,7 @@ end
     nad_trainer_destroy(t)
 
 Release a trainer (NULL: no-op).
+@param t the trainer
 
 C: `void nad_trainer_destroy(nad_trainer * t)`
 """
@@ -1232,6 +1602,10 @@ end
 
 Set an integer option: NAD_ERR_OPTION_TYPE for a double option, NAD_ERR_INVALID_ARG out of
 range or for an option the trainer does not have, NAD_ERR_MISUSE during nad_trainer_fit.
+@param t the trainer
+@param o the option
+@param v the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_set_int(nad_trainer * t, nad_option o, int64_t v)`
 """
@@ -1243,6 +1617,10 @@ end
     nad_trainer_set_double(t, o, v)
 
 Set a double option (see nad_trainer_set_int).
+@param t the trainer
+@param o the option
+@param v the value
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_set_double(nad_trainer * t, nad_option o, double v)`
 """
@@ -1254,6 +1632,10 @@ end
     nad_trainer_set_epoch_callback(t, fn, user_data)
 
 Install the per-epoch callback (fn NULL removes it); NAD_ERR_MISUSE during a fit.
+@param t the trainer
+@param fn the callback, or NULL
+@param user_data passed to fn unchanged
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_set_epoch_callback(nad_trainer * t, nad_epoch_fn fn, void * user_data)`
 """
@@ -1270,6 +1652,10 @@ the schedule from the current parameters (fresh momentum buffers), like a new ca
 utils.train. Deterministic for a seed and thread count. Datasets must have the
 architecture's input shape (NAD_ERR_SHAPE) and labels < number of outputs
 (NAD_ERR_INVALID_ARG). NAD_ERR_NUMERICAL if the loss stops being finite.
+@param t the trainer
+@param train the training set
+@param test the test set, or NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_fit(nad_trainer * t, const nad_dataset * train, const nad_dataset * test)`
 """
@@ -1282,6 +1668,11 @@ end
 
 Accuracy (percent) and mean cross-entropy of the current network on d, in eval mode
 (loss may be NULL).
+@param t the trainer
+@param d the dataset to evaluate on
+@param[out] accuracy receives the accuracy in percent
+@param[out] loss receives the mean cross-entropy; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_evaluate(nad_trainer * t, const nad_dataset * d, double * accuracy, double * loss)`
 """
@@ -1294,6 +1685,10 @@ end
 
 Copy the current parameters (len = nad_arch_num_params floats, state_dict order, BatchNorm
 running statistics included).
+@param t the trainer
+@param[out] dst receives the parameters
+@param len number of elements at the pointer (must equal the number needed)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_trainer_get_params(const nad_trainer * t, float * dst, size_t len)`
 """
@@ -1311,6 +1706,17 @@ With V the band's rows, P = Vᵀ V = Σ v vᵀ over the band, and each sample x 
 n·d in x) becomes x − 2·P x (FLIP) or x − P x (REMOVE) in dst (n·d floats; dst may be x).
 An empty range or one past the last NAD (0 <= first < last <= count fails) is
 NAD_ERR_INVALID_ARG; a wrong dst_len NAD_ERR_SHAPE. Computed in float32 with BLAS.
+@param nads count×d NADs, row-major
+@param count number of NADs
+@param d dimension of a NAD and of a sample
+@param first first NAD of the band
+@param last one past the last NAD of the band
+@param op flip or remove the band
+@param x the n samples, n·d floats
+@param n number of samples
+@param[out] dst receives the n changed samples (may be x)
+@param dst_len number of floats at dst (n·d)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_band_apply(const float * nads, int64_t count, int64_t d, int64_t first, int64_t last, nad_band_op op, const float * x, int64_t n, float * dst, size_t dst_len)`
 """
@@ -1336,6 +1742,20 @@ MSE = 4a²/d. Errors: the dataset's sample shape is not the architecture's input
 (NAD_ERR_SHAPE), d differs from the samples' c·h·w (NAD_ERR_SHAPE), labels >= the number of
 outputs (NAD_ERR_INVALID_ARG), and those of nad_band_apply. The net's state (last forward)
 is not touched.
+@param net the trained classifier
+@param data the labelled samples
+@param nads count×d NADs, row-major
+@param count number of NADs
+@param d dimension of a NAD (the samples' c·h·w)
+@param first first NAD of the band
+@param last one past the last NAD of the band
+@param op flip or remove the band
+@param[out] accuracy_before receives the accuracy on the samples as they are
+@param[out] accuracy_after receives the accuracy after the operation
+@param[out] changed_fraction receives the fraction of changed predictions
+@param[out] l2 receives the mean L2 change of a sample
+@param[out] psnr receives the PSNR in dB
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_band_evaluate(nad_net * net, const nad_dataset * data, const float * nads, int64_t count, int64_t d, int64_t first, int64_t last, nad_band_op op, double * accuracy_before, double * accuracy_after, double * changed_fraction, double * l2, double * psnr)`
 """
@@ -1362,6 +1782,16 @@ ridge (> 0, finite) is used by NAD_ALIGN_DISCRIMINANT only (e.g. 0.01). The data
 classes with different means (else NAD_ERR_INVALID_ARG); d must be the samples' c·h·w
 (NAD_ERR_SHAPE); curve_len must be count. Computed in double; the discriminant variant
 takes 8·d² bytes and one Cholesky solve.
+@param data the labelled dataset
+@param nads count×d orthonormal NADs, row-major
+@param count number of NADs
+@param d dimension of a NAD (the samples' c·h·w)
+@param kind which scatter S
+@param ridge ridge of NAD_ALIGN_DISCRIMINANT (> 0)
+@param[out] curve receives a(1) .. a(count)
+@param curve_len number of doubles at curve (count)
+@param[out] score receives the score; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_align(const nad_dataset * data, const float * nads, int64_t count, int64_t d, nad_align_kind kind, double ridge, double * curve, size_t curve_len, double * score)`
 """
@@ -1370,10 +1800,161 @@ function nad_align(data, nads, count, d, kind, ridge, curve, curve_len, score)
 end
 
 """
+    nad_figure_format_by_name(name, format)
+
+The format called `name` ("png", "svg" or "pdf", as the file extensions) into *format;
+NAD_ERR_INVALID_ARG for any other name.
+@param name "png", "svg" or "pdf"
+@param format the format (output)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_figure_format_by_name(const char * name, nad_figure_format * format)`
+"""
+function nad_figure_format_by_name(name, format)
+    ccall((:nad_figure_format_by_name, libnad), nad_status, (Cstring, Ptr{nad_figure_format}), name, format)
+end
+
+"""
+    nad_figure_nads(path, format, nads, k, c, h, w, eigenvalues, show, nshow, title, flags)
+
+NAD grid: for each shown NAD (up to 8 per row of the grid), a label "#index  λ eigenvalue",
+then for every channel the NAD (diverging colour map, scaled by its largest magnitude) above
+its Fourier power |DFT2|² (fftshifted, log10, one colour scale for all tiles), a colour bar
+for each row kind, the title on top. nads holds k NADs of c×h×w floats (K×D, as
+nad_estimator_nads). eigenvalues: k values or NULL (no λ in the labels). show: nshow indices
+(each 0 <= i < k, in the order drawn), or NULL to show the first min(k, 16). flags: 0 or
+NAD_FIGURE_NOT_CONVERGED. NAD_ERR_INVALID_ARG when the grid exceeds 32767 points a side.
+@param path file path (written atomically)
+@param format NAD_FIGURE_PNG, NAD_FIGURE_SVG or NAD_FIGURE_PDF
+@param nads the NADs, k×c·h·w floats (count×c·h·w for nad_png_write_nads)
+@param k number of NADs (or eigenvalues)
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param eigenvalues the eigenvalues, k doubles, or NULL
+@param show indices of the NADs to draw, or NULL for the first min(k, 16)
+@param nshow number of indices in show
+@param title title text (UTF-8), or NULL for none
+@param flags 0 or NAD_FIGURE_NOT_CONVERGED
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_figure_nads(const char * path, nad_figure_format format, const float * nads, int64_t k, int64_t c, int64_t h, int64_t w, const double * eigenvalues, const int64_t * show, int64_t nshow, const char * title, int32_t flags)`
+"""
+function nad_figure_nads(path, format, nads, k, c, h, w, eigenvalues, show, nshow, title, flags)
+    ccall((:nad_figure_nads, libnad), nad_status, (Cstring, nad_figure_format, Ptr{Cfloat}, Int64, Int64, Int64, Int64, Ptr{Cdouble}, Ptr{Int64}, Int64, Cstring, Int32), path, format, nads, k, c, h, w, eigenvalues, show, nshow, title, flags)
+end
+
+"""
+    nad_figure_spectrum(path, format, spectrum, c, h, w, title)
+
+Fourier power of the covariance (c×h×w doubles, fftshifted, as nad_estimator_spectrum): one
+log10 heat map per channel with axes fx, fy in cycles per image (frequency 0 in the middle)
+and a colour bar (at most 12 decades below the peak; lower values clamped, the bar shows a
+triangle).
+@param path file path (written atomically)
+@param format NAD_FIGURE_PNG, NAD_FIGURE_SVG or NAD_FIGURE_PDF
+@param spectrum the Fourier power, c×h×w doubles (fftshifted)
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param title title text (UTF-8), or NULL for none
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_figure_spectrum(const char * path, nad_figure_format format, const double * spectrum, int64_t c, int64_t h, int64_t w, const char * title)`
+"""
+function nad_figure_spectrum(path, format, spectrum, c, h, w, title)
+    ccall((:nad_figure_spectrum, libnad), nad_status, (Cstring, nad_figure_format, Ptr{Cdouble}, Int64, Int64, Int64, Cstring), path, format, spectrum, c, h, w, title)
+end
+
+"""
+    nad_figure_eigenvalues(path, format, eigenvalues, k, title)
+
+Eigenvalue decay: the k >= 1 eigenvalues against their index on a log10 y axis (values <= 0
+or not finite are left out). title NULL: "Eigenvalues of the NAD covariance".
+@param path file path (written atomically)
+@param format NAD_FIGURE_PNG, NAD_FIGURE_SVG or NAD_FIGURE_PDF
+@param eigenvalues the eigenvalues, k doubles, or NULL
+@param k number of NADs (or eigenvalues)
+@param title title text (UTF-8), or NULL for none
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_figure_eigenvalues(const char * path, nad_figure_format format, const double * eigenvalues, int64_t k, const char * title)`
+"""
+function nad_figure_eigenvalues(path, format, eigenvalues, k, title)
+    ccall((:nad_figure_eigenvalues, libnad), nad_status, (Cstring, nad_figure_format, Ptr{Cdouble}, Int64, Cstring), path, format, eigenvalues, k, title)
+end
+
+"""
+    nad_figure_heatmap(path, format, values, rows, cols, lo, hi, x0, dx, y0, dy, title, x_label, y_label, value_label)
+
+Heat map of a rows×cols matrix of doubles (row-major, row 0 at the top) with axes, tick
+labels and a colour bar: values map linearly from [lo, hi] (lo < hi, finite) to viridis;
+values beyond are drawn in the end colour, the colour bar gets a triangle at that end and a
+line of text under the plot says how many were clamped (or that all were). NaN cells are
+grey. Column j sits at x = x0 + j·dx, row i at y = y0 + i·dy (dx, dy finite and non-zero).
+@param path file path (written atomically)
+@param format NAD_FIGURE_PNG, NAD_FIGURE_SVG or NAD_FIGURE_PDF
+@param values rows×cols doubles, row-major
+@param rows number of rows
+@param cols number of columns (images per row for image grids)
+@param lo value of the lowest colour
+@param hi value of the highest colour
+@param x0 x of column 0
+@param dx x step between columns
+@param y0 y of row 0
+@param dy y step between rows
+@param title title text (UTF-8), or NULL for none
+@param x_label x axis label, or NULL
+@param y_label y axis label, or NULL
+@param value_label colour bar label, or NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_figure_heatmap(const char * path, nad_figure_format format, const double * values, int64_t rows, int64_t cols, double lo, double hi, double x0, double dx, double y0, double dy, const char * title, const char * x_label, const char * y_label, const char * value_label)`
+"""
+function nad_figure_heatmap(path, format, values, rows, cols, lo, hi, x0, dx, y0, dy, title, x_label, y_label, value_label)
+    ccall((:nad_figure_heatmap, libnad), nad_status, (Cstring, nad_figure_format, Ptr{Cdouble}, Int64, Int64, Cdouble, Cdouble, Cdouble, Cdouble, Cdouble, Cdouble, Cstring, Cstring, Cstring, Cstring), path, format, values, rows, cols, lo, hi, x0, dx, y0, dy, title, x_label, y_label, value_label)
+end
+
+"""
+    nad_figure_lines(path, format, x, y, n, nseries, y_lo, y_hi, title, x_label, y_label, legend)
+
+Line plot of nseries >= 1 series over the same n >= 1 finite x values: y holds nseries×n
+doubles (series-major); NaN breaks a line. Axes with ticks, tick labels and grid lines; y
+from y_lo to y_hi (y_lo < y_hi, finite; points beyond are clamped to the frame); x from its
+minimum to its maximum. Markers on the points when n <= 64. legend: nseries names separated
+by '\\n', or NULL for none.
+@param path file path (written atomically)
+@param format NAD_FIGURE_PNG, NAD_FIGURE_SVG or NAD_FIGURE_PDF
+@param x the x values (n doubles; for image grids the n×c×h×w floats)
+@param y the y values, nseries×n doubles
+@param n number of points (images for image grids)
+@param nseries number of series
+@param y_lo bottom of the y axis
+@param y_hi top of the y axis
+@param title title text (UTF-8), or NULL for none
+@param x_label x axis label, or NULL
+@param y_label y axis label, or NULL
+@param legend series names separated by newlines, or NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_figure_lines(const char * path, nad_figure_format format, const double * x, const double * y, int64_t n, int64_t nseries, double y_lo, double y_hi, const char * title, const char * x_label, const char * y_label, const char * legend)`
+"""
+function nad_figure_lines(path, format, x, y, n, nseries, y_lo, y_hi, title, x_label, y_label, legend)
+    ccall((:nad_figure_lines, libnad), nad_status, (Cstring, nad_figure_format, Ptr{Cdouble}, Ptr{Cdouble}, Int64, Int64, Cdouble, Cdouble, Cstring, Cstring, Cstring, Cstring), path, format, x, y, n, nseries, y_lo, y_hi, title, x_label, y_label, legend)
+end
+
+"""
     nad_png_write_nads(path, nads, count, c, h, w)
 
-Write a PNG grid of the first `count` NADs (rows of `nads`, each c×h×w; channel 0 shown),
-each above its Fourier power (log, fftshifted), diverging colour map, like the paper.
+PNG grid of the first `count` NADs: nad_figure_nads(path, NAD_FIGURE_PNG, nads, count, c, h,
+w, NULL, NULL, 0, NULL, 0) with every one of the count NADs shown (kept for compatibility).
+@param path file path (written atomically)
+@param nads the NADs, k×c·h·w floats (count×c·h·w for nad_png_write_nads)
+@param count number of NADs to draw
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_png_write_nads(const char * path, const float * nads, int64_t count, int64_t c, int64_t h, int64_t w)`
 """
@@ -1384,9 +1965,15 @@ end
 """
     nad_png_write_heatmap(path, values, rows, cols, lo, hi)
 
-Write a heat map of a rows×cols matrix of doubles (row-major, row 0 at the top) as a PNG:
-each cell a square block (the long side about 512 px), values mapped linearly from [lo, hi]
-(lo < hi, clamped) to the sequential viridis colour map, NaN cells grey.
+PNG heat map: nad_figure_heatmap with axes in row and column indices and no text (kept for
+compatibility).
+@param path file path (written atomically)
+@param values rows×cols doubles, row-major
+@param rows number of rows
+@param cols number of columns (images per row for image grids)
+@param lo value of the lowest colour
+@param hi value of the highest colour
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_png_write_heatmap(const char * path, const double * values, int64_t rows, int64_t cols, double lo, double hi)`
 """
@@ -1397,10 +1984,14 @@ end
 """
     nad_png_write_lineplot(path, x, y, n, y_lo, y_hi)
 
-Write a line plot of the n >= 1 points (x[i], y[i]) as a 640×400 PNG: axes, grid lines at
-the quarters of [y_lo, y_hi] (y_lo < y_hi; points outside are clamped), a line through the
-points in the given order (broken at NaN y) and a marker on each point. x spans the plot
-from its minimum to its maximum. No text.
+PNG line plot of one series: nad_figure_lines with no text (kept for compatibility).
+@param path file path (written atomically)
+@param x the x values (n doubles; for image grids the n×c×h×w floats)
+@param y the n y values
+@param n number of points (images for image grids)
+@param y_lo bottom of the y axis
+@param y_hi top of the y axis
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_png_write_lineplot(const char * path, const double * x, const double * y, int64_t n, double y_lo, double y_hi)`
 """
@@ -1409,12 +2000,45 @@ function nad_png_write_lineplot(path, x, y, n, y_lo, y_hi)
 end
 
 """
+    nad_figure_images(path, format, x, n, c, h, w, cols, lo, hi, title)
+
+Grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols` images per row
+(>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi] (lo < hi,
+clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an integer factor
+up to 64 px; one point per pixel; the title (NULL or "": none) on a line above.
+@param path file path (written atomically)
+@param format NAD_FIGURE_PNG, NAD_FIGURE_SVG or NAD_FIGURE_PDF
+@param x the images, n×c×h×w floats
+@param n number of points (images for image grids)
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param cols number of columns (images per row for image grids)
+@param lo value of the lowest colour
+@param hi value of the highest colour
+@param title title text (UTF-8), or NULL for none
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_figure_images(const char * path, nad_figure_format format, const float * x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi, const char * title)`
+"""
+function nad_figure_images(path, format, x, n, c, h, w, cols, lo, hi, title)
+    ccall((:nad_figure_images, libnad), nad_status, (Cstring, nad_figure_format, Ptr{Cfloat}, Int64, Int64, Int64, Int64, Int64, Cdouble, Cdouble, Cstring), path, format, x, n, c, h, w, cols, lo, hi, title)
+end
+
+"""
     nad_png_write_images(path, x, n, c, h, w, cols, lo, hi)
 
-Write a PNG grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols`
-images per row (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi]
-(lo < hi, clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an
-integer factor up to 64 px. Written atomically.
+nad_figure_images as a PNG without title (kept for compatibility).
+@param path file path (written atomically)
+@param x the images, n×c×h×w floats
+@param n number of images
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@param cols images per row
+@param lo value drawn black
+@param hi value drawn white
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
 
 C: `nad_status nad_png_write_images(const char * path, const float * x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi)`
 """
