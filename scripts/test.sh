@@ -78,7 +78,7 @@ if command -v clang >/dev/null 2>&1 &&
   fz="-Dfuzzing=true -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Doptimization=1"
   if { [ -d build-fuzz ] && meson setup --reconfigure build-fuzz $fz >/dev/null; } ||
      { [ ! -d build-fuzz ] && CC=clang meson setup build-fuzz $fz >/dev/null; }; then
-    targets=$(cd build-fuzz && ninja -t targets all | sed -n 's|^\(tests/fuzz/libfuzzer_[a-z_]*\):.*|\1|p')
+    targets=$(cd build-fuzz && ninja -t targets all | sed -n 's|^\(tests/fuzz/libfuzzer_[a-z_0-9]*\):.*|\1|p')
     if ninja -C build-fuzz $targets tests/fuzz/done_3.ckpt >build-fuzz.ninja.log 2>&1; then
       rm -f build-fuzz/meson-logs/testlog-fuzz.json
       NAD_FUZZ_SECONDS=${NAD_FUZZ_SECONDS:-30} meson test -C build-fuzz --no-rebuild --suite fuzz \
