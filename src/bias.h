@@ -4,6 +4,7 @@
 #define NAD_CLI_BIAS_H
 
 #include "cli.h"
+#include "training.h"
 
 /* Option texts as given (NULL when absent). */
 typedef struct bias_args {
@@ -44,12 +45,8 @@ int bias_direction(const char *command, const char *spec, const bias_settings *s
 /* Rows of DIR/nads.npy (K × D with D = c·h·w): reads the file into *nads (nad_free) and *k. */
 int bias_read_nads(const char *dir, const bias_settings *s, float **nads, int64_t *k);
 
-typedef struct bias_result {
-  double test_acc, train_acc, train_loss, seconds;
-  int64_t epochs_done;
-  int64_t epochs_to_90; /* first epoch with train accuracy >= 90 %, or -1 */
-  double *test_hist;    /* per epoch (s->epochs entries, caller frees with free) */
-} bias_result;
+/* One run's result (training.h); epochs_to_90 counts the running train accuracy. */
+typedef cli_train_result bias_result;
 
 /* Trains a fresh network of arch (initialised from s->seed) on D(v): training data from seed
  * 2·seed + 1, test data from 2·seed + 2, evaluated after every epoch (test_each_epoch) or only

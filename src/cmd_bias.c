@@ -214,97 +214,30 @@ int bias_direction(const char *command, const char *spec, const bias_settings *s
 
 /* ---- training ------------------------------------------------------------------------------- */
 
-typedef struct run_ctx {
-  const bias_settings *s;
-  const char *label;
-  bias_result *r;
-} run_ctx;
-
-static int on_epoch(void *user_data, int64_t epoch, double loss, double train_acc,
-                    double test_acc, double seconds) {
-  run_ctx *c = user_data;
-  bias_result *r = c->r;
-  r->epochs_done = epoch;
-  r->train_acc = train_acc;
-  r->train_loss = loss;
-  r->test_acc = test_acc;
-  r->test_hist[epoch - 1] = test_acc;
-  if (r->epochs_to_90 < 0 && train_acc >= 90.0)
-    r->epochs_to_90 = epoch;
-  if (!c->s->quiet)
-    cli_epoch_line(c->label, epoch, c->s->epochs, loss, train_acc, test_acc, seconds);
-  return cli_signal() != 0;
-}
-
-static int set_int(nad_trainer *t, nad_option o, int64_t v, const char *what) {
-  nad_status st = nad_trainer_set_int(t, o, v);
-  return st == NAD_OK ? 0 : cli_lib_error(st, "%s %lld", what, (long long)v);
-}
-
-static int set_double(nad_trainer *t, nad_option o, double v, const char *what) {
-  nad_status st = nad_trainer_set_double(t, o, v);
-  return st == NAD_OK ? 0 : cli_lib_error(st, "%s %g", what, v);
-}
-
 int bias_train(const nad_arch *arch, const float *v, const bias_settings *s, const char *label,
                int test_each_epoch, bias_result *r) {
   memset(r, 0, sizeof *r);
-  r->epochs_to_90 = -1;
-  r->test_acc = r->train_acc = NAN;
-  r->test_hist = malloc((size_t)s->epochs * sizeof(double));
-  if (!r->test_hist)
-    return cli_error("out of memory");
-  for (int64_t i = 0; i < s->epochs; i++)
-    r->test_hist[i] = NAN;
   const int64_t *in = s->input;
+  const uint64_t seed = (uint64_t)s->seed;
   nad_dataset *train = NULL, *test = NULL;
-  nad_trainer *t = NULL;
   nad_status st;
-  int rc = 0;
-  uint64_t seed = (uint64_t)s->seed;
+  int rc;
   if ((st = nad_dataset_create_linear(v, in[0], in[1], in[2], s->train, s->epsilon, s->sigma,
                                       2 * seed + 1, &train)) != NAD_OK ||
       (st = nad_dataset_create_linear(v, in[0], in[1], in[2], s->test, s->epsilon, s->sigma,
                                       2 * seed + 2, &test)) != NAD_OK) {
     rc = cli_lib_error(st, "cannot build the dataset D(v)");
-    goto done;
+  } else {
+    /* The reference's linear decay (the library's default schedule). */
+    const cli_train_settings ts = {.epochs = s->epochs, .batch = s->batch, .threads = s->threads,
+                                   .schedule = NAD_SCHEDULE_LINEAR, .lr = s->lr,
+                                   .momentum = s->momentum, .weight_decay = s->weight_decay,
+                                   .clip = s->clip, .quiet = s->quiet};
+    rc = cli_train(arch, seed, &ts, train, test, test_each_epoch ? CLI_TRAIN_TEST_EACH_EPOCH : 0,
+                   label, r);
   }
-  if ((st = nad_trainer_create(arch, seed, &t)) != NAD_OK) {
-    rc = cli_lib_error(st, "cannot create the trainer");
-    goto done;
-  }
-  if ((rc = set_int(t, NAD_OPT_EPOCHS, s->epochs, "--epochs")) ||
-      (rc = set_int(t, NAD_OPT_BATCH, s->batch, "--batch")) ||
-      (rc = set_int(t, NAD_OPT_NUM_THREADS, s->threads, "--threads")) ||
-      (rc = set_double(t, NAD_OPT_LR, s->lr, "--lr")) ||
-      (rc = set_double(t, NAD_OPT_MOMENTUM, s->momentum, "--momentum")) ||
-      (rc = set_double(t, NAD_OPT_WEIGHT_DECAY, s->weight_decay, "--weight-decay")) ||
-      (rc = set_double(t, NAD_OPT_CLIP, s->clip, "--clip")))
-    goto done;
-  run_ctx ctx = {s, label ? label : "", r};
-  nad_trainer_set_epoch_callback(t, on_epoch, &ctx);
-  double t0 = cli_now();
-  st = cli_signal() ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, test_each_epoch ? test : NULL);
-  if (st == NAD_OK && !test_each_epoch) {
-    st = nad_trainer_evaluate(t, test, &r->test_acc, NULL);
-    r->test_hist[s->epochs - 1] = r->test_acc;
-  }
-  r->seconds = cli_now() - t0;
-  if (st == NAD_ERR_CANCELLED) {
-    fprintf(stderr, "nad: cancelled after %lld of %lld epochs\n", (long long)r->epochs_done,
-            (long long)s->epochs);
-    rc = cli_signal_exit_code();
-  } else if (st != NAD_OK) {
-    rc = cli_lib_error(st, "training failed");
-  }
-done:
-  nad_trainer_destroy(t);
   nad_dataset_destroy(train);
   nad_dataset_destroy(test);
-  if (rc) {
-    free(r->test_hist);
-    r->test_hist = NULL;
-  }
   return rc;
 }
 
@@ -396,7 +329,7 @@ int cli_cmd_bias(int argc, char **argv) {
     printf("test accuracy %.2f %% (train %.2f %%, %lld epochs, %.1f s)\n", r.test_acc,
            r.train_acc, (long long)r.epochs_done, r.seconds);
 done:
-  free(r.test_hist);
+  cli_train_result_free(&r);
   free(v);
   nad_arch_destroy(arch);
   return rc;

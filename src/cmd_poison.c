@@ -213,7 +213,7 @@ int cli_cmd_poison(int argc, char **argv) {
            r.train_acc, (long long)r.epochs_done, r.seconds, out ? "; picture " : "",
            out ? picture : "");
 done:
-  real_result_free(&r);
+  cli_train_result_free(&r);
   nad_dataset_destroy(poisoned);
   nad_free(nads);
   nad_arch_destroy(arch);

@@ -450,7 +450,7 @@ static int bias_cell(void *ctx, cell *c, const char *label, double *seconds) {
   bias_result r;
   if ((rc = bias_train(b->arch, b->v, b->s, label, 0, &r)) != 0)
     return rc;
-  free(r.test_hist);
+  cli_train_result_free(&r);
   c->acc = r.test_acc;
   *seconds = r.seconds;
   return 0;
@@ -477,7 +477,7 @@ static int poison_cell(void *ctx, cell *c, const char *label, double *seconds) {
   c->acc = r.test_acc;
   c->acc2 = r.train_acc;
   *seconds = r.seconds;
-  real_result_free(&r);
+  cli_train_result_free(&r);
   return 0;
 }
 

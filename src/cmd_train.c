@@ -69,7 +69,7 @@ int cli_cmd_train(int argc, char **argv) {
            r.train_acc, (long long)r.epochs_done, r.seconds, save ? "; parameters in " : "",
            save ? save : "");
 done:
-  real_result_free(&r);
+  cli_train_result_free(&r);
   nad_arch_destroy(arch);
   real_data_free(&d);
   return rc;

@@ -239,100 +239,16 @@ int real_read_nads(const char *dir, const real_data *d, float **nads, int64_t *c
 
 /* ---- training ------------------------------------------------------------------------------- */
 
-typedef struct run_ctx {
-  const real_settings *s;
-  const char *label;
-  real_result *r;
-} run_ctx;
-
-static int on_epoch(void *user_data, int64_t epoch, double loss, double train_acc,
-                    double test_acc, double seconds) {
-  run_ctx *c = user_data;
-  c->r->epochs_done = epoch;
-  c->r->train_loss = loss;
-  c->r->test_acc = test_acc;
-  c->r->test_hist[epoch - 1] = test_acc;
-  if (!c->s->quiet)
-    cli_epoch_line(c->label, epoch, c->s->epochs, loss, train_acc, test_acc, seconds);
-  return cli_signal() != 0;
-}
-
-static int configure(nad_trainer *t, const real_settings *s) {
-  const struct {
-    nad_option o;
-    int64_t v;
-    const char *what;
-  } ints[] = {{NAD_OPT_EPOCHS, s->epochs, "--epochs"},   {NAD_OPT_BATCH, s->batch, "--batch"},
-              {NAD_OPT_NUM_THREADS, s->threads, "--threads"},
-              {NAD_OPT_SCHEDULE, s->schedule, "--schedule"}};
-  const struct {
-    nad_option o;
-    double v;
-    const char *what;
-  } dbls[] = {{NAD_OPT_LR, s->lr, "--lr"},
-              {NAD_OPT_MOMENTUM, s->momentum, "--momentum"},
-              {NAD_OPT_WEIGHT_DECAY, s->weight_decay, "--weight-decay"},
-              {NAD_OPT_CLIP, s->clip, "--clip"}};
-  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-    nad_status st = nad_trainer_set_int(t, ints[i].o, ints[i].v);
-    if (st != NAD_OK)
-      return cli_lib_error(st, "%s %lld", ints[i].what, (long long)ints[i].v);
-  }
-  for (size_t i = 0; i < sizeof dbls / sizeof dbls[0]; i++) {
-    nad_status st = nad_trainer_set_double(t, dbls[i].o, dbls[i].v);
-    if (st != NAD_OK)
-      return cli_lib_error(st, "%s %g", dbls[i].what, dbls[i].v);
-  }
-  return 0;
-}
-
-void real_result_free(real_result *r) {
-  free(r->test_hist);
-  free(r->params);
-  r->test_hist = NULL;
-  r->params = NULL;
-}
-
 int real_train(const nad_arch *arch, const nad_dataset *train, const real_data *d,
                const real_settings *s, const char *label, int keep_params, real_result *r) {
-  memset(r, 0, sizeof *r);
-  r->test_acc = r->train_acc = r->train_loss = NAN;
-  r->test_hist = malloc((size_t)s->epochs * sizeof(double));
-  if (!r->test_hist)
-    return cli_error("out of memory");
-  for (int64_t i = 0; i < s->epochs; i++)
-    r->test_hist[i] = NAN;
-  nad_trainer *t = NULL;
-  nad_status st = nad_trainer_create(arch, (uint64_t)s->seed, &t);
-  int rc = st == NAD_OK ? configure(t, s) : cli_lib_error(st, "cannot create the trainer");
-  if (rc == 0) {
-    run_ctx ctx = {s, label ? label : "", r};
-    nad_trainer_set_epoch_callback(t, on_epoch, &ctx);
-    double t0 = cli_now();
-    st = cli_signal() ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, d->test);
-    if (st == NAD_OK)
-      st = nad_trainer_evaluate(t, train, &r->train_acc, NULL);
-    r->seconds = cli_now() - t0;
-    if (st == NAD_ERR_CANCELLED) {
-      fprintf(stderr, "nad: cancelled after %lld of %lld epochs\n", (long long)r->epochs_done,
-              (long long)s->epochs);
-      rc = cli_signal_exit_code();
-    } else if (st != NAD_OK) {
-      rc = cli_lib_error(st, "training failed");
-    }
-  }
-  if (rc == 0 && keep_params) {
-    nad_arch_num_params(arch, &r->num_params);
-    r->params = malloc((size_t)r->num_params * sizeof(float));
-    if (!r->params)
-      rc = cli_error("out of memory");
-    else if ((st = nad_trainer_get_params(t, r->params, (size_t)r->num_params)) != NAD_OK)
-      rc = cli_lib_error(st, "cannot read the parameters");
-  }
-  nad_trainer_destroy(t);
-  if (rc)
-    real_result_free(r);
-  return rc;
+  const cli_train_settings ts = {.epochs = s->epochs, .batch = s->batch, .threads = s->threads,
+                                 .schedule = s->schedule, .lr = s->lr, .momentum = s->momentum,
+                                 .weight_decay = s->weight_decay, .clip = s->clip,
+                                 .quiet = s->quiet};
+  unsigned flags = CLI_TRAIN_TEST_EACH_EPOCH | CLI_TRAIN_EVAL_TRAIN;
+  if (keep_params)
+    flags |= CLI_TRAIN_KEEP_PARAMS;
+  return cli_train(arch, (uint64_t)s->seed, &ts, train, d->test, flags, label, r);
 }
 
 void real_json_settings(cli_json *j, const real_settings *s, const real_data *d) {

@@ -5,6 +5,7 @@
 #define NAD_CLI_REALDATA_H
 
 #include "cli.h"
+#include "training.h"
 
 /* Option texts as given (NULL when absent). */
 typedef struct real_args {
@@ -57,16 +58,8 @@ void real_data_free(real_data *d);
  * spec needs as many outputs. 0, CLI_USAGE or CLI_ERR (message printed). */
 int real_make_arch(const char *command, const real_args *a, const real_data *d, nad_arch **out);
 
-typedef struct real_result {
-  double test_acc;  /* on the (clean) test split, after the last epoch */
-  double train_acc; /* on the training set given, eval mode, after training */
-  double train_loss; /* last epoch's mean training loss */
-  double seconds;   /* training + evaluations */
-  int64_t epochs_done;
-  double *test_hist; /* per epoch (s->epochs entries; free) */
-  float *params;     /* when wanted: the trained parameters (num_params floats; free) */
-  int64_t num_params;
-} real_result;
+/* One run's result (training.h): accuracies, loss, time, per-epoch test accuracy, parameters. */
+typedef cli_train_result real_result;
 
 /* Trains a fresh network of arch (initialised from s->seed) on `train`, evaluating on d->test
  * after every epoch (progress on stderr unless quiet, prefixed by label), then on `train`.
@@ -74,7 +67,6 @@ typedef struct real_result {
  * the parameters. 0 or CLI_ERR. */
 int real_train(const nad_arch *arch, const nad_dataset *train, const real_data *d,
                const real_settings *s, const char *label, int keep_params, real_result *r);
-void real_result_free(real_result *r);
 
 /* The data and training settings as JSON members (data, shape, classes, size, normalize,
  * train_samples, test_samples, batch, lr, momentum, weight_decay, clip, schedule, seed; the
