@@ -263,19 +263,11 @@ static void print_json(const char *arch_name, const char *direction, const bias_
   cli_json_init(&j, stdout);
   j.compact = 0; /* one line */
   cli_json_begin_object(&j, NULL);
-  cli_json_double(&j, "test_accuracy", r->test_acc);
-  cli_json_double(&j, "train_accuracy", r->train_acc);
-  cli_json_double(&j, "train_loss", r->train_loss);
-  cli_json_int(&j, "epochs", r->epochs_done);
+  cli_train_json_result(&j, r, "test_accuracy", "train_accuracy");
   if (r->epochs_to_90 >= 0)
     cli_json_int(&j, "epochs_to_90", r->epochs_to_90);
   else
     cli_json_double(&j, "epochs_to_90", NAN); /* null */
-  cli_json_double(&j, "seconds", r->seconds);
-  cli_json_begin_array(&j, "test_accuracy_per_epoch", 1);
-  for (int64_t i = 0; i < r->epochs_done; i++)
-    cli_json_double(&j, NULL, r->test_hist[i]);
-  cli_json_end_array(&j);
   cli_json_string(&j, "arch", arch_name);
   cli_json_string(&j, "direction", direction);
   bias_json_settings(&j, s);

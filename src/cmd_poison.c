@@ -121,7 +121,7 @@ static void print_json(const char *arch, const char *nads_dir, int64_t count, in
   cli_json_init(&j, stdout);
   j.compact = 0; /* one line */
   cli_json_begin_object(&j, NULL);
-  real_json_result(&j, r, "clean_test_accuracy", "poisoned_train_accuracy");
+  cli_train_json_result(&j, r, "clean_test_accuracy", "poisoned_train_accuracy");
   cli_json_int(&j, "index", index);
   cli_json_double(&j, "epsilon", epsilon);
   cli_json_string(&j, "arch", arch);

@@ -15,7 +15,7 @@ static void print_json(const char *arch, const real_settings *s, const real_data
   cli_json_init(&j, stdout);
   j.compact = 0; /* one line */
   cli_json_begin_object(&j, NULL);
-  real_json_result(&j, r, "test_accuracy", "train_accuracy");
+  cli_train_json_result(&j, r, "test_accuracy", "train_accuracy");
   cli_json_string(&j, "arch", arch);
   cli_json_string(&j, "params", save);
   real_json_settings(&j, s, d);

@@ -274,17 +274,3 @@ void real_json_settings(cli_json *j, const real_settings *s, const real_data *d)
   cli_json_int(j, "seed", s->seed);
 }
 
-void real_json_result(cli_json *j, const real_result *r, const char *test_key,
-                      const char *train_key) {
-  char hist_key[64];
-  snprintf(hist_key, sizeof hist_key, "%s_per_epoch", test_key);
-  cli_json_double(j, test_key, r->test_acc);
-  cli_json_double(j, train_key, r->train_acc);
-  cli_json_double(j, "train_loss", r->train_loss);
-  cli_json_int(j, "epochs", r->epochs_done);
-  cli_json_double(j, "seconds", r->seconds);
-  cli_json_begin_array(j, hist_key, 1);
-  for (int64_t i = 0; i < r->epochs_done; i++)
-    cli_json_double(j, NULL, r->test_hist[i]);
-  cli_json_end_array(j);
-}

@@ -73,11 +73,6 @@ int real_train(const nad_arch *arch, const nad_dataset *train, const real_data *
  * epochs are the caller's: done or asked). */
 void real_json_settings(cli_json *j, const real_settings *s, const real_data *d);
 
-/* The result of a run as JSON members: test_key and train_key (accuracies in percent),
- * train_loss, epochs, seconds and <test_key>_per_epoch. */
-void real_json_result(cli_json *j, const real_result *r, const char *test_key,
-                      const char *train_key);
-
 /* Rows of DIR/nads.npy as single-channel NADs of the data's h x w: reads them into *nads
  * (nad_free) and *count. 0 or CLI_ERR (a D that does not match the data is named). */
 int real_read_nads(const char *dir, const real_data *d, float **nads, int64_t *count);

@@ -44,4 +44,9 @@ int cli_train(const nad_arch *arch, uint64_t seed, const cli_train_settings *s,
 /* Frees what a result owns (test_hist, params); the result can be freed twice. */
 void cli_train_result_free(cli_train_result *r);
 
+/* The result as JSON members: test_key and train_key (accuracies in percent), train_loss, epochs,
+ * seconds and <test_key>_per_epoch. */
+void cli_train_json_result(cli_json *j, const cli_train_result *r, const char *test_key,
+                           const char *train_key);
+
 #endif
