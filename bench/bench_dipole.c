@@ -8,17 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "blas_line.h"
+#include "bench.h"
 #include "graph/graph.h"
 
 /* Process CPU time, not wall time: the machine is shared, and with one BLAS thread the CPU time
  * of this process is what the work costs (set OPENBLAS_NUM_THREADS=1). */
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 int main(int argc, char **argv) {
   const char *arch = argc > 1 ? argv[1] : "lenet";
   int nets = argc > 2 ? atoi(argv[2]) : 20;
@@ -90,7 +84,7 @@ int main(int argc, char **argv) {
     for (int j = 0; j < nets; j++) {
       nadi_rng_init(&r, 1, (uint64_t)j);
       nadi_graph_init_params(g, params, &r);
-      double t0 = now();
+      double t0 = bench_cpu();
       for (int64_t b0 = 0; b0 < n && e; b0 += cap) {
         int64_t nb = n - b0 < cap ? n - b0 : cap;
         for (int64_t b = 0; b < nb; b++) {
@@ -99,7 +93,7 @@ int main(int argc, char **argv) {
         }
         nadi_exec_forward(e, params, xs, nb, 0, NULL);
       }
-      double t1 = now();
+      double t1 = bench_cpu();
       if (p) {
         if (f)
           nadi_fold_params(f, params, dparams);
@@ -109,7 +103,7 @@ int main(int argc, char **argv) {
           nadi_delta_forward(p, dparams, coord + b0, val + b0, nb, y + b0);
         }
       }
-      double t2 = now();
+      double t2 = bench_cpu();
       t_dense += t1 - t0, t_delta += t2 - t1;
     }
     printf("chunk %5lld:", (long long)cap);

@@ -12,14 +12,9 @@
 #include <time.h>
 
 #include "../tests/unit/estimator/synth_cov.h"
+#include "bench.h"
 
 static double cpu(void) { return (double)clock() / CLOCKS_PER_SEC; }
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int main(int argc, char **argv) {
   int64_t d = 3072, k = 64, rank = -1;
@@ -57,16 +52,16 @@ int main(int argc, char **argv) {
     p.steps = steps;
   printf("D = %lld, K = %lld, spectrum (j+1)^-%.2f of rank %lld + 1e-9 floor\n", (long long)d,
          (long long)k, alpha, (long long)rank);
-  double t0 = now();
+  double t0 = bench_wall();
   double *c = synth_cov(rank, d, alpha, 1e-9, 1);
-  printf("matrix built in %.1f s\n", now() - t0);
+  printf("matrix built in %.1f s\n", bench_wall() - t0);
   double *ev_k = malloc(sizeof(double) * (size_t)k), *ev_l = malloc(sizeof(double) * (size_t)k);
   double *v_k = malloc(sizeof(double) * (size_t)(k * d)), *v_l = malloc(sizeof(double) * (size_t)(k * d));
   nadi_topk_info info;
-  t0 = now();
+  t0 = bench_wall();
   double c0 = cpu();
   nad_status st = nadi_eig_topk_krylov(c, d, k, &p, ev_k, v_k, &info);
-  double tk = now() - t0, ck = cpu() - c0;
+  double tk = bench_wall() - t0, ck = cpu() - c0;
   if (st != NAD_OK) {
     fprintf(stderr, "krylov: %s\n", nad_last_error());
     return 1;
@@ -76,10 +71,10 @@ int main(int argc, char **argv) {
          tk, ck, (long long)info.block, (long long)info.steps, (long long)info.cycles,
          (long long)info.products, info.max_residual);
   if (!krylov_only) {
-    t0 = now();
+    t0 = bench_wall();
     c0 = cpu();
     st = nadi_eig_top(c, d, k, ev_l, v_l); /* destroys c */
-    double tl = now() - t0, cl = cpu() - c0;
+    double tl = bench_wall() - t0, cl = cpu() - c0;
     if (st != NAD_OK) {
       fprintf(stderr, "dsyevr: %s\n", nad_last_error());
       return 1;

@@ -18,7 +18,7 @@
 #include "api/api.h"
 #include "conv_classes.h"
 #include "kernels/kernels.h"
-#include "blas_line.h"
+#include "bench.h"
 
 
 static double now(void) {

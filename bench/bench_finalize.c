@@ -10,21 +10,9 @@
 
 #include <nad/nad.h>
 
+#include "bench.h"
+
 static double cpu(void) { return (double)clock() / CLOCKS_PER_SEC; }
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-#define TRY(call)                                                                                  \
-  do {                                                                                             \
-    if ((call) != NAD_OK) {                                                                        \
-      fprintf(stderr, "%s: %s\n", #call, nad_last_error());                                        \
-      return 1;                                                                                    \
-    }                                                                                              \
-  } while (0)
 
 int main(int argc, char **argv) {
   int64_t n = 300, k = 64;
@@ -38,39 +26,39 @@ int main(int argc, char **argv) {
       k = atoll(argv[i]);
   }
   nad_arch *a = NULL;
-  TRY(nad_arch_create_spec("conv 8 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 1", 3,
+  BENCH_TRY(nad_arch_create_spec("conv 8 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 1", 3,
                            64, 64, &a));
   nad_estimator *e = NULL;
-  TRY(nad_estimator_create(a, &e));
-  TRY(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, n));
-  TRY(nad_estimator_set_int(e, NAD_OPT_NUM_THREADS, 2));
-  TRY(nad_estimator_set_int(e, NAD_OPT_TOP_K, k));
-  double t0 = now();
-  TRY(nad_estimator_accumulate(e));
+  BENCH_TRY(nad_estimator_create(a, &e));
+  BENCH_TRY(nad_estimator_set_int(e, NAD_OPT_NUM_NETWORKS, n));
+  BENCH_TRY(nad_estimator_set_int(e, NAD_OPT_NUM_THREADS, 2));
+  BENCH_TRY(nad_estimator_set_int(e, NAD_OPT_TOP_K, k));
+  double t0 = bench_wall();
+  BENCH_TRY(nad_estimator_accumulate(e));
   printf("D = 12288 (3x64x64 conv net), %lld networks accumulated in %.1f s\n", (long long)n,
-         now() - t0);
+         bench_wall() - t0);
   for (int pass = 0; pass < 1 + full; pass++) {
     if (pass == 1) { /* all D eigenpairs: dsyevr */
       nad_estimator *f = NULL;
       void *buf = NULL;
       size_t len = 0;
-      TRY(nad_estimator_save_buffer(e, &buf, &len));
-      TRY(nad_estimator_create(a, &f));
-      TRY(nad_estimator_load_buffer(f, buf, len));
+      BENCH_TRY(nad_estimator_save_buffer(e, &buf, &len));
+      BENCH_TRY(nad_estimator_create(a, &f));
+      BENCH_TRY(nad_estimator_load_buffer(f, buf, len));
       nad_free(buf);
       nad_estimator_destroy(e);
       e = f;
     }
     double ov1, c1, ov10, c10;
-    t0 = now();
+    t0 = bench_wall();
     double c0 = cpu();
-    TRY(nad_estimator_finalize(e));
-    const double tf = now() - t0, cf = cpu() - c0;
-    t0 = now();
+    BENCH_TRY(nad_estimator_finalize(e));
+    const double tf = bench_wall() - t0, cf = cpu() - c0;
+    t0 = bench_wall();
     c0 = cpu();
-    TRY(nad_estimator_convergence(e, 1, &ov1, &c1));
-    TRY(nad_estimator_convergence(e, 10, &ov10, &c10));
-    const double tc = now() - t0, cc = cpu() - c0;
+    BENCH_TRY(nad_estimator_convergence(e, 1, &ov1, &c1));
+    BENCH_TRY(nad_estimator_convergence(e, 10, &ov10, &c10));
+    const double tc = bench_wall() - t0, cc = cpu() - c0;
     printf("%s: finalize %.1f s + convergence (k = 1, 10) %.1f s = %.1f s wall; CPU %.1f + %.1f "
            "= %.1f s (overlaps %.3f %.3f, spectrum corr %.4f)\n",
            pass ? "all D pairs (dsyevr)" : "top K (dispatcher)", tf, tc, tf + tc, cf, cc, cf + cc,

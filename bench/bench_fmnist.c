@@ -10,47 +10,34 @@
 
 #include <nad/nad.h>
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-#define TRY(x)                                                                                     \
-  do {                                                                                             \
-    nad_status st_ = (x);                                                                          \
-    if (st_ != NAD_OK) {                                                                           \
-      fprintf(stderr, "%s: %s\n", #x, nad_last_error());                                          \
-      return 1;                                                                                    \
-    }                                                                                              \
-  } while (0)
+#include "bench.h"
 
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2, reps = argc > 2 ? atoi(argv[2]) : 2;
   nad_dataset *train = NULL, *test = NULL;
-  double t0 = now();
-  TRY(nad_dataset_load("fashion-mnist", NAD_SPLIT_TRAIN, 32, 32, &train));
-  TRY(nad_dataset_load("fashion-mnist", NAD_SPLIT_TEST, 32, 32, &test));
-  double t_load = now() - t0, best = 1e30, best_eval = 1e30, acc = 0;
+  double t0 = bench_wall();
+  BENCH_TRY(nad_dataset_load("fashion-mnist", NAD_SPLIT_TRAIN, 32, 32, &train));
+  BENCH_TRY(nad_dataset_load("fashion-mnist", NAD_SPLIT_TEST, 32, 32, &test));
+  double t_load = bench_wall() - t0, best = 1e30, best_eval = 1e30, acc = 0;
   nad_arch *a = NULL;
-  TRY(nad_arch_create_builtin("lenet", 1, 32, 32, 10, &a));
+  BENCH_TRY(nad_arch_create_builtin("lenet", 1, 32, 32, 10, &a));
   for (int r = 0; r < reps; r++) {
     nad_trainer *t = NULL;
-    TRY(nad_trainer_create(a, (uint64_t)r, &t));
-    TRY(nad_trainer_set_int(t, NAD_OPT_EPOCHS, 1));
-    TRY(nad_trainer_set_int(t, NAD_OPT_NUM_THREADS, threads));
-    TRY(nad_trainer_set_int(t, NAD_OPT_SCHEDULE, NAD_SCHEDULE_ONECYCLE));
-    TRY(nad_trainer_set_double(t, NAD_OPT_LR, 0.05));
-    TRY(nad_trainer_set_double(t, NAD_OPT_MOMENTUM, 0.9));
-    TRY(nad_trainer_set_double(t, NAD_OPT_WEIGHT_DECAY, 5e-4));
-    TRY(nad_trainer_set_double(t, NAD_OPT_CLIP, 0.0));
-    t0 = now();
-    TRY(nad_trainer_fit(t, train, NULL));
-    double dt = now() - t0;
+    BENCH_TRY(nad_trainer_create(a, (uint64_t)r, &t));
+    BENCH_TRY(nad_trainer_set_int(t, NAD_OPT_EPOCHS, 1));
+    BENCH_TRY(nad_trainer_set_int(t, NAD_OPT_NUM_THREADS, threads));
+    BENCH_TRY(nad_trainer_set_int(t, NAD_OPT_SCHEDULE, NAD_SCHEDULE_ONECYCLE));
+    BENCH_TRY(nad_trainer_set_double(t, NAD_OPT_LR, 0.05));
+    BENCH_TRY(nad_trainer_set_double(t, NAD_OPT_MOMENTUM, 0.9));
+    BENCH_TRY(nad_trainer_set_double(t, NAD_OPT_WEIGHT_DECAY, 5e-4));
+    BENCH_TRY(nad_trainer_set_double(t, NAD_OPT_CLIP, 0.0));
+    t0 = bench_wall();
+    BENCH_TRY(nad_trainer_fit(t, train, NULL));
+    double dt = bench_wall() - t0;
     best = dt < best ? dt : best;
-    t0 = now();
-    TRY(nad_trainer_evaluate(t, test, &acc, NULL));
-    dt = now() - t0;
+    t0 = bench_wall();
+    BENCH_TRY(nad_trainer_evaluate(t, test, &acc, NULL));
+    dt = bench_wall() - t0;
     best_eval = dt < best_eval ? dt : best_eval;
     nad_trainer_destroy(t);
   }

@@ -11,22 +11,7 @@
 
 #include <nad/nad.h>
 
-#include "blas_line.h"
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-#define TRY(x)                                                                                     \
-  do {                                                                                             \
-    nad_status st_ = (x);                                                                          \
-    if (st_ != NAD_OK) {                                                                           \
-      fprintf(stderr, "%s: %s\n", #x, nad_last_error());                                          \
-      return 1;                                                                                    \
-    }                                                                                              \
-  } while (0)
+#include "bench.h"
 
 int main(int argc, char **argv) {
   bench_print_blas(stderr);
@@ -34,26 +19,26 @@ int main(int argc, char **argv) {
   const char *name = argc > 3 ? argv[3] : "lenet";
   int64_t n = argc > 4 ? atoll(argv[4]) : 10000;
   nad_arch *a = NULL;
-  TRY(nad_arch_create_builtin(name, 1, 32, 32, 2, &a));
+  BENCH_TRY(nad_arch_create_builtin(name, 1, 32, 32, 2, &a));
   float v[1024];
-  TRY(nad_direction_fourier(1, 32, 32, 1, 0, NAD_FOURIER_AUTO, v, 1024));
+  BENCH_TRY(nad_direction_fourier(1, 32, 32, 1, 0, NAD_FOURIER_AUTO, v, 1024));
   nad_dataset *train = NULL, *test = NULL;
-  double t0 = now();
-  TRY(nad_dataset_create_linear(v, 1, 32, 32, n, 1.0, 3.0, 1, &train));
-  TRY(nad_dataset_create_linear(v, 1, 32, 32, 10000, 1.0, 3.0, 2, &test));
-  double t_data = now() - t0, best = 1e30, best_eval = 1e30, acc = 0;
+  double t0 = bench_wall();
+  BENCH_TRY(nad_dataset_create_linear(v, 1, 32, 32, n, 1.0, 3.0, 1, &train));
+  BENCH_TRY(nad_dataset_create_linear(v, 1, 32, 32, 10000, 1.0, 3.0, 2, &test));
+  double t_data = bench_wall() - t0, best = 1e30, best_eval = 1e30, acc = 0;
   for (int r = 0; r < reps; r++) {
     nad_trainer *t = NULL;
-    TRY(nad_trainer_create(a, (uint64_t)r, &t));
-    TRY(nad_trainer_set_int(t, NAD_OPT_EPOCHS, 1));
-    TRY(nad_trainer_set_int(t, NAD_OPT_NUM_THREADS, threads));
-    t0 = now();
-    TRY(nad_trainer_fit(t, train, NULL));
-    double dt = now() - t0;
+    BENCH_TRY(nad_trainer_create(a, (uint64_t)r, &t));
+    BENCH_TRY(nad_trainer_set_int(t, NAD_OPT_EPOCHS, 1));
+    BENCH_TRY(nad_trainer_set_int(t, NAD_OPT_NUM_THREADS, threads));
+    t0 = bench_wall();
+    BENCH_TRY(nad_trainer_fit(t, train, NULL));
+    double dt = bench_wall() - t0;
     best = dt < best ? dt : best;
-    t0 = now();
-    TRY(nad_trainer_evaluate(t, test, &acc, NULL));
-    dt = now() - t0;
+    t0 = bench_wall();
+    BENCH_TRY(nad_trainer_evaluate(t, test, &acc, NULL));
+    dt = bench_wall() - t0;
     best_eval = dt < best_eval ? dt : best_eval;
     nad_trainer_destroy(t);
   }
