@@ -43,6 +43,28 @@ static inline void fuzz_take_part(const uint8_t **p, size_t *n, const uint8_t **
   *n -= *len;
 }
 
+/* The input of a two-file loader (images + labels): u8 options, then two parts, each gzip or raw,
+ * decoded (lib/io/blob.c) into *images and *labels under the names given. 0 when both decode
+ * (free both with nadi_blob_free), -1 otherwise (nothing to free). */
+static inline int fuzz_take_two_files(const uint8_t *data, size_t size, const char *images_name,
+                                      const char *labels_name, uint8_t *opt, nadi_blob *images,
+                                      nadi_blob *labels) {
+  if (size < 1)
+    return -1;
+  *opt = data[0];
+  const uint8_t *p = data + 1, *img, *lab;
+  size_t n = size - 1, img_len, lab_len;
+  fuzz_take_part(&p, &n, &img, &img_len);
+  fuzz_take_part(&p, &n, &lab, &lab_len);
+  if (nadi_blob_from_memory(img, img_len, images_name, images) != NAD_OK)
+    return -1;
+  if (nadi_blob_from_memory(lab, lab_len, labels_name, labels) != NAD_OK) {
+    nadi_blob_free(images);
+    return -1;
+  }
+  return 0;
+}
+
 /* A dataset a loader returned: every label within its classes, every value finite, and (for
  * byte formats, lo = 0 and hi = 1) within [lo, hi]. */
 static inline void fuzz_check_dataset(const nad_dataset *d, float lo, float hi) {
