@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
+#include "../unit/test_files.h"
 
 static uint64_t rng_state;
 
@@ -21,19 +22,6 @@ static uint64_t next(void) { /* splitmix64: deterministic for --seed */
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
-}
-
-static unsigned char *read_all(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)len + 1);
-  *n = b ? fread(b, 1, (size_t)len, f) : 0;
-  fclose(f);
-  return b;
 }
 
 /* One mutation of src[0..n) into dst (capacity n + 64); returns the new length. */
@@ -73,7 +61,7 @@ static long inputs, seeds, seeds_refused;
 
 static void run_file(const char *path, int mutations) {
   size_t n = 0;
-  unsigned char *b = read_all(path, &n);
+  unsigned char *b = nadt_read_file(path, &n);
   if (!b) {
     fprintf(stderr, "replay: cannot read %s\n", path);
     exit(2);

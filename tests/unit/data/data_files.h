@@ -15,6 +15,7 @@
 #include <nad/nad.h>
 
 #include "../check.h"
+#include "../test_files.h"
 
 static char tdir[256];
 
@@ -69,19 +70,6 @@ static inline void put_gz(const char *path, const void *bytes, size_t n, int app
     printf("cannot write %s\n", path);
     exit(2);
   }
-}
-
-static inline unsigned char *get_file(const char *path, size_t *n) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return NULL;
-  fseek(fp, 0, SEEK_END);
-  long len = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)len + 1);
-  *n = fread(b, 1, (size_t)len, fp);
-  fclose(fp);
-  return b;
 }
 
 /* IDX file: magic 00 00 type ndim, big-endian dims, then data (data_len bytes). */

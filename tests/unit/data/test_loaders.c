@@ -196,7 +196,7 @@ static void test_idx_bad(void) {
   /* gzip: truncated, corrupt, garbage after the stream */
   put_gz(tpath("gz.tmp"), img, ni, 0);
   size_t ng = 0;
-  unsigned char *gz = get_file(tpath("gz.tmp"), &ng);
+  unsigned char *gz = nadt_read_file(tpath("gz.tmp"), &ng);
   idx_case(__LINE__, gz, ng - 6, lab, nl, 1, NAD_ERR_FORMAT, "truncated gzip");
   memcpy(tmp, gz, ng);
   for (size_t i = 12; i < ng - 8; i++)

@@ -232,7 +232,7 @@ static void test_images_png(void) {
   CHECK(nad_png_write_images(path, x, 5, 3, 8, 10, 2, 0.0, 1.0) == NAD_OK, "%s",
         nad_last_error());
   size_t n = 0;
-  unsigned char *b = get_file(path, &n);
+  unsigned char *b = nadt_read_file(path, &n);
   /* 5 images of 8x10 magnified 7x (56x70) in 2 columns, 3 rows, 1 px gaps: 141 x 170 */
   CHECK(b && n > 33 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0 && be32(b + 16) == 141 &&
             be32(b + 20) == 170,

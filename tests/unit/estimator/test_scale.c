@@ -19,6 +19,7 @@
 #include <nad/nad.h>
 
 #include "../check.h"
+#include "../test_files.h"
 
 #define OK(call) CHECK((call) == NAD_OK, "%s", nad_last_error())
 
@@ -122,19 +123,6 @@ static char *path_of(const char *name) {
   return p;
 }
 
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  rewind(f);
-  unsigned char *b = malloc((size_t)n);
-  *len = fread(b, 1, (size_t)n, f);
-  fclose(f);
-  return b;
-}
-
 /* ---- exact mode: top-k, parts, buffers ------------------------------------------------------- */
 
 static void test_exact(void) {
@@ -180,7 +168,7 @@ static void test_exact(void) {
   size_t n1 = 0, n2 = 0, f1n = 0;
   OK(nad_estimator_save_buffer(p1, &b1, &n1));
   OK(nad_estimator_save_buffer(p2, &b2, &n2));
-  unsigned char *f1 = read_file(path_of("p1.ck"), &f1n);
+  unsigned char *f1 = nadt_read_file(path_of("p1.ck"), &f1n);
   CHECK(f1 && n1 == f1n && memcmp(b1, f1, n1) == 0, "buffer = file bytes");
   nad_estimator *mb = make(a, 0, n, 0, 0);
   OK(nad_estimator_load_buffer(mb, b2, n2));

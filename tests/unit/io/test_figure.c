@@ -16,6 +16,7 @@
 #include "io/figure.h"
 #include "io/io.h"
 #include "../check.h"
+#include "../test_files.h"
 
 static char dir[256];
 
@@ -85,26 +86,6 @@ static int count_colour(const image *im, double x, double y, double w, double h,
     for (double xx = x; xx < x + w; xx++)
       n += near(px_at(im, xx, yy), c, tol);
   return n;
-}
-
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)n + 1);
-  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-    free(b);
-    b = NULL;
-  }
-  fclose(f);
-  if (b) {
-    b[n] = 0;
-    *len = (size_t)n;
-  }
-  return b;
 }
 
 /* ---- building blocks ---------------------------------------------------------------------- */
@@ -367,11 +348,11 @@ static void test_vector_formats(void) {
   EXPECT(nadi_figure_heatmap(svg, NAD_FIGURE_SVG, &d, NULL) == NAD_OK);
   EXPECT(nadi_figure_heatmap(pdf, NAD_FIGURE_PDF, &d, NULL) == NAD_OK);
   size_t n = 0;
-  char *s = slurp(svg, &n);
+  char *s = (char *)nadt_read_file(svg, &n);
   EXPECT(s && strncmp(s, "<?xml", 5) == 0 && strstr(s, "<svg") && strstr(s, "</svg>") &&
          strstr(s, "<image"));
   free(s);
-  s = slurp(pdf, &n);
+  s = (char *)nadt_read_file(pdf, &n);
   EXPECT(s && strncmp(s, "%PDF-", 5) == 0 && strstr(s + n - 8, "%%EOF"));
   /* cairo puts the title into the document information */
   int has_title = 0;

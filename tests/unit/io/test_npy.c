@@ -14,6 +14,7 @@
 #include "core/core.h"
 #include "io/io.h"
 #include "../check.h"
+#include "../test_files.h"
 
 
 static char dir[256];
@@ -38,19 +39,6 @@ static void put_file(const char *path, const void *bytes, size_t n) {
   if (n)
     fwrite(bytes, 1, n, fp);
   fclose(fp);
-}
-
-static unsigned char *get_file(const char *path, size_t *n) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return NULL;
-  fseek(fp, 0, SEEK_END);
-  long len = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)len + 1);
-  *n = fread(b, 1, (size_t)len, fp);
-  fclose(fp);
-  return b;
 }
 
 /* A .npy file from a header dict and raw data: preamble for version (major, 0) + dict, padded
@@ -165,7 +153,7 @@ static void test_layout(void) {
   int64_t s23[2] = {2, 3};
   EXPECT(nad_npy_write(tpath("layout.npy"), z, 0, s23, 2) == NAD_OK);
   size_t n = 0;
-  unsigned char *b = get_file(tpath("layout.npy"), &n);
+  unsigned char *b = nadt_read_file(tpath("layout.npy"), &n);
   /* np.save(f, np.zeros((2, 3), np.float32)): 10-byte preamble, dict, growth padding of 21 - 1
    * spaces, alignment padding, '\n' at byte 127, then 24 zero bytes */
   static const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 118, 0};
@@ -179,20 +167,20 @@ static void test_layout(void) {
   free(b);
   /* 0-d: no growth padding; 1-d: "(5,)" */
   EXPECT(nad_npy_write(tpath("layout0.npy"), z, 1, NULL, 0) == NAD_OK);
-  b = get_file(tpath("layout0.npy"), &n);
+  b = nadt_read_file(tpath("layout0.npy"), &n);
   EXPECT(b && n == 128 + 8 && b[8] == 118 && b[127] == '\n' &&
          memcmp(b + 10, "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", 55) == 0);
   free(b);
   int64_t s5 = 5;
   EXPECT(nad_npy_write(tpath("layout1.npy"), z, 0, &s5, 1) == NAD_OK);
-  b = get_file(tpath("layout1.npy"), &n);
+  b = nadt_read_file(tpath("layout1.npy"), &n);
   EXPECT(b && n == 128 + 20 && (b[8] | b[9] << 8) + 10 == 128 && b[127] == '\n' &&
          memcmp(b + 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }", 57) == 0);
   free(b);
   /* 8 dimensions still fit a 64-byte multiple */
   int64_t s8[8] = {1, 1, 1, 1, 1, 1, 1, 1};
   EXPECT(nad_npy_write(tpath("layout8.npy"), z, 0, s8, 8) == NAD_OK);
-  b = get_file(tpath("layout8.npy"), &n);
+  b = nadt_read_file(tpath("layout8.npy"), &n);
   EXPECT(b && (n - 4) % 64 == 0 && b[n - 5] == '\n');
   free(b);
 }
@@ -386,7 +374,7 @@ static void test_atomic(void) {
   EXPECT(nad_npy_write(p, small, 0, &three, 1) == NAD_OK);
   EXPECT(count_tmp_files() == 0);
   size_t n0 = 0;
-  unsigned char *before = get_file(p, &n0);
+  unsigned char *before = nadt_read_file(p, &n0);
 
   /* Make the next write fail half way: a file-size limit turns write() into EFBIG. */
   struct rlimit old, lim;
@@ -404,7 +392,7 @@ static void test_atomic(void) {
   CHECK(st == NAD_ERR_IO && strstr(nad_last_error(), p), "status %d: %s", (int)st,
              nad_last_error());
   size_t n1 = 0;
-  unsigned char *after = get_file(p, &n1);
+  unsigned char *after = nadt_read_file(p, &n1);
   EXPECT(before && after && n0 == n1 && memcmp(before, after, n0) == 0); /* untouched */
   EXPECT(count_tmp_files() == 0);                                        /* cleaned up */
   free(before);
