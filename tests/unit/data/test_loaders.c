@@ -9,14 +9,36 @@
 #include "data/data.h"
 #include "data_files.h"
 
-/* Dataset contents as arrays (caller frees). */
-static float *all_x(const nad_dataset *d, int64_t *n, int64_t s[3], int32_t **labels) {
-  nad_dataset_size(d, n, s);
-  size_t len = (size_t)(*n * s[0] * s[1] * s[2]);
-  float *x = malloc(len * sizeof(float));
-  *labels = malloc((size_t)*n * sizeof(int32_t));
-  EXPECT(nad_dataset_get(d, x, len, *labels, (size_t)*n) == NAD_OK);
-  return x;
+/* A loaded split as arrays: count, shape, classes and their counts, pixels, labels. */
+typedef struct loaded {
+  int64_t n, s[3], k, counts[16];
+  float *x;
+  int32_t *y;
+} loaded;
+
+static void loaded_free(loaded *l) {
+  free(l->x);
+  free(l->y);
+  memset(l, 0, sizeof *l);
+}
+
+/* Loads split of src at h x w (0, 0: as stored) into l, checked (the message names src);
+ * returns 1 when it loaded (free l with loaded_free), 0 when not (l empty). */
+static int load(const char *src, nad_split split, int64_t h, int64_t w, loaded *l) {
+  memset(l, 0, sizeof *l);
+  nad_dataset *d = NULL;
+  CHECK(nad_dataset_load(src, split, h, w, &d) == NAD_OK, "%s: %s", src, nad_last_error());
+  if (!d)
+    return 0;
+  nad_dataset_size(d, &l->n, l->s);
+  size_t len = (size_t)(l->n * l->s[0] * l->s[1] * l->s[2]);
+  l->x = malloc(len * sizeof(float));
+  l->y = malloc((size_t)l->n * sizeof(int32_t));
+  EXPECT(nad_dataset_get(d, l->x, len, l->y, (size_t)l->n) == NAD_OK);
+  EXPECT(nad_dataset_num_classes(d, &l->k) == NAD_OK && l->k >= 1 && l->k <= 16);
+  EXPECT(nad_dataset_class_counts(d, l->counts, (size_t)l->k) == NAD_OK);
+  nad_dataset_destroy(d);
+  return 1;
 }
 
 /* ---- IDX --------------------------------------------------------------------------------- */
@@ -61,86 +83,56 @@ static void test_idx_good(void) {
   write_idx_dir("idx_gz", 1);
   write_idx_dir("idx_gz2", 2);
   char src[600];
-  float *ref = NULL;
+  loaded ref = {0}, l;
   for (int variant = 0; variant < 3; variant++) {
     snprintf(src, sizeof src, "idx:%s",
              tpath(variant == 0 ? "idx_raw" : variant == 1 ? "idx_gz" : "idx_gz2"));
-    nad_dataset *d = NULL;
-    CHECK(nad_dataset_load(src, NAD_SPLIT_TRAIN, 0, 0, &d) == NAD_OK, "%s: %s", src,
-          nad_last_error());
-    if (!d)
+    if (!load(src, NAD_SPLIT_TRAIN, 0, 0, &l))
       continue;
-    int64_t n, s[3], k = 0;
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
-    EXPECT(n == IN && s[0] == 1 && s[1] == IH && s[2] == IW);
+    EXPECT(l.n == IN && l.s[0] == 1 && l.s[1] == IH && l.s[2] == IW);
     int exact = 1;
     for (int i = 0; i < IN * IH * IW; i++)
-      exact &= x[i] == (float)img_bytes[i] / 255.0f;
+      exact &= l.x[i] == (float)img_bytes[i] / 255.0f;
     CHECK(exact, "%s: pixels are bytes / 255", src);
-    EXPECT(memcmp(y, (int32_t[]){0, 1, 2, 1, 0}, sizeof(int32_t) * IN) == 0);
-    EXPECT(nad_dataset_num_classes(d, &k) == NAD_OK && k == 3);
-    int64_t counts[3];
-    EXPECT(nad_dataset_class_counts(d, counts, 3) == NAD_OK && counts[0] == 2 &&
-           counts[1] == 2 && counts[2] == 1);
-    if (variant == 0)
-      ref = x;
-    else {
-      CHECK(ref && memcmp(ref, x, sizeof(float) * IN * IH * IW) == 0, "%s = raw", src);
-      free(x);
+    EXPECT(memcmp(l.y, (int32_t[]){0, 1, 2, 1, 0}, sizeof(int32_t) * IN) == 0);
+    EXPECT(l.k == 3 && l.counts[0] == 2 && l.counts[1] == 2 && l.counts[2] == 1);
+    if (variant == 0) {
+      ref = l;
+      continue;
     }
-    free(y);
-    nad_dataset_destroy(d);
+    CHECK(ref.x && memcmp(ref.x, l.x, sizeof(float) * IN * IH * IW) == 0, "%s = raw", src);
+    loaded_free(&l);
   }
+  loaded_free(&ref);
   /* zero-padding 3x4 -> 5x7: 1 row above, 1 below; 1 column left, 2 right */
   snprintf(src, sizeof src, "idx:%s", tpath("idx_gz"));
-  nad_dataset *d = NULL;
-  EXPECT(nad_dataset_load(src, NAD_SPLIT_TRAIN, 5, 7, &d) == NAD_OK);
-  if (d) {
-    int64_t n, s[3];
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
-    int ok = s[1] == 5 && s[2] == 7;
+  if (load(src, NAD_SPLIT_TRAIN, 5, 7, &l)) {
+    int ok = l.s[1] == 5 && l.s[2] == 7;
     for (int i = 0; ok && i < IN; i++)
       for (int r = 0; r < 5; r++)
         for (int c = 0; c < 7; c++) {
           float want = r >= 1 && r < 4 && c >= 1 && c < 5
                            ? (float)img_bytes[(i * IH + r - 1) * IW + c - 1] / 255.0f
                            : 0.0f;
-          ok &= x[(i * 5 + r) * 7 + c] == want;
+          ok &= l.x[(i * 5 + r) * 7 + c] == want;
         }
     CHECK(ok, "padding 3x4 -> 5x7 puts the image at row 1, column 1");
-    free(x);
-    free(y);
-    nad_dataset_destroy(d);
+    loaded_free(&l);
   }
   /* centre crop 3x4 -> 1x2: row 1, columns 1..2 */
-  EXPECT(nad_dataset_load(src, NAD_SPLIT_TRAIN, 1, 2, &d) == NAD_OK);
-  if (d) {
-    int64_t n, s[3];
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
-    int ok = s[1] == 1 && s[2] == 2;
+  if (load(src, NAD_SPLIT_TRAIN, 1, 2, &l)) {
+    int ok = l.s[1] == 1 && l.s[2] == 2;
     for (int i = 0; ok && i < IN; i++)
       for (int c = 0; c < 2; c++)
-        ok &= x[i * 2 + c] == (float)img_bytes[(i * IH + 1) * IW + 1 + c] / 255.0f;
+        ok &= l.x[i * 2 + c] == (float)img_bytes[(i * IH + 1) * IW + 1 + c] / 255.0f;
     CHECK(ok, "crop 3x4 -> 1x2 keeps row 1, columns 1 and 2");
-    free(x);
-    free(y);
-    nad_dataset_destroy(d);
+    loaded_free(&l);
   }
   /* the test split: t10k files */
-  EXPECT(nad_dataset_load(src, NAD_SPLIT_TEST, 0, 0, &d) == NAD_OK);
-  if (d) {
-    int64_t n, s[3];
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
-    EXPECT(n == 2 && y[0] == 2 && y[1] == 2 && x[0] == (float)img_bytes[7] / 255.0f);
-    free(x);
-    free(y);
-    nad_dataset_destroy(d);
+  if (load(src, NAD_SPLIT_TEST, 0, 0, &l)) {
+    EXPECT(l.n == 2 && l.y[0] == 2 && l.y[1] == 2 && l.x[0] == (float)img_bytes[7] / 255.0f);
+    loaded_free(&l);
   }
-  free(ref);
 }
 
 /* One corrupted images (or labels) file in idx_bad/, everything else good. */
@@ -265,63 +257,40 @@ static void test_cifar(void) {
   write_cifar_dir("cifar", counts);
   write_cifar_dir("cifar_sub/cifar-10-batches-bin", counts);
   char src[600];
+  loaded l;
   for (int variant = 0; variant < 2; variant++) {
     snprintf(src, sizeof src, "cifar10:%s", tpath(variant ? "cifar_sub" : "cifar"));
-    nad_dataset *d = NULL;
-    CHECK(nad_dataset_load(src, NAD_SPLIT_TRAIN, 0, 0, &d) == NAD_OK, "%s: %s", src,
-          nad_last_error());
-    if (!d)
+    if (!load(src, NAD_SPLIT_TRAIN, 0, 0, &l))
       continue;
-    int64_t n, s[3], k = 0;
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
-    EXPECT(n == 8 && s[0] == 3 && s[1] == 32 && s[2] == 32);
-    EXPECT(nad_dataset_num_classes(d, &k) == NAD_OK && k == 10);
+    EXPECT(l.n == 8 && l.s[0] == 3 && l.s[1] == 32 && l.s[2] == 32);
+    EXPECT(l.k == 10);
     int ok = 1, i = 0;
     for (int b = 0; b < 5; b++)
       for (int r = 0; r < counts[b]; r++, i++) {
-        ok &= y[i] == (b + r) % 10;
+        ok &= l.y[i] == (b + r) % 10;
         for (int p = 0; p < 3 * 1024; p += 97)
-          ok &= x[(size_t)i * 3072 + p] == (float)(((p / 1024) * 7 + p + b * 13 + r * 31) % 256) /
-                                               255.0f;
+          ok &= l.x[(size_t)i * 3072 + p] ==
+                (float)(((p / 1024) * 7 + p + b * 13 + r * 31) % 256) / 255.0f;
       }
     CHECK(ok, "%s: records in batch order, R/G/B planes, labels", src);
-    free(x);
-    free(y);
-    nad_dataset_destroy(d);
-    EXPECT(nad_dataset_load(src, NAD_SPLIT_TEST, 0, 0, &d) == NAD_OK);
-    if (d) {
-      x = all_x(d, &n, s, &y);
-      EXPECT(n == 2 && y[0] == 5 && y[1] == 6 && x[1] == (float)((1 + 65) % 256) / 255.0f);
-      free(x);
-      free(y);
-      nad_dataset_destroy(d);
+    loaded_free(&l);
+    if (load(src, NAD_SPLIT_TEST, 0, 0, &l)) {
+      EXPECT(l.n == 2 && l.y[0] == 5 && l.y[1] == 6 &&
+             l.x[1] == (float)((1 + 65) % 256) / 255.0f);
+      loaded_free(&l);
     }
   }
   /* 32x32 -> 28x28 crops 2 rows/columns from each side; -> 36x36 pads 2 */
   snprintf(src, sizeof src, "cifar10:%s", tpath("cifar"));
-  nad_dataset *d = NULL;
-  EXPECT(nad_dataset_load(src, NAD_SPLIT_TEST, 28, 28, &d) == NAD_OK);
-  if (d) {
-    int64_t n, s[3];
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
+  if (load(src, NAD_SPLIT_TEST, 28, 28, &l)) {
     /* sample 0 of the test batch (b = 5, r = 0), green plane, row 0 col 0 = source (2, 2) */
     int p = 1024 + 2 * 32 + 2;
-    EXPECT(s[1] == 28 && x[28 * 28] == (float)((7 + p + 65) % 256) / 255.0f);
-    free(x);
-    free(y);
-    nad_dataset_destroy(d);
+    EXPECT(l.s[1] == 28 && l.x[28 * 28] == (float)((7 + p + 65) % 256) / 255.0f);
+    loaded_free(&l);
   }
-  EXPECT(nad_dataset_load(src, NAD_SPLIT_TEST, 36, 36, &d) == NAD_OK);
-  if (d) {
-    int64_t n, s[3];
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
-    EXPECT(s[1] == 36 && x[0] == 0.0f && x[2 * 36 + 2] == (float)((0 + 65) % 256) / 255.0f);
-    free(x);
-    free(y);
-    nad_dataset_destroy(d);
+  if (load(src, NAD_SPLIT_TEST, 36, 36, &l)) {
+    EXPECT(l.s[1] == 36 && l.x[0] == 0.0f && l.x[2 * 36 + 2] == (float)((0 + 65) % 256) / 255.0f);
+    loaded_free(&l);
   }
   /* a directory without the expected batches */
   write_cifar_dir("cifar_missing", counts);
@@ -378,22 +347,15 @@ static void test_npy(void) {
     npy_file("npy/lab.npy", ldt[t].descr, "(4,)", lb, (size_t)(4 * ldt[t].size));
     char src[1200];
     snprintf(src, sizeof src, "npy:%s,%s", tpath("npy/img_u1.npy"), tpath("npy/lab.npy"));
-    nad_dataset *d = NULL;
-    CHECK(nad_dataset_load(src, NAD_SPLIT_TRAIN, 0, 0, &d) == NAD_OK, "labels %s: %s",
-          ldt[t].descr, nad_last_error());
-    if (!d)
+    loaded l;
+    if (!load(src, NAD_SPLIT_TRAIN, 0, 0, &l))
       continue;
-    int64_t n, s[3], k = 0;
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
-    int ok = n == 4 && s[0] == 1 && s[1] == 2 && s[2] == 3 && y[0] == 3 && y[1] == 0 &&
-             y[2] == 1 && y[3] == 3 && nad_dataset_num_classes(d, &k) == NAD_OK && k == 4;
+    int ok = l.n == 4 && l.s[0] == 1 && l.s[1] == 2 && l.s[2] == 3 && l.y[0] == 3 &&
+             l.y[1] == 0 && l.y[2] == 1 && l.y[3] == 3 && l.k == 4;
     for (int i = 0; i < 24; i++)
-      ok &= x[i] == (float)u8[i] / 255.0f;
+      ok &= l.x[i] == (float)u8[i] / 255.0f;
     CHECK(ok, "npy u1 images with %s labels", ldt[t].descr);
-    free(x);
-    free(y);
-    nad_dataset_destroy(d);
+    loaded_free(&l);
   }
   /* float images N x C x H x W: kept as stored (f8 converted), both splits (4 files) */
   float f4[3 * 2 * 2 * 2];
@@ -408,20 +370,14 @@ static void test_npy(void) {
   snprintf(src, sizeof src, "npy:%s,%s,%s,%s", tpath("npy/img_f4.npy"), tpath("npy/lab3.npy"),
            tpath("npy/img_f8.npy"), tpath("npy/lab3.npy"));
   for (int split = 0; split < 2; split++) {
-    nad_dataset *d = NULL;
-    CHECK(nad_dataset_load(src, (nad_split)split, 0, 0, &d) == NAD_OK, "%s", nad_last_error());
-    if (!d)
+    loaded l;
+    if (!load(src, (nad_split)split, 0, 0, &l))
       continue;
-    int64_t n, s[3];
-    int32_t *y;
-    float *x = all_x(d, &n, s, &y);
-    int ok = n == 3 && s[0] == 2 && s[1] == 2 && s[2] == 2 && y[0] == 1;
+    int ok = l.n == 3 && l.s[0] == 2 && l.s[1] == 2 && l.s[2] == 2 && l.y[0] == 1;
     for (int i = 0; i < 24; i++)
-      ok &= x[i] == (split ? (float)f8[i] : f4[i]);
+      ok &= l.x[i] == (split ? (float)f8[i] : f4[i]);
     CHECK(ok, "float images, split %d", split);
-    free(x);
-    free(y);
-    nad_dataset_destroy(d);
+    loaded_free(&l);
   }
   /* a gzipped .npy loads too */
   unsigned char buf[512];
