@@ -4,8 +4,9 @@
 # 'nad align' of those NADs with the training split (padded to 32x32), and the test accuracy
 # of networks trained with the same settings for every architecture (EPOCHS epochs on the
 # first TRAIN_SAMPLES training images, the rest of 'nad train' at its defaults), one training
-# per seed in SEEDS: the table gives their mean and range (at 2 epochs the seed alone moves
-# LeNet-nopool's accuracy by 9 points, more than the gap between architectures).
+# per seed in SEEDS: the table gives each seed's accuracy, their mean and median (at 2 epochs the
+# seed alone moves LeNet-nopool's accuracy by 9 points, and leaves VGG11 at chance for some), and
+# the rank correlations of the scores with the accuracies.
 # Prints the markdown table of the README. Every step writes its result into OUT and is skipped
 # when the result is already there; the estimates checkpoint every 10 networks, so the same
 # command resumes an interrupted run.
@@ -52,7 +53,7 @@ for a in "${archs[@]}"; do
 done
 
 /usr/bin/python3 - "$out" "${seeds[*]}" "${archs[@]}" <<'PY'
-import json, sys
+import json, statistics, sys
 out, seeds, archs = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 def last_json(path):
     with open(path) as f:
@@ -64,19 +65,58 @@ for a in archs:
     with open(f"{out}/nads-{a}/summary.json") as f:
         est = json.load(f)
     accs = [t["test_accuracy"] for t in tr]
-    rows.append((a, al["score"], al["discriminant_score"], sum(accs) / len(accs), accs,
-                 est["networks_done"], est["seconds"], sum(t["seconds"] for t in tr)))
-print(f"| architecture | score | discriminant score | test accuracy, mean (min–max) of seeds "
-      f"{', '.join(seeds)} | NADs from (networks) |")
-print("| --- | --- | --- | --- | --- |")
-for a, s, ds, acc, accs, n, es, ts in rows:
-    print(f"| {a} | {s:.3f} | {ds:.3f} | {acc:.2f} % ({min(accs):.2f}–{max(accs):.2f}) | {n} |")
+    chance = 100.0 / tr[0]["classes"]
+    rows.append(dict(arch=a, score=al["score"], disc=al["discriminant_score"],
+                     mean=statistics.mean(accs), median=statistics.median(accs), accs=accs,
+                     chance=chance, networks=est["networks_done"], est_s=est["seconds"],
+                     train_s=sum(t["seconds"] for t in tr)))
+
+def acc_text(x, chance):
+    # a network left at chance (it did not train) is marked: its accuracy measures the
+    # optimiser, not the architecture
+    return f"{x:.2f}" + (" (chance)" if x <= chance + 0.5 else "")
+
+print(f"| architecture | score | discriminant score | test accuracy % of seeds {', '.join(seeds)} "
+      f"| mean | median | NADs from (networks) |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+for r in rows:
+    per = ", ".join(acc_text(x, r["chance"]) for x in r["accs"])
+    print(f"| {r['arch']} | {r['score']:.3f} | {r['disc']:.3f} | {per} | {r['mean']:.2f} "
+          f"| {r['median']:.2f} | {r['networks']} |")
 print()
-for a, s, ds, acc, accs, n, es, ts in rows:
-    print(f"{a}: test accuracy per seed {accs}; estimate {es:.0f} s, trainings {ts:.0f} s")
-def order(i):
-    return [r[0] for r in sorted(rows, key=lambda r: -r[i])]
-print("by score:", " > ".join(order(1)))
-print("by discriminant score:", " > ".join(order(2)))
-print("by test accuracy:", " > ".join(order(3)))
+for r in rows:
+    print(f"{r['arch']}: estimate {r['est_s']:.0f} s, trainings {r['train_s']:.0f} s")
+
+def ranks(v):
+    # ranks 1..n of v (largest first), ties sharing their mean rank
+    order = sorted(range(len(v)), key=lambda i: -v[i])
+    rk = [0.0] * len(v)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and v[order[j + 1]] == v[order[i]]:
+            j += 1
+        for t in range(i, j + 1):
+            rk[order[t]] = (i + j) / 2 + 1
+        i = j + 1
+    return rk
+
+def spearman(x, y):
+    rx, ry = ranks(x), ranks(y)
+    mx, my = statistics.mean(rx), statistics.mean(ry)
+    num = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    den = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
+    return num / den if den else float("nan")
+
+def order(key):
+    return " > ".join(r["arch"] for r in sorted(rows, key=lambda r: -r[key]))
+for key, name in (("score", "score"), ("disc", "discriminant score"),
+                  ("mean", "mean test accuracy"), ("median", "median test accuracy")):
+    print(f"by {name}: {order(key)}")
+if len(rows) > 2:
+    for key, name in (("score", "score"), ("disc", "discriminant score")):
+        x = [r[key] for r in rows]
+        print(f"Spearman rank correlation of the {name} with the mean test accuracy "
+              f"{spearman(x, [r['mean'] for r in rows]):+.2f}, with the median "
+              f"{spearman(x, [r['median'] for r in rows]):+.2f} ({len(rows)} architectures)")
 PY
