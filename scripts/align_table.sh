@@ -120,3 +120,31 @@ if len(rows) > 2:
               f"{spearman(x, [r['mean'] for r in rows]):+.2f}, with the median "
               f"{spearman(x, [r['median'] for r in rows]):+.2f} ({len(rows)} architectures)")
 PY
+
+# Where the class differences and the NADs lie in frequency: the fraction of the between-class
+# scatter (sum over classes of n_c/n |FFT(mu_c - mu)|^2, images padded to 32x32 as 'nad align'
+# does) at |f| <= 4 cycles/image, and the same fraction of the energy of each architecture's top
+# 10 NADs. Debian's dataset-fashion-mnist location (lib/data/source.c); skipped without it.
+/usr/bin/python3 - "$out" "${archs[@]}" <<'PY'
+import gzip, os, sys
+import numpy as np
+out, archs = sys.argv[1], sys.argv[2:]
+d = "/usr/share/datasets/fashion-mnist"
+f = np.fft.fftfreq(32) * 32
+low = np.sqrt(f[:, None] ** 2 + f[None, :] ** 2) <= 4
+if os.path.isdir(d):
+    def idx(name):
+        b = gzip.open(os.path.join(d, name)).read()
+        dims = [int.from_bytes(b[4 + 4 * i:8 + 4 * i], "big") for i in range(b[3])]
+        return np.frombuffer(b, np.uint8, offset=4 + 4 * b[3]).reshape(dims)
+    x = np.pad(idx("train-images-idx3-ubyte.gz").astype(np.float64) / 255, ((0, 0), (2, 2), (2, 2)))
+    y = idx("train-labels-idx1-ubyte.gz")
+    mu = x.mean(0)
+    p = sum((y == c).mean() * np.abs(np.fft.fft2(x[y == c].mean(0) - mu)) ** 2 for c in range(10))
+    print(f"between-class scatter at |f| <= 4 cycles/image: {p[low].sum() / p.sum():.3f} "
+          f"(those frequencies are {low.mean():.3f} of all)")
+for a in archs:
+    v = np.load(f"{out}/nads-{a}/nads.npy").reshape(-1, 32, 32)[:10]
+    q = (np.abs(np.fft.fft2(v)) ** 2).sum(0)
+    print(f"{a}: energy of the top 10 NADs at |f| <= 4: {q[low].sum() / q.sum():.3f}")
+PY
