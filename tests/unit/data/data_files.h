@@ -19,34 +19,20 @@
 
 static char tdir[256];
 
-static inline void make_tdir(const char *prefix) {
-  snprintf(tdir, sizeof tdir, "/tmp/%s-XXXXXX", prefix);
-  if (!mkdtemp(tdir)) {
-    printf("cannot create a scratch directory: %s\n", strerror(errno));
-    exit(2);
-  }
-}
+static inline void make_tdir(const char *prefix) { nadt_scratch_dir(tdir, sizeof tdir, prefix); }
 
-static inline void remove_tdir(void) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tdir);
-  if (system(cmd) != 0)
-    printf("warning: could not remove %s\n", tdir);
-}
+static inline void remove_tdir(void) { nadt_remove_dir(tdir); }
 
-/* tdir/name (subdirectories created); four rotating buffers */
+/* tdir/name (nadt_path), its subdirectories created */
 static inline const char *tpath(const char *name) {
-  static char buf[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", tdir, name);
-  for (char *p = buf[k] + strlen(tdir) + 1; *p; p++)
+  char *b = nadt_path(tdir, name);
+  for (char *p = b + strlen(tdir) + 1; *p; p++)
     if (*p == '/') {
       *p = '\0';
-      mkdir(buf[k], 0777);
+      mkdir(b, 0777);
       *p = '/';
     }
-  return buf[k];
+  return b;
 }
 
 static inline void put_file(const char *path, const void *bytes, size_t n) {

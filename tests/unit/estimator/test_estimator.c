@@ -23,6 +23,7 @@ static char tmpdir[256];
 /* ---- helpers ------------------------------------------------------------------------------- */
 
 #include "est_result.h"
+#include "../test_files.h"
 
 /* Largest relative difference of eigenvalues (to the top one), mean and spectrum. */
 static double res_rel_diff(const res *a, const res *b) {
@@ -332,13 +333,7 @@ static int on_progress(void *ud, int64_t done, int64_t total) {
   return p->cancel_at > 0 && done >= p->cancel_at;
 }
 
-static char *path_of(const char *name) {
-  static char buf[64][512];
-  static int next;
-  char *b = buf[next++ % 64]; /* distinct for the whole test */
-  snprintf(b, 512, "%s/%s", tmpdir, name);
-  return b;
-}
+static char *path_of(const char *name) { return nadt_path(tmpdir, name); }
 
 static long file_size(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -686,11 +681,7 @@ static void test_zeros_and_first_network(void) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/nad_est_test_XXXXXX");
-  if (!mkdtemp(tmpdir)) {
-    printf("cannot create a temporary directory\n0 passed, 1 failed\n");
-    return 1;
-  }
+  nadt_scratch_dir(tmpdir, sizeof tmpdir, "nad_est_test");
   test_bad_input();
   test_zeros_and_first_network();
   test_linear_closed_form();
@@ -698,10 +689,7 @@ int main(void) {
   test_probe_vs_dense();
   test_lenet_threads_and_modes();
   test_checkpoints();
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0)
-    printf("# could not remove %s\n", tmpdir);
+  nadt_remove_dir(tmpdir);
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
 }

@@ -81,13 +81,7 @@ static nad_estimator *make(const nad_arch *a, int64_t lo, int64_t hi, int64_t to
   return e;
 }
 
-static char *path_of(const char *name) {
-  static char buf[4][512];
-  static int i;
-  char *p = buf[i++ & 3];
-  snprintf(p, 512, "%s/%s", tmpdir, name);
-  return p;
-}
+static char *path_of(const char *name) { return nadt_path(tmpdir, name); }
 
 /* ---- exact mode: top-k, parts, buffers ------------------------------------------------------- */
 
@@ -301,11 +295,7 @@ static void test_acceptance_3072(void) {
 }
 
 int main(int argc, char **argv) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/nad_scale_test_XXXXXX");
-  if (!mkdtemp(tmpdir)) {
-    printf("cannot create a temporary directory\n0 passed, 1 failed\n");
-    return 1;
-  }
+  nadt_scratch_dir(tmpdir, sizeof tmpdir, "nad_scale_test");
   if (argc > 1) {
     test_acceptance_3072();
   } else {
@@ -313,9 +303,6 @@ int main(int argc, char **argv) {
     test_sketch();
     test_large_d();
   }
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0)
-    printf("# could not remove %s\n", tmpdir);
+  nadt_remove_dir(tmpdir);
   return check_summary();
 }

@@ -17,6 +17,7 @@
 
 #include "api/api.h"
 #include "../check.h"
+#include "../test_files.h"
 
 #define OK(call) CHECK((call) == NAD_OK, "%s", nad_last_error())
 
@@ -231,13 +232,7 @@ static void test_dense(void) {
 
 /* ---- checkpoints ---------------------------------------------------------------------------- */
 
-static char *path_of(const char *name) {
-  static char buf[4][512];
-  static int slot;
-  char *p = buf[slot++ % 4];
-  snprintf(p, 512, "%s/%s", tmpdir, name);
-  return p;
-}
+static char *path_of(const char *name) { return nadt_path(tmpdir, name); }
 
 static void expect_refused(nad_estimator *e, const char *path, const char *word) {
   nad_status st = nad_estimator_load(e, path);
@@ -434,14 +429,10 @@ static void test_bad_input(void) {
 }
 
 int main(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/nad-trained-XXXXXX");
-  if (!mkdtemp(tmpdir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  nadt_scratch_dir(tmpdir, sizeof tmpdir, "nad-trained");
   test_dense();
   test_checkpoints();
   test_bad_input();
-  rmdir(tmpdir);
+  nadt_remove_dir(tmpdir);
   return check_summary();
 }

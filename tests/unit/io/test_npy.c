@@ -19,13 +19,7 @@
 
 static char dir[256];
 
-static const char *tpath(const char *name) {
-  static char buf[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
+static const char *tpath(const char *name) { return nadt_path(dir, name); }
 
 static void put_file(const char *path, const void *bytes, size_t n) {
   /* a new inode each time: rewriting a truncated file makes ext4 flush it on close
@@ -518,12 +512,7 @@ static void test_fuzz(int iterations) {
 }
 
 int main(int argc, char **argv) {
-  const char *tmp = getenv("TMPDIR");
-  snprintf(dir, sizeof dir, "%s/nad-test-npy-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-  if (!mkdtemp(dir)) {
-    printf("mkdtemp failed: %s\n", strerror(errno));
-    return 2;
-  }
+  nadt_scratch_dir(dir, sizeof dir, "nad-test-npy");
   int iterations = argc > 1 ? atoi(argv[1]) : 5000;
   test_roundtrip();
   test_layout();
@@ -532,10 +521,7 @@ int main(int argc, char **argv) {
   test_atomic();
   test_args();
   test_fuzz(iterations);
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    printf("warning: could not remove %s\n", dir);
+  nadt_remove_dir(dir);
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
 }
