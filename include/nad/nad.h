@@ -1270,7 +1270,7 @@ NAD_API nad_status nad_figure_spectrum(const char *path, nad_figure_format forma
  *  or not finite are left out). title NULL: "Eigenvalues of the NAD covariance".
  *  @param path file path (written atomically)
  *  @param format NAD_FIGURE_PNG, NAD_FIGURE_SVG or NAD_FIGURE_PDF
- *  @param eigenvalues the eigenvalues, k doubles, or NULL
+ *  @param eigenvalues the eigenvalues, k doubles (not NULL)
  *  @param k number of NADs (or eigenvalues)
  *  @param title title text (UTF-8), or NULL for none
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */

@@ -117,3 +117,14 @@ nad_status nadi_fft2d_create(int64_t h, int64_t w, nadi_fft2d **out) {
 double *nadi_fft2d_input(nadi_fft2d *f) { return f->in; }
 const double *nadi_fft2d_output(const nadi_fft2d *f) { return (const double *)f->out; }
 void nadi_fft2d_execute(nadi_fft2d *f) { fftw_execute(f->plan); }
+
+void nadi_fft_unfold_half(const double *half, int64_t h, int64_t w, double *dst) {
+  const int64_t wc = w / 2 + 1;
+  for (int64_t fy = 0; fy < h; fy++)
+    for (int64_t fx = 0; fx < w; fx++) {
+      double v = fx < wc ? half[fy * wc + fx] : half[((h - fy) % h) * wc + (w - fx)];
+      if (!(v > 0.0))
+        v = v == v ? 0.0 : v; /* keep NaN visible, clamp −0 and rounding negatives */
+      dst[((fy + h / 2) % h) * w + (fx + w / 2) % w] = v;
+    }
+}

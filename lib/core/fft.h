@@ -34,4 +34,9 @@ double *nadi_fft2d_input(nadi_fft2d *f);
 const double *nadi_fft2d_output(const nadi_fft2d *f);
 void nadi_fft2d_execute(nadi_fft2d *f);
 
+/* The full h×w plane of a real input's power (or any even function of the frequency) from its
+ * h × (w/2 + 1) half, fftshifted (frequency 0 at (h/2, w/2)): the other half is the value at
+ * (−ky, −kx). Rounding negatives and −0 become 0; NaN stays visible. */
+void nadi_fft_unfold_half(const double *half, int64_t h, int64_t w, double *dst);
+
 #endif

@@ -150,9 +150,7 @@ nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w,
 /* Same from count eigenpairs (nads count×D floats). */
 nad_status nadi_spectrum_eig(const float *nads, const double *evals, int64_t count, int64_t c,
                              int64_t h, int64_t w, double *dst);
-/* Expand a half plane (h × (w/2 + 1) powers, fx >= 0) to the full h×w plane with P(−f) = P(f)
- * (real input), negatives of rounding clamped to 0, fftshifted (numpy: out[(i + n/2) % n]). */
-void nadi_spectrum_emit(const double *half, int64_t h, int64_t w, double *dst);
+/* A half plane's expansion to the full one: nadi_fft_unfold_half (lib/core/fft.h). */
 
 /* Streaming exact spectrum of the centred responses (spectrum_stream.c): per network, the c
  * real 2-D FFTs of g; per frequency, the mean of G and the scatter Σ |G − Ḡ|² (Welford; Chan to

@@ -46,18 +46,8 @@ static nad_status spec_fft_init(spec_fft *s, int64_t h, int64_t w) {
   return NAD_OK;
 }
 
-void nadi_spectrum_emit(const double *half, int64_t h, int64_t w, double *dst) {
-  const int64_t wc = w / 2 + 1;
-  for (int64_t fy = 0; fy < h; fy++)
-    for (int64_t fx = 0; fx < w; fx++) {
-      double v = fx < wc ? half[fy * wc + fx] : half[((h - fy) % h) * wc + (w - fx)];
-      if (!(v > 0.0))
-        v = v == v ? 0.0 : v; /* keep NaN visible, clamp −0 and rounding negatives */
-      dst[((fy + h / 2) % h) * w + (fx + w / 2) % w] = v;
-    }
-}
 
-static void spec_emit(const spec_fft *s, double *dst) { nadi_spectrum_emit(s->half, s->h, s->w, dst); }
+static void spec_emit(const spec_fft *s, double *dst) { nadi_fft_unfold_half(s->half, s->h, s->w, dst); }
 
 nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w, double *dst) {
   const int64_t hw = h * w, d = c * hw, wc = w / 2 + 1;

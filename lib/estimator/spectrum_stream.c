@@ -15,6 +15,7 @@
  * double-precision wrapper of lib/core/fft.c, planned once per accumulator. */
 #include <string.h>
 
+#include "core/fft.h"
 #include "estimator/estimator.h"
 
 nad_status nadi_specacc_init(nadi_specacc *s, int64_t c, int64_t h, int64_t w) {
@@ -100,7 +101,7 @@ nad_status nadi_specacc_spectrum(const nadi_specacc *s, double *dst) {
   for (int64_t cc = 0; cc < s->c; cc++) {
     for (int64_t f = 0; f < plane; f++)
       half[f] = s->m2[cc * plane + f] * inv;
-    nadi_spectrum_emit(half, s->h, s->w, dst + cc * hw);
+    nadi_fft_unfold_half(half, s->h, s->w, dst + cc * hw);
   }
   nadi_free(half);
   return NAD_OK;

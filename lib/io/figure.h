@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "core/fft.h"
 
 /* ---- canvas (figure.c) -------------------------------------------------------------------- */
 
@@ -140,9 +141,11 @@ typedef struct nadi_fig_layout {
   nadi_fig_box stamp;     /* NAD grid: the "not converged" stamp (h = 0 when absent) */
 } nadi_fig_layout;
 
-/* |DFT2(x)|² of an h×w plane, fftshifted (frequency 0 at (h/2, w/2)), through lib/core/fft.c.
- * work: h × (w/2 + 1) × 2 floats. */
-nad_status nadi_power_spectrum(const float *x, int64_t h, int64_t w, float *work, double *power);
+/* |DFT2(x)|² of an h×w plane, fftshifted (frequency 0 at (h/2, w/2)), into power (h·w doubles),
+ * with fft planned once for h×w (nadi_fft2d_create, lib/core/fft.h: a figure transforms many
+ * planes) and half: h × (w/2 + 1) doubles of scratch. */
+void nadi_power_spectrum(nadi_fft2d *fft, const float *x, int64_t h, int64_t w, double *half,
+                         double *power);
 
 typedef struct nadi_nads_figure {
   const float *nads; /* k × c·h·w */

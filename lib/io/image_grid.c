@@ -25,7 +25,7 @@ nad_status nadi_figure_images(const char *path, nad_figure_format fmt, const flo
                               const char *title) {
   const int64_t side = h > w ? h : w;
   const int64_t zoom = side >= MIN_SIDE ? 1 : (MIN_SIDE + side - 1) / side;
-  const int64_t ncol = cols < n ? cols : n, nrow = (n + cols - 1) / cols;
+  const int64_t ncol = cols < n ? cols : n, nrow = (n + ncol - 1) / ncol; /* no overflow */
   const int64_t cw = w * zoom + GAP, chh = h * zoom + GAP;
   const int64_t W = ncol * cw - GAP, H = nrow * chh - GAP;
   NADI_CHECK(W <= NADI_IMAGE_GRID_MAX_SIDE && H <= NADI_IMAGE_GRID_MAX_SIDE, NAD_ERR_INVALID_ARG,

@@ -21,17 +21,16 @@
 
 static const uint8_t red[3] = {200, 20, 30}, white[3] = {255, 255, 255};
 
-nad_status nadi_power_spectrum(const float *x, int64_t h, int64_t w, float *work, double *power) {
-  NADI_TRY(nadi_fft_r2c_2d(h, w, x, work));
-  const int64_t wc = w / 2 + 1;
-  for (int64_t u = 0; u < h; u++)
-    for (int64_t v = 0; v < w; v++) {
-      /* r2c keeps kx <= w/2; the rest is the conjugate of (−u, −v), of equal power. */
-      const float *z = v < wc ? work + 2 * (u * wc + v) : work + 2 * (((h - u) % h) * wc + (w - v));
-      double re = z[0], im = z[1];
-      power[((u + h / 2) % h) * w + (v + w / 2) % w] = re * re + im * im;
-    }
-  return NAD_OK;
+void nadi_power_spectrum(nadi_fft2d *fft, const float *x, int64_t h, int64_t w, double *half,
+                         double *power) {
+  double *in = nadi_fft2d_input(fft);
+  for (int64_t i = 0; i < h * w; i++)
+    in[i] = x[i];
+  nadi_fft2d_execute(fft);
+  const double *z = nadi_fft2d_output(fft);
+  for (int64_t i = 0; i < h * (w / 2 + 1); i++)
+    half[i] = z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1];
+  nadi_fft_unfold_half(half, h, w, power);
 }
 
 /* ---- NAD grid ---------------------------------------------------------------------------------- */
@@ -42,23 +41,24 @@ typedef struct grid {
   double tile_w, tile_h, band_h, top, width, height;
   double spec_lo, spec_hi; /* log10 colour range of the spectrum rows */
   int spec_clamped;        /* some power fell below spec_lo */
-  float *work;
-  double *power;
+  nadi_fft2d *fft; /* planned once for the figure's h×w */
+  double *half, *power;
   uint8_t *rgb; /* one tile, upscaled */
 } grid;
 
 static int64_t shown(const grid *g, int64_t i) { return g->d->show ? g->d->show[i] : i; }
 
 /* The colour scale of the spectrum rows: one range over every shown tile, so one colour bar
- * reads them all. */
-static nad_status spectrum_range(grid *g) {
+ * reads them all. The spectra are transformed again when drawn rather than kept: up to 4096
+ * tiles of c·h·w doubles each would be far more memory than one more FFT per tile costs. */
+static void spectrum_range(grid *g) {
   const nadi_nads_figure *d = g->d;
   const int64_t hw = d->h * d->w;
   double pmax = 0, pmin = INFINITY;
   for (int64_t i = 0; i < g->nshow; i++)
     for (int64_t ch = 0; ch < d->c; ch++) {
-      NADI_TRY(nadi_power_spectrum(d->nads + (shown(g, i) * d->c + ch) * hw, d->h, d->w, g->work,
-                                   g->power));
+      nadi_power_spectrum(g->fft, d->nads + (shown(g, i) * d->c + ch) * hw, d->h, d->w, g->half,
+                          g->power);
       for (int64_t p = 0; p < hw; p++)
         if (isfinite(g->power[p])) {
           pmax = fmax(pmax, g->power[p]);
@@ -69,14 +69,13 @@ static nad_status spectrum_range(grid *g) {
   if (!(pmax > 0)) { /* all-zero NADs: an arbitrary range, everything at its bottom */
     g->spec_hi = 0;
     g->spec_lo = -1;
-    return NAD_OK;
+    return;
   }
   g->spec_hi = log10(pmax);
   g->spec_lo = fmax(log10(pmin), g->spec_hi - SPECTRUM_DECADES);
   if (g->spec_hi - g->spec_lo < 1e-6) /* flat spectrum (e.g. one pixel): show one decade */
     g->spec_lo = g->spec_hi - 1;
   g->spec_clamped = log10(pmin) < g->spec_lo - 1e-9 || pmin == INFINITY;
-  return NAD_OK;
 }
 
 static void put_pixel(grid *g, int64_t i, int64_t k, const uint8_t px[3]) {
@@ -102,9 +101,9 @@ static void draw_nad(nadi_fig *f, grid *g, const float *x, double x0, double y0)
   nadi_fig_image(f, x0, y0, g->tile_w, g->tile_h, g->rgb, d->w * g->scale, d->h * g->scale);
 }
 
-static nad_status draw_spectrum(nadi_fig *f, grid *g, const float *x, double x0, double y0) {
+static void draw_spectrum(nadi_fig *f, grid *g, const float *x, double x0, double y0) {
   const nadi_nads_figure *d = g->d;
-  NADI_TRY(nadi_power_spectrum(x, d->h, d->w, g->work, g->power));
+  nadi_power_spectrum(g->fft, x, d->h, d->w, g->half, g->power);
   for (int64_t i = 0; i < d->h; i++)
     for (int64_t k = 0; k < d->w; k++) {
       double p = g->power[i * d->w + k];
@@ -116,7 +115,6 @@ static nad_status draw_spectrum(nadi_fig *f, grid *g, const float *x, double x0,
       put_pixel(g, i, k, px);
     }
   nadi_fig_image(f, x0, y0, g->tile_w, g->tile_h, g->rgb, d->w * g->scale, d->h * g->scale);
-  return NAD_OK;
 }
 
 static nad_status draw_grid(nadi_fig *f, grid *g, nadi_fig_layout *lay) {
@@ -149,7 +147,7 @@ static nad_status draw_grid(nadi_fig *f, grid *g, nadi_fig_layout *lay) {
           nadi_fig_text(f, x0, yn - 2, &label, buf);
         }
         draw_nad(f, g, x, x0, yn);
-        NADI_TRY(draw_spectrum(f, g, x, x0, ys));
+        draw_spectrum(f, g, x, x0, ys);
         if (b == 0 && j == 0 && ch == 0) {
           lay->plot = (nadi_fig_box){x0, yn, g->tile_w, g->tile_h};
           lay->plot2 = (nadi_fig_box){x0, ys, g->tile_w, g->tile_h};
@@ -223,15 +221,20 @@ nad_status nadi_figure_nads(const char *path, nad_figure_format fmt, const nadi_
              path, (long long)g.nshow, (long long)d->c, (long long)d->h, (long long)d->w,
              NADI_FIG_MAX_SIDE);
   const int64_t hw = d->h * d->w;
-  g.work = malloc((size_t)(d->h * (d->w / 2 + 1)) * 2 * sizeof(float));
+  g.half = malloc((size_t)(d->h * (d->w / 2 + 1)) * sizeof(double));
   g.power = malloc((size_t)hw * sizeof(double));
   g.rgb = malloc((size_t)(hw * g.scale * g.scale) * 3);
   nadi_fig *f = NULL;
   nad_status st;
-  if (!g.work || !g.power || !g.rgb)
+  if (!g.half || !g.power || !g.rgb)
     st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-  else if ((st = spectrum_range(&g)) == NAD_OK &&
-           (st = nadi_fig_create(path, fmt, d->title, g.width, g.height, &f)) == NAD_OK) {
+  else
+    st = nadi_fft2d_create(d->h, d->w, &g.fft);
+  if (st == NAD_OK) {
+    spectrum_range(&g);
+    st = nadi_fig_create(path, fmt, d->title, g.width, g.height, &f);
+  }
+  if (st == NAD_OK) {
     lay->width = ceil(g.width);
     lay->height = ceil(g.height);
     draw_header(f, g.width, d->title, d->not_converged, lay);
@@ -240,7 +243,8 @@ nad_status nadi_figure_nads(const char *path, nad_figure_format fmt, const nadi_
       st = nadi_fig_save(f);
   }
   nadi_fig_destroy(f);
-  free(g.work);
+  nadi_fft2d_destroy(g.fft);
+  free(g.half);
   free(g.power);
   free(g.rgb);
   return st;

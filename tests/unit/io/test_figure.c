@@ -20,13 +20,7 @@
 
 static char dir[256];
 
-static const char *tpath(const char *name) {
-  static char buf[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
+static const char *tpath(const char *name) { return nadt_path(dir, name); }
 
 typedef struct image {
   int w, h;
@@ -128,11 +122,18 @@ static void test_ticks(void) {
 /* |DFT2|² fftshifted, against a direct DFT in double and a closed form. */
 static void test_power_spectrum(void) {
   enum { H = 6, W = 7 };
-  float x[H * W], work[H * (W / 2 + 1) * 2];
-  double p[H * W];
+  float x[H * W];
+  double half[H * (W / 2 + 1)], p[H * W];
+  nadi_fft2d *fft = NULL, *fft8 = NULL;
+  EXPECT(nadi_fft2d_create(H, W, &fft) == NAD_OK && nadi_fft2d_create(8, 8, &fft8) == NAD_OK);
+  if (!fft || !fft8) {
+    nadi_fft2d_destroy(fft);
+    nadi_fft2d_destroy(fft8);
+    return;
+  }
   for (int i = 0; i < H * W; i++)
     x[i] = (float)sin(0.7 * i * i + 0.3) + (i % 5 == 0 ? 0.5f : -0.25f);
-  EXPECT(nadi_power_spectrum(x, H, W, work, p) == NAD_OK);
+  nadi_power_spectrum(fft, x, H, W, half, p);
   double worst = 0;
   for (int u = 0; u < H; u++)
     for (int v = 0; v < W; v++) {
@@ -148,12 +149,14 @@ static void test_power_spectrum(void) {
     }
   CHECK(worst < 1e-4, "power spectrum vs direct DFT: worst relative error %g", worst);
   /* cos(2π(2y/8 + 3x/8)) on 8×8: power (64/2)² at (±2, ±3), zero elsewhere. */
-  float c[64], w2[8 * 5 * 2];
-  double pc[64];
+  float c[64];
+  double h2[8 * 5], pc[64];
   for (int i = 0; i < 8; i++)
     for (int k = 0; k < 8; k++)
       c[i * 8 + k] = (float)cos(2 * M_PI * (2.0 * i / 8 + 3.0 * k / 8));
-  EXPECT(nadi_power_spectrum(c, 8, 8, w2, pc) == NAD_OK);
+  nadi_power_spectrum(fft8, c, 8, 8, h2, pc);
+  nadi_fft2d_destroy(fft);
+  nadi_fft2d_destroy(fft8);
   double off = 0;
   for (int i = 0; i < 64; i++)
     if (i != (4 + 2) * 8 + 4 + 3 && i != (4 - 2) * 8 + 4 - 3)
@@ -378,6 +381,10 @@ static void test_public_args(void) {
   EXPECT(nad_figure_nads(p, NAD_FIGURE_PNG, x, 1, 1, 4, 4, NULL, bad, 1, NULL, 0) ==
          NAD_ERR_INVALID_ARG);
   EXPECT(strstr(nad_last_error(), "show[0]") != NULL);
+  /* more columns than images: one row of n (cols near INT64_MAX once overflowed the row count) */
+  EXPECT(nad_figure_images(p, NAD_FIGURE_PNG, x, 2, 1, 2, 2, INT64_MAX, 0, 1, NULL) == NAD_OK);
+  EXPECT(nad_figure_images(p, NAD_FIGURE_PNG, x, 2, 1, 2, 2, 0, 0, 1, NULL) ==
+         NAD_ERR_INVALID_ARG);
   EXPECT(nad_figure_nads(p, NAD_FIGURE_PNG, x, 1, 1, 4, 4, NULL, NULL, 0, NULL, 8) ==
          NAD_ERR_INVALID_ARG);
   EXPECT(nad_png_write_nads(NULL, x, 1, 1, 4, 4) == NAD_ERR_INVALID_ARG);
@@ -427,12 +434,17 @@ static int spectrum_tool(const char *in, const char *out) {
     nadi_free(x);
     return 1;
   }
-  float *work = malloc((size_t)(shape[0] * (shape[1] / 2 + 1) * 2) * sizeof(float));
+  double *half = malloc((size_t)(shape[0] * (shape[1] / 2 + 1)) * sizeof(double));
   double *p = malloc((size_t)(shape[0] * shape[1]) * sizeof(double));
-  int rc = !work || !p || nadi_power_spectrum(x, shape[0], shape[1], work, p) != NAD_OK ||
-           nadi_npy_write(out, p, 1, shape, 2) != NAD_OK;
+  nadi_fft2d *fft = NULL;
+  int rc = !half || !p || nadi_fft2d_create(shape[0], shape[1], &fft) != NAD_OK;
+  if (!rc) {
+    nadi_power_spectrum(fft, x, shape[0], shape[1], half, p);
+    rc = nadi_npy_write(out, p, 1, shape, 2) != NAD_OK;
+  }
+  nadi_fft2d_destroy(fft);
   nadi_free(x);
-  free(work);
+  free(half);
   free(p);
   return rc;
 }
@@ -440,17 +452,11 @@ static int spectrum_tool(const char *in, const char *out) {
 int main(int argc, char **argv) {
   if (argc == 4 && strcmp(argv[1], "spectrum") == 0)
     return spectrum_tool(argv[2], argv[3]);
-  const char *keep = getenv("NAD_TEST_OUTDIR");
-  const char *tmp = getenv("TMPDIR");
-  if (keep && *keep) {
+  const char *keep = getenv("NAD_TEST_OUTDIR"); /* to look at the pictures */
+  if (keep && *keep)
     snprintf(dir, sizeof dir, "%s", keep);
-  } else {
-    snprintf(dir, sizeof dir, "%s/nad-test-figure-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-      perror("mkdtemp");
-      return 1;
-    }
-  }
+  else
+    nadt_scratch_dir(dir, sizeof dir, "nad-test-figure");
   test_colour_maps();
   test_ticks();
   test_power_spectrum();
@@ -461,11 +467,7 @@ int main(int argc, char **argv) {
   test_lines_png();
   test_vector_formats();
   test_public_args();
-  if (!(keep && *keep)) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-      printf("could not remove %s\n", dir);
-  }
+  if (!(keep && *keep))
+    nadt_remove_dir(dir);
   return check_summary();
 }

@@ -1873,7 +1873,7 @@ Eigenvalue decay: the k >= 1 eigenvalues against their index on a log10 y axis (
 or not finite are left out). title NULL: "Eigenvalues of the NAD covariance".
 @param path file path (written atomically)
 @param format NAD_FIGURE_PNG, NAD_FIGURE_SVG or NAD_FIGURE_PDF
-@param eigenvalues the eigenvalues, k doubles, or NULL
+@param eigenvalues the eigenvalues, k doubles (not NULL)
 @param k number of NADs (or eigenvalues)
 @param title title text (UTF-8), or NULL for none
 @return NAD_OK, or the status of the failure with its message in nad_last_error()
