@@ -30,6 +30,7 @@
 #define PATH_LEN 4096
 #define ACC_LO 50.0 /* colour / plot scale of D(v) accuracies (chance level of 2 classes) */
 #define ACC_HI 100.0
+#define SWEEP_MAX_CELLS 65536 /* one training per cell: more is a typo, not a sweep */
 
 typedef struct cell {
   int64_t a, b; /* grid: fy, fx; nads and poison: index, unused */
@@ -295,7 +296,13 @@ static int parse_index_list(const char *text, int64_t **list, int64_t *n) {
     int rc = parse_indices(text, &a, &b, &step);
     if (rc)
       return rc;
-    *n = (b - a + step - 1) / step;
+    *n = (b - a - 1) / step + 1; /* 0 <= a < b: no overflow */
+    if (*n > SWEEP_MAX_CELLS) {
+      int64_t asked = *n;
+      *n = 0;
+      return cli_usage_error(CMD, "--indices '%s' asks for %lld trainings, more than %d: use a "
+                                  "larger STEP", text, (long long)asked, SWEEP_MAX_CELLS);
+    }
     *list = malloc((size_t)*n * sizeof(int64_t));
     if (!*list)
       return cli_error("out of memory");

@@ -167,6 +167,12 @@ fails("sweep with other settings in the same directory", *SWEEP[:-2], "--out", t
       "--indices", "0,7,62", "--epochs", "2", needles=["other settings"])
 out, _ = must("sweep --poison range", *SWEEP[:-1], tmp("sweep2"), "--indices", "0:40:20")
 check("sweep range cells", "2 cells" in out, out)
+# a range of 2^61 + 1 cells once wrapped the allocation size (heap overflow): refused before any
+# allocation, as is a range whose B - A overflowed
+fails("sweep --poison huge range", *SWEEP[:-1], tmp("sweep3"), "--indices",
+      "0:2305843009213693953:1", needles=["--indices", "trainings"], code=2)
+fails("sweep --poison range near INT64_MAX", *SWEEP[:-1], tmp("sweep3"), "--indices",
+      "0:9223372036854775807:3", needles=["--indices", "trainings"], code=2)
 
 # ---- bad input ----------------------------------------------------------------------------------
 
