@@ -256,7 +256,7 @@ int cli_cmd_compare(int argc, char **argv) {
   if (!input && (a.has_input || b.has_input)) {
     const int64_t *from = a.has_input ? a.input : b.input;
     memcpy(shape, from, sizeof shape);
-    if (shape[0] * shape[1] * shape[2] != a.d) {
+    if (cli_numel(shape, 3) != a.d) { /* -1 when the product overflows: never a D */
       rc = cli_error("summary.json says %lldx%lldx%lld but the NADs have D = %lld",
                      (long long)shape[0], (long long)shape[1], (long long)shape[2],
                      (long long)a.d);

@@ -182,6 +182,16 @@ with open(tmp("neg", "summary.json"), "w") as f:
     f.write("{}\n")
 fails("negative eigenvalues are called negative", "compare", tmp("neg"), tmp("a"),
       says=["negative"])
+# a summary.json whose input shape overflows when multiplied (undefined behaviour before; the
+# sanitizer pass runs this)
+os.makedirs(tmp("huge"))
+for n in ["eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy"]:
+    with open(tmp("a", n), "rb") as src, open(tmp("huge", n), "wb") as dst:
+        dst.write(src.read())
+with open(tmp("huge", "summary.json"), "w") as f:
+    f.write('{"input": [4294967296, 4294967296, 4294967296]}\n')
+fails("a summary.json shape whose product overflows", "compare", tmp("huge"), tmp("huge"),
+      says=["summary.json says"])
 np.save(tmp("few_NADs.npy"), np.eye(64, dtype=np.float32)[:16])
 np.save(tmp("few_eigenvals.npy"), np.ones(5))
 rc, _, err = run("compare", tmp("few_NADs.npy"), tmp("a"))
