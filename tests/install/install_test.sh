@@ -57,6 +57,8 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   "$stage/trained_nads_c99" fashion-mnist "$stage/trained" 1 6 6 300 > "$stage/trained.txt" \
     || fail "trained_nads failed"
   [ -f "$stage/trained/spectra.png" ] || fail "trained_nads wrote no spectra.png"
+else
+  echo "skipped: trained_nads (needs Debian's dataset-fashion-mnist, not installed)"
 fi
 "$stage/raii_nads" logreg 10 > "$stage/raii.txt" || fail "raii_nads failed"
 grep -q "orthonormality error" "$stage/raii.txt" || fail "raii_nads output"
