@@ -89,7 +89,7 @@ static double net_bench(const char *name, int64_t batch, int reps, double peak) 
       const nadi_layer *l = &g->layers[i];
       if (l->kind != NADI_CONV2D)
         continue;
-      size_t need = nadi_conv2d_ops.workspace(l, batch);
+      size_t need = nadi_ops(NADI_CONV2D)->workspace(l, batch);
       if (need > ws_n) {
         nadi_free(ws);
         ws = nadi_alloc(need, 4);
@@ -101,7 +101,7 @@ static double net_bench(const char *name, int64_t batch, int reps, double peak) 
       nadi_rng_fill_normal(&r, in, batch * insz, 0, 1);
       const float *ins[2] = {in, NULL};
       nadi_ctx ctx = {.batch = batch, .ws = ws};
-      double t = BEST_OF(reps, nadi_conv2d_ops.forward(l, params + l->param_off, ins, out, &ctx));
+      double t = BEST_OF(reps, nadi_ops(NADI_CONV2D)->forward(l, params + l->param_off, ins, out, &ctx));
       conv_t += t;
       conv_f += 2.0 * (double)batch * (double)(outsz * l->in_shape[0][0] * l->k * l->k);
       nadi_free(in), nadi_free(out);

@@ -40,9 +40,9 @@ typedef struct cls {
 static void class_name(const nadi_layer *l, char *out, size_t n) {
   int64_t c = l->in_shape[0][0];
   if (c <= 3) /* the stem reads the image: few channels, its own class */
-    snprintf(out, n, "%dx%d s%d stem C=%lld", l->k, l->k, l->stride, (long long)c);
+    snprintf(out, n, "%dx%d s%d stem C=%lld", (int)l->k, (int)l->k, (int)l->stride, (long long)c);
   else
-    snprintf(out, n, "%dx%d s%d -> %lldx%lld", l->k, l->k, l->stride, (long long)l->out_shape[1],
+    snprintf(out, n, "%dx%d s%d -> %lldx%lld", (int)l->k, (int)l->k, (int)l->stride, (long long)l->out_shape[1],
              (long long)l->out_shape[2]);
 }
 
@@ -63,7 +63,7 @@ static void run(int algo, const nadi_layer *l, float *w, const float *x, float *
     nadi_tiny_forward(l, w, bias, x, y, batch, ws);
     break;
   default: /* im2col, or the dispatch of a forward-only executor */
-    nadi_conv2d_ops.forward(l, w, xs, y, &ctx);
+    nadi_ops(NADI_CONV2D)->forward(l, w, xs, y, &ctx);
   }
 }
 
@@ -84,7 +84,7 @@ static size_t ws_size(int algo, const nadi_layer *l, int64_t batch) {
   case A_TINY:
     return nadi_tiny_workspace(l);
   default:
-    return nadi_conv2d_ops.workspace(l, batch);
+    return nadi_ops(NADI_CONV2D)->workspace(l, batch);
   }
 }
 
@@ -230,7 +230,7 @@ void conv_threading_bench(const char *arch, int64_t channels, int64_t batch, int
     int64_t outsz = l->out_shape[0] * l->out_shape[1] * l->out_shape[2];
     in_max = insz > in_max ? insz : in_max;
     out_max = outsz > out_max ? outsz : out_max;
-    size_t w = nadi_conv2d_ops.workspace(l, batch);
+    size_t w = nadi_ops(NADI_CONV2D)->workspace(l, batch);
     ws_max = w > ws_max ? w : ws_max;
     flop += 2.0 * (double)batch * (double)outsz * (double)(l->in_shape[0][0] * l->k * l->k);
   }

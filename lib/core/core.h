@@ -76,4 +76,8 @@ const char *nadi_cpu_simd_name(int level); /* "AVX-512", ...; static */
 
 
 
+/* FNV-1a (64 bit) of n bytes, continuing from h (start with NADI_FNV0); lib/core/hash.c. */
+#define NADI_FNV0 0xcbf29ce484222325ULL
+uint64_t nadi_fnv(uint64_t h, const void *data, size_t n);
+
 #endif

@@ -1,13 +1,13 @@
 /* Checkpoints: the two half accumulators and the settings that define a run, in one binary file
  * (or buffer: the same bytes, for MPI ranks).
  *
- * Layout (little-endian; version 2):
+ * Layout (little-endian; version 3):
  *   "NADCKPT\0"  u32 version  u32 0x01020304 (byte-order tag)
  *   char arch_name[64]  u64 graph fingerprint  i64 c, h, w  i32 mode  i32 eval_kind
  *   f64 step  u64 hash of the x0 bytes (EVAL_DATA: of the points and labels)  u64 seed
  *   i64 block rows  i64 n_ranges
  *   i32 network kind  i32 0  u64 hash of the fixed network's parameters (0: random networks)
- *   i64 output  i64 sketch L (0: exact)               (version 2 only)
+ *   i64 output  i64 sketch L (0: exact)               (version 2 on)
  *   n_ranges × (i64 lo, i64 hi)                      samples [lo, hi) covered
  *   exact: 2 × { i64 n  i64 n_pend  f64 mean[d]  f64 lower triangle of M2, row by row (i+1 per
  *          row)  f64 pending rows [n_pend][d] }     even, then odd network indices
@@ -16,7 +16,9 @@
  *          i64 spectrum n  f64 spectrum mean [2·nf]  f64 spectrum scatter [nf] }
  *   u32 CRC-32 (zlib, through lib/io/blob.c) of every byte before it
  * Version 1 files (no network kind, parameters hash, output or sketch) are still read: they hold
- * random networks, output 0, exact mode.
+ * random networks, output 0, exact mode. Version 3 has version 2's layout; only its graph
+ * fingerprint is computed otherwise (every hyper-parameter: lib/graph/fingerprint.c), so files of
+ * versions 1 and 2 are checked against the fingerprint they were written with.
  * Pending rows (responses not yet folded into a block) are stored as they are, so a run that
  * is saved, loaded and resumed folds exactly the same blocks as one that never stopped.
  *
@@ -32,58 +34,14 @@
 #include "estimator/estimator.h"
 #include "io/io.h"
 
-#define CKPT_VERSION 2u
+#define CKPT_VERSION 3u
 #define CKPT_ENDIAN 0x01020304u
 static const char ckpt_magic[8] = {'N', 'A', 'D', 'C', 'K', 'P', 'T', '\0'};
 
 /* ---- hashes -------------------------------------------------------------------------------- */
 
-uint64_t nadi_fnv(uint64_t h, const void *data, size_t n) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 #define fnv nadi_fnv
 #define FNV0 NADI_FNV0
-static uint64_t fnv_i64(uint64_t h, int64_t v) { return fnv(h, &v, sizeof v); }
-static uint64_t fnv_f64(uint64_t h, double v) { return fnv(h, &v, sizeof v); }
-
-/* Hash of everything that defines the function computed by the graph (layer kinds,
- * connections, shapes, hyper-parameters, parameter layout, init rule), field by field so that
- * struct padding never enters it. */
-static uint64_t graph_fingerprint(const nadi_graph *g) {
-  uint64_t h = FNV0;
-  for (int i = 0; i < 3; i++)
-    h = fnv_i64(h, g->in_shape[i]);
-  h = fnv_i64(h, g->n_layers);
-  h = fnv_i64(h, g->n_params);
-  for (int64_t l = 0; l < g->n_layers; l++) {
-    const nadi_layer *L = &g->layers[l];
-    h = fnv_i64(h, L->kind);
-    h = fnv_i64(h, L->n_in);
-    for (int i = 0; i < L->n_in && i < NADI_MAX_INPUTS; i++) {
-      h = fnv_i64(h, L->in[i]);
-      for (int t = 0; t < 3; t++)
-        h = fnv_i64(h, L->in_shape[i][t]);
-    }
-    for (int t = 0; t < 3; t++)
-      h = fnv_i64(h, L->out_shape[t]);
-    h = fnv_i64(h, L->out_c);
-    h = fnv_i64(h, L->k);
-    h = fnv_i64(h, L->stride);
-    h = fnv_i64(h, L->pad);
-    h = fnv_i64(h, L->bias);
-    h = fnv_f64(h, L->eps);
-    h = fnv_f64(h, L->p);
-    h = fnv_i64(h, L->init);
-    h = fnv_i64(h, L->param_off);
-    h = fnv_i64(h, L->n_params);
-  }
-  return h;
-}
 
 /* The settings of e as they go into a header. */
 typedef struct ckpt_head {
@@ -105,7 +63,7 @@ typedef struct ckpt_head {
 static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
   memset(hd, 0, sizeof *hd);
   snprintf(hd->arch_name, sizeof hd->arch_name, "%s", e->arch_name);
-  hd->fingerprint = graph_fingerprint(e->g);
+  hd->fingerprint = nadi_graph_fingerprint(e->g);
   memcpy(hd->shape, e->shape, sizeof hd->shape);
   hd->mode = e->mode;
   hd->eval_kind = e->eval_kind;
@@ -366,9 +324,12 @@ static nad_status check_crc(FILE *f, const char *path, int64_t *size, uint32_t *
 }
 
 /* Compare the file's settings with e's; name the first that differs. */
-static nad_status check_head(const nad_estimator *e, const ckpt_head *f, const char *path) {
+static nad_status check_head(const nad_estimator *e, const ckpt_head *f, const char *path,
+                             uint32_t version) {
   ckpt_head me;
   NADI_TRY(head_of(e, &me));
+  if (version <= 2)
+    me.fingerprint = nadi_graph_fingerprint_v2(e->g);
   if (strncmp(f->arch_name, me.arch_name, sizeof me.arch_name) != 0)
     return nadi_fail(NAD_ERR_FORMAT, "'%s' is for architecture '%.63s', not '%s'", path,
                      f->arch_name, me.arch_name);
@@ -587,7 +548,7 @@ static nad_status load_stream(nad_estimator *e, FILE *f, const char *path) {
     else if (endian != CKPT_ENDIAN)
       st = nadi_fail(NAD_ERR_FORMAT, "'%s' has the wrong byte order", path);
     else
-      st = check_head(e, &hd, path);
+      st = check_head(e, &hd, path, version);
   }
   /* The size the header implies must be the size of the file (truncation, garbage). */
   if (st == NAD_OK && (hd.n_ranges < 0 || hd.n_ranges > (size - hbytes) / 16))

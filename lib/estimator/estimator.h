@@ -309,9 +309,6 @@ nad_status nadi_estimator_eval_point(const nad_estimator *e, float *x0);
 int nadi_ranges_overlap(const nad_estimator *e, const nadi_range *r, int64_t n);
 nad_status nadi_ranges_add(nad_estimator *e, int64_t lo, int64_t hi);
 int nadi_ranges_covered(const nad_estimator *e, int64_t j);
-/* FNV-1a (64 bit) of n bytes, continuing from h (start with NADI_FNV0), in checkpoint.c. */
-#define NADI_FNV0 0xcbf29ce484222325ULL
-uint64_t nadi_fnv(uint64_t h, const void *data, size_t n);
 /* Run loop (estimator.c): accumulate the networks still to do within the memory plan; run =
  * accumulate + finalize. */
 nad_status nadi_estimator_accumulate(nad_estimator *e, const nadi_plan *plan);

@@ -29,27 +29,16 @@
 #define NADI_DELTA_CROSSOVER 0.5
 #endif
 
+/* Nodes the delta forward can compute on patches: those whose kind's delta rule is local. */
 static int is_local(nadi_kind k) {
-  switch (k) {
-  case NADI_CONV2D:
-  case NADI_MAXPOOL:
-  case NADI_AVGPOOL:
-  case NADI_RELU:
-  case NADI_BATCHNORM:
-  case NADI_DROPOUT:
-  case NADI_ADD:
-  case NADI_CONCAT:
-  case NADI_GAP:
-    return 1;
-  default:
-    return 0;
-  }
+  nadi_delta_rule r = nadi_kind_of(k)->delta;
+  return r != NADI_DELTA_DENSE && r != NADI_DELTA_LINEAR;
 }
 
 /* Output cells [olo, ohi) of a conv or pool whose window meets input cells [lo, hi). */
 static void window_interval(const nadi_layer *l, int64_t n_out, int64_t lo, int64_t hi,
                             int64_t *olo, int64_t *ohi) {
-  int64_t k = l->k, s = l->stride, p = l->kind == NADI_CONV2D ? l->pad : 0;
+  int64_t k = l->k, s = l->stride, p = l->pad;
   *olo = *ohi = 0;
   if (lo >= hi) /* nothing dirty stays nothing dirty */
     return;
@@ -65,14 +54,11 @@ static void window_interval(const nadi_layer *l, int64_t n_out, int64_t lo, int6
 /* Dirty interval of node l's output along one axis (0 rows, 1 columns) from its inputs'. */
 static void node_interval(const nadi_layer *l, int axis, const int64_t lo[2], const int64_t hi[2],
                           int64_t *olo, int64_t *ohi) {
-  switch (l->kind) {
-  case NADI_CONV2D:
-  case NADI_MAXPOOL:
-  case NADI_AVGPOOL:
+  switch (nadi_kind_of(l->kind)->delta) {
+  case NADI_DELTA_WINDOW:
     window_interval(l, l->out_shape[1 + axis], lo[0], hi[0], olo, ohi);
     return;
-  case NADI_ADD:
-  case NADI_CONCAT: /* the hull: a rectangle holding both */
+  case NADI_DELTA_JOIN: /* the hull: a rectangle holding both */
     if (lo[0] >= hi[0])
       *olo = lo[1], *ohi = hi[1];
     else if (lo[1] >= hi[1])
@@ -80,10 +66,10 @@ static void node_interval(const nadi_layer *l, int axis, const int64_t lo[2], co
     else
       *olo = lo[0] < lo[1] ? lo[0] : lo[1], *ohi = hi[0] > hi[1] ? hi[0] : hi[1];
     return;
-  case NADI_GAP:
+  case NADI_DELTA_GLOBAL:
     *olo = 0, *ohi = lo[0] < hi[0];
     return;
-  default: /* elementwise */
+  default: /* pointwise */
     *olo = lo[0], *ohi = hi[0];
     return;
   }
@@ -152,7 +138,7 @@ static void choose_mode(nadi_delta *p, int64_t i, double crossover) {
       v->mode = DL_DENSE;
       return;
     }
-  if (l->kind == NADI_LINEAR) {
+  if (nadi_kind_of(l->kind)->delta == NADI_DELTA_LINEAR) {
     v->mode = DL_LINEAR;
     return;
   }
@@ -494,20 +480,19 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
       PROF_END(i);
       continue;
     }
-    switch (l->kind) {
-    case NADI_CONV2D:
+    switch (nadi_kind_of(l->kind)->delta) {
+    case NADI_DELTA_WINDOW:
+      if (l->kind != NADI_CONV2D) {
+        nadi_dpatch_pool(p, l, v, batch);
+        break;
+      }
       nadi_dpatch_conv(p, l, l->bias ? prm + l->out_c * l->in_shape[0][0] * l->k * l->k : NULL,
                        v, batch);
       break;
-    case NADI_MAXPOOL:
-    case NADI_AVGPOOL:
-      nadi_dpatch_pool(p, l, v, batch);
-      break;
-    case NADI_ADD:
-    case NADI_CONCAT:
+    case NADI_DELTA_JOIN:
       nadi_dpatch_join(p, l, v, batch);
       break;
-    case NADI_GAP:
+    case NADI_DELTA_GLOBAL:
       nadi_dpatch_gap(p, l, v, batch);
       break;
     default:

@@ -92,7 +92,7 @@ static void base_rects(nadi_dlevel *v, int64_t batch) {
 /* The window of input cells an output rectangle [ly, hy) × [lx, hx) of node l reads. */
 static void window_of(const nadi_layer *l, int64_t ly, int64_t hy, int64_t lx, int64_t hx,
                       int64_t *y0, int64_t *x0, int64_t *wh, int64_t *ww) {
-  int64_t s = l->stride, p = l->kind == NADI_CONV2D ? l->pad : 0;
+  int64_t s = l->stride, p = l->pad;
   *y0 = ly * s - p, *x0 = lx * s - p;
   *wh = (hy - ly - 1) * s + l->k, *ww = (hx - lx - 1) * s + l->k;
 }
@@ -118,7 +118,7 @@ void nadi_dpatch_needs(const nadi_delta *p, const nadi_layer *l, int64_t *ws_fix
                        int64_t *ws_per_row) {
   const nadi_dlevel *v = &p->lv[l - p->g->layers + 1], *in = nadi_dlevel_in(p, l, 0);
   int64_t win = 0;
-  if (l->kind == NADI_CONV2D || l->kind == NADI_MAXPOOL || l->kind == NADI_AVGPOOL) {
+  if (nadi_kind_of(l->kind)->delta == NADI_DELTA_WINDOW) {
     int64_t y0, x0, wh, ww;
     window_of(l, 0, v->rh, 0, v->rw, &y0, &x0, &wh, &ww);
     win = wh * ww * in->c;
@@ -374,6 +374,18 @@ void nadi_dpatch_pool(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int6
   }
 }
 
+/* Any other pointwise kind: its own eval forward on the n values of a row of cells (the rule's
+ * contract: elementwise, no parameters, no workspace or state in eval mode). */
+static void pointwise_apply(const nadi_layer *l, const float *src, float *dst, int64_t n) {
+  nadi_layer flat = *l;
+  flat.in_dims[0] = flat.out_dims = (nadi_dims){1, {n, 0, 0, 0, 0, 0}};
+  nadi_dims_view3(&flat.out_dims, flat.out_shape);
+  nadi_dims_view3(&flat.in_dims[0], flat.in_shape[0]);
+  nadi_ctx ctx = {.batch = 1, .forward_only = 1};
+  const float *xs[1] = {src};
+  nadi_ops(l->kind)->forward(&flat, NULL, xs, dst, &ctx);
+}
+
 void nadi_dpatch_pointwise(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
   const int64_t C = out->c;
@@ -410,8 +422,8 @@ void nadi_dpatch_pointwise(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
         for (int64_t q = 0; q < n; q += C)
           for (int64_t c = 0; c < C; c++)
             dst[q + c] = a[c] * src[q + c] + sh[c];
-      } else { /* dropout in eval mode */
-        memcpy(dst, src, sizeof(float) * (size_t)n);
+      } else {
+        pointwise_apply(l, src, dst, n);
       }
     }
   }

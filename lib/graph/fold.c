@@ -41,34 +41,16 @@ static int64_t readers(const nadi_graph *g, int64_t i) {
   return r;
 }
 
-/* Replay node l of src into the builder, its inputs renamed through map. */
+/* Replay node l of src into the builder, its inputs renamed through map, with or without a
+ * bias (a convolution that absorbs a BatchNorm gains one). */
 static nad_status replay(nadi_builder *b, const nadi_layer *l, const int32_t *map, int32_t bias,
                          int32_t *node) {
-  int32_t in0 = l->in[0] == NADI_INPUT_NODE ? NADI_INPUT_NODE : map[l->in[0]];
-  int32_t in1 = l->n_in > 1 && l->in[1] != NADI_INPUT_NODE ? map[l->in[1]] : NADI_INPUT_NODE;
-  switch (l->kind) {
-  case NADI_CONV2D:
-    return nadi_add_conv(b, in0, l->out_c, l->k, l->stride, l->pad, bias, (nadi_init_rule)l->init,
-                         l->prefix, node);
-  case NADI_MAXPOOL:
-  case NADI_AVGPOOL:
-    return nadi_add_pool(b, in0, l->kind, l->k, l->stride, node);
-  case NADI_RELU:
-  case NADI_FLATTEN:
-  case NADI_GAP:
-    return nadi_add_simple(b, in0, l->kind, node);
-  case NADI_LINEAR:
-    return nadi_add_linear(b, in0, l->out_c, l->bias, l->prefix, node);
-  case NADI_BATCHNORM: /* eps and momentum: the builder's (the only ones a graph can have) */
-    return nadi_add_batchnorm(b, in0, l->prefix, node);
-  case NADI_DROPOUT:
-    return nadi_add_dropout(b, in0, l->p, node);
-  case NADI_ADD:
-  case NADI_CONCAT:
-    return nadi_add_join(b, l->kind, in0, in1, node);
-  default:
-    return nadi_fail(NAD_ERR_INVALID_ARG, "fold: unknown layer kind %d", (int)l->kind);
-  }
+  int32_t in[NADI_MAX_INPUTS];
+  for (int32_t j = 0; j < l->n_in; j++)
+    in[j] = l->in[j] == NADI_INPUT_NODE ? NADI_INPUT_NODE : map[l->in[j]];
+  nadi_hparams hp = l->hp;
+  hp.bias = bias;
+  return nadi_add_node(b, l->kind, in, l->n_in, &hp, l->prefix, node);
 }
 
 nad_status nadi_fold_create(const nadi_graph *src, nadi_fold **out) {
@@ -89,8 +71,9 @@ nad_status nadi_fold_create(const nadi_graph *src, nadi_fold **out) {
   for (int64_t i = 0; i < n; i++) {
     const nadi_layer *l = &src->layers[i];
     int32_t p = l->in[0];
-    folds[i] = l->kind == NADI_BATCHNORM && p != NADI_INPUT_NODE &&
-               src->layers[p].kind == NADI_CONV2D && readers(src, p) == 1;
+    folds[i] = nadi_kind_of(l->kind)->fold == NADI_FOLD_AFFINE && p != NADI_INPUT_NODE &&
+               nadi_kind_of(src->layers[p].kind)->fold == NADI_FOLD_TARGET &&
+               readers(src, p) == 1;
     if (folds[i])
       folds[n + p] = 1;
   }
@@ -135,10 +118,11 @@ void nadi_fold_params(const nadi_fold *f, const float *params, float *out) {
       memcpy(dp, sp, sizeof(float) * (size_t)s->n_params);
       continue;
     }
-    /* conv W[o][...] (+ bias[o]) then BN (a_o, b_o), as lib/kernels/batchnorm.c computes them */
+    /* a TARGET's weights W[o][...] (+ bias[o]) then the AFFINE's (a_o, b_o), from its weight,
+     * bias, running mean and variance as lib/kernels/batchnorm.c computes them */
     const nadi_layer *bl = &f->src->layers[f->bn[i]];
     const float *bp = params + bl->param_off;
-    int64_t co = l->out_c, per = l->in_shape[0][0] * l->k * l->k;
+    int64_t co = l->out_c, per = (s->n_params - (s->bias ? co : 0)) / co;
     for (int64_t o = 0; o < co; o++) {
       double mean = bp[2 * co + o], invstd = 1.0 / sqrt((double)bp[3 * co + o] + bl->eps);
       float a = (float)(bp[o] * invstd), sh = (float)(bp[co + o] - mean * a);

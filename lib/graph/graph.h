@@ -15,7 +15,7 @@
 
 /* An immutable graph (the body of nad_arch). */
 typedef struct nadi_tensor_info {
-  char name[64];
+  char name[160];
   int64_t offset, numel;
   int32_t trainable;
 } nadi_tensor_info;
@@ -46,7 +46,16 @@ static inline int64_t nadi_graph_out_size(const nadi_graph *g) {
 typedef struct nadi_builder nadi_builder;
 nad_status nadi_builder_create(int64_t c, int64_t h, int64_t w, nadi_builder **out);
 void nadi_builder_destroy(nadi_builder *b);
-/* Each add returns the new node index via *node (may be NULL); `in` is the producer. */
+/* The hyper-parameters every kind starts from (batchnorm eps 1e-5 and momentum 0.1, dropout
+ * 0.5, PyTorch's init); a kind reads only the fields its description names. */
+nadi_hparams nadi_hparams_default(void);
+/* Appends a node of any kind: n_in producers (NADI_INPUT_NODE = the network input), its
+ * hyper-parameters, and the state_dict module name of its tensors (NULL: the node index). The
+ * kind's shape() validates it against its inputs at once. Returns the node index via *node
+ * (may be NULL). */
+nad_status nadi_add_node(nadi_builder *b, nadi_kind kind, const int32_t *in, int32_t n_in,
+                         const nadi_hparams *hp, const char *prefix, int32_t *node);
+/* Shorthands of the built-ins. `in` is the producer. */
 nad_status nadi_add_conv(nadi_builder *b, int32_t in, int64_t out_c, int32_t k, int32_t stride,
                          int32_t pad, int32_t bias, nadi_init_rule init, const char *prefix,
                          int32_t *node);
@@ -67,6 +76,12 @@ void nadi_graph_destroy(nadi_graph *g);
 /* Forward FLOPs of one layer for one sample (the graph's flops is their sum; convention in
  * build.c). -1 only if the count overflows, never for a layer of a finished graph. */
 int64_t nadi_layer_flops(const nadi_layer *l);
+
+/* Identity of a graph (lib/graph/fingerprint.c): a hash of every layer's kind, connections,
+ * shapes, hyper-parameters (nadi_hparams whole) and parameter layout. _v2 is the hash that
+ * checkpoint formats 1 and 2 recorded (the first eleven kinds only). */
+uint64_t nadi_graph_fingerprint(const nadi_graph *g);
+uint64_t nadi_graph_fingerprint_v2(const nadi_graph *g);
 
 /* Built-in architectures (lib/graph/builtins.c) and the spec parser (lib/graph/spec.c). */
 int32_t nadi_builtin_count(void);

@@ -14,6 +14,7 @@
 
 #define NADI_MAX_INPUTS 2
 #define NADI_INPUT_NODE (-1) /* "input index" meaning the network input */
+#define NADI_MAX_RANK 6      /* dimensions of a per-sample tensor, batch axis included */
 
 typedef enum nadi_kind {
   NADI_CONV2D,
@@ -30,28 +31,84 @@ typedef enum nadi_kind {
   NADI_KIND_COUNT
 } nadi_kind;
 
+/* A tensor's shape as ONNX sees it for ONE sample: the batch axis is kept, at size 1, where the
+ * model has it (axis 0 for every built-in: a conv output is (1, C, H, W), a linear one (1, F)).
+ * Imported graphs may carry the batch axis elsewhere (attention's (T, 1, E)); since a sample's
+ * tensors never mix with another's in eval mode, a batch of B samples is simply B such tensors
+ * one after the other. */
+typedef struct nadi_dims {
+  int64_t rank;
+  int64_t d[NADI_MAX_RANK];
+} nadi_dims;
+
+/* The hyper-parameters of a layer, all 8-byte fields so that the struct has no padding: the
+ * architecture fingerprint (checkpoint identity) hashes it WHOLE, so a field added here can
+ * never be forgotten there. Which fields a kind reads is said by its description (kinds.h).
+ * The list is a macro only so that nadi_layer can also expose the fields directly (l->k). */
+#define NADI_HPARAM_FIELDS                                                                     \
+  int64_t out_c;   /* conv/linear: output channels/features; batchnorm: channels */           \
+  int64_t k;       /* conv/pool kernel size (square) */                                        \
+  int64_t stride;  /* conv/pool stride */                                                      \
+  int64_t pad;     /* conv zero padding (symmetric) */                                         \
+  int64_t bias;    /* conv/linear: has bias */                                                 \
+  int64_t init;    /* nadi_init_rule of conv/linear weights */                                 \
+  double eps;      /* batchnorm/normalisation eps (1e-5) */                                    \
+  double momentum; /* batchnorm momentum (0.1) */                                              \
+  double p;        /* dropout probability (0.5) */                                             \
+  int64_t reserved[48]; /* room for the kinds of issue 17 (zero until a kind uses them) */
+
+typedef struct nadi_hparams {
+  NADI_HPARAM_FIELDS
+} nadi_hparams;
+
 typedef struct nadi_layer {
   nadi_kind kind;
   int32_t n_in;
   int32_t in[NADI_MAX_INPUTS];          /* producer node indices, or NADI_INPUT_NODE */
-  int64_t in_shape[NADI_MAX_INPUTS][3]; /* per-sample shapes of the inputs */
-  int64_t out_shape[3];                 /* per-sample output shape */
-  /* hyper-parameters (meaning depends on kind) */
-  int64_t out_c;  /* conv/linear: output channels/features */
-  int32_t k;      /* conv/pool kernel size */
-  int32_t stride; /* conv/pool stride */
-  int32_t pad;    /* conv zero padding */
-  int32_t bias;   /* conv/linear: has bias */
-  double eps;      /* batchnorm eps (1e-5) */
-  double momentum; /* batchnorm momentum (0.1) */
-  double p;        /* dropout probability (0.5) */
-  int32_t init;    /* nadi_init_rule for conv weights */
+  int64_t in_shape[NADI_MAX_INPUTS][3]; /* per-sample (C, H, W) views of the inputs */
+  int64_t out_shape[3];                 /* per-sample (C, H, W) view of the output */
+  nadi_dims in_dims[NADI_MAX_INPUTS];   /* the same tensors with their true rank */
+  nadi_dims out_dims;
+  union { /* hyper-parameters: as one struct (l->hp) or field by field (l->k) */
+    nadi_hparams hp;
+    struct {
+      NADI_HPARAM_FIELDS
+    };
+  };
   /* parameters */
   int64_t param_off; /* offset of the first tensor in the flat array */
   int64_t n_params;  /* floats owned by this layer (all its tensors) */
   char desc[64];     /* "conv2d 1->6 k5 s1 p0" */
-  char prefix[48];   /* state_dict module name, e.g. "features.0" */
+  char prefix[96];   /* state_dict module name, e.g. "features.0" */
 } nadi_layer;
+
+/* The (C, H, W) view of a shape: (d0*d1, d2, d3*...*d_{r-1}) for rank >= 3, so that the
+ * ONNX (1, C, H, W) of a feature map is (C, H, W); (d0*d1, 1, 1) for rank 2 ((1, F) -> (F, 1,
+ * 1)); (d0, 1, 1) for rank 1. The product is always the element count. */
+static inline void nadi_dims_view3(const nadi_dims *s, int64_t v[3]) {
+  v[0] = s->rank >= 2 ? s->d[0] * s->d[1] : s->d[0];
+  v[1] = s->rank >= 3 ? s->d[2] : 1;
+  v[2] = 1;
+  for (int64_t i = 3; i < s->rank; i++)
+    v[2] *= s->d[i];
+}
+
+/* Element count of a shape, -1 on overflow. */
+static inline int64_t nadi_dims_numel(const nadi_dims *s) {
+  int64_t n = 1;
+  for (int64_t i = 0; i < s->rank; i++)
+    if (!nadi_mul_ok(n, s->d[i], &n))
+      return -1;
+  return n;
+}
+
+/* The built-ins' shapes: (1, C, H, W), or (1, C) when H = W = 1 and flat is set. */
+static inline nadi_dims nadi_dims_chw(int64_t c, int64_t h, int64_t w, int flat) {
+  nadi_dims s = {flat ? 2 : 4, {1, c, h, w, 0, 0}};
+  if (flat)
+    s.d[2] = s.d[3] = 0;
+  return s;
+}
 
 typedef enum nadi_init_rule {
   NADI_INIT_TORCH = 0,   /* kaiming_uniform(a=sqrt 5): U(+-1/sqrt(fan_in)), bias the same */
@@ -89,7 +146,61 @@ typedef struct nadi_layer_ops {
                    nadi_ctx *ctx);
 } nadi_layer_ops;
 
-/* The ops table, indexed by nadi_kind (lib/kernels/ops.c). */
+/* ---- One description per layer kind ---------------------------------------------------------
+ * Everything the library knows of a kind is its nadi_kind_desc, defined next to its kernel in
+ * lib/kernels/<kind>.c and listed once in lib/kernels/kinds.c. The builder (shape, parameter
+ * tensors, FLOPs), the initialisation, the executor (ops), the delta forward (delta rule), BN
+ * folding (fold role) and the checkpoint fingerprint (the layer's generic fields, hp whole) all
+ * read it; none of them switches on the kind. Adding a kind = one kernel file with its
+ * description + one line in kinds.c + tests. */
+
+/* What the delta forward (graph/delta.c) can do with a kind when its inputs are patches. */
+typedef enum nadi_delta_rule {
+  NADI_DELTA_DENSE = 0, /* not local: the node runs densely on materialised inputs */
+  NADI_DELTA_POINTWISE, /* output cell (c, y, x) reads only input cell (c, y, x). Relu and
+                           batchnorm have their own patch code; any other pointwise kind is
+                           run as its eval forward on the patch's values, so its forward must
+                           be elementwise, parameter-free and need no workspace */
+  NADI_DELTA_WINDOW,    /* a k x k window with stride and padding (conv, pools; a conv is
+                           computed through its linearity, the pools by their own code) */
+  NADI_DELTA_JOIN,      /* two inputs read cell by cell (add, concat): the hull of both */
+  NADI_DELTA_GLOBAL,    /* each output channel reads the whole plane (global average pool) */
+  NADI_DELTA_LINEAR     /* fully connected: reads a patch through its weight columns */
+} nadi_delta_rule;
+
+/* Role in BatchNorm folding (graph/fold.c). */
+typedef enum nadi_fold_role {
+  NADI_FOLD_NONE = 0,
+  NADI_FOLD_TARGET, /* linear in its weights per output channel (conv): can absorb an affine map */
+  NADI_FOLD_AFFINE  /* a per-channel affine map in eval mode (batchnorm) */
+} nadi_fold_role;
+
+#define NADI_MAX_TENSORS 4
+typedef struct nadi_tensor_desc {
+  const char *name; /* state_dict suffix ("weight"); "" = the layer's prefix is the full name */
+  int64_t numel;    /* -1 when the count overflows */
+  int32_t trainable;
+} nadi_tensor_desc;
+
+typedef struct nadi_kind_desc {
+  const nadi_layer_ops *ops; /* kernels; ops->name is the kind's name */
+  int32_t n_in_min, n_in_max;
+  /* Validates l->hp against l's input shapes and sets out_dims and desc. Called by the builder
+   * with in_dims filled; `index` is the node's index, for messages. Must not allocate. */
+  nad_status (*shape)(nadi_layer *l, int64_t index);
+  /* Parameter tensors in state_dict order; returns the count. NULL: none. */
+  int (*tensors)(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_TENSORS]);
+  /* Forward FLOPs per sample (convention in lib/kernels/kinds.c); -1 on overflow. */
+  int64_t (*flops)(const nadi_layer *l);
+  /* PyTorch's default initialisation of the layer's tensors. NULL: none to draw. */
+  void (*init)(const nadi_layer *l, float *params, nadi_rng *rng);
+  nadi_delta_rule delta;
+  nadi_fold_role fold;
+} nadi_kind_desc;
+
+/* The description of a kind (lib/kernels/kinds.c); NULL for an unknown kind. */
+const nadi_kind_desc *nadi_kind_of(nadi_kind kind);
+/* Shorthand for nadi_kind_of(kind)->ops. */
 const nadi_layer_ops *nadi_ops(nadi_kind kind);
 
 #endif

@@ -56,10 +56,19 @@ static void relu_backward(const nadi_layer *l, const float *params, const float 
     relu_bwd_loop(y, dy, dxs[0], numel(l, ctx->batch));
 }
 
-const nadi_layer_ops nadi_relu_ops = {
+static const nadi_layer_ops relu_ops = {
     .name = "relu",
     .workspace = NULL,
     .state_size = NULL,
     .forward = relu_forward,
     .backward = relu_backward,
+};
+
+const nadi_kind_desc nadi_kind_relu = {
+    .ops = &relu_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = nadi_kind_same_shape,
+    .flops = nadi_kind_flops_per_output,
+    .delta = NADI_DELTA_POINTWISE,
 };

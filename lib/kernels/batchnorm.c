@@ -12,6 +12,7 @@
  * training backward needs; eval mode ignores it. Running statistics get no gradient (their slice of
  * dparams is left untouched). */
 #include <math.h>
+#include <stdio.h>
 
 #include "kernels/kernels.h"
 
@@ -183,10 +184,53 @@ static void bn_backward(const nadi_layer *l, const float *params, const float *c
   }
 }
 
-const nadi_layer_ops nadi_batchnorm_ops = {
+static const nadi_layer_ops batchnorm_ops = {
     .name = "batchnorm",
     .workspace = NULL,
     .state_size = bn_state_size,
     .forward = bn_forward,
     .backward = bn_backward,
+};
+
+/* ---- description: channels = the (C, H, W) view's C (axis 1 of (1, C, ...)) ----------------- */
+
+static nad_status bn_shape(nadi_layer *l, int64_t index) {
+  (void)index;
+  l->out_c = l->in_shape[0][0];
+  snprintf(l->desc, sizeof l->desc, "batchnorm %lld", (long long)l->out_c);
+  l->out_dims = l->in_dims[0];
+  return NAD_OK;
+}
+
+static int bn_tensors(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_TENSORS]) {
+  static const char *const names[4] = {"weight", "bias", "running_mean", "running_var"};
+  for (int i = 0; i < 4; i++)
+    t[i] = (nadi_tensor_desc){names[i], l->out_c, i < 2};
+  return 4;
+}
+
+static int64_t bn_flops(const nadi_layer *l) { /* y = a*x + b with folded scale and shift */
+  int64_t f;
+  return nadi_mul_ok(nadi_dims_numel(&l->out_dims), 2, &f) ? f : -1;
+}
+
+/* weight 1, bias 0, running_mean 0, running_var 1 */
+static void bn_init(const nadi_layer *l, float *p, nadi_rng *rng) {
+  (void)rng;
+  int64_t c = l->out_c;
+  nadi_init_fill(p, c, 1.0f);
+  nadi_init_fill(p + c, 2 * c, 0.0f);
+  nadi_init_fill(p + 3 * c, c, 1.0f);
+}
+
+const nadi_kind_desc nadi_kind_batchnorm = {
+    .ops = &batchnorm_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = bn_shape,
+    .tensors = bn_tensors,
+    .flops = bn_flops,
+    .init = bn_init,
+    .delta = NADI_DELTA_POINTWISE,
+    .fold = NADI_FOLD_AFFINE,
 };

@@ -30,6 +30,9 @@
  *   pad  C*Hp*Wp  extended layout with padding only
  * Backward reuses them: col is rebuilt from x for dW and then overwritten by W^T dY for dx, tmp
  * holds dy in the GEMM layout (zero at junk positions), pad accumulates the padded dx. No state. */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kernels/conv_algo.h"
@@ -520,10 +523,93 @@ static void conv_backward(const nadi_layer *l, const float *params, const float 
   }
 }
 
-const nadi_layer_ops nadi_conv2d_ops = {
+static const nadi_layer_ops conv2d_ops = {
     .name = "conv2d",
     .workspace = conv_workspace,
     .state_size = NULL,
     .forward = conv_forward,
     .backward = conv_backward,
+};
+
+/* ---- description -------------------------------------------------------------------------- */
+
+static nad_status conv_shape(nadi_layer *l, int64_t index) {
+  int64_t s[3];
+  NADI_TRY(nadi_kind_map_chw(l, index, 0, s));
+  NADI_CHECK(l->out_c >= 1 && l->out_c <= INT32_MAX && l->k >= 1 && l->k <= INT32_MAX &&
+                 l->stride >= 1 && l->stride <= INT32_MAX && l->pad >= 0 && l->pad <= INT32_MAX,
+             NAD_ERR_INVALID_ARG,
+             "layer %lld: conv2d needs out channels in [1, %d], kernel >= 1, stride >= 1 and "
+             "padding >= 0 (got %lld, k%lld s%lld p%lld)",
+             (long long)index, INT32_MAX, (long long)l->out_c, (long long)l->k,
+             (long long)l->stride, (long long)l->pad);
+  NADI_CHECK(l->init == NADI_INIT_TORCH || l->init == NADI_INIT_VGG_CONV, NAD_ERR_INVALID_ARG,
+             "layer %lld: unknown init rule %lld", (long long)index, (long long)l->init);
+  l->bias = l->bias ? 1 : 0;
+  snprintf(l->desc, sizeof l->desc, "conv2d %lld->%lld k%d s%d p%d%s", (long long)s[0],
+           (long long)l->out_c, (int)l->k, (int)l->stride, (int)l->pad, l->bias ? "" : " nobias");
+  int64_t oh = nadi_window_out(s[1] + 2 * l->pad, l->k, l->stride);
+  int64_t ow = nadi_window_out(s[2] + 2 * l->pad, l->k, l->stride);
+  NADI_CHECK(oh >= 1 && ow >= 1, NAD_ERR_SHAPE,
+             "layer %lld (%s): input %lldx%lldx%lld is too small for kernel %d with padding %d "
+             "(needs height and width >= %lld)",
+             (long long)index, l->desc, (long long)s[0], (long long)s[1], (long long)s[2],
+             (int)l->k, (int)l->pad, (long long)(l->k - 2 * l->pad));
+  /* every dimension handed to the BLAS (the im2col GEMM) must fit its 32-bit int */
+  int64_t kdim;
+  if (!nadi_mul_ok(s[0], l->k * l->k, &kdim))
+    kdim = INT64_MAX;
+  const char *what[3] = {"in_channels*k*k", "out_channels", "output height*width"};
+  int64_t d[3] = {kdim, l->out_c, oh * ow};
+  for (int j = 0; j < 3; j++)
+    NADI_CHECK(d[j] < INT_MAX, NAD_ERR_UNSUPPORTED,
+               "layer %lld (%s): %s = %lld does not fit the BLAS's 32-bit int", (long long)index,
+               l->desc, what[j], (long long)d[j]);
+  l->out_dims = nadi_dims_chw(l->out_c, oh, ow, 0);
+  return NAD_OK;
+}
+
+static int conv_tensors(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_TENSORS]) {
+  int64_t w = 0;
+  int ok = nadi_mul_ok(l->out_c, l->in_shape[0][0], &w) && nadi_mul_ok(w, l->k * l->k, &w);
+  t[0] = (nadi_tensor_desc){"weight", ok ? w : -1, 1};
+  t[1] = (nadi_tensor_desc){"bias", l->out_c, 1};
+  return l->bias ? 2 : 1;
+}
+
+static int64_t conv_flops(const nadi_layer *l) { /* 2 * out_n * (I*k*k) + bias adds */
+  int64_t out_n = nadi_dims_numel(&l->out_dims), t, f;
+  if (out_n < 0 || !nadi_mul_ok(out_n, l->in_shape[0][0], &t) ||
+      !nadi_mul_ok(t, l->k * l->k, &t) || !nadi_mul_ok(t, 2, &f))
+    return -1;
+  if (l->bias && f > INT64_MAX - out_n)
+    return -1;
+  return f + (l->bias ? out_n : 0);
+}
+
+/* PyTorch's Conv2d.reset_parameters: kaiming_uniform_(a = sqrt 5), i.e. U(+-1/sqrt(fan_in)),
+ * bias the same; VGG convolutions of the reference code: N(0, sqrt(2/(k*k*out_c))), bias 0. */
+static void conv_init(const nadi_layer *l, float *p, nadi_rng *rng) {
+  int64_t fan_in = l->in_shape[0][0] * l->k * l->k;
+  int64_t n_w = l->n_params - (l->bias ? l->out_c : 0);
+  if (l->init == NADI_INIT_VGG_CONV) {
+    double std = sqrt(2.0 / ((double)l->k * l->k * (double)l->out_c));
+    nadi_rng_fill_normal(rng, p, n_w, 0.0, std);
+    if (l->bias)
+      memset(p + n_w, 0, sizeof(float) * (size_t)l->out_c);
+  } else {
+    nadi_init_fan_in_uniform(p, n_w, l->bias ? l->out_c : 0, fan_in, rng);
+  }
+}
+
+const nadi_kind_desc nadi_kind_conv2d = {
+    .ops = &conv2d_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = conv_shape,
+    .tensors = conv_tensors,
+    .flops = conv_flops,
+    .init = conv_init,
+    .delta = NADI_DELTA_WINDOW,
+    .fold = NADI_FOLD_TARGET,
 };

@@ -5,6 +5,7 @@
  *
  * State (floats): batch * numel, the per-element multiplier (0 or 1/(1-p)) of the last training
  * forward, which backward applies to dy. */
+#include <stdio.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -54,10 +55,28 @@ static void dropout_backward(const nadi_layer *l, const float *params, const flo
     dx[i] += dy[i] * mask[i];
 }
 
-const nadi_layer_ops nadi_dropout_ops = {
+static const nadi_layer_ops dropout_ops = {
     .name = "dropout",
     .workspace = NULL,
     .state_size = dropout_state_size,
     .forward = dropout_forward,
     .backward = dropout_backward,
+};
+
+static nad_status dropout_shape(nadi_layer *l, int64_t index) {
+  /* p = 1 would need a special case (PyTorch outputs zeros); nobody wants it. */
+  NADI_CHECK(l->p >= 0.0 && l->p < 1.0, NAD_ERR_INVALID_ARG,
+             "layer %lld: dropout probability must be in [0, 1) (got %g)", (long long)index, l->p);
+  l->out_dims = l->in_dims[0];
+  snprintf(l->desc, sizeof l->desc, "dropout %g", l->p);
+  return NAD_OK;
+}
+
+const nadi_kind_desc nadi_kind_dropout = {
+    .ops = &dropout_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = dropout_shape,
+    .flops = nadi_kind_flops_none, /* the identity in eval mode */
+    .delta = NADI_DELTA_POINTWISE,
 };

@@ -2,6 +2,7 @@
  * connections: per sample, x0's channels then x1's). Backward splits dy back to each input. Both
  * inputs may be the same node (dx[0] == dx[1]); each contribution is added separately, which is
  * then still correct. */
+#include <stdio.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -65,7 +66,7 @@ static void concat_backward(const nadi_layer *l, const float *params, const floa
   }
 }
 
-const nadi_layer_ops nadi_add_ops = {
+static const nadi_layer_ops add_ops = {
     .name = "add",
     .workspace = NULL,
     .state_size = NULL,
@@ -73,10 +74,72 @@ const nadi_layer_ops nadi_add_ops = {
     .backward = add_backward,
 };
 
-const nadi_layer_ops nadi_concat_ops = {
+static const nadi_layer_ops concat_ops = {
     .name = "concat",
     .workspace = NULL,
     .state_size = NULL,
     .forward = concat_forward,
     .backward = concat_backward,
+};
+
+/* ---- descriptions ---------------------------------------------------------------------------- */
+
+static void dims_text(const nadi_dims *s, char *buf, size_t n) {
+  int64_t v[3];
+  nadi_dims_view3(s, v);
+  snprintf(buf, n, "%lldx%lldx%lld", (long long)v[0], (long long)v[1], (long long)v[2]);
+}
+
+static nad_status add_shape(nadi_layer *l, int64_t index) {
+  const nadi_dims *a = &l->in_dims[0], *b = &l->in_dims[1];
+  int same = a->rank == b->rank;
+  for (int64_t i = 0; same && i < a->rank; i++)
+    same = a->d[i] == b->d[i];
+  snprintf(l->desc, sizeof l->desc, "add");
+  if (!same) {
+    char ta[64], tb[64];
+    dims_text(a, ta, sizeof ta), dims_text(b, tb, sizeof tb);
+    return nadi_fail(NAD_ERR_SHAPE, "layer %lld (add): input shapes differ: %s (node %d) vs %s "
+                     "(node %d)", (long long)index, ta, (int)l->in[0], tb, (int)l->in[1]);
+  }
+  l->out_dims = *a;
+  return NAD_OK;
+}
+
+/* Along axis 1 (the channels of (1, C, H, W)); every other axis must agree. */
+static nad_status concat_shape(nadi_layer *l, int64_t index) {
+  const nadi_dims *a = &l->in_dims[0], *b = &l->in_dims[1];
+  int same = a->rank == b->rank && a->rank >= 2;
+  for (int64_t i = 0; same && i < a->rank; i++)
+    same = i == 1 || a->d[i] == b->d[i];
+  snprintf(l->desc, sizeof l->desc, "concat");
+  if (!same) {
+    char ta[64], tb[64];
+    dims_text(a, ta, sizeof ta), dims_text(b, tb, sizeof tb);
+    return nadi_fail(NAD_ERR_SHAPE, "layer %lld (concat): spatial sizes differ: %s (node %d) vs "
+                     "%s (node %d)", (long long)index, ta, (int)l->in[0], tb, (int)l->in[1]);
+  }
+  NADI_CHECK(a->d[1] <= INT64_MAX - b->d[1], NAD_ERR_OUT_OF_MEMORY,
+             "layer %lld (concat): channel count overflows", (long long)index);
+  l->out_dims = *a;
+  l->out_dims.d[1] += b->d[1];
+  return NAD_OK;
+}
+
+const nadi_kind_desc nadi_kind_add = {
+    .ops = &add_ops,
+    .n_in_min = 2,
+    .n_in_max = 2,
+    .shape = add_shape,
+    .flops = nadi_kind_flops_per_output,
+    .delta = NADI_DELTA_JOIN,
+};
+
+const nadi_kind_desc nadi_kind_concat = {
+    .ops = &concat_ops,
+    .n_in_min = 2,
+    .n_in_max = 2,
+    .shape = concat_shape,
+    .flops = nadi_kind_flops_none,
+    .delta = NADI_DELTA_JOIN,
 };

@@ -1,20 +1,40 @@
-/* Per-kind kernel tables (one definition per file in lib/kernels/). Never installed. */
+/* The layer kinds of lib/kernels: descriptions and kernels, one kind (or a family) per file.
+ * Never installed. */
 #ifndef NADI_KERNELS_H
 #define NADI_KERNELS_H
 #include "core/blas.h"
 #include "graph/layer.h"
 
-extern const nadi_layer_ops nadi_conv2d_ops;    /* conv2d.c */
-extern const nadi_layer_ops nadi_maxpool_ops;   /* pool.c */
-extern const nadi_layer_ops nadi_avgpool_ops;   /* pool.c */
-extern const nadi_layer_ops nadi_relu_ops;      /* activation.c */
-extern const nadi_layer_ops nadi_linear_ops;    /* linear.c */
-extern const nadi_layer_ops nadi_batchnorm_ops; /* batchnorm.c */
-extern const nadi_layer_ops nadi_dropout_ops;   /* dropout.c */
-extern const nadi_layer_ops nadi_add_ops;       /* join.c */
-extern const nadi_layer_ops nadi_concat_ops;    /* join.c */
-extern const nadi_layer_ops nadi_flatten_ops;   /* reshape.c */
-extern const nadi_layer_ops nadi_gap_ops;       /* reshape.c */
+/* The kinds' descriptions (one per file in lib/kernels/, listed in kinds.c) ... */
+extern const nadi_kind_desc nadi_kind_conv2d;    /* conv2d.c */
+extern const nadi_kind_desc nadi_kind_maxpool;   /* pool.c */
+extern const nadi_kind_desc nadi_kind_avgpool;   /* pool.c */
+extern const nadi_kind_desc nadi_kind_relu;      /* activation.c */
+extern const nadi_kind_desc nadi_kind_linear;    /* linear.c */
+extern const nadi_kind_desc nadi_kind_batchnorm; /* batchnorm.c */
+extern const nadi_kind_desc nadi_kind_dropout;   /* dropout.c */
+extern const nadi_kind_desc nadi_kind_add;       /* join.c */
+extern const nadi_kind_desc nadi_kind_concat;    /* join.c */
+extern const nadi_kind_desc nadi_kind_flatten;   /* reshape.c */
+extern const nadi_kind_desc nadi_kind_gap;       /* reshape.c */
+
+/* ... and the helpers they share (kinds.c). */
+/* Input j's (C, H, W) view -> chw, for the kinds that work on feature maps. */
+nad_status nadi_kind_map_chw(const nadi_layer *l, int64_t index, int j, int64_t chw[3]);
+/* shape() of an elementwise unary kind: the output has the input's shape; desc = the name. */
+nad_status nadi_kind_same_shape(nadi_layer *l, int64_t index);
+/* flops() of 1 per output element, and of none (copies, eval-mode identities). */
+int64_t nadi_kind_flops_per_output(const nadi_layer *l);
+int64_t nadi_kind_flops_none(const nadi_layer *l);
+/* PyTorch's default init of conv/linear (kaiming_uniform_, a = sqrt 5): n_w weights and n_b
+ * biases from U(+-1/sqrt(fan_in)), drawn in that order. */
+void nadi_init_fan_in_uniform(float *p, int64_t n_w, int64_t n_b, int64_t fan_in, nadi_rng *rng);
+void nadi_init_fill(float *p, int64_t n, float v);
+/* Output size of a window of size k, stride s over n (already padded) positions: floor mode,
+ * as PyTorch. 0 when the window does not fit. */
+static inline int64_t nadi_window_out(int64_t n, int64_t k, int64_t s) {
+  return n < k ? 0 : (n - k) / s + 1;
+}
 
 /* Sum of one plane (at most a few thousand values) in 8 float partial sums: the 8-wide body
  * is what GCC vectorizes, and the partial sums break the latency chain of a single double

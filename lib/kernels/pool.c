@@ -7,6 +7,7 @@
  * more pass over the window but no state memory, and the forward-only estimator never pays for
  * index storage. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -208,7 +209,7 @@ static void avgpool_backward(const nadi_layer *l, const float *params, const flo
   }
 }
 
-const nadi_layer_ops nadi_maxpool_ops = {
+static const nadi_layer_ops maxpool_ops = {
     .name = "maxpool",
     .workspace = NULL,
     .state_size = NULL,
@@ -216,10 +217,59 @@ const nadi_layer_ops nadi_maxpool_ops = {
     .backward = maxpool_backward,
 };
 
-const nadi_layer_ops nadi_avgpool_ops = {
+static const nadi_layer_ops avgpool_ops = {
     .name = "avgpool",
     .workspace = NULL,
     .state_size = NULL,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
+};
+
+/* ---- descriptions ---------------------------------------------------------------------------- */
+
+static nad_status pool_shape(nadi_layer *l, int64_t index) {
+  int64_t s[3];
+  NADI_TRY(nadi_kind_map_chw(l, index, 0, s));
+  NADI_CHECK(l->k >= 1 && l->k <= INT32_MAX && l->stride >= 1 && l->stride <= INT32_MAX,
+             NAD_ERR_INVALID_ARG,
+             "layer %lld: pooling needs kernel >= 1 and stride >= 1 (got k%lld s%lld)",
+             (long long)index, (long long)l->k, (long long)l->stride);
+  snprintf(l->desc, sizeof l->desc, "%s k%d s%d", nadi_ops(l->kind)->name, (int)l->k,
+           (int)l->stride);
+  int64_t oh = nadi_window_out(s[1], l->k, l->stride), ow = nadi_window_out(s[2], l->k, l->stride);
+  NADI_CHECK(oh >= 1 && ow >= 1, NAD_ERR_SHAPE,
+             "layer %lld (%s): input %lldx%lldx%lld is too small for kernel %d "
+             "(needs height and width >= %d)",
+             (long long)index, l->desc, (long long)s[0], (long long)s[1], (long long)s[2],
+             (int)l->k, (int)l->k);
+  l->out_dims = nadi_dims_chw(s[0], oh, ow, 0);
+  return NAD_OK;
+}
+
+static int64_t maxpool_flops(const nadi_layer *l) { /* k*k - 1 comparisons per output */
+  int64_t f;
+  return nadi_mul_ok(nadi_dims_numel(&l->out_dims), l->k * l->k - 1, &f) ? f : -1;
+}
+
+static int64_t avgpool_flops(const nadi_layer *l) { /* k*k - 1 additions and one scaling */
+  int64_t f;
+  return nadi_mul_ok(nadi_dims_numel(&l->out_dims), l->k * l->k, &f) ? f : -1;
+}
+
+const nadi_kind_desc nadi_kind_maxpool = {
+    .ops = &maxpool_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = pool_shape,
+    .flops = maxpool_flops,
+    .delta = NADI_DELTA_WINDOW,
+};
+
+const nadi_kind_desc nadi_kind_avgpool = {
+    .ops = &avgpool_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = pool_shape,
+    .flops = avgpool_flops,
+    .delta = NADI_DELTA_WINDOW,
 };

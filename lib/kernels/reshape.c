@@ -1,5 +1,6 @@
 /* Shape-only nodes: flatten ((C,H,W) -> (C*H*W,1,1), NCHW order, so a copy) and global average
  * pooling ((C,H,W) -> (C,1,1), mean over H*W, accumulated in double). */
+#include <stdio.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -55,7 +56,7 @@ static void gap_backward(const nadi_layer *l, const float *params, const float *
   }
 }
 
-const nadi_layer_ops nadi_flatten_ops = {
+static const nadi_layer_ops flatten_ops = {
     .name = "flatten",
     .workspace = NULL,
     .state_size = NULL,
@@ -63,10 +64,47 @@ const nadi_layer_ops nadi_flatten_ops = {
     .backward = flatten_backward,
 };
 
-const nadi_layer_ops nadi_gap_ops = {
+static const nadi_layer_ops gap_ops = {
     .name = "gap",
     .workspace = NULL,
     .state_size = NULL,
     .forward = gap_forward,
     .backward = gap_backward,
+};
+
+/* ---- descriptions ---------------------------------------------------------------------------- */
+
+static nad_status flatten_shape(nadi_layer *l, int64_t index) {
+  (void)index;
+  snprintf(l->desc, sizeof l->desc, "flatten");
+  /* no overflow: the producer's size was checked */
+  l->out_dims = nadi_dims_chw(nadi_dims_numel(&l->in_dims[0]), 1, 1, 1);
+  return NAD_OK;
+}
+
+static nad_status gap_shape(nadi_layer *l, int64_t index) {
+  int64_t s[3];
+  NADI_TRY(nadi_kind_map_chw(l, index, 0, s));
+  snprintf(l->desc, sizeof l->desc, "gap");
+  l->out_dims = nadi_dims_chw(s[0], 1, 1, 0);
+  return NAD_OK;
+}
+
+static int64_t gap_flops(const nadi_layer *l) { return nadi_dims_numel(&l->in_dims[0]); }
+
+const nadi_kind_desc nadi_kind_flatten = {
+    .ops = &flatten_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = flatten_shape,
+    .flops = nadi_kind_flops_none,
+};
+
+const nadi_kind_desc nadi_kind_gap = {
+    .ops = &gap_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = gap_shape,
+    .flops = gap_flops,
+    .delta = NADI_DELTA_GLOBAL,
 };

@@ -245,9 +245,10 @@ static void expect_refused(nad_estimator *e, const char *path, const char *word)
   CHECK(n == 0, "a refused file changed the estimator (%lld samples)", (long long)n);
 }
 
-/* Rewrite a version-2 checkpoint as version 1: drop the 32 bytes of version-2 fields after the
- * fixed header and recompute the CRC (what libnad 0.1.0 wrote for random networks). */
-static void downgrade_to_v1(const char *src, const char *dst) {
+/* Rewrite a current checkpoint as version 1: drop the 32 bytes of version-2 fields after the
+ * fixed header, put back the graph fingerprint of formats 1 and 2, and recompute the CRC (what
+ * libnad 0.1.0 wrote for random networks). */
+static void downgrade_to_v1(const char *src, const char *dst, uint64_t fingerprint_v2) {
   FILE *f = fopen(src, "rb");
   fseek(f, 0, SEEK_END);
   long n = ftell(f);
@@ -258,6 +259,7 @@ static void downgrade_to_v1(const char *src, const char *dst) {
   const long head_v1 = 8 + 4 + 4 + 64 + 8 + 3 * 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
   const uint32_t one = 1;
   memcpy(b + 8, &one, 4);
+  memcpy(b + 8 + 4 + 4 + 64, &fingerprint_v2, 8);
   memmove(b + head_v1, b + head_v1 + 32, (size_t)(n - head_v1 - 32));
   n -= 32;
   uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, (uInt)(n - 4));
@@ -311,7 +313,7 @@ static void test_checkpoints(void) {
   OK(nad_estimator_run(r1));
   const char *ck2 = path_of("random.ckpt"), *ck1 = path_of("random-v1.ckpt");
   OK(nad_estimator_save(r1, ck2));
-  downgrade_to_v1(ck2, ck1);
+  downgrade_to_v1(ck2, ck1, nadi_graph_fingerprint_v2(a->g));
   OK(nad_estimator_create(a, &r2));
   OK(nad_estimator_load(r2, ck1));
   OK(nad_estimator_finalize(r2));

@@ -211,9 +211,9 @@ static void test_builder_errors(void) {
                      "spatial sizes differ", "concat mismatch");
   expect_build_error(nadi_add_join(b, NADI_RELU, 0, 0, NULL), NAD_ERR_INVALID_ARG, NULL,
                      "join kind");
-  char longname[80];
+  char longname[120];
   memset(longname, 'x', sizeof longname - 1);
-  longname[79] = 0;
+  longname[119] = 0;
   expect_build_error(nadi_add_batchnorm(b, 0, longname, NULL), NAD_ERR_INVALID_ARG, "prefix",
                      "long prefix");
   CHECK(nadi_add_join(b, NADI_CONCAT, 0, 0, NULL) == NAD_OK, "concat with itself");
@@ -983,7 +983,30 @@ static void test_init(void) {
   }
 }
 
+/* The fingerprint covers every hyper-parameter (nadi_hparams hashed whole) and the shapes, and
+ * the format-2 fingerprint of a graph of the first kinds is what 0.1.0 wrote. */
+static void test_fingerprint(void) {
+  nadi_graph *g = NULL, *h = NULL;
+  CHECK(nadi_spec_build("conv 4 k3; bn; relu; fc 3", 2, 6, 6, &g) == NAD_OK, "%s", nad_last_error());
+  CHECK(nadi_spec_build("conv 4 k3; bn; relu; fc 3", 2, 6, 6, &h) == NAD_OK, "%s", nad_last_error());
+  if (!g || !h)
+    return;
+  uint64_t f = nadi_graph_fingerprint(g), f2 = nadi_graph_fingerprint_v2(g);
+  CHECK(f == nadi_graph_fingerprint(h) && f2 == nadi_graph_fingerprint_v2(h), "deterministic");
+  h->layers[1].momentum = 0.2; /* a field the format-2 hash never read */
+  CHECK(nadi_graph_fingerprint(h) != f, "momentum changes the fingerprint");
+  CHECK(nadi_graph_fingerprint_v2(h) == f2, "the format-2 hash stays as it was");
+  h->layers[1].momentum = 0.1;
+  h->layers[1].eps = 1e-3;
+  CHECK(nadi_graph_fingerprint(h) != f && nadi_graph_fingerprint_v2(h) != f2, "eps");
+  h->layers[1].eps = 1e-5;
+  h->layers[2].out_dims.d[3] = 5;
+  CHECK(nadi_graph_fingerprint(h) != f, "output dims change the fingerprint");
+  nadi_graph_destroy(g), nadi_graph_destroy(h);
+}
+
 int main(void) {
+  test_fingerprint();
   test_builder_shapes();
   test_builder_errors();
   test_builtin_list();

@@ -191,7 +191,7 @@ static void run_algo(int algo, const nadi_layer *l, const float *w, const float 
     nadi_tiny_forward(l, w, bias, x, y, nb, ws);
     break;
   default: /* the kernel table's forward: im2col, or the dispatch of a forward-only executor */
-    nadi_conv2d_ops.forward(l, (float *)w, xs, y, &ctx);
+    nadi_ops(NADI_CONV2D)->forward(l, (float *)w, xs, y, &ctx);
   }
 }
 
@@ -204,7 +204,7 @@ static size_t algo_ws(int algo, const nadi_layer *l, int64_t nb) {
   case A_TINY:
     return nadi_tiny_workspace(l);
   default:
-    return nadi_conv2d_ops.workspace(l, nb);
+    return nadi_ops(NADI_CONV2D)->workspace(l, nb);
   }
 }
 
@@ -265,7 +265,7 @@ static void check_workspace_monotone(const shape *s) {
   nadi_layer l = mk_conv(s, 1);
   int64_t bs[] = {1, 2, 7, 8, 9, 64, 255, 512, 4096};
   for (size_t i = 0; i + 1 < sizeof bs / sizeof bs[0]; i++) {
-    CHECK(nadi_conv2d_ops.workspace(&l, bs[i]) <= nadi_conv2d_ops.workspace(&l, bs[i + 1]),
+    CHECK(nadi_ops(NADI_CONV2D)->workspace(&l, bs[i]) <= (*nadi_ops(NADI_CONV2D)).workspace(&l, bs[i + 1]),
           "%s: workspace shrinks from batch %lld to %lld", l.desc, (long long)bs[i],
           (long long)bs[i + 1]);
     if (nadi_wino_applicable(&l))
@@ -279,7 +279,7 @@ static void check_workspace_monotone(const shape *s) {
 static void check_small_batch_in_big_workspace(const shape *s) {
   nadi_layer l = mk_conv(s, 1);
   int64_t cap = 64, nb = 9;
-  size_t nws = nadi_conv2d_ops.workspace(&l, cap);
+  size_t nws = nadi_ops(NADI_CONV2D)->workspace(&l, cap);
   float *ws = fbuf((int64_t)nws), *w = fbuf(l.n_params);
   int64_t nin = nb * prod3(l.in_shape[0]), nout = nb * prod3(l.out_shape);
   float *x = fbuf(nin), *y = fbuf(nout), *y1 = fbuf(nout);
@@ -287,7 +287,7 @@ static void check_small_batch_in_big_workspace(const shape *s) {
   nadi_rng_fill_normal(&g_rng, x, nin, 0.0, 1.0);
   run_algo(A_DISPATCH, &l, w, w + l.n_params - s->o, x, y, nb, ws);
   /* the same batch in a workspace of its own size gives bit-identical results */
-  float *ws1 = fbuf((int64_t)nadi_conv2d_ops.workspace(&l, nb));
+  float *ws1 = fbuf((int64_t)nadi_ops(NADI_CONV2D)->workspace(&l, nb));
   run_algo(A_DISPATCH, &l, w, w + l.n_params - s->o, x, y1, nb, ws1);
   CHECK(memcmp(y, y1, (size_t)nout * sizeof(float)) == 0 && guard_ok(ws, (int64_t)nws),
         "%s: batch %lld in a workspace for %lld differs", l.desc, (long long)nb, (long long)cap);

@@ -1,0 +1,77 @@
+/* The kind table: one nadi_kind_desc per layer kind, each defined next to its kernel in its own
+ * file (lib/kernels/<kind>.c), and the helpers those descriptions share.
+ *
+ * FLOP convention (per sample, forward, eval mode; a multiply-add counts 2):
+ *   conv2d     2*O*OH*OW*I*k*k, plus O*OH*OW for the bias
+ *   linear     2*O*F, plus O for the bias                      (F = flattened input size)
+ *   maxpool    (k*k - 1) comparisons per output element
+ *   avgpool    k*k per output element (k*k - 1 additions and one scaling)
+ *   relu       1 per element
+ *   batchnorm  2 per element (y = a*x + b with folded scale and shift)
+ *   add        1 per output element
+ *   gap        1 per input element
+ *   concat, flatten, dropout: 0 (copies, or the identity in eval mode) */
+#include <math.h>
+#include <stdio.h>
+
+#include "kernels/kernels.h"
+
+const nadi_kind_desc *nadi_kind_of(nadi_kind kind) {
+  static const nadi_kind_desc *const table[NADI_KIND_COUNT] = {
+      [NADI_CONV2D] = &nadi_kind_conv2d,   [NADI_MAXPOOL] = &nadi_kind_maxpool,
+      [NADI_AVGPOOL] = &nadi_kind_avgpool, [NADI_RELU] = &nadi_kind_relu,
+      [NADI_LINEAR] = &nadi_kind_linear,   [NADI_BATCHNORM] = &nadi_kind_batchnorm,
+      [NADI_DROPOUT] = &nadi_kind_dropout, [NADI_ADD] = &nadi_kind_add,
+      [NADI_CONCAT] = &nadi_kind_concat,   [NADI_FLATTEN] = &nadi_kind_flatten,
+      [NADI_GAP] = &nadi_kind_gap,
+  };
+  return ((int)kind >= 0 && kind < NADI_KIND_COUNT) ? table[kind] : NULL;
+}
+
+const nadi_layer_ops *nadi_ops(nadi_kind kind) {
+  const nadi_kind_desc *d = nadi_kind_of(kind);
+  return d ? d->ops : NULL;
+}
+
+/* ---- helpers shared by the descriptions ----------------------------------------------------- */
+
+nad_status nadi_kind_map_chw(const nadi_layer *l, int64_t index, int j, int64_t chw[3]) {
+  /* the (C, H, W) view: a feature map (1, C, H, W) as it is; a vector (1, F) as (F, 1, 1), as
+   * the spec language has always allowed (pooling a flattened vector with k = 1) */
+  const nadi_dims *s = &l->in_dims[j];
+  NADI_CHECK(s->rank != 4 || s->d[0] == 1, NAD_ERR_SHAPE,
+             "layer %lld (%s): input %d has %lld samples on its batch axis, not 1",
+             (long long)index, nadi_ops(l->kind)->name, j, (long long)s->d[0]);
+  for (int i = 0; i < 3; i++)
+    chw[i] = l->in_shape[j][i];
+  return NAD_OK;
+}
+
+nad_status nadi_kind_same_shape(nadi_layer *l, int64_t index) {
+  (void)index;
+  snprintf(l->desc, sizeof l->desc, "%s", nadi_ops(l->kind)->name);
+  l->out_dims = l->in_dims[0];
+  return NAD_OK;
+}
+
+int64_t nadi_kind_flops_per_output(const nadi_layer *l) {
+  return nadi_dims_numel(&l->out_dims);
+}
+
+int64_t nadi_kind_flops_none(const nadi_layer *l) {
+  (void)l;
+  return 0;
+}
+
+void nadi_init_fan_in_uniform(float *p, int64_t n_w, int64_t n_b, int64_t fan_in,
+                              nadi_rng *rng) {
+  double bound = 1.0 / sqrt((double)fan_in);
+  nadi_rng_fill_uniform(rng, p, n_w, -bound, bound);
+  if (n_b)
+    nadi_rng_fill_uniform(rng, p + n_w, n_b, -bound, bound);
+}
+
+void nadi_init_fill(float *p, int64_t n, float v) {
+  for (int64_t i = 0; i < n; i++)
+    p[i] = v;
+}
