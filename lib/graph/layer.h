@@ -28,6 +28,13 @@ typedef enum nadi_kind {
   NADI_CONCAT,  /* two inputs, concatenated along channels: [in0 channels, in1 channels] */
   NADI_FLATTEN, /* (C,H,W) -> (C*H*W,1,1); a copy */
   NADI_GAP,     /* global average pool: (C,H,W) -> (C,1,1) */
+
+  /* issue 17: windows (convolution and pools with groups, dilation, ceil mode, ...) */
+
+  /* issue 17: elementwise (activations, broadcasting arithmetic) and normalisations */
+
+  /* issue 17: tensor operations (matmul, transpose, reshape, slice, gather, pad, softmax, ...) */
+
   NADI_KIND_COUNT
 } nadi_kind;
 
@@ -55,7 +62,11 @@ typedef struct nadi_dims {
   double eps;      /* batchnorm/normalisation eps (1e-5) */                                    \
   double momentum; /* batchnorm momentum (0.1) */                                              \
   double p;        /* dropout probability (0.5) */                                             \
-  int64_t reserved[48]; /* room for the kinds of issue 17 (zero until a kind uses them) */
+  /* issue 17: windows */                                                                      \
+                                                                                               \
+  /* issue 17: elementwise and normalisations */                                               \
+                                                                                               \
+  /* issue 17: tensor operations (the last line of the list: no backslash after it) */
 
 typedef struct nadi_hparams {
   NADI_HPARAM_FIELDS

@@ -18,6 +18,12 @@ extern const nadi_kind_desc nadi_kind_concat;    /* join.c */
 extern const nadi_kind_desc nadi_kind_flatten;   /* reshape.c */
 extern const nadi_kind_desc nadi_kind_gap;       /* reshape.c */
 
+/* issue 17: windows */
+
+/* issue 17: elementwise and normalisations */
+
+/* issue 17: tensor operations */
+
 /* ... and the helpers they share (kinds.c). */
 /* Input j's (C, H, W) view -> chw, for the kinds that work on feature maps. */
 nad_status nadi_kind_map_chw(const nadi_layer *l, int64_t index, int j, int64_t chw[3]);

@@ -24,6 +24,12 @@ const nadi_kind_desc *nadi_kind_of(nadi_kind kind) {
       [NADI_DROPOUT] = &nadi_kind_dropout, [NADI_ADD] = &nadi_kind_add,
       [NADI_CONCAT] = &nadi_kind_concat,   [NADI_FLATTEN] = &nadi_kind_flatten,
       [NADI_GAP] = &nadi_kind_gap,
+
+      /* issue 17: windows */
+
+      /* issue 17: elementwise and normalisations */
+
+      /* issue 17: tensor operations */
   };
   return ((int)kind >= 0 && kind < NADI_KIND_COUNT) ? table[kind] : NULL;
 }
