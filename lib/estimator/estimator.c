@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "core/threads.h"
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 #include "data/data.h"
 
 /* ---- run ----------------------------------------------------------------------------------- */

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "core/threads.h"
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 
 /* Smallest batch worth keeping all threads busy for: below it the GEMMs are too thin to pay
  * their overhead, and one network less costs less. */

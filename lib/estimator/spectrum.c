@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "core/fft.h"
-#include "estimator/estimator.h"
+#include "estimator/stats.h"
 
 typedef struct spec_fft {
   int64_t h, w, wc; /* wc = w/2 + 1 complex columns of the r2c output */

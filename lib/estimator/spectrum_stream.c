@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "core/fft.h"
-#include "estimator/estimator.h"
+#include "estimator/stats.h"
 
 nad_status nadi_specacc_init(nadi_specacc *s, int64_t c, int64_t h, int64_t w) {
   memset(s, 0, sizeof *s);

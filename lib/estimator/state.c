@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 
 /* ---- network ranges ----------------------------------------------------------------------- */
 
