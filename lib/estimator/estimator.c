@@ -1,63 +1,48 @@
 /* The estimator's run loop, finalize and convergence.
  *
  * Threads. With NUM_THREADS = 1 the calling thread probes and folds each network itself. With
- * T > 1, T workers each own a probe (executor, parameters, input chunk) and compute whole
- * networks; the calling thread folds the responses into the accumulators strictly in network
- * order through a ring of response slots, then calls the progress callback and saves
- * checkpoints, never holding the lock while it does. BLAS runs single-threaded during the
- * probing: the workers already use the cores, the probe's GEMMs are too small to gain from
- * BLAS threads (measured: LeNet is faster with one BLAS thread), and a multi-threaded GEMM
- * may round differently. So each network's response depends only on (seed, j), the fold
- * order is fixed, and the result is bit-for-bit the same for every thread count. The
- * eigensolve after the run uses BLAS's own threads again.
- *
- * A slot holds network seq % R; a worker may claim sequence number seq only once the slot's
- * previous occupant (seq − R) has been folded, so at most R responses wait. */
-#include <pthread.h>
+ * T > 1 the run goes in rounds on the worker pool of lib/core/threads.c (T + 1 workers, worker 0
+ * being the calling thread): in round r workers 1..T each compute one whole network's response
+ * (each owns a probe: executor, parameters, input chunk) into one bank of response slots, while
+ * worker 0 folds round r − 1's responses from the other bank into the accumulators, strictly in
+ * network order, calls the progress callback and saves checkpoints; the pool's end of a job is
+ * the only synchronisation. BLAS runs single-threaded during the probing: the workers already
+ * use the cores, the probe's GEMMs are too small to gain from BLAS threads (measured: LeNet is
+ * faster with one BLAS thread), and a multi-threaded GEMM may round differently. So each
+ * network's response depends only on (seed, j), the fold order is fixed, and the result is bit
+ * for bit the same for every thread count. The eigensolve after the run uses BLAS's own threads
+ * again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/threads.h"
-#include "estimator/run.h"
 #include "data/data.h"
+#include "estimator/run.h"
 
 /* ---- run ----------------------------------------------------------------------------------- */
 
-enum { SLOT_FREE = 0, SLOT_READY = 1 };
-
-typedef struct slot {
-  int state;
-  int64_t seq, j;
-  nadi_probe_result res;
-  double *g; /* d */
-} slot;
-
 typedef struct run_ctx {
   nad_estimator *e;
-  pthread_mutex_t lock;
-  pthread_cond_t ready; /* a slot became READY */
-  pthread_cond_t freed; /* consumed advanced, or stop */
-  atomic_int stop;
-  int64_t jobs;     /* networks to compute in this run */
-  int64_t next_seq; /* next sequence number to claim */
-  int64_t cursor;   /* network index of next_seq */
-  int64_t end;      /* first_network + num_networks */
-  int64_t consumed; /* sequence numbers folded */
-  int64_t n_slots;
-  slot *slots;
-  /* ranges covered before the run: workers read this copy, never e->ranges (the calling
-   * thread appends to it while they run). */
+  int64_t jobs;   /* networks to compute in this run */
+  int64_t total0; /* networks accumulated before it */
+  int64_t cursor; /* network index of the next sequence number */
+  /* ranges covered before the run: claims read this copy, never e->ranges (the fold appends to
+   * it while the workers run). */
   nadi_range *pre;
   int64_t n_pre;
+  int64_t width;       /* networks per round: the probing workers (1 without a pool) */
+  nadi_probe **probes; /* width */
+  double **g;          /* 2 banks × width response slots (d doubles each) */
+  int64_t *j;          /* the network of each slot */
+  nadi_probe_result *res;
+  int64_t probe_seq, probe_n, probe_bank; /* the round being probed: first sequence number,
+                                            networks, bank */
+  int64_t fold_seq, fold_n, fold_bank;    /* the round being folded */
+  atomic_int stop;   /* set by the fold on an error or a cancel: probes stop between chunks */
+  nad_status st;     /* of the fold */
+  int64_t last_saved;
 } run_ctx;
-
-typedef struct worker {
-  run_ctx *rc;
-  nadi_probe *probe;
-  pthread_t tid;
-  int started;
-} worker;
 
 /* First network >= j that is not covered by the ranges of before the run. */
 static int64_t skip_covered(const run_ctx *rc, int64_t j) {
@@ -72,47 +57,12 @@ static int64_t skip_covered(const run_ctx *rc, int64_t j) {
   return j;
 }
 
-/* Claim the next network (caller holds the lock); returns its sequence number. */
-static int64_t claim(run_ctx *rc, int64_t *j) {
-  int64_t seq = rc->next_seq++;
-  *j = rc->cursor;
+/* The next network, in sequence order (calling thread only). */
+static int64_t claim(run_ctx *rc) {
+  const int64_t j = rc->cursor;
   rc->cursor = skip_covered(rc, rc->cursor + 1);
-  return seq;
+  return j;
 }
-
-static void *worker_main(void *arg) {
-  worker *w = arg;
-  run_ctx *rc = w->rc;
-  for (;;) {
-    pthread_mutex_lock(&rc->lock);
-    while (!atomic_load(&rc->stop) && rc->next_seq < rc->jobs &&
-           rc->next_seq >= rc->consumed + rc->n_slots)
-      pthread_cond_wait(&rc->freed, &rc->lock);
-    if (atomic_load(&rc->stop) || rc->next_seq >= rc->jobs) {
-      pthread_mutex_unlock(&rc->lock);
-      return NULL;
-    }
-    int64_t j;
-    int64_t seq = claim(rc, &j);
-    pthread_mutex_unlock(&rc->lock);
-    slot *s = &rc->slots[seq % rc->n_slots];
-    nadi_probe_result res = nadi_probe_run(w->probe, rc->e->seed, j, s->g, &rc->stop);
-    pthread_mutex_lock(&rc->lock);
-    s->seq = seq;
-    s->j = j;
-    s->res = res;
-    s->state = SLOT_READY;
-    pthread_cond_broadcast(&rc->ready);
-    pthread_mutex_unlock(&rc->lock);
-  }
-}
-
-/* Fold one response (calling thread only). */
-static nad_status fold(nad_estimator *e, int64_t j, const double *g) {
-  NADI_TRY(nadi_halves_push(e, j, g));
-  return nadi_ranges_add(e, j, j + 1);
-}
-
 
 /* A checkpoint save that fails (a full disk, a vanished directory) does not stop the run: the
  * networks computed are worth more than the file, which keeps its previous content (atomic
@@ -127,46 +77,78 @@ static nad_status save_checkpoint(nad_estimator *e) {
   return st;
 }
 
-static nad_status run_loop(run_ctx *rc, worker *ws, int64_t n_workers, int64_t total0,
-                           int64_t *last_saved) {
+/* Fold the response of sequence number seq (network j) into the halves, then report progress
+ * and save a periodic checkpoint (calling thread only). */
+static nad_status fold_one(run_ctx *rc, int64_t seq, int64_t j, nadi_probe_result res,
+                           const double *g) {
   nad_estimator *e = rc->e;
-  for (int64_t seq = 0; seq < rc->jobs; seq++) {
-    slot *s = &rc->slots[seq % rc->n_slots];
-    if (n_workers == 0) {
-      int64_t j;
-      claim(rc, &j);
-      s->j = j;
-      s->res = nadi_probe_run(ws[0].probe, e->seed, j, s->g, &rc->stop);
-    } else {
-      pthread_mutex_lock(&rc->lock);
-      while (!(s->state == SLOT_READY && s->seq == seq))
-        pthread_cond_wait(&rc->ready, &rc->lock);
-      pthread_mutex_unlock(&rc->lock);
+  if (res != NADI_PROBE_OK)
+    return nadi_fail(NAD_ERR_NUMERICAL,
+                     "network %lld gave a non-finite response (NaN or Inf); %lld networks "
+                     "before it are accumulated",
+                     (long long)j, (long long)(rc->total0 + seq));
+  NADI_TRY(nadi_halves_push(e, j, g));
+  NADI_TRY(nadi_ranges_add(e, j, j + 1));
+  const int64_t done = rc->total0 + seq + 1;
+  if ((e->progress && e->progress(e->progress_ud, done, rc->total0 + rc->jobs) != 0) ||
+      nadi_guard_doomed(&e->guard)) /* destroyed from the callback or another thread */
+    return nadi_fail(NAD_ERR_CANCELLED,
+                     "cancelled by the progress callback after %lld networks (the "
+                     "accumulated networks can still be saved)",
+                     (long long)done);
+  if (e->ckpt_path && e->ckpt_every > 0 && (seq + 1) % e->ckpt_every == 0 &&
+      save_checkpoint(e) == NAD_OK)
+    rc->last_saved = done;
+  return NAD_OK;
+}
+
+/* One round on the pool: worker 0 (the calling thread) folds the previous round, worker t > 0
+ * probes slot t − 1 of this one. */
+static void round_job(void *ctx, int tid) {
+  run_ctx *rc = ctx;
+  if (tid == 0) {
+    for (int64_t t = 0; t < rc->fold_n && rc->st == NAD_OK; t++) {
+      const int64_t s = rc->fold_bank * rc->width + t;
+      rc->st = fold_one(rc, rc->fold_seq + t, rc->j[s], rc->res[s], rc->g[s]);
     }
-    if (s->res != NADI_PROBE_OK)
-      return nadi_fail(NAD_ERR_NUMERICAL,
-                       "network %lld gave a non-finite response (NaN or Inf); %lld networks "
-                       "before it are accumulated",
-                       (long long)s->j, (long long)(total0 + seq));
-    NADI_TRY(fold(e, s->j, s->g));
-    if (n_workers > 0) {
-      pthread_mutex_lock(&rc->lock);
-      s->state = SLOT_FREE;
-      rc->consumed = seq + 1;
-      pthread_cond_broadcast(&rc->freed);
-      pthread_mutex_unlock(&rc->lock);
-    }
-    const int64_t done = total0 + seq + 1;
-    if ((e->progress && e->progress(e->progress_ud, done, total0 + rc->jobs) != 0) ||
-        nadi_guard_doomed(&e->guard)) /* destroyed from the callback or another thread */
-      return nadi_fail(NAD_ERR_CANCELLED,
-                       "cancelled by the progress callback after %lld networks (the "
-                       "accumulated networks can still be saved)",
-                       (long long)done);
-    if (e->ckpt_path && e->ckpt_every > 0 && (seq + 1) % e->ckpt_every == 0 &&
-        save_checkpoint(e) == NAD_OK)
-      *last_saved = done;
+    if (rc->st != NAD_OK)
+      atomic_store(&rc->stop, 1);
+    return;
   }
+  const int64_t t = tid - 1, s = rc->probe_bank * rc->width + t;
+  if (t < rc->probe_n)
+    rc->res[s] = nadi_probe_run(rc->probes[t], rc->e->seed, rc->j[s], rc->g[s], &rc->stop);
+}
+
+/* Every network of the run: on the calling thread alone (pool NULL), or in rounds on the pool,
+ * the last round's fold on the calling thread. */
+static nad_status run_networks(run_ctx *rc, nadi_pool *pool) {
+  if (!pool) {
+    for (int64_t seq = 0; seq < rc->jobs; seq++) {
+      const int64_t j = claim(rc);
+      nadi_probe_result res = nadi_probe_run(rc->probes[0], rc->e->seed, j, rc->g[0], &rc->stop);
+      NADI_TRY(fold_one(rc, seq, j, res, rc->g[0]));
+    }
+    return NAD_OK;
+  }
+  int64_t next = 0; /* sequence number of the next round */
+  do {
+    rc->probe_seq = next;
+    rc->probe_n = rc->jobs - next < rc->width ? rc->jobs - next : rc->width;
+    for (int64_t t = 0; t < rc->probe_n; t++)
+      rc->j[rc->probe_bank * rc->width + t] = claim(rc);
+    if (rc->probe_n > 0)
+      nadi_pool_run(pool, round_job, rc);
+    else
+      round_job(rc, 0);
+    if (rc->st != NAD_OK)
+      return rc->st;
+    next += rc->probe_n;
+    rc->fold_seq = rc->probe_seq;
+    rc->fold_n = rc->probe_n;
+    rc->fold_bank = rc->probe_bank;
+    rc->probe_bank ^= 1;
+  } while (rc->fold_n > 0);
   return NAD_OK;
 }
 
@@ -182,13 +164,55 @@ int64_t nadi_estimator_jobs(const nad_estimator *e) {
   return jobs;
 }
 
+/* Slots, probes and x0 of a run (rc->width set); NAD_OK or the first failure. */
+static nad_status run_alloc(run_ctx *rc, const nadi_plan *plan, float **x0) {
+  nad_estimator *e = rc->e;
+  const int64_t d = e->d, n_slots = nadi_run_slots(plan->workers);
+  *x0 = nadi_alloc((size_t)d, sizeof(float));
+  rc->probes = nadi_calloc((size_t)rc->width, sizeof(nadi_probe *));
+  rc->g = nadi_calloc((size_t)n_slots, sizeof(double *));
+  rc->j = nadi_calloc((size_t)n_slots, sizeof(int64_t));
+  rc->res = nadi_calloc((size_t)n_slots, sizeof(nadi_probe_result));
+  if (!*x0 || !rc->probes || !rc->g || !rc->j || !rc->res)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "run state");
+  for (int64_t i = 0; i < n_slots; i++)
+    if (!(rc->g[i] = nadi_alloc((size_t)d, sizeof(double))))
+      return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "response slots");
+  NADI_TRY(nadi_estimator_eval_point(e, *x0));
+  const int data = e->eval_kind == NAD_EVAL_DATA;
+  const nadi_probe_cfg cfg = {.mode = e->mode,
+                              .step = e->step,
+                              .batch = plan->batch,
+                              .x0 = data ? NULL : *x0,
+                              .points = data ? e->points->x : NULL,
+                              .labels = data ? e->points->labels : NULL,
+                              .params = e->network_kind == NAD_NETWORK_FIXED ? e->params_fixed
+                                                                             : NULL,
+                              .output = e->output};
+  for (int64_t i = 0; i < rc->width && rc->jobs > 0; i++)
+    NADI_TRY(nadi_probe_create(e->g, &cfg, &rc->probes[i]));
+  return NAD_OK;
+}
+
+static void run_free(run_ctx *rc, const nadi_plan *plan, float *x0) {
+  const int64_t n_slots = nadi_run_slots(plan->workers);
+  for (int64_t i = 0; rc->probes && i < rc->width; i++)
+    nadi_probe_destroy(rc->probes[i]);
+  for (int64_t i = 0; rc->g && i < n_slots; i++)
+    nadi_free(rc->g[i]);
+  nadi_free(rc->probes);
+  nadi_free(rc->g);
+  nadi_free(rc->j);
+  nadi_free(rc->res);
+  nadi_free(x0);
+  nadi_free(rc->pre);
+}
+
 nad_status nadi_estimator_accumulate(nad_estimator *e, const nadi_plan *plan) {
-  const int64_t d = e->d;
   run_ctx rc;
   memset(&rc, 0, sizeof rc);
   rc.e = e;
   e->finalized = 0; /* results of an earlier finalize (after a load) go stale */
-  rc.end = e->first_network + e->num_networks;
   /* Snapshot of the covered ranges and the number of networks still to compute. */
   rc.n_pre = e->n_ranges;
   rc.pre = nadi_alloc((size_t)(rc.n_pre ? rc.n_pre : 1), sizeof(nadi_range));
@@ -198,87 +222,28 @@ nad_status nadi_estimator_accumulate(nad_estimator *e, const nadi_plan *plan) {
     memcpy(rc.pre, e->ranges, (size_t)rc.n_pre * sizeof(nadi_range));
   rc.jobs = nadi_estimator_jobs(e);
   rc.cursor = skip_covered(&rc, e->first_network);
-  const int64_t total0 = nadi_halves_count(e, 0) + nadi_halves_count(e, 1);
-
-  /* The plan (memory budget) decides how many networks are probed at once and the batch. */
-  int64_t n_workers = plan->workers > 1 ? plan->workers : 0; /* one: computed inline */
-  int64_t n_probes = n_workers ? n_workers : 1;
-  rc.n_slots = n_workers ? 2 * n_workers + 2 : 1;
-
-  nad_status st = NAD_OK;
-  float *x0 = nadi_alloc((size_t)d, sizeof(float));
-  worker *ws = nadi_calloc((size_t)n_probes, sizeof(worker));
-  rc.slots = nadi_calloc((size_t)rc.n_slots, sizeof(slot));
-  if (!x0 || !ws || !rc.slots)
-    st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "run state");
-  for (int64_t i = 0; st == NAD_OK && i < rc.n_slots; i++)
-    if (!(rc.slots[i].g = nadi_alloc((size_t)d, sizeof(double))))
-      st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "response slots");
-  if (st == NAD_OK)
-    st = nadi_estimator_eval_point(e, x0);
-  const int data = e->eval_kind == NAD_EVAL_DATA;
-  const nadi_probe_cfg cfg = {.mode = e->mode,
-                              .step = e->step,
-                              .batch = plan->batch,
-                              .x0 = data ? NULL : x0,
-                              .points = data ? e->points->x : NULL,
-                              .labels = data ? e->points->labels : NULL,
-                              .params = e->network_kind == NAD_NETWORK_FIXED ? e->params_fixed
-                                                                             : NULL,
-                              .output = e->output};
-  for (int64_t i = 0; st == NAD_OK && i < n_probes && rc.jobs > 0; i++) {
-    ws[i].rc = &rc;
-    st = nadi_probe_create(e->g, &cfg, &ws[i].probe);
-  }
-
-  int64_t last_saved = total0;
-  int blas_old = -1, sync_ok = 0;
+  rc.total0 = nadi_halves_count(e, 0) + nadi_halves_count(e, 1);
+  rc.last_saved = rc.total0;
+  /* The plan (memory budget) decides how many networks are probed at once and the batch; one
+   * is computed on the calling thread, more on the pool. */
+  rc.width = plan->workers > 1 ? plan->workers : 1;
+  float *x0 = NULL;
+  nadi_pool *pool = NULL;
+  nad_status st = run_alloc(&rc, plan, &x0);
+  if (st == NAD_OK && rc.jobs > 0 && plan->workers > 1)
+    st = nadi_pool_create((int)plan->workers + 1, &pool);
   if (st == NAD_OK && rc.jobs > 0) {
-    blas_old = nadi_blas_set_threads(1);
-    if (n_workers > 0) {
-      pthread_mutex_init(&rc.lock, NULL);
-      pthread_cond_init(&rc.ready, NULL);
-      pthread_cond_init(&rc.freed, NULL);
-      sync_ok = 1;
-      for (int64_t i = 0; i < n_workers; i++) {
-        if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
-          st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "cannot start worker thread %lld", (long long)i);
-          break;
-        }
-        ws[i].started = 1;
-      }
-    }
-    if (st == NAD_OK)
-      st = run_loop(&rc, ws, n_workers, total0, &last_saved);
-    if (n_workers > 0) {
-      pthread_mutex_lock(&rc.lock);
-      atomic_store(&rc.stop, 1);
-      pthread_cond_broadcast(&rc.freed);
-      pthread_mutex_unlock(&rc.lock);
-      for (int64_t i = 0; i < n_workers; i++)
-        if (ws[i].started)
-          pthread_join(ws[i].tid, NULL);
-    }
+    const int blas_old = nadi_blas_set_threads(1);
+    st = run_networks(&rc, pool);
     nadi_blas_set_threads(blas_old);
   }
-  if (sync_ok) {
-    pthread_mutex_destroy(&rc.lock);
-    pthread_cond_destroy(&rc.ready);
-    pthread_cond_destroy(&rc.freed);
-  }
-  for (int64_t i = 0; ws && i < n_probes; i++)
-    nadi_probe_destroy(ws[i].probe);
-  for (int64_t i = 0; rc.slots && i < rc.n_slots; i++)
-    nadi_free(rc.slots[i].g);
-  nadi_free(rc.slots);
-  nadi_free(ws);
-  nadi_free(x0);
-  nadi_free(rc.pre);
+  nadi_pool_destroy(pool);
+  run_free(&rc, plan, x0);
 
   /* Keep the checkpoint file in step with what was accumulated, also after a cancel or an
    * error: a later run resumes from it. The first error is the one reported. */
   const int64_t done = nadi_halves_count(e, 0) + nadi_halves_count(e, 1);
-  if (e->ckpt_path && e->ckpt_every > 0 && done != last_saved && done > 0) {
+  if (e->ckpt_path && e->ckpt_every > 0 && done != rc.last_saved && done > 0) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", nad_last_error());
     (void)save_checkpoint(e); /* a failure is recorded, the results are still computed */

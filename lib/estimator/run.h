@@ -95,6 +95,9 @@ typedef struct nadi_plan {
   int64_t batch;       /* probe batch */
   int64_t workers;     /* networks probed at once (1: on the calling thread) */
 } nadi_plan;
+/* Response slots of a run with w networks probed at once: two banks of w (the run's rounds on
+ * the worker pool, estimator.c), or one when the calling thread probes alone. */
+static inline int64_t nadi_run_slots(int64_t w) { return w > 1 ? 2 * w : 1; }
 /* jobs: networks still to compute. NAD_ERR_OUT_OF_MEMORY with the numbers and a suggestion
  * when the accumulators alone, or one network with batch 1 next to them, exceed the budget.
  * Allocates only one probe at a time (untouched: address space, not memory). */
