@@ -1,15 +1,15 @@
 /* The estimator's run (lib/estimator/): the handle, its memory plan, the two halves, the run
  * state, checkpoints and the run loop. Never installed.
  *
- * Data flow: probe.c (estimator/probe.h) computes the response g (D doubles) of sample j;
- * estimator.c runs probes on the worker pool and folds the responses, strictly in network
+ * Data flow: response.c (estimator/response.h) computes the response g (D doubles) of sample j;
+ * run.c runs probes on the worker pool and folds the responses, strictly in network
  * order, into two halves (even / odd j, halves.c: exact accumulators or sketches with streaming
  * spectra, estimator/stats.h); finalize has halves.c merge them and solve (lib/linalg/topk.c,
  * spectrum.c). state.c keeps the run's state besides the statistics (the network ranges covered,
  * the evaluation point); checkpoint.c saves the halves with that state and loads them.
  * Calls go one way (nothing calls back up):
- *   estimator.c (run loop, finalize, convergence) -> checkpoint.c, halves.c, state.c, probe.c
- *   plan.c -> probe.c (a probe's bytes are measured), the sketch's size
+ *   run.c (run loop, finalize, convergence) -> checkpoint.c, halves.c, state.c, response.c
+ *   plan.c -> response.c (a probe's bytes are measured), the sketch's size
  *   checkpoint.c -> halves.c, state.c, and the statistics directly: loading builds fresh
  *                   accumulators, sketches and spectra itself and frees them on a refusal
  *   halves.c -> the statistics (accum.c, sketch.c, spectrum*.c) and lib/linalg
@@ -21,12 +21,12 @@
 #define NADI_RUN_H
 
 #include "core/guard.h"
-#include "estimator/probe.h"
+#include "estimator/response.h"
 #include "estimator/stats.h"
 #include "graph/graph.h"
 #include "linalg/linalg.h"
 
-/* ---- the estimator handle (estimator.c, checkpoint.c, lib/api/estimator.c) ---------------- */
+/* ---- the estimator handle (run.c, checkpoint.c, lib/api/estimator.c) --------------------- */
 typedef struct nadi_range {
   int64_t lo, hi; /* networks [lo, hi) */
 } nadi_range;
@@ -79,7 +79,7 @@ struct nad_estimator {
   double *mean;     /* d */
   double sketch_error; /* sketch mode: ||C − C̃|| <= this (Frequent Directions bound) */
   nadi_topk_info eig;  /* how the eigenpairs were computed */
-  /* convergence cache (estimator.c): each half's top conv_k eigenvectors and its spectrum, kept
+  /* convergence cache (run.c): each half's top conv_k eigenvectors and its spectrum, kept
    * from one nad_estimator_convergence call to the next (nad estimate asks k = 1, then 10);
    * dropped by finalize, which every change of the accumulators requires first. */
   int64_t conv_k;
@@ -96,7 +96,7 @@ typedef struct nadi_plan {
   int64_t workers;     /* networks probed at once (1: on the calling thread) */
 } nadi_plan;
 /* Response slots of a run with w networks probed at once: two banks of w (the run's rounds on
- * the worker pool, estimator.c), or one when the calling thread probes alone. */
+ * the worker pool, run.c), or one when the calling thread probes alone. */
 static inline int64_t nadi_run_slots(int64_t w) { return w > 1 ? 2 * w : 1; }
 /* jobs: networks still to compute. NAD_ERR_OUT_OF_MEMORY with the numbers and a suggestion
  * when the accumulators alone, or one network with batch 1 next to them, exceed the budget.
@@ -136,7 +136,7 @@ int nadi_ranges_covered(const nad_estimator *e, int64_t j);
 /* FNV-1a (64 bit) of n bytes, continuing from h (start with NADI_FNV0), in checkpoint.c. */
 #define NADI_FNV0 0xcbf29ce484222325ULL
 uint64_t nadi_fnv(uint64_t h, const void *data, size_t n);
-/* Run loop (estimator.c): accumulate the networks still to do within the memory plan; run =
+/* Run loop (run.c): accumulate the networks still to do within the memory plan; run =
  * accumulate + finalize. */
 nad_status nadi_estimator_accumulate(nad_estimator *e, const nadi_plan *plan);
 nad_status nadi_estimator_run(nad_estimator *e, const nadi_plan *plan);

@@ -1,13 +1,12 @@
-/* Probing one sample (lib/estimator/probe.c): the response g (D doubles) of network j at its
+/* Probing one sample (lib/estimator/response.c): the response g (D doubles) of network j at its
  * evaluation point. Never installed. Calls lib/graph (executor, delta forward, folding) only. */
-#ifndef NADI_PROBE_H
-#define NADI_PROBE_H
+#ifndef NADI_RESPONSE_H
+#define NADI_RESPONSE_H
 
 #include <stdatomic.h>
 
 #include "graph/graph.h"
 
-/* ---- probing one sample (probe.c) --------------------------------------------------------- */
 typedef struct nadi_probe nadi_probe;
 /* What sample j is: which network at which point, and which output is the response. */
 typedef struct nadi_probe_cfg {

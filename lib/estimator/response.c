@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "estimator/probe.h"
+#include "estimator/response.h"
 
 struct nadi_probe {
   const nadi_graph *g;
