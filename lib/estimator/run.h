@@ -8,7 +8,8 @@
  * spectrum.c). state.c keeps the run's state besides the statistics (the network ranges covered,
  * the evaluation point); checkpoint.c saves the halves with that state and loads them.
  * Calls go one way (nothing calls back up):
- *   run.c (run loop, finalize, convergence) -> checkpoint.c, halves.c, state.c, response.c
+ *   run.c (run loop, finalize, convergence) -> checkpoint.c, halves.c, state.c, response.c;
+ *     its convergence also -> spectrum.c (log-spectrum correlation), lib/linalg (overlap)
  *   plan.c -> response.c (a probe's bytes are measured), the sketch's size
  *   checkpoint.c -> halves.c, state.c, and the statistics directly: loading builds fresh
  *                   accumulators, sketches and spectra itself and frees them on a refusal
