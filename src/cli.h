@@ -46,10 +46,6 @@ int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]);
 /* --format: NULL gives png; the name is also the figures' file extension. Same error
  * convention. */
 int cli_parse_format(const char *text, nad_figure_format *format, const char **name);
-/* A list of indices "0:16,100,500" (items I, A:B or A:B:STEP, B excluded) into a new array
- * (*out, caller frees; NULL with *n = 0 when text is NULL); at most 4096 indices. Same error
- * convention. */
-int cli_parse_index_list(const char *opt, const char *text, int64_t **out, int64_t *n);
 /* The candidate closest to word[0..len) if it is close enough to be a typo of it (at most two
  * edits, or word is a prefix of at least 3 letters), else NULL: "did you mean" hints. */
 const char *cli_nearest(const char *word, size_t len, const char *const *candidates, int n);
@@ -57,6 +53,34 @@ const char *cli_nearest(const char *word, size_t len, const char *const *candida
 /* Prints "nad: <message>" and the usage line of `command`; returns CLI_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- index ranges and lists (ranges.c) ---------------------------------------------------- */
+
+/* The one grammar of indices: items I, A:B or A:B:STEP separated by commas, as Python's range
+ * (B excluded; 0 <= A < B, STEP >= 1; decimal digits only, no sign or blank). Each option says
+ * which forms it takes, and how many indices at most: ranges are counted before anything is
+ * allocated, so a huge range is refused, not walked. */
+typedef struct cli_range {
+  int64_t a, b, step; /* I is {I, I + 1, 1} */
+} cli_range;
+enum { CLI_RANGE_I = 1, CLI_RANGE_AB = 2, CLI_RANGE_ABS = 4, CLI_RANGE_ANY = 7 };
+typedef struct cli_range_rule {
+  int forms;          /* CLI_RANGE_* accepted */
+  const char *expect; /* the accepted text, for "expected ..., got '...'" */
+  const char *noun;   /* what the cap counts ("indices", "trainings") */
+  int distinct;       /* lists: an index given twice is refused */
+} cli_range_rule;
+/* Number of indices of r (no overflow: 0 <= a < b). */
+int64_t cli_range_count(const cli_range *r);
+/* One item of rule->forms (no comma), not expanded: B may be far beyond what the caller has
+ * (it clips). 0 or CLI_USAGE (message printed with the usage line of command). */
+int cli_parse_range(const char *command, const char *opt, const char *text,
+                    const cli_range_rule *rule, cli_range *out);
+/* A list of items of rule->forms expanded into a new array of indices in the given order
+ * (*out, caller frees; NULL with *n = 0 when text is NULL); more than cap indices (or a count
+ * that overflows) is a usage error. 0, CLI_USAGE or CLI_ERR (message printed). */
+int cli_parse_indices(const char *command, const char *opt, const char *text, int64_t cap,
+                      const cli_range_rule *rule, int64_t **out, int64_t *n);
 
 /* ---- errors and helpers (common.c) ---------------------------------------------------------- */
 

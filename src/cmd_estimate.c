@@ -24,31 +24,27 @@ typedef struct estimate_args {
   int quiet, normalize, json;
 } estimate_args;
 
-/* "A:B" with 0 <= A < B <= n. */
+/* "A:B" with 0 <= A < B <= n (the one range parser, ranges.c). */
 static int parse_range(const char *text, int64_t n, int64_t *lo, int64_t *hi) {
-  const char *colon = text ? strchr(text, ':') : NULL;
-  if (!colon || colon == text || colon[1] == '\0')
-    return cli_usage_error(CMD, "--range: expected A:B (networks A to B - 1), got '%s'",
-                           text ? text : "");
-  char first[32];
-  size_t len = (size_t)(colon - text);
-  if (len >= sizeof first)
-    return cli_usage_error(CMD, "--range: '%s' is not A:B", text);
-  memcpy(first, text, len);
-  first[len] = '\0';
-  int rc;
-  if ((rc = cli_parse_i64("range", first, 0, INT64_MAX, lo)) ||
-      (rc = cli_parse_i64("range", colon + 1, 0, INT64_MAX, hi)))
+  static const cli_range_rule rule = {CLI_RANGE_AB, "A:B (networks A to B - 1)", "networks", 0};
+  cli_range r;
+  int rc = cli_parse_range(CMD, "range", text, &rule, &r);
+  if (rc)
     return rc;
-  if (*lo >= *hi)
-    return cli_usage_error(CMD, "--range %s is empty (need A < B)", text);
-  if (*hi > n)
+  if (r.b > n)
     return cli_usage_error(CMD,
                            "--range %s reaches outside the %lld networks of the run (--networks "
                            "N is the total; need B <= N)",
                            text, (long long)n);
+  *lo = r.a;
+  *hi = r.b;
   return 0;
 }
+
+/* The NADs of the figure's grid: at most 4096 (a figure shows at most this many). */
+static const cli_range_rule show_rule = {
+    CLI_RANGE_ANY, "indices and ranges separated by commas (I, A:B or A:B:STEP with A < B, B "
+                   "excluded; e.g. 0:16,100,500)", "indices", 0};
 
 static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
                       const estimate_dist *dist) {
@@ -118,7 +114,7 @@ static int parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
       (rc = cli_parse_size("memory", a->memory, &r->memory)) ||
       (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)) ||
       (rc = cli_parse_format(a->format, &r->format, &r->format_name)) ||
-      (rc = cli_parse_index_list("show", a->show, &r->show, &r->nshow)))
+      (rc = cli_parse_indices(CMD, "show", a->show, 4096, &show_rule, &r->show, &r->nshow)))
     return rc;
   double step_lo = 0, step_hi = 0; /* the library's bounds, said as they are */
   if (a->scale && nad_option_bounds(NAD_OPT_STEP, &step_lo, &step_hi) == NAD_OK &&

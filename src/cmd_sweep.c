@@ -250,30 +250,14 @@ static int write_figure(const sweep *sw) {
 
 /* ---- the command ---------------------------------------------------------------------------- */
 
-/* "A:B:STEP" (Python's range: B excluded), 0 <= A < B, STEP >= 1. */
-static int parse_indices(const char *text, int64_t *a, int64_t *b, int64_t *step) {
-  char *end = NULL;
-  errno = 0;
-  long long v[3];
-  const char *p = text;
-  for (int i = 0; i < 3; i++) {
-    if (*p < '0' || *p > '9')
-      goto bad;
-    v[i] = strtoll(p, &end, 10);
-    if (errno == ERANGE)
-      goto bad;
-    p = end;
-    if (i < 2 && *p++ != ':')
-      goto bad;
-  }
-  if (*p != '\0' || v[0] >= v[1] || v[2] < 1)
-    goto bad;
-  *a = v[0], *b = v[1], *step = v[2];
-  return 0;
-bad:
-  return cli_usage_error(CMD, "--indices: expected A:B:STEP with 0 <= A < B and STEP >= 1 (NADs "
-                              "A, A+STEP, ... below B), got '%s'", text);
-}
+/* --nads: "A:B:STEP", not expanded: B may pass the NADs the file holds (clipped, with a note). */
+static const cli_range_rule nads_rule = {
+    CLI_RANGE_ABS, "A:B:STEP with 0 <= A < B and STEP >= 1 (NADs A, A+STEP, ... below B)",
+    "NADs", 0};
+/* --poison: "A:B:STEP" or a list of distinct indices (the one range parser, ranges.c). */
+static const cli_range_rule poison_rule = {
+    CLI_RANGE_ANY, "A:B:STEP or a comma-separated list of NAD indices >= 0 (e.g. 0,10,100)",
+    "trainings", 1};
 
 /* Frequencies -n/2, -n/2 + step, ... up to the largest distinct one (n/2 - 1 for even n, as
  * n/2 aliases -n/2). */
@@ -285,60 +269,6 @@ static int64_t grid_axis(int64_t n, int64_t step, int64_t *out) {
     count++;
   }
   return count;
-}
-
-/* "A:B:STEP" or a comma-separated list of distinct indices >= 0 into a new array. */
-static int parse_index_list(const char *text, int64_t **list, int64_t *n) {
-  *list = NULL;
-  *n = 0;
-  if (strchr(text, ':')) {
-    int64_t a, b, step;
-    int rc = parse_indices(text, &a, &b, &step);
-    if (rc)
-      return rc;
-    *n = (b - a - 1) / step + 1; /* 0 <= a < b: no overflow */
-    if (*n > SWEEP_MAX_CELLS) {
-      int64_t asked = *n;
-      *n = 0;
-      return cli_usage_error(CMD, "--indices '%s' asks for %lld trainings, more than %d: use a "
-                                  "larger STEP", text, (long long)asked, SWEEP_MAX_CELLS);
-    }
-    *list = malloc((size_t)*n * sizeof(int64_t));
-    if (!*list)
-      return cli_error("out of memory");
-    for (int64_t i = 0; i < *n; i++)
-      (*list)[i] = a + i * step;
-    return 0;
-  }
-  int64_t cap = 1;
-  for (const char *p = text; *p; p++)
-    cap += *p == ',';
-  *list = malloc((size_t)cap * sizeof(int64_t));
-  if (!*list)
-    return cli_error("out of memory");
-  const char *p = text;
-  for (;;) {
-    char *end = NULL;
-    errno = 0;
-    long long v = *p >= '0' && *p <= '9' ? strtoll(p, &end, 10) : -1;
-    if (v < 0 || errno == ERANGE || (*end != ',' && *end != '\0')) {
-      free(*list);
-      *list = NULL;
-      return cli_usage_error(CMD, "--indices: expected A:B:STEP or a comma-separated list of "
-                                  "NAD indices >= 0 (e.g. 0,10,100), got '%s'", text);
-    }
-    for (int64_t i = 0; i < *n; i++)
-      if ((*list)[i] == v) {
-        free(*list);
-        *list = NULL;
-        return cli_usage_error(CMD, "--indices: index %lld appears twice in '%s'", v, text);
-      }
-    (*list)[(*n)++] = v;
-    if (*end == '\0')
-      break;
-    p = end + 1;
-  }
-  return 0;
 }
 
 /* Resumes or starts the CSV in sw->csv, runs the cells not done yet with fn, and keeps the
@@ -525,7 +455,8 @@ static int sweep_poison(int argc, char **argv) {
   if ((rc = cli_parse_format(format_s, &format, &format_name)) != 0)
     return rc;
   int64_t *list = NULL, nlist = 0;
-  if ((rc = parse_index_list(indices, &list, &nlist)) != 0)
+  if ((rc = cli_parse_indices(CMD, "indices", indices, SWEEP_MAX_CELLS, &poison_rule, &list,
+                              &nlist)) != 0)
     return rc;
   real_data d;
   if ((rc = real_load(&s, &d)) != 0) {
@@ -625,11 +556,13 @@ int cli_cmd_sweep(int argc, char **argv) {
     return cli_usage_error(CMD, "--step goes with --grid, not with --nads");
   if (nads_dir && !indices)
     return cli_usage_error(CMD, "--nads needs --indices A:B:STEP");
-  int64_t step = 2, i0 = 0, i1 = 0, istep = 1;
+  int64_t step = 2;
+  cli_range ir = {0, 1, 1};
   if (step_s && (rc = cli_parse_i64("step", step_s, 1, 1 << 24, &step)) != 0)
     return rc;
-  if (indices && (rc = parse_indices(indices, &i0, &i1, &istep)) != 0)
+  if (indices && (rc = cli_parse_range(CMD, "indices", indices, &nads_rule, &ir)) != 0)
     return rc;
+  int64_t i0 = ir.a, i1 = ir.b, istep = ir.step;
   nad_figure_format format;
   const char *format_name;
   if ((rc = cli_parse_format(format_s, &format, &format_name)) != 0)
