@@ -34,6 +34,48 @@ static const cli_range_rule show_rule = {
     CLI_RANGE_ANY, "indices and ranges separated by commas (I, A:B or A:B:STEP with A < B, B "
                    "excluded; e.g. 0:16,100,500)", "indices", 0};
 
+/* The options that depend on each other: mode, checkpoints, --out, evaluation points, a fixed
+ * network, the output. */
+static int check_run_options(const estimate_args *a, estimate_run *r) {
+  int rc;
+  if (strcmp(r->mode, "dipole") != 0 && strcmp(r->mode, "gradient") != 0)
+    return cli_usage_error(CMD, "--mode: expected 'dipole' or 'gradient', got '%s'", r->mode);
+  if (a->every && !a->checkpoint)
+    return cli_usage_error(CMD, "--checkpoint-every needs --checkpoint FILE");
+  if (!a->out && !a->checkpoint)
+    return cli_usage_error(CMD, "missing --out DIR (or, for a part of a job array, "
+                                "--checkpoint FILE to merge later with 'nad merge')");
+  if (a->eval_point && a->eval_point[0] == '\0')
+    return cli_usage_error(CMD, "--eval-point: expected normal, zeros, a .npy file or "
+                                "data:SOURCE");
+  const int data = strncmp(r->eval_point, "data:", 5) == 0;
+  if (data && r->eval_point[5] == '\0')
+    return cli_usage_error(CMD, "--eval-point data:SOURCE: missing SOURCE (fashion-mnist, "
+                                "idx:DIR, cifar10:DIR or npy:IMAGES,LABELS)");
+  r->eval_split = a->eval_split ? a->eval_split : "test";
+  if (strcmp(r->eval_split, "train") != 0 && strcmp(r->eval_split, "test") != 0)
+    return cli_usage_error(CMD, "--eval-split: 'train' or 'test', got '%s'", r->eval_split);
+  if (a->eval_split && !data)
+    return cli_usage_error(CMD, "--eval-split needs --eval-point data:SOURCE");
+  if (a->normalize && !data)
+    return cli_usage_error(CMD, "--normalize needs --eval-point data:SOURCE");
+  r->normalize = a->normalize;
+  r->params = a->params;
+  if (a->params && !data)
+    return cli_usage_error(CMD, "--params (one fixed network) needs evaluation points from a "
+                                "dataset: --eval-point data:SOURCE");
+  r->output = 0;
+  if (a->output && strcmp(a->output, "label") == 0) {
+    if (!data)
+      return cli_usage_error(CMD, "--output label needs labelled points: --eval-point "
+                                  "data:SOURCE");
+    r->output = NAD_OUTPUT_LABEL;
+  } else if ((rc = cli_parse_i64("output", a->output, 0, INT32_MAX, &r->output))) {
+    return rc;
+  }
+  return 0;
+}
+
 int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
                         const estimate_dist *dist) {
   memset(a, 0, sizeof *a);
@@ -117,42 +159,7 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
       return rc;
     r->has_range = 1;
   }
-  if (strcmp(r->mode, "dipole") != 0 && strcmp(r->mode, "gradient") != 0)
-    return cli_usage_error(CMD, "--mode: expected 'dipole' or 'gradient', got '%s'", r->mode);
-  if (a->every && !a->checkpoint)
-    return cli_usage_error(CMD, "--checkpoint-every needs --checkpoint FILE");
-  if (!a->out && !a->checkpoint)
-    return cli_usage_error(CMD, "missing --out DIR (or, for a part of a job array, "
-                                "--checkpoint FILE to merge later with 'nad merge')");
-  if (a->eval_point && a->eval_point[0] == '\0')
-    return cli_usage_error(CMD, "--eval-point: expected normal, zeros, a .npy file or "
-                                "data:SOURCE");
-  const int data = strncmp(r->eval_point, "data:", 5) == 0;
-  if (data && r->eval_point[5] == '\0')
-    return cli_usage_error(CMD, "--eval-point data:SOURCE: missing SOURCE (fashion-mnist, "
-                                "idx:DIR, cifar10:DIR or npy:IMAGES,LABELS)");
-  r->eval_split = a->eval_split ? a->eval_split : "test";
-  if (strcmp(r->eval_split, "train") != 0 && strcmp(r->eval_split, "test") != 0)
-    return cli_usage_error(CMD, "--eval-split: 'train' or 'test', got '%s'", r->eval_split);
-  if (a->eval_split && !data)
-    return cli_usage_error(CMD, "--eval-split needs --eval-point data:SOURCE");
-  if (a->normalize && !data)
-    return cli_usage_error(CMD, "--normalize needs --eval-point data:SOURCE");
-  r->normalize = a->normalize;
-  r->params = a->params;
-  if (a->params && !data)
-    return cli_usage_error(CMD, "--params (one fixed network) needs evaluation points from a "
-                                "dataset: --eval-point data:SOURCE");
-  r->output = 0;
-  if (a->output && strcmp(a->output, "label") == 0) {
-    if (!data)
-      return cli_usage_error(CMD, "--output label needs labelled points: --eval-point "
-                                  "data:SOURCE");
-    r->output = NAD_OUTPUT_LABEL;
-  } else if ((rc = cli_parse_i64("output", a->output, 0, INT32_MAX, &r->output))) {
-    return rc;
-  }
-  return 0;
+  return check_run_options(a, r);
 }
 
 

@@ -57,6 +57,59 @@ static int bias_cell(void *ctx, sweep_cell *c, const char *label, double *second
   return 0;
 }
 
+/* The Fourier grid's cells (fy, fx), every `step` frequencies of the input's H x W. */
+static int grid_cells(sweep *sw, const bias_settings *s, int64_t step, char *what, size_t len) {
+  sw->kind = SWEEP_GRID;
+  sw->rows = grid_axis(s->input[1], step, NULL);
+  sw->cols = grid_axis(s->input[2], step, NULL);
+  sw->ncells = sw->rows * sw->cols;
+  snprintf(what, len, "fourier step %lld", (long long)step);
+  sw->cells = malloc((size_t)sw->ncells * sizeof(sweep_cell));
+  int64_t *fy = malloc((size_t)(sw->rows + sw->cols) * sizeof(int64_t)), *fx = fy + sw->rows;
+  if (!sw->cells || !fy) {
+    free(fy);
+    return cli_error("out of memory");
+  }
+  grid_axis(s->input[1], step, fy);
+  grid_axis(s->input[2], step, fx);
+  for (int64_t r = 0; r < sw->rows; r++)
+    for (int64_t c = 0; c < sw->cols; c++)
+      sw->cells[r * sw->cols + c] = (sweep_cell){fy[r], fx[c], NAN, NAN};
+  free(fy);
+  return 0;
+}
+
+/* The cells of NADs ir.a, ir.a + ir.step, ... of DIR/nads.npy (read into *nads), the range
+ * clipped (with a note) to the NADs the file holds. */
+static int nads_cells(sweep *sw, const char *nads_dir, const bias_settings *s, cli_range ir,
+                      float **nads, char *what, size_t len) {
+  int64_t nad_rows = 0;
+  sw->kind = SWEEP_NADS;
+  int rc = bias_read_nads(nads_dir, s, nads, &nad_rows);
+  if (rc)
+    return rc;
+  if (ir.a >= nad_rows)
+    return cli_usage_error(CMD, "--indices: the first index %lld is out of range ('%s/nads.npy' "
+                                "holds %lld NADs)", (long long)ir.a, nads_dir,
+                           (long long)nad_rows);
+  if (ir.b > nad_rows) {
+    fprintf(stderr, "nad: note: --indices %lld:%lld:%lld stops at %lld: '%s/nads.npy' holds "
+                    "%lld NADs\n", (long long)ir.a, (long long)ir.b, (long long)ir.step,
+            (long long)nad_rows, nads_dir, (long long)nad_rows);
+    ir.b = nad_rows;
+  }
+  sw->rows = 1;
+  sw->cols = sw->ncells = cli_range_count(&ir);
+  snprintf(what, len, "nads %s indices %lld:%lld:%lld", nads_dir, (long long)ir.a,
+           (long long)ir.b, (long long)ir.step);
+  sw->cells = malloc((size_t)sw->ncells * sizeof(sweep_cell));
+  if (!sw->cells)
+    return cli_error("out of memory");
+  for (int64_t i = 0; i < sw->ncells; i++)
+    sw->cells[i] = (sweep_cell){ir.a + i * ir.step, 0, NAN, NAN};
+  return 0;
+}
+
 int sweep_dv_main(int argc, char **argv) {
   bias_args a;
   memset(&a, 0, sizeof a);
@@ -99,7 +152,6 @@ int sweep_dv_main(int argc, char **argv) {
     return rc;
   if (indices && (rc = cli_parse_range(CMD, "indices", indices, &nads_rule, &ir)) != 0)
     return rc;
-  int64_t i0 = ir.a, i1 = ir.b, istep = ir.step;
   nad_figure_format format;
   const char *format_name;
   if ((rc = cli_parse_format(format_s, &format, &format_name)) != 0)
@@ -125,54 +177,15 @@ int sweep_dv_main(int argc, char **argv) {
              nad_arch_name(arch), nads_dir);
   const int64_t d = s.input[0] * s.input[1] * s.input[2];
   char what[SWEEP_PATH_LEN + 64];
-  int64_t nad_rows = 0;
-  if (grid) {
-    sw.kind = SWEEP_GRID;
-    sw.rows = grid_axis(s.input[1], step, NULL);
-    sw.cols = grid_axis(s.input[2], step, NULL);
-    sw.ncells = sw.rows * sw.cols;
-    snprintf(what, sizeof what, "fourier step %lld", (long long)step);
-  } else {
-    sw.kind = SWEEP_NADS;
-    if ((rc = bias_read_nads(nads_dir, &s, &nads, &nad_rows)) != 0)
-      goto done;
-    if (i0 >= nad_rows) {
-      rc = cli_usage_error(CMD, "--indices: the first index %lld is out of range ('%s/nads.npy' "
-                                "holds %lld NADs)", (long long)i0, nads_dir, (long long)nad_rows);
-      goto done;
-    }
-    if (i1 > nad_rows) {
-      fprintf(stderr, "nad: note: --indices %lld:%lld:%lld stops at %lld: '%s/nads.npy' holds "
-                      "%lld NADs\n", (long long)i0, (long long)i1, (long long)istep,
-              (long long)nad_rows, nads_dir, (long long)nad_rows);
-      i1 = nad_rows;
-    }
-    sw.rows = 1;
-    sw.cols = sw.ncells = (i1 - i0 - 1) / istep + 1; /* 0 <= i0 < i1: no overflow */
-    snprintf(what, sizeof what, "nads %s indices %lld:%lld:%lld", nads_dir, (long long)i0,
-             (long long)i1, (long long)istep);
-  }
-  sw.cells = malloc((size_t)sw.ncells * sizeof(sweep_cell));
-  v = malloc((size_t)d * sizeof(float));
-  if (!sw.cells || !v) {
+  if (grid)
+    rc = grid_cells(&sw, &s, step, what, sizeof what);
+  else
+    rc = nads_cells(&sw, nads_dir, &s, ir, &nads, what, sizeof what);
+  if (rc)
+    goto done;
+  if (!(v = malloc((size_t)d * sizeof(float)))) {
     rc = cli_error("out of memory");
     goto done;
-  }
-  if (sw.kind == SWEEP_GRID) {
-    int64_t *fy = malloc((size_t)(sw.rows + sw.cols) * sizeof(int64_t)), *fx = fy + sw.rows;
-    if (!fy) {
-      rc = cli_error("out of memory");
-      goto done;
-    }
-    grid_axis(s.input[1], step, fy);
-    grid_axis(s.input[2], step, fx);
-    for (int64_t r = 0; r < sw.rows; r++)
-      for (int64_t c = 0; c < sw.cols; c++)
-        sw.cells[r * sw.cols + c] = (sweep_cell){fy[r], fx[c], NAN, NAN};
-    free(fy);
-  } else {
-    for (int64_t i = 0; i < sw.ncells; i++)
-      sw.cells[i] = (sweep_cell){i0 + i * istep, 0, NAN, NAN};
   }
   line = sweep_settings_line(nad_arch_name(arch), what, &s, NULL, NULL, 0);
   if (!line) {
