@@ -1,4 +1,6 @@
-/* Shared declarations of the `nad` command-line tool. The tool uses the public API only. */
+/* Shared declarations of the `nad` command-line tool. The tool uses the public API (nad.h) and,
+ * of the library's internals, lib/common only (libc-only: atomic replacement and locks, CRC-32,
+ * checked sizes), which is linked into both. */
 #ifndef NAD_CLI_H
 #define NAD_CLI_H
 
@@ -7,7 +9,7 @@
 
 #include <nad/nad.h>
 
-#include "io/atomic.h"
+#include "common/atomic.h" /* lib/common: libc only, shared with the library */
 
 /* Exit codes: success, runtime error (message from libnad), usage error, cancelled by SIGINT. */
 enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2, CLI_CANCELLED = 130 };
@@ -113,8 +115,7 @@ char *cli_read_text(const char *path);
 int cli_mkdir_p(const char *path);
 /* Seconds from a monotonic clock. */
 double cli_now(void);
-/* Atomic replacement of a file through lib/io/atomic.c (the one file of the library the tool
- * compiles: it is libc-only): open, write to af->fp, commit. On failure both print
+/* Atomic replacement of a file through lib/common/atomic.c: open, write to af->fp, commit. On failure both print
  * "nad: cannot write '<path>': ..." and return CLI_ERR (the temporary file is removed). */
 int cli_atomic_open(nadi_atomic_file *af, const char *path);
 int cli_atomic_commit(nadi_atomic_file *af);
@@ -145,8 +146,6 @@ void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double los
  * process holds it. */
 int cli_lock_out_dir(const char *dir, int *fd);
 void cli_unlock_out_dir(int fd);
-/* Size and CRC-32 of a file: 0, or -1 with errno set. */
-int cli_file_digest(const char *path, int64_t *bytes, uint32_t *crc);
 /* Requires DIR/summary.json and checks that each of names[0..n) matches the size and CRC-32 it
  * lists: 0, or CLI_ERR with the message printed (a missing summary: an interrupted run). */
 int cli_check_run_dir(const char *dir, const char *const *names, int n);

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "core/checked.h"
+#include "common/checked.h"
 
 int cli_lib_error(nad_status st, const char *fmt, ...) {
   const char *msg = nad_last_error(); /* read first: nothing below may call libnad */

@@ -34,7 +34,7 @@ int probe_load(const char *command, const probe_data_args *a, real_data *d);
 /* DIR/NAME into path (4096 bytes); 0 or CLI_ERR when too long. */
 int probe_path(char *path, const char *dir, const char *name);
 
-/* Opens DIR/NAME for atomic replacement (lib/io/atomic.c) after creating DIR: write to af->fp,
+/* Opens DIR/NAME for atomic replacement (lib/common/atomic.c) after creating DIR: write to af->fp,
  * then cli_atomic_commit(af). 0, or CLI_ERR (message printed). */
 int probe_create(const char *dir, const char *name, nadi_atomic_file *af, char *path);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/checked.h"
+#include "common/checked.h"
 
 /* Why an item was refused. */
 enum { ITEM_OK = 0, ITEM_SYNTAX, ITEM_FORM, ITEM_EMPTY, ITEM_STEP, ITEM_BIG };
