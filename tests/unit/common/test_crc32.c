@@ -1,5 +1,5 @@
 /* lib/common/crc32.c: the check value of CRC-32, equality with zlib's crc32 for every length
- * and alignment around the 8-byte steps, chunked = whole, and the file helper (size, CRC, a
+ * and alignment around the 16-byte steps, chunked = whole, and the file helper (size, CRC, a
  * missing file). */
 #include <errno.h>
 #include <stdlib.h>
