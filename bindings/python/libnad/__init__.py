@@ -73,7 +73,7 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'NadNumericalError', 'NadIOError', 'NadCancelledError', 'NadOptionTypeError',
            'NadParseError', 'NadShapeError', 'NadFormatError']
 
-__version__ = '0.1.0'
+__version__ = '0.2.0'
 #: path of the loaded shared library
 library = _path
 

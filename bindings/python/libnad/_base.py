@@ -29,7 +29,7 @@ def blas_info():
 # OpenBLAS already loaded in this process, a user's own setting, a BLAS that cannot switch), the
 
 def version():
-    """Version string of the loaded library, e.g. "0.1.0"."""
+    """Version string of the loaded library, e.g. "0.2.0"."""
     return _lib.nad_version_string().decode()
 
 
