@@ -10,10 +10,10 @@
 
 #define CMD "sweep"
 
-/* --poison: "A:B:STEP" or a list of distinct indices (the one range parser, ranges.c). */
+/* --poison: indices and ranges, each index once (the one range parser, ranges.c). */
 static const cli_range_rule poison_rule = {
-    CLI_RANGE_ANY, "A:B:STEP or a comma-separated list of NAD indices >= 0 (e.g. 0,10,100)",
-    "trainings", 1};
+    CLI_RANGE_ANY, "NAD indices and ranges A:B or A:B:STEP separated by commas (B excluded; e.g. "
+                   "0:40:20 or 0,10,100)", "trainings", 1};
 
 /* ---- poisoned cells -------------------------------------------------------------------------- */
 
