@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/checked.h"
+#include "common/checked.h"
 
 int cli_usage_error(const char *command, const char *fmt, ...) {
   va_list ap;

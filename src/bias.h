@@ -1,5 +1,6 @@
-/* Shared by `nad bias` (cmd_bias.c) and `nad sweep` (cmd_sweep.c): the training options, the
- * parsing of directions and one training run on D(v) with progress and Ctrl-C handling. */
+/* The D(v) experiment (bias.c), shared by `nad bias` (cmd_bias.c) and `nad sweep` (sweep_dv.c):
+ * the training options, the parsing of directions and one training run on D(v) with progress
+ * and Ctrl-C handling. */
 #ifndef NAD_CLI_BIAS_H
 #define NAD_CLI_BIAS_H
 
@@ -36,6 +37,9 @@ void bias_json_settings(cli_json *j, const bias_settings *s);
 int bias_parse_settings(const char *command, const bias_args *a, bias_settings *s);
 /* The architecture (2 outputs for a builtin; a spec needs >= 2); 0, CLI_USAGE or CLI_ERR. */
 int bias_make_arch(const char *command, bias_args *a, bias_settings *s, nad_arch **out);
+
+/* The forms of a direction, for messages. */
+#define BIAS_DIRECTION_FORMS "fourier:FY,FX[,sin|cos], nad:K:DIR, random[:SEED] or FILE.npy"
 
 /* Reads the direction `spec` (fourier:FY,FX[,sin|cos] | nad:K:DIR | random[:SEED] |
  * FILE.npy) into v (D = c·h·w floats, not necessarily unit norm). Returns 0, CLI_USAGE or

@@ -1,4 +1,6 @@
-/* Shared declarations of the `nad` command-line tool. The tool uses the public API only. */
+/* Shared declarations of the `nad` command-line tool. The tool uses the public API (nad.h) and,
+ * of the library's internals, lib/common only (libc and zlib only: atomic replacement and locks, CRC-32,
+ * checked sizes), which is linked into both. */
 #ifndef NAD_CLI_H
 #define NAD_CLI_H
 
@@ -7,7 +9,7 @@
 
 #include <nad/nad.h>
 
-#include "io/atomic.h"
+#include "common/atomic.h" /* lib/common: libc and zlib only, shared with the library */
 
 /* Exit codes: success, runtime error (message from libnad), usage error, cancelled by SIGINT. */
 enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2, CLI_CANCELLED = 130 };
@@ -46,10 +48,6 @@ int cli_parse_shape(const char *opt, const char *text, int64_t shape[3]);
 /* --format: NULL gives png; the name is also the figures' file extension. Same error
  * convention. */
 int cli_parse_format(const char *text, nad_figure_format *format, const char **name);
-/* A list of indices "0:16,100,500" (items I, A:B or A:B:STEP, B excluded) into a new array
- * (*out, caller frees; NULL with *n = 0 when text is NULL); at most 4096 indices. Same error
- * convention. */
-int cli_parse_index_list(const char *opt, const char *text, int64_t **out, int64_t *n);
 /* The candidate closest to word[0..len) if it is close enough to be a typo of it (at most two
  * edits, or word is a prefix of at least 3 letters), else NULL: "did you mean" hints. */
 const char *cli_nearest(const char *word, size_t len, const char *const *candidates, int n);
@@ -57,6 +55,34 @@ const char *cli_nearest(const char *word, size_t len, const char *const *candida
 /* Prints "nad: <message>" and the usage line of `command`; returns CLI_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- index ranges and lists (ranges.c) ---------------------------------------------------- */
+
+/* The one grammar of indices: items I, A:B or A:B:STEP separated by commas, as Python's range
+ * (B excluded; 0 <= A < B, STEP >= 1; decimal digits only, no sign or blank). Each option says
+ * which forms it takes, and how many indices at most: ranges are counted before anything is
+ * allocated, so a huge range is refused, not walked. */
+typedef struct cli_range {
+  int64_t a, b, step; /* I is {I, I + 1, 1} */
+} cli_range;
+enum { CLI_RANGE_I = 1, CLI_RANGE_AB = 2, CLI_RANGE_ABS = 4, CLI_RANGE_ANY = 7 };
+typedef struct cli_range_rule {
+  int forms;          /* CLI_RANGE_* accepted */
+  const char *expect; /* the accepted text, for "expected ..., got '...'" */
+  const char *noun;   /* what the cap counts ("indices", "trainings") */
+  int distinct;       /* lists: an index given twice is refused */
+} cli_range_rule;
+/* Number of indices of r (no overflow: 0 <= a < b). */
+int64_t cli_range_count(const cli_range *r);
+/* One item of rule->forms (no comma), not expanded: B may be far beyond what the caller has
+ * (it clips). 0 or CLI_USAGE (message printed with the usage line of command). */
+int cli_parse_range(const char *command, const char *opt, const char *text,
+                    const cli_range_rule *rule, cli_range *out);
+/* A list of items of rule->forms expanded into a new array of indices in the given order
+ * (*out, caller frees; NULL with *n = 0 when text is NULL); more than cap indices (or a count
+ * that overflows) is a usage error. 0, CLI_USAGE or CLI_ERR (message printed). */
+int cli_parse_indices(const char *command, const char *opt, const char *text, int64_t cap,
+                      const cli_range_rule *rule, int64_t **out, int64_t *n);
 
 /* ---- errors and helpers (common.c) ---------------------------------------------------------- */
 
@@ -89,8 +115,7 @@ char *cli_read_text(const char *path);
 int cli_mkdir_p(const char *path);
 /* Seconds from a monotonic clock. */
 double cli_now(void);
-/* Atomic replacement of a file through lib/io/atomic.c (the one file of the library the tool
- * compiles: it is libc-only): open, write to af->fp, commit. On failure both print
+/* Atomic replacement of a file through lib/common/atomic.c: open, write to af->fp, commit. On failure both print
  * "nad: cannot write '<path>': ..." and return CLI_ERR (the temporary file is removed). */
 int cli_atomic_open(nadi_atomic_file *af, const char *path);
 int cli_atomic_commit(nadi_atomic_file *af);
@@ -121,8 +146,6 @@ void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double los
  * process holds it. */
 int cli_lock_out_dir(const char *dir, int *fd);
 void cli_unlock_out_dir(int fd);
-/* Size and CRC-32 of a file: 0, or -1 with errno set. */
-int cli_file_digest(const char *path, int64_t *bytes, uint32_t *crc);
 /* Requires DIR/summary.json and checks that each of names[0..n) matches the size and CRC-32 it
  * lists: 0, or CLI_ERR with the message printed (a missing summary: an interrupted run). */
 int cli_check_run_dir(const char *dir, const char *const *names, int n);

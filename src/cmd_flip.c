@@ -228,11 +228,15 @@ int cli_cmd_flip(int argc, char **argv) {
   int rc = parse(argc, argv, &a);
   if (rc)
     return rc < 0 ? CLI_OK : rc;
-  int64_t sweep = 0, pictures = 8, first = 0, last = 0;
+  static const cli_range_rule band_rule = {
+      CLI_RANGE_AB, "A:B with 0 <= A < B (NAD indices, B excluded)", "NADs", 0};
+  int64_t sweep = 0, pictures = 8;
+  cli_range band;
   if ((rc = cli_parse_i64("sweep", a.sweep, 1, INT32_MAX, &sweep)) ||
       (rc = cli_parse_i64("pictures", a.pictures, 0, 64, &pictures)) ||
-      (rc = probe_parse_range(CMD, "indices", a.indices, &first, &last)))
+      (rc = cli_parse_range(CMD, "indices", a.indices, &band_rule, &band)))
     return rc;
+  const int64_t first = band.a, last = band.b;
   const nad_band_op op = a.op && strcmp(a.op, "remove") == 0 ? NAD_BAND_REMOVE : NAD_BAND_FLIP;
   real_data d;
   if ((rc = probe_load(CMD, &a.da, &d)) != 0)

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bias.h"
 #include "realdata.h"
 
 #define CMD "train"

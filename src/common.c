@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "core/checked.h"
+#include "common/checked.h"
 
 int cli_lib_error(nad_status st, const char *fmt, ...) {
   const char *msg = nad_last_error(); /* read first: nothing below may call libnad */
@@ -241,68 +241,6 @@ int cli_parse_format(const char *text, nad_figure_format *format, const char **n
     return CLI_USAGE;
   }
   *name = text;
-  return 0;
-}
-
-/* One item of an index list: "I", "A:B" or "A:B:STEP" (B excluded, as Python's range). */
-static int parse_index_item(const char *item, int64_t v[3], int *nv) {
-  *nv = 0;
-  const char *p = item;
-  for (;;) {
-    char *end;
-    errno = 0;
-    if (*nv == 3 || !(*p >= '0' && *p <= '9'))
-      return -1;
-    long long x = strtoll(p, &end, 10);
-    if (errno || end == p)
-      return -1;
-    v[(*nv)++] = x;
-    if (*end == '\0' || *end == ',')
-      return (int)(end - item);
-    if (*end != ':')
-      return -1;
-    p = end + 1;
-  }
-}
-
-int cli_parse_index_list(const char *opt, const char *text, int64_t **out, int64_t *n) {
-  *out = NULL;
-  *n = 0;
-  if (!text)
-    return 0;
-  enum { MAX_INDICES = 4096 }; /* a figure shows at most this many */
-  int64_t *idx = malloc(MAX_INDICES * sizeof *idx), cnt = 0;
-  if (!idx)
-    return cli_error("out of memory");
-  for (const char *p = text;;) {
-    int64_t v[3];
-    int nv, len = parse_index_item(p, v, &nv);
-    if (len < 0 || (nv >= 2 && !(v[0] < v[1])) || (nv == 3 && v[2] < 1)) {
-      free(idx);
-      fprintf(stderr,
-              "nad: --%s: expected indices and ranges separated by commas (I, A:B or A:B:STEP "
-              "with A < B, B excluded; e.g. 0:16,100,500), got '%s'\n",
-              opt, text);
-      return CLI_USAGE;
-    }
-    int64_t lo = v[0], hi = nv >= 2 ? v[1] : v[0] + 1, step = nv == 3 ? v[2] : 1;
-    for (int64_t i = lo; i < hi; i += step) {
-      if (cnt == MAX_INDICES) {
-        free(idx);
-        fprintf(stderr, "nad: --%s: more than %d indices in '%s'\n", opt, MAX_INDICES, text);
-        return CLI_USAGE;
-      }
-      idx[cnt++] = i;
-      if (i > INT64_MAX - step)
-        break;
-    }
-    p += len;
-    if (*p == '\0')
-      break;
-    p++; /* ',' */
-  }
-  *out = idx;
-  *n = cnt;
   return 0;
 }
 

@@ -1,5 +1,6 @@
-/* State shared by `nad estimate` (cmd_estimate.c: setup and run), its results (estimate_out.c),
- * `nad merge` (cmd_merge.c) and the MPI driver (mpi_driver.c, the nad-mpi tool). */
+/* An estimation run, shared by `nad estimate` (cmd_estimate.c), `nad merge` (cmd_merge.c) and
+ * the MPI driver (mpi_driver.c, the nad-mpi tool): options and estimator setup
+ * (estimate_setup.c), the run (estimate_run.c), the result files (estimate_out.c). */
 #ifndef NAD_CLI_ESTIMATE_H
 #define NAD_CLI_ESTIMATE_H
 
@@ -53,10 +54,28 @@ typedef struct estimate_dist {
   int (*reduce)(const struct estimate_dist *d, nad_estimator *e, int failed);
 } estimate_dist;
 
-/* `nad estimate` (dist NULL) or one rank of `nad-mpi estimate`. */
+/* `nad estimate` (dist NULL) or one rank of `nad-mpi estimate` (estimate_run.c). */
 int estimate_main(int argc, char **argv, const estimate_dist *dist);
 
-/* Setup shared with `nad merge`: the options that define a run (seed, mode, scale, evaluation
+/* estimate's option texts as given (NULL when absent). */
+typedef struct estimate_args {
+  cli_arch_opts ao;
+  const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *sketch;
+  const char *memory, *params, *output, *eval_split;
+  const char *range, *checkpoint, *every, *resume, *out, *format, *show;
+  int quiet, normalize, json;
+} estimate_args;
+
+/* Parses estimate's options into a and r (defaults filled in; dist: the rank's default thread
+ * count). 0, -1 for --help, or CLI_USAGE (message printed). r->show is the caller's to free
+ * whatever happens. */
+int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
+                        const estimate_dist *dist);
+
+/* nad_estimator_set_int with the message "--opt V: ..." on failure: 0 or CLI_ERR. */
+int estimate_set_int(nad_estimator *e, nad_option o, int64_t v, const char *opt);
+
+/* Setup shared with `nad merge` (estimate_setup.c): the options that define a run (seed, mode, scale, evaluation
  * point or data points, fixed network, output, sketch, top, threads, batch, memory) from r into
  * e. Returns 0 or the exit code (printed). */
 int estimate_setup_options(nad_estimator *e, const nad_arch *arch, estimate_run *r);

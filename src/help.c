@@ -253,8 +253,9 @@ static const section sections[] = {
      "    not done) or a line plot of accuracy against NAD number (50 to 100 %).\n"
      "    DIR/sweep.json records the settings. Interrupted (Ctrl-C, crash), the same command\n"
      "    resumes: finished rows are kept and skipped; other settings are refused.\n"
-     "    --poison           instead, run 'nad poison' for every NAD index of --indices (A:B:STEP\n"
-     "                       or a comma-separated list such as 0,10,100,1015): accuracy.csv\n"
+     "    --poison           instead, run 'nad poison' for every NAD index of --indices (indices\n"
+     "                       and ranges A:B or A:B:STEP separated by commas, each index once,\n"
+     "                       at most 65536, e.g. 0:40:20 or 0,10,100,1015): accuracy.csv\n"
      "                       holds index,clean_test_accuracy,poisoned_train_accuracy and\n"
      "                       accuracy.F both accuracies against the NAD index (0 to 100 %),\n"
      "                       the paper's Figure 3 on the data of --data\n", NULL},

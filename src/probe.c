@@ -61,26 +61,6 @@ int probe_spanning_nads(const char *nads_path, int64_t count, int64_t *used) {
   return 0;
 }
 
-int probe_parse_range(const char *command, const char *opt, const char *text, int64_t *a,
-                      int64_t *b) {
-  const char *colon = text ? strchr(text, ':') : NULL;
-  char *end = NULL;
-  if (colon && text[0] >= '0' && text[0] <= '9' && colon[1] >= '0' && colon[1] <= '9') {
-    errno = 0;
-    long long lo = strtoll(text, &end, 10);
-    if (end == colon && errno == 0) {
-      long long hi = strtoll(colon + 1, &end, 10);
-      if (*end == '\0' && errno == 0 && lo < hi) {
-        *a = lo;
-        *b = hi;
-        return 0;
-      }
-    }
-  }
-  return cli_usage_error(command, "--%s: expected A:B with 0 <= A < B (NAD indices, B excluded), "
-                                  "got '%s'", opt, text ? text : "");
-}
-
 /* Replaces *ds by *nd, the result of a transformation that returned st (on failure the
  * message is printed and *ds kept). */
 static int replace(nad_dataset **ds, nad_status st, nad_dataset **nd, const char *what) {

@@ -18,10 +18,6 @@ int probe_read_nads(const char *arg, const int64_t shape[3], float **nads, int64
  * space, in no meaningful order); without it, all `count`. 0 or CLI_ERR. */
 int probe_spanning_nads(const char *nads_path, int64_t count, int64_t *used);
 
-/* "A:B" with 0 <= A < B (indices of NADs, B exclusive). 0 or CLI_USAGE (message printed). */
-int probe_parse_range(const char *command, const char *opt, const char *text, int64_t *a,
-                      int64_t *b);
-
 /* The data options shared by flip and align, as given (NULL when absent). */
 typedef struct probe_data_args {
   const char *data, *split, *size, *samples;
@@ -38,7 +34,7 @@ int probe_load(const char *command, const probe_data_args *a, real_data *d);
 /* DIR/NAME into path (4096 bytes); 0 or CLI_ERR when too long. */
 int probe_path(char *path, const char *dir, const char *name);
 
-/* Opens DIR/NAME for atomic replacement (lib/io/atomic.c) after creating DIR: write to af->fp,
+/* Opens DIR/NAME for atomic replacement (lib/common/atomic.c) after creating DIR: write to af->fp,
  * then cli_atomic_commit(af). 0, or CLI_ERR (message printed). */
 int probe_create(const char *dir, const char *name, nadi_atomic_file *af, char *path);
 

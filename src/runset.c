@@ -1,6 +1,7 @@
-/* A run's set of output files (issue 11 §2). Each file is replaced atomically
- * (lib/io/atomic.c), but a set is only consistent as a whole, so:
- *   - writers lock the --out directory (flock, through lib/io/atomic.c) for the whole command:
+/* A run's set of output files (issue 11 §2), through lib/common (libc only, shared with the
+ * library: atomic.c, crc32.c), the one part of lib/ the tool uses besides the public API. Each
+ * file is replaced atomically, but a set is only consistent as a whole, so:
+ *   - writers lock the --out directory (flock, nadi_lock_acquire) for the whole command:
  *     a second run into the same directory fails at once instead of mixing its files in;
  *   - `nad estimate` removes summary.json first and writes it last, naming each file of the
  *     set with its size and CRC-32;
@@ -11,10 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "cli.h"
-#include "io/atomic.h"
+#include "common/crc32.h"
 
 int cli_lock_out_dir(const char *dir, int *fd) {
   *fd = nadi_lock_acquire(dir);
@@ -28,29 +28,6 @@ int cli_lock_out_dir(const char *dir, int *fd) {
 
 void cli_unlock_out_dir(int fd) { nadi_lock_release(fd); }
 
-int cli_file_digest(const char *path, int64_t *bytes, uint32_t *crc) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return -1;
-  unsigned char buf[1 << 16];
-  uLong c = crc32(0L, Z_NULL, 0);
-  int64_t n = 0;
-  size_t got;
-  while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
-    c = crc32(c, buf, (uInt)got);
-    n += (int64_t)got;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    errno = EIO;
-    return -1;
-  }
-  *bytes = n;
-  *crc = (uint32_t)c;
-  return 0;
-}
-
 void cli_json_checksums(cli_json *j, const char *dir, const char *const *names, int n) {
   cli_json_begin_object(j, "checksums");
   for (int i = 0; i < n; i++) {
@@ -58,7 +35,7 @@ void cli_json_checksums(cli_json *j, const char *dir, const char *const *names, 
     int64_t bytes = -1;
     uint32_t crc = 0;
     if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= (int)sizeof path ||
-        cli_file_digest(path, &bytes, &crc) != 0)
+        nadi_file_crc32(path, &bytes, &crc) != 0)
       continue; /* a file that cannot be read back is not vouched for */
     snprintf(hex, sizeof hex, "%08x", (unsigned)crc);
     cli_json_begin_object(j, names[i]);
@@ -117,7 +94,7 @@ int cli_check_run_dir(const char *dir, const char *const *names, int n) {
     char file[4096];
     if (snprintf(file, sizeof file, "%s/%s", dir, names[i]) >= (int)sizeof file)
       rc = cli_error("path too long: '%s'", dir);
-    else if (cli_file_digest(file, &bytes, &crc) != 0)
+    else if (nadi_file_crc32(file, &bytes, &crc) != 0)
       rc = cli_error("cannot read '%s': %s", file, strerror(errno));
     else if (bytes != want_bytes || crc != want_crc)
       rc = cli_error("'%s' does not match %s (%lld bytes, CRC-32 %08x; the summary says %lld "

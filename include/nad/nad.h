@@ -362,19 +362,23 @@ NAD_API void nad_free(void *p);
  *  at an evaluation point, then its eigenvectors. One thread at a time. */
 typedef struct nad_estimator nad_estimator;
 
-/** Option ids. Values are ABI: append only. 100-199 take int64, 200-299 double. */
+/** Option ids. Values are ABI: append only. 100-199 take int64, 200-299 double. Listed by the
+ *  handle that takes them (nad_option_owner says the same at run time); the values are those
+ *  they were given when added, so a group's values are not contiguous. */
 typedef enum nad_option {
+  /* -- both the estimator and the trainer ---------------------------------------------------- */
+  NAD_OPT_SEED = 101,           /**< default 0; network j's weights depend only on (seed, j);
+                                   trainer: shuffling and dropout masks */
+  NAD_OPT_NUM_THREADS = 102,    /**< worker threads, default 1, 0 = number of cores */
+  NAD_OPT_BATCH = 104,          /**< estimator: perturbed inputs per forward chunk, default 256;
+                                   trainer: minibatch size, default 128 */
+  /* -- estimator (nad_estimator_set_int / _double) ------------------------------------------- */
   NAD_OPT_NUM_NETWORKS = 100,   /**< N >= 2 samples (networks; points for a fixed network),
                                    default 1000 */
-  NAD_OPT_SEED = 101,           /**< default 0; network j's weights depend only on (seed, j) */
-  NAD_OPT_NUM_THREADS = 102,    /**< worker threads, default 1, 0 = number of cores */
   NAD_OPT_TOP_K = 103,          /**< NADs to keep, 0 (default) = all D */
-  NAD_OPT_BATCH = 104,          /**< perturbed inputs per forward chunk, default 256 */
   NAD_OPT_MODE = 105,           /**< nad_mode, default NAD_MODE_DIPOLE */
   NAD_OPT_EVAL_POINT = 106,     /**< nad_eval_point, default NAD_EVAL_NORMAL */
   NAD_OPT_FIRST_NETWORK = 107,  /**< index of the first network (for runs split over machines) */
-  NAD_OPT_EPOCHS = 108,         /**< trainer: epochs, default 20 */
-  NAD_OPT_SCHEDULE = 109,       /**< trainer: nad_schedule, default NAD_SCHEDULE_LINEAR */
   NAD_OPT_NETWORK = 120,        /**< nad_network, default NAD_NETWORK_RANDOM (FIXED is set by
                                    nad_estimator_set_network) */
   NAD_OPT_OUTPUT = 121,         /**< output whose dipole is the response: 0 (default) .. K − 1,
@@ -384,6 +388,9 @@ typedef enum nad_option {
                                    takes at most 1.5 GiB; see nad_estimator_plan */
   NAD_OPT_SKETCH = 123,         /**< L > 0: sketching mode with L rows (see below); 0 = exact */
   NAD_OPT_STEP = 200,           /**< dipole step s > 0, default 100 */
+  /* -- trainer (nad_trainer_set_int / _double) ----------------------------------------------- */
+  NAD_OPT_EPOCHS = 108,         /**< trainer: epochs, default 20 */
+  NAD_OPT_SCHEDULE = 109,       /**< trainer: nad_schedule, default NAD_SCHEDULE_LINEAR */
   NAD_OPT_LR = 201,             /**< trainer: peak learning rate, default 0.5 (linear decay to 0) */
   NAD_OPT_MOMENTUM = 202,       /**< trainer: SGD momentum in [0, 1), default 0 */
   NAD_OPT_WEIGHT_DECAY = 203,   /**< trainer: L2 weight decay >= 0, default 0 */
@@ -1326,38 +1333,6 @@ NAD_API nad_status nad_figure_lines(const char *path, nad_figure_format format, 
                                     double y_hi, const char *title, const char *x_label,
                                     const char *y_label, const char *legend);
 
-/** PNG grid of the first `count` NADs: nad_figure_nads(path, NAD_FIGURE_PNG, nads, count, c, h,
- *  w, NULL, NULL, 0, NULL, 0) with every one of the count NADs shown (kept for compatibility).
- *  @param path file path (written atomically)
- *  @param nads the NADs, k×c·h·w floats (count×c·h·w for nad_png_write_nads)
- *  @param count number of NADs to draw
- *  @param c channels of one input
- *  @param h height of one input
- *  @param w width of one input
- *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
-NAD_API nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count,
-                                      int64_t c, int64_t h, int64_t w);
-/** PNG heat map: nad_figure_heatmap with axes in row and column indices and no text (kept for
- *  compatibility).
- *  @param path file path (written atomically)
- *  @param values rows×cols doubles, row-major
- *  @param rows number of rows
- *  @param cols number of columns (images per row for image grids)
- *  @param lo value of the lowest colour
- *  @param hi value of the highest colour
- *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
-NAD_API nad_status nad_png_write_heatmap(const char *path, const double *values, int64_t rows,
-                                         int64_t cols, double lo, double hi);
-/** PNG line plot of one series: nad_figure_lines with no text (kept for compatibility).
- *  @param path file path (written atomically)
- *  @param x the x values (n doubles; for image grids the n×c×h×w floats)
- *  @param y the n y values
- *  @param n number of points (images for image grids)
- *  @param y_lo bottom of the y axis
- *  @param y_hi top of the y axis
- *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
-NAD_API nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y,
-                                          int64_t n, double y_lo, double y_hi);
 /** Grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols` images per row
  *  (>= 1; rows as needed), one pixel gap, values mapped linearly from [lo, hi] (lo < hi,
  *  clamped; NaN black) to 0..255; images smaller than 64 px are magnified by an integer factor
@@ -1377,7 +1352,56 @@ NAD_API nad_status nad_png_write_lineplot(const char *path, const double *x, con
 NAD_API nad_status nad_figure_images(const char *path, nad_figure_format format, const float *x,
                                      int64_t n, int64_t c, int64_t h, int64_t w, int64_t cols,
                                      double lo, double hi, const char *title);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Deprecated                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The PNG-only figure functions that came before the nad_figure_* ones, each now a call of a
+ * nad_figure_* function with fixed arguments. They stay exported and keep their behaviour (the
+ * ABI is checked, tests/abi); new code should call the nad_figure_* functions, which also write
+ * SVG and PDF and take titles. */
+
+/** PNG grid of the first `count` NADs: nad_figure_nads(path, NAD_FIGURE_PNG, nads, count, c, h,
+ *  w, NULL, NULL, 0, NULL, 0) with every one of the count NADs shown (kept for compatibility).
+ *  @deprecated since 0.2.0: use the nad_figure_* function named above.
+ *  @param path file path (written atomically)
+ *  @param nads the NADs, k×c·h·w floats (count×c·h·w for nad_png_write_nads)
+ *  @param count number of NADs to draw
+ *  @param c channels of one input
+ *  @param h height of one input
+ *  @param w width of one input
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_png_write_nads(const char *path, const float *nads, int64_t count,
+                                      int64_t c, int64_t h, int64_t w);
+
+/** PNG heat map: nad_figure_heatmap with axes in row and column indices and no text (kept for
+ *  compatibility).
+ *  @deprecated since 0.2.0: use the nad_figure_* function named above.
+ *  @param path file path (written atomically)
+ *  @param values rows×cols doubles, row-major
+ *  @param rows number of rows
+ *  @param cols number of columns (images per row for image grids)
+ *  @param lo value of the lowest colour
+ *  @param hi value of the highest colour
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_png_write_heatmap(const char *path, const double *values, int64_t rows,
+                                         int64_t cols, double lo, double hi);
+
+/** PNG line plot of one series: nad_figure_lines with no text (kept for compatibility).
+ *  @deprecated since 0.2.0: use the nad_figure_* function named above.
+ *  @param path file path (written atomically)
+ *  @param x the x values (n doubles; for image grids the n×c×h×w floats)
+ *  @param y the n y values
+ *  @param n number of points (images for image grids)
+ *  @param y_lo bottom of the y axis
+ *  @param y_hi top of the y axis
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_png_write_lineplot(const char *path, const double *x, const double *y,
+                                          int64_t n, double y_lo, double y_hi);
+
 /** nad_figure_images as a PNG without title (kept for compatibility).
+ *  @deprecated since 0.2.0: use the nad_figure_* function named above.
  *  @param path file path (written atomically)
  *  @param x the images, n×c×h×w floats
  *  @param n number of images

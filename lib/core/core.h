@@ -44,7 +44,7 @@ void nadi_alloc_fail_at(int64_t k);
 int64_t nadi_alloc_calls(void);
 #endif
 
-#include "core/checked.h" /* nadi_mul_ok, nadi_add_ok: overflow-checked sizes */
+#include "common/checked.h" /* nadi_mul_ok, nadi_add_ok: overflow-checked sizes */
 
 /* Counter-based generator: a stream is fully defined by (seed, stream id), so network j's
  * weights depend only on (seed, j) whatever the thread that builds it. splitmix64 seeding of

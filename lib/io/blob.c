@@ -1,5 +1,5 @@
-/* Whole-file reads for the dataset loaders, and CRC-32 for the checkpoints: the one file of
- * libnad that calls zlib.
+/* Whole-file reads for the dataset loaders: the one file of libnad that calls zlib (gunzip;
+ * the CRC-32 of checkpoints and of the tool's files is common/crc32.c, libc only).
  *
  * A blob is the complete content of a file as bytes: a read-only mmap of an uncompressed
  * regular file (no copy of a 180 MB dataset), or, for a gzip file, the decompressed stream in
@@ -24,18 +24,6 @@
 #define HINT_MAX ((size_t)1 << 30) /* largest initial buffer taken from a gzip trailer */
 #define CHUNK ((size_t)1 << 20)    /* zlib works in 32-bit lengths: feed it at most this */
 #define DEFLATE_MAX_RATIO 1032     /* deflate's largest expansion (zlib FAQ) */
-
-uint32_t nadi_crc32(uint32_t crc, const void *data, size_t len) {
-  const unsigned char *p = data;
-  uLong c = crc;
-  while (len > 0) {
-    uInt n = len > CHUNK ? (uInt)CHUNK : (uInt)len;
-    c = crc32(c, p, n);
-    p += n;
-    len -= n;
-  }
-  return (uint32_t)c;
-}
 
 int nadi_is_gzip(const uint8_t *data, size_t len) {
   return len >= 2 && data[0] == 0x1f && data[1] == 0x8b;

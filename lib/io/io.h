@@ -1,5 +1,5 @@
-/* Internal file I/O: .npy arrays, whole-file reads, CRC-32; atomic file replacement is
- * io/atomic.h (figures are lib/figure/figure.h). Never installed.
+/* Internal file I/O: .npy arrays, whole-file reads; atomic file replacement is common/atomic.h,
+ * the CRC-32 common/crc32.h (figures are lib/figure/figure.h). Never installed.
  * These functions trust their arguments (the public façades validate them); failures are
  * reported as NAD_ERR_IO (open/read/write, with the path and strerror), NAD_ERR_FORMAT
  * (malformed .npy content, with the path and the problem) or NAD_ERR_OUT_OF_MEMORY. */
@@ -12,9 +12,10 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "io/atomic.h"
+#include "common/atomic.h"
+#include "common/crc32.h" /* nadi_crc32: the checkpoints' CRC */
 
-/* ---- atomic replacement (io/atomic.h) -------------------------------------------------- */
+/* ---- atomic replacement (common/atomic.h) -------------------------------------------------- */
 
 /* The failure of an atomic file as this thread's error: NAD_ERR_IO naming the path, the step
  * and strerror (NAD_ERR_OUT_OF_MEMORY when the step ran out of memory). */
@@ -91,7 +92,5 @@ nad_status nadi_blob_from_memory(const uint8_t *data, size_t len, const char *na
                                  nadi_blob *out);
 void nadi_blob_free(nadi_blob *b); /* zeroed blobs too */
 int nadi_is_gzip(const uint8_t *data, size_t len);
-/* zlib's CRC-32 over any length (crc = 0 to start). */
-uint32_t nadi_crc32(uint32_t crc, const void *data, size_t len);
 
 #endif

@@ -156,6 +156,7 @@ class Versions(unittest.TestCase):
         self.assertEqual(info[0], libnad.EXPECTED_MAJOR)
         self.assertEqual(libnad.version(), '%d.%d.%d' % info)
         self.assertEqual(libnad.version(), project_version())
+        self.assertEqual(libnad.__version__, project_version())  # the package says the same
         self.assertEqual(raw.nad_version(), info[0] * 10000 + info[1] * 100 + info[2])
 
     def test_major_check(self):

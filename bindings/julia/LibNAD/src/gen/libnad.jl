@@ -36,21 +36,21 @@ const NAD_BLAS_FIX = nad_blas_field(5)
 const NAD_BLAS_WARNING = nad_blas_field(6)
 
 const nad_option = Cint
-const NAD_OPT_NUM_NETWORKS = nad_option(100)
 const NAD_OPT_SEED = nad_option(101)
 const NAD_OPT_NUM_THREADS = nad_option(102)
-const NAD_OPT_TOP_K = nad_option(103)
 const NAD_OPT_BATCH = nad_option(104)
+const NAD_OPT_NUM_NETWORKS = nad_option(100)
+const NAD_OPT_TOP_K = nad_option(103)
 const NAD_OPT_MODE = nad_option(105)
 const NAD_OPT_EVAL_POINT = nad_option(106)
 const NAD_OPT_FIRST_NETWORK = nad_option(107)
-const NAD_OPT_EPOCHS = nad_option(108)
-const NAD_OPT_SCHEDULE = nad_option(109)
 const NAD_OPT_NETWORK = nad_option(120)
 const NAD_OPT_OUTPUT = nad_option(121)
 const NAD_OPT_MEMORY = nad_option(122)
 const NAD_OPT_SKETCH = nad_option(123)
 const NAD_OPT_STEP = nad_option(200)
+const NAD_OPT_EPOCHS = nad_option(108)
+const NAD_OPT_SCHEDULE = nad_option(109)
 const NAD_OPT_LR = nad_option(201)
 const NAD_OPT_MOMENTUM = nad_option(202)
 const NAD_OPT_WEIGHT_DECAY = nad_option(203)
@@ -1944,62 +1944,6 @@ function nad_figure_lines(path, format, x, y, n, nseries, y_lo, y_hi, title, x_l
 end
 
 """
-    nad_png_write_nads(path, nads, count, c, h, w)
-
-PNG grid of the first `count` NADs: nad_figure_nads(path, NAD_FIGURE_PNG, nads, count, c, h,
-w, NULL, NULL, 0, NULL, 0) with every one of the count NADs shown (kept for compatibility).
-@param path file path (written atomically)
-@param nads the NADs, k×c·h·w floats (count×c·h·w for nad_png_write_nads)
-@param count number of NADs to draw
-@param c channels of one input
-@param h height of one input
-@param w width of one input
-@return NAD_OK, or the status of the failure with its message in nad_last_error()
-
-C: `nad_status nad_png_write_nads(const char * path, const float * nads, int64_t count, int64_t c, int64_t h, int64_t w)`
-"""
-function nad_png_write_nads(path, nads, count, c, h, w)
-    ccall((:nad_png_write_nads, libnad), nad_status, (Cstring, Ptr{Cfloat}, Int64, Int64, Int64, Int64), path, nads, count, c, h, w)
-end
-
-"""
-    nad_png_write_heatmap(path, values, rows, cols, lo, hi)
-
-PNG heat map: nad_figure_heatmap with axes in row and column indices and no text (kept for
-compatibility).
-@param path file path (written atomically)
-@param values rows×cols doubles, row-major
-@param rows number of rows
-@param cols number of columns (images per row for image grids)
-@param lo value of the lowest colour
-@param hi value of the highest colour
-@return NAD_OK, or the status of the failure with its message in nad_last_error()
-
-C: `nad_status nad_png_write_heatmap(const char * path, const double * values, int64_t rows, int64_t cols, double lo, double hi)`
-"""
-function nad_png_write_heatmap(path, values, rows, cols, lo, hi)
-    ccall((:nad_png_write_heatmap, libnad), nad_status, (Cstring, Ptr{Cdouble}, Int64, Int64, Cdouble, Cdouble), path, values, rows, cols, lo, hi)
-end
-
-"""
-    nad_png_write_lineplot(path, x, y, n, y_lo, y_hi)
-
-PNG line plot of one series: nad_figure_lines with no text (kept for compatibility).
-@param path file path (written atomically)
-@param x the x values (n doubles; for image grids the n×c×h×w floats)
-@param y the n y values
-@param n number of points (images for image grids)
-@param y_lo bottom of the y axis
-@param y_hi top of the y axis
-@return NAD_OK, or the status of the failure with its message in nad_last_error()
-
-C: `nad_status nad_png_write_lineplot(const char * path, const double * x, const double * y, int64_t n, double y_lo, double y_hi)`
-"""
-function nad_png_write_lineplot(path, x, y, n, y_lo, y_hi)
-    ccall((:nad_png_write_lineplot, libnad), nad_status, (Cstring, Ptr{Cdouble}, Ptr{Cdouble}, Int64, Cdouble, Cdouble), path, x, y, n, y_lo, y_hi)
-end
-
-"""
     nad_figure_images(path, format, x, n, c, h, w, cols, lo, hi, title)
 
 Grid of n >= 1 images (x: n×c×h×w floats, c = 1 grey or c = 3 RGB), `cols` images per row
@@ -2026,9 +1970,69 @@ function nad_figure_images(path, format, x, n, c, h, w, cols, lo, hi, title)
 end
 
 """
+    nad_png_write_nads(path, nads, count, c, h, w)
+
+PNG grid of the first `count` NADs: nad_figure_nads(path, NAD_FIGURE_PNG, nads, count, c, h,
+w, NULL, NULL, 0, NULL, 0) with every one of the count NADs shown (kept for compatibility).
+@deprecated since 0.2.0: use the nad_figure_* function named above.
+@param path file path (written atomically)
+@param nads the NADs, k×c·h·w floats (count×c·h·w for nad_png_write_nads)
+@param count number of NADs to draw
+@param c channels of one input
+@param h height of one input
+@param w width of one input
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_png_write_nads(const char * path, const float * nads, int64_t count, int64_t c, int64_t h, int64_t w)`
+"""
+function nad_png_write_nads(path, nads, count, c, h, w)
+    ccall((:nad_png_write_nads, libnad), nad_status, (Cstring, Ptr{Cfloat}, Int64, Int64, Int64, Int64), path, nads, count, c, h, w)
+end
+
+"""
+    nad_png_write_heatmap(path, values, rows, cols, lo, hi)
+
+PNG heat map: nad_figure_heatmap with axes in row and column indices and no text (kept for
+compatibility).
+@deprecated since 0.2.0: use the nad_figure_* function named above.
+@param path file path (written atomically)
+@param values rows×cols doubles, row-major
+@param rows number of rows
+@param cols number of columns (images per row for image grids)
+@param lo value of the lowest colour
+@param hi value of the highest colour
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_png_write_heatmap(const char * path, const double * values, int64_t rows, int64_t cols, double lo, double hi)`
+"""
+function nad_png_write_heatmap(path, values, rows, cols, lo, hi)
+    ccall((:nad_png_write_heatmap, libnad), nad_status, (Cstring, Ptr{Cdouble}, Int64, Int64, Cdouble, Cdouble), path, values, rows, cols, lo, hi)
+end
+
+"""
+    nad_png_write_lineplot(path, x, y, n, y_lo, y_hi)
+
+PNG line plot of one series: nad_figure_lines with no text (kept for compatibility).
+@deprecated since 0.2.0: use the nad_figure_* function named above.
+@param path file path (written atomically)
+@param x the x values (n doubles; for image grids the n×c×h×w floats)
+@param y the n y values
+@param n number of points (images for image grids)
+@param y_lo bottom of the y axis
+@param y_hi top of the y axis
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_png_write_lineplot(const char * path, const double * x, const double * y, int64_t n, double y_lo, double y_hi)`
+"""
+function nad_png_write_lineplot(path, x, y, n, y_lo, y_hi)
+    ccall((:nad_png_write_lineplot, libnad), nad_status, (Cstring, Ptr{Cdouble}, Ptr{Cdouble}, Int64, Cdouble, Cdouble), path, x, y, n, y_lo, y_hi)
+end
+
+"""
     nad_png_write_images(path, x, n, c, h, w, cols, lo, hi)
 
 nad_figure_images as a PNG without title (kept for compatibility).
+@deprecated since 0.2.0: use the nad_figure_* function named above.
 @param path file path (written atomically)
 @param x the images, n×c×h×w floats
 @param n number of images

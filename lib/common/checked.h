@@ -1,6 +1,5 @@
-/* Overflow-checked size arithmetic: the one home for the library and the `nad` tool (which
- * includes this header only: the functions are inline, libc-free, so no internal symbol has to
- * be exported). Never installed. */
+/* Overflow-checked size arithmetic (lib/common): the one home for the library and the `nad`
+ * tool (inline and libc-free, so no internal symbol has to be exported). Never installed. */
 #ifndef NADI_CHECKED_H
 #define NADI_CHECKED_H
 

@@ -1,12 +1,12 @@
-/* Atomic file replacement (lib/io/atomic.c): write "<path>.tmp.<pid>", then fflush + fsync,
+/* Atomic file replacement (lib/common/atomic.c): write "<path>.tmp.<pid>", then fflush + fsync,
  * close and rename it over path, so that path holds either its old content or the whole new
  * one, never a part. Never installed.
  *
  * The one home of this mechanism for the library (.npy, PNG, checkpoints) and for the `nad`
- * tool (summary.json, sweep.json). It depends on libc and POSIX only and reports errno, not
- * nad_status, so that the tool, which links nothing internal of libnad, compiles this same file
- * (src/meson.build); the library turns a failure into its error with nadi_atomic_fail
- * (io/io.h). */
+ * tool (summary.json, sweep.json). Like all of lib/common it depends on libc and POSIX only and
+ * reports errno, not nad_status, so that the tool links it (lib/common is the one part of lib/
+ * the tool uses besides the public API); the library turns a failure into its error with
+ * nadi_atomic_fail (io/io.h). */
 #ifndef NADI_ATOMIC_H
 #define NADI_ATOMIC_H
 

@@ -1,5 +1,5 @@
-/* Atomic file replacement (see io/atomic.h). libc and POSIX only: the `nad` tool compiles this
- * file too. */
+/* Atomic file replacement and locks (see common/atomic.h). libc and POSIX only: the `nad` tool
+ * links it too (lib/common). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io/atomic.h"
+#include "common/atomic.h"
 
 static int failed(nadi_atomic_file *af, const char *what, int err) {
   af->failed = what;

@@ -1,7 +1,7 @@
-/* Shared by `nad poison` (cmd_poison.c) and `nad sweep --poison` (cmd_sweep.c): one run of the
- * poisoning experiment and its picture. */
-#ifndef NAD_CLI_POISON_H
-#define NAD_CLI_POISON_H
+/* Shared by `nad poison` (cmd_poison.c) and `nad sweep --poison` (sweep_poison.c): one run of
+ * the poisoning experiment and its picture (poison_run.c). */
+#ifndef NAD_CLI_POISON_RUN_H
+#define NAD_CLI_POISON_RUN_H
 
 #include "realdata.h"
 
