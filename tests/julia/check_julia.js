@@ -18,8 +18,9 @@
 //   3. enum constants (`const NAD_OK = nad_status(0)`) have nad.h's values, and every nad.h
 //      function and enum constant is bound;
 //   4. calls of the raw wrappers (`nad_x(...)` in LibNAD.jl) pass as many arguments as the
-//      wrapper takes, name a defined wrapper, and a @cfunction passed to a callback parameter has
-//      the callback typedef's signature;
+//      wrapper takes, name a defined wrapper, a @cfunction passed to a callback parameter has
+//      the callback typedef's signature, and a buffer or Ref of evident element type passed to a
+//      pointer parameter converts to the ccall's type (julia_values.js);
 //   5. every name in an `export` list or a `using LibNAD: ...` is defined in the binding.
 // Before that, crafted snippets with a syntax error, a wrong argument count, a wrong type and
 // more must each be reported (the checker can fail), and a correct snippet must pass.
@@ -108,7 +109,10 @@ const GOOD = 'mutable struct nad_arch end\nconst nad_status = Cint\nconst NAD_OK
   cc('nad_arch_num_outputs', 'nad_status', 'Ptr{nad_arch}, Ptr{Int64}', 'a, k') +
   'g(a) = @ccall libnad.nad_arch_destroy(a::Ptr{Cvoid})::Cvoid\n' +
   cc('nad_arch_builtin_name', 'Cstring', 'Int32,', 'n') +
-  PROGRESS + progressCaller('Ptr{Cvoid}, Int64, Int64');
+  PROGRESS + progressCaller('Ptr{Cvoid}, Int64, Int64') +
+  'nad_estimator_eigenvalues(e, dst, len) = ccall((:nad_estimator_eigenvalues, libnad), Cint, ' +
+  '(Ptr{Cvoid}, Ptr{Cdouble}, Csize_t), e, dst, len)\n' +
+  'function y(e)\n    v = Vector{Float64}(undef, 3)\n    nad_estimator_eigenvalues(e, v, 3)\nend\n';
 
 const BAD = [
   ['syntax error', 'function f(\n', /syntax error/],
@@ -141,6 +145,10 @@ const BAD = [
    /nad_arch_destroy called with 2 arguments, its wrapper takes 1/],
   ['undefined wrapper', 'x() = nad_arch_destroyy(1)\n', /nad_arch_destroyy is not defined/],
   ['undefined export', 'module M\nexport f, g\nf() = 1\nend\n', /exports g, which is not defined/],
+  ['buffer of another element type', 'nad_estimator_eigenvalues(e, dst, len) = ccall((' +
+   ':nad_estimator_eigenvalues, libnad), Cint, (Ptr{Cvoid}, Ptr{Cdouble}, Csize_t), e, dst, len)\n' +
+   'function x(e)\n    v = Vector{Float32}(undef, 3)\n    nad_estimator_eigenvalues(e, v, 3)\nend\n',
+   /argument 2 \(dst\) passes Ptr\{Float32\}, its ccall takes Ptr\{Cdouble\}/],
   ['callback signature', PROGRESS + progressCaller('Ptr{Cvoid}, Int32, Int64'),
    /@cfunction for nad_progress_fn: argument 2 is Int32, C has int64_t/],
 ];
@@ -194,7 +202,8 @@ async function main() {
   for (const m of found) console.log(m);
   const stats = jtypes.lastStats;
   console.log(`${files.length} .jl files, ${stats.ccalls} ccalls against ${api.funcs.size} nad.h ` +
-              `functions and ${exported.size} exported symbols, ${stats.calls} wrapper calls: ` +
+              `functions and ${exported.size} exported symbols, ${stats.calls} wrapper calls ` +
+              `(${stats.values} pointer arguments of known type): ` +
               `${found.length} findings (${Date.now() - t0} ms)`);
   return st.fails.length || found.length ? 1 : 0;
 }

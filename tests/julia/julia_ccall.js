@@ -1,8 +1,9 @@
 // checkFiles: the checks of check_julia.js (its header lists them) over a set of Julia sources.
 'use strict';
-const { named, cAccepts, jType, loc, syntaxErrors, collectDecls } = require('./julia_check.js');
+const { named, cAccepts, jType, loc, scopeOf, syntaxErrors, collectDecls } = require('./julia_check.js');
+const { argTypes, converts } = require('./julia_values.js');
 
-const lastStats = { ccalls: 0, calls: 0 };
+const lastStats = { ccalls: 0, calls: 0, values: 0 };
 
 // {name, ret, types, values} of `ccall((:sym, lib), R, (T...), v...)`, or {err}.
 function readCcall(node) {
@@ -145,12 +146,6 @@ function checkCfunction(file, cf, cbName, api, env, out) {
              api, env, out);
 }
 
-// Enclosing function definition of a node (or the file).
-function scopeOf(node) {
-  let n = node.parent;
-  while (n && n.type !== 'function_definition' && n.type !== 'source_file') n = n.parent;
-  return n;
-}
 
 const isCfunction = (n) => n && n.type === 'macrocall_expression' && macroName(n) === '@cfunction';
 
@@ -187,6 +182,23 @@ function checkCallback(file, w, i, cf, api, env, out) {
   }
 }
 
+// A pointer argument of a wrapper call: what it passes converts to the ccall's declared type.
+function checkValue(file, name, w, i, arg, env, out) {
+  if (w.ccall === undefined) w.ccall = findCcalls(w.node).find((c) => !c.err) || null;
+  const cc = w.ccall;
+  const vi = cc ? cc.values.findIndex((v) => v.text === w.names[i]) : -1;
+  if (vi < 0 || !cc.types[vi]) return;
+  const decl = jType(cc.types[vi], env);
+  if (decl.err || !(decl.t.startsWith('Ptr{') || decl.t === 'Cstring')) return;
+  for (const t of argTypes(arg, env)) {
+    lastStats.values++;
+    if (!converts(t, decl.t)) {
+      out.push(`${loc(file, arg)}: ${name}: argument ${i + 1} (${w.names[i]}) passes ` +
+               `${t.replace(/struct:/g, '')}, its ccall takes ${cc.types[vi].text}`);
+    }
+  }
+}
+
 // Calls of the raw wrappers nad_x(...): defined, arity, callbacks. Returns the number checked.
 function checkWrapperCalls(file, root, env, api, out) {
   let n = 0;
@@ -213,6 +225,7 @@ function checkWrapperCalls(file, root, env, api, out) {
     args.forEach((a, i) => {
       const cf = cfunctionOf(a);
       if (cf) checkCallback(file, w, i, cf, api, env, out);
+      else checkValue(file, name, w, i, a, env, out);
     });
   }
   return n;
@@ -259,6 +272,7 @@ function checkFiles(parser, files, api, exported, complete) {
   const bound = new Set();
   lastStats.ccalls = 0;
   lastStats.calls = 0;
+  lastStats.values = 0;
   for (const { name: file, tree } of trees) {
     for (const c of findCcalls(tree.rootNode)) {
       if (c.err) {

@@ -65,6 +65,13 @@ function loc(file, node) {
   return file + ':' + (node.startPosition.row + 1) + ':' + (node.startPosition.column + 1);
 }
 
+// Enclosing function definition of a node (or the file).
+function scopeOf(node) {
+  let n = node.parent;
+  while (n && n.type !== 'function_definition' && n.type !== 'source_file') n = n.parent;
+  return n;
+}
+
 // Every ERROR and MISSING node (only subtrees that have an error are walked).
 function syntaxErrors(file, node, out) {
   if (node.isMissing) out.push(loc(file, node) + ': syntax error: missing ' + node.type);
@@ -126,4 +133,4 @@ function collectDecls(trees) {
   return env;
 }
 
-module.exports = { named, cAccepts, jType, loc, syntaxErrors, collectDecls, definedCall };
+module.exports = { named, cAccepts, jType, loc, scopeOf, syntaxErrors, collectDecls, definedCall };
