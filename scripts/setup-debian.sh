@@ -29,3 +29,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The Julia binding's static check (tests/julia, issue 20): Debian has no Julia, so the test parses
+# bindings/julia with tree-sitter's Julia grammar (WebAssembly) on node. nodejs and npm only when
+# the commands are missing (a NodeSource nodejs already bundles npm and conflicts with Debian's);
+# the two npm packages, pinned, into the git-ignored .tools/node (nothing is fetched at test time).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+node_dir="$(cd "$(dirname "$0")/.." && pwd)/.tools/node"
+node_pkgs=(web-tree-sitter@0.24.7 tree-sitter-julia@0.23.1)
+for p in "${node_pkgs[@]}"; do
+  if ! grep -qs "\"version\": \"${p##*@}\"" "$node_dir/node_modules/${p%@*}/package.json"; then
+    # --ignore-scripts: only the grammar's .wasm is used, its native addon is not built
+    npm install --prefix "$node_dir" --no-audit --no-fund --ignore-scripts --save-exact "${node_pkgs[@]}"
+    break
+  fi
+done
