@@ -3,7 +3,8 @@
  *   onnx_describe MODEL [D0 D1 ...]
  * {"opset", "producer", "ops_read": {op: count} before folding, "ops": {op: count} after,
  *  "inputs"/"outputs": [{"name", "shape"}], "values": {name: {"kind", "dtype", "shape"}}
- *  (shape null when unknown), "initializers": {name: {"dtype", "shape", "sum"}}}.
+ *  (shape null when unknown), "nodes": [{"op", "name", "inputs", "outputs"}] (null: omitted),
+ *  "initializers": {name: {"dtype", "shape", "sum"}}}.
  * A model that cannot be read or shaped: {"error": status, "message": ...} and exit status 1. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,36 @@ static void json_values(const nadi_onnx_model *m) {
   printf("}");
 }
 
+static void json_names(const nadi_onnx_model *m, const int32_t *idx, int32_t n) {
+  printf("[");
+  for (int32_t i = 0; i < n; i++) {
+    printf("%s", i ? ", " : "");
+    if (idx[i] < 0)
+      printf("null");
+    else
+      json_str(m->values[idx[i]].name);
+  }
+  printf("]");
+}
+
+/* [{"op", "name", "inputs", "outputs"}] of the nodes (after folding) */
+static void json_nodes(const nadi_onnx_model *m) {
+  printf("[");
+  for (int32_t k = 0; k < m->n_nodes; k++) {
+    const nadi_onnx_node *n = &m->nodes[k];
+    printf("%s\n  {\"op\": ", k ? "," : "");
+    json_str(n->op);
+    printf(", \"name\": ");
+    json_str(n->name);
+    printf(", \"inputs\": ");
+    json_names(m, n->in, n->n_in);
+    printf(", \"outputs\": ");
+    json_names(m, n->out, n->n_out);
+    printf("}");
+  }
+  printf("]");
+}
+
 static void json_inits(const nadi_onnx_model *m) {
   printf("{");
   int first = 1;
@@ -137,6 +168,8 @@ int main(int argc, char **argv) {
   json_list(m, m->outputs, m->n_outputs);
   printf(",\n\"values\": ");
   json_values(m);
+  printf(",\n\"nodes\": ");
+  json_nodes(m);
   printf(",\n\"initializers\": ");
   json_inits(m);
   printf("}\n");
