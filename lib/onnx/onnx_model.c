@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "io/io.h"
 #include "onnx/onnx.pb-c.h"
@@ -237,20 +238,19 @@ static void raw_elem(nadi_onnx_tensor *t, const uint8_t *p, int64_t k) {
   }
 }
 
-/* The typed field that holds this type's data, as a count and a reader. */
-static nad_status typed_fields(const Onnx__TensorProto *p, nadi_onnx_tensor *t, const char *where,
-                               const nadi_onnx_model *m) {
-  size_t n;
-  switch (t->dtype) {
-  case NADI_ONNX_FLOAT: n = p->n_float_data; break;
-  case NADI_ONNX_DOUBLE: n = p->n_double_data; break;
-  case NADI_ONNX_INT64: n = p->n_int64_data; break;
-  case NADI_ONNX_UINT32: case NADI_ONNX_UINT64: n = p->n_uint64_data; break;
-  default: n = p->n_int32_data; break; /* int32, int16, int8, uint16, uint8, bool, float16 */
+/* Number of values in the typed field that holds data of type t. */
+static size_t typed_count(const Onnx__TensorProto *p, int32_t t) {
+  switch (t) {
+  case NADI_ONNX_FLOAT: return p->n_float_data;
+  case NADI_ONNX_DOUBLE: return p->n_double_data;
+  case NADI_ONNX_INT64: return p->n_int64_data;
+  case NADI_ONNX_UINT32: case NADI_ONNX_UINT64: return p->n_uint64_data;
+  default: return p->n_int32_data; /* int32, int16, int8, uint16, uint8, bool, float16 */
   }
-  if (n != (size_t)t->count)
-    return nadi_fail(NAD_ERR_FORMAT, "%s: %s has %zu values for %lld elements", m->name, where, n,
-                     (long long)t->count);
+}
+
+/* The typed field's values (typed_count(p) == t->count) into t. */
+static void typed_fields(const Onnx__TensorProto *p, nadi_onnx_tensor *t) {
   for (int64_t k = 0; k < t->count; k++)
     switch (t->dtype) {
     case NADI_ONNX_FLOAT: t->f[k] = p->float_data[k]; break;
@@ -260,7 +260,6 @@ static nad_status typed_fields(const Onnx__TensorProto *p, nadi_onnx_tensor *t, 
     case NADI_ONNX_UINT32: case NADI_ONNX_UINT64: t->i[k] = (int64_t)p->uint64_data[k]; break;
     default: t->i[k] = p->int32_data[k]; break;
     }
-  return NAD_OK;
 }
 
 /* Reads the external data of p (keys location, offset, length) into a malloc'ed buffer of
@@ -296,6 +295,13 @@ static nad_status external_bytes(const Onnx__TensorProto *p, const char *base_di
   if (!f)
     return nadi_fail(NAD_ERR_IO, "%s: %s: external data '%s' is missing: %s", m->name, where,
                      path, strerror(errno));
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < off ||
+      (unsigned long long)(sb.st_size - off) < need) {
+    fclose(f);
+    return nadi_fail(NAD_ERR_FORMAT, "%s: %s: external data '%s' is not a file of at least "
+                     "%lld + %zu bytes", m->name, where, path, off, need);
+  }
   uint8_t *b = malloc(need ? need : 1);
   int ok = b && fseeko(f, (off_t)off, SEEK_SET) == 0 && fread(b, 1, need, f) == need;
   fclose(f);
@@ -332,31 +338,30 @@ static nad_status read_tensor(reader *r, const Onnx__TensorProto *p, const char 
       !nadi_mul_ok(count, es, &bytes))
     return nadi_fail(NAD_ERR_FORMAT, "%s: %s has absurd dimensions (negative or more than 2^40 "
                      "elements)", m->name, where);
-  nadi_onnx_tensor *t = nadi_onnx_tensor_new(m, dt, (int32_t)p->n_dims, p->dims);
-  if (!t)
-    return OOM(m);
+  /* the data's length is checked before anything is allocated for it */
+  int external =
+      p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  if (!external && p->has_raw_data && p->raw_data.len != (size_t)bytes)
+    return nadi_fail(NAD_ERR_FORMAT, "%s: %s: raw_data has %zu bytes, %lld expected (%lld "
+                     "elements of %s)", m->name, where, p->raw_data.len, (long long)bytes,
+                     (long long)count, nadi_onnx_dtype_name(dt));
+  if (!external && !p->has_raw_data && typed_count(p, dt) != (size_t)count)
+    return nadi_fail(NAD_ERR_FORMAT, "%s: %s has %zu values for %lld elements", m->name, where,
+                     typed_count(p, dt), (long long)count);
   uint8_t *ext = NULL;
-  const uint8_t *raw = NULL;
-  size_t raw_len = 0;
-  if (p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+  if (external)
     NADI_TRY(external_bytes(p, r->base_dir, (size_t)bytes, where, m, &ext));
-    raw = ext;
-    raw_len = (size_t)bytes;
-  } else if (p->has_raw_data) {
-    raw = p->raw_data.data;
-    raw_len = p->raw_data.len;
-  }
-  if (raw || p->has_raw_data) {
-    if (raw_len != (size_t)bytes)
-      return nadi_fail(NAD_ERR_FORMAT, "%s: %s: raw_data has %zu bytes, %lld expected (%lld "
-                       "elements of %s)", m->name, where, raw_len, (long long)bytes,
-                       (long long)count, nadi_onnx_dtype_name(dt));
-    for (int64_t k = 0; k < count; k++)
-      raw_elem(t, raw + k * es, k);
+  nadi_onnx_tensor *t = nadi_onnx_tensor_new(m, dt, (int32_t)p->n_dims, p->dims);
+  if (!t) {
     free(ext);
-  } else {
-    NADI_TRY(typed_fields(p, t, where, m));
+    return OOM(m);
   }
+  const uint8_t *raw = external ? ext : p->has_raw_data ? p->raw_data.data : NULL;
+  for (int64_t k = 0; raw && k < count; k++)
+    raw_elem(t, raw + k * es, k);
+  if (!raw)
+    typed_fields(p, t);
+  free(ext);
   *out = t;
   return NAD_OK;
 }
@@ -703,6 +708,55 @@ static nad_status read_graph(reader *r, const Onnx__GraphProto *g) {
   return topo_sort(m);
 }
 
+/* ---- nesting depth ----------------------------------------------------------------------- */
+
+#define MAX_DEPTH 64 /* messages within messages: ONNX needs about 8 (subgraphs add some) */
+
+static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = *(*p)++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      return 1;
+  }
+  return 0;
+}
+
+/* 1 when the wire-format message [p, end) of type d nests at most MAX_DEPTH - depth deep.
+ * protobuf-c unpacks recursively without a limit: a crafted file of a few hundred kB nested
+ * thousands deep would exhaust the stack, so the depth is measured first (recursion bounded by
+ * MAX_DEPTH). Malformed bytes answer 1: unpacking refuses them. */
+static int depth_ok(const uint8_t *p, const uint8_t *end, const ProtobufCMessageDescriptor *d,
+                    int depth) {
+  if (depth > MAX_DEPTH)
+    return 0;
+  while (p < end) {
+    uint64_t key, len;
+    if (!varint(&p, end, &key))
+      return 1;
+    switch (key & 7) {
+    case 0: if (!varint(&p, end, &len)) return 1; break;
+    case 1: p += end - p < 8 ? end - p : 8; break;
+    case 5: p += end - p < 4 ? end - p : 4; break;
+    case 2: {
+      if (!varint(&p, end, &len) || len > (uint64_t)(end - p))
+        return 1;
+      const ProtobufCFieldDescriptor *f =
+          key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+                                 : NULL;
+      if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+          !depth_ok(p, p + len, (const ProtobufCMessageDescriptor *)f->descriptor, depth + 1))
+        return 0;
+      p += len;
+      break;
+    }
+    default: return 1; /* groups and invalid wire types: unpacking refuses them */
+    }
+  }
+  return 1;
+}
+
 static nad_status read_proto(const uint8_t *data, size_t len, const char *name,
                              const char *base_dir, nadi_onnx_model *m) {
   m->name = dup_str(m, name);
@@ -710,6 +764,9 @@ static nad_status read_proto(const uint8_t *data, size_t len, const char *name,
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "out of memory reading an ONNX model");
   if (len == 0)
     return nadi_fail(NAD_ERR_FORMAT, "%s: empty file, not an ONNX model", m->name);
+  if (!depth_ok(data, data + len, &onnx__model_proto__descriptor, 0))
+    return nadi_fail(NAD_ERR_FORMAT, "%s: not an ONNX model (messages nested more than %d deep)",
+                     m->name, MAX_DEPTH);
   Onnx__ModelProto *p = onnx__model_proto__unpack(NULL, len, data);
   if (!p)
     return nadi_fail(NAD_ERR_FORMAT, "%s: not an ONNX model (the protobuf encoding is truncated "

@@ -93,6 +93,20 @@ static void test_valid(void) {
   nadi_onnx_model_free(m);
 }
 
+/* Makes deep[*at..] the content of a length-delimited field: the tag and the length (varint)
+ * are written in front of it. */
+static void wrap_front(uint8_t *deep, size_t *at, uint8_t tag) {
+  uint8_t v[10];
+  size_t n = 0, len = 65536 - *at;
+  do {
+    v[n++] = (uint8_t)((len & 0x7f) | (len >= 0x80 ? 0x80 : 0));
+    len >>= 7;
+  } while (len);
+  *at -= n + 1;
+  deep[*at] = tag;
+  memcpy(deep + *at + 1, v, n);
+}
+
 static void test_bytes(void) {
   size_t len;
   uint8_t *b = craft_pack(craft_conv_relu(17), &len);
@@ -121,6 +135,15 @@ static void test_bytes(void) {
   }
   CHECK(refused == 50, "%d of 50 random byte strings refused", refused);
   CHECK(nadi_onnx_read_memory(junk, 0, "empty", NULL, &m) == NAD_ERR_FORMAT, "empty");
+  /* graphs in node attributes in graphs..., 3000 deep (protobuf-c alone would recurse that deep) */
+  static uint8_t deep[65536];
+  size_t at = sizeof deep;
+  static const uint8_t tags[] = {6 << 3 | 2, 5 << 3 | 2, 1 << 3 | 2}; /* g, attribute, node */
+  for (int level = 0; level < 9000; level++)
+    wrap_front(deep, &at, tags[level % 3]);
+  wrap_front(deep, &at, 7 << 3 | 2); /* ModelProto.graph */
+  CHECK(nadi_onnx_read_memory(deep + at, sizeof deep - at, "deep", NULL, &m) == NAD_ERR_FORMAT &&
+        strstr(nad_last_error(), "nested"), "%s", nad_last_error());
   CHECK(nadi_onnx_read_file(nadt_path(dir, "absent.onnx"), &m) == NAD_ERR_IO, "absent file");
   CHECK(strstr(nad_last_error(), "absent.onnx") != NULL, "%s", nad_last_error());
 }
