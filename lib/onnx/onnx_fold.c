@@ -391,18 +391,20 @@ static nad_status ev_unary(const fctx *c, nadi_onnx_tensor **outs) {
 typedef struct evaluator {
   const char *op;
   nad_status (*fn)(const fctx *c, nadi_onnx_tensor **outs);
+  int32_t min_in, max_in; /* inputs [0, min_in) must be present; at most max_in */
 } evaluator;
 
 static const evaluator evaluators[] = {
-  {"Constant", ev_constant}, {"Shape", ev_shape}, {"Size", ev_size},
-  {"ConstantOfShape", ev_constant_of_shape}, {"Range", ev_range},
-  {"Identity", ev_copy}, {"Dropout", ev_copy}, {"Reshape", ev_copy}, {"Flatten", ev_copy},
-  {"Squeeze", ev_copy}, {"Unsqueeze", ev_copy}, {"Cast", ev_cast}, {"Expand", ev_expand},
-  {"Gather", ev_gather}, {"Concat", ev_concat}, {"Slice", ev_slice},
-  {"Transpose", ev_transpose}, {"Where", ev_where},
-  {"Neg", ev_unary}, {"Abs", ev_unary}, {"Sqrt", ev_unary}, {"Floor", ev_unary},
-  {"Ceil", ev_unary}, {"Reciprocal", ev_unary}, {"Not", ev_unary}, {"Relu", ev_unary},
-  {"Sign", ev_unary},
+  {"Constant", ev_constant, 0, 0}, {"Shape", ev_shape, 1, 1}, {"Size", ev_size, 1, 1},
+  {"ConstantOfShape", ev_constant_of_shape, 1, 1}, {"Range", ev_range, 3, 3},
+  {"Identity", ev_copy, 1, 1}, {"Dropout", ev_copy, 1, 3}, {"Reshape", ev_copy, 2, 2},
+  {"Flatten", ev_copy, 1, 1}, {"Squeeze", ev_copy, 1, 2}, {"Unsqueeze", ev_copy, 1, 2},
+  {"Cast", ev_cast, 1, 1}, {"Expand", ev_expand, 2, 2}, {"Gather", ev_gather, 2, 2},
+  {"Concat", ev_concat, 1, 1 << 20}, {"Slice", ev_slice, 3, 5},
+  {"Transpose", ev_transpose, 1, 1}, {"Where", ev_where, 3, 3},
+  {"Neg", ev_unary, 1, 1}, {"Abs", ev_unary, 1, 1}, {"Sqrt", ev_unary, 1, 1},
+  {"Floor", ev_unary, 1, 1}, {"Ceil", ev_unary, 1, 1}, {"Reciprocal", ev_unary, 1, 1},
+  {"Not", ev_unary, 1, 1}, {"Relu", ev_unary, 1, 1}, {"Sign", ev_unary, 1, 1},
 };
 
 nad_status nadi_onnx_fold_node(nadi_onnx_model *m, int32_t k, nadi_onnx_tensor **outs) {
@@ -413,8 +415,17 @@ nad_status nadi_onnx_fold_node(nadi_onnx_model *m, int32_t k, nadi_onnx_tensor *
         return NAD_ERR_UNSUPPORTED;
   if (binary_op(c.n->op) != OP_NONE)
     return ev_binary(&c, outs);
-  for (size_t e = 0; e < sizeof evaluators / sizeof evaluators[0]; e++)
-    if (!strcmp(evaluators[e].op, c.n->op))
-      return evaluators[e].fn(&c, outs);
+  for (size_t e = 0; e < sizeof evaluators / sizeof evaluators[0]; e++) {
+    const evaluator *ev = &evaluators[e];
+    if (strcmp(ev->op, c.n->op) != 0)
+      continue;
+    if (c.n->n_in < ev->min_in || c.n->n_in > ev->max_in)
+      return NAD_ERR_UNSUPPORTED;
+    /* required inputs present (Concat: all of them) */
+    for (int32_t i = 0; i < (ev->fn == ev_concat ? c.n->n_in : ev->min_in); i++)
+      if (c.n->in[i] < 0)
+        return NAD_ERR_UNSUPPORTED;
+    return ev->fn(&c, outs);
+  }
   return NAD_ERR_UNSUPPORTED;
 }

@@ -144,6 +144,9 @@ static int is_compare(const char *op) {
 
 /* Add, Mul, Equal, Where, Max, Sum...: numpy broadcast of every input. */
 static nad_status rule_broadcast(const ctx *c) {
+  int where = !strcmp(c->n->op, "Where");
+  if (c->n->n_in < 1 || (where && c->n->n_in != 3))
+    return fail_at(c, NAD_ERR_FORMAT, "%d inputs", (int)c->n->n_in);
   int32_t n = 0;
   int64_t dims[NADI_ONNX_MAX_DIMS];
   for (int32_t i = 0; i < c->n->n_in; i++) {
@@ -156,9 +159,7 @@ static nad_status rule_broadcast(const ctx *c) {
                      (int)i);
     memcpy(dims, tmp, sizeof tmp);
   }
-  int32_t dt = is_compare(c->n->op)         ? NADI_ONNX_BOOL
-               : !strcmp(c->n->op, "Where") ? in(c, 1)->dtype
-                                            : out_dtype(c);
+  int32_t dt = is_compare(c->n->op) ? NADI_ONNX_BOOL : where ? in(c, 1)->dtype : out_dtype(c);
   return set_out(c, 0, dt, n, dims);
 }
 
@@ -886,6 +887,9 @@ static nad_status try_fold(const ctx *c, int *folded) {
   if (st == NAD_ERR_UNSUPPORTED)
     return NAD_OK;
   NADI_TRY(st);
+  for (int32_t o = 0; o < c->n->n_out; o++)
+    if (!outs[o])
+      return NAD_OK; /* an output the evaluator does not make (a node with extra outputs) */
   for (int32_t o = 0; o < c->n->n_out; o++) {
     nadi_onnx_value *v = &c->m->values[c->n->out[o]];
     v->data = outs[o];

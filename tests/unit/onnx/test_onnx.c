@@ -243,52 +243,6 @@ static void test_external(void) {
   read_expect(external_model("/etc/passwd"), dir, NAD_ERR_FORMAT, (const char *[]){"relative", NULL});
 }
 
-static Onnx__NodeProto *const_node(const char *out, int ndim, const int64_t *dims,
-                                   const int64_t *data, size_t n) {
-  Onnx__AttributeProto **a = craft_alloc(2 * sizeof(void *));
-  a[0] = craft_attr_tensor("value", craft_int_tensor("", ndim, dims, data, n));
-  return craft_node("Constant", out, NULL, (const char *[]){out, NULL}, a);
-}
-
-/* torch.onnx.export's shape idioms on x[2,3,4,5]:
- *   y = Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0), [0]), [-1]))          -> [2, 60]
- *   e = Expand(tok[1,1,4], Where(Equal(tgt, -ones), ones, tgt)), tgt = [2,-1,-1] -> [2, 1, 4]
- *   sl = Slice(Shape(x), [1], [INT64_MAX]) = [3, 4, 5];  r = Range(0, 5, 2) = [0, 2, 4] */
-static Onnx__ModelProto *fold_model(void) {
-  Onnx__GraphProto *g;
-  Onnx__ModelProto *pm = craft_model(17, &g);
-  static const int64_t xd[] = {2, 3, 4, 5}, one[] = {1}, three[] = {3}, tokd[] = {1, 1, 4};
-  static const int64_t zero[] = {0}, m1[] = {-1}, tgt[] = {2, -1, -1}, big[] = {INT64_MAX};
-  static const int64_t five[] = {5}, two[] = {2};
-  CRAFT_LIST(input, craft_vi("x", 1, 4, xd));
-  CRAFT_LIST(initializer, craft_int_tensor("ax0", 1, one, zero, 1),
-             craft_float_tensor("tok", 3, tokd, (const float[]){1, 2, 3, 4}),
-             craft_int_tensor("r0", 0, NULL, zero, 1), craft_int_tensor("r1", 0, NULL, five, 1),
-             craft_int_tensor("r2", 0, NULL, two, 1));
-  Onnx__AttributeProto **cat = craft_alloc(2 * sizeof(void *)), **cos = craft_alloc(2 * sizeof(void *));
-  cat[0] = craft_attr_int("axis", 0);
-  cos[0] = craft_attr_tensor("value", craft_int_tensor("", 1, one, one, 1));
-  CRAFT_LIST(node,
-    craft_node("Shape", "shape", (const char *[]){"x", NULL}, (const char *[]){"s", NULL}, NULL),
-    const_node("i0", 0, NULL, zero, 1), const_node("c", 1, one, m1, 1),
-    craft_node("Gather", "gather", (const char *[]){"s", "i0", NULL}, (const char *[]){"n", NULL}, NULL),
-    craft_node("Unsqueeze", "unsq", (const char *[]){"n", "ax0", NULL}, (const char *[]){"n1", NULL}, NULL),
-    craft_node("Concat", "cat", (const char *[]){"n1", "c", NULL}, (const char *[]){"shp", NULL}, cat),
-    craft_node("Reshape", "reshape", (const char *[]){"x", "shp", NULL}, (const char *[]){"y", NULL}, NULL),
-    const_node("three", 1, one, three, 1), const_node("tgt", 1, three, tgt, 3),
-    const_node("m1", 0, NULL, m1, 1),
-    craft_node("ConstantOfShape", "cos", (const char *[]){"three", NULL}, (const char *[]){"ones", NULL}, cos),
-    craft_node("Mul", "mul", (const char *[]){"ones", "m1", NULL}, (const char *[]){"neg", NULL}, NULL),
-    craft_node("Equal", "eq", (const char *[]){"tgt", "neg", NULL}, (const char *[]){"eq", NULL}, NULL),
-    craft_node("Where", "where", (const char *[]){"eq", "ones", "tgt", NULL}, (const char *[]){"shape2", NULL}, NULL),
-    craft_node("Expand", "expand", (const char *[]){"tok", "shape2", NULL}, (const char *[]){"e", NULL}, NULL),
-    const_node("st", 1, one, one, 1), const_node("en", 1, one, big, 1),
-    craft_node("Slice", "slice", (const char *[]){"s", "st", "en", NULL}, (const char *[]){"sl", NULL}, NULL),
-    craft_node("Range", "range", (const char *[]){"r0", "r1", "r2", NULL}, (const char *[]){"r", NULL}, NULL));
-  CRAFT_LIST(output, craft_vi("y", 1, 0, NULL), craft_vi("e", 1, 0, NULL));
-  return pm;
-}
-
 /* value `name` is a constant with exactly the n int64s given */
 static int const_is(const nadi_onnx_model *m, const char *name, const int64_t *want, int64_t n) {
   const nadi_onnx_value *v = value(m, name);
@@ -302,7 +256,7 @@ static int const_is(const nadi_onnx_model *m, const char *name, const int64_t *w
 
 static void test_fold(void) {
   size_t len;
-  uint8_t *b = craft_pack(fold_model(), &len);
+  uint8_t *b = craft_pack(craft_fold_model(), &len);
   nadi_onnx_model *m = NULL;
   CHECK(nadi_onnx_read_memory(b, len, "fold", NULL, &m) == NAD_OK, "%s", nad_last_error());
   if (!m)
