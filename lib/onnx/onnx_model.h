@@ -178,8 +178,9 @@ nad_status nadi_onnx_slice_plan(const nadi_onnx_model *m, int32_t k, int64_t *st
 
 /* Evaluate node k of m on constant inputs (every non-omitted input has data; Shape and Size
  * need only a known input shape) into new tensors outs[0..n_out), whose shapes are those the
- * shape rules gave the output values. Returns NAD_OK; NAD_ERR_UNSUPPORTED when the operator does not fold
- * (not an error: the caller leaves it); other statuses are errors with their message. */
+ * shape rules gave the output values. Returns NAD_OK; NAD_ERR_UNSUPPORTED when the operator
+ * does not fold (not an error: the caller leaves it); other statuses are errors with their
+ * message. */
 nad_status nadi_onnx_fold_node(nadi_onnx_model *m, int32_t k, nadi_onnx_tensor **outs);
 
 #endif

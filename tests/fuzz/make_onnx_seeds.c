@@ -21,7 +21,8 @@ int main(int argc, char **argv) {
   if (argc != 3)
     return fprintf(stderr, "usage: make_onnx_seeds CONV_RELU FOLD\n"), 2;
   /* conv_relu with its own shape; fold with input 1x(1+1)x... ignored rank: own shape */
-  int ok = write_seed(argv[1], 0x00, craft_conv_relu(17)) && write_seed(argv[2], 0x00, craft_fold_model());
+  int ok = write_seed(argv[1], 0x00, craft_conv_relu(17)) &&
+           write_seed(argv[2], 0x00, craft_fold_model());
   craft_free_all();
   return ok ? 0 : 1;
 }

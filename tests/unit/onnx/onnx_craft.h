@@ -68,8 +68,8 @@ static inline Onnx__ValueInfoProto *craft_vi(const char *name, int32_t elem, int
 }
 
 /* A float tensor with raw_data (count floats from data, or zeros when data is NULL). */
-static inline Onnx__TensorProto *craft_float_tensor(const char *name, int ndim,
-                                                    const int64_t *dims, const float *data) {
+static inline Onnx__TensorProto *craft_float_tensor(const char *name, int ndim, const int64_t *dims,
+                                                    const float *data) {
   Onnx__TensorProto *t = craft_alloc(sizeof *t);
   onnx__tensor_proto__init(t);
   t->name = craft_str(name);
@@ -216,16 +216,17 @@ static inline Onnx__ModelProto *craft_conv_relu(int64_t opset) {
   CRAFT_LIST(initializer, craft_float_tensor("w", 4, wd, w), craft_float_tensor("b", 1, bd, b));
   Onnx__AttributeProto **attrs = craft_alloc(2 * sizeof(void *));
   attrs[0] = craft_attr_ints("pads", pads, 4);
-  CRAFT_LIST(node, craft_node("Conv", "conv", (const char *[]){"x", "w", "b", NULL},
-                              (const char *[]){"c", NULL}, attrs),
-             craft_node("Relu", "relu", (const char *[]){"c", NULL},
-                        (const char *[]){"y", NULL}, NULL));
+  CRAFT_LIST(
+      node,
+      craft_node("Conv", "conv", (const char *[]){"x", "w", "b", NULL}, (const char *[]){"c", NULL},
+                 attrs),
+      craft_node("Relu", "relu", (const char *[]){"c", NULL}, (const char *[]){"y", NULL}, NULL));
   CRAFT_LIST(output, craft_vi("y", 1, 0, NULL));
   return m;
 }
 
 static inline Onnx__NodeProto *craft_const_node(const char *out, int ndim, const int64_t *dims,
-                                   const int64_t *data, size_t n) {
+                                                const int64_t *data, size_t n) {
   Onnx__AttributeProto **a = craft_alloc(2 * sizeof(void *));
   a[0] = craft_attr_tensor("value", craft_int_tensor("", ndim, dims, data, n));
   return craft_node("Constant", out, NULL, (const char *[]){out, NULL}, a);
@@ -246,26 +247,39 @@ static inline Onnx__ModelProto *craft_fold_model(void) {
              craft_float_tensor("tok", 3, tokd, (const float[]){1, 2, 3, 4}),
              craft_int_tensor("r0", 0, NULL, zero, 1), craft_int_tensor("r1", 0, NULL, five, 1),
              craft_int_tensor("r2", 0, NULL, two, 1));
-  Onnx__AttributeProto **cat = craft_alloc(2 * sizeof(void *)), **cos = craft_alloc(2 * sizeof(void *));
+  Onnx__AttributeProto **cat = craft_alloc(2 * sizeof(void *)),
+                       **cos = craft_alloc(2 * sizeof(void *));
   cat[0] = craft_attr_int("axis", 0);
   cos[0] = craft_attr_tensor("value", craft_int_tensor("", 1, one, one, 1));
-  CRAFT_LIST(node,
-    craft_node("Shape", "shape", (const char *[]){"x", NULL}, (const char *[]){"s", NULL}, NULL),
-    craft_const_node("i0", 0, NULL, zero, 1), craft_const_node("c", 1, one, m1, 1),
-    craft_node("Gather", "gather", (const char *[]){"s", "i0", NULL}, (const char *[]){"n", NULL}, NULL),
-    craft_node("Unsqueeze", "unsq", (const char *[]){"n", "ax0", NULL}, (const char *[]){"n1", NULL}, NULL),
-    craft_node("Concat", "cat", (const char *[]){"n1", "c", NULL}, (const char *[]){"shp", NULL}, cat),
-    craft_node("Reshape", "reshape", (const char *[]){"x", "shp", NULL}, (const char *[]){"y", NULL}, NULL),
-    craft_const_node("three", 1, one, three, 1), craft_const_node("tgt", 1, three, tgt, 3),
-    craft_const_node("m1", 0, NULL, m1, 1),
-    craft_node("ConstantOfShape", "cos", (const char *[]){"three", NULL}, (const char *[]){"ones", NULL}, cos),
-    craft_node("Mul", "mul", (const char *[]){"ones", "m1", NULL}, (const char *[]){"neg", NULL}, NULL),
-    craft_node("Equal", "eq", (const char *[]){"tgt", "neg", NULL}, (const char *[]){"eq", NULL}, NULL),
-    craft_node("Where", "where", (const char *[]){"eq", "ones", "tgt", NULL}, (const char *[]){"shape2", NULL}, NULL),
-    craft_node("Expand", "expand", (const char *[]){"tok", "shape2", NULL}, (const char *[]){"e", NULL}, NULL),
-    craft_const_node("st", 1, one, one, 1), craft_const_node("en", 1, one, big, 1),
-    craft_node("Slice", "slice", (const char *[]){"s", "st", "en", NULL}, (const char *[]){"sl", NULL}, NULL),
-    craft_node("Range", "range", (const char *[]){"r0", "r1", "r2", NULL}, (const char *[]){"r", NULL}, NULL));
+  CRAFT_LIST(
+      node,
+      craft_node("Shape", "shape", (const char *[]){"x", NULL}, (const char *[]){"s", NULL}, NULL),
+      craft_const_node("i0", 0, NULL, zero, 1), craft_const_node("c", 1, one, m1, 1),
+      craft_node("Gather", "gather", (const char *[]){"s", "i0", NULL}, (const char *[]){"n", NULL},
+                 NULL),
+      craft_node("Unsqueeze", "unsq", (const char *[]){"n", "ax0", NULL},
+                 (const char *[]){"n1", NULL}, NULL),
+      craft_node("Concat", "cat", (const char *[]){"n1", "c", NULL}, (const char *[]){"shp", NULL},
+                 cat),
+      craft_node("Reshape", "reshape", (const char *[]){"x", "shp", NULL},
+                 (const char *[]){"y", NULL}, NULL),
+      craft_const_node("three", 1, one, three, 1), craft_const_node("tgt", 1, three, tgt, 3),
+      craft_const_node("m1", 0, NULL, m1, 1),
+      craft_node("ConstantOfShape", "cos", (const char *[]){"three", NULL},
+                 (const char *[]){"ones", NULL}, cos),
+      craft_node("Mul", "mul", (const char *[]){"ones", "m1", NULL}, (const char *[]){"neg", NULL},
+                 NULL),
+      craft_node("Equal", "eq", (const char *[]){"tgt", "neg", NULL}, (const char *[]){"eq", NULL},
+                 NULL),
+      craft_node("Where", "where", (const char *[]){"eq", "ones", "tgt", NULL},
+                 (const char *[]){"shape2", NULL}, NULL),
+      craft_node("Expand", "expand", (const char *[]){"tok", "shape2", NULL},
+                 (const char *[]){"e", NULL}, NULL),
+      craft_const_node("st", 1, one, one, 1), craft_const_node("en", 1, one, big, 1),
+      craft_node("Slice", "slice", (const char *[]){"s", "st", "en", NULL},
+                 (const char *[]){"sl", NULL}, NULL),
+      craft_node("Range", "range", (const char *[]){"r0", "r1", "r2", NULL},
+                 (const char *[]){"r", NULL}, NULL));
   CRAFT_LIST(output, craft_vi("y", 1, 0, NULL), craft_vi("e", 1, 0, NULL));
   return pm;
 }

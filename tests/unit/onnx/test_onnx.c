@@ -143,7 +143,8 @@ static void test_bytes(void) {
     wrap_front(deep, &at, tags[level % 3]);
   wrap_front(deep, &at, 7 << 3 | 2); /* ModelProto.graph */
   CHECK(nadi_onnx_read_memory(deep + at, sizeof deep - at, "deep", NULL, &m) == NAD_ERR_FORMAT &&
-        strstr(nad_last_error(), "nested"), "%s", nad_last_error());
+            strstr(nad_last_error(), "nested"),
+        "%s", nad_last_error());
   CHECK(nadi_onnx_read_file(nadt_path(dir, "absent.onnx"), &m) == NAD_ERR_IO, "absent file");
   CHECK(strstr(nad_last_error(), "absent.onnx") != NULL, "%s", nad_last_error());
 }
@@ -157,8 +158,8 @@ static void test_graph_errors(void) {
   Onnx__ModelProto *pm = craft_conv_relu(17);
   Onnx__GraphProto *g = pm->graph;
   g->node[1]->input[0] = craft_str("d");
-  Onnx__NodeProto *back = craft_node("Relu", "back", (const char *[]){"y", NULL},
-                                     (const char *[]){"d", NULL}, NULL);
+  Onnx__NodeProto *back =
+      craft_node("Relu", "back", (const char *[]){"y", NULL}, (const char *[]){"d", NULL}, NULL);
   CRAFT_LIST(node, g->node[0], g->node[1], back);
   read_expect(pm, NULL, NAD_ERR_FORMAT, (const char *[]){"cycle", "(Relu)", NULL});
   /* undefined input, duplicate output */
@@ -180,7 +181,8 @@ static void test_graph_errors(void) {
   uint8_t *b = craft_pack(pm, &len);
   nadi_onnx_model *m = NULL;
   CHECK(nadi_onnx_read_memory(b, len, "swapped", NULL, &m) == NAD_OK, "%s", nad_last_error());
-  EXPECT(m && !strcmp(m->nodes[0].op, "Conv") && m->values[nadi_onnx_find_value(m, "y")].producer == 1);
+  EXPECT(m && !strcmp(m->nodes[0].op, "Conv") &&
+         m->values[nadi_onnx_find_value(m, "y")].producer == 1);
   nadi_onnx_model_free(m);
 }
 
@@ -230,7 +232,8 @@ static void test_external(void) {
   nadi_onnx_model *m = NULL;
   CHECK(nadi_onnx_read_file(path, &m) == NAD_ERR_IO, "missing external data");
   CHECK(strstr(nad_last_error(), "ext.onnx") && strstr(nad_last_error(), "b.bin") &&
-        strstr(nad_last_error(), "missing"), "%s", nad_last_error());
+            strstr(nad_last_error(), "missing"),
+        "%s", nad_last_error());
   write_bytes(nadt_path(dir, "b.bin"), (const float[]){1, 2, 3}, 12);
   CHECK(nadi_onnx_read_file(path, &m) == NAD_ERR_FORMAT, "short external data");
   write_bytes(nadt_path(dir, "b.bin"), (const float[]){1, 2, 3, 4.5f}, 16);
@@ -240,7 +243,8 @@ static void test_external(void) {
   nadi_onnx_model_free(m);
   read_expect(external_model("b.bin"), NULL, NAD_ERR_IO, (const char *[]){"memory", NULL});
   read_expect(external_model("../b.bin"), dir, NAD_ERR_FORMAT, (const char *[]){"'..'", NULL});
-  read_expect(external_model("/etc/passwd"), dir, NAD_ERR_FORMAT, (const char *[]){"relative", NULL});
+  read_expect(external_model("/etc/passwd"), dir, NAD_ERR_FORMAT,
+              (const char *[]){"relative", NULL});
 }
 
 /* value `name` is a constant with exactly the n int64s given */
@@ -263,13 +267,14 @@ static void test_fold(void) {
     return;
   EXPECT(m->n_nodes == 19);
   CHECK(nadi_onnx_infer_shapes(m, NULL, 0) == NAD_OK, "%s", nad_last_error());
-  CHECK(m->n_nodes == 2 && !strcmp(m->nodes[0].op, "Reshape") &&
-        !strcmp(m->nodes[1].op, "Expand"), "%d nodes left", (int)m->n_nodes);
+  CHECK(m->n_nodes == 2 && !strcmp(m->nodes[0].op, "Reshape") && !strcmp(m->nodes[1].op, "Expand"),
+        "%d nodes left", (int)m->n_nodes);
   EXPECT(const_is(m, "s", (const int64_t[]){2, 3, 4, 5}, 4));
   EXPECT(const_is(m, "n", (const int64_t[]){2}, 1) && value(m, "n")->ndim == 0);
   EXPECT(const_is(m, "shp", (const int64_t[]){2, -1}, 2));
   EXPECT(const_is(m, "shape2", (const int64_t[]){2, 1, 1}, 3));
-  EXPECT(const_is(m, "eq", (const int64_t[]){0, 1, 1}, 3) && value(m, "eq")->dtype == NADI_ONNX_BOOL);
+  EXPECT(const_is(m, "eq", (const int64_t[]){0, 1, 1}, 3) &&
+         value(m, "eq")->dtype == NADI_ONNX_BOOL);
   EXPECT(const_is(m, "sl", (const int64_t[]){3, 4, 5}, 3));
   EXPECT(const_is(m, "r", (const int64_t[]){0, 2, 4}, 3));
   const nadi_onnx_value *y = value(m, "y"), *e = value(m, "e"), *tok = value(m, "tok");
