@@ -148,7 +148,8 @@ const char *nadi_onnx_dtype_name(int32_t dtype);
  * removed from m->nodes (node indices change; producers are renumbered). Float parameters are
  * never folded. Folding bakes the input shape in: calling it again with the same shape changes
  * nothing, with another one is NAD_ERR_MISUSE (read the model again). NAD_ERR_SHAPE (naming
- * the node) when inputs do not fit an operator, NAD_ERR_FORMAT for invalid attributes. */
+ * the node) when inputs do not fit an operator, NAD_ERR_FORMAT for invalid attributes; after
+ * a failure the model is only fit for nadi_onnx_model_free. */
 nad_status nadi_onnx_infer_shapes(nadi_onnx_model *m, const int64_t *input_shape, int32_t ndim);
 
 /* ---- shared by onnx_shape.c and onnx_fold.c ---------------------------------------------- */

@@ -293,6 +293,57 @@ static void test_fold(void) {
   nadi_onnx_model_free(m);
 }
 
+/* an input dimension named in the file ("N") is resolved by the shape given, else refused */
+static void test_symbolic(void) {
+  Onnx__ModelProto *pm = craft_conv_relu(17);
+  pm->graph->input[0]->type->tensor_type->shape->dim[0]->value_case =
+      ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+  pm->graph->input[0]->type->tensor_type->shape->dim[0]->dim_param = craft_str("batch");
+  size_t len;
+  uint8_t *b = craft_pack(pm, &len);
+  nadi_onnx_model *m = NULL;
+  CHECK(nadi_onnx_read_memory(b, len, "sym.onnx", NULL, &m) == NAD_OK, "%s", nad_last_error());
+  const nadi_onnx_value *x = m ? value(m, "x") : NULL;
+  EXPECT(x && x->dims[0] == -1 && x->sym[0] && !strcmp(x->sym[0], "batch") && x->dims[1] == 3);
+  CHECK(nadi_onnx_infer_shapes(m, NULL, 0) == NAD_ERR_SHAPE &&
+            strstr(nad_last_error(), "'batch'") && strstr(nad_last_error(), "sym.onnx"),
+        "%s", nad_last_error());
+  nadi_onnx_model_free(m);
+  CHECK(nadi_onnx_read_memory(b, len, "sym.onnx", NULL, &m) == NAD_OK, "%s", nad_last_error());
+  CHECK(nadi_onnx_infer_shapes(m, (const int64_t[]){5, 3, 8, 8}, 4) == NAD_OK, "%s",
+        nad_last_error());
+  EXPECT(value(m, "y")->dims[0] == 5);
+  nadi_onnx_model_free(m);
+}
+
+#ifdef NADI_ALLOC_FAIL
+/* -Dalloc_fail=true: the k-th allocation of reading and folding fails, for every k; each must
+ * come back as NAD_ERR_OUT_OF_MEMORY with nothing leaked (the ASan pass checks). The arena
+ * makes it few: model, arena, hash, one block. */
+static void test_alloc_fail(void) {
+  size_t len;
+  uint8_t *b = craft_pack(craft_fold_model(), &len);
+  int64_t k = 1, wrong = 0;
+  for (;; k++) {
+    nadi_onnx_model *m = NULL;
+    nadi_alloc_fail_at(k);
+    nad_status st = nadi_onnx_read_memory(b, len, "fold", NULL, &m);
+    if (st == NAD_OK)
+      st = nadi_onnx_infer_shapes(m, NULL, 0);
+    int64_t calls = nadi_alloc_calls();
+    nadi_alloc_fail_at(0);
+    nadi_onnx_model_free(m);
+    if (calls < k) {
+      CHECK(st == NAD_OK, "clean run: %s", nad_last_error());
+      break;
+    }
+    wrong += st != NAD_ERR_OUT_OF_MEMORY;
+  }
+  CHECK(wrong == 0 && k > 4, "%lld of %lld failed allocations not reported as out of memory",
+        (long long)wrong, (long long)k - 1);
+}
+#endif
+
 int main(void) {
   nadt_scratch_dir(dir, sizeof dir, "test-onnx");
   test_valid();
@@ -301,6 +352,10 @@ int main(void) {
   test_tensor_errors();
   test_external();
   test_fold();
+  test_symbolic();
+#ifdef NADI_ALLOC_FAIL
+  test_alloc_fail();
+#endif
   craft_free_all();
   nadt_remove_dir(dir);
   return check_summary();
