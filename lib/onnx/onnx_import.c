@@ -323,12 +323,14 @@ static nad_status op_concat(imp *c, const nadi_onnx_node *n) {
 }
 
 /* Identity, and Dropout in inference: the output is the input. torch also aliases equal
- * initializers through Identity: the output is then that initializer, under its name. */
+ * initializers through Identity (ViT: encoder.ln.bias = Identity(conv_proj.bias), both zeros
+ * when exported): the output is then a constant with the initializer's values under its OWN
+ * name, so that it stays a tensor of its own (named as its module's state_dict key). */
 static nad_status op_pass(imp *c, const nadi_onnx_node *n) {
   const nadi_onnx_value *v = input_value(c, n, 0);
   if (v && v->data && c->node_of[n->in[0]] == NO_NODE && n->n_out >= 1 && n->out[0] >= 0) {
     nadi_onnx_value *y = &c->m->values[n->out[0]];
-    y->data = v->data, y->name = v->name, y->is_param = v->is_param;
+    y->data = v->data, y->is_param = v->is_param;
     return NAD_OK;
   }
   int32_t x = NADI_INPUT_NODE;
