@@ -11,7 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tests/unit/estimator/synth_cov.h"
+#include "../tests/unit/linalg/synth_cov.h"
+#include "linalg/linalg.h"
 #include "bench.h"
 
 static double cpu(void) { return (double)clock() / CLOCKS_PER_SEC; }

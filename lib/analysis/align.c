@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
-#include "estimator/estimator.h"
+#include "core/lapack.h"
 
 #define ALIGN_BLOCK 256 /* samples per dsyrk of the within-class scatter */
 

@@ -3,7 +3,8 @@
 #include <math.h>
 
 #include "api/api.h"
-#include "estimator/estimator.h"
+#include "estimator/stats.h"
+#include "linalg/linalg.h"
 
 nad_status nad_spectrum_from_nads(const float *nads, const double *eigenvalues, int64_t count,
                                   int64_t c, int64_t h, int64_t w, double *dst, size_t dst_len) {

@@ -1,10 +1,11 @@
-/* Public façade of datasets: validation and messages; the work is in lib/train/dataset.c. */
+/* Public façade of datasets: validation and messages; the work is in lib/data/
+ * (body.c, separable.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "train/train.h"
+#include "data/data.h"
 
 nad_status nadi_check_sample_shape(const char *fn, int64_t c, int64_t h, int64_t w, int64_t *d) {
   NADI_CHECK(c >= 1 && h >= 1 && w >= 1, NAD_ERR_INVALID_ARG,

@@ -1,5 +1,5 @@
 /* Public façade of directions (Fourier basis vectors, random unit vectors): validation and
- * messages; the work is in lib/train/direction.c. */
+ * messages; the work is in lib/train/fourier.c. */
 #include "api/api.h"
 #include "train/train.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 #include "data/data.h"
 #include "io/io.h"
 

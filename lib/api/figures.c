@@ -1,10 +1,10 @@
-/* Public figures: argument validation in front of lib/io (figure.h). */
+/* Public figures: argument validation in front of lib/figure (figure.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
-#include "io/figure.h"
+#include "figure/figure.h"
 
 #define MAX_SIDE 8192 /* h, w and counts: far above any figure that fits 32767 points */
 

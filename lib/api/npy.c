@@ -1,4 +1,4 @@
-/* Public .npy entry points: argument validation in front of lib/io/npy.c. */
+/* Public .npy entry points: argument validation in front of lib/io/npy_format.c. */
 #include "core/core.h"
 #include "io/io.h"
 

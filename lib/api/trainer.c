@@ -1,5 +1,5 @@
 /* Public façade of the trainer: handle lifecycle, its options (rows in lib/api/options.c),
- * validation and call order. The loop is in lib/train/trainer.c. */
+ * validation and call order. The loop is in lib/train/loop.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

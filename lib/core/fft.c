@@ -70,6 +70,7 @@ nad_status nadi_fft_r2c_2d(int64_t h, int64_t w, const float *in, float *out) {
 }
 
 struct nadi_fft2d {
+  int64_t h, w;
   double *in;
   fftw_complex *out;
   fftw_plan plan;
@@ -94,6 +95,8 @@ nad_status nadi_fft2d_create(int64_t h, int64_t w, nadi_fft2d **out) {
   NADI_TRY(check_dims(h, w, &half));
   nadi_fft2d *f = nadi_calloc(1, sizeof *f);
   if (f) {
+    f->h = h;
+    f->w = w;
     f->in = nadi_alloc((size_t)(h * w), sizeof(double));
     f->out = nadi_alloc((size_t)half, sizeof(fftw_complex));
   }
@@ -114,9 +117,20 @@ nad_status nadi_fft2d_create(int64_t h, int64_t w, nadi_fft2d **out) {
   return NAD_OK;
 }
 
-double *nadi_fft2d_input(nadi_fft2d *f) { return f->in; }
-const double *nadi_fft2d_output(const nadi_fft2d *f) { return (const double *)f->out; }
-void nadi_fft2d_execute(nadi_fft2d *f) { fftw_execute(f->plan); }
+const double *nadi_fft2d_forward(nadi_fft2d *f, const double *x) {
+  memcpy(f->in, x, (size_t)(f->h * f->w) * sizeof(double));
+  fftw_execute(f->plan);
+  return (const double *)f->out;
+}
+
+void nadi_fft2d_power(nadi_fft2d *f, const float *x, double weight, double *half) {
+  for (int64_t i = 0; i < f->h * f->w; i++)
+    f->in[i] = (double)x[i];
+  fftw_execute(f->plan);
+  const double *z = (const double *)f->out;
+  for (int64_t i = 0; i < f->h * (f->w / 2 + 1); i++)
+    half[i] += weight * (z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1]);
+}
 
 void nadi_fft_unfold_half(const double *half, int64_t h, int64_t w, double *dst) {
   const int64_t wc = w / 2 + 1;

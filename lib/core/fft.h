@@ -22,17 +22,21 @@ nad_status nadi_fft_c2r_2d(int64_t h, int64_t w, const float *in, float *out);
  * interleaved (re, im) floats, X[ky][kx] = Σ x[y][x] e^{−2πi(ky·y/h + kx·x/w)}. */
 nad_status nadi_fft_r2c_2d(int64_t h, int64_t w, const float *in, float *out);
 
-/* A reusable double-precision real-to-complex 2-D transform (the covariance spectrum runs
- * h·w of them, so it plans once). Planned at create under the lock; execute runs unlocked. */
+/* A reusable double-precision real-to-complex 2-D transform of h×w planes (the spectra run
+ * many of them, so it plans once). Planned at create under the lock; transforms run unlocked.
+ * One nadi_fft2d serves one thread at a time. */
 typedef struct nadi_fft2d nadi_fft2d;
 nad_status nadi_fft2d_create(int64_t h, int64_t w, nadi_fft2d **out);
 void nadi_fft2d_destroy(nadi_fft2d *f); /* NULL: no-op */
-/* The h×w input plane to fill before each execute. */
-double *nadi_fft2d_input(nadi_fft2d *f);
-/* After execute: h × (w/2 + 1) complex values as interleaved (re, im) doubles,
- * X[ky][kx] = Σ x[y][x] e^{−2πi(ky·y/h + kx·x/w)}. */
-const double *nadi_fft2d_output(const nadi_fft2d *f);
-void nadi_fft2d_execute(nadi_fft2d *f);
+/* DFT of the real h×w plane x (x may not alias the transform's buffers): h × (w/2 + 1) complex
+ * values as interleaved (re, im) doubles, X[ky][kx] = Σ x[y][x] e^{−2πi(ky·y/h + kx·x/w)}, valid
+ * until the next transform with f. */
+const double *nadi_fft2d_forward(nadi_fft2d *f, const double *x);
+/* The power |X|² of the real h×w plane x (floats): half[i] += weight · |X_i|² over the
+ * h × (w/2 + 1) half plane (the other half is the value at −f: nadi_fft_unfold_half). The one place that
+ * computes a plane's power: the figures (weight 1 on a zeroed half) and the spectrum of
+ * eigenpairs (weight λ_i, summed over the NADs). */
+void nadi_fft2d_power(nadi_fft2d *f, const float *x, double weight, double *half);
 
 /* The full h×w plane of a real input's power (or any even function of the frequency) from its
  * h × (w/2 + 1) half, fftshifted (frequency 0 at (h/2, w/2)): the other half is the value at

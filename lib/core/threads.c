@@ -1,7 +1,8 @@
 /* Thread counts, and a fixed set of worker threads that run one job at a time (one training
- * batch, one evaluation slice): the caller publishes the job under the lock and bumps a generation counter; every
- * worker runs it once and counts itself done. Started once per fit, so no thread is created per
- * batch and none outlives the call. */
+ * batch, one evaluation slice, one round of the estimator's networks): the caller publishes the
+ * job under the lock and bumps a generation counter; every worker runs it once and counts itself
+ * done. Started once per fit or estimator run, so no thread is created per batch and none
+ * outlives the call. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,5 +1,6 @@
 /* Threads (lib/core/threads.c): how many to use, and a fixed set of worker threads that run one
- * job at a time. Never installed. */
+ * job at a time: the one thread mechanism of the library (the trainer and the estimator run on
+ * it). Never installed. */
 #ifndef NADI_THREADS_H
 #define NADI_THREADS_H
 

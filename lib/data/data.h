@@ -1,13 +1,14 @@
-/* Labelled image datasets: the dataset body, the loaders of real data and the transformations
+/* Labelled image datasets: the dataset body, D(v), the loaders of real data and the transformations
  * (resize, normalise, subset, poison). Never installed.
  *
  * Who does what:
- *   dataset.c    the body of nad_dataset: allocation, reference counting
+ *   body.c       the body of nad_dataset: allocation, reference counting
+ *   separable.c  the linearly separable distribution D(v) of the paper
  *   transform.c  placing an image into a sample (scale, zero-pad, centre-crop), resize,
  *                normalise, subset, per-channel statistics, class counts
  *   idx.c        IDX files (MNIST family): header checks, images + labels into a dataset
  *   cifar10.c    CIFAR-10 binary batches
- *   npy_data.c   .npy images + labels (through the header parser of lib/io/npy.c)
+ *   npy_data.c   .npy images + labels (through the header parser of lib/io/npy_format.c)
  *   source.c     the source names (fashion-mnist, idx:DIR, cifar10:DIR, npy:...) → files of
  *                a split → one of the loaders
  *   poison.c     NAD carriers and the poisoned training set (the paper's Section 4)
@@ -25,7 +26,7 @@
 /* Classes a dataset may have (labels 0 .. NADI_MAX_CLASSES − 1). */
 #define NADI_MAX_CLASSES 65536
 
-/* ---- the dataset body (dataset.c) ------------------------------------------------------------ */
+/* ---- the dataset body (body.c) --------------------------------------------------------------- */
 
 /* A labelled dataset: immutable once built, shared between threads and trainers. */
 struct nad_dataset {
@@ -40,6 +41,13 @@ struct nad_dataset {
 nad_status nadi_dataset_alloc(int64_t n, int64_t c, int64_t h, int64_t w, nad_dataset **out);
 const nad_dataset *nadi_dataset_retain(const nad_dataset *d);
 void nadi_dataset_release(const nad_dataset *d); /* frees at the last reference */
+
+/* ---- D(v) (separable.c) ----------------------------------------------------------------------- */
+
+/* D(v) as the reference generates it, into an allocated dataset: v is unit norm (d floats).
+ * Sample i draws its noise from the stream (seed, i), so the data do not depend on threads. */
+void nadi_dataset_fill_linear(nad_dataset *ds, const float *v, double epsilon, double sigma,
+                              uint64_t seed);
 
 /* ---- transformations (transform.c) ----------------------------------------------------------- */
 

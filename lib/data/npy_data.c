@@ -1,5 +1,5 @@
 /* A dataset from two .npy files: images N×H×W or N×C×H×W (uint8, float32 or float64) and a
- * vector of N integer labels. The header is parsed by lib/io/npy.c (reading the bytes in
+ * vector of N integer labels. The header is parsed by lib/io/npy_format.c (reading the bytes in
  * memory through fmemopen); the data size is checked against the true length of the file,
  * every label and every float value before the dataset is allocated. */
 #include <float.h>

@@ -9,7 +9,7 @@
  * doubles; the N×D response matrix never exists. */
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "estimator/stats.h"
 
 nad_status nadi_acc_init(nadi_acc *a, int64_t d) {
   memset(a, 0, sizeof *a);

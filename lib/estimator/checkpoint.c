@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 #include "io/io.h"
 
 #define CKPT_VERSION 3u

@@ -11,7 +11,7 @@
  * takes the top K <= L of the merged one. */
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 
 int nadi_halves_ready(const nad_estimator *e) {
   return e->sketch ? e->sk[0].d != 0 : e->half[0].d != 0;

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "core/threads.h"
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 
 /* Smallest batch worth keeping all threads busy for: below it the GEMMs are too thin to pay
  * their overhead, and one network less costs less. */
@@ -137,7 +137,7 @@ nad_status nadi_estimator_plan(const nad_estimator *e, int64_t jobs, nadi_plan *
   const double slot_bytes = 8.0 * (double)d, fixed = halves + 4.0 * (double)d + 1048576.0;
   int found = 0;
   for (int64_t w = workers; w >= 1 && !found && st == NAD_OK; w--) {
-    const double slots = (double)(w > 1 ? 2 * w + 2 : 1) * slot_bytes;
+    const double slots = (double)nadi_run_slots(w) * slot_bytes;
     for (int64_t c = 0; c < n_cand && st == NAD_OK; c++) {
       if (w > 1 && cand[c] < MIN_BATCH && cand[c] < want)
         break; /* rather one network less than a thin batch */

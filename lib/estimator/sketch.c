@@ -10,7 +10,7 @@
  * plus one correction row for the two means, so a merged sketch is a sketch of the same A.
  *
  * Shrinking. Rows are appended to a buffer of 2L; when it is full, its SVD B = U Σ Vᵀ (through
- * the 2L×2L Gram matrix B Bᵀ = U Σ² Uᵀ, one GEMM and a small LAPACK eigensolve, eig.c) gives
+ * the 2L×2L Gram matrix B Bᵀ = U Σ² Uᵀ, one GEMM and a small LAPACK eigensolve) gives
  * δ = σ_L², and B is replaced by the rows sqrt(σ_i² − δ)·v_iᵀ = sqrt(1 − δ/σ_i²)·(u_iᵀ B) for the
  * σ_i² > δ (fewer than L). Each shrink removes at least L·δ from ||B||²_F and at most δ from any
  * direction, whence the guarantee, for every k < L, with Δ = Σ δ (kept in `shrunk`):
@@ -24,7 +24,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "estimator/stats.h"
 
 nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
   memset(s, 0, sizeof *s);

@@ -13,13 +13,11 @@
 #include <string.h>
 
 #include "core/fft.h"
-#include "estimator/estimator.h"
+#include "estimator/stats.h"
 
 typedef struct spec_fft {
   int64_t h, w, wc; /* wc = w/2 + 1 complex columns of the r2c output */
   nadi_fft2d *fft;
-  double *in;         /* the transform's input plane, h×w */
-  const double *out;  /* its output, h×wc interleaved complex */
   double *half;       /* h×wc accumulated power (non-negative frequencies in x) */
 } spec_fft;
 
@@ -35,8 +33,6 @@ static nad_status spec_fft_init(spec_fft *s, int64_t h, int64_t w) {
   s->w = w;
   s->wc = w / 2 + 1;
   NADI_TRY(nadi_fft2d_create(h, w, &s->fft));
-  s->in = nadi_fft2d_input(s->fft);
-  s->out = nadi_fft2d_output(s->fft);
   s->half = nadi_calloc((size_t)(h * s->wc), sizeof(double));
   if (!s->half) {
     spec_fft_free(s);
@@ -75,11 +71,10 @@ nad_status nadi_spectrum_cov(const double *cov, int64_t c, int64_t h, int64_t w,
     for (int64_t py = 0; py < h; py++)
       for (int64_t px = 0; px < w; px++) {
         const int64_t p = py * w + px;
-        memcpy(s.in, cov + (cc * hw + p) * d + cc * hw, (size_t)hw * sizeof(double));
-        nadi_fft2d_execute(s.fft);
+        const double *row = nadi_fft2d_forward(s.fft, cov + (cc * hw + p) * d + cc * hw);
         for (int64_t fy = 0; fy < h; fy++) {
           const double *ry = ty + 2 * ((fy * py) % h);
-          const double *a = s.out + 2 * fy * wc;
+          const double *a = row + 2 * fy * wc;
           double *acc = s.half + fy * wc;
           for (int64_t fx = 0; fx < wc; fx++) {
             const double *rx = tx + 2 * ((fx * px) % w);
@@ -104,15 +99,8 @@ nad_status nadi_spectrum_eig(const float *nads, const double *evals, int64_t cou
   NADI_TRY(spec_fft_init(&s, h, w));
   for (int64_t cc = 0; cc < c; cc++) {
     memset(s.half, 0, (size_t)(h * wc) * sizeof(double));
-    for (int64_t i = 0; i < count; i++) {
-      const float *v = nads + i * d + cc * hw;
-      for (int64_t t = 0; t < hw; t++)
-        s.in[t] = (double)v[t];
-      nadi_fft2d_execute(s.fft);
-      const double l = evals[i];
-      for (int64_t t = 0; t < h * wc; t++)
-        s.half[t] += l * (s.out[2 * t] * s.out[2 * t] + s.out[2 * t + 1] * s.out[2 * t + 1]);
-    }
+    for (int64_t i = 0; i < count; i++)
+      nadi_fft2d_power(s.fft, nads + i * d + cc * hw, evals[i], s.half);
     spec_emit(&s, dst + cc * hw);
   }
   spec_fft_free(&s);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "core/fft.h"
-#include "estimator/estimator.h"
+#include "estimator/stats.h"
 
 nad_status nadi_specacc_init(nadi_specacc *s, int64_t c, int64_t h, int64_t w) {
   memset(s, 0, sizeof *s);
@@ -50,12 +50,9 @@ void nadi_specacc_reset(nadi_specacc *s) {
 
 void nadi_specacc_push(nadi_specacc *s, const double *g) {
   const int64_t hw = s->h * s->w, plane = s->h * (s->w / 2 + 1);
-  double *in = nadi_fft2d_input(s->fft);
-  const double *out = nadi_fft2d_output(s->fft);
   const double inv_n = 1.0 / (double)(s->n + 1);
   for (int64_t cc = 0; cc < s->c; cc++) {
-    memcpy(in, g + cc * hw, (size_t)hw * sizeof(double));
-    nadi_fft2d_execute(s->fft);
+    const double *out = nadi_fft2d_forward(s->fft, g + cc * hw);
     double *m = s->mean + 2 * cc * plane, *m2 = s->m2 + cc * plane;
     for (int64_t f = 0; f < plane; f++) {
       const double gr = out[2 * f], gi = out[2 * f + 1];

@@ -1,10 +1,10 @@
 /* The state of a run besides its accumulators: the network ranges already covered and the
- * evaluation point (with NAD_EVAL_DATA one per sample, taken by the probe). The run loop (estimator.c) and the checkpoint writer (checkpoint.c) both
+ * evaluation point (with NAD_EVAL_DATA one per sample, taken by the probe). The run loop (run.c) and the checkpoint writer (checkpoint.c) both
  * read it; it calls neither. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 
 /* ---- network ranges ----------------------------------------------------------------------- */
 

@@ -1,5 +1,5 @@
-/* Internal file I/O: .npy arrays (figures: io/figure.h); atomic file replacement is io/atomic.h. Never
- * installed.
+/* Internal file I/O: .npy arrays, whole-file reads, CRC-32; atomic file replacement is
+ * io/atomic.h (figures are lib/figure/figure.h). Never installed.
  * These functions trust their arguments (the public façades validate them); failures are
  * reported as NAD_ERR_IO (open/read/write, with the path and strerror), NAD_ERR_FORMAT
  * (malformed .npy content, with the path and the problem) or NAD_ERR_OUT_OF_MEMORY. */
@@ -93,9 +93,5 @@ void nadi_blob_free(nadi_blob *b); /* zeroed blobs too */
 int nadi_is_gzip(const uint8_t *data, size_t len);
 /* zlib's CRC-32 over any length (crc = 0 to start). */
 uint32_t nadi_crc32(uint32_t crc, const void *data, size_t len);
-
-/* ---- figures ------------------------------------------------------------------------- */
-
-/* Figures (PNG, SVG, PDF through cairo, image grids included) are io/figure.h. */
 
 #endif

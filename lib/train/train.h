@@ -1,14 +1,13 @@
-/* Directional-bias experiments: Fourier/random directions, the linearly separable dataset D(v)
- * and the mini-batch SGD trainer (issue 4). Never installed.
+/* Directional-bias experiments: Fourier/random directions and the mini-batch SGD trainer
+ * (issue 4; the linearly separable dataset D(v) is data: lib/data/separable.c). Never installed.
  *
  * Who does what:
- *   direction.c  Fourier basis vectors (through lib/core/fft.c) and random unit directions
- *   dataset.c    D(v) generation (the dataset body is lib/data/dataset.c)
+ *   fourier.c    Fourier basis vectors (through lib/core/fft.c) and random unit directions
  *   loss.c       cross-entropy over K logits: loss, accuracy and the logit gradient
  *   sgd.c        gradient-norm clipping and the PyTorch SGD step (momentum, weight decay)
  *   schedule.c   learning rate (and momentum) per step: linear decay, one-cycle
- *   trainer.c    the training loop: shuffling, data-parallel batches, evaluation, callback
- * The public façades (validation, options, messages) are lib/api/dataset.c and trainer.c. */
+ *   loop.c       the training loop: shuffling, data-parallel batches, evaluation, callback
+ * The public façades (validation, options, messages) are lib/api/direction.c and trainer.c. */
 #ifndef NADI_TRAIN_H
 #define NADI_TRAIN_H
 
@@ -19,7 +18,7 @@
 #include "data/data.h"
 #include "graph/graph.h"
 
-/* ---- directions (direction.c) ---------------------------------------------------------------- */
+/* ---- directions (fourier.c) ------------------------------------------------------------------ */
 
 /* Unit-norm Fourier basis vector of frequency (fy, fx) into dst (c·h·w floats), the same
  * pattern in every channel. Trusts: |fy| <= h/2, |fx| <= w/2, and part != SIN where the sine
@@ -37,13 +36,6 @@ nad_status nadi_direction_fourier(int64_t c, int64_t h, int64_t w, int64_t fy, i
 int nadi_fourier_sine_vanishes(int64_t h, int64_t w, int64_t fy, int64_t fx);
 /* Gaussian direction from (seed), normalised to unit L2 norm (in double). */
 void nadi_direction_random(uint64_t seed, float *dst, int64_t len);
-
-/* ---- datasets (dataset.c) -------------------------------------------------------------------- */
-
-/* D(v) as the reference generates it, into an allocated dataset: v is unit norm (d floats).
- * Sample i draws its noise from the stream (seed, i), so the data do not depend on threads. */
-void nadi_dataset_fill_linear(nad_dataset *ds, const float *v, double epsilon, double sigma,
-                              uint64_t seed);
 
 /* ---- loss (loss.c) --------------------------------------------------------------------------- */
 
@@ -65,7 +57,7 @@ double nadi_grad_norm(const nadi_graph *g, const float *grad);
 void nadi_sgd_step(const nadi_graph *g, float *params, const float *grad, float *buf, int first,
                    float grad_scale, float lr, float momentum, float weight_decay);
 
-/* ---- trainer (trainer.c) --------------------------------------------------------------------- */
+/* ---- trainer (loop.c) ------------------------------------------------------------------------ */
 
 /* Per-thread state: an executor for `cap` samples and its gradient buffers. */
 typedef struct nadi_worker {

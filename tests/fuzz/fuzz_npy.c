@@ -1,4 +1,4 @@
-/* Fuzz target of the .npy reader (lib/io/npy.c) through nad_npy_read_f32. Input: the file. An
+/* Fuzz target of the .npy reader (lib/io/npy_format.c) through nad_npy_read_f32. Input: the file. An
  * accepted file must describe a shape whose element count matches the buffer it returned
  * (every value readable: ASan checks the bounds). */
 #include <nad/nad.h>

@@ -1,5 +1,5 @@
 /* Fuzz target of the .npy images + labels loader (lib/data/npy_data.c, through the header
- * parser of lib/io/npy.c). Input: u8 options (bit 7: a target size), then two parts (u32 length
+ * parser of lib/io/npy_format.c). Input: u8 options (bit 7: a target size), then two parts (u32 length
  * + bytes): the images file and the labels file, each gzip or raw. */
 #include <float.h>
 

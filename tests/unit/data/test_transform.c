@@ -1,5 +1,5 @@
 /* Dataset transformations and poisoning through the public API (lib/api/dataset_transform.c,
- * lib/data/transform.c, poison.c) and the image-grid PNG (lib/io/image_grid.c): values against
+ * lib/data/transform.c, poison.c) and the image-grid PNG (lib/figure/image_grid.c): values against
  * closed forms computed here in double, every argument error. The carriers and the poisoned set
  * are also compared with a numpy re-implementation of the reference in
  * tests/python/test_data_api.py. */

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "estimator/stats.h"
+#include "linalg/linalg.h"
 #include "../check.h"
 
 

@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 
 #include "../check.h"
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 
 #define TWO_GB 2000000000LL
 

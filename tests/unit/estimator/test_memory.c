@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../check.h"
-#include "estimator/estimator.h"
+#include "estimator/run.h"
 
 static int64_t base_bytes, peak_bytes;
 

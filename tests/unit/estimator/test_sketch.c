@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "../check.h"
-#include "synth_cov.h"
+#include "../linalg/synth_cov.h"
+#include "estimator/stats.h"
+#include "linalg/linalg.h"
 
 /* n rows of dimension d with a power-law covariance and a large common offset. */
 static double *make_rows(int64_t n, int64_t d, double alpha, uint64_t seed) {

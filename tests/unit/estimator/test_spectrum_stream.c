@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "../check.h"
-#include "synth_cov.h"
+#include "../linalg/synth_cov.h"
+#include "estimator/stats.h"
 
 /* Rows with spatially correlated entries (a random smooth field per row) and an offset. */
 static double *field_rows(int64_t n, int64_t c, int64_t h, int64_t w, uint64_t seed) {

@@ -1,4 +1,4 @@
-/* .npy reader/writer (lib/io/npy.c) and its façade (lib/api/npy.c): C round trips, numpy's
+/* .npy reader/writer (lib/io/npy_format.c) and its façade (lib/api/npy.c): C round trips, numpy's
  * exact byte layout, hand-written headers numpy accepts, one test per kind of malformed file,
  * atomic replacement, argument validation, and a mutation fuzz loop (statuses only). */
 #include <errno.h>

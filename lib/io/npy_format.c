@@ -18,7 +18,7 @@
 #include "io/io.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "lib/io/npy.c reads and writes little-endian data in place: add byte swapping first"
+#error "lib/io/npy_format.c reads and writes little-endian data in place: add byte swapping first"
 #endif
 
 /* numpy >= 1.24 refuses headers above 10000 bytes by default; ours are < 400 bytes. A

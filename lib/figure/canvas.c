@@ -1,4 +1,4 @@
-/* The drawing canvas of lib/io/figure.h: the only file that calls cairo.
+/* The drawing canvas of lib/figure/figure.h: the only file that calls cairo.
  * Drawing goes straight into a PNG image, SVG or PDF surface whose bytes stream into an atomic
  * file (lib/io/atomic.c). (Replaying one cairo recording surface into each format would be
  * neater, but cairo 1.16 leaks the recording when it is replayed into SVG or PDF: valgrind.)
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/figure.h"
+#include "figure/figure.h"
 #include "io/io.h"
 
 #define FONT_FAMILY "DejaVu Sans"

@@ -13,7 +13,7 @@
  *   Q_{j+1} = orth(Q_j A minus its components along Q_1..Q_j), j < s (twice: "twice is enough");
  *   after each step from the second on, Rayleigh–Ritz: H = Q Wᵀ with W = Q A kept from the
  *   products (one new block row per step), the top b eigenpairs (θ, z) of H (LAPACK on the small
- *   j·b × j·b problem, eig.c), Ritz vectors V = Z Q and A V = Z W (no extra product); stop as
+ *   j·b × j·b problem, lib/core/lapack.c), Ritz vectors V = Z Q and A V = Z W (no extra product); stop as
  *   soon as every wanted residual ||A v_i − θ_i v_i|| <= max(tol · θ_i, floor · θ_1); after s
  *   steps without convergence, restart from V. Checking every step costs a few per cent of a
  *   product at D = 12,288 and stops at the first step that suffices.
@@ -24,11 +24,13 @@
  * run of fewer networks than K asks for them).
  * The start block comes from a fixed random stream, so the result depends on the matrix (and the
  * BLAS's rounding) only. If the method does not converge within MAX_CYCLES the caller falls back
- * to dsyevr. Vectors are rows (k×d row-major), as everywhere in the estimator. */
+ * to dsyevr. Vectors are rows (k×d row-major), as everywhere in the library. */
 #include <math.h>
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "core/blas.h"
+#include "core/core.h"
+#include "linalg/linalg.h"
 
 #define TOPK_STREAM 0x746f706b /* "topk": the start block's random stream */
 #define MAX_CYCLES 40

@@ -1,4 +1,4 @@
-"""The figures' power spectrum (lib/io/plot_nads.c, through lib/core/fft.c) against numpy's
+"""The figures' power spectrum (lib/figure/plot_nads.c, through lib/core/fft.c) against numpy's
 fftshift(|fft2|^2), on random planes of odd and even sides. Usage: figure_spectrum.py TEST_FIGURE"""
 import os
 import subprocess

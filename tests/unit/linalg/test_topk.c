@@ -1,4 +1,4 @@
-/* The top-k eigensolver (lib/estimator/topk.c) against LAPACK's full solve (dsyevr) on synthetic
+/* The top-k eigensolver (lib/linalg/topk.c) against LAPACK's full solve (dsyevr) on synthetic
  * covariances with NAD-like spectra (power laws, rank below D, a degenerate floor), the zero
  * matrix, non-finite input, and the dispatcher's choice. Acceptance (issue 12): top-k subspace
  * overlap >= 0.999 and eigenvalues to 1e-6 relative.
@@ -10,6 +10,7 @@
 
 #include "../check.h"
 #include "synth_cov.h"
+#include "linalg/linalg.h"
 
 /* ||A v_i − λ_i v_i|| / λ_1, the largest over i < k. */
 static double max_residual(const double *a, int64_t d, int64_t k, const double *ev,

@@ -1,11 +1,11 @@
-/* Building blocks of the figures (lib/io/figure.h): colour maps, tick positions and labels,
- * axes, colour bars and titles, drawn on the canvas of figure.c. */
+/* Building blocks of the figures (lib/figure/figure.h): colour maps, tick positions and labels,
+ * axes, colour bars and titles, drawn on the canvas of canvas.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/figure.h"
+#include "figure/figure.h"
 
 #define TICK_LEN 4.0
 #define TICK_FONT 10.0

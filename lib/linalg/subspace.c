@@ -1,7 +1,9 @@
 /* Subspace overlap of two NAD sets (as the reference's tools/subspace.py): mean squared cosine
  * of the principal angles between span(a[0..k)) and span(b[0..k)) = ||Qaᵀ Qb||²_F / k, with Q
- * orthonormal bases from a QR (LAPACK through eig.c). */
-#include "estimator/estimator.h"
+ * orthonormal bases from a QR (LAPACK through lib/core/lapack.c). */
+#include "core/blas.h"
+#include "core/core.h"
+#include "linalg/linalg.h"
 
 double nadi_overlap_orthonormal(const double *qa, const double *qb, int64_t k, int64_t d) {
   double *m = nadi_alloc((size_t)(k * k), sizeof(double));

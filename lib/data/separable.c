@@ -1,8 +1,8 @@
-/* The linearly separable distribution D(v) of the paper (the dataset body is lib/data),
+/* The linearly separable distribution D(v) of the paper (the dataset body is body.c),
  * generated as the reference (DirectionalLinearDataset) does: the first ceil(n/2) samples are label 0 with
  * x = +(ε/2)·v + P⊥(σ·g), the others label 1 with x = −(ε/2)·v + P⊥(σ·g), g ~ N(0, I) and P⊥
  * removing the component along v. */
-#include "train/train.h"
+#include "data/data.h"
 
 #define STREAM_DATASET 0x4441544100000000ULL /* "DATA" + sample index */
 

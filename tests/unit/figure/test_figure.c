@@ -1,4 +1,4 @@
-/* Figures (lib/io/figure.c, plot*.c and the façade lib/api/figures.c): each kind is rendered,
+/* Figures (lib/figure/: canvas.c, plot*.c and the façade lib/api/figures.c): each kind is rendered,
  * PNGs are read back with libpng and checked at the places the layout reports (title text,
  * tiles with known colours, axes frames, tick labels, colour-bar gradients, the clamping note,
  * the "not converged" stamp); SVG and PDF files are checked for their structure and title.
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
-#include "io/figure.h"
+#include "figure/figure.h"
 #include "io/io.h"
 #include "../check.h"
 #include "../test_files.h"

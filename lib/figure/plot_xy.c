@@ -1,11 +1,11 @@
-/* Figures of swept results (lib/io/figure.h): a heat map with axes and colour bar (the Fourier
+/* Figures of swept results (lib/figure/figure.h): a heat map with axes and colour bar (the Fourier
  * grid of `nad sweep`) and line plots (accuracy against NAD index, several series). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/figure.h"
+#include "figure/figure.h"
 
 #define HEAT_TARGET 420.0 /* long side of a heat map, in points */
 #define HEAT_MAX_CELL 32.0

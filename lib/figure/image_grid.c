@@ -1,13 +1,13 @@
 /* A grid of images as one PNG (pictures of dataset samples, poisoned samples, carriers): grey
  * for one channel, RGB for three, a linear map of [lo, hi] to 0..255, small images magnified
  * by an integer factor so that they stay visible. Written through the figure canvas
- * (lib/io/figure.c). */
+ * (lib/figure/canvas.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
-#include "io/figure.h"
+#include "figure/figure.h"
 
 #define MIN_SIDE 64 /* images below this are magnified (32×32 → 64×64) */
 #define GAP 1       /* pixels between images, filled with a mid grey */

@@ -1,13 +1,13 @@
-/* Figures of one NAD run (lib/io/figure.h): the NAD grid (each NAD above its Fourier power),
+/* Figures of one NAD run (lib/figure/figure.h): the NAD grid (each NAD above its Fourier power),
  * the covariance's Fourier power per channel, and the eigenvalue decay. Spectra come from the
- * FFTW wrapper (lib/core/fft.c). */
+ * FFTW wrapper (lib/core/fft.c: nadi_fft2d_power). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/fft.h"
-#include "io/figure.h"
+#include "figure/figure.h"
 
 #define DEFAULT_SHOWN 16
 #define GRID_MAX_COLS 8
@@ -23,13 +23,8 @@ static const uint8_t red[3] = {200, 20, 30}, white[3] = {255, 255, 255};
 
 void nadi_power_spectrum(nadi_fft2d *fft, const float *x, int64_t h, int64_t w, double *half,
                          double *power) {
-  double *in = nadi_fft2d_input(fft);
-  for (int64_t i = 0; i < h * w; i++)
-    in[i] = x[i];
-  nadi_fft2d_execute(fft);
-  const double *z = nadi_fft2d_output(fft);
-  for (int64_t i = 0; i < h * (w / 2 + 1); i++)
-    half[i] = z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1];
+  memset(half, 0, (size_t)(h * (w / 2 + 1)) * sizeof(double));
+  nadi_fft2d_power(fft, x, 1.0, half);
   nadi_fft_unfold_half(half, h, w, power);
 }
 

@@ -1,7 +1,7 @@
-/* Figures with text: a drawing canvas (lib/io/figure.c, the only file that calls cairo), the
- * building blocks of plots (lib/io/plot.c: colour maps, ticks, axes, colour bars) and the
- * figure kinds (lib/io/plot_nads.c: NAD grid, covariance spectrum, eigenvalue decay;
- * lib/io/plot_xy.c: heat maps and line plots). The public entry points that validate are
+/* Figures with text (lib/figure/): a drawing canvas (canvas.c, the only file that calls cairo),
+ * the building blocks of plots (plot.c: colour maps, ticks, axes, colour bars) and the
+ * figure kinds (plot_nads.c: NAD grid, covariance spectrum, eigenvalue decay;
+ * plot_xy.c: heat maps and line plots). The public entry points that validate are
  * lib/api/figures.c. Never installed.
  *
  * Coordinates are in points (1/72 inch), y downwards; a PNG gets one pixel per point. The same
@@ -15,7 +15,7 @@
 #include "core/core.h"
 #include "core/fft.h"
 
-/* ---- canvas (figure.c) -------------------------------------------------------------------- */
+/* ---- canvas (canvas.c) -------------------------------------------------------------------- */
 
 typedef struct nadi_fig nadi_fig;
 
@@ -74,7 +74,7 @@ nad_status nadi_fig_write_rgb(const char *path, nad_figure_format fmt, int64_t w
 /* Grid of n images (n×c×h×w floats, c = 1 grey or 3 RGB), `cols` per row, [lo, hi] → 0..255
  * (clamped, NaN black), one grey pixel between images, images below 64 px magnified by an
  * integer factor, one point per pixel, with a title line above when title is not NULL/empty
- * (lib/io/image_grid.c). NAD_ERR_INVALID_ARG when the grid would exceed
+ * (image_grid.c). NAD_ERR_INVALID_ARG when the grid would exceed
  * NADI_IMAGE_GRID_MAX_SIDE. */
 nad_status nadi_figure_images(const char *path, nad_figure_format fmt, const float *x, int64_t n,
                               int64_t c, int64_t h, int64_t w, int64_t cols, double lo, double hi,

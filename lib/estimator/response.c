@@ -17,7 +17,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "estimator/estimator.h"
+#include "core/core.h"
+#include "estimator/response.h"
 
 struct nadi_probe {
   const nadi_graph *g;

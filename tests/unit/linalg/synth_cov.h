@@ -10,7 +10,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "estimator/estimator.h"
+#include "core/blas.h"
+#include "core/core.h"
 
 /* r×d rows (caller frees). */
 static inline double *synth_rows(int64_t r, int64_t d, double alpha, uint64_t seed) {

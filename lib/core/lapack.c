@@ -1,4 +1,5 @@
-/* Symmetric eigensolver and QR: the only file that includes lapacke.h.
+/* The LAPACK wrapper: symmetric eigensolver, QR and Cholesky solve; the only file that includes
+ * lapacke.h.
  *
  * A symmetric row-major matrix is its own column-major transpose, so LAPACK's column-major
  * routines are called directly on it: LAPACKE's row-major path would first allocate a
@@ -9,7 +10,8 @@
 
 #include <lapacke.h>
 
-#include "estimator/estimator.h"
+#include "core/core.h"
+#include "core/lapack.h"
 
 /* Make the entry of largest magnitude positive (the first one on ties): eigenvectors are
  * defined up to sign and the convention makes results comparable across runs and libraries. */
