@@ -79,7 +79,7 @@ if command -v clang >/dev/null 2>&1 &&
   if { [ -d build-fuzz ] && meson setup --reconfigure build-fuzz $fz >/dev/null; } ||
      { [ ! -d build-fuzz ] && CC=clang meson setup build-fuzz $fz >/dev/null; }; then
     targets=$(cd build-fuzz && ninja -t targets all | sed -n 's|^\(tests/fuzz/libfuzzer_[a-z_0-9]*\):.*|\1|p')
-    if ninja -C build-fuzz $targets tests/fuzz/done_3.ckpt >build-fuzz.ninja.log 2>&1; then
+    if ninja -C build-fuzz $targets tests/fuzz/done_3.ckpt tests/fuzz/conv_relu.onnx >build-fuzz.ninja.log 2>&1; then
       rm -f build-fuzz/meson-logs/testlog-fuzz.json
       NAD_FUZZ_SECONDS=${NAD_FUZZ_SECONDS:-30} meson test -C build-fuzz --no-rebuild --suite fuzz \
         --num-processes 2 --print-errorlogs --logbase testlog-fuzz

@@ -129,8 +129,6 @@ static int net_forward(int argc, char **argv) {
   ao.name = npos > 0 ? pos[0] : NULL;
   if ((rc = cli_need_arch("net forward", &ao, "NAME")) != 0)
     return rc;
-  if (!params_p)
-    return cli_usage_error("net forward", "missing --params FILE");
   if (!x_p)
     return cli_usage_error("net forward", "missing --x FILE");
   if (!out)
@@ -138,7 +136,7 @@ static int net_forward(int argc, char **argv) {
   nad_arch *a = NULL;
   if ((rc = cli_make_arch("net forward", &ao, &a)) != 0)
     return rc;
-  float *params = NULL, *x = NULL;
+  float *params = NULL, *x = NULL, *own = NULL; /* own: the model's weights (malloc) */
   nad_net *net = NULL;
   forward_job job = {0};
   int64_t ps[8], xs[8], in[3], np = 0;
@@ -157,8 +155,19 @@ static int net_forward(int argc, char **argv) {
     rc = CLI_ERR;
     goto done;
   }
-  if ((rc = cli_npy_read("--params", params_p, &params, ps, &pnd)) != 0)
+  if (!params_p) { /* a model file's own weights */
+    own = malloc((size_t)(np > 0 ? np : 1) * sizeof *own);
+    params = own;
+    st = params ? nad_arch_file_params(a, params, (size_t)np) : NAD_ERR_OUT_OF_MEMORY;
+    if (st != NAD_OK) {
+      rc = cli_usage_error("net forward", "missing --params FILE (%s has no weights of its own)",
+                           nad_arch_name(a));
+      goto done;
+    }
+    ps[0] = np, pnd = 1;
+  } else if ((rc = cli_npy_read("--params", params_p, &params, ps, &pnd)) != 0) {
     goto done;
+  }
   int64_t got = cli_numel(ps, pnd);
   if (pnd != 1 || got != np) {
     char buf[64];
@@ -169,7 +178,7 @@ static int net_forward(int argc, char **argv) {
     goto done;
   }
   if ((st = nad_net_create_from_params(a, params, (size_t)np, &net)) != NAD_OK) {
-    rc = cli_lib_error(st, "cannot create network from '%s'", params_p);
+    rc = cli_lib_error(st, "cannot create network from '%s'", params_p ? params_p : "the model");
     goto done;
   }
   job.net = net;
@@ -203,7 +212,10 @@ done:
   free(job.y);
   free(job.grad);
   free(job.w);
-  nad_free(params);
+  if (own)
+    free(own);
+  else
+    nad_free(params);
   nad_free(x);
   nad_net_destroy(net);
   nad_arch_destroy(a);

@@ -103,8 +103,38 @@ int cli_need_arch(const char *command, const cli_arch_opts *o, const char *posit
                                   "--spec FILE", positional);
 }
 
+/* An ARCH that names an ONNX model file: "*.onnx". */
+static int is_onnx_path(const char *name) {
+  size_t n = name ? strlen(name) : 0;
+  return n > 5 && strcmp(name + n - 5, ".onnx") == 0;
+}
+
+/* ARCH = model.onnx: --input overrides the file's input shape; the file fixes the outputs. */
+static int make_onnx_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
+  int64_t shape[3] = {0, 0, 0};
+  if (o->input) {
+    int rc = cli_parse_shape("input", o->input, shape);
+    if (rc)
+      return rc;
+  }
+  nad_status st = nad_arch_create_onnx(o->name, shape[0], shape[1], shape[2], out);
+  if (st != NAD_OK)
+    return cli_lib_error(st, "model '%s'", o->name);
+  int64_t k = 0;
+  nad_arch_num_outputs(*out, &k);
+  if (o->outputs && strtoll(o->outputs, NULL, 10) != k) {
+    nad_arch_destroy(*out);
+    *out = NULL;
+    return cli_usage_error(command, "--outputs %s does not match the model, which has %lld",
+                           o->outputs, (long long)k);
+  }
+  return 0;
+}
+
 int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
   *out = NULL;
+  if (!o->spec_file && !o->spec_string && is_onnx_path(o->name))
+    return make_onnx_arch(command, o, out);
   int64_t shape[3] = {1, 32, 32};
   int64_t outputs = 1;
   int rc = cli_parse_shape("input", o->input, shape);

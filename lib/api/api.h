@@ -16,7 +16,11 @@ struct nad_arch {
   char name[64];
   nadi_graph *g;
   int64_t outputs;
+  float *file_params; /* an imported model's own weights (g->n_params floats), else NULL */
 };
+
+/* A handle around g (consumed, also on failure) named `name`. */
+nad_status nadi_arch_wrap(nadi_graph *g, const char *name, nad_arch **out);
 
 const nad_arch *nadi_arch_retain(const nad_arch *a);
 void nadi_arch_release(const nad_arch *a);

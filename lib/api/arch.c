@@ -1,5 +1,6 @@
 /* Public architecture handle: creation from a built-in name or a spec, queries. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -14,6 +15,7 @@ void nadi_arch_release(const nad_arch *ca) {
   if (!a || atomic_fetch_sub(&a->refs, 1) != 1)
     return;
   nadi_graph_destroy(a->g);
+  free(a->file_params);
   nadi_free(a);
 }
 
@@ -28,7 +30,7 @@ static nad_status check_dims(int64_t c, int64_t h, int64_t w) {
   return NAD_OK;
 }
 
-static nad_status wrap(nadi_graph *g, const char *name, nad_arch **out) {
+nad_status nadi_arch_wrap(nadi_graph *g, const char *name, nad_arch **out) {
   nad_arch *a = nadi_calloc(1, sizeof *a);
   if (!a) {
     nadi_graph_destroy(g);
@@ -56,7 +58,7 @@ nad_status nad_arch_create_builtin(const char *name, int64_t c, int64_t h, int64
              "outputs must be in [1, 1000000], got %lld", (long long)outputs);
   nadi_graph *g;
   NADI_TRY(nadi_builtin_build(name, c, h, w, outputs, &g));
-  return wrap(g, name, out);
+  return nadi_arch_wrap(g, name, out);
 }
 
 nad_status nad_arch_create_spec(const char *spec, int64_t c, int64_t h, int64_t w,
@@ -67,7 +69,7 @@ nad_status nad_arch_create_spec(const char *spec, int64_t c, int64_t h, int64_t 
   NADI_TRY(check_dims(c, h, w));
   nadi_graph *g;
   NADI_TRY(nadi_spec_build(spec, c, h, w, &g));
-  return wrap(g, "spec", out);
+  return nadi_arch_wrap(g, "spec", out);
 }
 
 void nad_arch_destroy(nad_arch *a) { nadi_arch_release(a); }

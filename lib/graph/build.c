@@ -279,5 +279,6 @@ void nadi_graph_destroy(nadi_graph *g) {
     return;
   free(g->layers);
   free(g->tensors);
+  free(g->base_params);
   free(g);
 }

@@ -36,6 +36,8 @@ uint64_t nadi_graph_fingerprint(const nadi_graph *g) {
     h = fnv_i64(h, L->param_off);
     h = fnv_i64(h, L->n_params);
   }
+  if (g->base_params) /* an imported model's constants are part of its function */
+    h = nadi_fnv(h, g->base_params, sizeof(float) * (size_t)g->n_params);
   return h;
 }
 

@@ -29,6 +29,10 @@ typedef struct nadi_graph {
   int64_t n_tensors;
   nadi_tensor_info *tensors;
   int64_t flops;        /* per sample */
+  /* Values of the parameters no kind's init() draws (an imported model's constants and
+   * learned tensors without an initialisation rule), n_params floats, or NULL (built-ins: every
+   * tensor is drawn). nadi_graph_init_params starts from them; owned by the graph. */
+  float *base_params;
 } nadi_graph;
 
 /* Per-sample input size c·h·w of a graph. */
@@ -91,7 +95,7 @@ nad_status nadi_builtin_build(const char *name, int64_t c, int64_t h, int64_t w,
 nad_status nadi_spec_build(const char *spec, int64_t c, int64_t h, int64_t w, nadi_graph **out);
 
 /* Initialisation (lib/graph/init.c): PyTorch default init of every layer of g into params
- * (n_params floats), drawn from rng. */
+ * (n_params floats), drawn from rng; tensors no kind draws keep g->base_params (or 0). */
 void nadi_graph_init_params(const nadi_graph *g, float *params, nadi_rng *rng);
 
 /* Executor (lib/graph/exec.c): buffers for one batch capacity. Not thread-safe.

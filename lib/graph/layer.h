@@ -123,7 +123,9 @@ static inline nadi_dims nadi_dims_chw(int64_t c, int64_t h, int64_t w, int flat)
 
 typedef enum nadi_init_rule {
   NADI_INIT_TORCH = 0,   /* kaiming_uniform(a=sqrt 5): U(+-1/sqrt(fan_in)), bias the same */
-  NADI_INIT_VGG_CONV = 1 /* weight N(0, sqrt(2/(k*k*out_c))), bias 0 */
+  NADI_INIT_VGG_CONV = 1, /* weight N(0, sqrt(2/(k*k*out_c))), bias 0 */
+  NADI_INIT_FOLDED_BN = 2 /* PyTorch's weight init, bias 0: a convolution into which an export
+                             folded a BatchNorm (whose shift is 0 at initialisation) */
 } nadi_init_rule;
 
 /* Per-node, per-call context handed to kernels. */

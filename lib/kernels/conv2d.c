@@ -543,7 +543,9 @@ static nad_status conv_shape(nadi_layer *l, int64_t index) {
              "padding >= 0 (got %lld, k%lld s%lld p%lld)",
              (long long)index, INT32_MAX, (long long)l->out_c, (long long)l->k,
              (long long)l->stride, (long long)l->pad);
-  NADI_CHECK(l->init == NADI_INIT_TORCH || l->init == NADI_INIT_VGG_CONV, NAD_ERR_INVALID_ARG,
+  NADI_CHECK(l->init == NADI_INIT_TORCH || l->init == NADI_INIT_VGG_CONV ||
+                 l->init == NADI_INIT_FOLDED_BN,
+             NAD_ERR_INVALID_ARG,
              "layer %lld: unknown init rule %lld", (long long)index, (long long)l->init);
   l->bias = l->bias ? 1 : 0;
   snprintf(l->desc, sizeof l->desc, "conv2d %lld->%lld k%d s%d p%d%s", (long long)s[0],
@@ -595,6 +597,10 @@ static void conv_init(const nadi_layer *l, float *p, nadi_rng *rng) {
   if (l->init == NADI_INIT_VGG_CONV) {
     double std = sqrt(2.0 / ((double)l->k * l->k * (double)l->out_c));
     nadi_rng_fill_normal(rng, p, n_w, 0.0, std);
+    if (l->bias)
+      memset(p + n_w, 0, sizeof(float) * (size_t)l->out_c);
+  } else if (l->init == NADI_INIT_FOLDED_BN) {
+    nadi_init_fan_in_uniform(p, n_w, 0, fan_in, rng);
     if (l->bias)
       memset(p + n_w, 0, sizeof(float) * (size_t)l->out_c);
   } else {

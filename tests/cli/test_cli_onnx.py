@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""`nad` on ONNX models (issue 17 §3-4): every built-in's PyTorch twin (tests/python/
+torch_models.py, libnad's tensor names and order) exported with torch.onnx.export, opset 17,
+BatchNorm kept (TrainingMode.PRESERVE on an eval model), then
+  - `nad net forward MODEL.onnx` (the file's own weights) equals PyTorch float64 (output and
+    input gradient) and the built-in with the same weights (`--params`), layer by layer the
+    same graph;
+  - `nad estimate MODEL.onnx` gives the built-in's NADs for the same seed (same default
+    initialisation of the same layers, in the same order): identical eigenvalues;
+  - bad files are refused with the file, the node and the reason, and nothing is written.
+Usage: test_cli_onnx.py NAD_EXE. Exit 77 without torch."""
+import json
+import os
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import torch
+except ImportError:  # pragma: no cover
+    print("numpy/torch not available: skipping")
+    sys.exit(77)
+
+from nadtest import check, finish, run  # noqa: E402
+import torch_models  # noqa: E402
+
+NAD = sys.argv[1]
+torch.set_num_threads(1)
+QUICK = os.environ.get('NAD_TEST_QUICK') == '1'
+tmp = tempfile.mkdtemp(prefix='nad-onnx-')
+
+
+def path(name):
+    return os.path.join(tmp, name)
+
+
+def rel(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+
+
+def export(name, shape, seed=0):
+    torch.manual_seed(seed)
+    m = torch_models.ARCHS[name](shape[0], shape[1], shape[2], 1).eval()
+    for mod in m.modules():  # BatchNorm away from its init, so that it is not the identity
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 1.5)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.5, 0.5)
+    f = path(name + '.onnx')
+    torch.onnx.export(m, torch.zeros((1,) + shape), f, opset_version=17,
+                      training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    return m, f
+
+
+def torch_ref(m, x):
+    md = m.double()
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = md(xt)
+    y[:, 0].sum().backward()
+    m.float()
+    return y.detach().numpy(), xt.grad.numpy()
+
+
+def check_builtin(name, shape):
+    m, f = export(name, shape)
+    x = np.random.default_rng(5).standard_normal((2,) + shape).astype(np.float32)
+    np.save(path('x.npy'), x)
+    r = run(NAD, 'net', 'forward', f, '--x', path('x.npy'), '--out', path('y.npy'),
+            '--grad', path('g.npy'))
+    check(r.rc == 0, f"{name}: net forward: {r.err}")
+    if r.rc != 0:
+        return
+    y, g = np.load(path('y.npy')), np.load(path('g.npy'))
+    ty, tg = torch_ref(m, x)
+    check(rel(y, ty) <= 1e-5, f"{name}: output vs PyTorch float64: {rel(y, ty):.2e}")
+    check(rel(g, tg) <= 1e-4, f"{name}: input gradient vs PyTorch float64: {rel(g, tg):.2e}")
+    # the built-in with the model's weights, through torch_models' layout contract
+    np.save(path('p.npy'), torch_models.flat_params(m).numpy())
+    shp = 'x'.join(str(d) for d in shape)
+    r = run(NAD, 'net', 'forward', name, '--input', shp, '--params', path('p.npy'), '--x',
+            path('x.npy'), '--out', path('yb.npy'))
+    check(r.rc == 0 and rel(np.load(path('yb.npy')), y) <= 1e-5,
+          f"{name}: the built-in with the same weights: {r.err}")
+    a = json.loads(run(NAD, 'arch', 'show', f, '--json').out or 'null')
+    b = json.loads(run(NAD, 'arch', 'show', name, '--input', shp, '--json').out or 'null')
+    check(a is not None and b is not None and a['parameters'] == b['parameters']
+          and [(l['desc'], l['shape']) for l in a['layers']]
+          == [(l['desc'], l['shape']) for l in b['layers']],
+          f"{name}: layers differ from the built-in's")
+
+
+def check_estimate(name, shape, n):
+    _, f = export(name, shape, seed=3)
+    shp = 'x'.join(str(d) for d in shape)
+    ra = run(NAD, 'estimate', f, '--networks', n, '--seed', 7, '--out', path('ea'), '--quiet')
+    rb = run(NAD, 'estimate', name, '--input', shp, '--networks', n, '--seed', 7, '--out',
+             path('eb'), '--quiet')
+    check(ra.rc == 0 and rb.rc == 0, f"{name}: estimate: {ra.err} {rb.err}")
+    if ra.rc == 0 and rb.rc == 0:
+        ea, eb = np.load(path('ea/eigenvalues.npy')), np.load(path('eb/eigenvalues.npy'))
+        check(rel(ea, eb) <= 1e-5, f"{name}: NADs of the import vs the built-in: {rel(ea, eb):.2e}")
+
+
+def check_errors():
+    _, f = export('lenet', (1, 32, 32))
+    data = open(f, 'rb').read()
+    bad = path('truncated.onnx')
+    open(bad, 'wb').write(data[:len(data) // 2])
+    r = run(NAD, 'net', 'forward', bad, '--x', path('x.npy'), '--out', path('never.npy'))
+    check(r.rc != 0 and 'truncated.onnx' in r.err and not os.path.exists(path('never.npy')),
+          f"truncated file: rc {r.rc}, {r.err}")
+    junk = path('junk.onnx')
+    open(junk, 'wb').write(b'this is not a model at all' * 10)
+    r = run(NAD, 'arch', 'show', junk)
+    check(r.rc != 0 and 'junk.onnx' in r.err, f"non-ONNX bytes: {r.err}")
+    r = run(NAD, 'arch', 'show', path('missing.onnx'))
+    check(r.rc != 0 and 'missing.onnx' in r.err, f"missing file: {r.err}")
+    try:
+        import onnx
+        from onnx import helper, TensorProto
+    except ImportError:
+        return
+    node = helper.make_node('Bogus', ['x'], ['y'], name='my_bogus_node')
+    g = helper.make_graph([node], 'g', [helper.make_tensor_value_info('x', TensorProto.FLOAT,
+                                                                      [1, 1, 4, 4])],
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 1, 4, 4])])
+    mdl = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)])
+    onnx.save(mdl, path('bogus.onnx'))
+    r = run(NAD, 'arch', 'show', path('bogus.onnx'))
+    check(r.rc != 0 and 'my_bogus_node' in r.err and 'Bogus' in r.err,
+          f"unsupported operator names node and operator: {r.err}")
+
+
+names = ['lenet', 'vgg11-bn', 'resnet18'] if QUICK else list(torch_models.ARCHS)
+for name in names:
+    shape = (3, 32, 32) if name in ('resnet18', 'densenet121') and not QUICK else (1, 32, 32)
+    try:
+        check_builtin(name, shape)
+    except ValueError as e:  # the twin refuses a shape
+        check(False, f"{name}: {e}")
+check_estimate('lenet', (1, 32, 32), 40)
+check_estimate('resnet18', (1, 32, 32), 4)
+check_errors()
+sys.exit(finish())
