@@ -1,9 +1,11 @@
 """Architectures (nad.h: Architectures): Arch, builtin_names."""
 import collections
+import os
 from ctypes import byref, c_char_p, c_int32, c_int64, c_void_p
 
 from ._ffi import _lib
 from ._base import _Handle, _i64, _prod
+from ._buffers import output
 
 
 Tensor = collections.namedtuple('Tensor', 'name offset numel trainable', module='libnad')
@@ -29,7 +31,7 @@ def _chw(shape):
 
 
 class Arch(_Handle):
-    """An immutable network architecture (built-in or from a text spec)."""
+    """An immutable network architecture (built-in, from a text spec, or an ONNX model)."""
     _destroy_name = 'nad_arch_destroy'
 
     def __init__(self, name, input=(1, 32, 32), outputs=1):
@@ -53,6 +55,30 @@ class Arch(_Handle):
         self = cls.__new__(cls)
         self._own(out.value)
         return self
+
+    @classmethod
+    def from_onnx(cls, model, input=None, name=None):
+        """Architecture imported from an ONNX model: a path, or the model's bytes (then `name`
+        names it). `input` (c, h, w) overrides the file's input shape. The file's own weights
+        are kept (file_params()); docs/onnx.md lists the supported operators."""
+        c, h, w = _chw(input) if input is not None else (0, 0, 0)
+        out = c_void_p()
+        if isinstance(model, (bytes, bytearray, memoryview)):
+            data = bytes(model)
+            _lib.nad_arch_create_onnx_buffer(data, len(data), (name or 'onnx').encode(), c, h, w,
+                                             byref(out))
+        else:
+            _lib.nad_arch_create_onnx(os.fsencode(model), c, h, w, byref(out))
+        self = cls.__new__(cls)
+        self._own(out.value)
+        return self
+
+    def file_params(self):
+        """The weights stored in the ONNX file this architecture came from (flat float32, in
+        the parameter layout); ValueError for a built-in or spec architecture."""
+        b = output((self.num_params,))
+        _lib.nad_arch_file_params(self._handle, b.ptr, b.n)
+        return b.keep
 
     builtin_names = staticmethod(builtin_names)
 

@@ -259,6 +259,72 @@ function nad_arch_create_spec(spec, c, h, w, out)
 end
 
 """
+    nad_arch_create_onnx(path, c, h, w, out)
+
+Import an architecture from an ONNX model file (opsets 11 to 17; what torch.onnx.export,
+tf2onnx and jax2onnx write), for inputs c×h×w, or the file's own input shape when c, h and w
+are all 0. The graph's shape computations (Shape, Gather, Concat, Reshape... of constants)
+are evaluated for that shape, and every other node is mapped onto libnad's layer kinds; the
+supported operators are listed in docs/onnx.md. The network's response is the model's
+first output (its element NAD_OPT_OUTPUT). Parameters are named as the file names its
+initializers (torch: the state_dict keys); the file's own values are kept
+(nad_arch_file_params) for NADs of that trained network, and random networks are drawn with
+PyTorch's default initialisation of each layer (docs/onnx.md says which tensors keep the
+file's values). The handle is named after the file ("resnet18" for "resnet18.onnx").
+A file that is not ONNX or is truncated is NAD_ERR_FORMAT (or NAD_ERR_IO when it cannot be
+read); an operator or attribute libnad does not implement, NAD_ERR_UNSUPPORTED; shapes that
+do not fit, NAD_ERR_SHAPE — each message names the file, the node and the reason.
+@param path the .onnx file (external data, if any, next to it)
+@param c channels of one input (0: the file's)
+@param h height of one input (0: the file's)
+@param w width of one input (0: the file's)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_arch_create_onnx(const char * path, int64_t c, int64_t h, int64_t w, nad_arch * * out)`
+"""
+function nad_arch_create_onnx(path, c, h, w, out)
+    ccall((:nad_arch_create_onnx, libnad), nad_status, (Cstring, Int64, Int64, Int64, Ptr{Ptr{nad_arch}}), path, c, h, w, out)
+end
+
+"""
+    nad_arch_create_onnx_buffer(data, len, name, c, h, w, out)
+
+nad_arch_create_onnx from the bytes of a model in memory (copied; external data is not
+supported here).
+@param data the model's bytes
+@param len number of bytes
+@param name the handle's name, also used in messages (NULL: "onnx")
+@param c channels of one input (0: the file's)
+@param h height of one input (0: the file's)
+@param w width of one input (0: the file's)
+@param[out] out receives the new handle; set to NULL on failure
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_arch_create_onnx_buffer(const void * data, size_t len, const char * name, int64_t c, int64_t h, int64_t w, nad_arch * * out)`
+"""
+function nad_arch_create_onnx_buffer(data, len, name, c, h, w, out)
+    ccall((:nad_arch_create_onnx_buffer, libnad), nad_status, (Ptr{Cvoid}, Csize_t, Cstring, Int64, Int64, Int64, Ptr{Ptr{nad_arch}}), data, len, name, c, h, w, out)
+end
+
+"""
+    nad_arch_file_params(a, dst, dst_len)
+
+The weights stored in the file an architecture was imported from, in its parameter layout
+(nad_arch_num_params floats): a trained network's own parameters, for nad_net_set_params or
+nad_estimator_set_network. NAD_ERR_INVALID_ARG for a built-in or spec architecture.
+@param a the architecture
+@param dst receives the parameters
+@param dst_len length of dst: exactly nad_arch_num_params
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_arch_file_params(const nad_arch * a, float * dst, size_t dst_len)`
+"""
+function nad_arch_file_params(a, dst, dst_len)
+    ccall((:nad_arch_file_params, libnad), nad_status, (Ptr{nad_arch}, Ptr{Cfloat}, Csize_t), a, dst, dst_len)
+end
+
+"""
     nad_arch_destroy(a)
 
 Release an architecture (NULL: no-op). Nets and estimators keep their own reference.
