@@ -125,6 +125,17 @@ compare("gemm transB alpha 0.5 beta 2 on (1,F)", "gemm", [x],
 compare("gemm alpha -1.5 (K,N) rank 1", "gemm", [rng.standard_normal((2, 20))],
         {"out_c": 7, "bias": 1, "gemm_alpha": -1.5, "gemm_beta": 1}, [w.T.copy(), b],
         lambda t, p: -1.5 * t[0] @ p[0] + p[1])
+# ONNX Gemm(transB=1, alpha=beta=1) on (1, F) is the linear kind (the importer maps it there)
+x = rng.standard_normal((3, 1, 20))
+dy = rng.standard_normal((3, 1, 7))
+flat = np.concatenate([w.ravel(), b])
+lin = run_node(EXE, "linear", [x], {"out_c": 7, "bias": 1}, flat, dy)
+gem = run_node(EXE, "gemm", [x], {"out_c": 7, "bias": 1, "trans_b": 1, "gemm_alpha": 1,
+                                  "gemm_beta": 1}, flat, dy)
+for what, i in (("y", 0), ("dx", 1), ("dparams", 2)):
+    check(rel_err(gem[i] if i != 1 else gem[1][0], lin[i] if i != 1 else lin[1][0]) <= 1e-6,
+          f"gemm transB = linear: {what} differs")
+check(gem[3] == lin[3] == (1, 7), f"gemm transB = linear: shapes {gem[3]} vs {lin[3]}")
 gx = [np.zeros((1, 1, 20))]
 expect_refused("gemm alpha unset", "gemm", gx, {"out_c": 7}, "alpha")
 expect_refused("gemm beta unset", "gemm", gx, {"out_c": 7, "bias": 1, "gemm_alpha": 1}, "beta")
