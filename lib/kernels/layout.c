@@ -235,11 +235,8 @@ static const nadi_layer_ops identity_ops = {.name = "identity", .forward = copy_
 
 /* ---- descriptions ---------------------------------------------------------------------------- */
 
-#define FAIL_IF(cond, st, ...)                                                                 \
-  do {                                                                                         \
-    if (cond)                                                                                  \
-      return nadi_fail((st), __VA_ARGS__);                                                     \
-  } while (0)
+/* NADI_CHECK stated as the refusal's condition */
+#define FAIL_IF(cond, st, ...) NADI_CHECK(!(cond), st, __VA_ARGS__)
 
 static void dims_text(const nadi_dims *s, char *buf, size_t n) {
   int at = snprintf(buf, n, "(");
@@ -311,13 +308,17 @@ static nad_status reshape_shape(nadi_layer *l, int64_t index) {
       FAIL_IF(!nadi_mul_ok(known, o.d[i], &known), NAD_ERR_SHAPE,
               "layer %lld (reshape): target size overflows", (long long)index);
   }
-  if (infer >= 0)
-    o.d[infer] = n % known == 0 ? n / known : 0;
   char ti[96], to[96];
-  dims_text(in, ti, sizeof ti), dims_text(&o, to, sizeof to);
+  dims_text(in, ti, sizeof ti);
+  FAIL_IF(infer >= 0 && n % known != 0, NAD_ERR_SHAPE,
+          "layer %lld (reshape): %s has %lld elements, not a multiple of %lld: the -1 of the "
+          "target cannot be inferred", (long long)index, ti, (long long)n, (long long)known);
+  if (infer >= 0)
+    o.d[infer] = n / known;
+  dims_text(&o, to, sizeof to);
   FAIL_IF(nadi_dims_numel(&o) != n, NAD_ERR_SHAPE,
           "layer %lld (reshape): %s has %lld elements, the target %s has %lld", (long long)index,
-          ti, (long long)n, to, (long long)(infer >= 0 ? -1 : known));
+          ti, (long long)n, to, (long long)known);
   snprintf(l->desc, sizeof l->desc, "reshape %.48s", to);
   l->out_dims = o;
   return NAD_OK;

@@ -174,6 +174,10 @@ expect_refused("reshape count", "reshape", [x],
 expect_refused("reshape two -1", "reshape", [x],
                {"reshape_rank": 3, **arr("reshape_dims", [1, -1, -1])}, "at most one -1")
 expect_refused("reshape rank 0", "reshape", [x], {}, "target rank")
+expect_refused("reshape -1 not inferable", "reshape", [x],
+               {"reshape_rank": 2, **arr("reshape_dims", [-1, 5])}, "cannot be inferred")
+expect_refused("reshape 0 beyond the input rank", "reshape", [x],
+               {"reshape_rank": 5, **arr("reshape_dims", [1, 192, 8, 8, 0])}, "invalid")
 compare("flatten_axis 1", "flatten_axis", [x], {"tensor_axis": 1}, [],
         lambda t, p: t[0].reshape(2, 1, 12288))
 compare("flatten_axis 2", "flatten_axis", [x], {"tensor_axis": 2}, [],
