@@ -34,6 +34,16 @@ typedef enum nadi_kind {
   /* issue 17: elementwise (activations, broadcasting arithmetic) and normalisations */
 
   /* issue 17: tensor operations (matmul, transpose, reshape, slice, gather, pad, softmax, ...) */
+  NADI_MATMUL,      /* two inputs, ONNX MatMul: batched over broadcast leading dims */
+  NADI_GEMM,        /* one input times a weight parameter (ONNX Gemm / MatMul by an initializer) */
+  NADI_TRANSPOSE,   /* ONNX Transpose(perm) */
+  NADI_RESHAPE,     /* ONNX Reshape to reshape_dims (a copy) */
+  NADI_FLATTEN_AXIS, /* ONNX Flatten(axis): (prod d[:axis], prod d[axis:]) (a copy) */
+  NADI_CONCAT_AXIS, /* two inputs, ONNX Concat along tensor_axis */
+  NADI_SLICE,       /* ONNX Slice (starts/ends/steps over every axis) */
+  NADI_GATHER,      /* ONNX Gather of one constant scalar index along tensor_axis */
+  NADI_PAD,         /* ONNX Pad, constant mode */
+  NADI_IDENTITY,    /* ONNX Identity (and Dropout in eval mode) */
 
   NADI_KIND_COUNT
 } nadi_kind;
@@ -66,7 +76,23 @@ typedef struct nadi_dims {
                                                                                                \
   /* issue 17: elementwise and normalisations */                                               \
                                                                                                \
-  /* issue 17: tensor operations (the last line of the list: no backslash after it) */
+  /* issue 17: tensor operations */                                                           \
+  int64_t trans_a;     /* gemm: ONNX transA (only 0 is supported) */                           \
+  int64_t trans_b;     /* gemm: ONNX transB: weight stored (N, K) when 1, (K, N) when 0 */      \
+  double gemm_alpha;   /* gemm: ONNX alpha, scales the product (must not be 0) */              \
+  double gemm_beta;    /* gemm: ONNX beta, scales the bias (must not be 0 with a bias) */      \
+  int64_t tensor_axis; /* flatten_axis, concat_axis, gather: the axis (negative: from the end) */\
+  int64_t gather_index; /* gather: the constant index (negative: from the end) */              \
+  int64_t perm[NADI_MAX_RANK];         /* transpose: output axis i is input axis perm[i] */     \
+  int64_t reshape_rank;                /* reshape: rank of the target shape */                  \
+  int64_t reshape_dims[NADI_MAX_RANK]; /* reshape: ONNX target (0 = copy, -1 = inferred) */     \
+  int64_t starts[NADI_MAX_RANK];       /* slice: per input axis, ONNX clamping */               \
+  int64_t ends[NADI_MAX_RANK];                                                                 \
+  int64_t steps[NADI_MAX_RANK];        /* slice: >= 1 */                                        \
+  int64_t pads[2 * NADI_MAX_RANK]; /* pad: ONNX order, begin of axis i at [i], end at [rank+i] */\
+  int64_t pad_mode;                /* pad: 0 = constant (the only one supported) */            \
+  double pad_value;                /* pad: the constant */
+  /* (the last line of the list: no backslash after it) */
 
 typedef struct nadi_hparams {
   NADI_HPARAM_FIELDS

@@ -23,6 +23,16 @@ extern const nadi_kind_desc nadi_kind_gap;       /* reshape.c */
 /* issue 17: elementwise and normalisations */
 
 /* issue 17: tensor operations */
+extern const nadi_kind_desc nadi_kind_matmul;       /* matmul.c */
+extern const nadi_kind_desc nadi_kind_gemm;         /* matmul.c */
+extern const nadi_kind_desc nadi_kind_transpose;    /* layout.c */
+extern const nadi_kind_desc nadi_kind_reshape;      /* layout.c */
+extern const nadi_kind_desc nadi_kind_flatten_axis; /* layout.c */
+extern const nadi_kind_desc nadi_kind_concat_axis;  /* layout.c */
+extern const nadi_kind_desc nadi_kind_slice;        /* layout.c */
+extern const nadi_kind_desc nadi_kind_gather;       /* layout.c */
+extern const nadi_kind_desc nadi_kind_pad;          /* layout.c */
+extern const nadi_kind_desc nadi_kind_identity;     /* layout.c */
 
 /* ... and the helpers they share (kinds.c). */
 /* Input j's (C, H, W) view -> chw, for the kinds that work on feature maps. */

@@ -10,7 +10,10 @@
  *   batchnorm  2 per element (y = a*x + b with folded scale and shift)
  *   add        1 per output element
  *   gap        1 per input element
- *   concat, flatten, dropout: 0 (copies, or the identity in eval mode) */
+ *   concat, flatten, dropout: 0 (copies, or the identity in eval mode)
+ *   matmul     2*M*K*N per product, times the broadcast leading count
+ *   gemm       2*R*K*N, plus R*N for the bias                  (R = rows: numel / K)
+ *   transpose, reshape, flatten_axis, concat_axis, slice, gather, pad, identity: 0 (copies) */
 #include <math.h>
 #include <stdio.h>
 
@@ -30,6 +33,11 @@ const nadi_kind_desc *nadi_kind_of(nadi_kind kind) {
       /* issue 17: elementwise and normalisations */
 
       /* issue 17: tensor operations */
+      [NADI_MATMUL] = &nadi_kind_matmul,   [NADI_GEMM] = &nadi_kind_gemm,
+      [NADI_TRANSPOSE] = &nadi_kind_transpose, [NADI_RESHAPE] = &nadi_kind_reshape,
+      [NADI_FLATTEN_AXIS] = &nadi_kind_flatten_axis, [NADI_CONCAT_AXIS] = &nadi_kind_concat_axis,
+      [NADI_SLICE] = &nadi_kind_slice,     [NADI_GATHER] = &nadi_kind_gather,
+      [NADI_PAD] = &nadi_kind_pad,         [NADI_IDENTITY] = &nadi_kind_identity,
   };
   return ((int)kind >= 0 && kind < NADI_KIND_COUNT) ? table[kind] : NULL;
 }

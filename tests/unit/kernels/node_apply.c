@@ -37,6 +37,9 @@ static const field fields[] = {
     /* issue 17: elementwise and normalisations */
 
     /* issue 17: tensor operations */
+    FI(trans_a), FI(trans_b), FD(gemm_alpha), FD(gemm_beta), FI(tensor_axis), FI(gather_index),
+    FI(perm), FI(reshape_rank), FI(reshape_dims), FI(starts), FI(ends), FI(steps), FI(pads),
+    FI(pad_mode), FD(pad_value),
 };
 
 static void die(const char *what) {

@@ -74,4 +74,180 @@ expect_refused("conv too big", "conv2d", [x], {"out_c": 4, "k": 9, "stride": 1, 
 
 # ---- issue 17: tensor operations --------------------------------------------------------------
 
+F = torch.nn.functional
+
+
+def arr(name, values):
+    """hyper-parameter array entries {name[i]: values[i]}"""
+    return {f"{name}[{i}]": v for i, v in enumerate(values)}
+
+
+def per_sample(f):
+    """fn applied to each sample of the batch (inputs without their batch axis), restacked"""
+    return lambda t, p: torch.stack([f([x[i] for x in t], p) for i in range(t[0].shape[0])])
+
+
+def mm_case(name, sa, sb, batch=2):
+    a = rng.standard_normal((batch,) + sa)
+    b = rng.standard_normal((batch,) + sb)
+    compare(name, "matmul", [a, b], {}, [], per_sample(lambda t, p: torch.matmul(t[0], t[1])))
+
+
+mm_case("matmul attention (4,65,48)x(4,48,65)", (4, 65, 48), (4, 48, 65))
+mm_case("matmul attention scores.v (4,65,65)x(4,65,48)", (4, 65, 65), (4, 65, 48), batch=1)
+mm_case("matmul broadcast (2,1,5,4)x(3,4,6)", (2, 1, 5, 4), (3, 4, 6))
+mm_case("matmul broadcast (1,5,4)x(3,1,4,6)", (1, 5, 4), (3, 1, 4, 6))
+mm_case("matmul stacked (2,3,5,4)x(4,6)", (2, 3, 5, 4), (4, 6), batch=3)
+mm_case("matmul 1-D A (4,)x(2,4,6)", (4,), (2, 4, 6))
+mm_case("matmul 1-D B (2,5,4)x(4,)", (2, 5, 4), (4,))
+mm_case("matmul 1-D B (5,4)x(4,)", (5, 4), (4,), batch=3)
+expect_refused("matmul inner mismatch", "matmul",
+               [np.zeros((1, 2, 5, 4)), np.zeros((1, 2, 3, 6))], {}, "do not multiply")
+expect_refused("matmul broadcast clash", "matmul",
+               [np.zeros((1, 2, 5, 4)), np.zeros((1, 3, 4, 6))], {}, "broadcast")
+expect_refused("matmul 1-D x 1-D", "matmul", [np.zeros((1, 4)), np.zeros((1, 4))], {}, "scalar")
+
+# gemm: y = alpha x op(W) + beta b; W (K, N), or (N, K) with trans_b
+x = rng.standard_normal((2, 1, 65, 192))
+w = rng.standard_normal((192, 576)) / np.sqrt(192)
+b = rng.standard_normal(576)
+compare("gemm (1,65,192)x(192,576)+bias", "gemm", [x],
+        {"out_c": 576, "bias": 1, "gemm_alpha": 1, "gemm_beta": 1}, [w, b],
+        lambda t, p: t[0] @ p[0] + p[1])
+compare("gemm no bias", "gemm", [x[:, :, :7]], {"out_c": 576, "gemm_alpha": 1}, [w],
+        lambda t, p: t[0] @ p[0])
+x = rng.standard_normal((3, 1, 20))
+w = rng.standard_normal((7, 20)) * 0.3
+b = rng.standard_normal(7)
+compare("gemm transB alpha 0.5 beta 2 on (1,F)", "gemm", [x],
+        {"out_c": 7, "bias": 1, "trans_b": 1, "gemm_alpha": 0.5, "gemm_beta": 2.0}, [w, b],
+        lambda t, p: 0.5 * t[0] @ p[0].T + 2.0 * p[1])
+compare("gemm alpha -1.5 (K,N) rank 1", "gemm", [rng.standard_normal((2, 20))],
+        {"out_c": 7, "bias": 1, "gemm_alpha": -1.5, "gemm_beta": 1}, [w.T.copy(), b],
+        lambda t, p: -1.5 * t[0] @ p[0] + p[1])
+# ONNX Gemm(transB=1, alpha=beta=1) on (1, F) is the linear kind (the importer maps it there)
+x = rng.standard_normal((3, 1, 20))
+dy = rng.standard_normal((3, 1, 7))
+flat = np.concatenate([w.ravel(), b])
+lin = run_node(EXE, "linear", [x], {"out_c": 7, "bias": 1}, flat, dy)
+gem = run_node(EXE, "gemm", [x], {"out_c": 7, "bias": 1, "trans_b": 1, "gemm_alpha": 1,
+                                  "gemm_beta": 1}, flat, dy)
+for what, i in (("y", 0), ("dx", 1), ("dparams", 2)):
+    check(rel_err(gem[i] if i != 1 else gem[1][0], lin[i] if i != 1 else lin[1][0]) <= 1e-6,
+          f"gemm transB = linear: {what} differs")
+check(gem[3] == lin[3] == (1, 7), f"gemm transB = linear: shapes {gem[3]} vs {lin[3]}")
+gx = [np.zeros((1, 1, 20))]
+expect_refused("gemm alpha unset", "gemm", gx, {"out_c": 7}, "alpha")
+expect_refused("gemm beta unset", "gemm", gx, {"out_c": 7, "bias": 1, "gemm_alpha": 1}, "beta")
+expect_refused("gemm transA", "gemm", gx, {"out_c": 7, "gemm_alpha": 1, "trans_a": 1}, "transA")
+expect_refused("gemm transB 2", "gemm", gx, {"out_c": 7, "gemm_alpha": 1, "trans_b": 2},
+               "transB")
+expect_refused("gemm out_c 0", "gemm", gx, {"gemm_alpha": 1}, "out_c")
+
+# transpose
+x = rng.standard_normal((2, 1, 65, 192))
+compare("transpose (0,2,1)", "transpose", [x], arr("perm", [0, 2, 1]), [],
+        lambda t, p: t[0].permute(0, 1, 3, 2))
+x = rng.standard_normal((2, 65, 1, 48))
+compare("transpose (1,0,2)", "transpose", [x], arr("perm", [1, 0, 2]), [],
+        lambda t, p: t[0].permute(0, 2, 1, 3))
+x = rng.standard_normal((2, 1, 6, 5, 4))
+compare("transpose (0,2,3,1) channels last", "transpose", [x], arr("perm", [0, 2, 3, 1]), [],
+        lambda t, p: t[0].permute(0, 1, 3, 4, 2))
+compare("transpose (3,1,0,2)", "transpose", [x], arr("perm", [3, 1, 0, 2]), [],
+        lambda t, p: t[0].permute(0, 4, 2, 1, 3))
+expect_refused("transpose repeat", "transpose", [x], arr("perm", [0, 1, 1, 3]),
+               "not a permutation")
+expect_refused("transpose out of range", "transpose", [x], arr("perm", [0, 1, 2, 4]),
+               "not a permutation")
+
+# reshape, flatten_axis, identity
+x = rng.standard_normal((2, 1, 192, 8, 8))
+compare("reshape (1,192,8,8)->(1,192,64)", "reshape", [x],
+        {"reshape_rank": 3, **arr("reshape_dims", [1, 192, 64])}, [],
+        lambda t, p: t[0].reshape(2, 1, 192, 64))
+compare("reshape (0,-1,16) ONNX 0/-1", "reshape", [x],
+        {"reshape_rank": 3, **arr("reshape_dims", [0, -1, 16])}, [],
+        lambda t, p: t[0].reshape(2, 1, 768, 16))
+expect_refused("reshape count", "reshape", [x],
+               {"reshape_rank": 3, **arr("reshape_dims", [1, 192, 65])}, "elements")
+expect_refused("reshape two -1", "reshape", [x],
+               {"reshape_rank": 3, **arr("reshape_dims", [1, -1, -1])}, "at most one -1")
+expect_refused("reshape rank 0", "reshape", [x], {}, "target rank")
+expect_refused("reshape -1 not inferable", "reshape", [x],
+               {"reshape_rank": 2, **arr("reshape_dims", [-1, 5])}, "cannot be inferred")
+expect_refused("reshape 0 beyond the input rank", "reshape", [x],
+               {"reshape_rank": 5, **arr("reshape_dims", [1, 192, 8, 8, 0])}, "invalid")
+compare("flatten_axis 1", "flatten_axis", [x], {"tensor_axis": 1}, [],
+        lambda t, p: t[0].reshape(2, 1, 12288))
+compare("flatten_axis 2", "flatten_axis", [x], {"tensor_axis": 2}, [],
+        lambda t, p: t[0].reshape(2, 192, 64))
+compare("flatten_axis -1", "flatten_axis", [x], {"tensor_axis": -1}, [],
+        lambda t, p: t[0].reshape(2, 1536, 8))
+expect_refused("flatten_axis 5", "flatten_axis", [x], {"tensor_axis": 5}, "out of range")
+compare("identity", "identity", [x], {}, [], lambda t, p: t[0] * 1.0)
+
+# concat_axis
+a = rng.standard_normal((2, 1, 3, 4, 5))
+compare("concat_axis 1", "concat_axis", [a, rng.standard_normal((2, 1, 2, 4, 5))],
+        {"tensor_axis": 1}, [], lambda t, p: torch.cat(t, 2))
+compare("concat_axis 2", "concat_axis", [a, rng.standard_normal((2, 1, 3, 6, 5))],
+        {"tensor_axis": 2}, [], lambda t, p: torch.cat(t, 3))
+compare("concat_axis -1 (class token style)", "concat_axis",
+        [a, rng.standard_normal((2, 1, 3, 4, 1))], {"tensor_axis": -1}, [],
+        lambda t, p: torch.cat(t, 4))
+compare("concat_axis 1 tokens (1,1,192)+(1,64,192)", "concat_axis",
+        [rng.standard_normal((2, 1, 1, 192)), rng.standard_normal((2, 1, 64, 192))],
+        {"tensor_axis": 1}, [], lambda t, p: torch.cat(t, 2))
+expect_refused("concat_axis mismatch", "concat_axis", [a, np.zeros((2, 1, 2, 5, 5))],
+               {"tensor_axis": 1}, "differ")
+expect_refused("concat_axis axis 4", "concat_axis", [a, a], {"tensor_axis": 4}, "out of range")
+
+# slice: ONNX starts/ends/steps on every axis
+x = rng.standard_normal((2, 1, 6, 9, 8))
+big = 2 ** 62
+compare("slice step 2", "slice", [x],
+        {**arr("starts", [0, 1, 0, 1]), **arr("ends", [big, 5, big, 8]),
+         **arr("steps", [1, 1, 2, 3])}, [],
+        lambda t, p: t[0][:, :, 1:5, 0::2, 1:8:3])
+compare("slice negative and clamped", "slice", [x],
+        {**arr("starts", [0, -4, -big, 2]), **arr("ends", [1, -1, 100, big]),
+         **arr("steps", [1, 1, 1, 2])}, [],
+        lambda t, p: t[0][:, :, 2:5, :, 2::2])
+expect_refused("slice empty", "slice", [x],
+               {**arr("starts", [0, 4, 0, 0]), **arr("ends", [1, 4, 9, 8]),
+                **arr("steps", [1, 1, 1, 1])}, "empty")
+expect_refused("slice step 0", "slice", [x],
+               {**arr("starts", [0, 0, 0, 0]), **arr("ends", [1, 6, 9, 8]),
+                **arr("steps", [1, 1, 0, 1])}, "steps must be >= 1")
+expect_refused("slice step -1", "slice", [x],
+               {**arr("starts", [0, 0, 0, 0]), **arr("ends", [1, 6, 9, 8]),
+                **arr("steps", [1, 1, 1, -1])}, "steps must be >= 1")
+
+# gather: ViT's class token x[:, 0]
+x = rng.standard_normal((2, 1, 65, 192))
+compare("gather axis 1 index 0", "gather", [x], {"tensor_axis": 1, "gather_index": 0}, [],
+        lambda t, p: t[0][:, :, 0])
+compare("gather axis -1 index -2", "gather", [x], {"tensor_axis": -1, "gather_index": -2}, [],
+        lambda t, p: t[0][:, :, :, -2])
+compare("gather axis 0 (batch axis of one sample)", "gather", [x],
+        {"tensor_axis": 0, "gather_index": 0}, [], lambda t, p: t[0][:, 0])
+expect_refused("gather index", "gather", [x], {"tensor_axis": 1, "gather_index": 65},
+               "out of range")
+expect_refused("gather index -66", "gather", [x], {"tensor_axis": 1, "gather_index": -66},
+               "out of range")
+expect_refused("gather axis", "gather", [x], {"tensor_axis": 3}, "out of range")
+expect_refused("gather rank 1", "gather", [np.zeros((1, 5))], {}, "scalar")
+
+# pad: ONNX pads = begins of every axis, then ends
+x = rng.standard_normal((2, 1, 3, 7, 7))
+compare("pad feature map (0,1,0,1)", "pad", [x], arr("pads", [0, 0, 0, 0, 0, 0, 1, 1]), [],
+        lambda t, p: F.pad(t[0], (0, 1, 0, 1)))
+compare("pad every axis, value 0.5", "pad", [x],
+        {**arr("pads", [1, 2, 0, 3, 0, 1, 2, 1]), "pad_value": 0.5}, [],
+        lambda t, p: F.pad(F.pad(t[0], (3, 1, 0, 2, 2, 1), value=0.5).unsqueeze(1),
+                           (0, 0, 0, 0, 0, 0, 1, 0), value=0.5).squeeze(1))
+expect_refused("pad negative", "pad", [x], arr("pads", [0, 0, 0, -1, 0, 0, 0, 0]), "negative")
+expect_refused("pad reflect", "pad", [x], {"pad_mode": 1}, "constant")
+
 sys.exit(finish())
