@@ -64,6 +64,9 @@ nadi_hparams nadi_hparams_default(void) {
   hp.momentum = 0.1;
   hp.p = 0.5;
   hp.init = NADI_INIT_TORCH;
+  hp.gemm_alpha = hp.gemm_beta = 1.0; /* y = x·W + b */
+  for (int i = 0; i < NADI_MAX_RANK; i++)
+    hp.steps[i] = 1;
   return hp;
 }
 
