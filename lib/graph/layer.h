@@ -44,6 +44,7 @@ typedef enum nadi_kind {
   NADI_GATHER,      /* ONNX Gather of one constant scalar index along tensor_axis */
   NADI_PAD,         /* ONNX Pad, constant mode */
   NADI_IDENTITY,    /* ONNX Identity (and Dropout in eval mode) */
+  NADI_CONSTANT,    /* no input: a parameter tensor as an activation (ViT's class token) */
 
   NADI_KIND_COUNT
 } nadi_kind;
@@ -91,7 +92,9 @@ typedef struct nadi_dims {
   int64_t steps[NADI_MAX_RANK];        /* slice: >= 1 */                                        \
   int64_t pads[2 * NADI_MAX_RANK]; /* pad: ONNX order, begin of axis i at [i], end at [rank+i] */\
   int64_t pad_mode;                /* pad: 0 = constant (the only one supported) */            \
-  double pad_value;                /* pad: the constant */
+  double pad_value;                /* pad: the constant */                                   \
+  int64_t const_rank;                  /* constant: the tensor's shape */                      \
+  int64_t const_dims[NADI_MAX_RANK];
   /* (the last line of the list: no backslash after it) */
 
 typedef struct nadi_hparams {

@@ -33,6 +33,7 @@ extern const nadi_kind_desc nadi_kind_slice;        /* layout.c */
 extern const nadi_kind_desc nadi_kind_gather;       /* layout.c */
 extern const nadi_kind_desc nadi_kind_pad;          /* layout.c */
 extern const nadi_kind_desc nadi_kind_identity;     /* layout.c */
+extern const nadi_kind_desc nadi_kind_constant;  /* constant.c */
 
 /* ... and the helpers they share (kinds.c). */
 /* Input j's (C, H, W) view -> chw, for the kinds that work on feature maps. */

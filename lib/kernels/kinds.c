@@ -38,6 +38,7 @@ const nadi_kind_desc *nadi_kind_of(nadi_kind kind) {
       [NADI_FLATTEN_AXIS] = &nadi_kind_flatten_axis, [NADI_CONCAT_AXIS] = &nadi_kind_concat_axis,
       [NADI_SLICE] = &nadi_kind_slice,     [NADI_GATHER] = &nadi_kind_gather,
       [NADI_PAD] = &nadi_kind_pad,         [NADI_IDENTITY] = &nadi_kind_identity,
+      [NADI_CONSTANT] = &nadi_kind_constant,
   };
   return ((int)kind >= 0 && kind < NADI_KIND_COUNT) ? table[kind] : NULL;
 }
