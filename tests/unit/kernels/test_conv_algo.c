@@ -26,6 +26,7 @@
 
 #include "graph/graph.h"
 #include "kernels/conv_algo.h"
+#include "kernels/window.h"
 #include "../check.h"
 #include "sentinel.h"
 
@@ -69,6 +70,7 @@ static nadi_layer mk_conv(const shape *s, int32_t bias) {
   l.in_shape[0][0] = s->c, l.in_shape[0][1] = s->h, l.in_shape[0][2] = s->w;
   l.out_c = s->o;
   l.k = s->k, l.stride = s->s, l.pad = s->p, l.bias = bias;
+  nadi_window_canon(&l, 0, NADI_WINDOW_CONV); /* the general window fields, as shape() would */
   l.out_shape[0] = s->o;
   l.out_shape[1] = (s->h + 2 * s->p - s->k) / s->s + 1;
   l.out_shape[2] = (s->w + 2 * s->p - s->k) / s->s + 1;
