@@ -1,6 +1,10 @@
-/* 2-D convolution with PyTorch Conv2d semantics (cross-correlation, square kernel, zero padding),
- * as "column matrix" + one GEMM per group of images: Y[O, cols] = W[O, K] * col[K, cols],
- * K = C*k*k.
+/* 2-D convolution with PyTorch Conv2d semantics (cross-correlation, kernel kh x kw, strides sh,
+ * sw, dilations dh, dw, zero padding top/left/bottom/right, groups; the window fields are
+ * canonicalised by lib/kernels/window.c), as "column matrix" + one GEMM per group of images and
+ * per channel group: Y[O/G, cols] = W_g[O/G, K] * col_g[K, cols], K = (C/G)*kh*kw (the column
+ * matrix has all C*kh*kw rows, group g's K rows contiguous). Depthwise convolutions (G = C > 1)
+ * skip the column matrix: direct loops, one tap at a time along output rows.
+ * Below, k, s, p stand for the window along either axis (with dilation, tap j sits at j*d).
  *
  * Two column layouts:
  *  - classic (any stride): col[(c,kh,kw), q] = x[c, oh*s - p + kh, ow*s - p + kw] with
@@ -24,7 +28,7 @@
  * extraction pass; hence groups only up to CONV_TARGET_N columns, in a cache-sized scratch.
  *
  * Workspace (floats), with n = columns per image (classic: OH*OW; extended: (OH-1)*Wp + OW),
- * G = conv_group(), K = C*k*k, each part rounded up to 16 floats:
+ * G = conv_group() images, K = C*kh*kw, each part rounded up to 16 floats (none for depthwise):
  *   col  K*G*n    unless G == 1 and 1x1/stride 1/pad 0
  *   tmp  O*G*n    unless G == 1 and the GEMM result is already NCHW (classic, or 1x1 unpadded)
  *   pad  C*Hp*Wp  extended layout with padding only
