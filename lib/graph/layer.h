@@ -86,6 +86,8 @@ typedef struct nadi_dims {
  *    `stride` on both axes, padding `pad` on all four sides;
  *  - general form, kh and kw >= 1: k, stride and pad must be 0 or agree with the general
  *    fields (k == kh == kw, stride == sh == sw, pad == every side);
+ *  - a square window (kh == kw, sh == sw, equal paddings) gets k, stride, pad written, so that
+ *    both forms of one layer end as the same hp (and the same fingerprint);
  *  - dh, dw, groups: 0 means 1 (shape() writes 1).
  * Output size per axis, PyTorch's rule: n_out = floor((n + pad_before + pad_after -
  * d*(k-1) - 1) / s) + 1, with ceil instead of floor in ceil_mode (pools), where a last window

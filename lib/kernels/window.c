@@ -45,6 +45,10 @@ nad_status nadi_window_canon(nadi_layer *l, int64_t index, int role) {
              (long long)l->sw, (long long)l->pad_t, (long long)l->pad_l, (long long)l->pad_b,
              (long long)l->pad_r);
   NADI_TRY(check_legacy_agrees(l, index, name));
+  if (l->kh == l->kw && l->sh == l->sw && l->pad_t == l->pad_l && l->pad_t == l->pad_b &&
+      l->pad_t == l->pad_r) { /* a square window: both forms of one layer end identical */
+    l->k = l->kh, l->stride = l->sh, l->pad = l->pad_t;
+  }
   l->dh = l->dh ? l->dh : 1;
   l->dw = l->dw ? l->dw : 1;
   l->groups = l->groups ? l->groups : 1;
