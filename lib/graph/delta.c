@@ -35,10 +35,13 @@ static int is_local(nadi_kind k) {
   return r != NADI_DELTA_DENSE && r != NADI_DELTA_LINEAR;
 }
 
-/* Output cells [olo, ohi) of a conv or pool whose window meets input cells [lo, hi). */
-static void window_interval(const nadi_layer *l, int64_t n_out, int64_t lo, int64_t hi,
+/* Output cells [olo, ohi) of a conv or pool whose window meets input cells [lo, hi) along
+ * `axis` (0 rows, 1 columns). A dilated window counts as its hull d*(k-1)+1 (a superset of the
+ * cells that can change; the kernels compute every cell of the rectangle exactly). */
+static void window_interval(const nadi_layer *l, int axis, int64_t n_out, int64_t lo, int64_t hi,
                             int64_t *olo, int64_t *ohi) {
-  int64_t k = l->k, s = l->stride, p = l->pad;
+  int64_t s = axis ? l->sw : l->sh, p = axis ? l->pad_l : l->pad_t;
+  int64_t d = axis ? l->dw : l->dh, k = (d ? d : 1) * ((axis ? l->kw : l->kh) - 1) + 1;
   *olo = *ohi = 0;
   if (lo >= hi) /* nothing dirty stays nothing dirty */
     return;
@@ -56,7 +59,7 @@ static void node_interval(const nadi_layer *l, int axis, const int64_t lo[2], co
                           int64_t *olo, int64_t *ohi) {
   switch (nadi_kind_of(l->kind)->delta) {
   case NADI_DELTA_WINDOW:
-    window_interval(l, l->out_shape[1 + axis], lo[0], hi[0], olo, ohi);
+    window_interval(l, axis, l->out_shape[1 + axis], lo[0], hi[0], olo, ohi);
     return;
   case NADI_DELTA_JOIN: /* the hull: a rectangle holding both */
     if (lo[0] >= hi[0])
@@ -151,12 +154,16 @@ static void choose_mode(nadi_delta *p, int64_t i, double crossover) {
     return;
   /* Per sample, in multiply-adds per (input channel, output channel, tap): scatter the change
    * of every input patch cell through all taps (stride 1 only), or compute every output patch
-   * cell from its window; dense computes every output cell. */
+   * cell from its window; dense computes every output cell. A grouped convolution runs on
+   * patches with its weights expanded to a dense (block-diagonal) matrix: groups times the
+   * arithmetic of its dense forward per cell. */
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
-  double scatter = l->stride == 1 && l->k > 1 ? (double)(in->rh * in->rw) : INFINITY;
+  double scatter =
+      l->sh == 1 && l->sw == 1 && l->kh * l->kw > 1 ? (double)(in->rh * in->rw) : INFINITY;
   double direct = (double)(v->rh * v->rw), dense = (double)(v->h * v->w);
+  double groups = (double)(l->groups > 1 ? l->groups : 1);
   v->method = scatter <= direct ? CONV_SCATTER : CONV_DIRECT;
-  if ((scatter <= direct ? scatter : direct) > crossover * dense)
+  if ((scatter <= direct ? scatter : direct) * groups > crossover * dense)
     v->mode = DL_DENSE;
 }
 
@@ -300,7 +307,7 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
       v->base_chw = alloc_n(size, 1, sizeof(float), &fail);
       v->r = alloc_n(cap, 1, sizeof(nadi_drect), &fail);
       if (l && l->kind == NADI_CONV2D)
-        v->wt = alloc_n(l->in_shape[0][0] * l->k * l->k, l->out_c, sizeof(float), &fail);
+        v->wt = alloc_n(l->in_shape[0][0] * l->kh * l->kw, l->out_c, sizeof(float), &fail);
       if (l && l->kind == NADI_BATCHNORM) {
         v->scale = alloc_n(v->c, 1, sizeof(float), &fail);
         v->shift = alloc_n(v->c, 1, sizeof(float), &fail);
@@ -356,12 +363,14 @@ static void level_base(nadi_delta *p, int64_t i, float *params, const float *act
     return;
   const nadi_layer *l = &p->g->layers[i - 1];
   const float *prm = params + l->param_off;
-  if (l->kind == NADI_CONV2D) { /* W[o][c][ky][kx] */
-    int64_t ci = l->in_shape[0][0], kk = l->k * l->k, co = l->out_c;
+  if (l->kind == NADI_CONV2D) { /* W[o][c - group's first][ky][kx], zero across groups */
+    int64_t ci = l->in_shape[0][0], kk = l->kh * l->kw, co = l->out_c;
+    int64_t groups = l->groups > 1 ? l->groups : 1, cg = ci / groups, og = co / groups;
     for (int64_t o = 0; o < co; o++)
       for (int64_t c = 0; c < ci; c++)
         for (int64_t t = 0; t < kk; t++) {
-          float w = prm[(o * ci + c) * kk + t];
+          int64_t cl = c - o / og * cg; /* c within o's group */
+          float w = cl >= 0 && cl < cg ? prm[(o * cg + cl) * kk + t] : 0.0f;
           if (v->method == CONV_SCATTER)
             v->wt[(c * kk + t) * co + o] = w;
           else
@@ -486,8 +495,7 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
         nadi_dpatch_pool(p, l, v, batch);
         break;
       }
-      nadi_dpatch_conv(p, l, l->bias ? prm + l->out_c * l->in_shape[0][0] * l->k * l->k : NULL,
-                       v, batch);
+      nadi_dpatch_conv(p, l, l->bias ? prm + l->n_params - l->out_c : NULL, v, batch);
       break;
     case NADI_DELTA_JOIN:
       nadi_dpatch_join(p, l, v, batch);

@@ -20,6 +20,7 @@
 #include "graph/delta_impl.h"
 
 static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t dil(int64_t d) { return d ? d : 1; }
 static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* Cell (y, x) of sample b's patch (inside its true rectangle). */
@@ -92,9 +93,9 @@ static void base_rects(nadi_dlevel *v, int64_t batch) {
 /* The window of input cells an output rectangle [ly, hy) × [lx, hx) of node l reads. */
 static void window_of(const nadi_layer *l, int64_t ly, int64_t hy, int64_t lx, int64_t hx,
                       int64_t *y0, int64_t *x0, int64_t *wh, int64_t *ww) {
-  int64_t s = l->stride, p = l->pad;
-  *y0 = ly * s - p, *x0 = lx * s - p;
-  *wh = (hy - ly - 1) * s + l->k, *ww = (hx - lx - 1) * s + l->k;
+  *y0 = ly * l->sh - l->pad_t, *x0 = lx * l->sw - l->pad_l;
+  *wh = (hy - ly - 1) * l->sh + dil(l->dh) * (l->kh - 1) + 1;
+  *ww = (hx - lx - 1) * l->sw + dil(l->dw) * (l->kw - 1) + 1;
 }
 
 /* Scatter tap by tap (scatter_by_tap_flush) when the channel counts make GEMM-sized panels,
@@ -127,10 +128,10 @@ void nadi_dpatch_needs(const nadi_delta *p, const nadi_layer *l, int64_t *ws_fix
   switch (l->kind) {
   case NADI_CONV2D:
     if (v->method == CONV_SCATTER) {
-      *ws_per_row = scatter_by_tap(l) ? 2 * in->c + v->c : in->c + (int64_t)l->k * l->k * v->c;
+      *ws_per_row = scatter_by_tap(l) ? 2 * in->c + v->c : in->c + l->kh * l->kw * v->c;
     } else {
       *ws_fixed = win;
-      *ws_per_row = (int64_t)l->k * l->k * in->c + v->c;
+      *ws_per_row = l->kh * l->kw * in->c + v->c;
     }
     break;
   case NADI_MAXPOOL:
@@ -153,13 +154,14 @@ void nadi_dpatch_needs(const nadi_delta *p, const nadi_layer *l, int64_t *ws_fix
 
 /* ---- convolution ---------------------------------------------------------------------------- */
 
-/* Destination of a scatter row's contribution through tap (ky, kx), or NULL when it falls
+/* Destination of a scatter row's contribution through tap t = (ky, kx), or NULL when it falls
  * outside the output rectangle (into the padding). Stride 1: input (y, x) reaches output
- * (y + pad - ky, x + pad - kx). */
-static float *tap_target(const nadi_dlevel *out, const int64_t *row, int64_t pad, int64_t ky,
-                         int64_t kx) {
+ * (y + pad_t - ky*dh, x + pad_l - kx*dw). */
+static float *tap_target(const nadi_layer *l, const nadi_dlevel *out, const int64_t *row,
+                         int64_t t) {
   const nadi_drect *ro = &out->r[row[0]];
-  int64_t y = row[1] + pad - ky, x = row[2] + pad - kx;
+  int64_t y = row[1] + l->pad_t - t / l->kw * dil(l->dh);
+  int64_t x = row[2] + l->pad_l - t % l->kw * dil(l->dw);
   if (y < ro->ly || y >= ro->hy || x < ro->lx || x >= ro->hx)
     return NULL;
   return cell(out, row[0], y, x);
@@ -169,11 +171,11 @@ static float *tap_target(const nadi_dlevel *out, const int64_t *row, int64_t pad
  * then each row's k² output vectors added onto the cells they reach. */
 static void scatter_all_taps_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
                                    int64_t m, const float *dlt, float *res) {
-  const int64_t ci = nadi_dlevel_in(p, l, 0)->c, co = out->c, k = l->k, n = k * k * co;
+  const int64_t ci = nadi_dlevel_in(p, l, 0)->c, co = out->c, kk = l->kh * l->kw, n = kk * co;
   nadi_sgemm(0, 0, m, n, ci, 1.0f, dlt, ci, out->wt, n, 0.0f, res, n);
   for (int64_t q = 0; q < m; q++)
-    for (int64_t t = 0; t < k * k; t++) {
-      float *restrict d = tap_target(out, p->meta + 3 * q, l->pad, t / k, t % k);
+    for (int64_t t = 0; t < kk; t++) {
+      float *restrict d = tap_target(l, out, p->meta + 3 * q, t);
       const float *restrict w = res + q * n + t * co;
       if (d)
         for (int64_t o = 0; o < co; o++)
@@ -188,13 +190,13 @@ static void scatter_all_taps_flush(nadi_delta *p, const nadi_layer *l, nadi_dlev
  * is C×O, packed once for many rows. */
 static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t m,
                                  const float *dlt, float *at, float *res) {
-  const int64_t ci = nadi_dlevel_in(p, l, 0)->c, co = out->c, k = l->k;
+  const int64_t ci = nadi_dlevel_in(p, l, 0)->c, co = out->c, kk = l->kh * l->kw;
   int64_t *sel = p->meta + 3 * m; /* rows of the tap (meta has room: 5 per row) */
   int64_t *dst = sel + m;         /* their targets, offsets into out->patch */
-  for (int64_t t = 0; t < k * k; t++) {
+  for (int64_t t = 0; t < kk; t++) {
     int64_t n = 0;
     for (int64_t q = 0; q < m; q++) {
-      float *d = tap_target(out, p->meta + 3 * q, l->pad, t / k, t % k);
+      float *d = tap_target(l, out, p->meta + 3 * q, t);
       if (d)
         sel[n] = q, dst[n++] = d - out->patch;
     }
@@ -206,7 +208,7 @@ static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel
         memcpy(at + j * ci, dlt + sel[j] * ci, sizeof(float) * (size_t)ci);
       a = at;
     }
-    nadi_sgemm(0, 0, n, co, ci, 1.0f, a, ci, out->wt + t * co, k * k * co, 0.0f, res, co);
+    nadi_sgemm(0, 0, n, co, ci, 1.0f, a, ci, out->wt + t * co, kk * co, 0.0f, res, co);
     for (int64_t j = 0; j < n; j++) {
       float *restrict d = out->patch + dst[j];
       const float *restrict w = res + j * co;
@@ -219,7 +221,7 @@ static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel
 static void conv_scatter(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
   const int64_t ci = in->c, co = out->c, by_tap = scatter_by_tap(l);
-  const int64_t rows = nadi_dpatch_rows(by_tap ? 2 * ci + co : ci + (int64_t)l->k * l->k * co);
+  const int64_t rows = nadi_dpatch_rows(by_tap ? 2 * ci + co : ci + l->kh * l->kw * co);
   float *dlt = p->ws, *at = dlt + rows * ci, *res = by_tap ? at + rows * ci : at;
   int64_t *meta = p->meta, m = 0;
   base_rects(out, batch);
@@ -257,7 +259,7 @@ static int full_slot(const nadi_dlevel *v, int64_t b) {
 /* GEMM of the m im2col rows gathered so far; the results (plus bias) are the output cells. */
 static void direct_flush(nadi_delta *p, const nadi_layer *l, const float *bias, nadi_dlevel *out,
                          int64_t m, const float *col, float *res) {
-  const int64_t co = out->c, kc = (int64_t)l->k * l->k * nadi_dlevel_in(p, l, 0)->c;
+  const int64_t co = out->c, kc = l->kh * l->kw * nadi_dlevel_in(p, l, 0)->c;
   const int64_t *meta = p->meta;
   nadi_sgemm(0, 0, m, co, kc, 1.0f, col, kc, out->wt, co, 0.0f, res, co);
   for (int64_t q = 0; q < m; q++) {
@@ -274,13 +276,15 @@ static void direct_flush(nadi_delta *p, const nadi_layer *l, const float *bias, 
 static void conv_direct(nadi_delta *p, const nadi_layer *l, const float *bias, nadi_dlevel *out,
                         int64_t batch) {
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
-  const int64_t ci = in->c, co = out->c, k = l->k, s = l->stride, kc = k * k * ci;
+  const int64_t ci = in->c, co = out->c, kh = l->kh, kw = l->kw, kc = kh * kw * ci;
+  const int64_t sh = l->sh, sw = l->sw, dh = dil(l->dh), dw = dil(l->dw);
   const int64_t rows = nadi_dpatch_rows(kc + co);
   int64_t fixed, per_row;
   nadi_dpatch_needs(p, l, &fixed, &per_row);
   float *win = p->ws, *col = p->ws + fixed, *res = col + rows * kc;
   int64_t *meta = p->meta, m = 0;
-  const int pointwise = k == 1 && s == 1 && l->pad == 0; /* same rectangles in and out */
+  const int pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && l->pad_t == 0 &&
+                        l->pad_l == 0 && l->pad_b == 0 && l->pad_r == 0; /* same rectangles */
   for (int64_t b = 0; b < batch; b++) {
     const nadi_drect *r = &out->r[b];
     if (r->ly >= r->hy || r->lx >= r->hx)
@@ -308,9 +312,16 @@ static void conv_direct(nadi_delta *p, const nadi_layer *l, const float *bias, n
     for (int64_t y = r->ly; y < r->hy; y++)
       for (int64_t x = r->lx; x < r->hx; x++) {
         float *row = col + m * kc;
-        for (int64_t ky = 0; ky < k; ky++)
-          memcpy(row + ky * k * ci, win + (((y - r->ly) * s + ky) * ww + (x - r->lx) * s) * ci,
-                 sizeof(float) * (size_t)(k * ci));
+        const float *w0 = win + ((y - r->ly) * sh * ww + (x - r->lx) * sw) * ci;
+        for (int64_t ky = 0; ky < kh; ky++) {
+          if (dw == 1) { /* the kw taps of a row are contiguous */
+            memcpy(row + ky * kw * ci, w0 + ky * dh * ww * ci, sizeof(float) * (size_t)(kw * ci));
+            continue;
+          }
+          for (int64_t kx = 0; kx < kw; kx++)
+            memcpy(row + (ky * kw + kx) * ci, w0 + (ky * dh * ww + kx * dw) * ci,
+                   sizeof(float) * (size_t)ci);
+        }
         meta[3 * m] = b, meta[3 * m + 1] = y, meta[3 * m + 2] = x;
         if (++m == rows)
           direct_flush(p, l, bias, out, m, col, res), m = 0;
@@ -330,11 +341,39 @@ void nadi_dpatch_conv(nadi_delta *p, const nadi_layer *l, const float *bias, nad
 
 /* ---- pools, elementwise layers, joins ---------------------------------------------------- */
 
+/* One output cell of a pool from its window's valid cells (nh x nw at w0, rows ldr floats apart):
+ * padding is never read (max: -inf; average: zeros, counted in div or not). */
+static void pool_cell(float *restrict d, const float *w0, int64_t ldr, int64_t nh, int64_t nw,
+                      int64_t C, int is_max, float inv) {
+  if (is_max && nh == 2 && nw == 2) { /* the common 2x2 max pool in one pass */
+    const float *restrict a = w0, *restrict e = w0 + C, *restrict f = w0 + ldr,
+                          *restrict g = f + C;
+    for (int64_t c = 0; c < C; c++) {
+      float u = a[c] > e[c] ? a[c] : e[c], v = f[c] > g[c] ? f[c] : g[c];
+      d[c] = u > v ? u : v;
+    }
+    return;
+  }
+  memcpy(d, w0, sizeof(float) * (size_t)C);
+  for (int64_t ky = 0; ky < nh; ky++)
+    for (int64_t kx = ky == 0; kx < nw; kx++) {
+      const float *restrict w = w0 + ky * ldr + kx * C;
+      if (is_max)
+        for (int64_t c = 0; c < C; c++)
+          d[c] = w[c] > d[c] ? w[c] : d[c];
+      else
+        for (int64_t c = 0; c < C; c++)
+          d[c] += w[c];
+    }
+  if (!is_max)
+    for (int64_t c = 0; c < C; c++)
+      d[c] *= inv;
+}
+
 void nadi_dpatch_pool(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
-  const int64_t C = out->c, k = l->k, s = l->stride;
+  const int64_t C = out->c, H = in->h, W = in->w;
   const int is_max = l->kind == NADI_MAXPOOL;
-  const float inv = 1.0f / (float)(k * k);
   float *win = p->ws;
   for (int64_t b = 0; b < batch; b++) {
     const nadi_drect *r = &out->r[b];
@@ -345,31 +384,14 @@ void nadi_dpatch_pool(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int6
     gather(in, b, y0, x0, wh, ww, win, C, ww * C);
     for (int64_t y = r->ly; y < r->hy; y++)
       for (int64_t x = r->lx; x < r->hx; x++) {
-        float *restrict d = cell(out, b, y, x);
-        const float *w0 = win + ((y - r->ly) * s * ww + (x - r->lx) * s) * C;
-        if (is_max && k == 2) { /* the common 2x2 max pool in one pass */
-          const float *restrict a = w0, *restrict e = w0 + C, *restrict f = w0 + ww * C,
-                                *restrict g = f + C;
-          for (int64_t c = 0; c < C; c++) {
-            float u = a[c] > e[c] ? a[c] : e[c], v = f[c] > g[c] ? f[c] : g[c];
-            d[c] = u > v ? u : v;
-          }
-          continue;
-        }
-        memcpy(d, w0, sizeof(float) * (size_t)C);
-        for (int64_t ky = 0; ky < k; ky++)
-          for (int64_t kx = ky == 0; kx < k; kx++) {
-            const float *restrict w = w0 + (ky * ww + kx) * C;
-            if (is_max)
-              for (int64_t c = 0; c < C; c++)
-                d[c] = w[c] > d[c] ? w[c] : d[c];
-            else
-              for (int64_t c = 0; c < C; c++)
-                d[c] += w[c];
-          }
-        if (!is_max)
-          for (int64_t c = 0; c < C; c++)
-            d[c] *= inv;
+        /* the window clipped as in lib/kernels/pool.c (PyTorch's divisor) */
+        int64_t hs = y * l->sh - l->pad_t, ws = x * l->sw - l->pad_l;
+        int64_t he = imin(hs + l->kh, H + l->pad_b), we = imin(ws + l->kw, W + l->pad_r);
+        int64_t size = (he - hs) * (we - ws);
+        int64_t r0 = imax(hs, 0), r1 = imin(he, H), c0 = imax(ws, 0), c1 = imin(we, W);
+        int64_t div = l->count_include_pad ? size : (r1 - r0) * (c1 - c0);
+        pool_cell(cell(out, b, y, x), win + ((r0 - y0) * ww + (c0 - x0)) * C, ww * C, r1 - r0,
+                  c1 - c0, C, is_max, 1.0f / (float)div);
       }
   }
 }

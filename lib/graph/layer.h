@@ -30,6 +30,7 @@ typedef enum nadi_kind {
   NADI_GAP,     /* global average pool: (C,H,W) -> (C,1,1) */
 
   /* issue 17: windows (convolution and pools with groups, dilation, ceil mode, ...) */
+  NADI_ADAPTIVE_AVGPOOL, /* PyTorch AdaptiveAvgPool2d((pool_oh, pool_ow)) */
 
   /* issue 17: elementwise (activations, broadcasting arithmetic) and normalisations */
 
@@ -65,15 +66,24 @@ typedef struct nadi_dims {
  * The list is a macro only so that nadi_layer can also expose the fields directly (l->k). */
 #define NADI_HPARAM_FIELDS                                                                     \
   int64_t out_c;   /* conv/linear: output channels/features; batchnorm: channels */           \
-  int64_t k;       /* conv/pool kernel size (square) */                                        \
-  int64_t stride;  /* conv/pool stride */                                                      \
-  int64_t pad;     /* conv zero padding (symmetric) */                                         \
+  int64_t k;       /* conv/pool kernel size (square; legacy form, see "Windows") */          \
+  int64_t stride;  /* conv/pool stride (legacy form) */                                      \
+  int64_t pad;     /* conv/pool padding, all four sides (legacy form) */                      \
   int64_t bias;    /* conv/linear: has bias */                                                 \
   int64_t init;    /* nadi_init_rule of conv/linear weights */                                 \
   double eps;      /* batchnorm/normalisation eps (1e-5) */                                    \
   double momentum; /* batchnorm momentum (0.1) */                                              \
   double p;        /* dropout probability (0.5) */                                             \
-  /* issue 17: windows */                                                                      \
+  /* issue 17: windows. conv2d/maxpool/avgpool windows: see "Windows" below */                \
+  int64_t kh, kw;          /* window height, width */                                          \
+  int64_t sh, sw;          /* strides along height, width */                                   \
+  int64_t pad_t, pad_l;    /* padding before the first row / column (top, left) */             \
+  int64_t pad_b, pad_r;    /* padding after the last row / column (bottom, right) */           \
+  int64_t dh, dw;          /* conv dilation (0 = 1) */                                         \
+  int64_t groups;          /* conv groups (0 = 1): in and out channels split into groups */    \
+  int64_t ceil_mode;       /* pools: output size rounded up, as PyTorch's ceil_mode */         \
+  int64_t count_include_pad; /* avgpool: the padding counts in the divisor (ONNX default 0) */ \
+  int64_t pool_oh, pool_ow;  /* adaptive average pool: output height, width */                \
                                                                                                \
   /* issue 17: elementwise and normalisations */                                               \
                                                                                                \
@@ -97,6 +107,20 @@ typedef struct nadi_dims {
   int64_t const_dims[NADI_MAX_RANK];
   /* (the last line of the list: no backslash after it) */
 
+/* Windows (conv2d, maxpool, avgpool): the general fields kh, kw, sh, sw, pad_t, pad_l, pad_b,
+ * pad_r, dh, dw, groups are the truth; every kernel, the delta forward and BN folding read only
+ * them. ONE rule fills them, in the kind's shape() (so an hp that went through shape() once is
+ * accepted again unchanged):
+ *  - legacy form, kh == kw == 0 (the built-ins, the spec language): square kernel k, stride
+ *    `stride` on both axes, padding `pad` on all four sides;
+ *  - general form, kh and kw >= 1: k, stride and pad must be 0 or agree with the general
+ *    fields (k == kh == kw, stride == sh == sw, pad == every side);
+ *  - a square window (kh == kw, sh == sw, equal paddings) gets k, stride, pad written, so that
+ *    both forms of one layer end as the same hp (and the same fingerprint);
+ *  - dh, dw, groups: 0 means 1 (shape() writes 1).
+ * Output size per axis, PyTorch's rule: n_out = floor((n + pad_before + pad_after -
+ * d*(k-1) - 1) / s) + 1, with ceil instead of floor in ceil_mode (pools), where a last window
+ * that would start in the after-padding is dropped. Conv weights are (O, I/groups, kh, kw). */
 typedef struct nadi_hparams {
   NADI_HPARAM_FIELDS
 } nadi_hparams;
@@ -203,8 +227,9 @@ typedef enum nadi_delta_rule {
                            batchnorm have their own patch code; any other pointwise kind is
                            run as its eval forward on the patch's values, so its forward must
                            be elementwise, parameter-free and need no workspace */
-  NADI_DELTA_WINDOW,    /* a k x k window with stride and padding (conv, pools; a conv is
-                           computed through its linearity, the pools by their own code) */
+  NADI_DELTA_WINDOW,    /* a kh x kw window with strides, padding and dilation (conv, pools; a
+                           conv is computed through its linearity, the pools by their own
+                           code) */
   NADI_DELTA_JOIN,      /* two inputs read cell by cell (add, concat): the hull of both */
   NADI_DELTA_GLOBAL,    /* each output channel reads the whole plane (global average pool) */
   NADI_DELTA_LINEAR     /* fully connected: reads a patch through its weight columns */

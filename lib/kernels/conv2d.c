@@ -1,6 +1,10 @@
-/* 2-D convolution with PyTorch Conv2d semantics (cross-correlation, square kernel, zero padding),
- * as "column matrix" + one GEMM per group of images: Y[O, cols] = W[O, K] * col[K, cols],
- * K = C*k*k.
+/* 2-D convolution with PyTorch Conv2d semantics (cross-correlation, kernel kh x kw, strides sh,
+ * sw, dilations dh, dw, zero padding top/left/bottom/right, groups; the window fields are
+ * canonicalised by lib/kernels/window.c), as "column matrix" + one GEMM per group of images and
+ * per channel group: Y[O/G, cols] = W_g[O/G, K] * col_g[K, cols], K = (C/G)*kh*kw (the column
+ * matrix has all C*kh*kw rows, group g's K rows contiguous). Depthwise convolutions (G = C > 1)
+ * skip the column matrix: direct loops, one tap at a time along output rows.
+ * Below, k, s, p stand for the window along either axis (with dilation, tap j sits at j*d).
  *
  * Two column layouts:
  *  - classic (any stride): col[(c,kh,kw), q] = x[c, oh*s - p + kh, ow*s - p + kw] with
@@ -24,7 +28,7 @@
  * extraction pass; hence groups only up to CONV_TARGET_N columns, in a cache-sized scratch.
  *
  * Workspace (floats), with n = columns per image (classic: OH*OW; extended: (OH-1)*Wp + OW),
- * G = conv_group(), K = C*k*k, each part rounded up to 16 floats:
+ * G = conv_group() images, K = C*kh*kw, each part rounded up to 16 floats (none for depthwise):
  *   col  K*G*n    unless G == 1 and 1x1/stride 1/pad 0
  *   tmp  O*G*n    unless G == 1 and the GEMM result is already NCHW (classic, or 1x1 unpadded)
  *   pad  C*Hp*Wp  extended layout with padding only
@@ -36,6 +40,7 @@
 #include <string.h>
 
 #include "kernels/conv_algo.h"
+#include "kernels/window.h"
 
 /* Tuning knobs (overridable at compile time for benchmarking). */
 #ifndef CONV_TARGET_N
@@ -67,8 +72,11 @@
 typedef struct conv_geom {
   int64_t c, h, w;   /* input plane */
   int64_t o, oh, ow; /* output plane */
-  int64_t k, s, p;
-  int64_t kk;     /* rows of the column matrix: c*k*k */
+  int64_t kh, kw, sh, sw, dh, dw;
+  int64_t pt, pl;    /* padding before the first row / column */
+  int64_t groups, og; /* groups, output channels per group */
+  int64_t kk;     /* rows of one group's column matrix: (c/groups)*kh*kw */
+  int64_t kall;   /* rows of the whole column matrix: c*kh*kw = groups*kk */
   int64_t ohw;    /* real outputs per channel */
   int ext;        /* extended-rows layout */
   int64_t hp, wp; /* padded plane (extended layout) */
@@ -76,6 +84,7 @@ typedef struct conv_geom {
   int64_t ldo;    /* distance between output rows within an image's columns */
   int same;       /* an image's GEMM result is already its NCHW output (n == OH*OW) */
   int direct;     /* 1x1, stride 1, no padding: x is its own column matrix */
+  int depthwise;  /* one input channel per group (and groups > 1): direct loops, no GEMM */
 } conv_geom;
 
 static conv_geom conv_geometry(const nadi_layer *l) {
@@ -86,18 +95,22 @@ static conv_geom conv_geometry(const nadi_layer *l) {
   g.o = l->out_shape[0];
   g.oh = l->out_shape[1];
   g.ow = l->out_shape[2];
-  g.k = l->k;
-  g.s = l->stride;
-  g.p = l->pad;
-  g.kk = g.c * g.k * g.k;
+  g.kh = l->kh, g.kw = l->kw, g.sh = l->sh, g.sw = l->sw;
+  g.dh = l->dh ? l->dh : 1, g.dw = l->dw ? l->dw : 1;
+  g.pt = l->pad_t, g.pl = l->pad_l;
+  g.groups = l->groups ? l->groups : 1;
+  g.og = g.o / g.groups;
+  g.kk = g.c / g.groups * g.kh * g.kw;
+  g.kall = g.c * g.kh * g.kw;
   g.ohw = g.oh * g.ow;
-  g.hp = g.h + 2 * g.p;
-  g.wp = g.w + 2 * g.p;
-  g.ext = g.s == 1 && (g.wp - g.ow) * g.o <= CONV_EXT_COST * g.ow;
+  g.hp = g.h + l->pad_t + l->pad_b;
+  g.wp = g.w + l->pad_l + l->pad_r;
+  g.ext = g.sh == 1 && g.sw == 1 && (g.wp - g.ow) * g.o <= CONV_EXT_COST * g.ow;
   g.n = g.ext ? (g.oh - 1) * g.wp + g.ow : g.ohw;
   g.ldo = g.ext ? g.wp : g.ow;
   g.same = g.n == g.ohw && g.ldo == g.ow;
-  g.direct = g.ext && g.k == 1 && g.p == 0;
+  g.direct = g.ext && g.kh == 1 && g.kw == 1 && g.hp == g.h && g.wp == g.w;
+  g.depthwise = g.groups > 1 && g.groups == g.c;
   return g;
 }
 
@@ -112,7 +125,7 @@ static int64_t conv_group(const conv_geom *g, int64_t batch) {
   int64_t target = wide ? CONV_TARGET_N_WIDE : CONV_TARGET_N;
   int64_t cap = wide ? CONV_WS_CAP_WIDE : CONV_WS_CAP;
   int64_t grp = (target + g->n - 1) / g->n;
-  int64_t per_image = (g->kk + g->o) * g->n;
+  int64_t per_image = (g->kall + g->o) * g->n;
   if (grp * per_image > cap)
     grp = cap / per_image;
   if (grp > batch)
@@ -129,13 +142,17 @@ static conv_ws conv_layout(const conv_geom *g, int64_t grp) {
   conv_ws w;
   int64_t at = 0;
   w.col = at;
+  if (g->depthwise) { /* direct loops: no scratch */
+    w.tmp = w.pad = w.total = 0;
+    return w;
+  }
   if (!(grp == 1 && g->direct))
-    at += round_up(g->kk * grp * g->n);
+    at += round_up(g->kall * grp * g->n);
   w.tmp = at;
   if (!(grp == 1 && g->same))
     at += round_up(g->o * grp * g->n);
   w.pad = at;
-  if (g->ext && g->p > 0)
+  if (g->ext && (g->hp != g->h || g->wp != g->w))
     at += g->c * g->hp * g->wp;
   w.total = at;
   return w;
@@ -260,46 +277,38 @@ static void add_scalar(float *x, float b, int64_t n) {
 
 /* ---- classic layout -------------------------------------------------------------------- */
 
-/* Valid output columns [lo, hi) for kernel column kw: those whose input column
- * ow*s - p + kw lies inside [0, W). */
-static void valid_range(int64_t kw, int64_t s, int64_t p, int64_t in_w, int64_t out_w, int64_t *lo,
-                        int64_t *hi) {
-  int64_t a = p - kw;
-  int64_t l0 = a <= 0 ? 0 : (a + s - 1) / s;
-  int64_t num = in_w - 1 + p - kw;
-  int64_t h0 = num < 0 ? 0 : num / s + 1;
-  if (h0 > out_w)
-    h0 = out_w;
-  if (l0 > h0)
-    l0 = h0;
-  *lo = l0;
-  *hi = h0;
+/* The column axis of the window (valid output columns per tap offset: kernels/window.h). */
+static nadi_win_axis col_axis(const conv_geom *g) {
+  nadi_win_axis a = {g->w, g->ow, g->kw, g->sw, g->dw, g->pl};
+  return a;
 }
 
-/* Columns of one image x (C,H,W) into col (rows of length ld, this image's n columns). */
+/* Columns of one image x (C,H,W) into col (rows of length ld, this image's n columns). Row
+ * (c, ky, kx), column (oh, ow) holds x[c, oh*sh - pt + ky*dh, ow*sw - pl + kx*dw]. */
 static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld) {
+  nadi_win_axis ax = col_axis(g);
   for (int64_t c = 0; c < g->c; c++) {
     const float *xc = x + c * g->h * g->w;
-    for (int64_t kh = 0; kh < g->k; kh++) {
-      for (int64_t kw = 0; kw < g->k; kw++) {
-        float *row = col + ((c * g->k + kh) * g->k + kw) * ld;
+    for (int64_t kh = 0; kh < g->kh; kh++) {
+      for (int64_t kw = 0; kw < g->kw; kw++) {
+        float *row = col + ((c * g->kh + kh) * g->kw + kw) * ld;
         int64_t lo, hi;
-        valid_range(kw, g->s, g->p, g->w, g->ow, &lo, &hi);
+        nadi_win_valid(&ax, kw * g->dw, &lo, &hi);
         for (int64_t oh = 0; oh < g->oh; oh++) {
           float *dst = row + oh * g->ow;
-          int64_t ih = oh * g->s - g->p + kh;
+          int64_t ih = oh * g->sh - g->pt + kh * g->dh;
           if (ih < 0 || ih >= g->h) {
             memset(dst, 0, (size_t)g->ow * sizeof(float));
             continue;
           }
           for (int64_t j = 0; j < lo; j++)
             dst[j] = 0.0f;
-          const float *src = xc + ih * g->w + (lo * g->s - g->p + kw);
-          if (g->s == 1) {
+          const float *src = xc + ih * g->w + (lo * g->sw - g->pl + kw * g->dw);
+          if (g->sw == 1) {
             memcpy(dst + lo, src, (size_t)(hi - lo) * sizeof(float));
           } else {
             for (int64_t j = 0; j < hi - lo; j++)
-              dst[lo + j] = src[j * g->s];
+              dst[lo + j] = src[j * g->sw];
           }
           for (int64_t j = hi; j < g->ow; j++)
             dst[j] = 0.0f;
@@ -311,24 +320,25 @@ static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld) {
 
 /* Adjoint of im2col: dx (C,H,W) += the column gradients of one image. */
 static void col2im_add(const conv_geom *g, const float *col, int64_t ld, float *dx) {
+  nadi_win_axis ax = col_axis(g);
   for (int64_t c = 0; c < g->c; c++) {
     float *dxc = dx + c * g->h * g->w;
-    for (int64_t kh = 0; kh < g->k; kh++) {
-      for (int64_t kw = 0; kw < g->k; kw++) {
-        const float *row = col + ((c * g->k + kh) * g->k + kw) * ld;
+    for (int64_t kh = 0; kh < g->kh; kh++) {
+      for (int64_t kw = 0; kw < g->kw; kw++) {
+        const float *row = col + ((c * g->kh + kh) * g->kw + kw) * ld;
         int64_t lo, hi;
-        valid_range(kw, g->s, g->p, g->w, g->ow, &lo, &hi);
+        nadi_win_valid(&ax, kw * g->dw, &lo, &hi);
         for (int64_t oh = 0; oh < g->oh; oh++) {
-          int64_t ih = oh * g->s - g->p + kh;
+          int64_t ih = oh * g->sh - g->pt + kh * g->dh;
           if (ih < 0 || ih >= g->h)
             continue;
           const float *src = row + oh * g->ow + lo;
-          float *dst = dxc + ih * g->w + (lo * g->s - g->p + kw);
-          if (g->s == 1) {
+          float *dst = dxc + ih * g->w + (lo * g->sw - g->pl + kw * g->dw);
+          if (g->sw == 1) {
             add_to(dst, src, hi - lo);
           } else {
             for (int64_t j = 0; j < hi - lo; j++)
-              dst[j * g->s] += src[j];
+              dst[j * g->sw] += src[j];
           }
         }
       }
@@ -338,24 +348,31 @@ static void col2im_add(const conv_geom *g, const float *col, int64_t ld, float *
 
 /* ---- extended-rows layout (stride 1) ------------------------------------------------------- */
 
+static int has_pad(const conv_geom *g) { return g->hp != g->h || g->wp != g->w; }
+
 /* The padded planes of one image: x itself when there is no padding, else a copy in pad. */
 static const float *padded(const conv_geom *g, const float *x, float *pad) {
-  if (g->p == 0)
+  if (!has_pad(g))
     return x;
   memset(pad, 0, (size_t)(g->c * g->hp * g->wp) * sizeof(float));
   for (int64_t c = 0; c < g->c; c++)
     for (int64_t i = 0; i < g->h; i++)
-      memcpy(pad + (c * g->hp + i + g->p) * g->wp + g->p, x + (c * g->h + i) * g->w,
+      memcpy(pad + (c * g->hp + i + g->pt) * g->wp + g->pl, x + (c * g->h + i) * g->w,
              (size_t)g->w * sizeof(float));
   return pad;
+}
+
+/* Row (c, ky, kx) is the slice of the padded plane c starting at (ky*dh, kx*dw). */
+static int64_t ext_offset(const conv_geom *g, int64_t c, int64_t kh, int64_t kw) {
+  return (c * g->hp + kh * g->dh) * g->wp + kw * g->dw;
 }
 
 static void im2col_ext(const conv_geom *g, const float *x, float *pad, float *col, int64_t ld) {
   const float *xp = padded(g, x, pad);
   for (int64_t c = 0; c < g->c; c++)
-    for (int64_t kh = 0; kh < g->k; kh++)
-      for (int64_t kw = 0; kw < g->k; kw++)
-        memcpy(col + ((c * g->k + kh) * g->k + kw) * ld, xp + (c * g->hp + kh) * g->wp + kw,
+    for (int64_t kh = 0; kh < g->kh; kh++)
+      for (int64_t kw = 0; kw < g->kw; kw++)
+        memcpy(col + ((c * g->kh + kh) * g->kw + kw) * ld, xp + ext_offset(g, c, kh, kw),
                (size_t)g->n * sizeof(float));
 }
 
@@ -364,23 +381,86 @@ static void im2col_ext(const conv_geom *g, const float *x, float *pad, float *co
 static void col2im_ext_add(const conv_geom *g, const float *col, int64_t ld, float *pad,
                            float *dx) {
   float *dp = dx;
-  if (g->p > 0) {
+  if (has_pad(g)) {
     dp = pad;
     memset(pad, 0, (size_t)(g->c * g->hp * g->wp) * sizeof(float));
   }
   for (int64_t c = 0; c < g->c; c++)
-    for (int64_t kh = 0; kh < g->k; kh++)
-      for (int64_t kw = 0; kw < g->k; kw++)
-        add_to(dp + (c * g->hp + kh) * g->wp + kw, col + ((c * g->k + kh) * g->k + kw) * ld, g->n);
-  if (g->p > 0)
+    for (int64_t kh = 0; kh < g->kh; kh++)
+      for (int64_t kw = 0; kw < g->kw; kw++)
+        add_to(dp + ext_offset(g, c, kh, kw), col + ((c * g->kh + kh) * g->kw + kw) * ld, g->n);
+  if (has_pad(g))
     for (int64_t c = 0; c < g->c; c++)
       for (int64_t i = 0; i < g->h; i++)
-        add_to(dx + (c * g->h + i) * g->w, pad + (c * g->hp + i + g->p) * g->wp + g->p, g->w);
+        add_to(dx + (c * g->h + i) * g->w, pad + (c * g->hp + i + g->pt) * g->wp + g->pl, g->w);
+}
+
+/* ---- depthwise: direct loops ------------------------------------------------------------ */
+
+/* One input channel per group: a GEMM would have a single row of K = kh*kw, so each tap is a
+ * vector operation along output rows instead. Output channel o reads input channel o / og. The
+ * three passes walk the same (image, o, tap, output row) runs: y += w·x, dx += w·dy, dw += dy·x. */
+typedef enum dw_pass { DW_FORWARD, DW_DX, DW_DW } dw_pass;
+
+static void depthwise_run(const conv_geom *g, dw_pass pass, const float *wt, const float *x,
+                          float *y, const float *dy, float *dx, float *dw, int64_t batch) {
+  nadi_win_axis ax = col_axis(g);
+  const int64_t hw = g->h * g->w, taps = g->kh * g->kw;
+  for (int64_t b = 0; b < batch; b++)
+    for (int64_t o = 0; o < g->o; o++) {
+      const int64_t c = o / g->og, at = (b * g->o + o) * g->ohw, in = (b * g->c + c) * hw;
+      for (int64_t t = 0; t < taps; t++) {
+        const int64_t kh = t / g->kw, kw = t % g->kw;
+        const float wv = wt[o * taps + t];
+        int64_t lo, hi;
+        nadi_win_valid(&ax, kw * g->dw, &lo, &hi);
+        double acc = 0.0;
+        for (int64_t oh = 0; oh < g->oh && lo < hi; oh++) {
+          const int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+          if (ih < 0 || ih >= g->h)
+            continue;
+          const int64_t xo = in + ih * g->w + lo * g->sw - g->pl + kw * g->dw, yo = at + oh * g->ow;
+          const int64_t n = hi - lo, s = g->sw;
+          if (pass == DW_FORWARD) {
+            float *restrict d = y + yo + lo;
+            const float *restrict src = x + xo;
+            for (int64_t j = 0; j < n; j++)
+              d[j] += wv * src[j * s];
+          } else if (pass == DW_DX) {
+            float *restrict d = dx + xo;
+            const float *restrict src = dy + yo + lo;
+            for (int64_t j = 0; j < n; j++)
+              d[j * s] += wv * src[j];
+          } else {
+            const float *restrict a = dy + yo + lo, *restrict src = x + xo;
+            float r = 0.0f;
+            for (int64_t j = 0; j < n; j++)
+              r += a[j] * src[j * s];
+            acc += r;
+          }
+        }
+        if (pass == DW_DW)
+          dw[o * taps + t] += (float)acc;
+      }
+    }
+}
+
+static void depthwise_forward(const conv_geom *g, const float *wt, const float *bias,
+                              const float *x, float *y, int64_t batch) {
+  for (int64_t b = 0; b < batch; b++)
+    for (int64_t o = 0; o < g->o; o++) {
+      float *yo = y + (b * g->o + o) * g->ohw;
+      float v = bias ? bias[o] : 0.0f;
+      for (int64_t i = 0; i < g->ohw; i++)
+        yo[i] = v;
+    }
+  depthwise_run(g, DW_FORWARD, wt, x, y, NULL, NULL, NULL, batch);
 }
 
 /* ---- driver ------------------------------------------------------------------------------ */
 
-/* The column matrix [kk, cnt*n] of images x[b0 .. b0+cnt): x itself when possible, else built. */
+/* The column matrix [kall, cnt*n] of images x[b0 .. b0+cnt): x itself when possible, else
+ * built. Group gi's rows are [gi*kk, (gi+1)*kk). */
 static const float *columns(const conv_geom *g, const float *x, int64_t b0, int64_t cnt, float *col,
                             float *pad) {
   int64_t chw = g->c * g->h * g->w;
@@ -395,12 +475,24 @@ static const float *columns(const conv_geom *g, const float *x, int64_t b0, int6
   return col;
 }
 
+/* out[O, ldc] = W[O, kk] · cm[kall, ldc] group by group (block diagonal in the groups). */
+static void group_gemm(const conv_geom *g, const float *wt, const float *cm, int64_t ldc,
+                       float *out) {
+  for (int64_t gi = 0; gi < g->groups; gi++)
+    nadi_sgemm(0, 0, g->og, ldc, g->kk, 1.0f, wt + gi * g->og * g->kk, g->kk, cm + gi * g->kk * ldc,
+               ldc, 0.0f, out + gi * g->og * ldc, ldc);
+}
+
 static void conv_forward(const nadi_layer *l, float *params, const float *const *xs, float *y,
                          nadi_ctx *ctx) {
   conv_geom g = conv_geometry(l);
   const float *x = xs[0];
   const float *wt = params;
   const float *bias = l->bias ? params + g.o * g.kk : NULL;
+  if (g.depthwise) {
+    depthwise_forward(&g, wt, bias, x, y, ctx->batch);
+    return;
+  }
   int64_t grp = conv_group(&g, ctx->batch);
   conv_ws lay = conv_layout(&g, grp);
   /* ctx->ws may be NULL when the workspace is 0: never offset it then */
@@ -428,13 +520,13 @@ static void conv_forward(const nadi_layer *l, float *params, const float *const 
     const float *cm = columns(&g, x, b0, cnt, col, pad);
     if (cnt == 1 && g.same) {
       float *yb = y + b0 * g.o * P;
-      nadi_sgemm(0, 0, g.o, P, g.kk, 1.0f, wt, g.kk, cm, P, 0.0f, yb, P);
+      group_gemm(&g, wt, cm, P, yb);
       if (bias)
         for (int64_t o = 0; o < g.o; o++)
           add_scalar(yb + o * P, bias[o], P);
       continue;
     }
-    nadi_sgemm(0, 0, g.o, cols, g.kk, 1.0f, wt, g.kk, cm, cols, 0.0f, tmp, cols);
+    group_gemm(&g, wt, cm, cols, tmp);
     /* [O, cnt*n] -> cnt images of [O, OH, OW], adding the bias on the way. */
     for (int64_t i = 0; i < cnt; i++) {
       for (int64_t o = 0; o < g.o; o++) {
@@ -467,6 +559,46 @@ static void gather_dy(const conv_geom *g, const float *dy, int64_t b0, int64_t c
   }
 }
 
+/* The GEMM backward of images [b0, b0+cnt): dW += dY col^T and dx += col2im(W^T dY), group by
+ * group. */
+static void gemm_backward(const conv_geom *g, const float *wt, const float *x, const float *dy,
+                          float *dx, float *dw, int64_t b0, int64_t cnt, const conv_ws *lay,
+                          float *ws) {
+  float *col = lay->total ? ws + lay->col : NULL;
+  float *tmp = lay->total ? ws + lay->tmp : NULL;
+  float *pad = lay->total ? ws + lay->pad : NULL;
+  const int64_t chw = g->c * g->h * g->w, cols = cnt * g->n, og = g->og, kk = g->kk;
+  const float *dyg = dy + b0 * g->o * g->ohw;
+  if (!(cnt == 1 && g->same)) {
+    gather_dy(g, dy, b0, cnt, tmp);
+    dyg = tmp;
+  }
+  if (dw) { /* dW[O, kk] += dY[O, cols] * col[kk, cols]^T */
+    const float *cm = columns(g, x, b0, cnt, col, pad);
+    for (int64_t gi = 0; gi < g->groups; gi++)
+      nadi_sgemm(0, 1, og, kk, cols, 1.0f, dyg + gi * og * cols, cols, cm + gi * kk * cols, cols,
+                 1.0f, dw + gi * og * kk, kk);
+  }
+  if (!dx)
+    return;
+  /* dcol[kall, cols] = W^T dY, then scattered back onto the input pixels */
+  if (cnt == 1 && g->direct) {
+    for (int64_t gi = 0; gi < g->groups; gi++)
+      nadi_sgemm(1, 0, kk, g->n, og, 1.0f, wt + gi * og * kk, kk, dyg + gi * og * g->n, g->n,
+                 1.0f, dx + b0 * chw + gi * kk * g->n, g->n);
+    return;
+  }
+  for (int64_t gi = 0; gi < g->groups; gi++)
+    nadi_sgemm(1, 0, kk, cols, og, 1.0f, wt + gi * og * kk, kk, dyg + gi * og * cols, cols, 0.0f,
+               col + gi * kk * cols, cols);
+  for (int64_t i = 0; i < cnt; i++) {
+    if (g->ext)
+      col2im_ext_add(g, col + i * g->n, cols, pad, dx + (b0 + i) * chw);
+    else
+      col2im_add(g, col + i * g->n, cols, dx + (b0 + i) * chw);
+  }
+}
+
 static void conv_backward(const nadi_layer *l, const float *params, const float *const *xs,
                           const float *y, const float *dy, float *const *dxs, float *dparams,
                           nadi_ctx *ctx) {
@@ -479,38 +611,17 @@ static void conv_backward(const nadi_layer *l, const float *params, const float 
   const float *wt = params;
   float *dw = dparams;
   float *db = dparams && l->bias ? dparams + g.o * g.kk : NULL;
-  int64_t grp = conv_group(&g, ctx->batch);
-  conv_ws lay = conv_layout(&g, grp);
-  float *col = lay.total ? ctx->ws + lay.col : NULL;
-  float *tmp = lay.total ? ctx->ws + lay.tmp : NULL;
-  float *pad = lay.total ? ctx->ws + lay.pad : NULL;
-  int64_t chw = g.c * g.h * g.w;
-
-  for (int64_t b0 = 0; b0 < ctx->batch; b0 += grp) {
-    int64_t cnt = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
-    int64_t cols = cnt * g.n;
-    const float *dyg = dy + b0 * g.o * g.ohw;
-    if (!(cnt == 1 && g.same)) {
-      gather_dy(&g, dy, b0, cnt, tmp);
-      dyg = tmp;
-    }
-    if (dw) { /* dW[O, kk] += dY[O, cols] * col[kk, cols]^T */
-      const float *cm = columns(&g, x, b0, cnt, col, pad);
-      nadi_sgemm(0, 1, g.o, g.kk, cols, 1.0f, dyg, cols, cm, cols, 1.0f, dw, g.kk);
-    }
-    if (!dx)
-      continue;
-    /* dcol[kk, cols] = W^T dY, then scattered back onto the input pixels */
-    if (cnt == 1 && g.direct) {
-      nadi_sgemm(1, 0, g.kk, g.n, g.o, 1.0f, wt, g.kk, dyg, g.n, 1.0f, dx + b0 * chw, g.n);
-      continue;
-    }
-    nadi_sgemm(1, 0, g.kk, cols, g.o, 1.0f, wt, g.kk, dyg, cols, 0.0f, col, cols);
-    for (int64_t i = 0; i < cnt; i++) {
-      if (g.ext)
-        col2im_ext_add(&g, col + i * g.n, cols, pad, dx + (b0 + i) * chw);
-      else
-        col2im_add(&g, col + i * g.n, cols, dx + (b0 + i) * chw);
+  if (g.depthwise) {
+    if (dx)
+      depthwise_run(&g, DW_DX, wt, x, NULL, dy, dx, NULL, ctx->batch);
+    if (dw)
+      depthwise_run(&g, DW_DW, wt, x, NULL, dy, NULL, dw, ctx->batch);
+  } else {
+    int64_t grp = conv_group(&g, ctx->batch);
+    conv_ws lay = conv_layout(&g, grp);
+    for (int64_t b0 = 0; b0 < ctx->batch; b0 += grp) {
+      int64_t cnt = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
+      gemm_backward(&g, wt, x, dy, dx, dw, b0, cnt, &lay, ctx->ws);
     }
   }
   if (db) {
@@ -533,35 +644,65 @@ static const nadi_layer_ops conv2d_ops = {
 
 /* ---- description -------------------------------------------------------------------------- */
 
+/* desc: "conv2d 3->64 k3 s1 p1" for a square window; the general fields otherwise. */
+static void conv_desc(nadi_layer *l, int64_t c) {
+  char win[40];
+  if (l->kh == l->kw && l->sh == l->sw && l->pad_t == l->pad_l && l->pad_t == l->pad_b &&
+      l->pad_t == l->pad_r)
+    snprintf(win, sizeof win, "k%d s%d p%d", (int)l->kh, (int)l->sh, (int)l->pad_t);
+  else
+    snprintf(win, sizeof win, "k%dx%d s%dx%d p%d,%d,%d,%d", (int)l->kh, (int)l->kw, (int)l->sh,
+             (int)l->sw, (int)l->pad_t, (int)l->pad_l, (int)l->pad_b, (int)l->pad_r);
+  char extra[40] = "";
+  if (l->groups > 1 || l->dh > 1 || l->dw > 1)
+    snprintf(extra, sizeof extra, " g%d d%dx%d", (int)l->groups, (int)l->dh, (int)l->dw);
+  snprintf(l->desc, sizeof l->desc, "conv2d %lld->%lld %s%s%s", (long long)c,
+           (long long)l->out_c, win, extra, l->bias ? "" : " nobias");
+}
+
 static nad_status conv_shape(nadi_layer *l, int64_t index) {
   int64_t s[3];
   NADI_TRY(nadi_kind_map_chw(l, index, 0, s));
-  NADI_CHECK(l->out_c >= 1 && l->out_c <= INT32_MAX && l->k >= 1 && l->k <= INT32_MAX &&
-                 l->stride >= 1 && l->stride <= INT32_MAX && l->pad >= 0 && l->pad <= INT32_MAX,
-             NAD_ERR_INVALID_ARG,
-             "layer %lld: conv2d needs out channels in [1, %d], kernel >= 1, stride >= 1 and "
-             "padding >= 0 (got %lld, k%lld s%lld p%lld)",
-             (long long)index, INT32_MAX, (long long)l->out_c, (long long)l->k,
-             (long long)l->stride, (long long)l->pad);
+  NADI_CHECK(l->out_c >= 1 && l->out_c <= INT32_MAX, NAD_ERR_INVALID_ARG,
+             "layer %lld: conv2d needs out channels in [1, %d] (got %lld)", (long long)index,
+             INT32_MAX, (long long)l->out_c);
+  NADI_TRY(nadi_window_canon(l, index, NADI_WINDOW_CONV));
   NADI_CHECK(l->init == NADI_INIT_TORCH || l->init == NADI_INIT_VGG_CONV ||
                  l->init == NADI_INIT_FOLDED_BN,
              NAD_ERR_INVALID_ARG,
              "layer %lld: unknown init rule %lld", (long long)index, (long long)l->init);
   l->bias = l->bias ? 1 : 0;
-  snprintf(l->desc, sizeof l->desc, "conv2d %lld->%lld k%d s%d p%d%s", (long long)s[0],
-           (long long)l->out_c, (int)l->k, (int)l->stride, (int)l->pad, l->bias ? "" : " nobias");
-  int64_t oh = nadi_window_out(s[1] + 2 * l->pad, l->k, l->stride);
-  int64_t ow = nadi_window_out(s[2] + 2 * l->pad, l->k, l->stride);
-  NADI_CHECK(oh >= 1 && ow >= 1, NAD_ERR_SHAPE,
-             "layer %lld (%s): input %lldx%lldx%lld is too small for kernel %d with padding %d "
-             "(needs height and width >= %lld)",
-             (long long)index, l->desc, (long long)s[0], (long long)s[1], (long long)s[2],
-             (int)l->k, (int)l->pad, (long long)(l->k - 2 * l->pad));
+  conv_desc(l, s[0]);
+  NADI_CHECK(s[0] % l->groups == 0 && l->out_c % l->groups == 0, NAD_ERR_INVALID_ARG,
+             "layer %lld (%s): groups %lld must divide the input channels (%lld) and the output "
+             "channels (%lld)",
+             (long long)index, l->desc, (long long)l->groups, (long long)s[0],
+             (long long)l->out_c);
+  NADI_CHECK(s[1] <= INT32_MAX && s[2] <= INT32_MAX, NAD_ERR_SHAPE,
+             "layer %lld (%s): input plane %lldx%lld is too large", (long long)index, l->desc,
+             (long long)s[1], (long long)s[2]);
+  int64_t oh = nadi_window_axis(s[1], l->pad_t, l->pad_b, l->kh, l->dh, l->sh, 0);
+  int64_t ow = nadi_window_axis(s[2], l->pad_l, l->pad_r, l->kw, l->dw, l->sw, 0);
+  if (oh < 1 || ow < 1) {
+    int64_t nh = l->dh * (l->kh - 1) + 1 - l->pad_t - l->pad_b;
+    int64_t nw = l->dw * (l->kw - 1) + 1 - l->pad_l - l->pad_r;
+    char need[64], kern[48];
+    nadi_window_text(l, kern, sizeof kern);
+    if (nh == nw)
+      snprintf(need, sizeof need, "height and width >= %lld", (long long)nh);
+    else
+      snprintf(need, sizeof need, "height >= %lld and width >= %lld", (long long)nh,
+               (long long)nw);
+    return nadi_fail(NAD_ERR_SHAPE, "layer %lld (%s): input %lldx%lldx%lld is too small for %s "
+                     "(needs %s)", (long long)index, l->desc, (long long)s[0],
+                     (long long)s[1], (long long)s[2], kern, need);
+  }
   /* every dimension handed to the BLAS (the im2col GEMM) must fit its 32-bit int */
   int64_t kdim;
-  if (!nadi_mul_ok(s[0], l->k * l->k, &kdim))
+  if (!nadi_mul_ok(s[0], l->kh * l->kw, &kdim))
     kdim = INT64_MAX;
-  const char *what[3] = {"in_channels*k*k", "out_channels", "output height*width"};
+  const char *what[3] = {l->kh == l->kw ? "in_channels*k*k" : "in_channels*kh*kw", "out_channels",
+                         "output height*width"};
   int64_t d[3] = {kdim, l->out_c, oh * ow};
   for (int j = 0; j < 3; j++)
     NADI_CHECK(d[j] < INT_MAX, NAD_ERR_UNSUPPORTED,
@@ -571,31 +712,37 @@ static nad_status conv_shape(nadi_layer *l, int64_t index) {
   return NAD_OK;
 }
 
+/* Weights per output channel: (I/groups)*kh*kw; -1 on overflow. */
+static int64_t conv_per_out(const nadi_layer *l) {
+  int64_t g = l->groups ? l->groups : 1, w;
+  return nadi_mul_ok(l->in_shape[0][0] / g, l->kh * l->kw, &w) ? w : -1;
+}
+
 static int conv_tensors(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_TENSORS]) {
-  int64_t w = 0;
-  int ok = nadi_mul_ok(l->out_c, l->in_shape[0][0], &w) && nadi_mul_ok(w, l->k * l->k, &w);
+  int64_t per = conv_per_out(l), w = 0;
+  int ok = per >= 0 && nadi_mul_ok(l->out_c, per, &w);
   t[0] = (nadi_tensor_desc){"weight", ok ? w : -1, 1};
   t[1] = (nadi_tensor_desc){"bias", l->out_c, 1};
   return l->bias ? 2 : 1;
 }
 
-static int64_t conv_flops(const nadi_layer *l) { /* 2 * out_n * (I*k*k) + bias adds */
-  int64_t out_n = nadi_dims_numel(&l->out_dims), t, f;
-  if (out_n < 0 || !nadi_mul_ok(out_n, l->in_shape[0][0], &t) ||
-      !nadi_mul_ok(t, l->k * l->k, &t) || !nadi_mul_ok(t, 2, &f))
+static int64_t conv_flops(const nadi_layer *l) { /* 2 * out_n * (I/groups*kh*kw) + bias adds */
+  int64_t out_n = nadi_dims_numel(&l->out_dims), per = conv_per_out(l), t, f;
+  if (out_n < 0 || per < 0 || !nadi_mul_ok(out_n, per, &t) || !nadi_mul_ok(t, 2, &f))
     return -1;
   if (l->bias && f > INT64_MAX - out_n)
     return -1;
   return f + (l->bias ? out_n : 0);
 }
 
-/* PyTorch's Conv2d.reset_parameters: kaiming_uniform_(a = sqrt 5), i.e. U(+-1/sqrt(fan_in)),
- * bias the same; VGG convolutions of the reference code: N(0, sqrt(2/(k*k*out_c))), bias 0. */
+/* PyTorch's Conv2d.reset_parameters: kaiming_uniform_(a = sqrt 5), i.e. U(+-1/sqrt(fan_in)) with
+ * fan_in = (I/groups)*kh*kw, bias the same; VGG convolutions of the reference code:
+ * N(0, sqrt(2/(k*k*out_c))), bias 0. */
 static void conv_init(const nadi_layer *l, float *p, nadi_rng *rng) {
-  int64_t fan_in = l->in_shape[0][0] * l->k * l->k;
+  int64_t fan_in = conv_per_out(l);
   int64_t n_w = l->n_params - (l->bias ? l->out_c : 0);
   if (l->init == NADI_INIT_VGG_CONV) {
-    double std = sqrt(2.0 / ((double)l->k * l->k * (double)l->out_c));
+    double std = sqrt(2.0 / ((double)l->kh * l->kw * (double)l->out_c));
     nadi_rng_fill_normal(rng, p, n_w, 0.0, std);
     if (l->bias)
       memset(p + n_w, 0, sizeof(float) * (size_t)l->out_c);

@@ -11,6 +11,13 @@
 
 #include "kernels/kernels.h"
 
+/* A "plain" convolution, the only kind the algorithms below handle: one group, no dilation, a
+ * square kernel, equal strides and the same padding on all four sides. */
+static inline int nadi_conv_is_plain(const nadi_layer *l) {
+  return (l->groups <= 1) && l->dh <= 1 && l->dw <= 1 && l->kh == l->kw && l->sh == l->sw &&
+         l->pad_t == l->pad_l && l->pad_t == l->pad_b && l->pad_t == l->pad_r;
+}
+
 /* Winograd F(m×m, 3×3), m = 2 or 4 (lib/kernels/winograd.c), for 3×3 stride-1 convolutions
  * (any padding). Workspace in floats for `batch` images; non-decreasing in batch. */
 int nadi_wino_applicable(const nadi_layer *l);

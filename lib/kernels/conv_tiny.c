@@ -17,8 +17,9 @@
 
 int nadi_tiny_applicable(const nadi_layer *l) {
   const int64_t *s = l->in_shape[0];
-  return l->kind == NADI_CONV2D && l->out_shape[1] * l->out_shape[2] <= NADI_TINY_MAX_PIXELS &&
-         s[1] * s[2] <= (int64_t)l->k * l->k;
+  return l->kind == NADI_CONV2D && nadi_conv_is_plain(l) &&
+         l->out_shape[1] * l->out_shape[2] <= NADI_TINY_MAX_PIXELS &&
+         s[1] * s[2] <= (int64_t)l->kh * l->kw;
 }
 
 size_t nadi_tiny_workspace(const nadi_layer *l) {
@@ -30,7 +31,7 @@ void nadi_tiny_forward(const nadi_layer *l, const float *wt, const float *bias, 
                        float *y, int64_t batch, float *ws) {
   const int64_t c = l->in_shape[0][0], h = l->in_shape[0][1], w = l->in_shape[0][2];
   const int64_t o = l->out_shape[0], oh = l->out_shape[1], ow = l->out_shape[2];
-  const int64_t k = l->k, st = l->stride, p = l->pad;
+  const int64_t k = l->kh, st = l->sh, p = l->pad_t; /* plain: square, symmetric */
   const int64_t hw = h * w, kin = c * hw, nout = o * oh * ow;
   /* Row by row (zeroed, then the taps that reach the output pixel), so that both passes over a
    * row hit the cache. */

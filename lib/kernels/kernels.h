@@ -19,6 +19,7 @@ extern const nadi_kind_desc nadi_kind_flatten;   /* reshape.c */
 extern const nadi_kind_desc nadi_kind_gap;       /* reshape.c */
 
 /* issue 17: windows */
+extern const nadi_kind_desc nadi_kind_adaptive_avgpool; /* pool.c */
 
 /* issue 17: elementwise and normalisations */
 

@@ -2,10 +2,11 @@
  * file (lib/kernels/<kind>.c), and the helpers those descriptions share.
  *
  * FLOP convention (per sample, forward, eval mode; a multiply-add counts 2):
- *   conv2d     2*O*OH*OW*I*k*k, plus O*OH*OW for the bias
+ *   conv2d     2*O*OH*OW*(I/groups)*kh*kw, plus O*OH*OW for the bias
  *   linear     2*O*F, plus O for the bias                      (F = flattened input size)
- *   maxpool    (k*k - 1) comparisons per output element
- *   avgpool    k*k per output element (k*k - 1 additions and one scaling)
+ *   maxpool    (kh*kw - 1) comparisons per output element (padding and clipping ignored)
+ *   avgpool    kh*kw per output element (kh*kw - 1 additions and one scaling)
+ *   adaptive_avgpool  1 per input cell read (C * sum of window heights * sum of widths)
  *   relu       1 per element
  *   batchnorm  2 per element (y = a*x + b with folded scale and shift)
  *   add        1 per output element
@@ -29,6 +30,7 @@ const nadi_kind_desc *nadi_kind_of(nadi_kind kind) {
       [NADI_GAP] = &nadi_kind_gap,
 
       /* issue 17: windows */
+      [NADI_ADAPTIVE_AVGPOOL] = &nadi_kind_adaptive_avgpool,
 
       /* issue 17: elementwise and normalisations */
 

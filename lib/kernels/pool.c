@@ -1,5 +1,10 @@
-/* Max and average pooling, PyTorch MaxPool2d/AvgPool2d semantics with square kernel k, stride s,
- * no padding, floor mode: OH = (H - k) / s + 1.
+/* Max and average pooling, PyTorch MaxPool2d/AvgPool2d semantics: kernel kh x kw, strides sh, sw,
+ * paddings (top, left, bottom, right; max pooling pads with -inf, average pooling with zeros),
+ * floor or ceil mode (layer.h, "Windows"), count_include_pad for the average's divisor; and
+ * AdaptiveAvgPool2d (PyTorch's windows: rows [floor(i*H/OH), ceil((i+1)*H/OH))).
+ *
+ * The average's divisor is PyTorch's: with count_include_pad the window clipped to the padded
+ * plane (not to the ceil-mode overhang beyond it), else the number of input cells it covers.
  *
  * Max pooling picks the first maximum in row-major window order and lets NaN win (the same test as
  * ATen's CPU kernel: `val > max || isnan(val)`, starting from -inf), so gradients go where
@@ -10,12 +15,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
+#include "kernels/window.h"
 
 typedef struct pool_geom {
   int64_t planes; /* batch * channels */
   int64_t h, w, oh, ow;
-  int64_t k, s;
+  int64_t kh, kw, sh, sw, pt, pl, pb, pr;
+  int cip;    /* count_include_pad */
+  int inside; /* every window lies inside the input: no clipping */
 } pool_geom;
 
 static pool_geom pool_geometry(const nadi_layer *l, int64_t batch) {
@@ -25,9 +32,30 @@ static pool_geom pool_geometry(const nadi_layer *l, int64_t batch) {
   g.w = l->in_shape[0][2];
   g.oh = l->out_shape[1];
   g.ow = l->out_shape[2];
-  g.k = l->k;
-  g.s = l->stride;
+  g.kh = l->kh, g.kw = l->kw, g.sh = l->sh, g.sw = l->sw;
+  g.pt = l->pad_t, g.pl = l->pad_l, g.pb = l->pad_b, g.pr = l->pad_r;
+  g.cip = l->count_include_pad != 0;
+  g.inside = g.pt == 0 && g.pl == 0 && (g.oh - 1) * g.sh + g.kh <= g.h &&
+             (g.ow - 1) * g.sw + g.kw <= g.w;
   return g;
+}
+
+/* The window of output (oy, ox): input rows [r0, r1) and columns [c0, c1), and the average's
+ * divisor (PyTorch's avg_pool2d). */
+typedef struct pool_win {
+  int64_t r0, r1, c0, c1, div;
+} pool_win;
+
+static inline pool_win pool_window(const pool_geom *g, int64_t oy, int64_t ox) {
+  pool_win v;
+  int64_t hs = oy * g->sh - g->pt, ws = ox * g->sw - g->pl;
+  int64_t he = hs + g->kh < g->h + g->pb ? hs + g->kh : g->h + g->pb;
+  int64_t we = ws + g->kw < g->w + g->pr ? ws + g->kw : g->w + g->pr;
+  int64_t size = (he - hs) * (we - ws);
+  v.r0 = hs > 0 ? hs : 0, v.c0 = ws > 0 ? ws : 0;
+  v.r1 = he < g->h ? he : g->h, v.c1 = we < g->w ? we : g->w;
+  v.div = g->cip ? size : (v.r1 - v.r0) * (v.c1 - v.c0);
+  return v;
 }
 
 /* Which element wins is a coin flip on real data, so the updates below are branch-free selects
@@ -44,13 +72,14 @@ static inline float select_f(int take, float a, float b) {
   return a;
 }
 
-/* Offset (within the plane) of the window's maximum starting at `win`. */
-static inline int64_t window_argmax(const float *plane, int64_t win, int64_t k, int64_t w) {
+/* Offset (within the plane) of the maximum of the kh x kw window starting at `win`. */
+static inline int64_t window_argmax(const float *plane, int64_t win, int64_t kh, int64_t kw,
+                                    int64_t w) {
   float m = -INFINITY;
   int64_t at = win;
-  for (int64_t i = 0; i < k; i++) {
+  for (int64_t i = 0; i < kh; i++) {
     const float *row = plane + win + i * w;
-    for (int64_t j = 0; j < k; j++) {
+    for (int64_t j = 0; j < kw; j++) {
       float v = row[j];
       int t = takes_over(v, m);
       int64_t mk = -(int64_t)t;
@@ -122,6 +151,19 @@ static void max2x2_row_backward(const float *r0, const float *r1, const float *d
   }
 }
 
+/* The k = 2, s = 2 case without clipping: the row kernels above. */
+static int is_2x2(const pool_geom *g) {
+  return g->inside && g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2;
+}
+
+/* Offset of output (oy, ox)'s maximum within its plane (clipped window: padding is -inf). */
+static int64_t max_at(const pool_geom *g, const float *xp, int64_t oy, int64_t ox) {
+  if (g->inside)
+    return window_argmax(xp, oy * g->sh * g->w + ox * g->sw, g->kh, g->kw, g->w);
+  pool_win v = pool_window(g, oy, ox);
+  return window_argmax(xp, v.r0 * g->w + v.c0, v.r1 - v.r0, v.c1 - v.c0, g->w);
+}
+
 static void maxpool_forward(const nadi_layer *l, float *params, const float *const *xs, float *y,
                             nadi_ctx *ctx) {
   (void)params;
@@ -129,14 +171,14 @@ static void maxpool_forward(const nadi_layer *l, float *params, const float *con
   for (int64_t pl = 0; pl < g.planes; pl++) {
     const float *xp = xs[0] + pl * g.h * g.w;
     float *yp = y + pl * g.oh * g.ow;
-    if (g.k == 2 && g.s == 2) {
+    if (is_2x2(&g)) {
       for (int64_t oh = 0; oh < g.oh; oh++)
         max2x2_row(xp + 2 * oh * g.w, xp + (2 * oh + 1) * g.w, yp + oh * g.ow, g.ow);
       continue;
     }
     for (int64_t oh = 0; oh < g.oh; oh++)
       for (int64_t ow = 0; ow < g.ow; ow++)
-        yp[oh * g.ow + ow] = xp[window_argmax(xp, oh * g.s * g.w + ow * g.s, g.k, g.w)];
+        yp[oh * g.ow + ow] = xp[max_at(&g, xp, oh, ow)];
   }
 }
 
@@ -152,7 +194,7 @@ static void maxpool_backward(const nadi_layer *l, const float *params, const flo
     const float *xp = xs[0] + pl * g.h * g.w;
     const float *dyp = dy + pl * g.oh * g.ow;
     float *dxp = dx + pl * g.h * g.w;
-    if (g.k == 2 && g.s == 2) {
+    if (is_2x2(&g)) {
       for (int64_t oh = 0; oh < g.oh; oh++)
         max2x2_row_backward(xp + 2 * oh * g.w, xp + (2 * oh + 1) * g.w, dyp + oh * g.ow,
                             dxp + 2 * oh * g.w, g.w, g.ow);
@@ -160,7 +202,7 @@ static void maxpool_backward(const nadi_layer *l, const float *params, const flo
     }
     for (int64_t oh = 0; oh < g.oh; oh++)
       for (int64_t ow = 0; ow < g.ow; ow++)
-        dxp[window_argmax(xp, oh * g.s * g.w + ow * g.s, g.k, g.w)] += dyp[oh * g.ow + ow];
+        dxp[max_at(&g, xp, oh, ow)] += dyp[oh * g.ow + ow];
   }
 }
 
@@ -168,18 +210,17 @@ static void avgpool_forward(const nadi_layer *l, float *params, const float *con
                             nadi_ctx *ctx) {
   (void)params;
   pool_geom g = pool_geometry(l, ctx->batch);
-  float div = (float)(g.k * g.k);
   for (int64_t pl = 0; pl < g.planes; pl++) {
     const float *xp = xs[0] + pl * g.h * g.w;
     float *yp = y + pl * g.oh * g.ow;
     for (int64_t oh = 0; oh < g.oh; oh++) {
       for (int64_t ow = 0; ow < g.ow; ow++) {
-        const float *win = xp + oh * g.s * g.w + ow * g.s;
+        pool_win v = pool_window(&g, oh, ow);
         float sum = 0.0f;
-        for (int64_t i = 0; i < g.k; i++)
-          for (int64_t j = 0; j < g.k; j++)
-            sum += win[i * g.w + j];
-        yp[oh * g.ow + ow] = sum / div;
+        for (int64_t i = v.r0; i < v.r1; i++)
+          for (int64_t j = v.c0; j < v.c1; j++)
+            sum += xp[i * g.w + j];
+        yp[oh * g.ow + ow] = sum / (float)v.div;
       }
     }
   }
@@ -193,17 +234,72 @@ static void avgpool_backward(const nadi_layer *l, const float *params, const flo
   if (!dx)
     return;
   pool_geom g = pool_geometry(l, ctx->batch);
-  float div = (float)(g.k * g.k);
   for (int64_t pl = 0; pl < g.planes; pl++) {
     const float *dyp = dy + pl * g.oh * g.ow;
     float *dxp = dx + pl * g.h * g.w;
     for (int64_t oh = 0; oh < g.oh; oh++) {
       for (int64_t ow = 0; ow < g.ow; ow++) {
-        float d = dyp[oh * g.ow + ow] / div;
-        float *win = dxp + oh * g.s * g.w + ow * g.s;
-        for (int64_t i = 0; i < g.k; i++)
-          for (int64_t j = 0; j < g.k; j++)
-            win[i * g.w + j] += d;
+        pool_win v = pool_window(&g, oh, ow);
+        float d = dyp[oh * g.ow + ow] / (float)v.div;
+        for (int64_t i = v.r0; i < v.r1; i++)
+          for (int64_t j = v.c0; j < v.c1; j++)
+            dxp[i * g.w + j] += d;
+      }
+    }
+  }
+}
+
+/* ---- adaptive average pool ------------------------------------------------------------------- */
+
+/* PyTorch's adaptive windows along an axis of n cells into `out`: [floor(i*n/out),
+ * ceil((i+1)*n/out)). */
+static inline int64_t adaptive_start(int64_t i, int64_t n, int64_t out) { return i * n / out; }
+static inline int64_t adaptive_end(int64_t i, int64_t n, int64_t out) {
+  return ((i + 1) * n + out - 1) / out;
+}
+
+static void adaptive_forward(const nadi_layer *l, float *params, const float *const *xs, float *y,
+                             nadi_ctx *ctx) {
+  (void)params;
+  const int64_t h = l->in_shape[0][1], w = l->in_shape[0][2], oh = l->pool_oh, ow = l->pool_ow;
+  const int64_t planes = ctx->batch * l->in_shape[0][0];
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float *xp = xs[0] + pl * h * w;
+    float *yp = y + pl * oh * ow;
+    for (int64_t i = 0; i < oh; i++) {
+      int64_t r0 = adaptive_start(i, h, oh), r1 = adaptive_end(i, h, oh);
+      for (int64_t j = 0; j < ow; j++) {
+        int64_t c0 = adaptive_start(j, w, ow), c1 = adaptive_end(j, w, ow);
+        float sum = 0.0f;
+        for (int64_t r = r0; r < r1; r++)
+          for (int64_t c = c0; c < c1; c++)
+            sum += xp[r * w + c];
+        yp[i * ow + j] = sum / (float)((r1 - r0) * (c1 - c0));
+      }
+    }
+  }
+}
+
+static void adaptive_backward(const nadi_layer *l, const float *params, const float *const *xs,
+                              const float *y, const float *dy, float *const *dxs, float *dparams,
+                              nadi_ctx *ctx) {
+  (void)params, (void)xs, (void)y, (void)dparams;
+  float *dx = dxs ? dxs[0] : NULL;
+  if (!dx)
+    return;
+  const int64_t h = l->in_shape[0][1], w = l->in_shape[0][2], oh = l->pool_oh, ow = l->pool_ow;
+  const int64_t planes = ctx->batch * l->in_shape[0][0];
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const float *dyp = dy + pl * oh * ow;
+    float *dxp = dx + pl * h * w;
+    for (int64_t i = 0; i < oh; i++) {
+      int64_t r0 = adaptive_start(i, h, oh), r1 = adaptive_end(i, h, oh);
+      for (int64_t j = 0; j < ow; j++) {
+        int64_t c0 = adaptive_start(j, w, ow), c1 = adaptive_end(j, w, ow);
+        float d = dyp[i * ow + j] / (float)((r1 - r0) * (c1 - c0));
+        for (int64_t r = r0; r < r1; r++)
+          for (int64_t c = c0; c < c1; c++)
+            dxp[r * w + c] += d;
       }
     }
   }
@@ -225,35 +321,56 @@ static const nadi_layer_ops avgpool_ops = {
     .backward = avgpool_backward,
 };
 
+static const nadi_layer_ops adaptive_avgpool_ops = {
+    .name = "adaptive_avgpool",
+    .workspace = NULL,
+    .state_size = NULL,
+    .forward = adaptive_forward,
+    .backward = adaptive_backward,
+};
+
 /* ---- descriptions ---------------------------------------------------------------------------- */
+
+/* desc: "maxpool k2 s2" for the built-ins' square unpadded floor-mode windows, else in full. */
+static void pool_desc(nadi_layer *l) {
+  const char *name = nadi_ops(l->kind)->name;
+  if (l->kh == l->kw && l->sh == l->sw && l->pad_t == 0 && l->pad_l == 0 && l->pad_b == 0 &&
+      l->pad_r == 0 && !l->ceil_mode && !l->count_include_pad) {
+    snprintf(l->desc, sizeof l->desc, "%s k%d s%d", name, (int)l->kh, (int)l->sh);
+    return;
+  }
+  snprintf(l->desc, sizeof l->desc, "%s k%dx%d s%dx%d p%d,%d,%d,%d%s%s", name, (int)l->kh,
+           (int)l->kw, (int)l->sh, (int)l->sw, (int)l->pad_t, (int)l->pad_l, (int)l->pad_b,
+           (int)l->pad_r, l->ceil_mode ? " ceil" : "", l->count_include_pad ? " incl" : "");
+}
 
 static nad_status pool_shape(nadi_layer *l, int64_t index) {
   int64_t s[3];
   NADI_TRY(nadi_kind_map_chw(l, index, 0, s));
-  NADI_CHECK(l->k >= 1 && l->k <= INT32_MAX && l->stride >= 1 && l->stride <= INT32_MAX,
-             NAD_ERR_INVALID_ARG,
-             "layer %lld: pooling needs kernel >= 1 and stride >= 1 (got k%lld s%lld)",
-             (long long)index, (long long)l->k, (long long)l->stride);
-  snprintf(l->desc, sizeof l->desc, "%s k%d s%d", nadi_ops(l->kind)->name, (int)l->k,
-           (int)l->stride);
-  int64_t oh = nadi_window_out(s[1], l->k, l->stride), ow = nadi_window_out(s[2], l->k, l->stride);
+  NADI_TRY(nadi_window_canon(l, index, NADI_WINDOW_POOL));
+  pool_desc(l);
+  NADI_CHECK(s[1] <= INT32_MAX && s[2] <= INT32_MAX, NAD_ERR_SHAPE,
+             "layer %lld (%s): input plane %lldx%lld is too large", (long long)index, l->desc,
+             (long long)s[1], (long long)s[2]);
+  int64_t oh = nadi_window_axis(s[1], l->pad_t, l->pad_b, l->kh, 1, l->sh, (int)l->ceil_mode);
+  int64_t ow = nadi_window_axis(s[2], l->pad_l, l->pad_r, l->kw, 1, l->sw, (int)l->ceil_mode);
+  char kern[48];
+  nadi_window_text(l, kern, sizeof kern);
   NADI_CHECK(oh >= 1 && ow >= 1, NAD_ERR_SHAPE,
-             "layer %lld (%s): input %lldx%lldx%lld is too small for kernel %d "
-             "(needs height and width >= %d)",
-             (long long)index, l->desc, (long long)s[0], (long long)s[1], (long long)s[2],
-             (int)l->k, (int)l->k);
+             "layer %lld (%s): input %lldx%lldx%lld is too small for %s", (long long)index,
+             l->desc, (long long)s[0], (long long)s[1], (long long)s[2], kern);
   l->out_dims = nadi_dims_chw(s[0], oh, ow, 0);
   return NAD_OK;
 }
 
-static int64_t maxpool_flops(const nadi_layer *l) { /* k*k - 1 comparisons per output */
+static int64_t maxpool_flops(const nadi_layer *l) { /* kh*kw - 1 comparisons per output */
   int64_t f;
-  return nadi_mul_ok(nadi_dims_numel(&l->out_dims), l->k * l->k - 1, &f) ? f : -1;
+  return nadi_mul_ok(nadi_dims_numel(&l->out_dims), l->kh * l->kw - 1, &f) ? f : -1;
 }
 
-static int64_t avgpool_flops(const nadi_layer *l) { /* k*k - 1 additions and one scaling */
+static int64_t avgpool_flops(const nadi_layer *l) { /* kh*kw - 1 additions and one scaling */
   int64_t f;
-  return nadi_mul_ok(nadi_dims_numel(&l->out_dims), l->k * l->k, &f) ? f : -1;
+  return nadi_mul_ok(nadi_dims_numel(&l->out_dims), l->kh * l->kw, &f) ? f : -1;
 }
 
 const nadi_kind_desc nadi_kind_maxpool = {
@@ -272,4 +389,40 @@ const nadi_kind_desc nadi_kind_avgpool = {
     .shape = pool_shape,
     .flops = avgpool_flops,
     .delta = NADI_DELTA_WINDOW,
+};
+
+static nad_status adaptive_shape(nadi_layer *l, int64_t index) {
+  int64_t s[3];
+  NADI_TRY(nadi_kind_map_chw(l, index, 0, s));
+  NADI_CHECK(l->pool_oh >= 1 && l->pool_oh <= INT32_MAX && l->pool_ow >= 1 &&
+                 l->pool_ow <= INT32_MAX,
+             NAD_ERR_INVALID_ARG,
+             "layer %lld: adaptive_avgpool needs an output size >= 1 (got %lldx%lld)",
+             (long long)index, (long long)l->pool_oh, (long long)l->pool_ow);
+  snprintf(l->desc, sizeof l->desc, "adaptive_avgpool %dx%d", (int)l->pool_oh, (int)l->pool_ow);
+  NADI_CHECK(s[1] <= INT32_MAX && s[2] <= INT32_MAX, NAD_ERR_SHAPE,
+             "layer %lld (%s): input plane %lldx%lld is too large", (long long)index, l->desc,
+             (long long)s[1], (long long)s[2]);
+  l->out_dims = nadi_dims_chw(s[0], l->pool_oh, l->pool_ow, 0);
+  return NAD_OK;
+}
+
+/* One per input cell read: C * (sum of the window heights) * (sum of the window widths). */
+static int64_t adaptive_flops(const nadi_layer *l) {
+  const int64_t h = l->in_shape[0][1], w = l->in_shape[0][2];
+  int64_t rows = 0, cols = 0, f;
+  for (int64_t i = 0; i < l->pool_oh; i++)
+    rows += adaptive_end(i, h, l->pool_oh) - adaptive_start(i, h, l->pool_oh);
+  for (int64_t j = 0; j < l->pool_ow; j++)
+    cols += adaptive_end(j, w, l->pool_ow) - adaptive_start(j, w, l->pool_ow);
+  return nadi_mul_ok(l->in_shape[0][0], rows, &f) && nadi_mul_ok(f, cols, &f) ? f : -1;
+}
+
+const nadi_kind_desc nadi_kind_adaptive_avgpool = {
+    .ops = &adaptive_avgpool_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = adaptive_shape,
+    .flops = adaptive_flops,
+    .delta = NADI_DELTA_DENSE,
 };

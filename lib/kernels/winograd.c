@@ -52,14 +52,15 @@ static wino_geom wino_geometry(const nadi_layer *l, int m) {
   g.o = l->out_shape[0];
   g.oh = l->out_shape[1];
   g.ow = l->out_shape[2];
-  g.p = l->pad;
+  g.p = l->pad_t; /* plain: the same on all sides */
   g.th = (g.oh + m - 1) / m;
   g.tw = (g.ow + m - 1) / m;
   return g;
 }
 
 int nadi_wino_applicable(const nadi_layer *l) {
-  return l->kind == NADI_CONV2D && l->k == 3 && l->stride == 1 && l->out_shape[1] >= 1 &&
+  return l->kind == NADI_CONV2D && nadi_conv_is_plain(l) && l->kh == 3 && l->sh == 1 &&
+         l->out_shape[1] >= 1 &&
          l->out_shape[2] >= 1;
 }
 

@@ -1,7 +1,9 @@
 /* The delta forward (lib/graph/delta.c) must equal a dense forward of the same perturbed
  * inputs, for every built-in architecture and for specs with awkward geometry (odd maps that a
  * pool does not cover, stride-2 convolutions, padding, batchnorm, average pooling, residual and
- * dense blocks), at every switch point, and so must the BatchNorm-folded graph (fold.c). */
+ * dense blocks; grouped, depthwise, dilated, rectangular and asymmetrically padded
+ * convolutions, padded ceil-mode pools), at every switch point, and so must the
+ * BatchNorm-folded graph (fold.c). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -126,6 +128,87 @@ static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed)
   nadi_free(coord);
 }
 
+/* ---- graphs of the general windows (groups, depthwise, dilation, rectangles, pads, ceil) ---- */
+
+typedef struct gb {
+  nadi_builder *b;
+  int32_t cur;
+  nad_status st;
+} gb;
+
+/* Appends a node of `kind` reading the current one, hp from `set` on top of the defaults. */
+static void add(gb *g, nadi_kind kind, nadi_hparams hp) {
+  if (g->st == NAD_OK)
+    g->st = nadi_add_node(g->b, kind, &g->cur, 1, &hp, NULL, &g->cur);
+}
+
+static nadi_hparams conv_hp(int64_t out_c, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                            int64_t pt, int64_t pl, int64_t pb, int64_t pr, int64_t d,
+                            int64_t groups, int64_t bias) {
+  nadi_hparams hp = nadi_hparams_default();
+  hp.out_c = out_c, hp.kh = kh, hp.kw = kw, hp.sh = sh, hp.sw = sw, hp.groups = groups;
+  hp.pad_t = pt, hp.pad_l = pl, hp.pad_b = pb, hp.pad_r = pr, hp.dh = hp.dw = d, hp.bias = bias;
+  return hp;
+}
+
+static nadi_hparams pool_hp(int64_t k, int64_t s, int64_t pad, int64_t ceil_mode, int64_t cip) {
+  nadi_hparams hp = nadi_hparams_default();
+  hp.kh = hp.kw = k, hp.sh = hp.sw = s, hp.pad_t = hp.pad_l = hp.pad_b = hp.pad_r = pad;
+  hp.ceil_mode = ceil_mode, hp.count_include_pad = cip;
+  return hp;
+}
+
+/* MobileNet-like: a TF-"same" strided stem, depthwise + pointwise with BatchNorms (folded into
+ * the grouped convolutions), a dilated grouped conv, padded ceil-mode pools, a 1x3 conv, an
+ * adaptive pool and a classifier. */
+static nad_status build_mobile(nadi_graph **out) {
+  gb g = {NULL, NADI_INPUT_NODE, nadi_builder_create(3, 13, 11, &g.b)};
+  nadi_hparams none = nadi_hparams_default(), ad = nadi_hparams_default(), fc = ad;
+  ad.pool_oh = 3, ad.pool_ow = 2, fc.out_c = 3, fc.bias = 1;
+  add(&g, NADI_CONV2D, conv_hp(8, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 0));
+  add(&g, NADI_BATCHNORM, none), add(&g, NADI_RELU, none);
+  add(&g, NADI_CONV2D, conv_hp(8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 8, 0)); /* depthwise */
+  add(&g, NADI_BATCHNORM, none), add(&g, NADI_RELU, none);
+  add(&g, NADI_CONV2D, conv_hp(12, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0));
+  add(&g, NADI_BATCHNORM, none);
+  add(&g, NADI_CONV2D, conv_hp(12, 3, 3, 1, 1, 2, 2, 2, 2, 2, 4, 1)); /* groups 4, dilation 2 */
+  add(&g, NADI_RELU, none);
+  add(&g, NADI_MAXPOOL, pool_hp(3, 2, 1, 1, 0));
+  add(&g, NADI_CONV2D, conv_hp(6, 1, 3, 1, 1, 0, 1, 0, 1, 1, 1, 1));
+  add(&g, NADI_RELU, none);
+  add(&g, NADI_AVGPOOL, pool_hp(3, 1, 1, 0, 1));
+  add(&g, NADI_AVGPOOL, pool_hp(2, 2, 0, 1, 0));
+  add(&g, NADI_ADAPTIVE_AVGPOOL, ad);
+  add(&g, NADI_LINEAR, fc);
+  if (g.st != NAD_OK) {
+    nadi_builder_destroy(g.b);
+    return g.st;
+  }
+  return nadi_builder_finish(g.b, out);
+}
+
+/* Depthwise with a channel multiplier and stride 2, 7x1 and 1x7 (strided) convolutions, a
+ * global average. */
+static nad_status build_inception(nadi_graph **out) {
+  gb g = {NULL, NADI_INPUT_NODE, nadi_builder_create(2, 12, 14, &g.b)};
+  nadi_hparams none = nadi_hparams_default(), fc = none;
+  fc.out_c = 2, fc.bias = 1;
+  add(&g, NADI_CONV2D, conv_hp(4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+  add(&g, NADI_RELU, none);
+  add(&g, NADI_CONV2D, conv_hp(8, 5, 5, 2, 2, 2, 2, 2, 2, 1, 4, 1)); /* depthwise x2 */
+  add(&g, NADI_BATCHNORM, none), add(&g, NADI_RELU, none);
+  add(&g, NADI_CONV2D, conv_hp(6, 7, 1, 1, 1, 3, 0, 3, 0, 1, 2, 1));
+  add(&g, NADI_RELU, none);
+  add(&g, NADI_CONV2D, conv_hp(5, 1, 7, 1, 2, 0, 3, 0, 3, 1, 1, 0));
+  add(&g, NADI_GAP, none);
+  add(&g, NADI_LINEAR, fc);
+  if (g.st != NAD_OK) {
+    nadi_builder_destroy(g.b);
+    return g.st;
+  }
+  return nadi_builder_finish(g.b, out);
+}
+
 int main(void) {
   static const struct {
     const char *name;
@@ -177,6 +260,19 @@ int main(void) {
     char what[32];
     snprintf(what, sizeof what, "spec %zu", i);
     check(what, g, 40, 100 + i);
+    nadi_graph_destroy(g);
+  }
+  nad_status (*const general[2])(nadi_graph **) = {build_mobile, build_inception};
+  for (int i = 0; i < 2; i++) {
+    nadi_graph *g;
+    if (general[i](&g) != NAD_OK) {
+      printf("FAIL general graph %d: %s\n", i, nad_last_error());
+      failed++;
+      continue;
+    }
+    char what[32];
+    snprintf(what, sizeof what, "%s", i ? "inception-like" : "mobilenet-like");
+    check(what, g, 40, 200 + (uint64_t)i);
     nadi_graph_destroy(g);
   }
   printf("%d passed, %d failed\n", passed, failed);

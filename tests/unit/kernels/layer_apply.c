@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
+#include "kernels/window.h"
 
 static float *read_floats(int64_t n) {
   float *p = calloc((size_t)(n > 0 ? n : 1), sizeof(float));
@@ -58,6 +58,8 @@ int main(void) {
   l.out_shape[0] = c, l.out_shape[1] = h, l.out_shape[2] = w;
   l.out_c = o, l.k = k, l.stride = s, l.pad = p, l.bias = bias;
   l.eps = eps, l.momentum = momentum, l.p = 0.5;
+  if (l.kind == NADI_CONV2D || l.kind == NADI_MAXPOOL || l.kind == NADI_AVGPOOL)
+    nadi_window_canon(&l, 0, l.kind == NADI_CONV2D ? NADI_WINDOW_CONV : NADI_WINDOW_POOL);
   switch (l.kind) {
   case NADI_CONV2D:
     l.out_shape[0] = o, l.out_shape[1] = (h + 2 * p - k) / s + 1;

@@ -33,6 +33,8 @@ typedef struct field {
 static const field fields[] = {
     FI(out_c), FI(k), FI(stride), FI(pad), FI(bias), FI(init), FD(eps), FD(momentum), FD(p),
     /* issue 17: windows */
+    FI(kh), FI(kw), FI(sh), FI(sw), FI(pad_t), FI(pad_l), FI(pad_b), FI(pad_r), FI(dh), FI(dw),
+    FI(groups), FI(ceil_mode), FI(count_include_pad), FI(pool_oh), FI(pool_ow),
 
     /* issue 17: elementwise and normalisations */
 

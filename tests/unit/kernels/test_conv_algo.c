@@ -26,6 +26,7 @@
 
 #include "graph/graph.h"
 #include "kernels/conv_algo.h"
+#include "kernels/window.h"
 #include "../check.h"
 #include "sentinel.h"
 
@@ -69,6 +70,7 @@ static nadi_layer mk_conv(const shape *s, int32_t bias) {
   l.in_shape[0][0] = s->c, l.in_shape[0][1] = s->h, l.in_shape[0][2] = s->w;
   l.out_c = s->o;
   l.k = s->k, l.stride = s->s, l.pad = s->p, l.bias = bias;
+  nadi_window_canon(&l, 0, NADI_WINDOW_CONV); /* the general window fields, as shape() would */
   l.out_shape[0] = s->o;
   l.out_shape[1] = (s->h + 2 * s->p - s->k) / s->s + 1;
   l.out_shape[2] = (s->w + 2 * s->p - s->k) / s->s + 1;
@@ -299,10 +301,41 @@ static void check_small_batch_in_big_workspace(const shape *s) {
   free(y1);
 }
 
+/* The fast algorithms take plain convolutions only: a grouped, dilated, rectangular, strided
+ * unequally or asymmetrically padded variant of a layer they take goes through im2col. */
+static void check_only_plain(void) {
+  static const int64_t variant[][10] = {
+      /* kh kw sh sw pt pl pb pr d groups; the first is plain (3x3 s1 p1) */
+      {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {3, 3, 1, 1, 1, 1, 1, 1, 1, 16},
+      {3, 3, 1, 1, 1, 1, 1, 1, 1, 2}, {3, 3, 1, 1, 2, 2, 2, 2, 2, 1},
+      {3, 1, 1, 1, 1, 0, 1, 0, 1, 1}, {3, 3, 1, 1, 0, 0, 1, 1, 1, 1}};
+  for (int in = 1; in <= 2; in++) /* a 6x6 plane (Winograd) and a 2x2 one (tiny maps) */
+    for (size_t i = 0; i < sizeof variant / sizeof variant[0]; i++) {
+      const int64_t *v = variant[i], hw = in == 1 ? 6 : 2;
+      nadi_builder *b;
+      nadi_graph *g = NULL;
+      nadi_hparams hp = nadi_hparams_default();
+      hp.out_c = 32, hp.kh = v[0], hp.kw = v[1], hp.sh = v[2], hp.sw = v[3], hp.pad_t = v[4];
+      hp.pad_l = v[5], hp.pad_b = v[6], hp.pad_r = v[7], hp.dh = hp.dw = v[8], hp.groups = v[9];
+      int32_t in0 = NADI_INPUT_NODE;
+      CHECK(nadi_builder_create(16, hw, hw, &b) == NAD_OK &&
+                nadi_add_node(b, NADI_CONV2D, &in0, 1, &hp, NULL, NULL) == NAD_OK &&
+                nadi_builder_finish(b, &g) == NAD_OK,
+            "variant %zu: %s", i, nad_last_error());
+      if (!g)
+        continue;
+      int fast = in == 1 ? nadi_wino_applicable(&g->layers[0]) : nadi_tiny_applicable(&g->layers[0]);
+      CHECK(fast == (i == 0), "%s on %lldx%lld: %s %s", g->layers[0].desc, (long long)hw,
+            (long long)hw, in == 1 ? "winograd" : "tiny maps", fast ? "taken" : "not taken");
+      nadi_graph_destroy(g);
+    }
+}
+
 int main(int argc, char **argv) {
   int64_t max_macs = argc > 2 && strcmp(argv[1], "--max-macs") == 0 ? atoll(argv[2]) : INT64_MAX;
   nadi_rng_init(&g_rng, 20261130, 0);
   g_verbose = getenv("TEST_VERBOSE") != NULL;
+  check_only_plain();
 
   /* every convolution shape of every built-in, grey and colour inputs */
   for (int32_t i = 0; i < nadi_builtin_count(); i++)

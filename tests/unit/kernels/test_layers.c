@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
+#include "kernels/window.h"
 #include "../check.h"
 #include "sentinel.h"
 
@@ -78,6 +78,7 @@ static nadi_layer mk_conv(int64_t c, int64_t h, int64_t w, int64_t o, int32_t k,
   l.stride = s;
   l.pad = p;
   l.bias = bias;
+  nadi_window_canon(&l, 0, NADI_WINDOW_CONV); /* the general window fields, as shape() would */
   set3(l.out_shape, o, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
   l.n_params = o * c * k * k + (bias ? o : 0);
   snprintf(l.desc, sizeof l.desc, "conv %lldx%lldx%lld->%lld k%d s%d p%d%s", (long long)c,
@@ -89,6 +90,7 @@ static nadi_layer mk_pool(nadi_kind kind, int64_t c, int64_t h, int64_t w, int32
   nadi_layer l = mk(kind, c, h, w);
   l.k = k;
   l.stride = s;
+  nadi_window_canon(&l, 0, NADI_WINDOW_POOL);
   set3(l.out_shape, c, (h - k) / s + 1, (w - k) / s + 1);
   snprintf(l.desc, sizeof l.desc, "%s %lldx%lldx%lld k%d s%d",
            kind == NADI_MAXPOOL ? "maxpool" : "avgpool", (long long)c, (long long)h, (long long)w,
