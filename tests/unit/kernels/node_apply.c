@@ -35,6 +35,9 @@ static const field fields[] = {
     /* issue 17: windows */
 
     /* issue 17: elementwise and normalisations */
+    FD(act_lo), FD(act_hi), FD(act_alpha), FD(act_beta), FI(act_approx), FI(arith_op),
+    FI(arith_side), FI(arith_prank), FI(arith_pshape), FI(norm_axis), FI(norm_groups),
+    FI(red_axes), FI(red_keepdims),
 
     /* issue 17: tensor operations */
 };
