@@ -33,6 +33,24 @@ typedef enum nadi_kind {
   NADI_ADAPTIVE_AVGPOOL, /* PyTorch AdaptiveAvgPool2d((pool_oh, pool_ow)) */
 
   /* issue 17: elementwise (activations, broadcasting arithmetic) and normalisations */
+  NADI_CLIP,        /* min(max(x, act_lo), act_hi) (ReLU6: 0, 6) */
+  NADI_HARDSIGMOID, /* max(0, min(1, act_alpha * x + act_beta)) (PyTorch: 1/6, 0.5) */
+  NADI_HARDSWISH,   /* x * hardsigmoid(x), PyTorch's 1/6 and 0.5 */
+  NADI_SIGMOID,
+  NADI_TANH,
+  NADI_SILU,        /* x * sigmoid(x) */
+  NADI_GELU,        /* act_approx 0: x * Phi(x) (erf); 1: PyTorch's tanh approximation */
+  NADI_ERF,
+  NADI_SQRT,
+  NADI_RECIPROCAL,
+  NADI_NEG,
+  NADI_EXP,
+  NADI_ARITH,       /* a op b (arith_op: add, sub, mul, div), NumPy broadcasting of two inputs */
+  NADI_ARITH_PARAM, /* x op P or P op x, P a parameter tensor of the node (arith_pshape) */
+  NADI_LAYERNORM,   /* over the axes from norm_axis to the last, affine weight and bias */
+  NADI_GROUPNORM,   /* norm_groups groups of the channels (axis 1), affine per channel */
+  NADI_SOFTMAX,     /* along norm_axis */
+  NADI_REDUCEMEAN,  /* mean over the axes of the bit mask red_axes, red_keepdims */
 
   /* issue 17: tensor operations (matmul, transpose, reshape, slice, gather, pad, softmax, ...) */
   NADI_MATMUL,      /* two inputs, ONNX MatMul: batched over broadcast leading dims */
@@ -86,7 +104,19 @@ typedef struct nadi_dims {
   int64_t pool_oh, pool_ow;  /* adaptive average pool: output height, width */                \
                                                                                                \
   /* issue 17: elementwise and normalisations */                                               \
-                                                                                               \
+  double act_lo;          /* clip: lower bound (-inf: none) */                                 \
+  double act_hi;          /* clip: upper bound (+inf: none) */                                 \
+  double act_alpha;       /* hardsigmoid: slope (ONNX alpha; PyTorch 1/6) */                   \
+  double act_beta;        /* hardsigmoid: offset (ONNX beta; PyTorch 0.5) */                   \
+  int64_t act_approx;     /* gelu: 0 exact (erf), 1 tanh approximation */                      \
+  int64_t arith_op;       /* arith, arith_param: nadi_arith_op (0 add, 1 sub, 2 mul, 3 div) */ \
+  int64_t arith_side;     /* arith_param: 0 y = x op P, 1 y = P op x */                        \
+  int64_t arith_prank;    /* arith_param: rank of P, 0 (a scalar) .. NADI_MAX_RANK */          \
+  int64_t arith_pshape[NADI_MAX_RANK]; /* arith_param: P's dims */                             \
+  int64_t norm_axis;      /* layernorm: first axis normalised; softmax: its axis; <0: back */  \
+  int64_t norm_groups;    /* groupnorm: number of groups, dividing the channels */             \
+  int64_t red_axes;       /* reducemean: bit i set = axis i reduced (axes >= 0) */             \
+  int64_t red_keepdims;   /* reducemean: 1 keeps reduced axes at size 1, 0 drops them */       \
   /* issue 17: tensor operations */                                                           \
   int64_t trans_a;     /* gemm: ONNX transA (only 0 is supported) */                           \
   int64_t trans_b;     /* gemm: ONNX transB: weight stored (N, K) when 1, (K, N) when 0 */      \
@@ -104,8 +134,7 @@ typedef struct nadi_dims {
   int64_t pad_mode;                /* pad: 0 = constant (the only one supported) */            \
   double pad_value;                /* pad: the constant */                                   \
   int64_t const_rank;                  /* constant: the tensor's shape */                      \
-  int64_t const_dims[NADI_MAX_RANK];
-  /* (the last line of the list: no backslash after it) */
+  int64_t const_dims[NADI_MAX_RANK]; /* (the list's last line: no backslash after it) */
 
 /* Windows (conv2d, maxpool, avgpool): the general fields kh, kw, sh, sw, pad_t, pad_l, pad_b,
  * pad_r, dh, dw, groups are the truth; every kernel, the delta forward and BN folding read only

@@ -192,10 +192,18 @@ static const nadi_layer_ops batchnorm_ops = {
     .backward = bn_backward,
 };
 
-/* ---- description: channels = the (C, H, W) view's C (axis 1 of (1, C, ...)) ----------------- */
+/* ---- description: channels = the (C, H, W) view's C, i.e. axis 1 of any (1, C, ...): (1, C)
+ * and (1, C, L) are BatchNorm1d's inputs, (1, C, H, W) BatchNorm2d's, (1, C, D, H, W) 3d's ---- */
 
 static nad_status bn_shape(nadi_layer *l, int64_t index) {
-  (void)index;
+  const nadi_dims *s = &l->in_dims[0];
+  NADI_CHECK(s->rank >= 2 && s->d[0] == 1, NAD_ERR_SHAPE,
+             "layer %lld (batchnorm): input must be (1, C, ...) with the channels on axis 1 (got "
+             "rank %lld, first axis %lld)",
+             (long long)index, (long long)s->rank, (long long)s->d[0]);
+  NADI_CHECK(l->eps > 0.0 && l->eps < 1e30, NAD_ERR_INVALID_ARG,
+             "layer %lld (batchnorm): eps %g must be positive and finite", (long long)index,
+             l->eps);
   l->out_c = l->in_shape[0][0];
   snprintf(l->desc, sizeof l->desc, "batchnorm %lld", (long long)l->out_c);
   l->out_dims = l->in_dims[0];

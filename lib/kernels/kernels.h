@@ -22,6 +22,31 @@ extern const nadi_kind_desc nadi_kind_gap;       /* reshape.c */
 extern const nadi_kind_desc nadi_kind_adaptive_avgpool; /* pool.c */
 
 /* issue 17: elementwise and normalisations */
+extern const nadi_kind_desc nadi_kind_clip;        /* unary.c */
+extern const nadi_kind_desc nadi_kind_hardsigmoid; /* unary.c */
+extern const nadi_kind_desc nadi_kind_hardswish;   /* unary.c */
+extern const nadi_kind_desc nadi_kind_sigmoid;     /* unary.c */
+extern const nadi_kind_desc nadi_kind_tanh;        /* unary.c */
+extern const nadi_kind_desc nadi_kind_silu;        /* unary.c */
+extern const nadi_kind_desc nadi_kind_gelu;        /* unary.c */
+extern const nadi_kind_desc nadi_kind_erf;         /* unary.c */
+extern const nadi_kind_desc nadi_kind_sqrt;        /* unary.c */
+extern const nadi_kind_desc nadi_kind_reciprocal;  /* unary.c */
+extern const nadi_kind_desc nadi_kind_neg;         /* unary.c */
+extern const nadi_kind_desc nadi_kind_exp;         /* unary.c */
+extern const nadi_kind_desc nadi_kind_arith;       /* arith.c */
+extern const nadi_kind_desc nadi_kind_arith_param; /* arith.c */
+extern const nadi_kind_desc nadi_kind_reducemean;  /* arith.c */
+extern const nadi_kind_desc nadi_kind_layernorm;   /* norm.c */
+extern const nadi_kind_desc nadi_kind_groupnorm;   /* norm.c */
+extern const nadi_kind_desc nadi_kind_softmax;     /* norm.c */
+/* The operation of arith and arith_param (hyper-parameter arith_op). */
+typedef enum nadi_arith_op {
+  NADI_ARITH_ADD = 0,
+  NADI_ARITH_SUB = 1,
+  NADI_ARITH_MUL = 2,
+  NADI_ARITH_DIV = 3
+} nadi_arith_op;
 
 /* issue 17: tensor operations */
 extern const nadi_kind_desc nadi_kind_matmul;       /* matmul.c */

@@ -14,7 +14,16 @@
  *   concat, flatten, dropout: 0 (copies, or the identity in eval mode)
  *   matmul     2*M*K*N per product, times the broadcast leading count
  *   gemm       2*R*K*N, plus R*N for the bias                  (R = rows: numel / K)
- *   transpose, reshape, flatten_axis, concat_axis, slice, gather, pad, identity: 0 (copies) */
+ *   transpose, reshape, flatten_axis, concat_axis, slice, gather, pad, identity, constant: 0
+ *   (copies)
+ *   (issue 17, elementwise and normalisations: per output element unless said; a libm call
+ *   such as exp, tanh, erf counts 1)
+ *   clip 2, hardsigmoid 4, hardswish 5, sigmoid 4, silu 5, gelu 4 (erf) or 9 (tanh form),
+ *   tanh, erf, sqrt, reciprocal, neg, exp 1
+ *   arith, arith_param  1 (add, sub, mul or div; broadcasting is free)
+ *   layernorm, groupnorm  8 (statistics 4: add; subtract, square, add; affine map 4)
+ *   softmax    5 (max, subtract, exp, add, scale)
+ *   reducemean 1 per INPUT element */
 #include <math.h>
 #include <stdio.h>
 
@@ -33,6 +42,24 @@ const nadi_kind_desc *nadi_kind_of(nadi_kind kind) {
       [NADI_ADAPTIVE_AVGPOOL] = &nadi_kind_adaptive_avgpool,
 
       /* issue 17: elementwise and normalisations */
+      [NADI_CLIP] = &nadi_kind_clip,
+      [NADI_HARDSIGMOID] = &nadi_kind_hardsigmoid,
+      [NADI_HARDSWISH] = &nadi_kind_hardswish,
+      [NADI_SIGMOID] = &nadi_kind_sigmoid,
+      [NADI_TANH] = &nadi_kind_tanh,
+      [NADI_SILU] = &nadi_kind_silu,
+      [NADI_GELU] = &nadi_kind_gelu,
+      [NADI_ERF] = &nadi_kind_erf,
+      [NADI_SQRT] = &nadi_kind_sqrt,
+      [NADI_RECIPROCAL] = &nadi_kind_reciprocal,
+      [NADI_NEG] = &nadi_kind_neg,
+      [NADI_EXP] = &nadi_kind_exp,
+      [NADI_ARITH] = &nadi_kind_arith,
+      [NADI_ARITH_PARAM] = &nadi_kind_arith_param,
+      [NADI_LAYERNORM] = &nadi_kind_layernorm,
+      [NADI_GROUPNORM] = &nadi_kind_groupnorm,
+      [NADI_SOFTMAX] = &nadi_kind_softmax,
+      [NADI_REDUCEMEAN] = &nadi_kind_reducemean,
 
       /* issue 17: tensor operations */
       [NADI_MATMUL] = &nadi_kind_matmul,   [NADI_GEMM] = &nadi_kind_gemm,

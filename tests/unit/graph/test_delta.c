@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "kernels/kernels.h" /* nadi_arith_op */
 #include "../check.h"
 
 
@@ -209,6 +210,60 @@ static nad_status build_inception(nadi_graph **out) {
   return nadi_builder_finish(g.b, out);
 }
 
+/* Issue-17 kinds inside a delta forward: conv -> KIND -> conv, where KIND is a pointwise kind
+ * that the delta forward runs on patch values (its own forward on the patch cells), and a chain
+ * with dense kinds (a layer scale, a group norm) that it materialises. */
+static void check_issue17(void) {
+  static const struct {
+    const char *what;
+    nadi_kind kind[3];
+    int n;
+  } graphs[] = {
+      {"conv-silu-conv", {NADI_SILU}, 1},
+      {"conv-clip-conv", {NADI_CLIP}, 1},
+      {"conv-gelu-conv", {NADI_GELU}, 1},
+      {"conv-hardswish-conv", {NADI_HARDSWISH}, 1},
+      {"conv-silu-scale-gn-conv", {NADI_SILU, NADI_ARITH_PARAM, NADI_GROUPNORM}, 3},
+  };
+  for (size_t i = 0; i < sizeof graphs / sizeof *graphs; i++) {
+    nadi_builder *b;
+    nadi_graph *g = NULL;
+    int32_t n;
+    nad_status st = nadi_builder_create(2, 11, 10, &b);
+    if (st == NAD_OK)
+      st = nadi_add_conv(b, NADI_INPUT_NODE, 4, 3, 1, 1, 1, NADI_INIT_TORCH, NULL, &n);
+    for (int k = 0; k < graphs[i].n && st == NAD_OK; k++) {
+      nadi_hparams hp = nadi_hparams_default();
+      hp.act_lo = -0.3, hp.act_hi = 0.4;                        /* clip */
+      hp.arith_op = NADI_ARITH_MUL, hp.arith_side = 1;          /* layer scale (4,1,1) * x */
+      hp.arith_prank = 3, hp.arith_pshape[0] = 4, hp.arith_pshape[1] = hp.arith_pshape[2] = 1;
+      hp.norm_groups = 2;
+      st = nadi_add_node(b, graphs[i].kind[k], &n, 1, &hp, NULL, &n);
+    }
+    if (st == NAD_OK)
+      st = nadi_add_conv(b, n, 3, 3, 1, 1, 1, NADI_INIT_TORCH, NULL, &n);
+    if (st == NAD_OK)
+      st = nadi_builder_finish(b, &g);
+    else
+      nadi_builder_destroy(b);
+    if (st != NAD_OK) {
+      printf("FAIL %s: %s\n", graphs[i].what, nad_last_error());
+      failed++;
+      continue;
+    }
+    check(graphs[i].what, g, 24, 300 + i);
+    /* with every local node on patches, the pointwise kinds are */
+    nadi_delta *p;
+    if (nadi_delta_create(g, 24, INFINITY, &p) == NAD_OK) {
+      int64_t want = graphs[i].n == 1 ? 3 : 2; /* conv, KIND, conv / conv, silu */
+      CHECK(nadi_delta_patch_nodes(p) >= want, "%s: %lld nodes on patches, expected >= %lld",
+            graphs[i].what, (long long)nadi_delta_patch_nodes(p), (long long)want);
+      nadi_delta_destroy(p);
+    }
+    nadi_graph_destroy(g);
+  }
+}
+
 int main(void) {
   static const struct {
     const char *name;
@@ -275,6 +330,7 @@ int main(void) {
     check(what, g, 40, 200 + (uint64_t)i);
     nadi_graph_destroy(g);
   }
+  check_issue17();
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
 }

@@ -37,6 +37,9 @@ static const field fields[] = {
     FI(groups), FI(ceil_mode), FI(count_include_pad), FI(pool_oh), FI(pool_ow),
 
     /* issue 17: elementwise and normalisations */
+    FD(act_lo), FD(act_hi), FD(act_alpha), FD(act_beta), FI(act_approx), FI(arith_op),
+    FI(arith_side), FI(arith_prank), FI(arith_pshape), FI(norm_axis), FI(norm_groups),
+    FI(red_axes), FI(red_keepdims),
 
     /* issue 17: tensor operations */
     FI(trans_a), FI(trans_b), FD(gemm_alpha), FD(gemm_beta), FI(tensor_axis), FI(gather_index),

@@ -41,20 +41,21 @@ def compare(name, kind, xs, hp, params, fn, tol_y=1e-5, tol_g=1e-4):
     dy = rng.standard_normal(ty.shape)
     y, dxs, dp, _, _ = run_node(EXE, kind, xs, hp, flat, dy)
     ty, tdx, tdp = torch_grads(fn, xs, params, dy)
-    check(rel_err(y, ty) <= tol_y, f"{name}: forward rel err {rel_err(y, ty):.2e}")
+    check(f"{name}: forward", rel_err(y, ty) <= tol_y, f"rel err {rel_err(y, ty):.2e}")
     for j, (a, b) in enumerate(zip(dxs, tdx)):
-        check(rel_err(a, b) <= tol_g, f"{name}: dx{j} rel err {rel_err(a, b):.2e}")
+        check(f"{name}: dx{j}", rel_err(a, b) <= tol_g, f"rel err {rel_err(a, b):.2e}")
     if params:
         tflat = np.concatenate([g.ravel() for g in tdp])
-        check(rel_err(dp, tflat) <= tol_g, f"{name}: dparams rel err {rel_err(dp, tflat):.2e}")
+        check(f"{name}: dparams", rel_err(dp, tflat) <= tol_g,
+              f"rel err {rel_err(dp, tflat):.2e}")
 
 
 def expect_refused(name, kind, xs, hp, substr):
     try:
         run_node(EXE, kind, xs, hp, None, None)
-        check(False, f"{name}: accepted")
+        check(f"{name}: refused", False, "accepted")
     except NodeError as e:
-        check(substr in str(e), f"{name}: message '{e}' lacks '{substr}'")
+        check(f"{name}: message", substr in str(e), f"'{e}' lacks '{substr}'")
 
 
 # ---- the existing kinds, through the generic path --------------------------------------------
@@ -200,6 +201,223 @@ expect_refused("adaptive zero output", "adaptive_avgpool", [xr], {"pool_oh": 0, 
                "output size >= 1")
 
 # ---- issue 17: elementwise and normalisations -------------------------------------------------
+F = torch.nn.functional
+
+
+def ew_x(shape, scale=3.0):
+    """B = 3 samples of a per-sample shape, N(0, scale^2)."""
+    return rng.standard_normal((3,) + tuple(shape)) * scale
+
+
+def ew_align(t, rank):
+    """A batch-first tensor with its per-sample axes padded on the left to `rank`, so that torch
+    broadcasts per sample (right-aligned) as the kinds do."""
+    return t.reshape((t.shape[0],) + (1,) * (rank - (t.dim() - 1)) + tuple(t.shape[1:]))
+
+
+def ew_palign(p, rank):
+    """A parameter (shared by the batch) as a batch-first tensor of per-sample rank `rank`."""
+    return p.reshape((1,) * (rank + 1 - p.dim()) + tuple(p.shape))
+
+
+# unary activations on (1, 4, 5, 6), values up to about +-9 (every branch of the piecewise ones)
+xu = ew_x((1, 4, 5, 6))
+unary = [
+    ("relu6 as clip 0..6", "clip", {"act_lo": 0, "act_hi": 6}, lambda t: F.relu6(t)),
+    ("clip -1..2.5", "clip", {"act_lo": -1, "act_hi": 2.5}, lambda t: torch.clamp(t, -1, 2.5)),
+    ("clip -inf..0.5", "clip", {"act_lo": float("-inf"), "act_hi": 0.5},
+     lambda t: torch.clamp(t, max=0.5)),
+    ("hardsigmoid 1/6 0.5", "hardsigmoid", {"act_alpha": 1 / 6, "act_beta": 0.5},
+     lambda t: F.hardsigmoid(t)),
+    ("hardsigmoid onnx 0.2 0.5", "hardsigmoid", {"act_alpha": 0.2, "act_beta": 0.5},
+     lambda t: torch.clamp(0.2 * t + 0.5, 0, 1)),
+    ("hardswish", "hardswish", {}, lambda t: F.hardswish(t)),
+    ("sigmoid", "sigmoid", {}, torch.sigmoid),
+    ("tanh", "tanh", {}, torch.tanh),
+    ("silu", "silu", {}, F.silu),
+    ("gelu erf", "gelu", {"act_approx": 0}, F.gelu),
+    ("gelu tanh", "gelu", {"act_approx": 1}, lambda t: F.gelu(t, approximate="tanh")),
+    ("erf", "erf", {}, torch.erf),
+    ("neg", "neg", {}, torch.neg),
+    ("exp", "exp", {}, torch.exp),
+]
+for name, kind, hp, fn in unary:
+    compare(name, kind, [xu], hp, [], lambda t, p, fn=fn: fn(t[0]))
+xpos = np.abs(xu) + 0.5
+compare("sqrt", "sqrt", [xpos], {}, [], lambda t, p: torch.sqrt(t[0]))
+xnz = np.sign(xu) * (np.abs(xu) + 0.5)
+compare("reciprocal", "reciprocal", [xnz], {}, [], lambda t, p: torch.reciprocal(t[0]))
+# large |x|: sigmoid and silu stay finite and exact (no exp overflow), tanh saturates
+xbig = xu * 40
+for kind, fn in (("sigmoid", torch.sigmoid), ("silu", F.silu), ("tanh", torch.tanh),
+                 ("gelu", F.gelu)):
+    compare(kind + " large |x|", kind, [xbig], {}, [], lambda t, p, fn=fn: fn(t[0]))
+y, _, _, _, _ = run_node(EXE, "sigmoid", [np.array([[-200.0, -100.0, 100.0, 200.0]])], {}, None,
+                         np.ones((1, 4)))
+check("sigmoid tails", y[0, 1] > 0 and abs(y[0, 1] / 3.720075976020836e-44 - 1) < 0.05
+      and y[0, 2] == 1.0 and y[0, 0] == 0.0, f"{y}")
+# NaN propagates through every unary kind
+xnan = np.array([[0.5, np.nan, -0.5, 2.0]])
+for _, kind, hp, _ in unary + [(0, "sqrt", {}, 0), (0, "reciprocal", {}, 0)]:
+    y, _, _, _, _ = run_node(EXE, kind, [xnan], hp, None, np.ones(xnan.shape))
+    check(f"{kind}: NaN propagates, finite values stay finite",
+          np.isnan(y[0, 1]) and (np.isfinite(y[0, [0, 2, 3]]).all() or kind == "sqrt"), f"{y}")
+# any rank: a vector (1, F) and (1, T, D)
+compare("silu (1,F)", "silu", [ew_x((1, 7))], {}, [], lambda t, p: F.silu(t[0]))
+compare("gelu (1,T,D)", "gelu", [ew_x((1, 5, 8))], {}, [], lambda t, p: F.gelu(t[0]))
+expect_refused("clip lo > hi", "clip", [xu], {"act_lo": 2, "act_hi": 1}, "lo <= hi")
+expect_refused("clip nan", "clip", [xu], {"act_lo": float("nan"), "act_hi": 1}, "lo <= hi")
+expect_refused("hardsigmoid inf", "hardsigmoid", [xu], {"act_alpha": float("inf")}, "finite")
+expect_refused("gelu approx 2", "gelu", [xu], {"act_approx": 2}, "neither 0")
+
+# binary arithmetic with broadcasting (two inputs)
+TOPS = [torch.add, torch.sub, torch.mul, torch.div]
+
+
+def nonzero(a):
+    return np.sign(a) * (np.abs(a) + 0.5)
+
+
+bin_cases = [
+    ("SE gate (1,C,H,W)*(1,C,1,1)", (1, 4, 5, 6), (1, 4, 1, 1)),
+    ("tokens (1,T,D)+(1,T,D)", (1, 5, 8), (1, 5, 8)),
+    ("map + scalar (1)", (1, 4, 5, 6), (1,)),
+    ("ranks 4 and 2 (1,C,H,W)+(H,1)", (1, 4, 5, 6), (5, 1)),
+    ("both broadcast (1,1,H,1)+(1,C,1,W)", (1, 1, 5, 1), (1, 4, 1, 6)),
+    ("scalar first (1)+(1,T,D)", (1,), (1, 5, 8)),
+]
+for name, sa, sb in bin_cases:
+    r = max(len(sa), len(sb))
+    for op in range(4):
+        a, b = ew_x(sa, 1.0), nonzero(ew_x(sb, 1.0))
+        compare(f"arith {['add', 'sub', 'mul', 'div'][op]} {name}", "arith", [a, b],
+                {"arith_op": op}, [],
+                lambda t, p, op=op, r=r: TOPS[op](ew_align(t[0], r), ew_align(t[1], r)))
+expect_refused("arith shapes", "arith", [ew_x((1, 4, 5, 6)), ew_x((1, 3, 1, 1))], {},
+               "do not broadcast")
+expect_refused("arith op 4", "arith", [ew_x((1, 4)), ew_x((1, 4))], {"arith_op": 4}, "operation")
+
+# one operand a parameter of the node
+param_cases = [  # name, x shape, P shape, side, ops
+    ("layer scale P(C,1,1)*x", (1, 4, 5, 6), (4, 1, 1), 1, [2]),
+    ("x*P(C,1,1)", (1, 4, 5, 6), (4, 1, 1), 0, [2]),
+    ("x+pos_embedding P(1,T,D)", (1, 5, 8), (1, 5, 8), 0, [0, 1]),
+    ("x/scalar P()", (1, 5, 8), (), 0, [3, 2]),
+    ("P(1)-x, P(1)/x", (1, 5, 8), (1,), 1, [1, 3]),
+    ("class token x(1,1,D)+P(1,T,D)", (1, 1, 8), (1, 5, 8), 0, [0, 2]),
+]
+for name, sx, sp, side, ops in param_cases:
+    r = max(len(sx), len(sp))
+    for op in ops:
+        x = ew_x(sx, 1.0)
+        pv = nonzero(rng.standard_normal(sp))
+        hp = {"arith_op": op, "arith_side": side, "arith_prank": len(sp)}
+        for i, d in enumerate(sp):
+            hp[f"arith_pshape[{i}]"] = d
+        if op == 3 and side == 1:
+            x = nonzero(x)
+
+        def fn(t, p, op=op, side=side, r=r):
+            a, b = ew_align(t[0], r), ew_palign(p[0], r)
+            return TOPS[op](b, a) if side else TOPS[op](a, b)
+        compare(f"arith_param {['add', 'sub', 'mul', 'div'][op]} {name}", "arith_param", [x], hp,
+                [pv], fn)
+expect_refused("arith_param side 2", "arith_param", [ew_x((1, 4))],
+               {"arith_side": 2, "arith_prank": 1, "arith_pshape[0]": 4}, "side")
+expect_refused("arith_param rank 7", "arith_param", [ew_x((1, 4))], {"arith_prank": 7}, "rank")
+expect_refused("arith_param dim 0", "arith_param", [ew_x((1, 4))],
+               {"arith_prank": 1, "arith_pshape[0]": 0}, "dimension")
+expect_refused("arith_param shapes", "arith_param", [ew_x((1, 4, 5))],
+               {"arith_prank": 2, "arith_pshape[0]": 3, "arith_pshape[1]": 5}, "do not broadcast")
+
+# layernorm: ViT tokens, ConvNeXt channels-last, two trailing axes
+for name, shape, axis in (("tokens (1,T,D)", (1, 5, 8), -1),
+                          ("channels-last (1,H,W,C)", (1, 4, 3, 6), -1),
+                          ("axis 1 of (1,T,D)", (1, 5, 8), 1),
+                          ("one row (1,D)", (1, 33), 1)):
+    x = ew_x(shape, 2.0) + 1.5
+    ns = shape[axis:] if axis >= 0 else shape[axis:]
+    D = int(np.prod(ns))
+    w, b = rng.standard_normal(D), rng.standard_normal(D)
+    compare(f"layernorm {name}", "layernorm", [x], {"norm_axis": axis, "eps": 1e-5}, [w, b],
+            lambda t, p, ns=ns: F.layer_norm(t[0], ns, p[0].reshape(ns), p[1].reshape(ns), 1e-5))
+# training mode is the same function
+x = ew_x((1, 5, 8))
+pw = np.concatenate([rng.standard_normal(8), rng.standard_normal(8)])
+dyl = rng.standard_normal(x.shape)
+ev = run_node(EXE, "layernorm", [x], {"norm_axis": -1}, pw, dyl, training=0)
+tr = run_node(EXE, "layernorm", [x], {"norm_axis": -1}, pw, dyl, training=1)
+check("layernorm: training mode = eval mode",
+      all(np.array_equal(a, b) for a, b in zip([ev[0], ev[1][0], ev[2]], [tr[0], tr[1][0], tr[2]])))
+expect_refused("layernorm eps 0", "layernorm", [x], {"norm_axis": -1, "eps": 0}, "eps")
+expect_refused("layernorm eps < 0", "layernorm", [x], {"norm_axis": -1, "eps": -1e-5}, "eps")
+expect_refused("layernorm axis 3", "layernorm", [x], {"norm_axis": 3}, "out of range")
+expect_refused("layernorm axis -4", "layernorm", [x], {"norm_axis": -4}, "out of range")
+
+# groupnorm
+for name, shape, g, eps in (("(1,C,H,W) 3 groups", (1, 6, 4, 5), 3, 1e-5),
+                            ("(1,C,H,W) 1 group", (1, 6, 4, 5), 1, 1e-5),
+                            ("(1,C,H,W) instance norm", (1, 6, 4, 5), 6, 1e-3),
+                            ("(1,C,L) 2 groups", (1, 4, 7), 2, 1e-5)):
+    x = ew_x(shape, 2.0) - 0.7
+    C = shape[1]
+    w, b = rng.standard_normal(C), rng.standard_normal(C)
+    compare(f"groupnorm {name}", "groupnorm", [x], {"norm_groups": g, "eps": eps}, [w, b],
+            lambda t, p, g=g, eps=eps: F.group_norm(t[0].squeeze(1), g, p[0], p[1], eps)
+            .unsqueeze(1))
+x = ew_x((1, 6, 4, 5))
+expect_refused("groupnorm 4 groups of 6", "groupnorm", [x], {"norm_groups": 4}, "do not divide")
+expect_refused("groupnorm 0 groups", "groupnorm", [x], {"norm_groups": 0}, "do not divide")
+expect_refused("groupnorm eps 0", "groupnorm", [x], {"norm_groups": 2, "eps": 0}, "eps")
+expect_refused("groupnorm rank 1", "groupnorm", [ew_x((6,))], {"norm_groups": 2}, "channel axis")
+
+# batchnorm (eval) on BatchNorm1d's (1,C) and (1,C,L), BatchNorm2d's (1,C,H,W), 3d's
+for shape in ((1, 5), (1, 5, 7), (1, 5, 4, 3), (1, 5, 2, 3, 4)):
+    x = ew_x(shape, 2.0)
+    C = shape[1]
+    prm = [rng.standard_normal(C), rng.standard_normal(C), rng.standard_normal(C),
+           rng.uniform(0.5, 2.0, C)]
+    compare(f"batchnorm eval {shape}", "batchnorm", [x], {"eps": 1e-5}, prm,
+            lambda t, p: F.batch_norm(t[0].squeeze(1), p[2].detach(), p[3].detach(), p[0], p[1],
+                                      False, 0.0, 1e-5).unsqueeze(1))
+expect_refused("batchnorm eps 0", "batchnorm", [ew_x((1, 5))], {"eps": 0}, "eps")
+expect_refused("batchnorm rank 1", "batchnorm", [ew_x((5,))], {}, "channels on axis 1")
+expect_refused("batchnorm (T,1,E)", "batchnorm", [ew_x((4, 1, 6))], {}, "channels on axis 1")
+
+# softmax: attention rows (last axis), channels (an inner axis), large logits
+for name, shape, axis, scale in (("attention (1,H,T,T) axis -1", (1, 2, 5, 5), -1, 2.0),
+                                 ("channels (1,C,H,W) axis 1", (1, 4, 3, 5), 1, 2.0),
+                                 ("large logits axis -1", (1, 5, 7), -1, 20.0),
+                                 ("axis 0 of (T,D)", (6, 3), 0, 1.0)):
+    x = ew_x(shape, scale)
+    compare(f"softmax {name}", "softmax", [x], {"norm_axis": axis}, [],
+            lambda t, p, axis=axis: torch.softmax(t[0], axis if axis < 0 else axis + 1))
+# logits of +-1000: exp never overflows (the forward only: the gradient is 0 to float precision)
+xs_ = ew_x((1, 5, 7), 1000.0)
+y, _, _, _, _ = run_node(EXE, "softmax", [xs_], {"norm_axis": -1}, None, np.ones(xs_.shape))
+ty = torch.softmax(torch.tensor(xs_), -1).numpy()
+check("softmax logits 1e3: forward", rel_err(y, ty) <= 1e-5 and np.isfinite(y).all(),
+      f"rel err {rel_err(y, ty):.2e}")
+expect_refused("softmax axis 3", "softmax", [ew_x((1, 5, 7))], {"norm_axis": 3}, "out of range")
+
+# reducemean
+for name, shape, axes, keep in (("GAP (1,C,H,W) {2,3} keepdims", (1, 4, 5, 6), (2, 3), 1),
+                                ("GAP {2,3} no keepdims", (1, 4, 5, 6), (2, 3), 0),
+                                ("channels {1} keepdims", (1, 4, 5, 6), (1,), 1),
+                                ("tokens (1,T,D) {1}", (1, 5, 8), (1,), 0),
+                                ("{0,2} of (1,C,H,W)", (1, 4, 5, 6), (0, 2), 0),
+                                ("all but none dropped", (1, 4, 5, 6), (0, 1, 2, 3), 1)):
+    mask = sum(1 << a for a in axes)
+    compare(f"reducemean {name}", "reducemean", [ew_x(shape)],
+            {"red_axes": mask, "red_keepdims": keep}, [],
+            lambda t, p, axes=axes, keep=keep: torch.mean(t[0], [a + 1 for a in axes],
+                                                          keepdim=bool(keep)))
+expect_refused("reducemean axis 4 of rank 4", "reducemean", [ew_x((1, 4, 5, 6))],
+               {"red_axes": 1 << 4}, "beyond")
+expect_refused("reducemean no axes", "reducemean", [ew_x((1, 4, 5, 6))], {"red_axes": 0},
+               "names no axis")
+expect_refused("reducemean to rank 0", "reducemean", [ew_x((1, 4))],
+               {"red_axes": 3, "red_keepdims": 0}, "rank-0")
 
 # ---- issue 17: tensor operations --------------------------------------------------------------
 
