@@ -240,6 +240,21 @@ nad_status nad_estimator_set_eval_data(nad_estimator *e, const nad_dataset *poin
   return NAD_OK;
 }
 
+nad_status nad_estimator_set_param_source(nad_estimator *e, nad_param_fn fn, void *user_data,
+                                          const char *id) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
+  NADI_CHECK(!fn || (id && id[0]), NAD_ERR_INVALID_ARG,
+             "nad_estimator_set_param_source: a source needs a non-empty id");
+  NADI_CHECK(!e->ran, NAD_ERR_MISUSE, "the parameter source is frozen once the estimator ran");
+  NADI_CHECK(accumulated(e) == 0, NAD_ERR_MISUSE,
+             "the parameter source defines the run and samples are already accumulated: set it "
+             "before nad_estimator_load");
+  e->source = fn;
+  e->source_ud = fn ? user_data : NULL;
+  e->source_hash = fn ? nadi_fnv(NADI_FNV0, id, strlen(id)) : 0;
+  return NAD_OK;
+}
+
 nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn fn, void *user_data) {
   NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
   e->progress = fn;

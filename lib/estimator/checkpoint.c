@@ -73,7 +73,8 @@ static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
   hd->n_ranges = e->n_ranges;
   hd->sketch = e->sketch;
   hd->network_kind = e->network_kind;
-  hd->params_hash = e->network_kind == NAD_NETWORK_FIXED ? e->params_hash : 0;
+  /* random networks: the hash of the parameter source's id (0: libnad's initialisation) */
+  hd->params_hash = e->network_kind == NAD_NETWORK_FIXED ? e->params_hash : e->source_hash;
   hd->output = e->output;
   if (e->eval_kind == NAD_EVAL_DATA) {
     hd->x0_hash = e->points_hash;
@@ -373,6 +374,13 @@ static nad_status check_head(const nad_estimator *e, const ckpt_head *f, const c
                      (f->network_kind == 0 || f->network_kind == 1) ? networks[f->network_kind]
                                                                     : "an unknown network kind",
                      networks[me.network_kind]);
+  if (f->params_hash != me.params_hash && me.network_kind != NAD_NETWORK_FIXED)
+    return nadi_fail(NAD_ERR_FORMAT,
+                     "'%s' was computed with random networks from another parameter source "
+                     "(hash of the source's id %016llx, expected %016llx; 0 = libnad's own "
+                     "initialisation)",
+                     path, (unsigned long long)f->params_hash,
+                     (unsigned long long)me.params_hash);
   if (f->params_hash != me.params_hash)
     return nadi_fail(NAD_ERR_FORMAT,
                      "'%s' was computed for a different fixed network (hash of the parameters "

@@ -27,6 +27,8 @@ struct nadi_probe {
   nadi_exec *exec;   /* gradient */
   int64_t d, out, cap;
   int mode, fixed;
+  nad_param_fn source;
+  void *source_ud;
   double step;
   int64_t output;        /* >= 0, or NAD_OUTPUT_LABEL */
   const float *points;   /* data points (borrowed) or NULL */
@@ -75,6 +77,8 @@ nad_status nadi_probe_create(const nadi_graph *g, const nadi_probe_cfg *cfg, nad
   p->points = cfg->points;
   p->labels = cfg->labels;
   p->fixed = cfg->params != NULL;
+  p->source = cfg->source;
+  p->source_ud = cfg->source_ud;
   p->cap = mode == NAD_MODE_DIPOLE ? (cfg->batch < 2 * p->d ? cfg->batch : 2 * p->d) : 1;
   int64_t ys;
   if (!nadi_mul_ok(p->cap, p->out, &ys)) {
@@ -170,7 +174,15 @@ static nadi_probe_result run_gradient(nadi_probe *p, int64_t o, double *g) {
 
 nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,
                                  const atomic_int *stop) {
-  if (!p->fixed) {
+  if (!p->fixed && p->source) { /* the caller's network j, over the graph's constants */
+    const size_t n = (size_t)p->g->n_params;
+    if (p->g->base_params)
+      memcpy(p->params, p->g->base_params, n * sizeof(float));
+    else
+      memset(p->params, 0, n * sizeof(float));
+    if (p->source(p->source_ud, j, p->params, n) != 0)
+      return NADI_PROBE_SOURCE_FAILED;
+  } else if (!p->fixed) {
     nadi_rng r;
     nadi_rng_init(&r, seed, (uint64_t)j);
     nadi_graph_init_params(p->g, p->params, &r);

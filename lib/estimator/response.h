@@ -18,11 +18,18 @@ typedef struct nadi_probe_cfg {
   const int32_t *labels; /* labels of points (for output = NAD_OUTPUT_LABEL) */
   const float *params; /* fixed network (n_params floats, copied), or NULL: weights (seed, j) */
   int64_t output;      /* response = this output, or the label's (NAD_OUTPUT_LABEL) */
+  nad_param_fn source; /* random networks' parameters from the caller (NULL: libnad's init) */
+  void *source_ud;
 } nadi_probe_cfg;
 /* Buffers for one worker: executor, parameters, perturbed-input chunk. */
 nad_status nadi_probe_create(const nadi_graph *g, const nadi_probe_cfg *cfg, nadi_probe **out);
 void nadi_probe_destroy(nadi_probe *p);
-typedef enum { NADI_PROBE_OK = 0, NADI_PROBE_NONFINITE = 1, NADI_PROBE_STOPPED = 2 } nadi_probe_result;
+typedef enum {
+  NADI_PROBE_OK = 0,
+  NADI_PROBE_NONFINITE = 1,
+  NADI_PROBE_STOPPED = 2,
+  NADI_PROBE_SOURCE_FAILED = 3 /* the caller's parameter source returned non-zero */
+} nadi_probe_result;
 /* Response of sample j into g (D doubles). Allocates nothing. Stops early (between forward
  * chunks) when *stop becomes non-zero. */
 nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,

@@ -82,6 +82,11 @@ static nad_status save_checkpoint(nad_estimator *e) {
 static nad_status fold_one(run_ctx *rc, int64_t seq, int64_t j, nadi_probe_result res,
                            const double *g) {
   nad_estimator *e = rc->e;
+  if (res == NADI_PROBE_SOURCE_FAILED)
+    return nadi_fail(NAD_ERR_CANCELLED,
+                     "the parameter source failed for network %lld; %lld networks before it "
+                     "are accumulated",
+                     (long long)j, (long long)(rc->total0 + seq));
   if (res != NADI_PROBE_OK)
     return nadi_fail(NAD_ERR_NUMERICAL,
                      "network %lld gave a non-finite response (NaN or Inf); %lld networks "
@@ -188,7 +193,9 @@ static nad_status run_alloc(run_ctx *rc, const nadi_plan *plan, float **x0) {
                               .labels = data ? e->points->labels : NULL,
                               .params = e->network_kind == NAD_NETWORK_FIXED ? e->params_fixed
                                                                              : NULL,
-                              .output = e->output};
+                              .output = e->output,
+                              .source = e->source,
+                              .source_ud = e->source_ud};
   for (int64_t i = 0; i < rc->width && rc->jobs > 0; i++)
     NADI_TRY(nadi_probe_create(e->g, &cfg, &rc->probes[i]));
   return NAD_OK;

@@ -54,6 +54,9 @@ struct nad_estimator {
   float *x0_user; /* d floats once nad_estimator_set_eval_point was called */
   float *params_fixed;       /* n_params floats once nad_estimator_set_network was called */
   uint64_t params_hash;      /* FNV-1a of params_fixed, for checkpoints */
+  nad_param_fn source;       /* random networks' parameters from the caller, or NULL */
+  void *source_ud;
+  uint64_t source_hash;      /* FNV-1a of the source's id, for checkpoints (0: no source) */
   const nad_dataset *points; /* retained once nad_estimator_set_eval_data was called */
   uint64_t points_hash;      /* FNV-1a of the points' shape, samples and labels */
   nad_progress_fn progress;

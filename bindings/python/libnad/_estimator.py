@@ -1,11 +1,11 @@
 """The NAD estimator and its options (nad.h: NAD estimator): Estimator, option_by_name,
 option_bounds, option_owner."""
 import ctypes
-from ctypes import byref, c_double, c_int, c_int32, c_int64, c_size_t, c_void_p
+from ctypes import addressof, byref, c_double, c_float, c_int, c_int32, c_int64, c_size_t, c_void_p
 
-from ._ffi import (ESTIMATOR_OPTIONS, PROGRESS_FN, EvalPoint, Mode, NadError, Network, Option,
-                   Schedule, Status, _lib, option_is_double)
-from ._buffers import as_input, output
+from ._ffi import (ESTIMATOR_OPTIONS, PARAM_FN, PROGRESS_FN, EvalPoint, Mode, NadError, Network,
+                   Option, Schedule, Status, _lib, option_is_double)
+from ._buffers import as_input, np, output
 from ._arch import _need_arch
 from ._data import Dataset
 from ._base import _Handle, _fspath, _i64
@@ -92,6 +92,7 @@ class Estimator(_Handle):
         self.arch = arch
         self.input_shape = arch.input_shape
         self._progress = None      # the CFUNCTYPE object: must live as long as it is installed
+        self._source = None        # the same for the parameter source
         self._cb_errors = []       # exceptions raised inside the progress callback
         _keywords('Estimator', options, ESTIMATOR_OPTIONS)
         for k, v in options.items():
@@ -164,6 +165,33 @@ class Estimator(_Handle):
         if not isinstance(points, Dataset):
             raise TypeError('set_eval_data() takes a libnad.Dataset')
         _lib.nad_estimator_set_eval_data(self._handle, points._handle)
+
+    def set_param_source(self, fn, id):
+        """Random network j's parameters from fn(j, params): params is the flat float32 array
+        of the network (a numpy view when numpy is there, else a ctypes array) holding the
+        architecture's constants, which fn fills in place. An exception stops the run (run()
+        re-raises it). fn must depend on j alone for reproducible results; `id` names the
+        source in checkpoints. fn=None restores libnad's own initialisation."""
+        if fn is None:
+            _lib.nad_estimator_set_param_source(self._handle, PARAM_FN(), None, None)
+            self._source = None
+            return
+        errors = self._cb_errors
+
+        def trampoline(user_data, j, ptr, n):
+            try:
+                if np is not None:
+                    view = np.ctypeslib.as_array(ptr, shape=(n,))
+                else:
+                    view = (c_float * n).from_address(addressof(ptr.contents))
+                fn(j, view)
+                return 0
+            except BaseException as e:  # noqa: B902 -- KeyboardInterrupt must stop it too
+                errors.append(e)
+                return 1
+        cb = PARAM_FN(trampoline)
+        _lib.nad_estimator_set_param_source(self._handle, cb, None, str(id).encode())
+        self._source = cb
 
     def set_progress(self, fn):
         """Call fn(done, total) after each network; a true return value cancels the run, as does

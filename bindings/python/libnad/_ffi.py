@@ -327,6 +327,8 @@ class HANDLE(c_void_p):
 
 P = POINTER
 PROGRESS_FN = CFUNCTYPE(c_int, c_void_p, c_int64, c_int64)
+# parameter source: (user_data, network, params, len)
+PARAM_FN = CFUNCTYPE(c_int, c_void_p, c_int64, POINTER(c_float), c_size_t)
 # epoch callback: (user_data, epoch, train_loss, train_acc, test_acc, seconds)
 EPOCH_FN = CFUNCTYPE(c_int, c_void_p, c_int64, c_double, c_double, c_double, c_double)
 
@@ -391,6 +393,7 @@ _FUNCS = [
     ('nad_estimator_set_eval_point', [HANDLE, P(c_float), c_size_t], c_int, _check),
     ('nad_estimator_set_network', [HANDLE, P(c_float), c_size_t], c_int, _check),
     ('nad_estimator_set_eval_data', [HANDLE, HANDLE], c_int, _check),
+    ('nad_estimator_set_param_source', [HANDLE, PARAM_FN, c_void_p, c_char_p], c_int, _check),
     ('nad_estimator_set_progress', [HANDLE, PROGRESS_FN, c_void_p], c_int, _check),
     ('nad_estimator_set_checkpoint', [HANDLE, c_char_p, c_int64], c_int, _check),
     ('nad_estimator_checkpoint_error', [HANDLE, P(c_int64)], c_char_p),

@@ -60,15 +60,52 @@ class Result:
 
 
 _ESTIMATE_KEYWORDS = {'networks', 'input', 'outputs', 'seed', 'threads', 'top', 'step', 'mode',
-                      'eval_point', 'batch', 'memory', 'progress', 'spec'}
+                      'eval_point', 'batch', 'memory', 'progress', 'spec', 'output', 'eval_data'}
+
+
+def _is_torch_module(obj):
+    return hasattr(obj, 'state_dict') and hasattr(obj, 'forward') and not isinstance(obj, type)
+
+
+def _arch_of(arch, options, input):
+    """(Arch, parameter source or None, fixed parameters or None) of estimate()'s `arch`."""
+    if isinstance(arch, _core.Arch):
+        return arch, None, None
+    if isinstance(arch, str) and options.get('spec'):
+        return _core.Arch.from_spec(arch, input), None, None
+    if isinstance(arch, (str, os.PathLike)) and os.fspath(arch).endswith('.onnx'):
+        a = _core.Arch.from_onnx(arch, input if 'input' in options else None)
+        return a, None, None
+    if isinstance(arch, str):
+        return _core.Arch.builtin(arch, input=input, outputs=int(options.get('outputs', 1))), \
+            None, None
+    from . import _torch
+    if _is_torch_module(arch):  # a module instance: its own, fixed weights
+        a = _core.Arch.from_onnx(_torch.export_onnx(arch, input),
+                                 name=type(arch).__name__)
+        return a, None, a.file_params()
+    if callable(arch):  # a factory: random networks drawn by the model's own code
+        a, src = _torch.torch_arch(arch, input, int(options.get('seed', 0)), _core.Arch)
+        return a, src, None
+    raise TypeError('estimate() takes a built-in name, an Arch, a .onnx path, a torch module '
+                    'or a factory of torch modules; got %s' % type(arch).__name__)
 
 
 def estimate(arch, **options):
     """Estimate the NADs of an architecture in one call: libnad.estimate('lenet', networks=1000,
     input=(1, 32, 32)) -> Result.
 
-    arch        a built-in name ('lenet', see builtin_names()), an Arch, or with spec=True a
-                layer spec ("conv 6 k5; relu; ...")
+    arch        a built-in name ('lenet', see builtin_names()), an Arch, a path to an ONNX
+                model ('model.onnx'), with spec=True a layer spec ("conv 6 k5; relu; ..."),
+                or a PyTorch model:
+                - a factory (a torch.nn.Module class, or any callable that builds a freshly
+                  initialised module with no arguments: torchvision.models.resnet18,
+                  lambda: MyNet(width=2)): network j is factory() after
+                  torch.manual_seed(seed * 100003 + j) (as the reference tool tv_ref.py), its
+                  weights streamed into libnad, so the model's own initialisation is exact;
+                  the graph is exported to ONNX once;
+                - a module instance: its own fixed weights (a trained network), evaluated at
+                  the points of eval_data (a Dataset; one sample per point).
     networks    random initialisations (default 1000)
     input       (C, H, W) per sample (default (1, 32, 32); ignored for an Arch)
     outputs     outputs of a built-in (default 1; the first is the response)
@@ -78,16 +115,16 @@ def estimate(arch, **options):
     step        dipole step (default 100); mode 'dipole' (default) or 'gradient';
                 eval_point 'normal' (default), 'zeros' or a (C, H, W) array
     batch, memory   as the Estimator options (memory in bytes; default half the free RAM)
+    output      the output whose dipole is the response (default 0; 'label' with eval_data)
+    eval_data   a Dataset of evaluation points (sample j at point j)
     progress    fn(done, total), called after each network; a true return value cancels
     Misspelled keywords raise TypeError naming the close match."""
     check_keywords('estimate', options, _ESTIMATE_KEYWORDS)
     input = _shape(options.get('input', (1, 32, 32)))
-    if isinstance(arch, _core.Arch):
-        a = arch
-    elif options.get('spec'):
-        a = _core.Arch.from_spec(arch, input)
-    else:
-        a = _core.Arch.builtin(arch, input=input, outputs=int(options.get('outputs', 1)))
+    a, source, fixed = _arch_of(arch, options, input)
+    if fixed is not None and options.get('eval_data') is None:
+        raise ValueError('estimate() of a module instance (fixed weights) needs eval_data, the '
+                         'points to evaluate it at; pass a factory for random networks')
     networks = int(options.get('networks', 1000))
     seed = int(options.get('seed', 0))
     eval_point = options.get('eval_point', 'normal')
@@ -98,10 +135,18 @@ def estimate(arch, **options):
         for key, opt in (('batch', 'batch'), ('memory', 'memory')):
             if options.get(key) is not None:
                 est.set(opt, int(options[key]))
-        if isinstance(eval_point, str):
+        if options.get('eval_data') is not None:
+            est.set_eval_data(options['eval_data'])
+        elif isinstance(eval_point, str):
             est.set('eval_point', eval_point)
         else:
             est.set_eval_point(eval_point)
+        if options.get('output') is not None:
+            est.set('output', -1 if options['output'] == 'label' else int(options['output']))
+        if fixed is not None:
+            est.set_network(fixed)
+        if source is not None:
+            est.set_param_source(source, source.id)
         if options.get('progress') is not None:
             est.set_progress(options['progress'])
         est.run()
