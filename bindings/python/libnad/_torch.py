@@ -14,6 +14,7 @@ transposed weight under a generated name; equal initializers are aliased), else 
 constant of the export (GELU's 1/√2, a reshape's scale) and keeps the file's value.
 torch is imported only when these functions are called."""
 import io
+import threading
 
 from ._buffers import np
 
@@ -80,11 +81,15 @@ class TorchSource:
 
     def __init__(self, factory, mapping, seed, id):
         self.factory, self.mapping, self.seed, self.id = factory, mapping, int(seed), id
+        # libnad calls the source from several worker threads, and torch's generator is global
+        # (and torch releases the GIL inside its ops): one network is built at a time
+        self._lock = threading.Lock()
 
     def build(self, j):
         torch = _torch()
-        torch.manual_seed(self.seed * SEED_STRIDE + int(j))
-        return self.factory().eval()
+        with self._lock:
+            torch.manual_seed(self.seed * SEED_STRIDE + int(j))
+            return self.factory().eval()
 
     def __call__(self, j, params):
         state = _state(self.build(j))
