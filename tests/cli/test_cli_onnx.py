@@ -7,7 +7,10 @@ BatchNorm kept (TrainingMode.PRESERVE on an eval model), then
     same graph;
   - `nad estimate MODEL.onnx` gives the built-in's NADs for the same seed (same default
     initialisation of the same layers, in the same order): identical eigenvalues;
-  - bad files are refused with the file, the node and the reason, and nothing is written.
+  - bad files are refused with the file, the node and the reason, and nothing is written;
+  - torchvision's classifiers (issue 17's list; the quick run: ViT and mobilenet_v3_small)
+    through `nad net forward` equal PyTorch float64, exported with BatchNorm kept and (full run)
+    as torch's default export folds it, at 3x32x32 and 3x224x224.
 Usage: test_cli_onnx.py NAD_EXE. Exit 77 without torch."""
 import json
 import os
@@ -133,7 +136,70 @@ def check_errors():
           f"unsupported operator names node and operator: {r.err}")
 
 
-names = ['lenet', 'vgg11-bn', 'resnet18'] if QUICK else list(torch_models.ARCHS)
+def torchvision_models():
+    """name -> factory: the models issue 17 names (10 classes, so that no head is one output)."""
+    try:
+        import torchvision
+        from torchvision.models.vision_transformer import VisionTransformer
+    except ImportError:
+        return {}
+    tv = torchvision.models
+    models = {
+        'vit': lambda: VisionTransformer(image_size=32, patch_size=4, num_layers=6, num_heads=4,
+                                         hidden_dim=192, mlp_dim=768, num_classes=10),
+        'mobilenet_v3_small': lambda: tv.mobilenet_v3_small(num_classes=10),
+    }
+    if not QUICK:
+        for n in ('resnet18', 'resnet50', 'vgg11_bn', 'densenet121', 'mobilenet_v2',
+                  'efficientnet_b0', 'convnext_tiny'):
+            models[n] = (lambda f: lambda: f(num_classes=10))(getattr(tv, n))
+    return models
+
+
+def perturbed(m):
+    """Away from the initialisation's special values (zero heads, layer scale 1e-6, BatchNorm
+    identity), so that every layer shows in the output."""
+    g = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for pn, p in m.named_parameters():
+            if p.dim() <= 1 or 'head' in pn:
+                p.add_(0.1 * torch.randn(p.shape, generator=g))
+        for mod in m.modules():
+            if hasattr(mod, 'layer_scale'):
+                mod.layer_scale.fill_(0.5)
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.2, 0.2, generator=g)
+                mod.running_var.uniform_(0.5, 1.5, generator=g)
+    return m
+
+
+def check_torchvision(name, factory, shape, fold):
+    """The model's own weights through `nad net forward` against PyTorch float64; exported as
+    libnad's Python binding does (BatchNorm kept) or as torch does by default (BatchNorm folded
+    into the convolutions, constants folded)."""
+    torch.manual_seed(0)
+    m = perturbed(factory().eval())
+    f = path('%s-%d.onnx' % (name, fold))
+    kw = {} if fold else {'training': torch.onnx.TrainingMode.PRESERVE}
+    torch.onnx.export(m, torch.zeros((1,) + shape), f, opset_version=17,
+                      do_constant_folding=bool(fold), **kw)
+    x = np.random.default_rng(3).standard_normal((2,) + shape).astype(np.float32)
+    np.save(path('x.npy'), x)
+    shp = 'x'.join(str(d) for d in shape)
+    r = run(NAD, 'net', 'forward', f, '--input', shp, '--x', path('x.npy'), '--out',
+            path('y.npy'), '--grad', path('g.npy'), timeout=900)
+    what = '%s %s%s' % (name, shp, ' (folded export)' if fold else '')
+    check(r.rc == 0, f"{what}: net forward: {r.err}")
+    if r.rc != 0:
+        return
+    ty, tg = torch_ref(m, x)
+    y, g = np.load(path('y.npy')), np.load(path('g.npy'))
+    check(rel(y, ty) <= 1e-5, f"{what}: output vs PyTorch float64: {rel(y, ty):.2e}")
+    check(rel(g, tg) <= 1e-4, f"{what}: input gradient vs PyTorch float64: {rel(g, tg):.2e}")
+    print(f"{what}: output {rel(y, ty):.1e}, input gradient {rel(g, tg):.1e}", flush=True)
+
+
+names = ['lenet', 'resnet18'] if QUICK else list(torch_models.ARCHS)
 for name in names:
     shape = (3, 32, 32) if name in ('resnet18', 'densenet121') and not QUICK else (1, 32, 32)
     try:
@@ -143,4 +209,13 @@ for name in names:
 check_estimate('lenet', (1, 32, 32), 40)
 check_estimate('resnet18', (1, 32, 32), 4)
 check_errors()
+for name, factory in torchvision_models().items():
+    # torch 1.13 cannot export vgg11_bn's AdaptiveAvgPool2d((7, 7)) of a 1x1 map (32x32 input)
+    if name != 'vgg11_bn':
+        check_torchvision(name, factory, (3, 32, 32), 0)
+    if not QUICK:
+        if name != 'vgg11_bn':
+            check_torchvision(name, factory, (3, 32, 32), 1)
+        if name != 'vit':  # the ViT is built for 32x32
+            check_torchvision(name, factory, (3, 224, 224), 0)
 sys.exit(finish())
