@@ -602,6 +602,14 @@ NAD_API nad_status nad_estimator_set_network(nad_estimator *e, const float *para
  *  @param points the evaluation points (retained)
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_estimator_set_eval_data(nad_estimator *e, const nad_dataset *points);
+/** A source of random networks' parameters (nad_estimator_set_param_source): fills the
+ *  parameters of network `network` and returns 0, or non-zero to stop the run.
+ *  @param user_data the pointer given with the source
+ *  @param network the network's index j
+ *  @param params its nad_arch_num_params floats, holding the architecture's constants
+ *  @param len the number of floats
+ *  @return 0 to go on, non-zero to stop the run (NAD_ERR_CANCELLED) */
+typedef int (*nad_param_fn)(void *user_data, int64_t network, float *params, size_t len);
 /** Source of the random networks' parameters, for networks built by the caller's own code:
  *  fn(user_data, j, params, len) fills the len = nad_arch_num_params floats of network j (they
  *  hold the architecture's constants when it is called: an ONNX model's values) and returns 0,
@@ -618,7 +626,6 @@ NAD_API nad_status nad_estimator_set_eval_data(nad_estimator *e, const nad_datas
  *  @param user_data passed to fn unchanged
  *  @param id a name of the source (NUL-terminated, non-empty when fn is set)
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
-typedef int (*nad_param_fn)(void *user_data, int64_t network, float *params, size_t len);
 NAD_API nad_status nad_estimator_set_param_source(nad_estimator *e, nad_param_fn fn,
                                                   void *user_data, const char *id);
 /** Install a progress callback (fn NULL removes it).

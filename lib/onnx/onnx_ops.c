@@ -459,14 +459,16 @@ static nad_status node_or_constant(imp *c, const nadi_onnx_node *n, int32_t j, i
   return NAD_OK;
 }
 
+static nad_status op_pass(imp *c, const nadi_onnx_node *n);
+
 /* Concat: along the channels of feature maps the built-in concat (a join for the delta
  * forward), else along any axis; more than two inputs become a chain. */
 static nad_status op_concat(imp *c, const nadi_onnx_node *n) {
   int32_t r = rank_of(c, n, 0);
   nadi_hparams hp = nadi_hparams_default();
   NADI_TRY(axis_attr(c, n, "axis", 1, r, &hp.tensor_axis));
-  if (n->n_in < 2)
-    return FAIL("Concat of %d input", (int)n->n_in);
+  if (n->n_in < 2) /* torchvision's DenseNet concatenates one tensor: the identity */
+    return op_pass(c, n);
   nadi_kind kind = r == 4 && hp.tensor_axis == 1 ? NADI_CONCAT : NADI_CONCAT_AXIS;
   int32_t acc = NADI_INPUT_NODE;
   NADI_TRY(node_or_constant(c, n, 0, &acc));

@@ -10,6 +10,7 @@ mutable struct nad_dataset end
 mutable struct nad_trainer end
 
 const nad_progress_fn = Ptr{Cvoid}
+const nad_param_fn = Ptr{Cvoid}
 const nad_epoch_fn = Ptr{Cvoid}
 
 const nad_status = Cint
@@ -892,6 +893,32 @@ C: `nad_status nad_estimator_set_eval_data(nad_estimator * e, const nad_dataset 
 """
 function nad_estimator_set_eval_data(e, points)
     ccall((:nad_estimator_set_eval_data, libnad), nad_status, (Ptr{nad_estimator}, Ptr{nad_dataset}), e, points)
+end
+
+"""
+    nad_estimator_set_param_source(e, fn, user_data, id)
+
+Source of the random networks' parameters, for networks built by the caller's own code:
+fn(user_data, j, params, len) fills the len = nad_arch_num_params floats of network j (they
+hold the architecture's constants when it is called: an ONNX model's values) and returns 0,
+or non-zero to stop the run, which then fails with NAD_ERR_CANCELLED. It replaces libnad's
+own initialisation for every random network (NAD_NETWORK_RANDOM). It is called from worker
+threads, for several networks at once when NAD_OPT_NUM_THREADS > 1, in no particular order;
+the results are the same for every thread count only if fn depends on j alone. The Python
+binding's estimate(factory) uses it to stream each network's weights from the model's own
+code (torchvision's initialisations are then exact). `id` names the source and defines the
+run: checkpoints record a hash of it, so that parts drawn by different sources never merge.
+fn NULL restores libnad's initialisation (id ignored). Set before the run.
+@param e the estimator
+@param fn the source, or NULL
+@param user_data passed to fn unchanged
+@param id a name of the source (NUL-terminated, non-empty when fn is set)
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_set_param_source(nad_estimator * e, nad_param_fn fn, void * user_data, const char * id)`
+"""
+function nad_estimator_set_param_source(e, fn, user_data, id)
+    ccall((:nad_estimator_set_param_source, libnad), nad_status, (Ptr{nad_estimator}, nad_param_fn, Ptr{Cvoid}, Cstring), e, fn, user_data, id)
 end
 
 """
