@@ -111,6 +111,44 @@ static int64_t batch_of(const char *path, const int64_t *xs, int32_t nd, const i
   return -1;
 }
 
+/* The network of `net forward`: the parameters of --params, or without it a model file's own
+ * weights (nad_arch_file_params). */
+static int make_net(const char *params_p, const nad_arch *a, const int64_t in[3], int64_t k,
+                    nad_net **net) {
+  int64_t np = 0, ps[8] = {0};
+  int32_t pnd = 0;
+  float *params = NULL, *own = NULL; /* own: the model's weights (malloc), else nad_free */
+  nad_status st = nad_arch_num_params(a, &np);
+  int rc = 0;
+  if (st != NAD_OK) {
+    rc = cli_lib_error(st, "cannot describe architecture");
+  } else if (!params_p) {
+    params = own = malloc((size_t)(np > 0 ? np : 1) * sizeof *own);
+    st = own ? nad_arch_file_params(a, own, (size_t)np) : NAD_ERR_OUT_OF_MEMORY;
+    if (st != NAD_OK)
+      rc = cli_usage_error("net forward", "missing --params FILE (%s has no weights of its own)",
+                           nad_arch_name(a));
+    ps[0] = np, pnd = 1;
+  } else {
+    rc = cli_npy_read("--params", params_p, &params, ps, &pnd);
+  }
+  int64_t got = rc == 0 ? cli_numel(ps, pnd) : 0;
+  if (rc == 0 && (pnd != 1 || got != np)) {
+    char buf[64];
+    rc = cli_error("'%s' holds %lld floats (%d-D), but %s with input %s and %lld output(s) "
+                   "needs a 1-D array of %lld",
+                   params_p, (long long)got, (int)pnd, nad_arch_name(a),
+                   cli_shape_str(in, buf, sizeof buf), (long long)k, (long long)np);
+  }
+  if (rc == 0 && (st = nad_net_create_from_params(a, params, (size_t)np, net)) != NAD_OK)
+    rc = cli_lib_error(st, "cannot create network from '%s'", params_p ? params_p : "the model");
+  if (own)
+    free(own);
+  else
+    nad_free(params);
+  return rc;
+}
+
 static int net_forward(int argc, char **argv) {
   cli_arch_opts ao = {0};
   const char *params_p = NULL, *x_p = NULL, *out = NULL, *grad_p = NULL;
@@ -136,11 +174,11 @@ static int net_forward(int argc, char **argv) {
   nad_arch *a = NULL;
   if ((rc = cli_make_arch("net forward", &ao, &a)) != 0)
     return rc;
-  float *params = NULL, *x = NULL, *own = NULL; /* own: the model's weights (malloc) */
+  float *x = NULL;
   nad_net *net = NULL;
   forward_job job = {0};
-  int64_t ps[8], xs[8], in[3], np = 0;
-  int32_t pnd = 0, xnd = 0;
+  int64_t xs[8], in[3], np = 0;
+  int32_t xnd = 0;
   nad_status st;
   if ((st = nad_arch_num_params(a, &np)) != NAD_OK ||
       (st = nad_arch_num_outputs(a, &job.k)) != NAD_OK ||
@@ -155,32 +193,8 @@ static int net_forward(int argc, char **argv) {
     rc = CLI_ERR;
     goto done;
   }
-  if (!params_p) { /* a model file's own weights */
-    own = malloc((size_t)(np > 0 ? np : 1) * sizeof *own);
-    params = own;
-    st = params ? nad_arch_file_params(a, params, (size_t)np) : NAD_ERR_OUT_OF_MEMORY;
-    if (st != NAD_OK) {
-      rc = cli_usage_error("net forward", "missing --params FILE (%s has no weights of its own)",
-                           nad_arch_name(a));
-      goto done;
-    }
-    ps[0] = np, pnd = 1;
-  } else if ((rc = cli_npy_read("--params", params_p, &params, ps, &pnd)) != 0) {
+  if ((rc = make_net(params_p, a, in, job.k, &net)) != 0)
     goto done;
-  }
-  int64_t got = cli_numel(ps, pnd);
-  if (pnd != 1 || got != np) {
-    char buf[64];
-    rc = cli_error("'%s' holds %lld floats (%d-D), but %s with input %s and %lld output(s) "
-                   "needs a 1-D array of %lld",
-                   params_p, (long long)got, (int)pnd, nad_arch_name(a),
-                   cli_shape_str(in, buf, sizeof buf), (long long)job.k, (long long)np);
-    goto done;
-  }
-  if ((st = nad_net_create_from_params(a, params, (size_t)np, &net)) != NAD_OK) {
-    rc = cli_lib_error(st, "cannot create network from '%s'", params_p ? params_p : "the model");
-    goto done;
-  }
   job.net = net;
   job.x = x;
   size_t nb = (size_t)(job.batch > 0 ? job.batch : 1);
@@ -212,10 +226,6 @@ done:
   free(job.y);
   free(job.grad);
   free(job.w);
-  if (own)
-    free(own);
-  else
-    nad_free(params);
   nad_free(x);
   nad_net_destroy(net);
   nad_arch_destroy(a);
