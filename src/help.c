@@ -28,7 +28,10 @@ static const section sections[] = {
      "    --spec-string SPEC the same from the command line, e.g.\n"
      "                       \"conv 6 k5; relu; maxpool 2; fc 10\"\n"
      "    --json             print one JSON object: name, input [c,h,w], outputs, parameters,\n"
-     "                       state_dict_floats, flops, layers [{desc, shape, params, flops}]\n", NULL},
+     "                       state_dict_floats, flops, layers [{desc, shape, params, flops}]\n"
+     "    NAME may be an ONNX model, MODEL.onnx (opsets 11-17; docs/onnx.md lists the\n"
+     "    operators), here and wherever the tool takes an architecture: its input shape is the\n"
+     "    file's unless --input is given, its outputs are the file's.\n", NULL},
     {"net init", "nad net init NAME --seed S [--input CxHxW] [--outputs K] [arch options] --out FILE",
      "    Initialise a network as PyTorch does (deterministic for NAME, shape and S) and write\n"
      "    its parameters, in PyTorch state_dict order, as a 1-D float32 .npy file.\n"
@@ -36,10 +39,11 @@ static const section sections[] = {
      "    --out FILE         output .npy file, required\n"
      "    --spec FILE, --spec-string SPEC, --input, --outputs   as for 'arch show'\n", NULL},
     {"net forward",
-     "nad net forward NAME --params FILE --x FILE [--input CxHxW] [--outputs K] [arch options] "
+     "nad net forward NAME [--params FILE] --x FILE [--input CxHxW] [--outputs K] [arch options] "
      "--out FILE [--grad FILE]",
      "    Evaluate a network (eval mode) on a batch and write its outputs as B x K float32.\n"
-     "    --params FILE      1-D .npy of the parameters (e.g. from 'nad net init')\n"
+     "    --params FILE      1-D .npy of the parameters (e.g. from 'nad net init'); required\n"
+     "                       but for MODEL.onnx, whose own weights are used without it\n"
      "    --x FILE           inputs: B x C x H x W or B x D (D = C*H*W), float32 or float64;\n"
      "                       the shape must agree with --input\n"
      "    --out FILE         outputs, B x K float32\n"
