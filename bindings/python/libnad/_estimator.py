@@ -9,6 +9,7 @@ from ._buffers import as_input, np, output
 from ._arch import _need_arch
 from ._data import Dataset
 from ._base import _Handle, _fspath, _i64
+from ._progress import Cancel, interruptible, make_bar
 
 
 def option_by_name(name):
@@ -91,9 +92,9 @@ class Estimator(_Handle):
         self._own(out.value, arch)
         self.arch = arch
         self.input_shape = arch.input_shape
-        self._progress = None      # the CFUNCTYPE object: must live as long as it is installed
-        self._source = None        # the same for the parameter source
+        self._source = None        # the CFUNCTYPE object of the parameter source (kept alive)
         self._cb_errors = []       # exceptions raised inside the progress callback
+        self._install_progress()
         _keywords('Estimator', options, ESTIMATOR_OPTIONS)
         for k, v in options.items():
             self.set(k, v)
@@ -193,24 +194,29 @@ class Estimator(_Handle):
         _lib.nad_estimator_set_param_source(self._handle, cb, None, str(id).encode())
         self._source = cb
 
-    def set_progress(self, fn):
-        """Call fn(done, total) after each network; a true return value cancels the run, as does
-        an exception (run() then re-raises it). fn=None removes the callback."""
-        if fn is None:
-            _lib.nad_estimator_set_progress(self._handle, PROGRESS_FN(), None)
-            self._progress = None
-            return
-        errors = self._cb_errors  # the closure must not hold self (no reference cycle)
+    def _install_progress(self):
+        """One progress trampoline for the estimator's life: it calls the user's fn
+        (set_progress), the bar of the running run() and answers a Ctrl-C (cancel)."""
+        errors, holder = self._cb_errors, [None, None, Cancel()]
+        self._holder = holder  # [user fn, run's bar fn, Cancel]; the closure never holds self
 
         def trampoline(user_data, done, total):
             try:
-                return 1 if fn(done, total) else 0
+                stop = holder[0] is not None and holder[0](done, total)
+                if holder[1] is not None and holder[1](done, total):
+                    stop = True
+                return 1 if stop or holder[2].requested else 0
             except BaseException as e:  # noqa: B902 -- KeyboardInterrupt must cancel too
                 errors.append(e)
                 return 1
-        cb = PROGRESS_FN(trampoline)
-        _lib.nad_estimator_set_progress(self._handle, cb, None)
-        self._progress = cb
+        self._progress = PROGRESS_FN(trampoline)  # must live as long as it is installed
+        _lib.nad_estimator_set_progress(self._handle, self._progress, None)
+
+    def set_progress(self, fn):
+        """Call fn(done, total) after each network; a true return value cancels the run, as does
+        an exception (run() then re-raises it). fn=None removes the callback. For a bar, pass
+        run(progress=True) instead."""
+        self._holder[0] = fn
 
     def set_checkpoint(self, path, every=100):
         """During run(), save the accumulator to `path` every `every` networks and when the
@@ -219,25 +225,41 @@ class Estimator(_Handle):
         _lib.nad_estimator_set_checkpoint(self._handle, None if path is None else _fspath(path),
                                           int(every))
 
-    def _run(self, func):
+    def _run(self, func, progress, label):
         del self._cb_errors[:]
+        fn, bar = make_bar(progress, label)
+        cancel = Cancel()
+        self._holder[1:] = [fn, cancel]
         try:
             with self._busy() as h:
-                func(h)
+                interruptible(lambda: func(h), cancel)
         except NadError as e:
             if e.status == Status.ERR_CANCELLED and self._cb_errors:
                 raise self._cb_errors.pop() from e
             raise
+        finally:
+            self._holder[1:] = [None, Cancel()]
+            if bar is not None:
+                bar.close()
         return self
 
-    def run(self):
-        """Accumulate the networks not already loaded, then eigensolve (once)."""
-        return self._run(_lib.nad_estimator_run)
+    def run(self, progress=None):
+        """Accumulate the networks not already loaded, then eigensolve (once).
 
-    def accumulate(self):
+        progress: True draws a bar (tqdm when importable, else one line on stderr), False is
+        silent, a callable fn(done, total) is called after each network (a true return value
+        cancels); None (default): a bar when stderr is a terminal or in a Jupyter notebook.
+        Ctrl-C (KeyboardInterrupt) stops the run at the next network (the networks in flight
+        stop at once): run() raises KeyboardInterrupt, the networks accumulated so far stay
+        (networks_done, save(); a checkpoint set with set_checkpoint is saved), and the
+        estimator stays usable (it cannot run again: save, or finalize what it has)."""
+        return self._run(_lib.nad_estimator_run, progress, 'networks')
+
+    def accumulate(self, progress=None):
         """run() without the eigensolve (a part of a job array, one worker of many): save() or
-        to_bytes() keep it, finalize() gives results (once, instead of run())."""
-        return self._run(_lib.nad_estimator_accumulate)
+        to_bytes() keep it, finalize() gives results (once, instead of run()). progress and
+        Ctrl-C as in run()."""
+        return self._run(_lib.nad_estimator_accumulate, progress, 'networks')
 
     @property
     def dims(self):

@@ -117,8 +117,12 @@ def estimate(arch, **options):
     batch, memory   as the Estimator options (memory in bytes; default half the free RAM)
     output      the output whose dipole is the response (default 0; 'label' with eval_data)
     eval_data   a Dataset of evaluation points (sample j at point j)
-    progress    fn(done, total), called after each network; a true return value cancels
-    Misspelled keywords raise TypeError naming the close match."""
+    progress    True: a bar (tqdm when importable, else one line on stderr); False: silent;
+                fn(done, total): called after each network, a true return value cancels;
+                default: a bar when stderr is a terminal or in a Jupyter notebook
+    Misspelled keywords raise TypeError naming the close match. Ctrl-C raises
+    KeyboardInterrupt within about a network's time (the networks being probed stop at once;
+    the next network boundary is waited for) and returns nothing."""
     check_keywords('estimate', options, _ESTIMATE_KEYWORDS)
     input = _shape(options.get('input', (1, 32, 32)))
     a, source, fixed = _arch_of(arch, options, input)
@@ -147,9 +151,7 @@ def estimate(arch, **options):
             est.set_network(fixed)
         if source is not None:
             est.set_param_source(source, source.id)
-        if options.get('progress') is not None:
-            est.set_progress(options['progress'])
-        est.run()
+        est.run(progress=options.get('progress'))
         d, k = est.dims
         nads = est.nads()
         if np is not None:
@@ -179,7 +181,8 @@ class BiasResult:
 
 
 _BIAS_KEYWORDS = {'input', 'epsilon', 'sigma', 'train', 'test', 'epochs', 'batch', 'lr',
-                  'momentum', 'weight_decay', 'clip', 'seed', 'threads', 'spec', 'callback'}
+                  'momentum', 'weight_decay', 'clip', 'seed', 'threads', 'spec', 'callback',
+                  'progress'}
 
 
 def _direction(direction, shape, seed):
@@ -218,8 +221,10 @@ def bias(arch, direction, **options):
     input (1, 32, 32), epsilon 1, sigma 3, train 10000, test 10000 samples, epochs 20,
     batch 128, lr 0.5 (linear decay), momentum 0, weight_decay 0, clip 0.5, seed 0 (network;
     the data come from seeds 2·seed+1 and 2·seed+2), threads 0 (all cores); spec=True reads
-    arch as a layer spec; callback fn(Epoch) after each epoch (a true return value stops).
-    Misspelled keywords raise TypeError naming the close match."""
+    arch as a layer spec; callback fn(Epoch) after each epoch (a true return value stops);
+    progress True/False/fn(done, total) over the epochs, as in Trainer.fit (default: a bar on
+    a terminal or in a notebook). Ctrl-C raises KeyboardInterrupt at the end of the running
+    epoch. Misspelled keywords raise TypeError naming the close match."""
     check_keywords('bias', options, _BIAS_KEYWORDS)
     o = dict(input=(1, 32, 32), epsilon=1.0, sigma=3.0, train=10000, test=10000, epochs=20,
              batch=128, lr=0.5, momentum=0.0, weight_decay=0.0, clip=0.5, seed=0, threads=0)
@@ -244,7 +249,7 @@ def bias(arch, direction, **options):
                                     clip=float(o['clip'])) as t:
         if o.get('callback') is not None:
             t.set_epoch_callback(o['callback'])
-        history = t.fit(train)
+        history = t.fit(train, progress=o.get('progress'))
         test_acc, _ = t.evaluate(test)
         last = history[-1]
         vv = v
@@ -271,7 +276,7 @@ class PoisonResult:
 
 _POISON_KEYWORDS = {'size', 'normalize', 'train_samples', 'test_samples', 'epochs', 'batch', 'lr',
                     'momentum', 'weight_decay', 'schedule', 'clip', 'seed', 'threads', 'spec',
-                    'callback'}
+                    'callback', 'progress'}
 
 
 def _nad_array(nads):
@@ -301,8 +306,10 @@ def poison(arch, data, nads, index, epsilon, **options):
     size (32, 32) (None: as stored), normalize False, train_samples/test_samples (default all;
     the first ones), epochs 10, batch 128, lr 0.05, momentum 0.9, weight_decay 5e-4,
     schedule 'onecycle' (or 'linear'), clip 0, seed 0, threads 0 (all cores); spec=True reads
-    arch as a layer spec; callback fn(Epoch) after each epoch (a true return value stops).
-    Misspelled keywords raise TypeError naming the close match."""
+    arch as a layer spec; callback fn(Epoch) after each epoch (a true return value stops);
+    progress True/False/fn(done, total) over the epochs, as in Trainer.fit (default: a bar on
+    a terminal or in a notebook). Ctrl-C raises KeyboardInterrupt at the end of the running
+    epoch. Misspelled keywords raise TypeError naming the close match."""
     check_keywords('poison', options, _POISON_KEYWORDS)
     o = dict(size=(32, 32), normalize=False, train_samples=0, test_samples=0, epochs=10,
              batch=128, lr=0.05, momentum=0.9, weight_decay=5e-4, schedule='onecycle', clip=0.0,
@@ -337,7 +344,7 @@ def poison(arch, data, nads, index, epsilon, **options):
             clip=float(o['clip'])) as t:
         if o.get('callback') is not None:
             t.set_epoch_callback(o['callback'])
-        history = t.fit(poisoned, test)
+        history = t.fit(poisoned, test, progress=o.get('progress'))
         train_acc, _ = t.evaluate(poisoned)
         last = history[-1]
         return PoisonResult(last.test_acc, train_acc, last.train_loss, list(history))
