@@ -142,6 +142,27 @@ void cli_epoch_line(const char *label, int64_t epoch, int64_t epochs, double los
 
 /* ---- a run's output set (runset.c) ------------------------------------------------------------ */
 
+/* ---- `-` for single files (stdfiles.c) -------------------------------------------------------- */
+
+/* A single-file output option (--opt *path, checked before any work): "-" becomes
+ * "/dev/stdout" (standard output; one option at most). Binary output (binary = 1, .npy) to a
+ * terminal is refused ("-" on a terminal, /dev/tty...). 0, or CLI_ERR with the message printed. */
+int cli_out_file(const char *opt, const char **path, int binary);
+/* Where a command's report goes: stdout, or stderr when a file is written to stdout. */
+FILE *cli_text_out(void);
+/* The option (without "--") whose file is standard output, or NULL. */
+const char *cli_stdout_owner(void);
+/* A single-file input (what: "--x"...): "-" becomes "/dev/stdin" (read once; refused on a
+ * terminal). 0, or CLI_ERR with the message printed. */
+int cli_in_file(const char *what, const char **path);
+
+/* --out DIR of a command that writes a set of files: refuses "-" with a clear message, creates
+ * the directory and checks it is writable: 0, or CLI_ERR with the message printed. */
+int cli_out_dir(const char *dir);
+/* A file of an output set, before the library writes it (nad_npy_write follows symbolic links
+ * and writes through devices, as a single file should): 0 when path is absent or a regular
+ * file, else CLI_ERR with the refusal printed (a set never writes outside its directory). */
+int cli_set_member(const char *path);
 /* Locks --out DIR for this process (flock): 0, or CLI_ERR with the message printed when another
  * process holds it. */
 int cli_lock_out_dir(const char *dir, int *fd);

@@ -300,9 +300,7 @@ int cli_cmd_flip(int argc, char **argv) {
       rc = write_sweep(&a, op, bands, nb);
   }
   if (rc == 0 && a.out && pictures > 0) {
-    if (cli_mkdir_p(a.out) != 0)
-      rc = cli_error("--out: cannot create directory '%s'", a.out);
-    else
+    if ((rc = cli_out_dir(a.out)) == 0)
       rc = write_pictures(&a, ds, nads, count, first, last, op, pictures);
   }
   if (rc == 0 && a.json)

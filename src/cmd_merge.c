@@ -111,11 +111,8 @@ int cli_cmd_merge(int argc, char **argv) {
   }
   if ((rc = estimate_setup_options(e, arch, &r)) != 0)
     goto done;
-  if (cli_mkdir_p(r.out_dir) != 0 || access(r.out_dir, W_OK) != 0) {
-    rc = cli_error("--out: cannot create or write directory '%s': %s", r.out_dir,
-                   strerror(errno));
+  if ((rc = cli_out_dir(r.out_dir)) != 0)
     goto done;
-  }
   if ((rc = cli_lock_out_dir(r.out_dir, &out_lock)) != 0) /* one writer per --out (runset.c) */
     goto done;
   double t0 = cli_now();

@@ -28,7 +28,8 @@ static int net_init(int argc, char **argv) {
     return cli_usage_error("net init", "missing --seed S");
   if (!out)
     return cli_usage_error("net init", "missing --out FILE");
-  if ((rc = cli_parse_i64("seed", seed_s, 0, INT64_MAX, &seed)) != 0)
+  if ((rc = cli_parse_i64("seed", seed_s, 0, INT64_MAX, &seed)) != 0 ||
+      (rc = cli_out_file("out", &out, 1)) != 0)
     return rc;
   nad_arch *a = NULL;
   if ((rc = cli_make_arch("net init", &ao, &a)) != 0)
@@ -171,6 +172,9 @@ static int net_forward(int argc, char **argv) {
     return cli_usage_error("net forward", "missing --x FILE");
   if (!out)
     return cli_usage_error("net forward", "missing --out FILE");
+  if ((rc = cli_out_file("out", &out, 1)) != 0 ||
+      (grad_p && (rc = cli_out_file("grad", &grad_p, 1)) != 0))
+    return rc;
   nad_arch *a = NULL;
   if ((rc = cli_make_arch("net forward", &ao, &a)) != 0)
     return rc;

@@ -57,8 +57,12 @@ int cli_cmd_poison(int argc, char **argv) {
     return rc;
   a.name = npos > 0 ? pos[0] : NULL;
   real_settings s;
-  if ((rc = real_parse_settings(CMD, &a, &s)) != 0)
+  if ((rc = real_parse_settings(CMD, &a, &s)) != 0 ||
+      (save && (rc = cli_out_file("save", &save, 1)) != 0))
     return rc;
+  if (json && cli_stdout_owner())
+    return cli_usage_error(CMD, "--json and --save - both write to standard output; name a "
+                                "file for --save");
   if (!nads_dir)
     return cli_usage_error(CMD, "missing --nads DIR (a directory written by 'nad estimate')");
   if (!index_s)
@@ -72,8 +76,8 @@ int cli_cmd_poison(int argc, char **argv) {
   if (out) {
     if (snprintf(picture, sizeof picture, "%s/poison.%s", out, ext) >= (int)sizeof picture)
       return cli_error("--out: path too long: '%s'", out);
-    if (cli_mkdir_p(out) != 0)
-      return cli_error("--out: cannot create directory '%s'", out);
+    if ((rc = cli_out_dir(out)) != 0)
+      return rc;
   }
   real_data d;
   if ((rc = real_load(&s, &d)) != 0)
@@ -106,10 +110,11 @@ int cli_cmd_poison(int argc, char **argv) {
     print_json(nad_arch_name(arch), nads_dir, count, index, epsilon, &s, &d, &r,
                out ? picture : NULL);
   else
-    printf("NAD %lld, epsilon %g: clean test accuracy %.2f %%, poisoned training accuracy "
-           "%.2f %% (%lld epochs, %.1f s)%s%s\n", (long long)index, epsilon, r.test_acc,
-           r.train_acc, (long long)r.epochs_done, r.seconds, out ? "; picture " : "",
-           out ? picture : "");
+    fprintf(cli_text_out(),
+            "NAD %lld, epsilon %g: clean test accuracy %.2f %%, poisoned training accuracy "
+            "%.2f %% (%lld epochs, %.1f s)%s%s\n", (long long)index, epsilon, r.test_acc,
+            r.train_acc, (long long)r.epochs_done, r.seconds, out ? "; picture " : "",
+            out ? picture : "");
 done:
   cli_train_result_free(&r);
   nad_dataset_destroy(poisoned);

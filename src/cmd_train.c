@@ -39,8 +39,12 @@ int cli_cmd_train(int argc, char **argv) {
     return rc < 0 ? CLI_OK : rc;
   a.name = npos > 0 ? pos[0] : NULL;
   real_settings s;
-  if ((rc = real_parse_settings(CMD, &a, &s)) != 0)
+  if ((rc = real_parse_settings(CMD, &a, &s)) != 0 ||
+      (save && (rc = cli_out_file("save", &save, 1)) != 0))
     return rc;
+  if (json && cli_stdout_owner())
+    return cli_usage_error(CMD, "--json and --save - both write to standard output; name a "
+                                "file for --save");
   real_data d;
   if ((rc = real_load(&s, &d)) != 0)
     return rc;
@@ -64,9 +68,9 @@ int cli_cmd_train(int argc, char **argv) {
   if (json)
     print_json(nad_arch_name(arch), &s, &d, &r, save);
   else
-    printf("test accuracy %.2f %% (train %.2f %%, %lld epochs, %.1f s)%s%s\n", r.test_acc,
-           r.train_acc, (long long)r.epochs_done, r.seconds, save ? "; parameters in " : "",
-           save ? save : "");
+    fprintf(cli_text_out(), "test accuracy %.2f %% (train %.2f %%, %lld epochs, %.1f s)%s%s\n",
+            r.test_acc, r.train_acc, (long long)r.epochs_done, r.seconds,
+            save ? "; parameters in " : "", save ? save : "");
 done:
   cli_train_result_free(&r);
   nad_arch_destroy(arch);

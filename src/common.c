@@ -250,6 +250,9 @@ int64_t cli_num_cpus(void) {
 
 int cli_npy_read(const char *what, const char *path, float **data, int64_t shape[8],
                  int32_t *ndim) {
+  *data = NULL;
+  if (cli_in_file(what, &path) != 0)
+    return CLI_ERR;
   nad_status st = nad_npy_read_f32(path, data, shape, ndim);
   if (st != NAD_OK)
     return cli_lib_error(st, "%s", what);

@@ -312,7 +312,7 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
       {"spectrum.npy", spectrum, 1, 3, r->input},
   };
   for (size_t i = 0; i < sizeof npys / sizeof npys[0]; i++) {
-    if ((rc = join(path, r->out_dir, npys[i].name)) != 0)
+    if ((rc = join(path, r->out_dir, npys[i].name)) != 0 || (rc = cli_set_member(path)) != 0)
       goto done;
     st = nad_npy_write(path, npys[i].data, npys[i].f64, npys[i].shape, npys[i].ndim);
     if (st != NAD_OK) {

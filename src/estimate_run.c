@@ -11,8 +11,37 @@
 
 #define CMD "estimate"
 
+/* The progress callback's state: the bar, and the checkpoint failures already reported. */
+typedef struct run_watch {
+  cli_progress bar;
+  const nad_estimator *e;
+  const char *checkpoint;
+  int64_t failures_seen;
+  char last_error[512]; /* the last failure printed: a repeat of it is not printed again */
+} run_watch;
+
+/* A checkpoint save that failed since the last call is said at once (the run goes on; the
+ * summary after the run counts them), once per distinct message. */
+static void report_checkpoint_failure(run_watch *w) {
+  int64_t failures = 0;
+  const char *msg = nad_estimator_checkpoint_error(w->e, &failures);
+  if (failures <= w->failures_seen)
+    return;
+  w->failures_seen = failures;
+  if (strcmp(msg, w->last_error) == 0)
+    return;
+  snprintf(w->last_error, sizeof w->last_error, "%s", msg);
+  cli_progress_end(&w->bar); /* the warning on its own line; the bar redraws below it */
+  fprintf(stderr, "nad: warning: checkpoint save to '%s' failed: %s; the run goes on, the file "
+                  "keeps the last checkpoint that could be written\n", w->checkpoint, msg);
+  fflush(stderr);
+}
+
 static int on_progress(void *user_data, int64_t done, int64_t total) {
-  cli_progress_update((cli_progress *)user_data, done, total);
+  run_watch *w = user_data;
+  if (w->checkpoint)
+    report_checkpoint_failure(w);
+  cli_progress_update(&w->bar, done, total);
   return cli_signal() != 0;
 }
 
@@ -39,16 +68,16 @@ static int accumulate(nad_estimator *e, estimate_run *r) {
                     "(of %lld threads): --memory SIZE raises it\n",
             (double)r->memory_budget / 1073741824.0, (long long)r->concurrent,
             r->concurrent == 1 ? "" : "s", (long long)r->threads);
-  cli_progress prog;
-  cli_progress_init(&prog, !r->quiet && isatty(STDERR_FILENO));
-  if ((st = nad_estimator_set_progress(e, on_progress, &prog)) != NAD_OK)
+  run_watch watch = {.e = e, .checkpoint = r->checkpoint};
+  cli_progress_init(&watch.bar, !r->quiet && isatty(STDERR_FILENO));
+  if ((st = nad_estimator_set_progress(e, on_progress, &watch)) != NAD_OK)
     return cli_lib_error(st, "cannot install the progress callback");
   double t0 = cli_now();
   cli_signals_install();
   st = nad_estimator_accumulate(e);
   cli_signals_restore();
   r->seconds = cli_now() - t0;
-  cli_progress_end(&prog);
+  cli_progress_end(&watch.bar);
   nad_estimator_set_progress(e, NULL, NULL);
   int64_t ck_failed = 0;
   const char *ck_err = nad_estimator_checkpoint_error(e, &ck_failed);
@@ -156,11 +185,8 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist) {
     goto sync;
   /* Fail before a long run, not after it, when the results cannot be written, or when another
    * run writes into the same directory (runset.c). */
-  if (r.out_dir && (cli_mkdir_p(r.out_dir) != 0 || access(r.out_dir, W_OK) != 0)) {
-    rc = cli_error("--out: cannot create or write directory '%s': %s", r.out_dir,
-                   strerror(errno));
+  if (r.out_dir && (rc = cli_out_dir(r.out_dir)) != 0)
     goto sync;
-  }
   if (r.out_dir && (rc = cli_lock_out_dir(r.out_dir, &out_lock)) != 0)
     goto sync;
   if (r.resume) {

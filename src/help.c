@@ -36,7 +36,7 @@ static const section sections[] = {
      "    Initialise a network as PyTorch does (deterministic for NAME, shape and S) and write\n"
      "    its parameters, in PyTorch state_dict order, as a 1-D float32 .npy file.\n"
      "    --seed S           seed (integer >= 0), required\n"
-     "    --out FILE         output .npy file, required\n"
+     "    --out FILE         output .npy file, required; - is standard output (see FILES)\n"
      "    --spec FILE, --spec-string SPEC, --input, --outputs   as for 'arch show'\n", NULL},
     {"net forward",
      "nad net forward NAME [--params FILE] --x FILE [--input CxHxW] [--outputs K] [arch options] "
@@ -48,7 +48,10 @@ static const section sections[] = {
      "                       the shape must agree with --input\n"
      "    --out FILE         outputs, B x K float32\n"
      "    --grad FILE        also write the gradient of output 0 with respect to each input,\n"
-     "                       B x C x H x W float32\n", NULL},
+     "                       B x C x H x W float32\n"
+     "    Each FILE may be - (standard input for --params and --x, standard output for\n"
+     "    --out and --grad; one of each), e.g. 'nad net init lenet --seed 1 --out - |\n"
+     "    nad net forward lenet --params - --x x.npy --out -  > y.npy'.\n", NULL},
     {"estimate",
      "nad estimate ARCH [--input CxHxW] [--outputs K] [--networks N] [--range A:B] [--scale S] "
      "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy|data:SOURCE] "
@@ -313,7 +316,8 @@ static const section sections[] = {
      "                       for a seed and thread count\n"
      "    --train-samples N, --test-samples N   use only the first N samples of a split\n"
      "    --save FILE        write the trained parameters (1-D float32 .npy, PyTorch\n"
-     "                       state_dict order, as 'nad net init' writes them)\n"
+     "                       state_dict order, as 'nad net init' writes them); - is\n"
+     "                       standard output (the report then goes to stderr; not with --json)\n"
      "    --quiet            no progress lines\n"
      "    --json             the last line of stdout is one JSON object: test_accuracy,\n"
      "                       train_accuracy (percent, eval mode after training), train_loss,\n"
@@ -456,7 +460,20 @@ void cli_print_help(FILE *f, const char *command) {
         f);
   for (size_t i = 0; i < NSECTIONS; i++)
     print_section(f, &sections[i]);
-  fputs("EXIT STATUS\n"
+  fputs("FILES\n"
+        "    A single output FILE (net init/forward --out, --grad, train/poison --save) follows\n"
+        "    the Unix conventions: - is standard output (binary .npy is refused on a\n"
+        "    terminal); a symbolic link has its target replaced atomically; a FIFO, a device\n"
+        "    (/dev/stdout, /dev/null) or /proc/self/fd/N is written straight through. A single\n"
+        "    .npy input (--x, --params, --eval-point FILE.npy...) may be - for standard input.\n"
+        "    Other files are replaced atomically (a temporary NAME.tmp.HOST.PID renamed over\n"
+        "    NAME; temporaries of this host's dead writers are removed, other hosts' are left\n"
+        "    alone). A directory output (--out DIR) is a set of files vouched for by\n"
+        "    summary.json: - is refused there, and so are links, devices and FIFOs inside it;\n"
+        "    a checkpoint must be a regular file, locked by FILE.lock while a run uses it\n"
+        "    (removed when the run ends).\n"
+        "\n"
+        "EXIT STATUS\n"
         "    0 success, 1 error (message on stderr), 2 usage error, 130 cancelled by Ctrl-C.\n"
         "\n"
         "EXAMPLES\n"

@@ -127,8 +127,9 @@ int probe_load(const char *command, const probe_data_args *a, real_data *d) {
 }
 
 int probe_create(const char *dir, const char *name, nadi_atomic_file *af, char *path) {
-  if (cli_mkdir_p(dir) != 0)
-    return cli_error("--out: cannot create directory '%s': %s", dir, strerror(errno));
+  int rc = cli_out_dir(dir);
+  if (rc != 0)
+    return rc;
   if (probe_path(path, dir, name) != 0)
     return CLI_ERR;
   return cli_atomic_open(af, path);

@@ -12,9 +12,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common/crc32.h"
+
+int cli_out_dir(const char *dir) {
+  if (strcmp(dir, "-") == 0)
+    return cli_error("--out -: a run's output is a directory of files (with summary.json), "
+                     "which standard output cannot hold; name a directory");
+  if (cli_mkdir_p(dir) != 0 || access(dir, W_OK) != 0)
+    return cli_error("--out: cannot create or write directory '%s': %s", dir, strerror(errno));
+  return 0;
+}
+
+int cli_set_member(const char *path) {
+  nadi_atomic_file af = {0};
+  if (nadi_atomic_check(&af, path) != 0)
+    return cli_error("cannot write '%s': cannot %s: %s", path, af.failed, strerror(af.err));
+  return 0;
+}
 
 int cli_lock_out_dir(const char *dir, int *fd) {
   *fd = nadi_lock_acquire(dir);
@@ -26,7 +43,9 @@ int cli_lock_out_dir(const char *dir, int *fd) {
   return cli_error("--out: cannot lock directory '%s': %s", dir, strerror(errno));
 }
 
-void cli_unlock_out_dir(int fd) { nadi_lock_release(fd); }
+void cli_unlock_out_dir(int fd) {
+  nadi_lock_release(fd, NULL); /* a directory: no lock file to remove */
+}
 
 void cli_json_checksums(cli_json *j, const char *dir, const char *const *names, int n) {
   cli_json_begin_object(j, "checksums");

@@ -210,8 +210,8 @@ static int run_sweep_locked(sweep *sw, const char *out, const char *header, cons
 int sweep_run(sweep *sw, const char *out, const char *header, const char *line,
                      sweep_cell_fn fn, void *ctx) {
   int lock = -1, rc;
-  if (cli_mkdir_p(out) != 0 || access(out, W_OK) != 0)
-    return cli_error("--out: cannot create or write directory '%s': %s", out, strerror(errno));
+  if ((rc = cli_out_dir(out)) != 0)
+    return rc;
   if ((rc = cli_lock_out_dir(out, &lock)) != 0)
     return rc;
   rc = run_sweep_locked(sw, out, header, line, fn, ctx);

@@ -386,6 +386,9 @@ NAD_API nad_status nad_npy_read_f32(const char *path, float **data, int64_t shap
                                     int32_t *ndim);
 /** Write float32 (dtype_f64 = 0) or float64 (dtype_f64 = 1) data of the given shape to a .npy
  *  file; `data` points to float or double accordingly. Written atomically (temp file + rename).
+ *  Unix conventions: a symbolic link has its target replaced (atomically, in the target's
+ *  directory); a path that is not a regular file (a FIFO, a device such as /dev/null,
+ *  /dev/stdout, /proc/self/fd/N) is written through, without atomicity; a directory is refused.
  *  @param path file path
  *  @param data the array (float or double, see dtype_f64)
  *  @param dtype_f64 1 for float64 data, 0 for float32
@@ -642,7 +645,7 @@ NAD_API nad_status nad_estimator_set_progress(nad_estimator *e, nad_progress_fn 
  *  the same settings and running it. path NULL disables. NAD_ERR_MISUSE after the run. The
  *  path is checked and locked when the run starts (NAD_ERR_IO when its directory is missing,
  *  when it is a symbolic link, a device or a directory, or when another run holds it: the
- *  lock is the file "<path>.lock"). A save that fails later (a full disk) does not stop the
+ *  lock is the file "<path>.lock", removed when the run ends). A save that fails later (a full disk) does not stop the
  *  run: the file keeps the previous checkpoint, and nad_estimator_checkpoint_error says what
  *  failed.
  *  @param e the estimator

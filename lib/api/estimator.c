@@ -375,7 +375,7 @@ static nad_status run_locked(nad_estimator *e, int accumulate_only) {
     return nadi_fail(NAD_ERR_IO, "cannot use checkpoint '%s': cannot create '%s.lock': %s",
                      e->ckpt_path, e->ckpt_path, strerror(errno));
   nad_status st = run(e, accumulate_only);
-  nadi_lock_release(fd);
+  nadi_lock_release(fd, e->ckpt_path);
   return st;
 }
 

@@ -486,8 +486,8 @@ nad_status nadi_npy_write(const char *path, const void *data, int32_t is_f64, co
     count *= shape[i]; /* the façade checked for overflow */
   size_t esz = is_f64 ? 8 : 4;
 
-  nadi_atomic_file af;
-  if (nadi_atomic_open(&af, path) != 0)
+  nadi_atomic_file af; /* a single file: symbolic links followed, pipes written through */
+  if (nadi_atomic_open_file(&af, path) != 0)
     return nadi_atomic_fail(&af);
   if (fwrite(header, 1, hsize, af.fp) != hsize ||
       (count > 0 && fwrite(data, esz, (size_t)count, af.fp) != (size_t)count)) {
