@@ -664,6 +664,9 @@ end
 
 Write float32 (dtype_f64 = 0) or float64 (dtype_f64 = 1) data of the given shape to a .npy
 file; `data` points to float or double accordingly. Written atomically (temp file + rename).
+Unix conventions: a symbolic link has its target replaced (atomically, in the target's
+directory); a path that is not a regular file (a FIFO, a device such as /dev/null,
+/dev/stdout, /proc/self/fd/N) is written through, without atomicity; a directory is refused.
 @param path file path
 @param data the array (float or double, see dtype_f64)
 @param dtype_f64 1 for float64 data, 0 for float32
@@ -946,7 +949,7 @@ network accumulated. A killed run is resumed by loading the file into a new esti
 the same settings and running it. path NULL disables. NAD_ERR_MISUSE after the run. The
 path is checked and locked when the run starts (NAD_ERR_IO when its directory is missing,
 when it is a symbolic link, a device or a directory, or when another run holds it: the
-lock is the file "<path>.lock"). A save that fails later (a full disk) does not stop the
+lock is the file "<path>.lock", removed when the run ends). A save that fails later (a full disk) does not stop the
 run: the file keeps the previous checkpoint, and nad_estimator_checkpoint_error says what
 failed.
 @param e the estimator
