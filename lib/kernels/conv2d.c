@@ -656,8 +656,10 @@ static void conv_desc(nadi_layer *l, int64_t c) {
   char extra[40] = "";
   if (l->groups > 1 || l->dh > 1 || l->dw > 1)
     snprintf(extra, sizeof extra, " g%d d%dx%d", (int)l->groups, (int)l->dh, (int)l->dw);
-  snprintf(l->desc, sizeof l->desc, "conv2d %lld->%lld %s%s%s", (long long)c,
-           (long long)l->out_c, win, extra, l->bias ? "" : " nobias");
+  char full[160]; /* composed whole, then cut to the description's size */
+  snprintf(full, sizeof full, "conv2d %lld->%lld %s%s%s", (long long)c, (long long)l->out_c, win,
+           extra, l->bias ? "" : " nobias");
+  snprintf(l->desc, sizeof l->desc, "%.*s", (int)sizeof l->desc - 1, full);
 }
 
 static nad_status conv_shape(nadi_layer *l, int64_t index) {
