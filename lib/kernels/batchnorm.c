@@ -39,39 +39,6 @@ static inline const float *chan(const float *t, const bn_dims *d, int64_t i, int
   return t + (i * d->c + c) * d->hw;
 }
 
-/* Plane loops, written like nadi_plane_sum (kernels.h): 8-wide bodies with restrict
- * parameters that GCC vectorizes, 8 float partial sums. */
-
-/* sum (x - m)^2 */
-static double plane_sqdev(const float *restrict x, float m, int64_t n) {
-  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      a[j] += (x[i + j] - m) * (x[i + j] - m);
-  double s = 0.0;
-  for (; i < n; i++)
-    s += (double)(x[i] - m) * (x[i] - m);
-  for (int j = 0; j < 8; j++)
-    s += a[j];
-  return s;
-}
-
-/* sum dy * (x - m) */
-static double plane_dotdev(const float *restrict dy, const float *restrict x, float m, int64_t n) {
-  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      a[j] += dy[i + j] * (x[i + j] - m);
-  double s = 0.0;
-  for (; i < n; i++)
-    s += (double)dy[i] * (x[i] - m);
-  for (int j = 0; j < 8; j++)
-    s += a[j];
-  return s;
-}
-
 /* y = x * a + b */
 static void plane_affine(const float *restrict x, float *restrict y, float a, float b, int64_t n) {
   int64_t i = 0;
@@ -117,7 +84,7 @@ static void bn_forward(const nadi_layer *l, float *params, const float *const *x
         s += nadi_plane_sum(chan(x, &d, i, c), d.hw);
       mean = s / (double)d.n;
       for (int64_t i = 0; i < d.b; i++)
-        ss += plane_sqdev(chan(x, &d, i, c), (float)mean, d.hw);
+        ss += nadi_plane_sqdev(chan(x, &d, i, c), (float)mean, d.hw);
       double var = ss / (double)d.n;
       invstd = 1.0 / sqrt(var + l->eps);
       /* One value per channel has no unbiased variance (PyTorch refuses to train on it; the
@@ -161,7 +128,7 @@ static void bn_backward(const nadi_layer *l, const float *params, const float *c
     double sdy = 0.0, sdyx = 0.0;
     for (int64_t i = 0; i < d.b; i++) {
       sdy += nadi_plane_sum(chan(dy, &d, i, c), d.hw);
-      sdyx += plane_dotdev(chan(dy, &d, i, c), chan(x, &d, i, c), (float)mean, d.hw);
+      sdyx += nadi_plane_dotdev(chan(dy, &d, i, c), chan(x, &d, i, c), (float)mean, d.hw);
     }
     sdyx *= invstd;
     if (dparams) {

@@ -96,4 +96,36 @@ static inline double nadi_plane_sum(const float *restrict x, int64_t n) {
   return s;
 }
 
+/* sum (x - m)^2 and sum dy * (x - m) over a run, written like nadi_plane_sum (8-wide bodies,
+ * 8 float partial sums, the tail and the total in double); shared by batchnorm and the
+ * normalisations of norm.c. */
+static inline double nadi_plane_sqdev(const float *restrict x, float m, int64_t n) {
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      a[j] += (x[i + j] - m) * (x[i + j] - m);
+  double s = 0.0;
+  for (; i < n; i++)
+    s += (double)(x[i] - m) * (x[i] - m);
+  for (int j = 0; j < 8; j++)
+    s += a[j];
+  return s;
+}
+
+static inline double nadi_plane_dotdev(const float *restrict dy, const float *restrict x, float m,
+                                       int64_t n) {
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      a[j] += dy[i + j] * (x[i + j] - m);
+  double s = 0.0;
+  for (; i < n; i++)
+    s += (double)dy[i] * (x[i] - m);
+  for (int j = 0; j < 8; j++)
+    s += a[j];
+  return s;
+}
+
 #endif

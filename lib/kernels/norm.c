@@ -21,42 +21,12 @@
 
 #include "kernels/kernels.h"
 
-/* ---- sums over contiguous runs ---------------------------------------------------------------- */
-
-/* sum (x - m)^2 */
-static double run_sqdev(const float *restrict x, float m, int64_t n) {
-  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      a[j] += (x[i + j] - m) * (x[i + j] - m);
-  double s = 0.0;
-  for (; i < n; i++)
-    s += (double)(x[i] - m) * (x[i] - m);
-  for (int j = 0; j < 8; j++)
-    s += a[j];
-  return s;
-}
-
-/* sum dy * (x - m) */
-static double run_dotdev(const float *restrict dy, const float *restrict x, float m, int64_t n) {
-  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      a[j] += dy[i + j] * (x[i + j] - m);
-  double s = 0.0;
-  for (; i < n; i++)
-    s += (double)dy[i] * (x[i] - m);
-  for (int j = 0; j < 8; j++)
-    s += a[j];
-  return s;
-}
+/* ---- sums over contiguous runs: nadi_plane_* (kernels.h) ------------------------------------- */
 
 /* mean and 1/sqrt(var + eps) of n values */
 static void run_stats(const float *x, int64_t n, double eps, float *mean, float *invstd) {
   double m = nadi_plane_sum(x, n) / (double)n;
-  double var = run_sqdev(x, (float)m, n) / (double)n;
+  double var = nadi_plane_sqdev(x, (float)m, n) / (double)n;
   *mean = (float)m;
   *invstd = (float)(1.0 / sqrt(var + eps));
 }
@@ -181,7 +151,7 @@ static void gn_backward(const nadi_layer *l, const float *params, const float *c
     double s1 = 0.0, s2 = 0.0; /* sum g w, sum g w (x - m) over the group */
     for (int64_t c = 0; c < d.cg; c++) {
       double sdy = nadi_plane_sum(g + c * d.s, d.s);
-      double sdyx = run_dotdev(g + c * d.s, x + c * d.s, m, d.s);
+      double sdyx = nadi_plane_dotdev(g + c * d.s, x + c * d.s, m, d.s);
       if (dparams) {
         dparams[c0 + c] += (float)(sdyx * is);
         dparams[C + c0 + c] += (float)sdy;
