@@ -397,15 +397,15 @@ void nadi_dpatch_pool(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int6
 }
 
 /* Any other pointwise kind: its own eval forward on the n values of a row of cells (the rule's
- * contract: elementwise, no parameters, no workspace or state in eval mode). */
-static void pointwise_apply(const nadi_layer *l, const float *src, float *dst, int64_t n) {
-  nadi_layer flat = *l;
-  flat.in_dims[0] = flat.out_dims = (nadi_dims){1, {n, 0, 0, 0, 0, 0}};
-  nadi_dims_view3(&flat.out_dims, flat.out_shape);
-  nadi_dims_view3(&flat.in_dims[0], flat.in_shape[0]);
+ * contract: elementwise, no parameters, no workspace or state in eval mode). `flat` is a copy
+ * of the layer made once per call (the layer struct is large); only its shape changes here. */
+static void pointwise_apply(nadi_layer *flat, const float *src, float *dst, int64_t n) {
+  flat->in_dims[0] = flat->out_dims = (nadi_dims){1, {n, 0, 0, 0, 0, 0}};
+  nadi_dims_view3(&flat->out_dims, flat->out_shape);
+  nadi_dims_view3(&flat->in_dims[0], flat->in_shape[0]);
   nadi_ctx ctx = {.batch = 1, .forward_only = 1};
   const float *xs[1] = {src};
-  nadi_ops(l->kind)->forward(&flat, NULL, xs, dst, &ctx);
+  nadi_ops(flat->kind)->forward(flat, NULL, xs, dst, &ctx);
 }
 
 void nadi_dpatch_pointwise(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
@@ -430,6 +430,7 @@ void nadi_dpatch_pointwise(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
     }
     return;
   }
+  nadi_layer flat = *l;
   for (int64_t b = 0; b < batch; b++) {
     const nadi_drect *r = &out->r[b]; /* the input's rectangle too */
     int64_t n = (r->hx - r->lx) * C;
@@ -445,7 +446,7 @@ void nadi_dpatch_pointwise(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
           for (int64_t c = 0; c < C; c++)
             dst[q + c] = a[c] * src[q + c] + sh[c];
       } else {
-        pointwise_apply(l, src, dst, n);
+        pointwise_apply(&flat, src, dst, n);
       }
     }
   }
