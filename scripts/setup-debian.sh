@@ -11,7 +11,8 @@ set -euo pipefail
 # Python package (bindings/python, issue 10): pip installs it offline into a venv with the
 # setuptools backend; pytest runs its tests; matplotlib draws libnad.plot's figures.
 # ONNX import (lib/onnx): protoc-c generates the parser from libonnx-dev's onnx.proto at build
-# time, libprotobuf-c runs it; python3-torchvision exports the models its tests read.
+# time, libprotobuf-c runs it; python3-torchvision exports the models its tests read, python3-onnx
+# writes the hand-made ones (unsupported operators).
 # doxygen: the API reference and its check (no undocumented symbol); groff-base: the nad(1) check.
 pkgs=(build-essential meson ninja-build pkg-config
       libopenblas-dev libblis-dev liblapacke-dev libfftw3-dev libpng-dev zlib1g-dev
@@ -20,7 +21,7 @@ pkgs=(build-essential meson ninja-build pkg-config
       python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-matplotlib
       doxygen groff-base libopenmpi-dev openmpi-bin
       clang libfuzzer-14-dev abigail-tools
-      protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-torchvision)
+      protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-torchvision python3-onnx)
 if [ "${1:-}" = "--with-torch" ]; then pkgs+=(python3-torch); fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -157,6 +157,7 @@ def check_errors():
         import onnx
         from onnx import helper, TensorProto
     except ImportError:
+        print("python3-onnx not installed: the unsupported-operator check is not run")
         return
     node = helper.make_node('Bogus', ['x'], ['y'], name='my_bogus_node')
     g = helper.make_graph([node], 'g', [helper.make_tensor_value_info('x', TensorProto.FLOAT,
@@ -175,6 +176,7 @@ def torchvision_models():
         import torchvision
         from torchvision.models.vision_transformer import VisionTransformer
     except ImportError:
+        print("python3-torchvision not installed: torchvision's models are not checked")
         return {}
     tv = torchvision.models
     models = {
