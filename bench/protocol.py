@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+"""The benchmark protocol every published speed figure of libnad comes from (issue 19 §1).
+
+    bench/protocol.py [options] CASE...
+
+CASEs (any number, run in the order given):
+  dipole:ARCH:N[:NT]  dipole NADs (s = 100, 1x32x32, N networks): PyTorch (the reference code,
+                   ../shared/reference/tools/torch_ref.py ARCH NT OUT --fd 100 --threads T)
+                   against `nad estimate ARCH --networks N --threads T`; seconds per network
+                   from each contender's own timer over the same N networks (NT = N unless
+                   given: PyTorch's DenseNet121 takes minutes a network, and nad's minimum is 2).
+  main             the README's main job: `nad estimate lenet --networks 10000` (whole process,
+                   setup and eigensolve included); one contender, no ratio.
+  onnx:ARCH:N      the built-in ARCH against its PyTorch twin (tests/python/torch_models.py)
+                   exported to ONNX and imported (`nad estimate twin.onnx`), N networks each;
+                   the ratio is imported / built-in.
+  (`main` reports the estimator's own seconds per network and the whole process's wall time.)
+
+The protocol:
+  - quiet machine: before every run, the CPU time that other processes take (sampled from
+    /proc/stat over 2 s, steal included) must stay below --max-load cores per core (0.3); the
+    script waits up to --wait seconds for it, then refuses the whole benchmark (exit 3) unless
+    --allow-load is given, in which case the row is marked LOADED. During every run the foreign
+    CPU (the machine's busy time minus the contender's own rusage) is measured the same way and
+    a run above the bound is marked too. The 1-minute load average is recorded before and after.
+  - contenders alternate (A B, then B A, ...), --rounds rounds (>= 3); min and median reported,
+    the ratio taken pair by pair within a round (so a drifting machine speed cancels).
+  - like for like: the same networks, threads and input for both; each contender's own timer
+    (start-up left out), and the whole process's wall time and peak RSS beside it.
+  - recorded: CPU model, cores, vector ISA, libnad's BLAS kernel set (`nad doctor --json`),
+    torch version, threads, OPENBLAS_CORETYPE, date.
+Writes a Markdown report to stdout (and --json FILE). Needs /usr/bin/python3 with numpy and
+torch for the PyTorch contenders. Not a test: it never judges.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REF = os.path.join(ROOT, '..', 'shared', 'reference', 'tools', 'torch_ref.py')
+NCPU = os.cpu_count() or 1
+
+
+def cpu_busy():
+    """(busy seconds, total seconds) of all CPUs since boot, from /proc/stat."""
+    with open('/proc/stat') as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf('SC_CLK_TCK')
+    idle = v[3] + v[4]  # idle + iowait
+    busy = sum(v[:8]) - idle  # user nice system idle iowait irq softirq steal
+    return busy / hz, sum(v[:8]) / hz
+
+
+def foreign_load(seconds=2.0):
+    """Cores' worth of CPU that other processes used over the next `seconds`."""
+    b0, _ = cpu_busy()
+    time.sleep(seconds)
+    b1, _ = cpu_busy()
+    return (b1 - b0) / seconds
+
+
+def loadavg():
+    with open('/proc/loadavg') as f:
+        return float(f.read().split()[0])
+
+
+def wait_quiet(args):
+    """Waits until other processes use < max_load per core; returns the last sample."""
+    bound = args.max_load * NCPU
+    deadline = time.time() + args.wait
+    while True:
+        fl = foreign_load()
+        if fl <= bound:
+            return fl, False
+        if time.time() >= deadline:
+            if not args.allow_load:
+                sys.exit('refused: other processes use %.2f cores (bound %.2f = %.1f per core) '
+                         'after waiting %d s; measure on a quiet machine or pass --allow-load '
+                         '(rows are then marked LOADED)' % (fl, bound, args.max_load, args.wait))
+            return fl, True
+        print('  waiting for a quiet machine (others use %.2f cores)...' % fl, file=sys.stderr)
+
+
+class Child:
+    """subprocess with the child's own rusage (os.wait4)."""
+
+    @staticmethod
+    def run(cmd, cwd=None):
+        b0, _ = cpu_busy()
+        t0 = time.monotonic()
+        with tempfile.TemporaryFile('w+') as fo, tempfile.TemporaryFile('w+') as fe:
+            p = subprocess.Popen(cmd, stdout=fo, stderr=fe, cwd=cwd)
+            _, status, ru = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            wall = time.monotonic() - t0
+            b1, _ = cpu_busy()
+            fo.seek(0)
+            fe.seek(0)
+            out, err = fo.read(), fe.read()
+        if p.returncode != 0:
+            sys.exit('failed (%d): %s\n%s' % (p.returncode, ' '.join(cmd), err[-2000:]))
+        own = ru.ru_utime + ru.ru_stime
+        foreign = max(0.0, (b1 - b0) - own) / max(wall, 1e-9)
+        return dict(wall=wall, cpu=own, rss_mb=ru.ru_maxrss / 1024.0, foreign=foreign, out=out,
+                    err=err)
+
+
+def nad_seconds(outdir):
+    with open(os.path.join(outdir, 'summary.json')) as f:
+        return float(json.load(f)['seconds'])
+
+
+def torch_seconds(out):
+    for tok in out.split('\n'):
+        if 'seconds' in tok:
+            return float(tok.split('seconds')[1].split()[0])
+    sys.exit('torch_ref.py printed no "seconds": ' + out[-500:])
+
+
+def contenders(case, args, tmp):
+    """[(label, function returning (timer seconds or None, networks, run dict))]"""
+    kind, *rest = case.split(':')
+    nad = args.nad
+    th = str(args.threads)
+    if kind == 'dipole':
+        arch, n = rest[0], int(rest[1])
+        nt = int(rest[2]) if len(rest) > 2 else n
+
+        def torch_run():
+            r = Child.run(['/usr/bin/python3', REF, arch, str(nt), os.path.join(tmp, 'ref.npz'),
+                           '--fd', '100', '--threads', th])
+            return torch_seconds(r['out']), nt, r
+
+        def nad_run():
+            o = os.path.join(tmp, 'nad')
+            shutil.rmtree(o, ignore_errors=True)
+            r = Child.run([nad, 'estimate', arch.replace('_', '-'), '--networks', str(n),
+                           '--threads', th, '--quiet', '--out', o])
+            return nad_seconds(o), n, r
+        return [('PyTorch', torch_run), ('libnad', nad_run)]
+    if kind == 'main':
+        def main_run():
+            o = os.path.join(tmp, 'main')
+            shutil.rmtree(o, ignore_errors=True)
+            r = Child.run([nad, 'estimate', 'lenet', '--networks', '10000', '--threads', th,
+                           '--quiet', '--out', o])
+            return nad_seconds(o), 10000, r
+        return [('libnad main job', main_run)]
+    if kind == 'onnx':
+        arch, n = rest[0], int(rest[1])
+        model = export_twin(arch, tmp)
+
+        def make(what):
+            def go():
+                o = os.path.join(tmp, 'o')
+                shutil.rmtree(o, ignore_errors=True)
+                r = Child.run([nad, 'estimate', what, '--networks', str(n), '--threads', th,
+                               '--quiet', '--out', o])
+                return nad_seconds(o), n, r
+            return go
+        return [('imported ONNX', make(model)), ('built-in', make(arch.replace('_', '-')))]
+    sys.exit('unknown case %r (dipole:ARCH:N, main, onnx:ARCH:N)' % case)
+
+
+def export_twin(arch, tmp):
+    """The built-in's PyTorch twin exported as the tests do (BatchNorm kept)."""
+    f = os.path.join(tmp, arch + '.onnx')
+    code = ('import sys, torch; sys.path.insert(0, %r); import torch_models as t; '
+            'm = t.ARCHS[%r](1, 32, 32, 1).eval(); '
+            'torch.onnx.export(m, torch.zeros(1, 1, 32, 32), %r, opset_version=17, '
+            'training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)'
+            % (os.path.join(ROOT, 'tests', 'python'), arch, f))
+    subprocess.run(['/usr/bin/python3', '-c', code], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return f
+
+
+def machine(nad):
+    flags = ''
+    model = '?'
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            if line.startswith('model name') and model == '?':
+                model = line.split(':', 1)[1].strip()
+            if line.startswith('flags') and not flags:
+                flags = line.split(':', 1)[1].split()
+    isa = 'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else 'SSE'
+    try:
+        d = json.loads(subprocess.run([nad, 'doctor', '--json'], capture_output=True, text=True,
+                                      check=True).stdout)['blas']
+        blas = '%s, %s kernels (best for this CPU: %s)' % (d['vendor'], d['core'],
+                                                            d['best_core'] or '?')
+    except (OSError, subprocess.CalledProcessError, KeyError, ValueError):
+        blas = '?'
+    tv = subprocess.run(['/usr/bin/python3', '-c', 'import torch; print(torch.__version__)'],
+                        capture_output=True, text=True).stdout.strip() or 'not installed'
+    nv = subprocess.run([nad, '--version'], capture_output=True, text=True).stdout.strip()
+    return dict(date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), cpu=model, cores=NCPU,
+                isa=isa, blas=blas, torch=tv, nad=nv,
+                openblas_coretype=os.environ.get('OPENBLAS_CORETYPE', '(unset)'))
+
+
+def fmt(v):
+    return '–' if v is None else ('%.4f' % v if v < 1 else '%.3g' % v if v < 100 else '%.0f' % v)
+
+
+def minmed(xs):
+    xs = [x for x in xs if x is not None]
+    return (min(xs), statistics.median(xs)) if xs else (None, None)
+
+
+def bench_case(case, args, tmp):
+    cs = contenders(case, args, tmp)
+    rows = {label: [] for label, _ in cs}
+    ratios = []
+    for r in range(args.rounds):
+        order = cs if r % 2 == 0 else cs[::-1]
+        per = {}
+        for label, go in order:
+            before, loaded = wait_quiet(args)
+            sec, n, res = go()
+            res.update(before=before, loaded=loaded or res['foreign'] > args.max_load * NCPU,
+                       per_net=None if sec is None else sec / n, networks=n)
+            rows[label].append(res)
+            per[label] = res['per_net']
+            print('  %s round %d %s: %s s/network, wall %.2f s, others %.2f cores' % (
+                case, r + 1, label, fmt(res['per_net']), res['wall'], res['foreign']),
+                file=sys.stderr)
+        if len(cs) == 2 and None not in per.values():
+            a, b = cs[0][0], cs[1][0]
+            ratios.append(per[a] / per[b])
+    return cs, rows, ratios
+
+
+def report(case, cs, rows, ratios, args, out):
+    out.append('\n### `%s` (%d rounds, %d threads)\n' % (case, args.rounds, args.threads))
+    out.append('| contender | s/network min | median | process wall min | median | peak RSS | '
+               'others during (cores, max) | marked |')
+    out.append('| --- | --- | --- | --- | --- | --- | --- | --- |')
+    for label, _ in cs:
+        rs = rows[label]
+        pm, pmed = minmed([x['per_net'] for x in rs])
+        wm, wmed = minmed([x['wall'] for x in rs])
+        out.append('| %s | %s | %s | %s s | %s s | %.0f MB | %.2f | %s |' % (
+            label, fmt(pm), fmt(pmed), fmt(wm), fmt(wmed), max(x['rss_mb'] for x in rs),
+            max(x['foreign'] for x in rs), 'LOADED' if any(x['loaded'] for x in rs) else ''))
+    if ratios:
+        out.append('\n%s / %s per network, pair by pair: min %.2f×, median %.2f×, max %.2f×' % (
+            cs[0][0], cs[1][0], min(ratios), statistics.median(ratios), max(ratios)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('cases', nargs='+')
+    ap.add_argument('--rounds', type=int, default=3)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--max-load', type=float, default=0.3)
+    ap.add_argument('--wait', type=int, default=180)
+    ap.add_argument('--allow-load', action='store_true')
+    ap.add_argument('--nad', default=os.path.join(ROOT, 'build', 'src', 'nad'))
+    ap.add_argument('--json')
+    args = ap.parse_args()
+    if args.rounds < 3 and not args.allow_load:
+        sys.exit('the protocol takes at least 3 rounds (--rounds)')
+    if not os.access(args.nad, os.X_OK):
+        sys.exit('no nad at %s (scripts/build.sh first, or --nad)' % args.nad)
+    if any(c.startswith('dipole') for c in args.cases) and not os.path.isfile(REF):
+        sys.exit('missing %s (the reference tools sit beside the repository)' % REF)
+    m = machine(args.nad)
+    m['load_before'] = loadavg()
+    out = ['# libnad benchmark protocol (bench/protocol.py)', '',
+           '%(date)s; CPU: %(cpu)s, %(cores)d cores, vector ISA %(isa)s; BLAS: %(blas)s; '
+           'OPENBLAS_CORETYPE=%(openblas_coretype)s; %(nad)s; torch %(torch)s' % m,
+           'quiet bound: others < %.1f cores per core before and during every run; 1-minute '
+           'load average before: %.2f' % (args.max_load, m['load_before'])]
+    results = []
+    with tempfile.TemporaryDirectory(prefix='nad-bench-') as tmp:
+        for case in args.cases:
+            cs, rows, ratios = bench_case(case, args, tmp)
+            report(case, cs, rows, ratios, args, out)
+            results.append(dict(case=case, ratios=ratios, runs={
+                k: [{x: y for x, y in r.items() if x not in ('out', 'err')} for r in v]
+                for k, v in rows.items()}))
+    m['load_after'] = loadavg()
+    out.append('\n1-minute load average after: %.2f' % m['load_after'])
+    print('\n'.join(out))
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(machine=m, args=vars(args), results=results), f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
