@@ -100,6 +100,8 @@ static int resume_record(estimate_args *a, const estimate_dist *dist) {
     snprintf(path, sizeof path, "%s.rank%d", a->resume, dist->rank);
   else
     snprintf(path, sizeof path, "%s", a->resume);
+  if (access(path, F_OK) != 0 && !a->ao.name && !a->ao.spec_file && !a->ao.spec_string)
+    return cli_error("cannot resume from '%s': %s", path, strerror(errno));
   if (access(path, F_OK) != 0)
     return 0; /* the load says it, with the reason */
   a->resumed = calloc(1, sizeof *a->resumed);

@@ -13,6 +13,7 @@ run (architecture, input, mode, scale, evaluation point, seed, top, sketch, ...)
 
 usage: test_cli_parts.py PATH/TO/nad
 """
+import json
 import os
 import signal
 import struct
@@ -190,6 +191,11 @@ out, err = proc.communicate(timeout=120)
 check("interrupted (or finished) with its checkpoint", proc.returncode in (0, 130) and
       os.path.exists(ck), "rc=%d %s" % (proc.returncode, err))
 must("resume without options", "estimate", "--resume", ck, "--quiet", "--out", tmp("ires"))
+with open(os.path.join(tmp("ires"), "summary.json")) as f:
+    summ = json.load(f)
+check("the resumed run continued the interrupted one",
+      summ["networks_done"] == N and 0 < summ["resumed_networks"] <= N and
+      (proc.returncode == 0 or summ["resumed_networks"] < N), str(summ.get("resumed_networks")))
 must("uninterrupted run", "estimate", *SPEC, *SOPTS, "--networks", N, "--threads", 2, "--quiet",
      "--out", tmp("ifull"))
 check("resumed without options = uninterrupted, bit for bit",
