@@ -107,6 +107,11 @@ int cli_need_arch(const char *command, const cli_arch_opts *o, const char *posit
 /* Builds the architecture described by o (builtin NAME, or a spec from --spec/--spec-string).
  * Returns 0, CLI_USAGE (message printed) or CLI_ERR (message printed). */
 int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out);
+/* The spec text of --spec FILE or --spec-string as the architecture is built from it (one line:
+ * comments and line breaks are blanks); malloc'd, NULL with the message printed. */
+char *cli_arch_spec_text(const cli_arch_opts *o);
+/* NAME ends in ".onnx": an ONNX model file. */
+int cli_is_onnx_path(const char *name);
 /* "1x32x32" into buf. */
 const char *cli_shape_str(const int64_t s[3], char *buf, size_t len);
 /* Whole file as a NUL-terminated string (caller frees); NULL on error with errno set. */

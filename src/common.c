@@ -103,6 +103,27 @@ int cli_need_arch(const char *command, const cli_arch_opts *o, const char *posit
                                   "--spec FILE", positional);
 }
 
+static int is_onnx_path(const char *name);
+
+char *cli_arch_spec_text(const cli_arch_opts *o) {
+  char *text = NULL;
+  if (o->spec_file) {
+    text = cli_read_text(o->spec_file);
+    if (!text)
+      cli_error("cannot read spec file '%s': %s", o->spec_file,
+                errno == EILSEQ ? "it contains a NUL byte (not a text file)" : strerror(errno));
+  } else {
+    text = strdup(o->spec_string ? o->spec_string : "");
+    if (!text)
+      cli_error("out of memory");
+  }
+  if (text)
+    flatten_spec(text);
+  return text;
+}
+
+int cli_is_onnx_path(const char *name) { return is_onnx_path(name); }
+
 /* An ARCH that names an ONNX model file: "*.onnx". */
 static int is_onnx_path(const char *name) {
   size_t n = name ? strlen(name) : 0;
@@ -149,19 +170,9 @@ int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
     if (o->name && strcmp(o->name, "spec") != 0)
       return cli_usage_error(command, "NAME must be 'spec' (or omitted) with --spec, got '%s'",
                              o->name);
-    char *text = NULL;
-    if (o->spec_file) {
-      text = cli_read_text(o->spec_file);
-      if (!text)
-        return cli_error("cannot read spec file '%s': %s", o->spec_file,
-                         errno == EILSEQ ? "it contains a NUL byte (not a text file)"
-                                         : strerror(errno));
-    } else {
-      text = strdup(o->spec_string);
-      if (!text)
-        return cli_error("out of memory");
-    }
-    flatten_spec(text);
+    char *text = cli_arch_spec_text(o);
+    if (!text)
+      return CLI_ERR;
     nad_status st = nad_arch_create_spec(text, shape[0], shape[1], shape[2], out);
     free(text);
     if (st != NAD_OK)

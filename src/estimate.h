@@ -62,15 +62,19 @@ typedef struct estimate_args {
   cli_arch_opts ao;
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *sketch;
   const char *memory, *params, *output, *eval_split;
-  const char *range, *checkpoint, *every, *resume, *out, *format, *show;
+  const char *range, *checkpoint, *every, *resume, *out, *format, *show, *model;
   int quiet, normalize, json;
+  struct run_record *resumed; /* the run record of --resume (texts above may point into it) */
 } estimate_args;
 
 /* Parses estimate's options into a and r (defaults filled in; dist: the rank's default thread
- * count). 0, -1 for --help, or CLI_USAGE (message printed). r->show is the caller's to free
- * whatever happens. */
+ * count); with --resume, the options not given are taken from the part's run record. 0, -1 for
+ * --help, or CLI_USAGE (message printed). r->show and a->resumed (estimate_args_free) are the
+ * caller's to free whatever happens. */
 int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
                         const estimate_dist *dist);
+
+void estimate_args_free(estimate_args *a);
 
 /* nad_estimator_set_int with the message "--opt V: ..." on failure: 0 or CLI_ERR. */
 int estimate_set_int(nad_estimator *e, nad_option o, int64_t v, const char *opt);
@@ -83,5 +87,36 @@ int estimate_setup_options(nad_estimator *e, const nad_arch *arch, estimate_run 
 /* Writes the result files and, last, summary.json into r->out_dir; prints the human summary
  * unless quiet, or with json the summary as one JSON line. Returns 0 or CLI_ERR (message printed). */
 int estimate_write_results(const nad_estimator *e, const estimate_run *r);
+
+/* ---- the run record of a part (run_record.c) ----------------------------------------------- */
+
+/* The option texts that define a run, as given (NULL: absent); normalize is "1" when given. */
+typedef struct run_texts {
+  cli_arch_opts ao;
+  const char *scale, *mode, *eval_point, *eval_split, *params, *output, *seed, *top, *sketch;
+  const char *normalize;
+  const char *networks, *range, *threads, *batch, *memory; /* resume only */
+} run_texts;
+
+/* The record read from a checkpoint: rec NULL for formats 1 to 3 (none). */
+typedef struct run_record {
+  const char *path;
+  int32_t version;
+  struct record *rec;
+} run_record;
+
+/* The record of the run r (networks [lo, hi) of the whole run) with the architecture of ao, for
+ * nad_estimator_set_run_record; *out malloc'd. 0 or the exit code (printed). */
+int run_record_make(const estimate_run *r, const cli_arch_opts *ao, int64_t lo, int64_t hi,
+                    char **out);
+/* Reads the record of the checkpoint at path. 0 or the exit code (printed). */
+int run_record_read(const char *path, run_record *out);
+void run_record_free(run_record *r);
+/* The options of t not given are taken from the record, those given must agree with it (else
+ * the message names the part, the setting and both values). resume: also the networks, range
+ * and the hints (threads, batch, memory). t's texts may point into the record afterwards. */
+int run_record_apply(const run_record *pr, run_texts *t, int resume);
+/* Two parts of one merge define the same run; else the message names both and the setting. */
+int run_record_compare(const run_record *a, const run_record *b);
 
 #endif

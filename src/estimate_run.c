@@ -127,6 +127,18 @@ static char *rank_path(const char *path, int rank) {
   return p;
 }
 
+/* The part's run record, so that its checkpoints describe the run (run_record.c). */
+static int set_record(nad_estimator *e, const estimate_run *r, const cli_arch_opts *ao,
+                      int64_t lo, int64_t hi) {
+  char *text = NULL;
+  int rc = run_record_make(r, ao, lo, hi, &text);
+  if (rc)
+    return rc;
+  nad_status st = nad_estimator_set_run_record(e, text);
+  free(text);
+  return st == NAD_OK ? 0 : cli_lib_error(st, "cannot set the run record");
+}
+
 int estimate_main(int argc, char **argv, const estimate_dist *dist) {
   estimate_args a;
   estimate_run r;
@@ -138,10 +150,12 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist) {
   int rc = estimate_parse_args(argc, argv, &a, &r, dist);
   if (rc < 0) {
     free(r.show);
+    estimate_args_free(&a);
     return CLI_OK; /* --help: the same on every rank, nothing collective */
   }
   if (rc)
     goto sync;
+  const int64_t run_lo = r.range_lo, run_hi = r.range_hi; /* the run's, for its record */
   if (dist) {
     /* This rank's share of the networks, and its own checkpoint files. */
     const int64_t lo = r.range_lo, n = r.range_hi - r.range_lo;
@@ -181,7 +195,8 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist) {
     rc = cli_lib_error(st, "cannot create estimator");
     goto sync;
   }
-  if ((rc = estimate_setup_options(e, arch, &r)) != 0)
+  if ((rc = estimate_setup_options(e, arch, &r)) != 0 ||
+      (rc = set_record(e, &r, &a.ao, run_lo, run_hi)) != 0)
     goto sync;
   /* Fail before a long run, not after it, when the results cannot be written, or when another
    * run writes into the same directory (runset.c). */
@@ -221,6 +236,7 @@ sync:
   free(ckpt_rank);
   free(resume_rank);
   free(r.show);
+  estimate_args_free(&a);
   return rc;
 }
 

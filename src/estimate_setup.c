@@ -76,6 +76,59 @@ static int check_run_options(const estimate_args *a, estimate_run *r) {
   return 0;
 }
 
+/* estimate's option texts that define a run, to and from run_texts. */
+static void texts_of(const estimate_args *a, run_texts *t) {
+  *t = (run_texts){a->ao, a->scale, a->mode, a->eval_point, a->eval_split, a->params,
+                   a->output, a->seed, a->top, a->sketch, a->normalize ? "1" : NULL,
+                   a->networks, a->range, a->threads, a->batch, a->memory};
+}
+static void texts_to(const run_texts *t, estimate_args *a) {
+  a->ao = t->ao;
+  a->scale = t->scale, a->mode = t->mode, a->eval_point = t->eval_point;
+  a->eval_split = t->eval_split, a->params = t->params, a->output = t->output;
+  a->seed = t->seed, a->top = t->top, a->sketch = t->sketch;
+  a->normalize = t->normalize && strcmp(t->normalize, "1") == 0;
+  a->networks = t->networks, a->range = t->range, a->threads = t->threads;
+  a->batch = t->batch, a->memory = t->memory;
+}
+
+/* --resume PART: the options not given are the part's (its run record; none before format 4),
+ * those given must agree with it. nad-mpi: each rank's own file (estimate_run.c). */
+static int resume_record(estimate_args *a, const estimate_dist *dist) {
+  char path[4096];
+  if (dist)
+    snprintf(path, sizeof path, "%s.rank%d", a->resume, dist->rank);
+  else
+    snprintf(path, sizeof path, "%s", a->resume);
+  if (access(path, F_OK) != 0 && !a->ao.name && !a->ao.spec_file && !a->ao.spec_string)
+    return cli_error("cannot resume from '%s': %s", path, strerror(errno));
+  if (access(path, F_OK) != 0)
+    return 0; /* the load says it, with the reason */
+  a->resumed = calloc(1, sizeof *a->resumed);
+  if (!a->resumed)
+    return cli_error("out of memory");
+  int rc = run_record_read(path, a->resumed);
+  if (rc)
+    return rc;
+  if (!a->resumed->rec && !a->ao.name && !a->ao.spec_file && !a->ao.spec_string)
+    return cli_usage_error(CMD, "'%s' is a checkpoint of format %d, which does not record its "
+                           "run: give ARCH and the run's options again", path,
+                           (int)a->resumed->version);
+  run_texts t;
+  texts_of(a, &t);
+  if ((rc = run_record_apply(a->resumed, &t, 1)) != 0)
+    return rc;
+  texts_to(&t, a);
+  return 0;
+}
+
+void estimate_args_free(estimate_args *a) {
+  if (a->resumed)
+    run_record_free(a->resumed);
+  free(a->resumed);
+  a->resumed = NULL;
+}
+
 int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r,
                         const estimate_dist *dist) {
   memset(a, 0, sizeof *a);
@@ -108,6 +161,7 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
       {"quiet", 0, NULL, &a->quiet},
       {"normalize", 0, NULL, &a->normalize},
       {"json", 0, NULL, &a->json},
+      {"model", 1, &a->model, NULL},
   };
   const char *pos[1];
   int npos = 0;
@@ -115,6 +169,12 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
   if (rc)
     return rc;
   a->ao.name = npos > 0 ? pos[0] : NULL;
+  if (a->model && a->ao.name)
+    return cli_usage_error(CMD, "give the model either as ARCH or with --model, not both");
+  if (a->model)
+    a->ao.name = a->model;
+  if (a->resume && (rc = resume_record(a, dist)) != 0)
+    return rc;
   if ((rc = cli_need_arch(CMD, &a->ao, "ARCH")) != 0)
     return rc;
   memset(r, 0, sizeof *r);

@@ -57,7 +57,7 @@ static const section sections[] = {
      "[--mode dipole|gradient] [--eval-point normal|zeros|FILE.npy|data:SOURCE] "
      "[--eval-split test|train] [--normalize] [--params P.npy] [--output K|label] [--seed S] "
      "[--threads T] [--top K] [--sketch L] [--batch B] [--memory SIZE] "
-     "[--checkpoint FILE [--checkpoint-every N]] [--resume FILE] "
+     "[--checkpoint FILE [--checkpoint-every N]] [--resume FILE] [--model FILE.onnx] "
      "[--spec FILE | --spec-string SPEC] [--format png|svg|pdf] [--show LIST] [--quiet] "
      "[--json] --out DIR | --checkpoint FILE",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
@@ -100,8 +100,12 @@ static const section sections[] = {
      "                       before it starts\n"
      "    --checkpoint FILE  save the accumulator to FILE during the run, at the end and on\n"
      "                       Ctrl-C (a later run continues from it with --resume FILE)\n"
-     "    --checkpoint-every N   networks between checkpoints (default 100)\n"
-     "    --resume FILE      load a checkpoint first; --networks stays the total to reach\n"
+     "    --checkpoint-every N   networks between checkpoints (default 100)\n",
+     "    --resume FILE      load a checkpoint first; --networks stays the total to reach;\n"
+     "                       options not given (ARCH too) come from FILE, those given must\n"
+     "                       agree with it (see 'nad help merge'); --range too, unless\n"
+     "                       --networks is given\n"
+     "    --model FILE.onnx  the ONNX model, as ARCH (for --resume of an ONNX part)\n"
      "    --quiet            no progress bar, no summary on stdout\n"
      "    --format F         figures as png (default), svg or pdf\n"
      "    --show LIST        NADs drawn in nads.F: indices and ranges A:B (B excluded) or\n"
@@ -109,7 +113,7 @@ static const section sections[] = {
      "    --json             print summary.json as one JSON line on stdout instead of the\n"
      "                       summary text (the progress bar stays on stderr)\n"
      "    --out DIR          output directory (created if missing); may be left out when\n"
-     "                       --checkpoint is given (a part of a job array)\n",
+     "                       --checkpoint is given (a part of a job array)\n"
      "    Writes into DIR: eigenvalues.npy (float64 K, descending covariance eigenvalues),\n"
      "    nads.npy (float32 K x D, unit rows), mean.npy (float64 D, mean response),\n"
      "    spectrum.npy (float64 C x H x W, Fourier power of the covariance, fftshifted),\n"
@@ -179,17 +183,25 @@ static const section sections[] = {
      "                       k = 1..K), discriminant_score, discriminant_curve, random_score,\n"
      "                       d, nads, samples, classes\n", NULL},
     {"merge",
-     "nad merge ARCH PART.ck... [--input CxHxW] [--outputs K] [--scale S] [--mode M] "
-     "[--eval-point P] [--seed S] [--threads T] [--top K] [--sketch L] "
+     "nad merge [ARCH] PART.ck... [--model FILE.onnx] [--input CxHxW] [--outputs K] "
+     "[--scale S] [--mode M] [--eval-point P] [--eval-split S] [--normalize] [--params P.npy] "
+     "[--output K|label] [--seed S] [--threads T] [--top K] [--sketch L] "
      "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR",
      "    Merge the parts of a job array (each 'nad estimate ... --range A:B --checkpoint\n"
      "    PART.ck') and write the same files as 'nad estimate' for all their networks.\n"
-     "    ARCH and the options that define the run (input, outputs, scale, mode, eval point,\n"
-     "    seed, sketch) must be those of the parts: a part made otherwise is refused, naming\n"
-     "    the difference, as are overlapping parts and empty ones; nothing is written then.\n"
+     "    Each part records its run (checkpoint format 4: the architecture, built-in name or\n"
+     "    spec text or ONNX model name and hash; input, outputs, mode, scale, eval point,\n"
+     "    output, seed, top, sketch), so 'nad merge part-*.ck --out DIR' needs nothing else;\n"
+     "    the first positional is ARCH unless it ends in .ck or is a checkpoint. Options\n"
+     "    given must agree with the parts, else the merge is refused naming the setting and\n"
+     "    both values; parts of different runs are refused naming both files. Files are not\n"
+     "    stored in a part, only named: an ONNX part needs --model FILE.onnx (or ARCH; its\n"
+     "    hash must match), a .npy --eval-point or --params is given again (its hash is\n"
+     "    checked). Parts written before format 4 need ARCH and the run's options again.\n"
+     "    Overlapping parts and empty ones are refused; nothing is written then.\n"
      "    The merged result equals one uninterrupted run (to rounding: 1e-12 relative).\n"
      "    SLURM job array (README): 'nad estimate ARCH --networks N --range A:B --checkpoint\n"
-     "    part-$SLURM_ARRAY_TASK_ID.ck' per task, then 'nad merge ARCH part-*.ck --out DIR'.\n", NULL},
+     "    part-$SLURM_ARRAY_TASK_ID.ck' per task, then 'nad merge part-*.ck --out DIR'.\n", NULL},
     {"compare", "nad compare A B [--k K] [--input CxHxW] [--json]",
      "    Compare two NAD sets: top-k subspace overlap (mean cos^2 of the principal angles)\n"
      "    for k in 1, 2, 5, 10, 20, 50 (up to K) and the correlation of the log Fourier power\n"
@@ -480,7 +492,7 @@ void cli_print_help(FILE *f, const char *command) {
         "    nad arch show lenet\n"
         "    nad estimate lenet --networks 1000 --out lenet-nads\n"
         "    nad estimate lenet --networks 1000 --range 0:500 --checkpoint a.ck\n"
-        "    nad merge lenet a.ck b.ck --out lenet-nads\n"
+        "    nad merge a.ck b.ck --out lenet-nads\n"
         "    nad compare lenet-nads /path/to/LeNet_NADs.npy\n"
         "    nad bias lenet --direction fourier:2,0\n"
         "    nad sweep lenet --grid fourier --out lenet-grid\n"

@@ -793,6 +793,31 @@ NAD_API nad_status nad_estimator_save_buffer(const nad_estimator *e, void **buf,
  *  @param len number of bytes at buf
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_estimator_load_buffer(nad_estimator *e, const void *buf, size_t len);
+/** Set the run record: the caller's description of how the run is set up, stored verbatim in
+ *  the checkpoints e saves from then on (format 4) so that a part of a job array describes
+ *  itself. libnad does not interpret it (a load checks the settings above, not the record); the
+ *  nad tool writes "key=value" lines (the architecture, input, mode, scale, seed, ...) and
+ *  reads them back with nad_checkpoint_run_record. May be called at any time outside a run.
+ *  @param e the estimator
+ *  @param text NUL-terminated text of at most 16 MiB, copied; NULL removes the record
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_estimator_set_run_record(nad_estimator *e, const char *text);
+/** The run record of a checkpoint file, read without an estimator or architecture (the whole
+ *  file's CRC is checked first). Files of formats 1 to 3 have none: *text is then "".
+ *  @param path checkpoint file
+ *  @param[out] version receives the file's format version (1 to 4)
+ *  @param[out] text receives the record, NUL-terminated, to be freed with nad_free()
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error()
+ *          (NAD_ERR_IO: cannot open; NAD_ERR_FORMAT: not a checkpoint, corrupted) */
+NAD_API nad_status nad_checkpoint_run_record(const char *path, int32_t *version, char **text);
+/** nad_checkpoint_run_record of len bytes made by nad_estimator_save_buffer.
+ *  @param buf the checkpoint bytes
+ *  @param len number of bytes at buf
+ *  @param[out] version receives the format version
+ *  @param[out] text receives the record, to be freed with nad_free()
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_checkpoint_run_record_buffer(const void *buf, size_t len, int32_t *version,
+                                                    char **text);
 /** Sketching mode: the bound ε on the spectral norm of C − C̃ (covariance minus sketched
  *  covariance, 0 ≼ C − C̃ ≼ ε·I; so every eigenvalue is low by at most ε and a NAD i is
  *  accurate when ε is small next to λ_i − λ_{i+1}). 0 in the exact mode. Needs results.

@@ -161,6 +161,7 @@ static void estimator_free(nad_estimator *e) {
   nadi_free(e->params_fixed);
   nadi_dataset_release(e->points);
   free(e->ckpt_path);
+  free(e->run_record);
   nadi_free(e->evals);
   nadi_free(e->nads);
   nadi_free(e->spectrum);
@@ -525,6 +526,37 @@ nad_status nad_estimator_load_buffer(nad_estimator *e, const void *buf, size_t l
   NADI_TRY(check_load(e, "nad_estimator_load_buffer"));
   NADI_GUARDED(e, "nad_estimator_load_buffer", estimator_free,
                nadi_checkpoint_load_buffer(e, buf, len));
+}
+
+nad_status nad_estimator_set_run_record(nad_estimator *e, const char *text) {
+  NADI_CHECK(e, NAD_ERR_INVALID_ARG, "nad_estimator_set_run_record: estimator is NULL");
+  NADI_CHECK(!text || strlen(text) <= (16u << 20), NAD_ERR_INVALID_ARG,
+             "nad_estimator_set_run_record: the record is longer than 16 MiB");
+  char *copy = NULL;
+  if (text) {
+    copy = strdup(text);
+    NADI_CHECK(copy, NAD_ERR_OUT_OF_MEMORY, "run record");
+  }
+  free(e->run_record);
+  e->run_record = copy;
+  return NAD_OK;
+}
+
+nad_status nad_checkpoint_run_record(const char *path, int32_t *version, char **text) {
+  NADI_CHECK(path && version && text, NAD_ERR_INVALID_ARG,
+             "nad_checkpoint_run_record: NULL argument");
+  *text = NULL;
+  *version = 0;
+  return nadi_checkpoint_record(path, NULL, 0, version, text);
+}
+
+nad_status nad_checkpoint_run_record_buffer(const void *buf, size_t len, int32_t *version,
+                                            char **text) {
+  NADI_CHECK(buf && version && text, NAD_ERR_INVALID_ARG,
+             "nad_checkpoint_run_record_buffer: NULL argument");
+  *text = NULL;
+  *version = 0;
+  return nadi_checkpoint_record(NULL, buf, len, version, text);
 }
 
 nad_status nad_estimator_sketch_error(const nad_estimator *e, double *bound) {

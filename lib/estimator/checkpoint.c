@@ -1,13 +1,14 @@
 /* Checkpoints: the two half accumulators and the settings that define a run, in one binary file
  * (or buffer: the same bytes, for MPI ranks).
  *
- * Layout (little-endian; version 3):
+ * Layout (little-endian; version 4):
  *   "NADCKPT\0"  u32 version  u32 0x01020304 (byte-order tag)
  *   char arch_name[64]  u64 graph fingerprint  i64 c, h, w  i32 mode  i32 eval_kind
  *   f64 step  u64 hash of the x0 bytes (EVAL_DATA: of the points and labels)  u64 seed
  *   i64 block rows  i64 n_ranges
  *   i32 network kind  i32 0  u64 hash of the fixed network's parameters (0: random networks)
  *   i64 output  i64 sketch L (0: exact)               (version 2 on)
+ *   u32 length R  R bytes of run record               (version 4 on)
  *   n_ranges × (i64 lo, i64 hi)                      samples [lo, hi) covered
  *   exact: 2 × { i64 n  i64 n_pend  f64 mean[d]  f64 lower triangle of M2, row by row (i+1 per
  *          row)  f64 pending rows [n_pend][d] }     even, then odd network indices
@@ -18,7 +19,11 @@
  * Version 1 files (no network kind, parameters hash, output or sketch) are still read: they hold
  * random networks, output 0, exact mode. Version 3 has version 2's layout; only its graph
  * fingerprint is computed otherwise (every hyper-parameter: lib/graph/fingerprint.c), so files of
- * versions 1 and 2 are checked against the fingerprint they were written with.
+ * versions 1 and 2 are checked against the fingerprint they were written with. Version 4 adds
+ * the run record: the caller's text (nad_estimator_set_run_record; the nad tool writes
+ * "key=value" lines, src/run_record.c) that says how to set the run up again, read back without
+ * an estimator by nad_checkpoint_run_record. The library stores it and never interprets it: the
+ * settings above stay what a load checks.
  * Pending rows (responses not yet folded into a block) are stored as they are, so a run that
  * is saved, loaded and resumed folds exactly the same blocks as one that never stopped.
  *
@@ -34,7 +39,8 @@
 #include "estimator/run.h"
 #include "io/io.h"
 
-#define CKPT_VERSION 3u
+#define CKPT_VERSION 4u
+#define CKPT_MAX_RECORD (16u << 20) /* bytes of run record a reader accepts */
 #define CKPT_ENDIAN 0x01020304u
 static const char ckpt_magic[8] = {'N', 'A', 'D', 'C', 'K', 'P', 'T', '\0'};
 
@@ -58,6 +64,8 @@ typedef struct ckpt_head {
   uint64_t params_hash;
   int64_t output;
   int64_t sketch;
+  const char *record; /* save: the estimator's run record (NULL: none) */
+  uint32_t record_len;
 } ckpt_head;
 
 static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
@@ -76,6 +84,8 @@ static nad_status head_of(const nad_estimator *e, ckpt_head *hd) {
   /* random networks: the hash of the parameter source's id (0: libnad's initialisation) */
   hd->params_hash = e->network_kind == NAD_NETWORK_FIXED ? e->params_hash : e->source_hash;
   hd->output = e->output;
+  hd->record = e->run_record;
+  hd->record_len = e->run_record ? (uint32_t)strlen(e->run_record) : 0;
   if (e->eval_kind == NAD_EVAL_DATA) {
     hd->x0_hash = e->points_hash;
     return NAD_OK;
@@ -142,6 +152,8 @@ static void put_head(writer *w, const ckpt_head *hd) {
   put_u64(w, hd->params_hash);
   put_i64(w, hd->output);
   put_i64(w, hd->sketch);
+  put_u32(w, hd->record_len);
+  put(w, hd->record ? hd->record : "", hd->record_len);
 }
 
 static void put_acc(writer *w, const nadi_acc *a) {
@@ -515,6 +527,52 @@ static nad_status commit_body(nad_estimator *e, ckpt_body *b) {
   return NAD_OK;
 }
 
+/* The header after check_crc (version, size: its results); the run record (version 4) is read
+ * into *record (malloc'd) when record is not NULL, else skipped. */
+static nad_status read_head(reader *r, uint32_t version, int64_t size, ckpt_head *hd,
+                            uint32_t *endian, char **record, const char *path) {
+  char magic[8];
+  get(r, magic, 8);
+  (void)get_u32(r); /* version, checked with the CRC */
+  *endian = get_u32(r);
+  get(r, hd->arch_name, sizeof hd->arch_name);
+  hd->arch_name[sizeof hd->arch_name - 1] = '\0';
+  hd->fingerprint = get_u64(r);
+  for (int i = 0; i < 3; i++)
+    hd->shape[i] = get_i64(r);
+  hd->mode = get_i32(r);
+  hd->eval_kind = get_i32(r);
+  hd->step = get_f64(r);
+  hd->x0_hash = get_u64(r);
+  hd->seed = get_u64(r);
+  hd->block = get_i64(r);
+  hd->n_ranges = get_i64(r);
+  if (version >= 2) {
+    hd->network_kind = get_i32(r);
+    (void)get_i32(r); /* padding */
+    hd->params_hash = get_u64(r);
+    hd->output = get_i64(r);
+    hd->sketch = get_i64(r);
+  } /* version 1: random networks (0), no parameters hash (0), output 0, exact */
+  if (version < 4 || r->short_read)
+    return NAD_OK;
+  hd->record_len = get_u32(r);
+  const int64_t at = (int64_t)(head_bytes_v1 + head_v2_extra + 4);
+  if (r->short_read || hd->record_len > CKPT_MAX_RECORD || at + hd->record_len + 4 > size)
+    return nadi_fail(NAD_ERR_FORMAT, "'%s': bad run record length %lu", path,
+                     (unsigned long)hd->record_len);
+  char *text = malloc((size_t)hd->record_len + 1);
+  if (!text)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint run record");
+  get(r, text, hd->record_len);
+  text[hd->record_len] = '\0';
+  if (record)
+    *record = text;
+  else
+    free(text);
+  return NAD_OK;
+}
+
 /* Load from a stream named `path` in messages. */
 static nad_status load_stream(nad_estimator *e, FILE *f, const char *path) {
   ckpt_body body;
@@ -526,31 +584,10 @@ static nad_status load_stream(nad_estimator *e, FILE *f, const char *path) {
   reader r = {f, 0};
   ckpt_head hd;
   memset(&hd, 0, sizeof hd);
-  const int64_t hbytes = (int64_t)(head_bytes_v1 + (version >= 2 ? head_v2_extra : 0));
+  uint32_t endian = 0;
+  if (st == NAD_OK)
+    st = read_head(&r, version, size, &hd, &endian, NULL, path);
   if (st == NAD_OK) {
-    char magic[8];
-    get(&r, magic, 8);
-    (void)get_u32(&r); /* version, checked with the CRC */
-    uint32_t endian = get_u32(&r);
-    get(&r, hd.arch_name, sizeof hd.arch_name);
-    hd.arch_name[sizeof hd.arch_name - 1] = '\0';
-    hd.fingerprint = get_u64(&r);
-    for (int i = 0; i < 3; i++)
-      hd.shape[i] = get_i64(&r);
-    hd.mode = get_i32(&r);
-    hd.eval_kind = get_i32(&r);
-    hd.step = get_f64(&r);
-    hd.x0_hash = get_u64(&r);
-    hd.seed = get_u64(&r);
-    hd.block = get_i64(&r);
-    hd.n_ranges = get_i64(&r);
-    if (version >= 2) {
-      hd.network_kind = get_i32(&r);
-      (void)get_i32(&r); /* padding */
-      hd.params_hash = get_u64(&r);
-      hd.output = get_i64(&r);
-      hd.sketch = get_i64(&r);
-    } /* version 1: random networks (0), no parameters hash (0), output 0, exact */
     if (r.short_read)
       st = nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated (header)", path);
     else if (endian != CKPT_ENDIAN)
@@ -558,6 +595,8 @@ static nad_status load_stream(nad_estimator *e, FILE *f, const char *path) {
     else
       st = check_head(e, &hd, path, version);
   }
+  const int64_t hbytes = (int64_t)(head_bytes_v1 + (version >= 2 ? head_v2_extra : 0) +
+                                   (version >= 4 ? 4 + (int64_t)hd.record_len : 0));
   /* The size the header implies must be the size of the file (truncation, garbage). */
   if (st == NAD_OK && (hd.n_ranges < 0 || hd.n_ranges > (size - hbytes) / 16))
     st = nadi_fail(NAD_ERR_FORMAT, "'%s': bad number of network ranges %lld", path,
@@ -614,6 +653,46 @@ nad_status nadi_checkpoint_load_buffer(nad_estimator *e, const void *buf, size_t
   if (!f)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint buffer: %s", strerror(errno));
   nad_status st = load_stream(e, f, "checkpoint buffer");
+  fclose(f);
+  return st;
+}
+
+static nad_status record_stream(FILE *f, const char *path, int32_t *version, char **text) {
+  int64_t size = 0;
+  uint32_t v = 0, endian = 0;
+  NADI_TRY(check_crc(f, path, &size, &v));
+  reader r = {f, 0};
+  ckpt_head hd;
+  memset(&hd, 0, sizeof hd);
+  char *record = NULL;
+  nad_status st = read_head(&r, v, size, &hd, &endian, &record, path);
+  if (st == NAD_OK && r.short_read)
+    st = nadi_fail(NAD_ERR_FORMAT, "'%s' is truncated (header)", path);
+  else if (st == NAD_OK && endian != CKPT_ENDIAN)
+    st = nadi_fail(NAD_ERR_FORMAT, "'%s' has the wrong byte order", path);
+  if (st == NAD_OK && !record && !(record = calloc(1, 1))) /* formats 1 to 3: no record */
+    st = nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint run record");
+  if (st != NAD_OK) {
+    free(record);
+    return st;
+  }
+  *version = (int32_t)v;
+  *text = record;
+  return NAD_OK;
+}
+
+nad_status nadi_checkpoint_record(const char *path, const void *buf, size_t len,
+                                  int32_t *version, char **text) {
+  if (!little_endian())
+    return nadi_fail(NAD_ERR_UNSUPPORTED, "checkpoints are read on little-endian hosts only");
+  if (!path && len == 0)
+    return nadi_fail(NAD_ERR_FORMAT, "checkpoint buffer is empty");
+  FILE *f = path ? fopen(path, "rb") : fmemopen((void *)buf, len, "rb");
+  if (!f && path)
+    return nadi_fail(NAD_ERR_IO, "cannot open checkpoint '%s': %s", path, strerror(errno));
+  if (!f)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint buffer: %s", strerror(errno));
+  nad_status st = record_stream(f, path ? path : "checkpoint buffer", version, text);
   fclose(f);
   return st;
 }

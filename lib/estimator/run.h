@@ -62,6 +62,7 @@ struct nad_estimator {
   nad_progress_fn progress;
   void *progress_ud;
   char *ckpt_path; /* periodic checkpoint during run (NULL: none) */
+  char *run_record; /* the caller's description of the run, stored in checkpoints (NULL: none) */
   int64_t ckpt_every;
   int64_t ckpt_failures; /* periodic saves that failed (the run went on; the file kept the
                             previous checkpoint) */
@@ -151,5 +152,9 @@ nad_status nadi_checkpoint_load(nad_estimator *e, const char *path);
 /* The same bytes in memory (save: malloc'd, released with nad_free). */
 nad_status nadi_checkpoint_save_buffer(const nad_estimator *e, void **buf, size_t *len);
 nad_status nadi_checkpoint_load_buffer(nad_estimator *e, const void *buf, size_t len);
+/* The run record of a checkpoint file (path) or buffer (path NULL): *text malloc'd ("" for
+ * formats 1 to 3, which have none), *version the file's format. */
+nad_status nadi_checkpoint_record(const char *path, const void *buf, size_t len,
+                                  int32_t *version, char **text);
 
 #endif

@@ -14,6 +14,7 @@ BatchNorm kept (TrainingMode.PRESERVE on an eval model), then
 Usage: test_cli_onnx.py NAD_EXE. Exit 77 without torch."""
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -139,6 +140,41 @@ def check_estimate(name, shape, n):
         check(rel(ea, eb) <= 1e-5, f"{name}: NADs of the import vs the built-in: {rel(ea, eb):.2e}")
 
 
+def check_parts():
+    """Issue 20: parts of an ONNX run name the model (file name, FNV-64), so the merge needs the
+    file again and refuses another one."""
+    _, f = export('lenet', (1, 32, 32), seed=3)
+    mine = path('parts-lenet.onnx')
+    shutil.copyfile(f, mine)
+    _, g = export('lenet', (1, 32, 32), seed=4)  # other weights, same graph
+    common = ['--networks', 20, '--seed', 7, '--threads', 2, '--quiet']
+    r0 = run(NAD, 'estimate', mine, *common, '--out', path('pfull'))
+    r1 = run(NAD, 'estimate', mine, *common, '--range', '0:8', '--checkpoint', path('p0.ck'))
+    r2 = run(NAD, 'estimate', mine, *common, '--range', '8:20', '--checkpoint', path('p1.ck'))
+    check(r0.rc == 0 and r1.rc == 0 and r2.rc == 0, f"onnx parts: {r0.err} {r1.err} {r2.err}")
+    raw = open(path('p0.ck'), 'rb').read()
+    check(b'onnx=parts-lenet.onnx\n' in raw and tmp.encode() not in raw,
+          "the part names the model by its base name only")
+    r = run(NAD, 'merge', path('p0.ck'), path('p1.ck'), '--out', path('pm0'))
+    check(r.rc != 0 and '--model' in r.err and 'parts-lenet.onnx' in r.err,
+          f"onnx merge without the model: rc {r.rc}, {r.err}")
+    r = run(NAD, 'merge', path('p0.ck'), path('p1.ck'), '--model', g, '--out', path('pm1'))
+    check(r.rc != 0 and 'FNV-64' in r.err, f"onnx merge with another model: rc {r.rc}, {r.err}")
+    r = run(NAD, 'merge', path('p0.ck'), path('p1.ck'), '--model', mine, '--quiet', '--out',
+            path('pm'))
+    check(r.rc == 0, f"onnx merge with the model: {r.err}")
+    if r.rc == 0 and r0.rc == 0:
+        ea, eb = np.load(path('pm/eigenvalues.npy')), np.load(path('pfull/eigenvalues.npy'))
+        check(rel(ea, eb) <= 1e-12, f"onnx parts merged = one run: {rel(ea, eb):.2e}")
+    r = run(NAD, 'estimate', '--resume', path('p0.ck'), '--model', mine, '--networks', 20,
+            '--quiet', '--out', path('pres'))
+    check(r.rc == 0, f"onnx resume with --model: {r.err}")
+    if r.rc == 0 and r0.rc == 0:
+        same = all(np.array_equal(np.load(path('pres/' + n)), np.load(path('pfull/' + n)))
+                   for n in ('eigenvalues.npy', 'nads.npy', 'mean.npy'))
+        check(same, "onnx part resumed = one run, bit for bit")
+
+
 def check_errors():
     _, f = export('lenet', (1, 32, 32))
     data = open(f, 'rb').read()
@@ -244,6 +280,7 @@ for name in names:
 check_estimate('lenet', (1, 32, 32), 40)
 check_estimate('resnet18', (1, 32, 32), 4)
 check_errors()
+check_parts()
 for name, factory in torchvision_models().items():
     # torch 1.13 cannot export vgg11_bn's AdaptiveAvgPool2d((7, 7)) of a 1x1 map (32x32 input)
     if name != 'vgg11_bn':

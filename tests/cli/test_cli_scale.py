@@ -130,18 +130,20 @@ must("overlapping part", "estimate", *COMMON, "--range", "30:40", "--checkpoint"
 fails("overlapping ranges", "merge", *ARCH, "--seed", "3", tmp("a.ck"), tmp("c.ck"),
       "--out", bad, words=("overlap",), absent=(os.path.join(bad, "summary.json"),
                                                  os.path.join(bad, "nads.npy")))
+# (the parts record their run, issue 20: the tool names a contradicting option before the
+# library's own checks, which format-3 parts still meet: test_cli_parts.py)
 fails("other seed", "merge", *ARCH, "--seed", "4", tmp("a.ck"), "--out", bad,
-      words=("seed 3, not 4",), absent=(os.path.join(bad, "nads.npy"),))
+      words=("seed 3", "--seed 4"), absent=(os.path.join(bad, "nads.npy"),))
 fails("other architecture", "merge", "lenet", "--input", "1x16x16", "--seed", "3", tmp("a.ck"),
       "--out", bad)
 fails("other input", "merge", ARCH[0], ARCH[1], "--input", "1x18x18", "--seed", "3",
-      tmp("a.ck"), "--out", bad, words=("inputs",))
+      tmp("a.ck"), "--out", bad, words=("input 1x16x16", "--input 1x18x18"))
 fails("other mode", "merge", *ARCH, "--seed", "3", "--mode", "gradient", tmp("a.ck"),
       "--out", bad, words=("mode",))
 fails("exact part into a sketch", "merge", *ARCH, "--seed", "3", "--sketch", "12", tmp("a.ck"),
-      "--out", bad, words=("exact mode",))
+      "--out", bad, words=("sketch 0", "--sketch 12"))
 fails("other sketch size", "merge", *ARCH, "--seed", "3", "--sketch", "10", tmp("s1.ck"),
-      "--out", bad, words=("sketch of 12 rows",))
+      "--out", bad, words=("sketch 12", "--sketch 10"))
 fails("not a checkpoint", "merge", *ARCH, "--seed", "3", tmp("sk/summary.json"), "--out", bad,
       words=("not a libnad checkpoint",))
 fails("no parts", "merge", *ARCH, "--seed", "3", "--out", bad, words=("PART",))

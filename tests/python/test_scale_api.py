@@ -52,6 +52,23 @@ class Scale(unittest.TestCase):
         self.assertEqual(m.networks_done, 80)
         self.assertEqual(full.sketch_error, 0.0)
 
+    def test_run_record(self):
+        """Issue 20: the run record is stored in checkpoints and read back without an
+        estimator, from a file and from bytes; none set: ""."""
+        a = est(0, 10)
+        a.set_run_record("nad-run 1\nseed=2\n")
+        a.accumulate()
+        self.assertEqual(libnad.checkpoint_run_record(a.to_bytes()), (4, "nad-run 1\nseed=2\n"))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'a.ck')
+            a.save(path)
+            self.assertEqual(libnad.checkpoint_run_record(path)[1], "nad-run 1\nseed=2\n")
+            a.set_run_record(None)
+            a.save(path)
+            self.assertEqual(libnad.checkpoint_run_record(path), (4, ""))
+            with self.assertRaises(libnad.NadError):
+                libnad.checkpoint_run_record(os.path.join(d, 'missing.ck'))
+
     def test_sketch(self):
         ex = est(0, 80, top_k=6).run()
         sk = est(0, 80, sketch=10, top_k=6).run()

@@ -40,7 +40,8 @@ from ._base import (HAVE_NUMPY, BlasKernelWarning, blas_info, version,  # noqa: 
                     version_info)
 from ._arch import Arch, Tensor, builtin_names  # noqa: E402
 from ._net import Net  # noqa: E402
-from ._estimator import Estimator, option_bounds, option_by_name, option_owner  # noqa: E402
+from ._estimator import (Estimator, checkpoint_run_record, option_bounds,  # noqa: E402
+                         option_by_name, option_owner)
 from ._data import Dataset, direction_fourier, direction_random, poison_carrier  # noqa: E402
 from ._trainer import Epoch, Trainer  # noqa: E402
 from ._compare import (read_npy, spectrum_correlation, spectrum_from_nads,  # noqa: E402
@@ -62,7 +63,7 @@ __all__ = ['Arch', 'Net', 'Estimator', 'Dataset', 'Trainer', 'NadError', 'Status
            'figure_images',
            'direction_fourier', 'direction_random',
            'version', 'version_info', 'builtin_names', 'option_bounds', 'option_by_name',
-           'option_owner',
+           'option_owner', 'checkpoint_run_record',
            'status_string', 'last_error', 'library_path', 'LibraryNotFound', 'EXPECTED_MAJOR',
            'ESTIMATOR_OPTIONS', 'TRAINER_OPTIONS', 'HAVE_NUMPY', 'blas_info', 'BlasField',
            'blas_core_for_cpu', 'BlasKernelWarning',

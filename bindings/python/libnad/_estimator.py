@@ -328,6 +328,11 @@ class Estimator(_Handle):
         finally:
             _lib.nad_free(buf)
 
+    def set_run_record(self, text):
+        """Store text (the run's description; None: none) in the checkpoints saved from now on
+        (read back by checkpoint_run_record). The nad tool writes "key=value" lines."""
+        _lib.nad_estimator_set_run_record(self._handle, None if text is None else text.encode())
+
     def load_bytes(self, data):
         """load() from bytes made by to_bytes() (merged as load() merges)."""
         data = bytes(data)
@@ -343,3 +348,19 @@ class Estimator(_Handle):
 
     def __repr__(self):
         return '<libnad.Estimator of %r%s>' % (self.arch, ' (closed)' if self.closed else '')
+
+
+def checkpoint_run_record(source):
+    """(format version, run record text) of a checkpoint file, or of its bytes (to_bytes()),
+    read without an estimator: "" for formats 1 to 3, which record none. The nad tool's record
+    is "key=value" lines after a "nad-run 1" line (architecture, input, mode, scale, seed, ...)."""
+    version, text = c_int32(), ctypes.c_char_p()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        _lib.nad_checkpoint_run_record_buffer(data, len(data), byref(version), byref(text))
+    else:
+        _lib.nad_checkpoint_run_record(_fspath(source), byref(version), byref(text))
+    try:
+        return version.value, text.value.decode()
+    finally:
+        _lib.nad_free(ctypes.cast(text, c_void_p))  # malloc'd by libnad

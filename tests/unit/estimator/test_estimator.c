@@ -680,6 +680,55 @@ static void test_zeros_and_first_network(void) {
   nad_arch_destroy(a);
 }
 
+/* The run record (format 4): stored verbatim, read back without an estimator from a file and a
+ * buffer, kept out of what a load checks, empty when none was set, and its absence (format 3)
+ * says "". */
+static void test_run_record(void) {
+  nad_arch *a = arch_spec("conv 2 k3; relu; fc 1", 1, 6, 6);
+  if (!a)
+    return;
+  const char *text = "nad-run 1\nspec=conv 2 k3; relu; fc 1\nseed=4\n";
+  nad_estimator *e = make(a, 10, 4, 1, NAD_MODE_DIPOLE);
+  CHECK(nad_estimator_set_run_record(NULL, text) == NAD_ERR_INVALID_ARG, "NULL estimator");
+  OK(nad_estimator_set_run_record(e, "replaced"));
+  OK(nad_estimator_set_run_record(e, text));
+  OK(nad_estimator_run(e));
+  const char *ck = path_of("record.ckpt"), *ck0 = path_of("norecord.ckpt");
+  OK(nad_estimator_save(e, ck));
+  int32_t version = 0;
+  char *got = NULL;
+  OK(nad_checkpoint_run_record(ck, &version, &got));
+  CHECK(version == 4 && got && strcmp(got, text) == 0, "record read back: v%d '%s'",
+        (int)version, got ? got : "(null)");
+  nad_free(got);
+  void *buf = NULL;
+  size_t len = 0;
+  OK(nad_estimator_save_buffer(e, &buf, &len));
+  OK(nad_checkpoint_run_record_buffer(buf, len, &version, &got));
+  CHECK(got && strcmp(got, text) == 0, "record from a buffer: '%s'", got ? got : "(null)");
+  nad_free(got);
+  ((unsigned char *)buf)[len / 2] ^= 1; /* a damaged part is refused, not half read */
+  CHECK(nad_checkpoint_run_record_buffer(buf, len, &version, &got) == NAD_ERR_FORMAT && !got,
+        "damaged buffer: %s", nad_last_error());
+  nad_free(buf);
+  /* the record does not take part in the load's checks: an estimator without one loads it */
+  nad_estimator *f = make(a, 10, 4, 1, NAD_MODE_DIPOLE);
+  OK(nad_estimator_load(f, ck));
+  OK(nad_estimator_set_run_record(e, NULL));
+  OK(nad_estimator_save(e, ck0));
+  OK(nad_checkpoint_run_record(ck0, &version, &got));
+  CHECK(version == 4 && got && got[0] == '\0', "no record: '%s'", got ? got : "(null)");
+  nad_free(got);
+  CHECK(file_size(ck) - file_size(ck0) == (long)strlen(text), "the record's bytes: %ld",
+        file_size(ck) - file_size(ck0));
+  CHECK(nad_checkpoint_run_record(path_of("missing.ckpt"), &version, &got) == NAD_ERR_IO,
+        "missing file");
+  CHECK(nad_checkpoint_run_record(NULL, &version, &got) == NAD_ERR_INVALID_ARG, "NULL path");
+  nad_estimator_destroy(f);
+  nad_estimator_destroy(e);
+  nad_arch_destroy(a);
+}
+
 int main(void) {
   nadt_scratch_dir(tmpdir, sizeof tmpdir, "nad_est_test");
   test_bad_input();
@@ -689,6 +738,7 @@ int main(void) {
   test_probe_vs_dense();
   test_lenet_threads_and_modes();
   test_checkpoints();
+  test_run_record();
   nadt_remove_dir(tmpdir);
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;

@@ -260,8 +260,12 @@ static void downgrade_to_v1(const char *src, const char *dst, uint64_t fingerpri
   const uint32_t one = 1;
   memcpy(b + 8, &one, 4);
   memcpy(b + 8 + 4 + 4 + 64, &fingerprint_v2, 8);
-  memmove(b + head_v1, b + head_v1 + 32, (size_t)(n - head_v1 - 32));
-  n -= 32;
+  /* version 2's fields (32 bytes) and format 4's run record length (4 bytes; no record set) */
+  uint32_t record_len = 1;
+  memcpy(&record_len, b + head_v1 + 32, 4);
+  CHECK(record_len == 0, "no run record was set, its length is %u", (unsigned)record_len);
+  memmove(b + head_v1, b + head_v1 + 36, (size_t)(n - head_v1 - 36));
+  n -= 36;
   uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, (uInt)(n - 4));
   memcpy(b + n - 4, &crc, 4);
   f = fopen(dst, "wb");

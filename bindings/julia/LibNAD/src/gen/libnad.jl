@@ -1240,6 +1240,57 @@ function nad_estimator_load_buffer(e, buf, len)
 end
 
 """
+    nad_estimator_set_run_record(e, text)
+
+Set the run record: the caller's description of how the run is set up, stored verbatim in
+the checkpoints e saves from then on (format 4) so that a part of a job array describes
+itself. libnad does not interpret it (a load checks the settings above, not the record); the
+nad tool writes "key=value" lines (the architecture, input, mode, scale, seed, ...) and
+reads them back with nad_checkpoint_run_record. May be called at any time outside a run.
+@param e the estimator
+@param text NUL-terminated text of at most 16 MiB, copied; NULL removes the record
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_set_run_record(nad_estimator * e, const char * text)`
+"""
+function nad_estimator_set_run_record(e, text)
+    ccall((:nad_estimator_set_run_record, libnad), nad_status, (Ptr{nad_estimator}, Cstring), e, text)
+end
+
+"""
+    nad_checkpoint_run_record(path, version, text)
+
+The run record of a checkpoint file, read without an estimator or architecture (the whole
+file's CRC is checked first). Files of formats 1 to 3 have none: *text is then "".
+@param path checkpoint file
+@param[out] version receives the file's format version (1 to 4)
+@param[out] text receives the record, NUL-terminated, to be freed with nad_free()
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+(NAD_ERR_IO: cannot open; NAD_ERR_FORMAT: not a checkpoint, corrupted)
+
+C: `nad_status nad_checkpoint_run_record(const char * path, int32_t * version, char * * text)`
+"""
+function nad_checkpoint_run_record(path, version, text)
+    ccall((:nad_checkpoint_run_record, libnad), nad_status, (Cstring, Ptr{Int32}, Ptr{Cstring}), path, version, text)
+end
+
+"""
+    nad_checkpoint_run_record_buffer(buf, len, version, text)
+
+nad_checkpoint_run_record of len bytes made by nad_estimator_save_buffer.
+@param buf the checkpoint bytes
+@param len number of bytes at buf
+@param[out] version receives the format version
+@param[out] text receives the record, to be freed with nad_free()
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_checkpoint_run_record_buffer(const void * buf, size_t len, int32_t * version, char * * text)`
+"""
+function nad_checkpoint_run_record_buffer(buf, len, version, text)
+    ccall((:nad_checkpoint_run_record_buffer, libnad), nad_status, (Ptr{Cvoid}, Csize_t, Ptr{Int32}, Ptr{Cstring}), buf, len, version, text)
+end
+
+"""
     nad_estimator_sketch_error(e, bound)
 
 Sketching mode: the bound ε on the spectral norm of C − C̃ (covariance minus sketched
