@@ -28,6 +28,7 @@ static int parse_args(int argc, char **argv, merge_args *a, estimate_run *r, con
       {"outputs", 1, &a->ao.outputs, NULL},
       {"spec", 1, &a->ao.spec_file, NULL},
       {"spec-string", 1, &a->ao.spec_string, NULL},
+      {"init-rules", 1, &a->ao.init_rules, NULL},
       {"scale", 1, &a->scale, NULL},
       {"mode", 1, &a->mode, NULL},
       {"eval-point", 1, &a->eval_point, NULL},
