@@ -128,13 +128,14 @@ def estimate(arch, **options):
     the next network boundary is waited for) and returns nothing."""
     check_keywords('estimate', options, _ESTIMATE_KEYWORDS)
     input = _shape(options.get('input', (1, 32, 32)))
+    rules = options.get('init_rules')
+    if rules is not None and not isinstance(arch, (str, os.PathLike, _core.Arch)):
+        raise ValueError('init_rules= is for architectures whose random networks libnad draws '
+                         '(built-ins, specs, ONNX files); a torch model brings its own '
+                         'initialisation')
     a, source, fixed = _arch_of(arch, options, input)
-    if options.get('init_rules') is not None:
-        if source is not None or fixed is not None:
-            raise ValueError('init_rules= is for architectures whose random networks libnad '
-                             'draws (built-ins, specs, ONNX files); a torch factory brings its '
-                             'own initialisation')
-        a = a.with_init_rules(options['init_rules'])
+    if rules is not None:
+        a = a.with_init_rules(rules)
     if fixed is not None and options.get('eval_data') is None:
         raise ValueError('estimate() of a module instance (fixed weights) needs eval_data, the '
                          'points to evaluate it at; pass a factory for random networks')
