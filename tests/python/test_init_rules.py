@@ -11,6 +11,7 @@ share/init/resnet.rules for many seeds:
   - a truncated normal stays within its bounds with the truncated spread;
   - the Python keyword init_rules=, its warnings, and the rules as part of a checkpoint's
     identity (nad merge refuses parts made with other rules).
+The folded export names its convolutions as torchvision does (from the nodes' module paths).
 Tolerances: the relative standard error of a sample standard deviation of n values is
 1/sqrt(2n) for a normal law and 1/sqrt(5n/4)... < 1/sqrt(n) for a uniform one; each check allows
 6 of them (n: the tensor's size times the number of networks)."""
@@ -108,17 +109,23 @@ class ResnetRules(unittest.TestCase):
         arch = libnad.Arch.from_onnx(self.folded).with_init_rules(RESNET_RULES)
         got = draws(arch, SEEDS)
         convs = [t for t in arch.tensors if t.name.endswith('.weight') and t.name != 'fc.weight']
-        # the export keeps torchvision's module order: conv1, layer1.0.conv1, ... downsample.0
-        shapes = [m.weight.shape for m in torchvision.models.resnet18().modules()
-                  if isinstance(m, torch.nn.Conv2d)]
-        self.assertEqual([t.numel for t in convs], [int(np.prod(s)) for s in shapes])
-        for t, (o, _, kh, kw) in zip(convs, shapes):
+        # the folded convolutions' anonymous initializers (onnx::Conv_N) are named after the
+        # module path in their node's name: torchvision's own names
+        shapes = {k: v.shape for k, v in torchvision.models.resnet18().state_dict().items()}
+        self.assertEqual([t.name for t in convs],
+                         [k for k, v in shapes.items() if len(v) == 4])
+        for t in convs:
             # the folded scale 1/sqrt(1 + 1e-5) is far below the tolerance
+            o, _, kh, kw = shapes[t.name]
             v, want = got[t.name], np.sqrt(2.0 / (o * kh * kw))
             self.assertLess(abs(v.std() / want - 1), tol(2 * v.size), t.name)
             bias = got[t.name[:-len('weight')] + 'bias']
             self.assertEqual(bias.size, o * SEEDS)
             self.assertTrue(np.all(bias == 0), t.name + ': a bias it never had')
+        # names work in rules, also on the folded export
+        named = libnad.Arch.from_onnx(self.folded).with_init_rules(
+            'layer2.0.downsample.0.weight ones\n')
+        self.assertTrue(np.all(draws(named, 1)['layer2.0.downsample.0.weight'] == 1))
 
     def test_folded_bias_never_random(self):
         plain = libnad.Arch.from_onnx(self.folded)
