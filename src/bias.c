@@ -15,6 +15,7 @@ void bias_options(bias_args *a, cli_opt *o) {
       {"input", 1, &a->ao.input, NULL},
       {"spec", 1, &a->ao.spec_file, NULL},
       {"spec-string", 1, &a->ao.spec_string, NULL},
+      {"init-rules", 1, &a->ao.init_rules, NULL},
       {"epsilon", 1, &a->epsilon, NULL},
       {"sigma", 1, &a->sigma, NULL},
       {"train", 1, &a->train, NULL},

@@ -15,7 +15,7 @@ typedef struct bias_args {
   int quiet;
 } bias_args;
 
-#define BIAS_NOPTS 17 /* entries bias_options() fills */
+#define BIAS_NOPTS 18 /* entries bias_options() fills */
 
 /* The training options and the architecture options (--input, --spec, --spec-string) as
  * parser entries into opts[0 .. BIAS_NOPTS). */

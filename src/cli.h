@@ -99,12 +99,14 @@ typedef struct cli_arch_opts {
   const char *outputs;     /* --outputs K */
   const char *spec_file;   /* --spec FILE */
   const char *spec_string; /* --spec-string "..." */
+  const char *init_rules;  /* --init-rules FILE (nad_arch_with_init_rules_file), or NULL */
 } cli_arch_opts;
 
 /* The positional architecture argument first: a usage error naming it ("missing ARCH: ...")
  * when o has neither a name nor a spec. Returns 0 or CLI_USAGE (message printed). */
 int cli_need_arch(const char *command, const cli_arch_opts *o, const char *positional);
-/* Builds the architecture described by o (builtin NAME, or a spec from --spec/--spec-string).
+/* Builds the architecture described by o (builtin NAME, or a spec from --spec/--spec-string),
+ * with o->init_rules applied (their warnings printed to stderr).
  * Returns 0, CLI_USAGE (message printed) or CLI_ERR (message printed). */
 int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out);
 /* The spec text of --spec FILE or --spec-string as the architecture is built from it (one line:

@@ -132,7 +132,7 @@ static int arch_show(int argc, char **argv) {
   const cli_opt opts[] = {
       {"input", 1, &ao.input, NULL},        {"outputs", 1, &ao.outputs, NULL},
       {"spec", 1, &ao.spec_file, NULL},     {"spec-string", 1, &ao.spec_string, NULL},
-      {"json", 0, NULL, &json},
+      {"json", 0, NULL, &json},             {"init-rules", 1, &ao.init_rules, NULL},
   };
   const char *pos[1];
   int npos = 0;

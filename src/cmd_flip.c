@@ -43,7 +43,8 @@ static int parse(int argc, char **argv, flip_args *a) {
   if (rc || (rc = cli_parse_format(a->format, &a->fmt, &a->ext)) != 0)
     return rc;
   a->ra.name = npos > 0 ? pos[0] : NULL;
-  const cli_arch_opts ao = {a->ra.name, NULL, NULL, a->ra.spec_file, a->ra.spec_string};
+  const cli_arch_opts ao = {a->ra.name, NULL, NULL, a->ra.spec_file, a->ra.spec_string,
+                            NULL};
   if ((rc = cli_need_arch(CMD, &ao, "ARCH")) != 0)
     return rc;
   if (!a->params)

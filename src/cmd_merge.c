@@ -48,6 +48,7 @@ static int parse_opts(int argc, char **argv, merge_args *a, estimate_run *r, con
       {"outputs", 1, &t->ao.outputs, NULL},
       {"spec", 1, &t->ao.spec_file, NULL},
       {"spec-string", 1, &t->ao.spec_string, NULL},
+      {"init-rules", 1, &t->ao.init_rules, NULL},
       {"model", 1, &a->model, NULL},
       {"scale", 1, &t->scale, NULL},
       {"mode", 1, &t->mode, NULL},

@@ -13,6 +13,7 @@ static int net_init(int argc, char **argv) {
       {"input", 1, &ao.input, NULL},    {"outputs", 1, &ao.outputs, NULL},
       {"spec", 1, &ao.spec_file, NULL}, {"spec-string", 1, &ao.spec_string, NULL},
       {"seed", 1, &seed_s, NULL},       {"out", 1, &out, NULL},
+      {"init-rules", 1, &ao.init_rules, NULL},
   };
   const char *pos[1];
   int npos = 0;

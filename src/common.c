@@ -152,7 +152,7 @@ static int make_onnx_arch(const char *command, const cli_arch_opts *o, nad_arch 
   return 0;
 }
 
-int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
+static int make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
   *out = NULL;
   if (!o->spec_file && !o->spec_string && is_onnx_path(o->name))
     return make_onnx_arch(command, o, out);
@@ -196,6 +196,27 @@ int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
     char buf[64];
     return cli_lib_error(st, "architecture '%s' (input %s)", o->name,
                          cli_shape_str(shape, buf, sizeof buf));
+  }
+  return 0;
+}
+
+int cli_make_arch(const char *command, const cli_arch_opts *o, nad_arch **out) {
+  nad_arch *plain = NULL;
+  int rc = make_arch(command, o, &plain);
+  if (rc || !o->init_rules) {
+    *out = plain;
+    return rc;
+  }
+  nad_status st = nad_arch_with_init_rules_file(plain, o->init_rules, out);
+  nad_arch_destroy(plain);
+  if (st != NAD_OK)
+    return cli_lib_error(st, "--init-rules");
+  const char *w = nad_arch_init_rules_warnings(*out);
+  for (const char *p = w; *p;) { /* one "nad: warning: " per line */
+    const char *nl = strchr(p, '\n');
+    int n = nl ? (int)(nl - p) : (int)strlen(p);
+    fprintf(stderr, "nad: warning: %.*s\n", n, p);
+    p += n + (nl != NULL);
   }
   return 0;
 }

@@ -138,6 +138,7 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
       {"outputs", 1, &a->ao.outputs, NULL},
       {"spec", 1, &a->ao.spec_file, NULL},
       {"spec-string", 1, &a->ao.spec_string, NULL},
+      {"init-rules", 1, &a->ao.init_rules, NULL},
       {"networks", 1, &a->networks, NULL},
       {"range", 1, &a->range, NULL},
       {"scale", 1, &a->scale, NULL},

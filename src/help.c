@@ -15,7 +15,7 @@ static const section sections[] = {
      "    Print the names of the built-in architectures, one per line.\n", NULL},
     {"arch show",
      "nad arch show NAME [--input CxHxW] [--outputs K] [--spec FILE | --spec-string SPEC] "
-     "[--json]",
+     "[--init-rules FILE] [--json]",
      "    Print the layers of an architecture (index, description, output shape CxHxW,\n"
      "    parameters, FLOPs per sample) and the totals: trainable parameters, floats in the\n"
      "    state_dict (BatchNorm running statistics included) and FLOPs of one forward pass\n"
@@ -27,6 +27,11 @@ static const section sections[] = {
      "                       by ';' (see nad.h, nad_arch_create_spec)\n"
      "    --spec-string SPEC the same from the command line, e.g.\n"
      "                       \"conv 6 k5; relu; maxpool 2; fc 10\"\n"
+     "    --init-rules FILE  initialise random networks by the init rules in FILE instead of\n"
+     "                       PyTorch's defaults (PATTERN RULE [ARGS] per line, e.g.\n"
+     "                       'conv2d:*.weight kaiming_normal fan_out relu'; docs/onnx.md;\n"
+     "                       torchvision's schemes in share/init/). Patterns that match no\n"
+     "                       tensor are warnings\n"     "                       (arch show checks the file against the architecture)\n"
      "    --json             print one JSON object: name, input [c,h,w], outputs, parameters,\n"
      "                       state_dict_floats, flops, layers [{desc, shape, params, flops}]\n"
      "    NAME may be an ONNX model, MODEL.onnx (opsets 11-17; docs/onnx.md lists the\n"
@@ -37,7 +42,8 @@ static const section sections[] = {
      "    its parameters, in PyTorch state_dict order, as a 1-D float32 .npy file.\n"
      "    --seed S           seed (integer >= 0), required\n"
      "    --out FILE         output .npy file, required; - is standard output (see FILES)\n"
-     "    --spec FILE, --spec-string SPEC, --input, --outputs   as for 'arch show'\n", NULL},
+     "    --spec FILE, --spec-string SPEC, --input, --outputs, --init-rules FILE   as for\n"
+     "                       'arch show'\n", NULL},
     {"net forward",
      "nad net forward NAME [--params FILE] --x FILE [--input CxHxW] [--outputs K] [arch options] "
      "--out FILE [--grad FILE]",
@@ -58,8 +64,8 @@ static const section sections[] = {
      "[--eval-split test|train] [--normalize] [--params P.npy] [--output K|label] [--seed S] "
      "[--threads T] [--top K] [--sketch L] [--batch B] [--memory SIZE] "
      "[--checkpoint FILE [--checkpoint-every N]] [--resume FILE] [--model FILE.onnx] "
-     "[--spec FILE | --spec-string SPEC] [--format png|svg|pdf] [--show LIST] [--quiet] "
-     "[--json] --out DIR | --checkpoint FILE",
+     "[--spec FILE | --spec-string SPEC] [--init-rules FILE] [--format png|svg|pdf] "
+     "[--show LIST] [--quiet] [--json] --out DIR | --checkpoint FILE",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
      "    covariance, over N randomly initialised networks, of the response of output 0 at an\n"
      "    evaluation point x0. With the dipole (default) the response of pixel i is\n"
@@ -84,6 +90,8 @@ static const section sections[] = {
      "    --output K|label   output whose dipole is the response (default 0); label: each\n"
      "                       point's class (with data:SOURCE)\n"
      "    --seed S           seed (default 0); network j depends only on (S, j)\n"
+     "    --init-rules FILE  random networks initialised by the rules in FILE (as for 'arch\n"
+     "                       show'); part of the run's identity (checkpoints, merge)\n"
      "    --threads T        worker threads (default: all online CPUs; 0 = all online CPUs)\n"
      "    --top K            NADs to keep (default 0 = all C*H*W; with --sketch, all L).\n"
      "                       K well below C*H*W uses a block Krylov eigensolver (seconds)\n"
@@ -186,7 +194,7 @@ static const section sections[] = {
      "nad merge [ARCH] PART.ck... [--model FILE.onnx] [--input CxHxW] [--outputs K] "
      "[--scale S] [--mode M] [--eval-point P] [--eval-split S] [--normalize] [--params P.npy] "
      "[--output K|label] [--seed S] [--threads T] [--top K] [--sketch L] "
-     "[--spec FILE | --spec-string SPEC] [--quiet] --out DIR",
+     "[--spec FILE | --spec-string SPEC] [--init-rules FILE] [--quiet] --out DIR",
      "    Merge the parts of a job array (each 'nad estimate ... --range A:B --checkpoint\n"
      "    PART.ck') and write the same files as 'nad estimate' for all their networks.\n"
      "    Each part records its run (checkpoint format 4: the architecture, built-in name or\n"
@@ -196,8 +204,8 @@ static const section sections[] = {
      "    given must agree with the parts, else the merge is refused naming the setting and\n"
      "    both values; parts of different runs are refused naming both files. Files are not\n"
      "    stored in a part, only named: an ONNX part needs --model FILE.onnx (or ARCH; its\n"
-     "    hash must match), a .npy --eval-point or --params is given again (its hash is\n"
-     "    checked). Parts written before format 4 need ARCH and the run's options again.\n"
+     "    hash must match), a .npy --eval-point or --params and an --init-rules file are\n"
+     "    given again (their hashes are checked). Parts written before format 4 need ARCH and the run's options again.\n"
      "    Overlapping parts and empty ones are refused; nothing is written then.\n"
      "    The merged result equals one uninterrupted run (to rounding: 1e-12 relative).\n"
      "    SLURM job array (README): 'nad estimate ARCH --networks N --range A:B --checkpoint\n"
@@ -220,7 +228,7 @@ static const section sections[] = {
      "nad bias ARCH --direction fourier:FY,FX[,sin|cos] | nad:K:DIR | random[:SEED] | FILE.npy "
      "[--input CxHxW] [--epsilon 1] [--sigma 3] [--train 10000] [--test 10000] [--epochs 20] "
      "[--batch 128] [--lr 0.5] [--momentum 0] [--weight-decay 0] [--clip 0.5] [--seed S] "
-     "[--threads T] [--spec FILE | --spec-string SPEC] [--quiet] [--json]",
+     "[--threads T] [--spec FILE | --spec-string SPEC] [--init-rules FILE] [--quiet] [--json]",
      "    Directional bias (the paper's first experiment): train a fresh network of ARCH (2\n"
      "    outputs, PyTorch initialisation from S) with SGD on the linearly separable\n"
      "    distribution D(v) and report its test accuracy. A sample is x = +-(eps/2) v + w with\n"
@@ -240,6 +248,7 @@ static const section sections[] = {
      "    --momentum M       SGD momentum in [0, 1) (default 0)\n"
      "    --weight-decay W   L2 weight decay (default 0)\n"
      "    --clip C           gradient-norm clipping (default 0.5, 0 = none)\n"
+     "    --init-rules FILE  initialise the network by the rules in FILE (as for 'arch show')\n"
      "    --seed S           network initialisation and shuffling; the training data come\n"
      "                       from seed 2S+1, the test data from 2S+2 (default 0)\n"
      "    --threads T        threads (default: all online CPUs; 0 = all); results are\n"
@@ -302,7 +311,8 @@ static const section sections[] = {
      "nad train ARCH --data SOURCE [--size 32x32|HxW|native] [--normalize] [--epochs 10] "
      "[--batch 128] [--lr 0.05] [--momentum 0.9] [--weight-decay 5e-4] "
      "[--schedule onecycle|linear] [--clip 0] [--seed S] [--threads T] [--train-samples N] "
-     "[--test-samples N] [--spec FILE | --spec-string SPEC] [--save PARAMS.npy] [--quiet] "
+     "[--test-samples N] [--spec FILE | --spec-string SPEC] [--init-rules FILE] "
+     "[--save PARAMS.npy] [--quiet] "
      "[--json]",
      "    Train a fresh network of ARCH (PyTorch initialisation from S, one output per class,\n"
      "    the input shape of the data) with SGD and cross-entropy on the training split of\n"
@@ -324,6 +334,7 @@ static const section sections[] = {
      "    --weight-decay W   L2 weight decay (default 5e-4)\n"
      "    --clip C           gradient-norm clipping (default 0 = none)\n"
      "    --seed S           initialisation and shuffling (default 0)\n"
+     "    --init-rules FILE  initialise the network by the rules in FILE (as for 'arch show')\n"
      "    --threads T        threads (default: all online CPUs); results are reproducible\n"
      "                       for a seed and thread count\n"
      "    --train-samples N, --test-samples N   use only the first N samples of a split\n"

@@ -13,6 +13,7 @@ void real_options(real_args *a, cli_opt *o) {
   const cli_opt opts[REAL_NOPTS] = {
       {"spec", 1, &a->spec_file, NULL},
       {"spec-string", 1, &a->spec_string, NULL},
+      {"init-rules", 1, &a->init_rules, NULL},
       {"data", 1, &a->data, NULL},
       {"size", 1, &a->size, NULL},
       {"normalize", 0, NULL, &a->normalize},
@@ -58,7 +59,7 @@ int real_parse_size(const char *command, const char *text, int64_t size[2]) {
 
 int real_parse_settings(const char *command, const real_args *a, real_settings *s) {
   memset(s, 0, sizeof *s);
-  const cli_arch_opts ao = {a->name, NULL, NULL, a->spec_file, a->spec_string};
+  const cli_arch_opts ao = {a->name, NULL, NULL, a->spec_file, a->spec_string, NULL};
   int rc0 = cli_need_arch(command, &ao, "ARCH"); /* the positional first */
   if (rc0)
     return rc0;
@@ -201,7 +202,7 @@ int real_make_arch(const char *command, const real_args *a, const real_data *d, 
   char input[96], outputs[32];
   cli_shape_str(d->shape, input, sizeof input);
   snprintf(outputs, sizeof outputs, "%lld", (long long)d->classes);
-  cli_arch_opts ao = {a->name, input, NULL, a->spec_file, a->spec_string};
+  cli_arch_opts ao = {a->name, input, NULL, a->spec_file, a->spec_string, a->init_rules};
   if (!a->spec_file && !a->spec_string)
     ao.outputs = outputs; /* one logit per class */
   int rc = cli_make_arch(command, &ao, out);

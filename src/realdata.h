@@ -11,13 +11,14 @@
 typedef struct real_args {
   const char *name; /* positional ARCH */
   const char *spec_file, *spec_string;
+  const char *init_rules; /* --init-rules FILE */
   const char *data, *size, *train_samples, *test_samples, *epochs, *lr, *momentum,
       *weight_decay, *batch, *schedule, *seed, *clip, *threads;
   const char *input, *outputs; /* refused: the data define them */
   int normalize, quiet;
 } real_args;
 
-#define REAL_NOPTS 19 /* entries real_options() fills */
+#define REAL_NOPTS 20 /* entries real_options() fills */
 
 /* The data, training and architecture options as parser entries into opts[0 .. REAL_NOPTS). */
 void real_options(real_args *a, cli_opt *opts);

@@ -99,6 +99,13 @@ static int add_arch(sbuf *b, const cli_arch_opts *ao) {
   } else {
     add(b, "arch", ao->name);
   }
+  if (ao->init_rules) { /* a file, named and hashed as a model is (the rules are not stored) */
+    uint64_t h = file_fnv64(ao->init_rules);
+    if (h == 0)
+      return cli_error("cannot read init rules '%s': %s", ao->init_rules, strerror(errno));
+    add(b, "init-rules", base_name(ao->init_rules));
+    addf(b, "init-rules-fnv64", "%016llx", (unsigned long long)h);
+  }
   return 0;
 }
 
@@ -291,8 +298,32 @@ static int same(const rr_field *f, const char *v, const char *g) {
   }
 }
 
+/* The init rules of the record against the file given: a part made with rules needs the same
+ * file again (its text is not stored), one made without refuses a file. */
+static int apply_init_rules(const run_record *pr, const run_texts *t) {
+  const char *name = rec_get(pr->rec, "init-rules"), *fnv = rec_get(pr->rec, "init-rules-fnv64");
+  const char *given = t->ao.init_rules;
+  if (!name)
+    return given ? cli_error("'%s' was computed without init rules, but --init-rules %s was "
+                             "given", pr->path, given)
+                 : 0;
+  if (!given)
+    return cli_error("'%s' was computed with the init rules '%s' (FNV-64 %s): give the file, "
+                     "--init-rules FILE", pr->path, name, fnv ? fnv : "?");
+  uint64_t h = file_fnv64(given);
+  if (h == 0)
+    return cli_error("cannot read init rules '%s': %s", given, strerror(errno));
+  if (!fnv || strtoull(fnv, NULL, 16) != h)
+    return cli_error("'%s' was computed with the init rules '%s' (FNV-64 %s), but '%s' has "
+                     "FNV-64 %016llx (other rules)", pr->path, name, fnv ? fnv : "?", given,
+                     (unsigned long long)h);
+  return 0;
+}
+
 /* The architecture of the record against the one given (if any); a missing one is taken. */
 static int apply_arch(const run_record *pr, run_texts *t) {
+  if (apply_init_rules(pr, t))
+    return CLI_ERR;
   const record *rec = pr->rec;
   const char *arch = rec_get(rec, "arch"), *spec = rec_get(rec, "spec");
   const char *onnx = rec_get(rec, "onnx"), *fnv = rec_get(rec, "onnx-fnv64");
@@ -375,7 +406,8 @@ int run_record_apply(const run_record *pr, run_texts *t, int resume) {
 int run_record_compare(const run_record *a, const run_record *b) {
   if (!a->rec || !b->rec)
     return 0;
-  const char *arch_keys[] = {"arch", "spec", "onnx", "onnx-fnv64"};
+  const char *arch_keys[] = {"arch", "spec", "onnx", "onnx-fnv64", "init-rules",
+                             "init-rules-fnv64"};
   for (int i = 0; i < (int)(sizeof arch_keys / sizeof arch_keys[0]); i++) {
     const char *x = rec_get(a->rec, arch_keys[i]), *y = rec_get(b->rec, arch_keys[i]);
     if ((x || y) && (!x || !y || strcmp(x, y) != 0))

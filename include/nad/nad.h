@@ -211,6 +211,45 @@ NAD_API nad_status nad_arch_create_onnx_buffer(const void *data, size_t len, con
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_arch_file_params(const nad_arch *a, float *dst, size_t dst_len);
 
+/** A new architecture equal to a whose random networks are initialised by init rules: one
+ *  rule per line, `PATTERN RULE [ARGS]`, '#' comments, the first rule whose PATTERN (an
+ *  fnmatch glob on the tensor name, nad_arch_tensor; optionally `KINDS:GLOB` with a comma list
+ *  of layer kinds, e.g. `conv2d:*.weight`) matches a tensor decides how it is drawn: default,
+ *  file, zeros, ones, constant V, uniform [a=] [b=], normal [mean=] [std=], trunc_normal
+ *  [mean=] [std=] [a=] [b=], kaiming_uniform|kaiming_normal [fan_in|fan_out] [NONLINEARITY]
+ *  [a=], xavier_uniform|xavier_normal [gain=] — torch.nn.init's laws and defaults
+ *  (docs/onnx.md; files for torchvision's models in share/init). Tensors no rule matches keep
+ *  PyTorch's default for their layer. Draws come from the same per-network streams as
+ *  without rules (network j from (seed, j)); the rules are part of the architecture's
+ *  identity (checkpoints). A convolution into which an export folded a BatchNorm keeps a 0
+ *  bias whatever the rules (except `file`). Rules given to an architecture that already has
+ *  rules replace them. A rule that cannot apply (a syntax error, kaiming on a 1-D tensor,
+ *  `file` for an architecture not imported from a file) is NAD_ERR_PARSE naming
+ *  SOURCE:LINE and the reason; a pattern matching no tensor is only a warning
+ *  (nad_arch_init_rules_warnings). Retains nothing of the caller's: a stays valid and usable.
+ *  @param a the architecture
+ *  @param rules the rules (NUL-terminated text)
+ *  @param source name used in messages (e.g. the file name; NULL: "init rules")
+ *  @param[out] out receives the new handle; set to NULL on failure
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_arch_with_init_rules(const nad_arch *a, const char *rules,
+                                            const char *source, nad_arch **out);
+
+/** nad_arch_with_init_rules with the rules read from a text file (at most 16 MiB); messages
+ *  name the file. NAD_ERR_IO when it cannot be read.
+ *  @param a the architecture
+ *  @param path the rules file
+ *  @param[out] out receives the new handle; set to NULL on failure
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_arch_with_init_rules_file(const nad_arch *a, const char *path,
+                                                 nad_arch **out);
+
+/** Warnings of the init rules of a ("SOURCE:LINE: pattern 'P' matches no tensor", one per
+ *  line), or "" when there are none or a has no rules. Owned by a.
+ *  @param a the architecture
+ *  @return the warnings (owned by a, never NULL) */
+NAD_API const char *nad_arch_init_rules_warnings(const nad_arch *a);
+
 /** Release an architecture (NULL: no-op). Nets and estimators keep their own reference.
  *  @param a the architecture */
 NAD_API void nad_arch_destroy(nad_arch *a);

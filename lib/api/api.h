@@ -17,6 +17,10 @@ struct nad_arch {
   nadi_graph *g;
   int64_t outputs;
   float *file_params; /* an imported model's own weights (g->n_params floats), else NULL */
+  /* Made by nad_arch_with_init_rules: the handle without rules it was made from (retained;
+   * its file_params are this one's), and the rules' warnings (owned). Else NULL. */
+  const nad_arch *plain;
+  char *init_warnings;
 };
 
 /* A handle around g (consumed, also on failure) named `name`. */

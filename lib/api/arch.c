@@ -16,6 +16,8 @@ void nadi_arch_release(const nad_arch *ca) {
     return;
   nadi_graph_destroy(a->g);
   free(a->file_params);
+  free(a->init_warnings);
+  nadi_arch_release(a->plain);
   nadi_free(a);
 }
 

@@ -74,10 +74,11 @@ nad_status nad_arch_create_onnx_buffer(const void *data, size_t len, const char 
 
 nad_status nad_arch_file_params(const nad_arch *a, float *dst, size_t dst_len) {
   NADI_CHECK(a != NULL && dst != NULL, NAD_ERR_INVALID_ARG, "architecture or dst is NULL");
-  NADI_CHECK(a->file_params != NULL, NAD_ERR_INVALID_ARG,
+  const float *file = a->plain ? a->plain->file_params : a->file_params; /* arch_init.c */
+  NADI_CHECK(file != NULL, NAD_ERR_INVALID_ARG,
              "architecture '%s' has no weights of its own (it was not imported from a file)",
              a->name);
   NADI_CHECK_LEN("nad_arch_file_params", "dst", dst_len, a->g->n_params);
-  memcpy(dst, a->file_params, sizeof(float) * (size_t)a->g->n_params);
+  memcpy(dst, file, sizeof(float) * (size_t)a->g->n_params);
   return NAD_OK;
 }

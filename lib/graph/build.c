@@ -219,6 +219,10 @@ static nad_status finish(nadi_builder *b, nadi_graph *g) {
     nadi_layer *l = &b->layers[i];
     nadi_tensor_desc td[NADI_MAX_TENSORS];
     int nt = layer_tensors(l, td);
+    nadi_tensor_init_info info[NADI_MAX_TENSORS];
+    memset(info, 0, sizeof info);
+    if (nadi_kind_of(l->kind)->init_info)
+      nadi_kind_of(l->kind)->init_info(l, info);
     l->param_off = off;
     l->n_params = 0;
     for (int j = 0; j < nt; j++) {
@@ -230,6 +234,10 @@ static nad_status finish(nadi_builder *b, nadi_graph *g) {
       ti->offset = off;
       ti->numel = td[j].numel;
       ti->trainable = td[j].trainable;
+      ti->folded_shift = info[j].folded_shift;
+      ti->fan_in = info[j].fan_in;
+      ti->fan_out = info[j].fan_out;
+      ti->layer = (int32_t)i;
       off += td[j].numel;
       l->n_params += td[j].numel;
       if (td[j].trainable)
@@ -283,5 +291,36 @@ void nadi_graph_destroy(nadi_graph *g) {
   free(g->layers);
   free(g->tensors);
   free(g->base_params);
+  free(g->tensor_law);
   free(g);
+}
+
+/* A copy of n elements of `size` bytes (NULL stays NULL); 0 on allocation failure. */
+static int dup_array(const void *src, size_t n, size_t size, void **dst) {
+  *dst = NULL;
+  if (!src)
+    return 1;
+  *dst = malloc((n ? n : 1) * size);
+  if (*dst)
+    memcpy(*dst, src, n * size);
+  return *dst != NULL;
+}
+
+nad_status nadi_graph_clone(const nadi_graph *g, nadi_graph **out) {
+  *out = NULL;
+  nadi_graph *c = calloc(1, sizeof *c);
+  if (!c)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "out of memory copying a graph");
+  *c = *g;
+  c->layers = NULL, c->tensors = NULL, c->base_params = NULL, c->tensor_law = NULL;
+  if (!dup_array(g->layers, (size_t)g->n_layers, sizeof *g->layers, (void **)&c->layers) ||
+      !dup_array(g->tensors, (size_t)g->n_tensors, sizeof *g->tensors, (void **)&c->tensors) ||
+      !dup_array(g->base_params, (size_t)g->n_params, sizeof(float), (void **)&c->base_params) ||
+      !dup_array(g->tensor_law, (size_t)g->n_tensors, sizeof *g->tensor_law,
+                 (void **)&c->tensor_law)) {
+    nadi_graph_destroy(c);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "out of memory copying a graph");
+  }
+  *out = c;
+  return NAD_OK;
 }

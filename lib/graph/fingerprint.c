@@ -38,6 +38,8 @@ uint64_t nadi_graph_fingerprint(const nadi_graph *g) {
   }
   if (g->base_params) /* an imported model's constants are part of its function */
     h = nadi_fnv(h, g->base_params, sizeof(float) * (size_t)g->n_params);
+  if (g->tensor_law) /* init rules define the random networks (8-byte fields: no padding) */
+    h = nadi_fnv(h, g->tensor_law, sizeof *g->tensor_law * (size_t)g->n_tensors);
   return h;
 }
 

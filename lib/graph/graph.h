@@ -18,7 +18,26 @@ typedef struct nadi_tensor_info {
   char name[160];
   int64_t offset, numel;
   int32_t trainable;
+  int32_t folded_shift;    /* nadi_tensor_desc.folded_shift */
+  int64_t fan_in, fan_out; /* nadi_tensor_desc's fans (0: not a matrix) */
+  int32_t layer;           /* the node the tensor belongs to */
 } nadi_tensor_info;
+
+/* How init rules draw one tensor (lib/graph/init_rules.c), resolved for that tensor (kaiming
+ * and xavier become uniform or normal with the tensor's fans). 8-byte fields only: the graph
+ * fingerprint hashes the array whole. */
+typedef enum nadi_law_op {
+  NADI_LAW_DEFAULT = 0, /* no rule: the kind's init() (or the file's value of a kind without) */
+  NADI_LAW_FILE,        /* the model file's value */
+  NADI_LAW_CONSTANT,    /* p[0] */
+  NADI_LAW_UNIFORM,     /* U(p[0], p[1]) */
+  NADI_LAW_NORMAL,      /* N(p[0], p[1]^2) */
+  NADI_LAW_TRUNC_NORMAL /* N(p[0], p[1]^2) restricted to [p[2], p[3]] (absolute bounds) */
+} nadi_law_op;
+typedef struct nadi_tensor_law {
+  int64_t op; /* nadi_law_op */
+  double p[4];
+} nadi_tensor_law;
 
 typedef struct nadi_graph {
   int64_t in_shape[3];
@@ -33,6 +52,9 @@ typedef struct nadi_graph {
    * learned tensors without an initialisation rule), n_params floats, or NULL (built-ins: every
    * tensor is drawn). nadi_graph_init_params starts from them; owned by the graph. */
   float *base_params;
+  /* Init rules (lib/graph/init_rules.c): how each tensor is drawn (n_tensors entries), or NULL:
+   * every kind's PyTorch default. Owned by the graph; part of its fingerprint. */
+  nadi_tensor_law *tensor_law;
 } nadi_graph;
 
 /* Per-sample input size c·h·w of a graph. */
@@ -77,6 +99,8 @@ int32_t nadi_builder_last(const nadi_builder *b); /* last node, or NADI_INPUT_NO
 /* Validates, computes parameter layout and flops; consumes the builder. */
 nad_status nadi_builder_finish(nadi_builder *b, nadi_graph **out);
 void nadi_graph_destroy(nadi_graph *g);
+/* A deep copy of g (layers, tensor table, base parameters, laws). */
+nad_status nadi_graph_clone(const nadi_graph *g, nadi_graph **out);
 /* Forward FLOPs of one layer for one sample (the graph's flops is their sum; convention in
  * build.c). -1 only if the count overflows, never for a layer of a finished graph. */
 int64_t nadi_layer_flops(const nadi_layer *l);
@@ -97,6 +121,19 @@ nad_status nadi_spec_build(const char *spec, int64_t c, int64_t h, int64_t w, na
 /* Initialisation (lib/graph/init.c): PyTorch default init of every layer of g into params
  * (n_params floats), drawn from rng; tensors no kind draws keep g->base_params (or 0). */
 void nadi_graph_init_params(const nadi_graph *g, float *params, nadi_rng *rng);
+
+/* Init rules (lib/graph/init_rules.c; format in docs/onnx.md): `PATTERN RULE [ARGS]` per line,
+ * first match wins, PATTERN an fnmatch glob on tensor names, optionally `KINDS:GLOB` with a
+ * comma list of kind names. Resolves the rules for every tensor of g into g->tensor_law
+ * (replacing any laws g had); `file` laws copy file_params (n_params floats; NULL: the rule
+ * is refused) into g->base_params. Errors are NAD_ERR_PARSE "SOURCE:LINE: reason"; patterns
+ * that match no tensor are not an error: *warnings (malloc'd, "" when none; may be NULL)
+ * lists them one per line. */
+nad_status nadi_graph_set_init_rules(nadi_graph *g, const char *text, const char *source,
+                                     const float *file_params, char **warnings);
+/* Draws tensor t of g into params (its offset) by law (init.c calls it). */
+void nadi_law_draw(const nadi_tensor_law *law, const nadi_graph *g, int64_t t, float *params,
+                   nadi_rng *rng);
 
 /* Executor (lib/graph/exec.c): buffers for one batch capacity. Not thread-safe.
  * Full mode (nadi_exec_create): keeps every activation, gradient buffers and kernel state, so

@@ -1,7 +1,10 @@
 /* PyTorch's default initialisation of every layer, drawn in node (= state_dict) order, each
  * by its kind's init() (the laws are documented there: lib/kernels/<kind>.c).
  * The values differ from PyTorch's draws (another generator) but follow the same laws; the
- * order of draws (layer by layer, weight then bias) fixes the result for a given rng state. */
+ * order of draws (layer by layer, weight then bias) fixes the result for a given rng state.
+ * With init rules (g->tensor_law, init_rules.c) a layer whose tensors all have a law is drawn
+ * by those laws only; one with some tensors left to the default is drawn by its init() first,
+ * then the tensors with a law are drawn (again) by it, in tensor order, from the same rng. */
 #include <string.h>
 
 #include "graph/graph.h"
@@ -11,10 +14,19 @@ void nadi_graph_init_params(const nadi_graph *g, float *params, nadi_rng *rng) {
     memcpy(params, g->base_params, sizeof(float) * (size_t)g->n_params);
   else
     memset(params, 0, sizeof(float) * (size_t)g->n_params);
+  int64_t t = 0; /* the layer's first tensor */
   for (int64_t i = 0; i < g->n_layers; i++) {
     const nadi_layer *l = &g->layers[i];
     const nadi_kind_desc *kd = nadi_kind_of(l->kind);
-    if (kd->init)
+    nadi_tensor_desc td[NADI_MAX_TENSORS];
+    int nt = kd->tensors ? kd->tensors(l, td) : 0, ruled = 0;
+    const nadi_tensor_law *law = g->tensor_law ? g->tensor_law + t : NULL;
+    for (int j = 0; law && j < nt; j++)
+      ruled += law[j].op != NADI_LAW_DEFAULT;
+    if (kd->init && ruled < nt)
       kd->init(l, params + l->param_off, rng);
+    for (int j = 0; ruled && j < nt; j++)
+      nadi_law_draw(&law[j], g, t + j, params, rng);
+    t += nt;
   }
 }

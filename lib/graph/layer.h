@@ -278,6 +278,15 @@ typedef struct nadi_tensor_desc {
   int32_t trainable;
 } nadi_tensor_desc;
 
+/* What init rules (lib/graph/init_rules.c) need to know of a tensor: PyTorch's fans of a weight
+ * (torch.nn.init._calculate_fan_in_and_fan_out of the module's tensor; 0 = not a matrix: no
+ * kaiming/xavier), and folded_shift = a BatchNorm shift that an export folded into a
+ * convolution (0 at initialisation whatever the rules say). */
+typedef struct nadi_tensor_init_info {
+  int64_t fan_in, fan_out;
+  int32_t folded_shift;
+} nadi_tensor_init_info;
+
 typedef struct nadi_kind_desc {
   const nadi_layer_ops *ops; /* kernels; ops->name is the kind's name */
   int32_t n_in_min, n_in_max;
@@ -290,6 +299,8 @@ typedef struct nadi_kind_desc {
   int64_t (*flops)(const nadi_layer *l);
   /* PyTorch's default initialisation of the layer's tensors. NULL: none to draw. */
   void (*init)(const nadi_layer *l, float *params, nadi_rng *rng);
+  /* Fans and flags of the tensors, in tensors() order, for init rules. NULL: all 0. */
+  void (*init_info)(const nadi_layer *l, nadi_tensor_init_info t[NADI_MAX_TENSORS]);
   nadi_delta_rule delta;
   nadi_fold_role fold;
 } nadi_kind_desc;

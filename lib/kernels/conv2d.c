@@ -728,6 +728,11 @@ static int conv_tensors(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_TENSORS
   return l->bias ? 2 : 1;
 }
 
+static void conv_init_info(const nadi_layer *l, nadi_tensor_init_info t[NADI_MAX_TENSORS]) {
+  t[0].fan_in = conv_per_out(l), t[0].fan_out = l->out_c * l->kh * l->kw; /* torch's fans */
+  t[1].folded_shift = l->init == NADI_INIT_FOLDED_BN;
+}
+
 static int64_t conv_flops(const nadi_layer *l) { /* 2 * out_n * (I/groups*kh*kw) + bias adds */
   int64_t out_n = nadi_dims_numel(&l->out_dims), per = conv_per_out(l), t, f;
   if (out_n < 0 || per < 0 || !nadi_mul_ok(out_n, per, &t) || !nadi_mul_ok(t, 2, &f))
@@ -765,6 +770,7 @@ const nadi_kind_desc nadi_kind_conv2d = {
     .tensors = conv_tensors,
     .flops = conv_flops,
     .init = conv_init,
+    .init_info = conv_init_info,
     .delta = NADI_DELTA_WINDOW,
     .fold = NADI_FOLD_TARGET,
 };

@@ -82,6 +82,10 @@ static int linear_tensors(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_TENSO
   return l->bias ? 2 : 1;
 }
 
+static void linear_init_info(const nadi_layer *l, nadi_tensor_init_info t[NADI_MAX_TENSORS]) {
+  t[0].fan_in = nadi_dims_numel(&l->in_dims[0]), t[0].fan_out = l->out_c;
+}
+
 static int64_t linear_flops(const nadi_layer *l) { /* 2*O*F + O */
   int64_t t, f;
   if (!nadi_mul_ok(l->out_c, nadi_dims_numel(&l->in_dims[0]), &t) || !nadi_mul_ok(t, 2, &f))
@@ -102,5 +106,6 @@ const nadi_kind_desc nadi_kind_linear = {
     .tensors = linear_tensors,
     .flops = linear_flops,
     .init = linear_init,
+    .init_info = linear_init_info,
     .delta = NADI_DELTA_LINEAR,
 };

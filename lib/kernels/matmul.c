@@ -324,6 +324,11 @@ static int gemm_tensors(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_TENSORS
   return l->bias ? 2 : 1;
 }
 
+static void gemm_init_info(const nadi_layer *l, nadi_tensor_init_info t[NADI_MAX_TENSORS]) {
+  const nadi_dims *x = &l->in_dims[0]; /* a Linear's (N, K) weight: fan_in K, fan_out N */
+  t[0].fan_in = x->d[x->rank - 1], t[0].fan_out = l->out_c;
+}
+
 static int64_t gemm_flops(const nadi_layer *l) { /* 2 * rows * K * N + rows * N (bias) */
   const nadi_dims *x = &l->in_dims[0];
   int64_t out_n = nadi_dims_numel(&l->out_dims), t;
@@ -349,5 +354,6 @@ const nadi_kind_desc nadi_kind_gemm = {
     .tensors = gemm_tensors,
     .flops = gemm_flops,
     .init = gemm_init,
+    .init_info = gemm_init_info,
     .delta = NADI_DELTA_DENSE,
 };

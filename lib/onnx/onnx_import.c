@@ -16,7 +16,10 @@
  * tensors without a rule: those are g->base_params). One trap is recognised: torch.onnx.export
  * in eval mode folds BatchNorm into the convolution before it and names the results
  * "onnx::Conv_N"; such a convolution's bias is the BatchNorm's shift, which is 0 at PyTorch's
- * initialisation, so it is initialised to 0 (NADI_INIT_FOLDED_BN), not drawn like a bias. */
+ * initialisation, so it is initialised to 0 (NADI_INIT_FOLDED_BN), not drawn like a bias, and
+ * init rules leave it 0 too (lib/graph/init_rules.c). Such anonymous initializers are named
+ * after the module path in the node's name ("/layer1/layer1.0/conv1/Conv" -> "layer1.0.conv1"),
+ * so that init rules and users see torch's module names. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +73,45 @@ nad_status nadi_onnx_param(const nadi_onnx_imp *c, const nadi_onnx_node *n, int3
   return NAD_OK;
 }
 
-void nadi_onnx_module_prefix(const char *name, char *out, size_t n) {
-  snprintf(out, n, "%s", name);
+/* torch's module path from a node name such as "/layer2/layer2.0/downsample/downsample.0/Conv":
+ * each component is a module's name from its last non-numeric atom on (torch.onnx.utils'
+ * _unqualified_variable_name), so a component that extends the one before it by ".N" adds
+ * ".N", any other adds ".component": "layer2.0.downsample.0". 0 when it is no such path. */
+static int scope_module(const char *node, char *out, size_t size) {
+  const char *last = node ? strrchr(node, '/') : NULL;
+  if (!node || node[0] != '/' || last == node)
+    return 0;
+  char prev[160] = "";
+  size_t len = 0;
+  out[0] = '\0';
+  for (const char *p = node + 1; p < last;) {
+    const char *e = strchr(p, '/');
+    size_t n = (size_t)(e - p), pl = strlen(prev);
+    if (n == 0 || n >= sizeof prev)
+      return 0;
+    int ext = pl && n > pl && strncmp(p, prev, pl) == 0 && p[pl] == '.';
+    const char *add = ext ? p + pl : p;
+    size_t an = n - (size_t)(add - p);
+    int sep = !ext && len > 0;
+    if (len + (size_t)sep + an + 1 > size)
+      return 0;
+    if (sep)
+      out[len++] = '.';
+    memcpy(out + len, add, an);
+    out[len += an] = '\0';
+    memcpy(prev, p, n);
+    prev[n] = '\0';
+    p = e + 1;
+  }
+  return len > 0;
+}
+
+void nadi_onnx_module_prefix(const nadi_onnx_node *n, const char *name, char *out, size_t size) {
+  /* torch's anonymous initializers (an eval export's folded convolutions "onnx::Conv_193", a
+   * transposed Linear weight "onnx::MatMul_565") are named after the module that ran the node */
+  if (strncmp(name, "onnx::", 6) == 0 && n && scope_module(n->name, out, size))
+    return;
+  snprintf(out, size, "%s", name);
   char *dot = strrchr(out, '.');
   if (dot && (strcmp(dot, ".weight") == 0 || strcmp(dot, ".bias") == 0))
     *dot = '\0';

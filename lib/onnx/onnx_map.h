@@ -43,8 +43,9 @@ int nadi_onnx_is_act(const nadi_onnx_imp *c, const nadi_onnx_node *n, int32_t j)
 /* Input j as a float constant (an initializer or a folded constant). */
 nad_status nadi_onnx_param(const nadi_onnx_imp *c, const nadi_onnx_node *n, int32_t j,
                            const nadi_onnx_tensor **t);
-/* The module name of an initializer: "layer1.0.conv1.weight" -> "layer1.0.conv1". */
-void nadi_onnx_module_prefix(const char *name, char *out, size_t n);
+/* The module name of an initializer read by node n: "layer1.0.conv1.weight" -> "layer1.0.conv1";
+ * torch's anonymous "onnx::..." initializers get the module path of n's name (NULL: none). */
+void nadi_onnx_module_prefix(const nadi_onnx_node *n, const char *name, char *out, size_t size);
 /* Adds a node of `kind` for the current ONNX node (its tensors from src) and makes it the
  * producer of the ONNX node's output 0. */
 nad_status nadi_onnx_add(nadi_onnx_imp *c, const nadi_onnx_node *n, nadi_kind kind,

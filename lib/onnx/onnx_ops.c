@@ -102,7 +102,7 @@ static nad_status op_conv(imp *c, const nadi_onnx_node *n) {
   if (bt && !named) /* torch's eval export folded a BatchNorm into it (onnx_import.c) */
     hp.init = NADI_INIT_FOLDED_BN;
   char prefix[96];
-  nadi_onnx_module_prefix(wname, prefix, sizeof prefix);
+  nadi_onnx_module_prefix(n, wname, prefix, sizeof prefix);
   src_t src[2] = {{wt, 0}, {bt, 0}};
   return nadi_onnx_add(c, n, NADI_CONV2D, &x, 1, &hp, prefix, src, bt ? 2 : 1);
 }
@@ -149,7 +149,7 @@ static nad_status op_batchnorm(imp *c, const nadi_onnx_node *n) {
   hp.eps = nadi_onnx_attr_float(n, "epsilon", 1e-5f);
   hp.momentum = 1.0 - nadi_onnx_attr_float(n, "momentum", 0.9f);
   char prefix[96];
-  nadi_onnx_module_prefix(c->m->values[n->in[1]].name, prefix, sizeof prefix);
+  nadi_onnx_module_prefix(n, c->m->values[n->in[1]].name, prefix, sizeof prefix);
   return nadi_onnx_add(c, n, NADI_BATCHNORM, &x, 1, &hp, prefix, src, 4);
 }
 
@@ -168,7 +168,7 @@ static nad_status op_layernorm(imp *c, const nadi_onnx_node *n) {
   hp.norm_axis = nadi_onnx_attr_int(n, "axis", -1);
   hp.eps = nadi_onnx_attr_float(n, "epsilon", 1e-5f);
   char prefix[96];
-  nadi_onnx_module_prefix(c->m->values[n->in[1]].name, prefix, sizeof prefix);
+  nadi_onnx_module_prefix(n, c->m->values[n->in[1]].name, prefix, sizeof prefix);
   src_t src[2] = {{w, 0}, {b, 0}}; /* no B: zeros */
   return nadi_onnx_add(c, n, NADI_LAYERNORM, &x, 1, &hp, prefix, src, 2);
 }
@@ -296,7 +296,7 @@ static nad_status op_matmul(imp *c, const nadi_onnx_node *n) {
   hp.out_c = hp.trans_b ? w->dims[0] : w->dims[1];
   hp.bias = b != NULL;
   char prefix[96];
-  nadi_onnx_module_prefix(c->m->values[wv].name, prefix, sizeof prefix);
+  nadi_onnx_module_prefix(n, c->m->values[wv].name, prefix, sizeof prefix);
   src_t src[2] = {{w, 0}, {b, 0}};
   NADI_TRY(nadi_onnx_add(c, n, NADI_GEMM, in, 1, &hp, prefix, src, b ? 2 : 1));
   if (b) { /* the Add is done: its output is the gemm's */
@@ -327,7 +327,7 @@ static nad_status op_gemm(imp *c, const nadi_onnx_node *n) {
   hp.out_c = out;
   hp.bias = bt != NULL;
   char prefix[96];
-  nadi_onnx_module_prefix(c->m->values[n->in[1]].name, prefix, sizeof prefix);
+  nadi_onnx_module_prefix(n, c->m->values[n->in[1]].name, prefix, sizeof prefix);
   const nadi_onnx_value *xv = nadi_onnx_in(c, n, 0);
   if (alpha == 1.0 && beta == 1.0 && xv->ndim == 2 && xv->dims[0] == 1) {
     src_t src[2] = {{wt, !tb}, {bt, 0}};

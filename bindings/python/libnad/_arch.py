@@ -1,6 +1,7 @@
 """Architectures (nad.h: Architectures): Arch, builtin_names."""
 import collections
 import os
+import warnings
 from ctypes import byref, c_char_p, c_int32, c_int64, c_void_p
 
 from ._ffi import _lib
@@ -72,6 +73,28 @@ class Arch(_Handle):
         self = cls.__new__(cls)
         self._own(out.value)
         return self
+
+    def with_init_rules(self, rules, source=None):
+        """A new Arch whose random networks follow init rules (docs/onnx.md): `rules` is a path
+        (str or os.PathLike naming an existing file) or the rules' text ("PATTERN RULE [ARGS]"
+        per line). Patterns that match no tensor raise a Python warning (UserWarning)."""
+        out = c_void_p()
+        if isinstance(rules, os.PathLike) or (isinstance(rules, str) and '\n' not in rules
+                                             and os.path.isfile(rules)):
+            _lib.nad_arch_with_init_rules_file(self._handle, os.fsencode(rules), byref(out))
+        else:
+            _lib.nad_arch_with_init_rules(self._handle, rules.encode(),
+                                          (source or 'init_rules').encode(), byref(out))
+        new = type(self).__new__(type(self))
+        new._own(out.value)
+        for line in new.init_rules_warnings.splitlines():
+            warnings.warn('libnad: ' + line, UserWarning, stacklevel=2)
+        return new
+
+    @property
+    def init_rules_warnings(self):
+        """Warnings of this architecture's init rules (patterns matching no tensor), or ''."""
+        return _lib.nad_arch_init_rules_warnings(self._handle).decode()
 
     def file_params(self):
         """The weights stored in the ONNX file this architecture came from (flat float32, in

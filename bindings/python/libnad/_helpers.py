@@ -60,7 +60,8 @@ class Result:
 
 
 _ESTIMATE_KEYWORDS = {'networks', 'input', 'outputs', 'seed', 'threads', 'top', 'step', 'mode',
-                      'eval_point', 'batch', 'memory', 'progress', 'spec', 'output', 'eval_data'}
+                      'eval_point', 'batch', 'memory', 'progress', 'spec', 'output', 'eval_data',
+                      'init_rules'}
 
 
 def _is_torch_module(obj):
@@ -117,6 +118,8 @@ def estimate(arch, **options):
     batch, memory   as the Estimator options (memory in bytes; default half the free RAM)
     output      the output whose dipole is the response (default 0; 'label' with eval_data)
     eval_data   a Dataset of evaluation points (sample j at point j)
+    init_rules  init rules for the random networks (a file path or the rules' text;
+                Arch.with_init_rules, docs/onnx.md), e.g. share/init/resnet.rules
     progress    True: a bar (tqdm when importable, else one line on stderr); False: silent;
                 fn(done, total): called after each network, a true return value cancels;
                 default: a bar when stderr is a terminal or in a Jupyter notebook
@@ -125,7 +128,14 @@ def estimate(arch, **options):
     the next network boundary is waited for) and returns nothing."""
     check_keywords('estimate', options, _ESTIMATE_KEYWORDS)
     input = _shape(options.get('input', (1, 32, 32)))
+    rules = options.get('init_rules')
+    if rules is not None and not isinstance(arch, (str, os.PathLike, _core.Arch)):
+        raise ValueError('init_rules= is for architectures whose random networks libnad draws '
+                         '(built-ins, specs, ONNX files); a torch model brings its own '
+                         'initialisation')
     a, source, fixed = _arch_of(arch, options, input)
+    if rules is not None:
+        a = a.with_init_rules(rules)
     if fixed is not None and options.get('eval_data') is None:
         raise ValueError('estimate() of a module instance (fixed weights) needs eval_data, the '
                          'points to evaluate it at; pass a factory for random networks')
