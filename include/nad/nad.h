@@ -133,7 +133,8 @@ typedef struct nad_arch nad_arch;
 NAD_API int32_t nad_arch_builtin_count(void);
 /** Name of built-in architecture i (0 <= i < count), static storage; NULL when out of range.
  *  Names: logreg, lenet, lenet-nopool, vgg11, vgg11-bn, vgg11-nopool, resnet18,
- *  resnet18-noshortcut, densenet121, allconv.
+ *  resnet18-noshortcut, densenet121, allconv, mobilenet-v2, convnext, vit (the last three:
+ *  torchvision's mobilenet_v2, a small ConvNeXt and a small VisionTransformer; docs/spec.md).
  *  @param i index, 0 <= i < nad_arch_builtin_count()
  *  @return the name, or NULL when i is out of range */
 NAD_API const char *nad_arch_builtin_name(int32_t i);
@@ -151,11 +152,17 @@ NAD_API nad_status nad_arch_create_builtin(const char *name, int64_t c, int64_t 
                                            int64_t outputs, nad_arch **out);
 
 /** Build an architecture from a text spec for inputs c×h×w. The spec is a ';'-separated list:
- *    conv OUT kK [sS] [pP] [nobias] | maxpool K [sS] | avgpool K [sS] | relu | bn | dropout [P]
- *    | flatten | gap | fc OUT [nobias]
+ *    conv OUT kK [sS] [pP] [gG] [nobias] | dwconv kK [sS] [pP] [nobias] | maxpool K [sS]
+ *    | avgpool K [sS] | relu | relu6 | gelu | hardswish | silu | sigmoid | tanh | bn
+ *    | layernorm | dropout [P] | flatten | gap | fc OUT [nobias]
  *    | residual { ... } [shortcut { ... }]   output = body(x) + shortcut(x) (identity if absent)
  *    | dense { ... }                         output = concat(body(x), x) along channels
- *  e.g. "conv 6 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 120; relu; fc 84; relu; fc 1".
+ *    | invres OUT tT [sS]                    MobileNetV2's inverted residual
+ *    | cnblock                               ConvNeXt's block
+ *    | embed DIM pP | encoder HEADS MLP | cls   ViT: patch tokens, encoder block, class token
+ *  e.g. "conv 6 k5; relu; maxpool 2; conv 16 k5; relu; maxpool 2; fc 120; relu; fc 84; relu; fc 1"
+ *  or "embed 64 p4; encoder 4 128; layernorm; cls; fc 1" (docs/spec.md: every item with an
+ *  example).
  *  `fc` flattens its input. The number of outputs is the size of the last layer. On a bad spec,
  *  NAD_ERR_PARSE and nad_last_error() names the character position and what was expected.
  *  @param spec the layer spec (NUL-terminated)

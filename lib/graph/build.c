@@ -55,6 +55,12 @@ int32_t nadi_builder_last(const nadi_builder *b) {
   return (b && b->n > 0) ? (int32_t)(b->n - 1) : NADI_INPUT_NODE;
 }
 
+nadi_dims nadi_builder_dims(const nadi_builder *b, int32_t id) {
+  if (id >= 0 && id < b->n)
+    return b->layers[id].out_dims;
+  return b->in_dims;
+}
+
 /* ---- helpers -------------------------------------------------------------------------------- */
 
 nadi_hparams nadi_hparams_default(void) {

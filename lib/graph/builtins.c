@@ -1,4 +1,6 @@
-/* The built-in architectures (CIFAR-style variants of the NADs paper's networks).
+/* The built-in architectures (CIFAR-style variants of the NADs paper's networks, and
+ * torchvision's mobilenet_v2, a small ConvNeXt and a small ViT written with the blocks of
+ * lib/graph/blocks.c).
  *
  * Node order equals the registration order of the PyTorch modules in tests/python/torch_models.py
  * (which follows the reference implementation), so the flat parameter array is exactly the
@@ -216,6 +218,108 @@ static void densenet121(net *n, int64_t k) {
   linear(n, k, "fc");
 }
 
+/* ---- issue 17: today's architectures, from lib/graph/blocks.c ---------------------------------- */
+
+/* The blocks' calls under the sticky status. */
+static void conv_g(net *n, int64_t out, int32_t k, int32_t s, int32_t p, int64_t groups,
+                   int32_t bias, int64_t init, const char *prefix) {
+  if (n->st == NAD_OK)
+    n->st = nadi_add_conv_groups(n->b, n->cur, out, k, s, p, groups, bias, init, prefix, &n->cur);
+}
+static void act(net *n, nadi_kind kind) {
+  if (n->st == NAD_OK)
+    n->st = nadi_add_activation(n->b, n->cur, kind, &n->cur);
+}
+static void layernorm(net *n, const char *prefix) {
+  if (n->st == NAD_OK)
+    n->st = nadi_add_layernorm(n->b, n->cur, 1e-6, prefix, &n->cur);
+}
+static void linear_init(net *n, int64_t out, int64_t init, const char *prefix) {
+  nadi_hparams hp = nadi_hparams_default();
+  hp.out_c = out, hp.bias = 1, hp.init = init;
+  if (n->st == NAD_OK)
+    n->st = nadi_add_node(n->b, NADI_LINEAR, &n->cur, 1, &hp, prefix, &n->cur);
+}
+static void dropout_p(net *n, double p) {
+  if (n->st == NAD_OK)
+    n->st = nadi_add_dropout(n->b, n->cur, p, &n->cur);
+}
+
+/* torchvision's mobilenet_v2(num_classes=k), strides unchanged (32x32 -> 1x1 after features):
+ * features.0 = conv 3x3 s2 to 32 + BN + ReLU6; 17 inverted residuals (t, c, n, s) = (1, 16, 1,
+ * 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1);
+ * features.18 = conv 1x1 to 1280 + BN + ReLU6; global average pool; classifier = Dropout(0.2),
+ * Linear. torchvision's init: convs kaiming_normal_(fan_out), BN 1/0, Linear N(0, 0.01), bias 0. */
+static void mobilenet_v2(net *n, int64_t k) {
+  static const int cfg[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2},  {6, 64, 4, 2},
+                                {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+  conv_g(n, 32, 3, 2, 1, 1, 0, NADI_INIT_KAIMING_OUT, "features.0.0");
+  bn(n, "features.0.1");
+  act(n, NADI_CLIP);
+  int idx = 1;
+  for (int i = 0; i < 7; i++)
+    for (int j = 0; j < cfg[i][2]; j++, idx++)
+      if (n->st == NAD_OK)
+        n->st = nadi_add_invres(n->b, n->cur, cfg[i][1], cfg[i][0], j == 0 ? cfg[i][3] : 1,
+                                NADI_INIT_KAIMING_OUT, nm(n, "features.%d", idx), &n->cur);
+  conv_g(n, 1280, 1, 1, 0, 1, 0, NADI_INIT_KAIMING_OUT, nm(n, "features.%d.0", idx));
+  bn(n, nm(n, "features.%d.1", idx));
+  act(n, NADI_CLIP);
+  if (n->st == NAD_OK)
+    n->st = nadi_add_simple(n->b, n->cur, NADI_GAP, &n->cur);
+  dropout_p(n, 0.2);
+  linear_init(n, k, NADI_INIT_NORMAL_001, "classifier.1");
+}
+
+/* A small ConvNeXt for 32x32: torchvision's ConvNeXt class with block_setting dims (32, 64,
+ * 128, 256), depths (2, 2, 2, 2), its 4x4 stride-4 stem (32x32 -> 8x8, stages at 8, 4, 2, 1),
+ * layer_scale 1e-6, no stochastic depth: features.0 = conv 4x4 s4 + LayerNorm2d; per stage
+ * CNBlocks, then (but after the last) LayerNorm2d + conv 2x2 s2; global average pool;
+ * classifier = LayerNorm2d, Flatten, Linear. torchvision's init: convs and Linears
+ * trunc_normal_(std 0.02), biases 0, LayerNorm 1/0, layer scale 1e-6. */
+static void convnext(net *n, int64_t k) {
+  static const int64_t dims[4] = {32, 64, 128, 256};
+  static const int depths[4] = {2, 2, 2, 2};
+  conv_g(n, dims[0], 4, 4, 0, 1, 1, NADI_INIT_TRUNC_002, "features.0.0");
+  layernorm(n, "features.0.1");
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < depths[i]; j++)
+      if (n->st == NAD_OK)
+        n->st = nadi_add_cnblock(n->b, n->cur, NADI_INIT_TRUNC_002, NADI_INIT_CONST_1E6,
+                                 nm(n, "features.%d.%d", 2 * i + 1, j), &n->cur);
+    if (i < 3) {
+      layernorm(n, nm(n, "features.%d.0", 2 * i + 2));
+      conv_g(n, dims[i + 1], 2, 2, 0, 1, 1, NADI_INIT_TRUNC_002, nm(n, "features.%d.1", 2 * i + 2));
+    }
+  }
+  if (n->st == NAD_OK)
+    n->st = nadi_add_simple(n->b, n->cur, NADI_GAP, &n->cur);
+  layernorm(n, "classifier.0");
+  linear_init(n, k, NADI_INIT_TRUNC_002, "classifier.2");
+}
+
+/* torchvision's VisionTransformer(image_size=32, patch_size=4, num_layers=6, num_heads=4,
+ * hidden_dim=192, mlp_dim=768, num_classes=k): class token, conv_proj 4x4 s4, position
+ * embedding of 1 + (H/4)(W/4) tokens (other sizes than 32x32 and other channel counts are
+ * accepted), six pre-LN encoder blocks, final LayerNorm, the class token's head. torchvision's
+ * init (conv_proj trunc_normal_(sqrt(1/fan_in)), class token 0, position embedding N(0, 0.02),
+ * in_proj xavier_uniform_, out_proj Linear's weight init, MLP xavier_uniform_ with N(0, 1e-6)
+ * biases, attention biases 0, LayerNorm 1/0) except the head: torchvision zeroes it, which makes
+ * every random network's response constant (no NADs), so the head keeps PyTorch's Linear init. */
+static void vit(net *n, int64_t k) {
+  static const nadi_vit_names names = {"class_token", "conv_proj", "encoder.pos_embedding"};
+  if (n->st == NAD_OK)
+    n->st = nadi_add_patch_embed(n->b, n->cur, 192, 4, &names, 1, &n->cur);
+  for (int i = 0; i < 6; i++)
+    if (n->st == NAD_OK)
+      n->st = nadi_add_encoder(n->b, n->cur, 4, 768, 1,
+                               nm(n, "encoder.layers.encoder_layer_%d", i), &n->cur);
+  layernorm(n, "encoder.ln");
+  if (n->st == NAD_OK)
+    n->st = nadi_add_class_token(n->b, n->cur, &n->cur);
+  linear_init(n, k, NADI_INIT_TORCH, "heads.head");
+}
+
 /* ---- table ----------------------------------------------------------------------------------- */
 
 typedef struct builtin {
@@ -234,6 +338,9 @@ static const builtin builtins[] = {
     {"resnet18-noshortcut", resnet18_noshortcut},
     {"densenet121", densenet121},
     {"allconv", allconv},
+    {"mobilenet-v2", mobilenet_v2},
+    {"convnext", convnext},
+    {"vit", vit},
 };
 #define N_BUILTINS ((int32_t)(sizeof builtins / sizeof builtins[0]))
 
@@ -269,8 +376,10 @@ nad_status nadi_builtin_build(const char *name, int64_t c, int64_t h, int64_t w,
   nad_status st = n.st;
   if (st == NAD_OK) {
     st = nadi_builder_finish(n.b, out); /* consumes the builder */
-    if (st == NAD_OK)
+    if (st == NAD_OK) {
+      nadi_blocks_names(*out);
       return NAD_OK;
+    }
   } else {
     nadi_builder_destroy(n.b);
   }

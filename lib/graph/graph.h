@@ -96,6 +96,43 @@ nad_status nadi_add_dropout(nadi_builder *b, int32_t in, double p, int32_t *node
 nad_status nadi_add_join(nadi_builder *b, nadi_kind kind /* add, concat */, int32_t in0,
                          int32_t in1, int32_t *node);
 int32_t nadi_builder_last(const nadi_builder *b); /* last node, or NADI_INPUT_NODE if none */
+/* Per-sample dims of node id's output (NADI_INPUT_NODE: the network input (1, C, H, W)). */
+nadi_dims nadi_builder_dims(const nadi_builder *b, int32_t id);
+
+/* Blocks of today's architectures (lib/graph/blocks.c), shared by the built-ins and the spec
+ * language: each appends existing kinds after node `in` and returns its last node in *node.
+ * `init` arguments are nadi_init_rule values of the block's weights; tv_init != 0 takes
+ * torchvision's initialisation of the module the block copies, 0 PyTorch's defaults. */
+nad_status nadi_add_conv_groups(nadi_builder *b, int32_t in, int64_t out_c, int32_t k,
+                                int32_t stride, int32_t pad, int64_t groups, int32_t bias,
+                                int64_t init, const char *prefix, int32_t *node);
+/* A parameter-free activation: relu6 (NADI_CLIP 0..6), gelu (erf), hardswish, silu, ... */
+nad_status nadi_add_activation(nadi_builder *b, int32_t in, nadi_kind kind, int32_t *node);
+/* LayerNorm over the channels of a feature map (1, C, H, W) (torchvision's LayerNorm2d: a
+ * transpose to channels-last and back), else over the last axis (tokens, vectors). */
+nad_status nadi_add_layernorm(nadi_builder *b, int32_t in, double eps, const char *prefix,
+                              int32_t *node);
+/* MobileNetV2's InvertedResidual: [1x1 expand + BN + ReLU6], 3x3 depthwise (stride) + BN +
+ * ReLU6, 1x1 project + BN, plus the input when stride 1 and channels unchanged. */
+nad_status nadi_add_invres(nadi_builder *b, int32_t in, int64_t out_c, int64_t expand,
+                           int32_t stride, int64_t init, const char *prefix, int32_t *node);
+/* ConvNeXt's CNBlock: x + layer_scale * pw2(gelu(pw1(LN(dwconv7x7(x))))) (channels-last). */
+nad_status nadi_add_cnblock(nadi_builder *b, int32_t in, int64_t weight_init, int64_t scale_init,
+                            const char *prefix, int32_t *node);
+/* ViT's input: class token, patchify conv (patch x patch, stride patch), tokens, position
+ * embedding: (1, C, H, W) -> (1, 1 + (H/patch)(W/patch), dim). */
+typedef struct nadi_vit_names {
+  const char *class_token, *conv_proj, *pos_embedding;
+} nadi_vit_names;
+nad_status nadi_add_patch_embed(nadi_builder *b, int32_t in, int64_t dim, int32_t patch,
+                                const nadi_vit_names *names, int tv_init, int32_t *node);
+/* ViT's EncoderBlock: pre-LN multi-head self-attention and MLP (GELU), both residual. */
+nad_status nadi_add_encoder(nadi_builder *b, int32_t in, int64_t num_heads, int64_t mlp_dim,
+                            int tv_init, const char *prefix, int32_t *node);
+/* Token 0 of (1, T, E) (the class token) as (1, E). */
+nad_status nadi_add_class_token(nadi_builder *b, int32_t in, int32_t *node);
+/* Tensor names of a finished graph as torchvision's: attention's in_proj_weight/_bias. */
+void nadi_blocks_names(nadi_graph *g);
 /* Validates, computes parameter layout and flops; consumes the builder. */
 nad_status nadi_builder_finish(nadi_builder *b, nadi_graph **out);
 void nadi_graph_destroy(nadi_graph *g);

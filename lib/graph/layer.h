@@ -206,8 +206,20 @@ static inline nadi_dims nadi_dims_chw(int64_t c, int64_t h, int64_t w, int flat)
 typedef enum nadi_init_rule {
   NADI_INIT_TORCH = 0,   /* kaiming_uniform(a=sqrt 5): U(+-1/sqrt(fan_in)), bias the same */
   NADI_INIT_VGG_CONV = 1, /* weight N(0, sqrt(2/(k*k*out_c))), bias 0 */
-  NADI_INIT_FOLDED_BN = 2 /* PyTorch's weight init, bias 0: a convolution into which an export
+  NADI_INIT_FOLDED_BN = 2, /* PyTorch's weight init, bias 0: a convolution into which an export
                              folded a BatchNorm (whose shift is 0 at initialisation) */
+  /* torchvision's own initialisations (the built-ins mobilenet-v2, convnext, vit and the spec
+   * blocks written after them); conv2d, linear and gemm: the weight's law, bias 0 unless said */
+  NADI_INIT_KAIMING_OUT = 3,    /* N(0, sqrt(2/fan_out)), fan_out = O*kh*kw (conv), O (linear) */
+  NADI_INIT_NORMAL_001 = 4,     /* N(0, 0.01) */
+  NADI_INIT_TRUNC_002 = 5,      /* trunc_normal_(std 0.02) on [-2, 2] */
+  NADI_INIT_TRUNC_FAN_IN = 6,   /* trunc_normal_(std sqrt(1/fan_in)) on [-2, 2] */
+  NADI_INIT_XAVIER = 7,         /* xavier_uniform_: U(+-sqrt(6/(fan_in + fan_out))) */
+  NADI_INIT_XAVIER_B1E6 = 8,    /* xavier_uniform_, bias N(0, 1e-6) */
+  /* parameter tensors of arith_param and constant (which otherwise keep their values:
+   * g->base_params, or 0) */
+  NADI_INIT_NORMAL_002 = 9,     /* N(0, 0.02) (ViT's position embedding) */
+  NADI_INIT_CONST_1E6 = 10      /* every value 1e-6 (ConvNeXt's layer scale) */
 } nadi_init_rule;
 
 /* Per-node, per-call context handed to kernels. */

@@ -2,10 +2,20 @@
  *
  *   spec     := items END
  *   items    := item { ';' item } [ ';' ]
- *   item     := 'conv' INT opt* | 'maxpool' INT [sS] | 'avgpool' INT [sS] | 'relu' | 'bn'
- *             | 'dropout' [PROB] | 'flatten' | 'gap' | 'fc' INT ['nobias']
+ *   item     := 'conv' INT opt* | 'dwconv' opt* | 'maxpool' INT [sS] | 'avgpool' INT [sS]
+ *             | 'relu' | 'relu6' | 'gelu' | 'hardswish' | 'silu' | 'sigmoid' | 'tanh'
+ *             | 'bn' | 'layernorm' | 'dropout' [PROB] | 'flatten' | 'gap' | 'fc' INT ['nobias']
  *             | 'residual' '{' items '}' [ 'shortcut' '{' items '}' ] | 'dense' '{' items '}'
- *   opt      := kK | sS | pP | 'nobias'   (any order, each at most once, kK required)
+ *             | 'invres' INT tT [sS] | 'cnblock' | 'embed' INT pP | 'encoder' INT INT | 'cls'
+ *   opt      := kK | sS | pP | gG | 'nobias'  (any order, each at most once, kK required; no gG
+ *               for dwconv, whose groups are its channels)
+ *
+ * The blocks are lib/graph/blocks.c's (torchvision's modules, with torchvision's
+ * initialisation): invres OUT tT sS = MobileNetV2's inverted residual (expansion T, stride S),
+ * cnblock = ConvNeXt's block, embed DIM pP = ViT's class token + P x P patches + position
+ * embedding, encoder HEADS MLP = ViT's encoder block, cls = the class token of the tokens.
+ * layernorm normalises a feature map's channels (LayerNorm2d) or the last axis of tokens and
+ * vectors, eps 1e-6 (torchvision's ConvNeXt and ViT).
  *
  * Whitespace is free between tokens. A token is ';', '{', '}', or a word: a maximal run of
  * letters, digits and "_.+-" (so "k5", "0.25" and "-1" are single tokens and an error can quote
@@ -44,7 +54,9 @@ typedef struct parser {
 } parser;
 
 static const char *const LAYER_WORDS =
-    "a layer (conv, maxpool, avgpool, relu, bn, dropout, flatten, gap, fc, residual, dense)";
+    "a layer (conv, maxpool, avgpool, relu, bn, dropout, flatten, gap, fc, residual, dense, "
+    "dwconv, relu6, gelu, hardswish, silu, sigmoid, tanh, layernorm, invres, cnblock, embed, "
+    "encoder, cls)";
 
 static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -192,11 +204,15 @@ static void make_name(const parser *p, const char *path, int64_t idx, char name[
 static nad_status parse_items(parser *p, int32_t in, int32_t *out, const char *path,
                               tok_type closing);
 
-/* conv OUT kK [sS] [pP] [nobias], options in any order. */
-static nad_status parse_conv(parser *p, size_t col, int32_t *cur, const char *name) {
-  int64_t out_c, k = -1, s = -1, pad = -1;
-  int nobias = 0;
-  NADI_TRY(parse_int(p, 1, "a number of output channels (integer >= 1)", &out_c));
+/* The options of conv and dwconv: kK [sS] [pP] [gG] [nobias] in any order (gG only when
+ * groups != NULL). */
+typedef struct conv_opts {
+  int64_t k, s, pad, groups;
+  int nobias;
+} conv_opts;
+
+static nad_status parse_conv_opts(parser *p, conv_opts *o, int allow_groups) {
+  o->k = o->s = o->pad = o->groups = -1, o->nobias = 0;
   for (;;) {
     tok t = peek(p);
     if (t.type != T_WORD)
@@ -205,32 +221,130 @@ static nad_status parse_conv(parser *p, size_t col, int32_t *cur, const char *na
     int64_t *slot = NULL, lo = 1;
     const char *what = NULL;
     if (tok_is(p, &t, "nobias")) {
-      if (nobias)
+      if (o->nobias)
         return expected(p, &t, "at most one 'nobias'");
-      nobias = 1;
+      o->nobias = 1;
       advance(p, &t);
       continue;
     } else if (lettered(p, &t, 'k')) {
-      slot = &k, what = "a kernel size 'kK' with K >= 1";
+      slot = &o->k, what = "a kernel size 'kK' with K >= 1";
     } else if (lettered(p, &t, 's')) {
-      slot = &s, what = "a stride 'sS' with S >= 1";
+      slot = &o->s, what = "a stride 'sS' with S >= 1";
     } else if (lettered(p, &t, 'p')) {
-      slot = &pad, lo = 0, what = "a padding 'pP' with P >= 0";
+      slot = &o->pad, lo = 0, what = "a padding 'pP' with P >= 0";
+    } else if (allow_groups && lettered(p, &t, 'g')) {
+      slot = &o->groups, what = "a number of groups 'gG' with G >= 1";
     } else {
       break;
     }
     if (*slot >= 0)
-      return expected(p, &t, "each of kK, sS, pP at most once");
+      return expected(p, &t, "each of kK, sS, pP, gG at most once");
     if (!digits_value(x + 1, t.len - 1, lo, slot))
       return expected(p, &t, what);
     advance(p, &t);
   }
-  if (k < 0) {
+  if (o->k < 0) {
     tok t = peek(p);
     return expected(p, &t, "a kernel size 'kK'");
   }
-  return at(col, nadi_add_conv(p->b, *cur, out_c, (int32_t)k, s < 0 ? 1 : (int32_t)s,
-                               pad < 0 ? 0 : (int32_t)pad, !nobias, NADI_INIT_TORCH, name, cur));
+  o->s = o->s < 0 ? 1 : o->s, o->pad = o->pad < 0 ? 0 : o->pad;
+  return NAD_OK;
+}
+
+/* conv OUT kK [sS] [pP] [gG] [nobias] / dwconv kK [sS] [pP] [nobias] (out = groups = the
+ * input channels). */
+static nad_status parse_conv(parser *p, size_t col, int32_t *cur, const char *name, int dw) {
+  int64_t out_c = 0;
+  if (!dw)
+    NADI_TRY(parse_int(p, 1, "a number of output channels (integer >= 1)", &out_c));
+  conv_opts o;
+  NADI_TRY(parse_conv_opts(p, &o, !dw));
+  if (dw) {
+    nadi_dims d = nadi_builder_dims(p->b, *cur);
+    out_c = o.groups = d.rank >= 2 ? d.d[1] : d.d[0];
+  }
+  return at(col, nadi_add_conv_groups(p->b, *cur, out_c, (int32_t)o.k, (int32_t)o.s,
+                                      (int32_t)o.pad, o.groups < 0 ? 1 : o.groups, !o.nobias,
+                                      NADI_INIT_TORCH, name, cur));
+}
+
+/* A required "<letter>N" option (N >= lo), or an optional one (*v keeps its default). */
+static nad_status parse_lettered(parser *p, char letter, int required, const char *what,
+                                 int64_t *v) {
+  tok t = peek(p);
+  if (!lettered(p, &t, letter)) {
+    if (required)
+      return expected(p, &t, what);
+    return NAD_OK;
+  }
+  if (!digits_value(p->s + t.start + 1, t.len - 1, 1, v))
+    return expected(p, &t, what);
+  advance(p, &t);
+  return NAD_OK;
+}
+
+static const struct {
+  const char *word;
+  nadi_kind kind;
+} ACTIVATIONS[] = {{"relu6", NADI_CLIP},         {"gelu", NADI_GELU}, {"hardswish", NADI_HARDSWISH},
+                   {"silu", NADI_SILU},          {"sigmoid", NADI_SIGMOID}, {"tanh", NADI_TANH}};
+
+/* The items of issue 17 (activations, dwconv, layernorm and the blocks of lib/graph/blocks.c);
+ * *handled = 0 when kw is none of them. */
+static nad_status parse_modern(parser *p, const tok *kw, int32_t *cur, const char *name,
+                               int *handled) {
+  size_t col = kw->start + 1;
+  *handled = 1;
+  for (size_t i = 0; i < sizeof ACTIVATIONS / sizeof ACTIVATIONS[0]; i++)
+    if (tok_is(p, kw, ACTIVATIONS[i].word)) {
+      advance(p, kw);
+      return at(col, nadi_add_activation(p->b, *cur, ACTIVATIONS[i].kind, cur));
+    }
+  if (tok_is(p, kw, "dwconv")) {
+    advance(p, kw);
+    return parse_conv(p, col, cur, name, 1);
+  }
+  if (tok_is(p, kw, "layernorm")) {
+    advance(p, kw);
+    return at(col, nadi_add_layernorm(p->b, *cur, 1e-6, name, cur));
+  }
+  if (tok_is(p, kw, "cnblock")) {
+    advance(p, kw);
+    return at(col, nadi_add_cnblock(p->b, *cur, NADI_INIT_TRUNC_002, NADI_INIT_CONST_1E6, name,
+                                    cur));
+  }
+  if (tok_is(p, kw, "cls")) {
+    advance(p, kw);
+    return at(col, nadi_add_class_token(p->b, *cur, cur));
+  }
+  int64_t a, c = 1;
+  if (tok_is(p, kw, "invres")) {
+    advance(p, kw);
+    NADI_TRY(parse_int(p, 1, "a number of output channels (integer >= 1)", &a));
+    int64_t t = 0;
+    NADI_TRY(parse_lettered(p, 't', 1, "an expansion ratio 'tT' with T >= 1", &t));
+    NADI_TRY(parse_lettered(p, 's', 0, "a stride 'sS' with S >= 1", &c));
+    return at(col, nadi_add_invres(p->b, *cur, a, t, (int32_t)c, NADI_INIT_KAIMING_OUT, name, cur));
+  }
+  if (tok_is(p, kw, "embed")) {
+    advance(p, kw);
+    NADI_TRY(parse_int(p, 1, "a token width (integer >= 1)", &a));
+    NADI_TRY(parse_lettered(p, 'p', 1, "a patch size 'pP' with P >= 1", &c));
+    char n0[64], n1[64], n2[64];
+    snprintf(n0, sizeof n0, "%s.class_token", name);
+    snprintf(n1, sizeof n1, "%s.conv_proj", name);
+    snprintf(n2, sizeof n2, "%s.pos_embedding", name);
+    const nadi_vit_names names = {n0, n1, n2};
+    return at(col, nadi_add_patch_embed(p->b, *cur, a, (int32_t)c, &names, 1, cur));
+  }
+  if (tok_is(p, kw, "encoder")) {
+    advance(p, kw);
+    NADI_TRY(parse_int(p, 1, "a number of attention heads (integer >= 1)", &a));
+    NADI_TRY(parse_int(p, 1, "an MLP width (integer >= 1)", &c));
+    return at(col, nadi_add_encoder(p->b, *cur, a, c, 1, name, cur));
+  }
+  *handled = 0;
+  return NAD_OK;
 }
 
 /* maxpool K [sS] / avgpool K [sS] */
@@ -270,8 +384,12 @@ static nad_status parse_item(parser *p, int32_t *cur, const char *path, int64_t 
   make_name(p, path, idx, name);
   if (tok_is(p, &kw, "conv")) {
     advance(p, &kw);
-    return parse_conv(p, col, cur, name);
+    return parse_conv(p, col, cur, name, 0);
   }
+  int handled;
+  nad_status st_modern = parse_modern(p, &kw, cur, name, &handled);
+  if (handled)
+    return st_modern;
   if (tok_is(p, &kw, "maxpool") || tok_is(p, &kw, "avgpool")) {
     advance(p, &kw);
     return parse_pool(p, col, tok_is(p, &kw, "maxpool") ? NADI_MAXPOOL : NADI_AVGPOOL, cur);
@@ -370,5 +488,6 @@ nad_status nadi_spec_build(const char *spec, int64_t c, int64_t h, int64_t w, na
     snprintf(msg, sizeof msg, "%s", nad_last_error());
     return nadi_fail(st, "spec: %s", msg);
   }
+  nadi_blocks_names(*out);
   return NAD_OK;
 }

@@ -338,6 +338,10 @@ static nad_status arith_shape(nadi_layer *l, int64_t index) {
              "layer %lld (%s): operation %lld is none of 0 add, 1 sub, 2 mul, 3 div",
              (long long)index, kind, (long long)l->arith_op);
   if (l->kind == NADI_ARITH_PARAM) {
+    NADI_CHECK(l->init == NADI_INIT_TORCH || l->init == NADI_INIT_NORMAL_002 ||
+                   l->init == NADI_INIT_CONST_1E6,
+               NAD_ERR_INVALID_ARG, "layer %lld (%s): unknown init rule %lld", (long long)index,
+               kind, (long long)l->init);
     NADI_CHECK(l->arith_side == 0 || l->arith_side == 1, NAD_ERR_INVALID_ARG,
                "layer %lld (%s): side %lld is neither 0 (x op P) nor 1 (P op x)",
                (long long)index, kind, (long long)l->arith_side);
@@ -388,7 +392,8 @@ const nadi_kind_desc nadi_kind_arith_param = {
     .shape = arith_shape,
     .tensors = arith_param_tensors,
     .flops = nadi_kind_flops_per_output,
-    .init = NULL, /* P keeps its values (an imported model's: g->base_params) */
+    .init = nadi_init_tensor, /* P keeps its values (an imported model's: g->base_params)
+                                 unless a rule says (NORMAL_002, CONST_1E6) */
 };
 
 /* ---- reducemean --------------------------------------------------------------------------------- */

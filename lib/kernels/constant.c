@@ -1,7 +1,8 @@
 /* constant: a parameter tensor of the node used as an activation (no input), e.g. ViT's class
  * token that an export concatenates to the patch tokens. Every sample gets the same values;
- * the gradient of the tensor is the sum over the batch. Its values are the file's (no init():
- * a random network keeps them, or a parameter source sets them). */
+ * the gradient of the tensor is the sum over the batch. Its values are the file's (init()
+ * keeps them: a random network keeps them, or a parameter source sets them), unless the init
+ * rule is NORMAL_002 or CONST_1E6 (the built-ins' class token and layer scale). */
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,10 @@ static const nadi_layer_ops constant_ops = {
 };
 
 static nad_status constant_shape(nadi_layer *l, int64_t index) {
+  NADI_CHECK(l->init == NADI_INIT_TORCH || l->init == NADI_INIT_NORMAL_002 ||
+                 l->init == NADI_INIT_CONST_1E6,
+             NAD_ERR_INVALID_ARG, "layer %lld (constant): unknown init rule %lld",
+             (long long)index, (long long)l->init);
   NADI_CHECK(l->const_rank >= 1 && l->const_rank <= NADI_MAX_RANK, NAD_ERR_INVALID_ARG,
              "layer %lld (constant): rank %lld out of [1, %d]", (long long)index,
              (long long)l->const_rank, NADI_MAX_RANK);
@@ -65,4 +70,5 @@ const nadi_kind_desc nadi_kind_constant = {
     .shape = constant_shape,
     .tensors = constant_tensors,
     .flops = nadi_kind_flops_none,
+    .init = nadi_init_tensor, /* keeps its values unless a rule says (NORMAL_002, CONST_1E6) */
 };

@@ -669,8 +669,7 @@ static nad_status conv_shape(nadi_layer *l, int64_t index) {
              "layer %lld: conv2d needs out channels in [1, %d] (got %lld)", (long long)index,
              INT32_MAX, (long long)l->out_c);
   NADI_TRY(nadi_window_canon(l, index, NADI_WINDOW_CONV));
-  NADI_CHECK(l->init == NADI_INIT_TORCH || l->init == NADI_INIT_VGG_CONV ||
-                 l->init == NADI_INIT_FOLDED_BN,
+  NADI_CHECK(l->init == NADI_INIT_VGG_CONV || nadi_init_is_weight_rule(l->init),
              NAD_ERR_INVALID_ARG,
              "layer %lld: unknown init rule %lld", (long long)index, (long long)l->init);
   l->bias = l->bias ? 1 : 0;
@@ -744,7 +743,7 @@ static int64_t conv_flops(const nadi_layer *l) { /* 2 * out_n * (I/groups*kh*kw)
 
 /* PyTorch's Conv2d.reset_parameters: kaiming_uniform_(a = sqrt 5), i.e. U(+-1/sqrt(fan_in)) with
  * fan_in = (I/groups)*kh*kw, bias the same; VGG convolutions of the reference code:
- * N(0, sqrt(2/(k*k*out_c))), bias 0. */
+ * N(0, sqrt(2/(k*k*out_c))), bias 0; torchvision's rules (nadi_init_weights). */
 static void conv_init(const nadi_layer *l, float *p, nadi_rng *rng) {
   int64_t fan_in = conv_per_out(l);
   int64_t n_w = l->n_params - (l->bias ? l->out_c : 0);
@@ -753,12 +752,9 @@ static void conv_init(const nadi_layer *l, float *p, nadi_rng *rng) {
     nadi_rng_fill_normal(rng, p, n_w, 0.0, std);
     if (l->bias)
       memset(p + n_w, 0, sizeof(float) * (size_t)l->out_c);
-  } else if (l->init == NADI_INIT_FOLDED_BN) {
-    nadi_init_fan_in_uniform(p, n_w, 0, fan_in, rng);
-    if (l->bias)
-      memset(p + n_w, 0, sizeof(float) * (size_t)l->out_c);
-  } else {
-    nadi_init_fan_in_uniform(p, n_w, l->bias ? l->out_c : 0, fan_in, rng);
+  } else { /* fan_out as PyTorch: out channels times the window (not divided by groups) */
+    nadi_init_weights(l->init, p, n_w, l->bias ? l->out_c : 0, fan_in,
+                      l->out_c * l->kh * l->kw, rng);
   }
 }
 

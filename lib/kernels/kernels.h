@@ -73,6 +73,15 @@ int64_t nadi_kind_flops_none(const nadi_layer *l);
  * biases from U(+-1/sqrt(fan_in)), drawn in that order. */
 void nadi_init_fan_in_uniform(float *p, int64_t n_w, int64_t n_b, int64_t fan_in, nadi_rng *rng);
 void nadi_init_fill(float *p, int64_t n, float v);
+/* The weights (n_w, then n_b biases) of conv2d/linear/gemm by rule (nadi_init_rule): TORCH is
+ * nadi_init_fan_in_uniform, the others as layer.h says. 0 if the rule is not one of them. */
+int nadi_init_weights(int64_t rule, float *p, int64_t n_w, int64_t n_b, int64_t fan_in,
+                      int64_t fan_out, nadi_rng *rng);
+/* Is rule one of those nadi_init_weights draws (every rule but NORMAL_002 and CONST_1E6)? */
+int nadi_init_is_weight_rule(int64_t rule);
+/* init() of a parameter tensor that keeps its values under rule TORCH (arith_param, constant):
+ * n values by NORMAL_002 or CONST_1E6. */
+void nadi_init_tensor(const nadi_layer *l, float *p, nadi_rng *rng);
 /* Output size of a window of size k, stride s over n (already padded) positions: floor mode,
  * as PyTorch. 0 when the window does not fit. */
 static inline int64_t nadi_window_out(int64_t n, int64_t k, int64_t s) {

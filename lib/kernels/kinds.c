@@ -119,3 +119,63 @@ void nadi_init_fill(float *p, int64_t n, float v) {
   for (int64_t i = 0; i < n; i++)
     p[i] = v;
 }
+
+int nadi_init_is_weight_rule(int64_t rule) {
+  return rule >= NADI_INIT_TORCH && rule <= NADI_INIT_XAVIER_B1E6;
+}
+
+/* trunc_normal_(std) on [-2, 2] (PyTorch's absolute bounds): redraw outside */
+static void fill_trunc_normal(nadi_rng *rng, float *p, int64_t n, double std) {
+  for (int64_t i = 0; i < n; i++) {
+    double v;
+    do
+      v = std * nadi_rng_normal(rng);
+    while (v < -2.0 || v > 2.0);
+    p[i] = (float)v;
+  }
+}
+
+int nadi_init_weights(int64_t rule, float *p, int64_t n_w, int64_t n_b, int64_t fan_in,
+                      int64_t fan_out, nadi_rng *rng) {
+  double xavier = sqrt(6.0 / ((double)fan_in + (double)fan_out));
+  switch (rule) {
+  case NADI_INIT_TORCH:
+    nadi_init_fan_in_uniform(p, n_w, n_b, fan_in, rng);
+    return 1;
+  case NADI_INIT_FOLDED_BN:
+    nadi_init_fan_in_uniform(p, n_w, 0, fan_in, rng);
+    break;
+  case NADI_INIT_KAIMING_OUT:
+    nadi_rng_fill_normal(rng, p, n_w, 0.0, sqrt(2.0 / (double)fan_out));
+    break;
+  case NADI_INIT_NORMAL_001:
+    nadi_rng_fill_normal(rng, p, n_w, 0.0, 0.01);
+    break;
+  case NADI_INIT_TRUNC_002:
+    fill_trunc_normal(rng, p, n_w, 0.02);
+    break;
+  case NADI_INIT_TRUNC_FAN_IN:
+    fill_trunc_normal(rng, p, n_w, sqrt(1.0 / (double)fan_in));
+    break;
+  case NADI_INIT_XAVIER:
+  case NADI_INIT_XAVIER_B1E6:
+    nadi_rng_fill_uniform(rng, p, n_w, -xavier, xavier);
+    if (rule == NADI_INIT_XAVIER_B1E6) {
+      nadi_rng_fill_normal(rng, p + n_w, n_b, 0.0, 1e-6);
+      return 1;
+    }
+    break;
+  default:
+    return 0;
+  }
+  nadi_init_fill(p + n_w, n_b, 0.0f);
+  return 1;
+}
+
+void nadi_init_tensor(const nadi_layer *l, float *p, nadi_rng *rng) {
+  if (l->init == NADI_INIT_NORMAL_002)
+    nadi_rng_fill_normal(rng, p, l->n_params, 0.0, 0.02);
+  else if (l->init == NADI_INIT_CONST_1E6)
+    nadi_init_fill(p, l->n_params, 1e-6f);
+  /* else: the values stay (an imported model's, or 0) */
+}

@@ -64,6 +64,8 @@ static nad_status linear_shape(nadi_layer *l, int64_t index) {
              "layer %lld: linear needs output features in [1, %d] (got %lld)", (long long)index,
              INT32_MAX, (long long)l->out_c);
   int64_t f = nadi_dims_numel(&l->in_dims[0]);
+  NADI_CHECK(nadi_init_is_weight_rule(l->init), NAD_ERR_INVALID_ARG,
+             "layer %lld: linear: unknown init rule %lld", (long long)index, (long long)l->init);
   l->bias = l->bias ? 1 : 0;
   snprintf(l->desc, sizeof l->desc, "linear %lld->%lld%s", (long long)f, (long long)l->out_c,
            l->bias ? "" : " nobias");
@@ -95,7 +97,8 @@ static int64_t linear_flops(const nadi_layer *l) { /* 2*O*F + O */
 
 static void linear_init(const nadi_layer *l, float *p, nadi_rng *rng) {
   int64_t n_w = l->n_params - (l->bias ? l->out_c : 0);
-  nadi_init_fan_in_uniform(p, n_w, l->bias ? l->out_c : 0, nadi_dims_numel(&l->in_dims[0]), rng);
+  nadi_init_weights(l->init, p, n_w, l->bias ? l->out_c : 0, nadi_dims_numel(&l->in_dims[0]),
+                    l->out_c, rng);
 }
 
 const nadi_kind_desc nadi_kind_linear = {

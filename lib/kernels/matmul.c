@@ -296,6 +296,8 @@ static nad_status gemm_shape(nadi_layer *l, int64_t index) {
   NADI_CHECK(l->gemm_alpha != 0.0 && l->gemm_alpha == l->gemm_alpha, NAD_ERR_INVALID_ARG,
              "layer %lld (gemm): alpha must be a non-zero number (got %g; unset?)",
              (long long)index, l->gemm_alpha);
+  NADI_CHECK(nadi_init_is_weight_rule(l->init), NAD_ERR_INVALID_ARG,
+             "layer %lld (gemm): unknown init rule %lld", (long long)index, (long long)l->init);
   l->bias = l->bias ? 1 : 0;
   NADI_CHECK(!l->bias || (l->gemm_beta != 0.0 && l->gemm_beta == l->gemm_beta),
              NAD_ERR_INVALID_ARG,
@@ -339,11 +341,12 @@ static int64_t gemm_flops(const nadi_layer *l) { /* 2 * rows * K * N + rows * N 
   return t + (l->bias ? out_n : 0);
 }
 
-/* PyTorch's Linear.reset_parameters: U(+-1/sqrt(K)) for the weight and the bias. */
+/* PyTorch's Linear.reset_parameters: U(+-1/sqrt(K)) for the weight and the bias (or a
+ * torchvision rule, nadi_init_weights). */
 static void gemm_init(const nadi_layer *l, float *p, nadi_rng *rng) {
   const nadi_dims *x = &l->in_dims[0];
   int64_t k = x->d[x->rank - 1];
-  nadi_init_fan_in_uniform(p, k * l->out_c, l->bias ? l->out_c : 0, k, rng);
+  nadi_init_weights(l->init, p, k * l->out_c, l->bias ? l->out_c : 0, k, l->out_c, rng);
 }
 
 const nadi_kind_desc nadi_kind_gemm = {

@@ -170,7 +170,9 @@ static nad_status lay_out_params(const nadi_onnx_imp *c, const nadi_graph *g, fl
             dst[q * s->t->dims[0] + r] = s->t->f[r * s->t->dims[1] + q];
       off += td[t].numel;
     }
-    if (kd->init == NULL) /* kept as the file has them */
+    /* kept as the file has them: kinds without init(), and arith_param/constant, whose
+     * init() keeps the values under the importer's rule (NADI_INIT_TORCH) */
+    if (kd->init == NULL || l->kind == NADI_ARITH_PARAM || l->kind == NADI_CONSTANT)
       memcpy(base + l->param_off, file + l->param_off, sizeof(float) * (size_t)l->n_params);
   }
   return NAD_OK;

@@ -82,6 +82,8 @@ def tensor_rules(arch):
                 ['weight', 'bias', 'running_mean', 'running_var'], mine
             rules += [(mine[0], 'const', 1.0), (mine[1], 'const', 0.0), (mine[2], 'const', 0.0),
                       (mine[3], 'const', 1.0)]
+        elif arch.name in MODERN:
+            rules += modern_rules(arch.name, kind, layer, mine)
         elif kind in ('conv2d', 'linear'):
             w = mine[0]
             assert w.name.endswith('.weight'), w
@@ -98,6 +100,43 @@ def tensor_rules(arch):
             raise AssertionError('unexpected layer with parameters: %r' % layer)
     assert t == len(tensors)
     return rules
+
+
+MODERN = ('mobilenet-v2', 'convnext', 'vit')
+
+
+def modern_rules(name, kind, layer, mine):
+    """torchvision's laws of the built-ins mobilenet-v2, convnext and vit (trunc_normal_ on
+    [-2, 2] is checked as the normal: the bounds are 14 or more standard deviations out)."""
+    out = layer['out_shape'][0]
+    zero = [(b, 'const', 0.0) for b in mine[1:]]
+    if kind == 'layernorm':
+        return [(mine[0], 'const', 1.0), (mine[1], 'const', 0.0)]
+    if kind == 'constant':  # ConvNeXt's layer scale, ViT's class token
+        value = float(np.float32(1e-6)) if mine[0].name.endswith('layer_scale') else 0.0
+        return [(mine[0], 'const', value)]
+    if kind == 'add':  # ViT's position embedding (arith_param)
+        return [(mine[0], 'normal', 0.02)]
+    w = mine[0]
+    fan_in = w.numel // out if kind != 'gemm' else int(re.search(r'gemm (\d+)->', layer['desc']).group(1))
+    fan_out = w.numel // fan_in
+    if name == 'convnext':
+        return [(w, 'normal', 0.02)] + zero
+    if name == 'mobilenet-v2':
+        if kind == 'linear':
+            return [(w, 'normal', 0.01)] + zero
+        k = int(re.search(r'\bk(\d+)', layer['desc']).group(1))
+        return [(w, 'normal', math.sqrt(2.0 / (out * k * k)))] + zero
+    # vit
+    if kind == 'conv2d':
+        return [(w, 'normal', math.sqrt(1.0 / fan_in))] + zero
+    if kind == 'linear' or w.name.endswith('out_proj.weight'):  # PyTorch's Linear weight
+        b = 1 / math.sqrt(fan_in)
+        return [(w, 'uniform', b)] + ([(mine[1], 'uniform', b)] if kind == 'linear' else zero)
+    xavier = math.sqrt(6.0 / (fan_in + fan_out))
+    if w.name.endswith('in_proj_weight'):
+        return [(w, 'uniform', xavier)] + zero
+    return [(w, 'uniform', xavier), (mine[1], 'normal', 1e-6)]  # MLP
 
 
 class InitLaws(unittest.TestCase):

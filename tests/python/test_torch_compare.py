@@ -57,6 +57,10 @@ CASES = [
     ('resnet18', (3, 32, 32), 3, 2),
     ('resnet18-noshortcut', (1, 32, 32), 1, 2),
     ('densenet121', (1, 32, 32), 1, 2),
+    # issue 17 (torchvision's classes; test_torch_modern.py checks them more closely)
+    ('mobilenet-v2', (3, 32, 32), 1, 2),
+    ('convnext', (3, 32, 32), 1, 2),
+    ('vit', (3, 32, 32), 1, 2),
 ] + ([('vgg11-nopool', (1, 32, 32), 1, 2), ('densenet121', (3, 32, 32), 3, 2)] if FULL else [])
 
 MEASURED = []  # (case, quantity, error) for the summary table
@@ -84,6 +88,9 @@ def randomize(model, gen):
             elif isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
                 if not bool(m.bias.abs().sum() > 0):
                     m.bias.uniform_(-0.1, 0.1, generator=gen)
+        for _, p in model.named_parameters():  # ViT's zero head and class token
+            if not bool(p.abs().sum() > 0):
+                p.uniform_(-0.1, 0.1, generator=gen)
 
 
 def state_items(model):

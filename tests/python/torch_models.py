@@ -232,6 +232,61 @@ class DenseNet121(nn.Module):
         return self.fc(F.avg_pool2d(F.relu(self.n(x)), 4).flatten(1))
 
 
+def _with_in_channels(conv, c, device=None):
+    """A copy of torchvision's first convolution taking c input channels (same hyper-parameters,
+    same registration slot): libnad's built-ins accept any channel count."""
+    return nn.Conv2d(c, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                     groups=conv.groups, bias=conv.bias is not None, device=device)
+
+
+def mobilenet_v2(c=3, h=32, w=32, k=1, device=None):
+    """torchvision's mobilenet_v2(num_classes=k) (its strides; libnad 'mobilenet-v2')."""
+    import torchvision
+    m = torchvision.models.mobilenet_v2(num_classes=k)
+    if c != 3:
+        m.features[0][0] = _with_in_channels(m.features[0][0], c)
+    return m.to(device) if device else m
+
+
+def convnext_small32(c=3, h=32, w=32, k=1, device=None):
+    """torchvision's ConvNeXt with dims (32, 64, 128, 256), depths (2, 2, 2, 2), layer scale
+    1e-6, no stochastic depth (libnad 'convnext')."""
+    from torchvision.models.convnext import ConvNeXt, CNBlockConfig
+    cfg = [CNBlockConfig(32, 64, 2), CNBlockConfig(64, 128, 2), CNBlockConfig(128, 256, 2),
+           CNBlockConfig(256, None, 2)]
+    h, w = _conv_out(h, 4, 4), _conv_out(w, 4, 4)  # the stem, then three downsamplings
+    for _ in range(3):
+        h, w = _conv_out(h, 2, 2), _conv_out(w, 2, 2)
+    m = ConvNeXt(cfg, stochastic_depth_prob=0.0, layer_scale=1e-6, num_classes=k)
+    if c != 3:
+        m.features[0][0] = _with_in_channels(m.features[0][0], c)
+    return m.to(device) if device else m
+
+
+def vit_small32(c=3, h=32, w=32, k=1, device=None):
+    """torchvision's VisionTransformer(image_size=h, patch_size=4, num_layers=6, num_heads=4,
+    hidden_dim=192, mlp_dim=768, num_classes=k) (libnad 'vit'); at 3x32x32 the class itself.
+    Its head is zero-initialised by torchvision; libnad draws it as a Linear."""
+    from torchvision.models.vision_transformer import VisionTransformer
+    if (c, h, w) == (3, 32, 32):
+        m = VisionTransformer(32, 4, 6, 4, 192, 768, num_classes=k)
+        return m.to(device) if device else m
+    # other inputs, as libnad takes them: torchvision's class with its size check dropped, the
+    # position embedding sized 1 + (h//4)(w//4) (the same parameter slot)
+
+    class AnySize(VisionTransformer):
+        def _process_input(self, x):
+            x = self.conv_proj(x)
+            return x.reshape(x.shape[0], self.hidden_dim, -1).permute(0, 2, 1)
+
+    m = AnySize(32, 4, 6, 4, 192, 768, num_classes=k)
+    if c != 3:
+        m.conv_proj = _with_in_channels(m.conv_proj, c)
+    tokens = 1 + (h // 4) * (w // 4)
+    m.encoder.pos_embedding = nn.Parameter(torch.empty(1, tokens, 192).normal_(std=0.02))
+    return m.to(device) if device else m
+
+
 ARCHS = {
     'logreg': lambda c, h, w, k, device=None: LogReg(c, h, w, k, device=device),
     'lenet': lambda c, h, w, k, device=None: LeNet(c, h, w, k, device=device),
@@ -244,6 +299,9 @@ ARCHS = {
         lambda c, h, w, k, device=None: ResNet18(c, h, w, k, shortcut=False, device=device),
     'densenet121': lambda c, h, w, k, device=None: DenseNet121(c, h, w, k, device=device),
     'allconv': lambda c, h, w, k, device=None: AllConv(c, h, w, k, device=device),
+    'mobilenet-v2': mobilenet_v2,
+    'convnext': convnext_small32,
+    'vit': vit_small32,
 }
 
 

@@ -192,8 +192,10 @@ static void test_builder_errors(void) {
                      NAD_ERR_INVALID_ARG, NULL, "stride 0");
   expect_build_error(nadi_add_conv(b, 0, 2, 3, 1, -1, 1, NADI_INIT_TORCH, NULL, NULL),
                      NAD_ERR_INVALID_ARG, NULL, "pad -1");
-  expect_build_error(nadi_add_conv(b, 0, 2, 3, 1, 0, 1, (nadi_init_rule)7, NULL, NULL),
+  expect_build_error(nadi_add_conv(b, 0, 2, 3, 1, 0, 1, (nadi_init_rule)99, NULL, NULL),
                      NAD_ERR_INVALID_ARG, NULL, "init rule");
+  expect_build_error(nadi_add_conv(b, 0, 2, 1, 1, 0, 1, NADI_INIT_NORMAL_002, NULL, NULL),
+                     NAD_ERR_INVALID_ARG, "unknown init rule 9", "tensor rule on a conv");
   expect_build_error(nadi_add_pool(b, 0, NADI_MAXPOOL, 3, 1, NULL), NAD_ERR_SHAPE,
                      "layer 1 (maxpool k3 s1): input 4x2x2 is too small for kernel 3",
                      "pool too big");
@@ -273,10 +275,10 @@ static nadi_graph *builtin(const char *name, int64_t c, int64_t h, int64_t w, in
 static void test_builtin_list(void) {
   const char *names[] = {"logreg", "lenet", "lenet-nopool", "vgg11", "vgg11-bn",
                          "vgg11-nopool", "resnet18", "resnet18-noshortcut", "densenet121",
-                         "allconv"};
+                         "allconv", "mobilenet-v2", "convnext", "vit"};
   int32_t n = nadi_builtin_count();
-  CHECK(n == 10, "builtin count %d", n);
-  for (int32_t i = 0; i < n && i < 10; i++)
+  CHECK(n == 13, "builtin count %d", n);
+  for (int32_t i = 0; i < n && i < 13; i++)
     CHECK(nadi_builtin_name(i) && strcmp(nadi_builtin_name(i), names[i]) == 0, "name %d", i);
   CHECK(nadi_builtin_name(-1) == NULL && nadi_builtin_name(n) == NULL, "out of range names");
 }
@@ -367,6 +369,13 @@ static void test_builtin_counts(void) {
       {"vgg11", 3, 32, 32, 10, 9220480 + 2 * 262656 + 5130},
       {"vgg11-bn", 3, 32, 32, 10, 9220480 + 2 * (64 + 128 + 2 * 256 + 4 * 512) + 2 * 262656 + 5130},
       {"vgg11-nopool", 1, 32, 32, 1, 9220480 - 2 * 64 * 9 + 512 * 1024 * 512 + 512 + 262656 + 513},
+      /* torchvision 0.14: mobilenet_v2(num_classes=1); ConvNeXt dims (32, 64, 128, 256), depths
+       * 2 each, num_classes=1; VisionTransformer(32, 4, 6, 4, 192, 768, num_classes=1) */
+      {"mobilenet-v2", 3, 32, 32, 1, 2225153},
+      {"convnext", 3, 32, 32, 1, 1623649},
+      {"vit", 3, 32, 32, 1, 2691841},
+      /* 1000 classes: torchvision's published mobilenet_v2 count */
+      {"mobilenet-v2", 3, 224, 224, 1000, 3504872},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const count_case *t = &cases[i];
@@ -504,6 +513,62 @@ static void test_spec_equals_builtin(void) {
   }
 }
 
+/* The spec language writes issue 17's built-ins: the same layers, shapes, hyper-parameters
+ * (but the init rules of the plain layers: a spec's conv and fc take PyTorch's defaults) and
+ * parameter layout. The specs are the ones the README shows. */
+#define INVRES_X3(c, s) "invres " #c " t6 " s "; invres " #c " t6; invres " #c " t6; "
+static const char *const MOBILENET_SPEC =
+    "conv 32 k3 s2 p1 nobias; bn; relu6; invres 16 t1; invres 24 t6 s2; invres 24 t6; "
+    INVRES_X3(32, "s2") "invres 64 t6 s2; " INVRES_X3(64, "s1") INVRES_X3(96, "s1")
+    INVRES_X3(160, "s2") "invres 320 t6; conv 1280 k1 nobias; bn; relu6; gap; dropout 0.2; fc 1";
+static const char *const CONVNEXT_SPEC =
+    "conv 32 k4 s4; layernorm; cnblock; cnblock; layernorm; conv 64 k2 s2; cnblock; cnblock; "
+    "layernorm; conv 128 k2 s2; cnblock; cnblock; layernorm; conv 256 k2 s2; cnblock; cnblock; "
+    "gap; layernorm; fc 1";
+static const char *const VIT_SPEC =
+    "embed 192 p4; encoder 4 768; encoder 4 768; encoder 4 768; encoder 4 768; encoder 4 768; "
+    "encoder 4 768; layernorm; cls; fc 1";
+
+static void test_spec_writes_modern_builtins(void) {
+  const char *names[3] = {"mobilenet-v2", "convnext", "vit"};
+  const char *specs[3] = {MOBILENET_SPEC, CONVNEXT_SPEC, VIT_SPEC};
+  for (int a = 0; a < 3; a++) {
+    nadi_graph *g = builtin(names[a], 3, 32, 32, 1), *s = NULL;
+    CHECK(nadi_spec_build(specs[a], 3, 32, 32, &s) == NAD_OK, "%s spec: %s", names[a],
+          nad_last_error());
+    if (!g || !s) {
+      nadi_graph_destroy(g);
+      nadi_graph_destroy(s);
+      continue;
+    }
+    CHECK(g->n_layers == s->n_layers && g->n_params == s->n_params && g->flops == s->flops,
+          "%s: spec %lld layers, %lld params; built-in %lld, %lld", names[a],
+          (long long)s->n_layers, (long long)s->n_params, (long long)g->n_layers,
+          (long long)g->n_params);
+    int same = g->n_layers == s->n_layers;
+    for (int64_t i = 0; same && i < g->n_layers; i++) {
+      nadi_layer x = g->layers[i], y = s->layers[i];
+      x.init = y.init = 0;
+      same = x.kind == y.kind && x.n_in == y.n_in && memcmp(x.in, y.in, sizeof x.in) == 0 &&
+             memcmp(&x.out_dims, &y.out_dims, sizeof x.out_dims) == 0 &&
+             memcmp(&x.hp, &y.hp, sizeof x.hp) == 0 && x.param_off == y.param_off &&
+             strcmp(x.desc, y.desc) == 0;
+      CHECK(same, "%s layer %lld: '%s' vs spec '%s'", names[a], (long long)i, x.desc, y.desc);
+    }
+    /* the blocks keep torchvision's names under the item's index */
+    if (a == 2)
+      CHECK(strcmp(s->tensors[0].name, "0.class_token") == 0 &&
+                strcmp(s->tensors[4].name, "1.ln_1.weight") == 0 &&
+                strcmp(s->tensors[6].name, "1.self_attention.in_proj_weight") == 0 &&
+                strcmp(g->tensors[7].name,
+                       "encoder.layers.encoder_layer_0.self_attention.in_proj_bias") == 0,
+            "vit names %s %s %s %s", s->tensors[0].name, s->tensors[4].name, s->tensors[6].name,
+            g->tensors[7].name);
+    nadi_graph_destroy(g);
+    nadi_graph_destroy(s);
+  }
+}
+
 static void test_spec_blocks(void) {
   nadi_graph *g = NULL;
   const char *res = "conv 16 k3 p1 nobias; bn; relu;"
@@ -591,13 +656,43 @@ static void test_spec_errors(void) {
       {"", NAD_ERR_PARSE, "spec:1: expected a layer (conv, maxpool"},
       {"   ", NAD_ERR_PARSE, "spec:4: expected a layer (conv,"},
       {";", NAD_ERR_PARSE, "spec:1: expected a layer (conv, maxpool, avgpool, relu, bn, dropout, "
-                           "flatten, gap, fc, residual, dense), found ';'"},
+                           "flatten, gap, fc, residual, dense, dwconv, relu6, gelu, hardswish, "
+                           "silu, sigmoid, tanh, layernorm, invres, cnblock, embed, encoder, "
+                           "cls), found ';'"},
       {"conv", NAD_ERR_PARSE,
        "spec:5: expected a number of output channels (integer >= 1), found end of spec"},
       {"conv 6", NAD_ERR_PARSE, "spec:7: expected a kernel size 'kK', found end of spec"},
       {"conv 6 s2", NAD_ERR_PARSE, "spec:10: expected a kernel size 'kK', found end of spec"},
       {"conv 6 k0", NAD_ERR_PARSE, "spec:8: expected a kernel size 'kK' with K >= 1, found 'k0'"},
-      {"conv 6 k5 k3", NAD_ERR_PARSE, "spec:11: expected each of kK, sS, pP at most once, found 'k3'"},
+      {"conv 6 k5 k3", NAD_ERR_PARSE, "spec:11: expected each of kK, sS, pP, gG at most once, found 'k3'"},
+      /* issue 17's items */
+      {"conv 6 k3 g0", NAD_ERR_PARSE, "spec:11: expected a number of groups 'gG' with G >= 1, found 'g0'"},
+      {"conv 6 k3 g4", NAD_ERR_INVALID_ARG, "spec:1: layer 0 (conv2d 1->6 k3 s1 p0 g4"},
+      {"conv 6 k3 g2 g2", NAD_ERR_PARSE, "spec:14: expected each of kK, sS, pP, gG at most once"},
+      {"dwconv 3 k3", NAD_ERR_PARSE, "spec:8: expected a kernel size 'kK', found '3'"},
+      {"dwconv k3 g2", NAD_ERR_PARSE, "spec:11: expected ';' or end of spec, found 'g2'"},
+      {"relu6 2", NAD_ERR_PARSE, "spec:7: expected ';' or end of spec, found '2'"},
+      {"invres", NAD_ERR_PARSE, "spec:7: expected a number of output channels (integer >= 1), "
+                                "found end of spec"},
+      {"invres 16", NAD_ERR_PARSE, "spec:10: expected an expansion ratio 'tT' with T >= 1, found "
+                                   "end of spec"},
+      {"invres 16 t0", NAD_ERR_PARSE, "spec:11: expected an expansion ratio 'tT' with T >= 1, "
+                                      "found 't0'"},
+      {"invres 16 t6 s0", NAD_ERR_PARSE, "spec:14: expected a stride 'sS' with S >= 1, found 's0'"},
+      {"invres 16 s2 t6", NAD_ERR_PARSE, "spec:11: expected an expansion ratio 'tT'"},
+      {"embed 64", NAD_ERR_PARSE, "spec:9: expected a patch size 'pP' with P >= 1, found end"},
+      {"embed p4", NAD_ERR_PARSE, "spec:7: expected a token width (integer >= 1), found 'p4'"},
+      {"embed 64 p40", NAD_ERR_SHAPE, "spec:1: layer 1 (conv2d 1->64 k40 s40 p0)"},
+      {"encoder 4", NAD_ERR_PARSE, "spec:10: expected an MLP width (integer >= 1), found end"},
+      {"encoder 4 64", NAD_ERR_SHAPE, "spec:1: 0: an encoder block needs tokens (1, T, E), not a "
+                                      "tensor of rank 4 (start with 'embed')"},
+      {"embed 30 p4; encoder 4 64", NAD_ERR_SHAPE, "spec:14: 1: 4 heads must divide the token "
+                                                   "width 30"},
+      {"cls", NAD_ERR_SHAPE, "spec:1: 'cls' needs tokens (1, T, E), not a tensor of rank 4"},
+      {"cnblock x", NAD_ERR_PARSE, "spec:9: expected ';' or end of spec, found 'x'"},
+      {"fc 4; cnblock", NAD_ERR_SHAPE, "spec:7: 1: a ConvNeXt block needs a feature map (1, C, H, "
+                                       "W), not a tensor of rank 2"},
+      {"fc 4; invres 4 t2", NAD_ERR_SHAPE, "spec:7: 1: an inverted residual needs a feature map"},
       {"conv 6 k5 nobias nobias", NAD_ERR_PARSE, "spec:18: expected at most one 'nobias'"},
       {"conv 0 k5", NAD_ERR_PARSE, "spec:6: expected a number of output channels"},
       {"conv -1 k5", NAD_ERR_PARSE, "found '-1'"},
@@ -612,7 +707,9 @@ static void test_spec_errors(void) {
       {"relu;; relu", NAD_ERR_PARSE, "spec:6: expected a layer"},
       {"relu relu", NAD_ERR_PARSE, "spec:6: expected ';' or end of spec, found 'relu'"},
       {"relu; }", NAD_ERR_PARSE, "spec:7: expected a layer (conv, maxpool, avgpool, relu, bn, "
-                                 "dropout, flatten, gap, fc, residual, dense), found '}'"},
+                                 "dropout, flatten, gap, fc, residual, dense, dwconv, relu6, "
+                                 "gelu, hardswish, silu, sigmoid, tanh, layernorm, invres, "
+                                 "cnblock, embed, encoder, cls), found '}'"},
       {"relu @", NAD_ERR_PARSE, "spec:6: expected ';' or end of spec, found '@'"},
       {"relu;\x01", NAD_ERR_PARSE, "spec:6: expected a layer"},
       {"relu;\x01", NAD_ERR_PARSE, "found '\\x01'"},
@@ -667,7 +764,7 @@ static void test_spec_errors(void) {
   CHECK(nadi_spec_build(spec, 1, 4, 4, &g) == NAD_ERR_PARSE, "long token");
   const char *m = nad_last_error();
   CHECK(strstr(m, "spec:7: expected a layer") && strstr(m, "found 'aaaaaaaaaaaaaaaaaaaa") &&
-            strstr(m, "aaa...'") && strlen(m) < 250,
+            strstr(m, "aaa...'") && strlen(m) < 330,
         "long token message '%s'", m);
   /* nesting limit: 17 levels is refused, 100000 too (without recursing that deep) */
   static char deep[1000064];
@@ -1013,6 +1110,7 @@ int main(void) {
   test_builtin_shapes();
   test_lenet_exact();
   test_builtin_counts();
+  test_spec_writes_modern_builtins();
   test_builtin_errors();
   test_spec_equals_builtin();
   test_spec_blocks();

@@ -4,8 +4,9 @@
 For each architecture, input shape and output count: libnad accepts the shape exactly when
 PyTorch can build and run the model; then the tensor table equals the state_dict (names,
 sizes, order, without num_batches_tracked), the trainable count equals
-sum(p.numel() for p in model.parameters()), the output shape matches, and the conv/linear
-FLOPs equal those computed from PyTorch's actual tensor shapes.
+sum(p.numel() for p in model.parameters()), the output shape matches, and the conv/linear/gemm
+FLOPs equal those computed from PyTorch's actual tensor shapes (attention's projections
+included).
 Models are built on the 'meta' device (no memory), plus one real CPU forward per small model.
 
 usage: test_torch_params.py GRAPH_DUMP TORCH_MODELS_DIR
@@ -42,16 +43,23 @@ def torch_side(name, c, h, w, k):
         return None
     flops = [0]
 
+    def linear(rows, n_in, n_out, bias):
+        return rows * (2 * n_in * n_out + (n_out if bias else 0))
+
     def hook(mod, inp, out):
         if isinstance(mod, nn.Conv2d):
-            i = mod.in_channels * mod.kernel_size[0] * mod.kernel_size[1]
+            i = mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
             flops[0] += 2 * out.numel() * i + (out.numel() if mod.bias is not None else 0)
-        else:
-            flops[0] += 2 * mod.in_features * mod.out_features + (
-                mod.out_features if mod.bias is not None else 0)
+        elif isinstance(mod, nn.MultiheadAttention):  # its projections are not module calls
+            e = mod.embed_dim
+            rows = out[0].numel() // e  # (called with keywords: inp is empty)
+            flops[0] += linear(rows, e, 3 * e, True) + linear(rows, e, e, True)
+        else:  # a Linear on (..., in): every row (ConvNeXt's channels-last, ViT's tokens)
+            flops[0] += linear(out.numel() // mod.out_features, mod.in_features,
+                               mod.out_features, mod.bias is not None)
 
     for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
+        if isinstance(m, (nn.Conv2d, nn.Linear, nn.MultiheadAttention)):
             m.register_forward_hook(hook)
     try:
         with torch.no_grad():
@@ -93,7 +101,7 @@ def compare(name, c, h, w, k):
     check('%s: output shape %s / %s' % (tag, yshape, nad['layers'][-1]['out_shape']),
           yshape == (1, k) and nad['layers'][-1]['out_shape'] == [k, 1, 1])
     nad_flops = sum(l['flops'] for l in nad['layers']
-                    if l['desc'].startswith(('conv2d', 'linear')))
+                    if l['desc'].startswith(('conv2d', 'linear', 'gemm')))
     check('%s: conv+linear flops %d, torch shapes give %d'
           % (tag, nad_flops, flops), nad_flops == flops)
     return True

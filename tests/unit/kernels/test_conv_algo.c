@@ -344,7 +344,7 @@ int main(int argc, char **argv) {
       if (nadi_builtin_build(nadi_builtin_name(i), c, 32, 32, 1, &g) != NAD_OK)
         continue; /* the shape does not fit this architecture */
       for (int64_t j = 0; j < g->n_layers; j++)
-        if (g->layers[j].kind == NADI_CONV2D)
+        if (g->layers[j].kind == NADI_CONV2D && g->layers[j].groups <= 1) /* the plain ones */
           add_shape(&g->layers[j]);
       nadi_graph_destroy(g);
     }
