@@ -527,6 +527,18 @@ nad_status nad_estimator_load_buffer(nad_estimator *e, const void *buf, size_t l
                nadi_checkpoint_load_buffer(e, buf, len));
 }
 
+nad_status nad_estimator_degenerate(const nad_estimator *e, int32_t *degenerate, double *trace,
+                                    double *scale) {
+  CHECK_RESULTS(e, "nad_estimator_degenerate");
+  NADI_CHECK(degenerate, NAD_ERR_INVALID_ARG, "nad_estimator_degenerate: degenerate is NULL");
+  *degenerate = e->degenerate;
+  if (trace)
+    *trace = e->trace;
+  if (scale)
+    *scale = e->value_scale;
+  return NAD_OK;
+}
+
 nad_status nad_estimator_sketch_error(const nad_estimator *e, double *bound) {
   CHECK_RESULTS(e, "nad_estimator_sketch_error");
   NADI_CHECK(bound, NAD_ERR_INVALID_ARG, "nad_estimator_sketch_error: bound is NULL");

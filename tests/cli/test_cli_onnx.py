@@ -154,6 +154,45 @@ def check_errors():
           f"unsupported operator names node and operator: {r.err}")
 
 
+def check_degenerate_response():
+    """f = c * Gemm(x) + 1 (Gemm drawn by libnad, c and 1 the file's constants): c = 1e-9
+    leaves only float32 rounding of 1 in the dipoles (a warning, NADs written), c = 0 no
+    response at all (an error, as any run without a positive eigenvalue); both say
+    "degenerate_response": true in summary.json, lenet false."""
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        print("python3-onnx not installed: the degenerate-response check is not run")
+        return
+    for c, rc_ok in ((1e-9, True), (0.0, False)):
+        w = np.random.default_rng(1).standard_normal((1, 16)).astype(np.float32)
+        init = [numpy_helper.from_array(w, 'fc.weight'),
+                numpy_helper.from_array(np.zeros(1, np.float32), 'fc.bias'),
+                numpy_helper.from_array(np.array([c], np.float32), 'c'),
+                numpy_helper.from_array(np.array([1.0], np.float32), 'one')]
+        nodes = [helper.make_node('Flatten', ['x'], ['f'], axis=1),
+                 helper.make_node('Gemm', ['f', 'fc.weight', 'fc.bias'], ['h'], transB=1),
+                 helper.make_node('Mul', ['h', 'c'], ['hc']),
+                 helper.make_node('Add', ['hc', 'one'], ['y'])]
+        g = helper.make_graph(nodes, 'g', [helper.make_tensor_value_info(
+            'x', onnx.TensorProto.FLOAT, [1, 1, 4, 4])], [helper.make_tensor_value_info(
+                'y', onnx.TensorProto.FLOAT, [1, 1])], init)
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]),
+                  path('flat.onnx'))
+        r = run(NAD, 'estimate', path('flat.onnx'), '--networks', 8, '--out', path('deg'),
+                '--quiet')
+        s = json.load(open(path('deg/summary.json'))) if os.path.exists(
+            path('deg/summary.json')) else {}
+        check((r.rc == 0) == rc_ok and s.get('degenerate_response') is True
+              and ('degenerate response' in r.err) == rc_ok,
+              f"last layer x {c}: rc {r.rc}, summary {s.get('degenerate_response')}, {r.err}")
+    r = run(NAD, 'estimate', 'lenet', '--networks', 8, '--out', path('len'), '--quiet')
+    s = json.load(open(path('len/summary.json'))) if r.rc == 0 else {}
+    check(r.rc == 0 and s.get('degenerate_response') is False and 'degenerate' not in r.err,
+          f"lenet: rc {r.rc}, degenerate_response {s.get('degenerate_response')}, {r.err}")
+
+
 def torchvision_models():
     """name -> factory: the models issue 17 names (10 classes, so that no head is one output)."""
     try:
@@ -228,6 +267,7 @@ for name in names:
 check_estimate('lenet', (1, 32, 32), 40)
 check_estimate('resnet18', (1, 32, 32), 4)
 check_errors()
+check_degenerate_response()
 for name, factory in torchvision_models().items():
     # torch 1.13 cannot export vgg11_bn's AdaptiveAvgPool2d((7, 7)) of a 1x1 map (32x32 input)
     if name != 'vgg11_bn':

@@ -414,6 +414,7 @@ _FUNCS = [
     ('nad_estimator_save_buffer', [HANDLE, P(c_void_p), P(c_size_t)], c_int, _check),
     ('nad_estimator_load_buffer', [HANDLE, c_void_p, c_size_t], c_int, _check),
     ('nad_estimator_sketch_error', [HANDLE, P(c_double)], c_int, _check),
+    ('nad_estimator_degenerate', [HANDLE, P(c_int32), P(c_double), P(c_double)], c_int, _check),
     # comparing NAD sets
     ('nad_spectrum_from_nads', [P(c_float), P(c_double), c_int64, c_int64, c_int64, c_int64,
                                 P(c_double), c_size_t], c_int, _check),
