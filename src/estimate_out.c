@@ -90,8 +90,15 @@ static void check_degenerate(const double *evals, int64_t k, char *why, size_t l
 /* The figures, written as <name>.<format>. */
 static const char *const figure_names[] = {"nads", "spectrum", "eigenvalues"};
 
+/* nad_estimator_degenerate's verdict (a warning, not an error: the NADs are written). */
+typedef struct response_check {
+  int32_t degenerate;
+  double trace, scale;
+} response_check;
+
 static void write_summary_json(FILE *f, const estimate_run *r, const convergence *c,
-                               double sketch_error, const char *degenerate, int one_line) {
+                               double sketch_error, const char *degenerate,
+                               const response_check *rsp, int one_line) {
   cli_json j;
   if (one_line)
     cli_json_init_one_line(&j, f);
@@ -168,6 +175,9 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   cli_json_bool(&j, "degenerate", degenerate[0] != '\0');
   if (degenerate[0])
     cli_json_string(&j, "degenerate_reason", degenerate);
+  cli_json_bool(&j, "degenerate_response", rsp->degenerate != 0);
+  cli_json_double(&j, "response_trace", rsp->trace);
+  cli_json_double(&j, "response_scale", rsp->scale);
   cli_json_begin_array(&j, "files", 1);
   static const char *const files[] = {"eigenvalues.npy", "nads.npy", "mean.npy", "spectrum.npy"};
   const int n_files = (int)(sizeof files / sizeof files[0]);
@@ -188,12 +198,12 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
 
 /* summary.json replaced atomically: it appears complete or not at all. */
 static int write_summary(const estimate_run *r, const convergence *c, double sketch_error,
-                         const char *degenerate) {
+                         const char *degenerate, const response_check *rsp) {
   char path[PATH_LEN];
   nadi_atomic_file af;
   if (join(path, r->out_dir, "summary.json") || cli_atomic_open(&af, path))
     return CLI_ERR;
-  write_summary_json(af.fp, r, c, sketch_error, degenerate, 0);
+  write_summary_json(af.fp, r, c, sketch_error, degenerate, rsp, 0);
   return cli_atomic_commit(&af);
 }
 
@@ -324,15 +334,25 @@ int estimate_write_results(const nad_estimator *e, const estimate_run *r) {
     goto done;
   char degenerate[256];
   check_degenerate(evals, k, degenerate, sizeof degenerate);
-  if ((rc = write_summary(r, &conv, sketch_error, degenerate)) != 0)
+  response_check rsp = {0, 0.0, 0.0};
+  if ((st = nad_estimator_degenerate(e, &rsp.degenerate, &rsp.trace, &rsp.scale)) != NAD_OK) {
+    rc = cli_lib_error(st, "cannot read the results");
     goto done;
+  }
+  if ((rc = write_summary(r, &conv, sketch_error, degenerate, &rsp)) != 0)
+    goto done;
+  if (rsp.degenerate && !degenerate[0])
+    fprintf(stderr, "nad: warning: degenerate response: the covariance's trace %.3g is zero or "
+                    "below float32 rounding of the outputs (mean |f| %.3g, step %g): the NADs "
+                    "are rounding noise, not the network's (\"degenerate_response\": true in "
+                    "summary.json)\n", rsp.trace, rsp.scale, r->scale);
   if (degenerate[0]) { /* files kept for inspection, but not a success */
     rc = cli_error("degenerate result: %s (files written to '%s' for inspection, marked "
                    "\"degenerate\": true in summary.json)", degenerate, r->out_dir);
     goto done;
   }
   if (r->json) { /* the same summary, for scripts: one line, nothing else on stdout */
-    write_summary_json(stdout, r, &conv, sketch_error, degenerate, 1);
+    write_summary_json(stdout, r, &conv, sketch_error, degenerate, &rsp, 1);
     fflush(stdout);
   } else if (!r->quiet) {
     print_human(r, evals, &conv, sketch_error);

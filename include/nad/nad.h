@@ -872,6 +872,21 @@ NAD_API nad_status nad_checkpoint_run_record_buffer(const void *buf, size_t len,
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_estimator_sketch_error(const nad_estimator *e, double *bound);
 
+/** Whether the response is degenerate, i.e. the NADs mean nothing: the covariance's trace T is
+ *  0 (the responses do not vary: e.g. a zero-initialised last layer, ViT's head), or, in the
+ *  dipole mode, its spread per coordinate √(T/D) is below 16 float32 rounding steps of the
+ *  outputs over the dipole's width, 16·FLT_EPSILON·F/(2s) ≈ 1e-6·F/s, where F is the mean |f|
+ *  of the perturbed outputs: the dipoles are then rounding of f, not its variation. F is
+ *  measured on the networks this handle computed (not stored in checkpoints: after a load
+ *  alone only T = 0 is detected). Needs results.
+ *  @param e the estimator
+ *  @param[out] degenerate receives 1 if degenerate, else 0
+ *  @param[out] trace receives T (may be NULL)
+ *  @param[out] scale receives F (0 when no network was computed by this handle; may be NULL)
+ *  @return NAD_OK, NAD_ERR_INVALID_ARG, or NAD_ERR_MISUSE before results */
+NAD_API nad_status nad_estimator_degenerate(const nad_estimator *e, int32_t *degenerate,
+                                           double *trace, double *scale);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Comparing NAD sets                                                                         */
 /* ------------------------------------------------------------------------------------------ */

@@ -559,6 +559,18 @@ nad_status nad_checkpoint_run_record_buffer(const void *buf, size_t len, int32_t
   return nadi_checkpoint_record(NULL, buf, len, version, text);
 }
 
+nad_status nad_estimator_degenerate(const nad_estimator *e, int32_t *degenerate, double *trace,
+                                    double *scale) {
+  CHECK_RESULTS(e, "nad_estimator_degenerate");
+  NADI_CHECK(degenerate, NAD_ERR_INVALID_ARG, "nad_estimator_degenerate: degenerate is NULL");
+  *degenerate = e->degenerate;
+  if (trace)
+    *trace = e->trace;
+  if (scale)
+    *scale = e->value_scale;
+  return NAD_OK;
+}
+
 nad_status nad_estimator_sketch_error(const nad_estimator *e, double *bound) {
   CHECK_RESULTS(e, "nad_estimator_sketch_error");
   NADI_CHECK(bound, NAD_ERR_INVALID_ARG, "nad_estimator_sketch_error: bound is NULL");

@@ -42,7 +42,10 @@ struct nadi_probe {
   float *fout;    /* 2d outputs (dipole) */
   float *dy;      /* out (gradient) */
   float *dx;      /* d (gradient) */
+  double fscale;  /* nadi_probe_value_scale of the last sample */
 };
+
+double nadi_probe_value_scale(const nadi_probe *p) { return p->fscale; }
 
 void nadi_probe_destroy(nadi_probe *p) {
   if (!p)
@@ -152,15 +155,19 @@ static nadi_probe_result run_dipole(nadi_probe *p, int64_t o, double *g, const a
   }
   const double inv = 1.0 / (2.0 * p->step);
   int finite = 1;
+  double fsum = 0.0;
   for (int64_t i = 0; i < d; i++) {
     g[i] = ((double)p->fout[2 * i] - (double)p->fout[2 * i + 1]) * inv;
+    fsum += fabs((double)p->fout[2 * i]) + fabs((double)p->fout[2 * i + 1]);
     finite &= isfinite(g[i]);
   }
+  p->fscale = fsum / (double)total;
   return finite ? NADI_PROBE_OK : NADI_PROBE_NONFINITE;
 }
 
 static nadi_probe_result run_gradient(nadi_probe *p, int64_t o, double *g) {
-  (void)nadi_exec_forward(p->exec, p->params, p->x0, 1, 0, NULL);
+  const float *y = nadi_exec_forward(p->exec, p->params, p->x0, 1, 0, NULL);
+  p->fscale = fabs((double)y[o]);
   p->dy[o] = 1.0f;
   nadi_exec_backward(p->exec, p->params, p->dy, p->dx, NULL);
   p->dy[o] = 0.0f;

@@ -34,5 +34,8 @@ typedef enum {
  * chunks) when *stop becomes non-zero. */
 nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,
                                  const atomic_int *stop);
+/* The scale of the last sample's response values: the mean |f| of its 2D perturbed outputs
+ * (dipole) or |f(x0)| (gradient); 0 before any sample. */
+double nadi_probe_value_scale(const nadi_probe *p);
 
 #endif

@@ -12,6 +12,8 @@
  * network's response depends only on (seed, j), the fold order is fixed, and the result is bit
  * for bit the same for every thread count. The eigensolve after the run uses BLAS's own threads
  * again. */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,7 @@ typedef struct run_ctx {
   nadi_probe **probes; /* width */
   double **g;          /* 2 banks × width response slots (d doubles each) */
   int64_t *j;          /* the network of each slot */
+  double *fscale;      /* each slot's nadi_probe_value_scale */
   nadi_probe_result *res;
   int64_t probe_seq, probe_n, probe_bank; /* the round being probed: first sequence number,
                                             networks, bank */
@@ -80,7 +83,7 @@ static nad_status save_checkpoint(nad_estimator *e) {
 /* Fold the response of sequence number seq (network j) into the halves, then report progress
  * and save a periodic checkpoint (calling thread only). */
 static nad_status fold_one(run_ctx *rc, int64_t seq, int64_t j, nadi_probe_result res,
-                           const double *g) {
+                           const double *g, double fscale) {
   nad_estimator *e = rc->e;
   if (res == NADI_PROBE_SOURCE_FAILED)
     return nadi_fail(NAD_ERR_CANCELLED,
@@ -94,6 +97,8 @@ static nad_status fold_one(run_ctx *rc, int64_t seq, int64_t j, nadi_probe_resul
                      (long long)j, (long long)(rc->total0 + seq));
   NADI_TRY(nadi_halves_push(e, j, g));
   NADI_TRY(nadi_ranges_add(e, j, j + 1));
+  e->value_scale_sum += fscale;
+  e->value_scale_n++;
   const int64_t done = rc->total0 + seq + 1;
   if ((e->progress && e->progress(e->progress_ud, done, rc->total0 + rc->jobs) != 0) ||
       nadi_guard_doomed(&e->guard)) /* destroyed from the callback or another thread */
@@ -114,15 +119,17 @@ static void round_job(void *ctx, int tid) {
   if (tid == 0) {
     for (int64_t t = 0; t < rc->fold_n && rc->st == NAD_OK; t++) {
       const int64_t s = rc->fold_bank * rc->width + t;
-      rc->st = fold_one(rc, rc->fold_seq + t, rc->j[s], rc->res[s], rc->g[s]);
+      rc->st = fold_one(rc, rc->fold_seq + t, rc->j[s], rc->res[s], rc->g[s], rc->fscale[s]);
     }
     if (rc->st != NAD_OK)
       atomic_store(&rc->stop, 1);
     return;
   }
   const int64_t t = tid - 1, s = rc->probe_bank * rc->width + t;
-  if (t < rc->probe_n)
+  if (t < rc->probe_n) {
     rc->res[s] = nadi_probe_run(rc->probes[t], rc->e->seed, rc->j[s], rc->g[s], &rc->stop);
+    rc->fscale[s] = nadi_probe_value_scale(rc->probes[t]);
+  }
 }
 
 /* Every network of the run: on the calling thread alone (pool NULL), or in rounds on the pool,
@@ -132,7 +139,7 @@ static nad_status run_networks(run_ctx *rc, nadi_pool *pool) {
     for (int64_t seq = 0; seq < rc->jobs; seq++) {
       const int64_t j = claim(rc);
       nadi_probe_result res = nadi_probe_run(rc->probes[0], rc->e->seed, j, rc->g[0], &rc->stop);
-      NADI_TRY(fold_one(rc, seq, j, res, rc->g[0]));
+      NADI_TRY(fold_one(rc, seq, j, res, rc->g[0], nadi_probe_value_scale(rc->probes[0])));
     }
     return NAD_OK;
   }
@@ -178,7 +185,8 @@ static nad_status run_alloc(run_ctx *rc, const nadi_plan *plan, float **x0) {
   rc->g = nadi_calloc((size_t)n_slots, sizeof(double *));
   rc->j = nadi_calloc((size_t)n_slots, sizeof(int64_t));
   rc->res = nadi_calloc((size_t)n_slots, sizeof(nadi_probe_result));
-  if (!*x0 || !rc->probes || !rc->g || !rc->j || !rc->res)
+  rc->fscale = nadi_calloc((size_t)n_slots, sizeof(double));
+  if (!*x0 || !rc->probes || !rc->g || !rc->j || !rc->res || !rc->fscale)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "run state");
   for (int64_t i = 0; i < n_slots; i++)
     if (!(rc->g[i] = nadi_alloc((size_t)d, sizeof(double))))
@@ -211,6 +219,7 @@ static void run_free(run_ctx *rc, const nadi_plan *plan, float *x0) {
   nadi_free(rc->g);
   nadi_free(rc->j);
   nadi_free(rc->res);
+  nadi_free(rc->fscale);
   nadi_free(x0);
   nadi_free(rc->pre);
 }
@@ -274,6 +283,23 @@ static int64_t result_k(const nad_estimator *e) {
   return e->sketch ? e->sketch : e->d;
 }
 
+/* Degenerate response (nad_estimator_degenerate): the covariance trace from the spectrum
+ * (Σ_f P_c(f) = h·w·tr C_cc, unnormalised DFT) against the dipole's float32 resolution. */
+static void check_degenerate(nad_estimator *e) {
+  const int64_t hw = e->shape[1] * e->shape[2];
+  double trace = 0.0;
+  for (int64_t i = 0; i < e->d; i++)
+    trace += e->spectrum[i];
+  trace /= (double)hw;
+  e->trace = trace > 0.0 ? trace : 0.0;
+  e->value_scale = e->value_scale_n > 0 ? e->value_scale_sum / (double)e->value_scale_n : 0.0;
+  /* float32 outputs of size F differ by multiples of ~FLT_EPSILON·F: dipoles whose spread per
+   * coordinate is below NADI_DEGENERATE_ULPS of those steps over 2s are rounding, not response */
+  const double res = NADI_DEGENERATE_ULPS * FLT_EPSILON * e->value_scale / (2.0 * e->step);
+  e->degenerate = !(trace > 0.0) ||
+                  (e->mode == NAD_MODE_DIPOLE && sqrt(e->trace / (double)e->d) <= res);
+}
+
 nad_status nadi_estimator_finalize(nad_estimator *e) {
   const int64_t d = e->d, k = result_k(e);
   double *evals = nadi_alloc((size_t)k, sizeof(double));
@@ -304,6 +330,7 @@ nad_status nadi_estimator_finalize(nad_estimator *e) {
     e->k = k;
     e->eig = sol.eig;
     e->sketch_error = sol.sketch_error;
+    check_degenerate(e);
     e->finalized = 1;
     nadi_estimator_drop_cache(e);
   } else {

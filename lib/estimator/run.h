@@ -36,6 +36,9 @@ typedef struct nadi_range {
  * mode has no D×D matrix; its bound keeps 2·L·D and the probes' buffers addressable. */
 #define NADI_EXACT_MAX_D 46340
 #define NADI_SKETCH_MAX_D (1 << 24)
+/* nad_estimator_degenerate: a dipole spread per coordinate below this many float32 rounding
+ * steps (FLT_EPSILON·|f|) over 2s: 16 ulps, i.e. about 1e-6·|f|/s */
+#define NADI_DEGENERATE_ULPS 16.0
 
 struct nad_estimator {
   const nad_arch *arch; /* retained and released by the façade; opaque here */
@@ -84,6 +87,12 @@ struct nad_estimator {
   double *mean;     /* d */
   double sketch_error; /* sketch mode: ||C − C̃|| <= this (Frequent Directions bound) */
   nadi_topk_info eig;  /* how the eigenpairs were computed */
+  double trace;        /* of the covariance (from the spectrum) */
+  double value_scale;  /* mean nadi_probe_value_scale of the networks probed */
+  int degenerate;      /* nad_estimator_degenerate */
+  /* response values |f| of the networks probed by this handle (not in checkpoints) */
+  double value_scale_sum;
+  int64_t value_scale_n;
   /* convergence cache (run.c): each half's top conv_k eigenvectors and its spectrum, kept
    * from one nad_estimator_convergence call to the next (nad estimate asks k = 1, then 10);
    * dropped by finalize, which every change of the accumulators requires first. */

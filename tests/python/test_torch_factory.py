@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import unittest
+import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nadtest  # noqa: E402
@@ -60,6 +61,31 @@ class Factory(unittest.TestCase):
                 k = N - 1
                 err = np.abs(r.eigenvalues[:k] - ref[:k]).max() / ref[0]
                 self.assertLess(err, 1e-5, 'eigenvalues differ from PyTorch: %.2e' % err)
+
+    def test_degenerate_response_warns(self):
+        """A last layer scaled to 1e-9 over a bias of 1 (its dipoles are float32 rounding of 1)
+        and a zero last layer (no response at all) warn; lenet does not."""
+        def scaled(w):
+            def factory():
+                m = lenet()
+                last = [mod for mod in m.modules() if isinstance(mod, torch.nn.Linear)][-1]
+                with torch.no_grad():
+                    last.weight.mul_(w)
+                    last.bias.fill_(1.0)
+                return m
+            return factory
+        for name, factory, want in (('1e-9', scaled(1e-9), True), ('zero', scaled(0.0), True),
+                                    ('lenet', lenet, False)):
+            with self.subTest(last_layer=name):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter('always')
+                    r = libnad.estimate(factory, input=(1, 16, 16), networks=6, seed=SEED,
+                                        progress=False)
+                self.assertEqual(r.degenerate_response, want, name)
+                self.assertEqual(any('degenerate response' in str(w.message) for w in caught),
+                                 want, name)
+                if name == 'zero':
+                    self.assertEqual(float(r.eigenvalues[0]), 0.0)
 
     def test_instance_needs_points(self):
         with self.assertRaises(ValueError):

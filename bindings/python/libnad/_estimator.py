@@ -1,6 +1,7 @@
 """The NAD estimator and its options (nad.h: NAD estimator): Estimator, option_by_name,
 option_bounds, option_owner."""
 import ctypes
+import warnings
 from ctypes import addressof, byref, c_double, c_float, c_int, c_int32, c_int64, c_size_t, c_void_p
 
 from ._ffi import (ESTIMATOR_OPTIONS, PARAM_FN, PROGRESS_FN, EvalPoint, Mode, NadError, Network,
@@ -253,7 +254,9 @@ class Estimator(_Handle):
         stop at once): run() raises KeyboardInterrupt, the networks accumulated so far stay
         (networks_done, save(); a checkpoint set with set_checkpoint is saved), and the
         estimator stays usable (it cannot run again: save, or finalize what it has)."""
-        return self._run(_lib.nad_estimator_run, progress, 'networks')
+        self._run(_lib.nad_estimator_run, progress, 'networks')
+        self._warn_degenerate()
+        return self
 
     def accumulate(self, progress=None):
         """run() without the eigensolve (a part of a job array, one worker of many): save() or
@@ -318,6 +321,7 @@ class Estimator(_Handle):
         """Recompute eigenpairs and spectrum from the accumulator (after load)."""
         with self._busy() as h:
             _lib.nad_estimator_finalize(h)
+        self._warn_degenerate()
 
     def to_bytes(self):
         """The checkpoint save() writes, as bytes (to send to another process)."""
@@ -345,6 +349,24 @@ class Estimator(_Handle):
         v = c_double()
         _lib.nad_estimator_sketch_error(self._handle, byref(v))
         return v.value
+
+    @property
+    def degenerate(self):
+        """(degenerate, trace, scale) of nad_estimator_degenerate: True when the covariance's
+        trace is 0 or, in the dipole mode, its spread per coordinate is below float32 rounding
+        of the outputs (16·FLT_EPSILON·scale / 2s, scale = mean |f| of the perturbed outputs):
+        the NADs are then rounding noise. Needs results."""
+        flag, trace, scale = c_int32(), c_double(), c_double()
+        _lib.nad_estimator_degenerate(self._handle, byref(flag), byref(trace), byref(scale))
+        return bool(flag.value), trace.value, scale.value
+
+    def _warn_degenerate(self):
+        flag, trace, scale = self.degenerate
+        if flag:
+            warnings.warn('libnad: degenerate response: the covariance\'s trace %.3g is zero or '
+                          'below float32 rounding of the outputs (mean |f| %.3g): the NADs do '
+                          'not describe the network' % (trace, scale), RuntimeWarning,
+                          stacklevel=3)
 
     def __repr__(self):
         return '<libnad.Estimator of %r%s>' % (self.arch, ' (closed)' if self.closed else '')

@@ -421,6 +421,7 @@ _FUNCS = [
     ('nad_checkpoint_run_record', [c_char_p, P(c_int32), P(c_char_p)], c_int, _check),
     ('nad_checkpoint_run_record_buffer', [c_void_p, c_size_t, P(c_int32), P(c_char_p)], c_int,
      _check),
+    ('nad_estimator_degenerate', [HANDLE, P(c_int32), P(c_double), P(c_double)], c_int, _check),
     # comparing NAD sets
     ('nad_spectrum_from_nads', [P(c_float), P(c_double), c_int64, c_int64, c_int64, c_int64,
                                 P(c_double), c_size_t], c_int, _check),

@@ -43,7 +43,10 @@ class Result:
     mean         (D,) float64, mean response over the networks
     convergence  {'overlap_1', 'overlap_10', 'spectrum_corr', 'converged'}: the networks split
                  into two halves by parity (as summary.json's convergence); None where it
-                 cannot be computed (fewer than 4 networks, fewer than 10 NADs)
+                 cannot be computed (fewer than 4 networks, fewer than 10 NADs, a degenerate
+                 response)
+    degenerate_response  True when the responses do not vary beyond float32 rounding of the
+                 outputs (Estimator.degenerate; run() then warns): the NADs mean nothing
     arch, input, networks, seed: the settings."""
 
     def __init__(self, arch, input, networks, seed, eigenvalues, nads, spectrum, mean,
@@ -51,6 +54,7 @@ class Result:
         self.arch, self.input, self.networks, self.seed = arch, input, networks, seed
         self.eigenvalues, self.nads, self.spectrum, self.mean = eigenvalues, nads, spectrum, mean
         self.convergence = convergence
+        self.degenerate_response = False
 
     def __repr__(self):
         return ('<libnad.Result %s %s: %d NADs from %d networks, %s>'
@@ -167,14 +171,17 @@ def estimate(arch, **options):
         if np is not None:
             nads = nads.reshape((k,) + tuple(a.input_shape))
         conv = {'overlap_1': None, 'overlap_10': None, 'spectrum_corr': None}
+        degenerate = est.degenerate[0]
         for kk, name in ((1, 'overlap_1'), (10, 'overlap_10')):
-            if kk <= k and networks >= 4:  # each half needs 2 networks
+            if kk <= k and networks >= 4 and not degenerate:  # each half needs 2 networks
                 conv[name], conv['spectrum_corr'] = est.convergence(kk)
         conv['converged'] = bool(conv['spectrum_corr'] is not None and
                                  conv['spectrum_corr'] >= CONVERGED_SPECTRUM_CORR and
                                  conv['overlap_1'] >= CONVERGED_TOP1_OVERLAP)
-        return Result(a.name, tuple(a.input_shape), networks, seed, est.eigenvalues(), nads,
-                      est.spectrum(), est.mean(), conv)
+        r = Result(a.name, tuple(a.input_shape), networks, seed, est.eigenvalues(), nads,
+                   est.spectrum(), est.mean(), conv)
+        r.degenerate_response = degenerate
+        return r
 
 
 class BiasResult:
