@@ -148,7 +148,8 @@ static nad_status run_networks(run_ctx *rc, nadi_pool *pool) {
   if (!pool) {
     for (int64_t seq = 0; seq < rc->jobs; seq++) {
       const int64_t j = claim(rc);
-      nadi_probe_result res = nadi_probe_run(rc->probes[0], rc->e->seed, j, rc->g[0], &rc->e->stop);
+      nadi_probe_result res =
+          nadi_probe_run(rc->probes[0], rc->e->seed, j, rc->g[0], &rc->e->stop);
       NADI_TRY(fold_one(rc, seq, j, res, rc->g[0]));
       if (rc->converged)
         break;
@@ -411,10 +412,17 @@ nad_status nadi_estimator_converged(nad_estimator *e, int *converged, double *ov
   const int64_t k1 = kmax < CONV_K1 ? kmax : CONV_K1, k2 = kmax < CONV_K2 ? kmax : CONV_K2;
   double ov1 = 0.0, ov2 = 0.0, c = 0.0, unused = 0.0;
   nadi_estimator_drop_cache(e); /* the halves may have grown since the last solve */
-  /* one solve of the largest size serves every overlap */
-  NADI_TRY(nadi_estimator_convergence(e, window_end(k2, kmax), &unused, &c));
-  NADI_TRY(best_overlap(e, k1, kmax, &ov1, &c));
-  NADI_TRY(best_overlap(e, k2, kmax, &ov2, &c));
+  /* One BLAS thread, as during a run: the same bits wherever the criterion is evaluated (in
+   * the run, at a resume, by the caller afterwards), so a verdict at a threshold cannot flip.
+   * One solve of the largest size serves every overlap. */
+  const int blas_old = nadi_blas_set_threads(1);
+  nad_status st = nadi_estimator_convergence(e, window_end(k2, kmax), &unused, &c);
+  if (st == NAD_OK)
+    st = best_overlap(e, k1, kmax, &ov1, &c);
+  if (st == NAD_OK)
+    st = best_overlap(e, k2, kmax, &ov2, &c);
+  nadi_blas_set_threads(blas_old);
+  NADI_TRY(st);
   *converged = ov1 >= CONV_OVERLAP1 && ov2 >= CONV_OVERLAP2 && c >= CONV_SPECTRUM_CORR;
   if (overlaps) {
     overlaps[0] = ov1;
