@@ -226,7 +226,11 @@ void cli_progress_end(cli_progress *p);
 /* Around a command's long work: the first SIGINT/SIGTERM is recorded (the command polls
  * cli_signal() and stops cleanly), a second one kills. Not nestable. */
 void cli_signals_install(void);
-void cli_signals_restore(void);
+void cli_signals_restore(void); /* also clears the target */
+/* The estimator and trainer (either may be NULL) that a signal cancels at once
+ * (nad_estimator_cancel / nad_trainer_cancel) while they run; NULL, NULL before destroying
+ * them. Returns once no signal handler uses the previous ones. */
+void cli_signals_target(nad_estimator *e, nad_trainer *t);
 /* The signal received since cli_signals_install, or 0. */
 int cli_signal(void);
 /* Exit status of a command stopped by a signal: 128 + the signal (SIGINT if none was seen). */

@@ -33,6 +33,7 @@ typedef struct estimate_run {
   int64_t *show;            /* --show: NAD indices of the grid (NULL: the first 16) */
   int64_t nshow;
   int json; /* --json: summary.json as one line on stdout instead of the human summary */
+  int64_t check_every; /* --until-converged: check the halves every C networks (0: off) */
   const char *const *parts; /* merge: the checkpoint files */
   int n_parts;
   int mpi_ranks; /* nad-mpi: number of ranks (0: not distributed) */
@@ -42,6 +43,8 @@ typedef struct estimate_run {
   double seconds; /* wall time of the run (and finalize) */
   int64_t memory_budget, memory_planned, concurrent; /* nad_estimator_plan before the run */
   int64_t d, k;
+  int converged; /* --until-converged: the criterion held at the end (nad_estimator_converged) */
+  double conv_overlaps[2], conv_corr;
 } estimate_run;
 
 /* A distributed run (nad-mpi). The driver fills it; the shared code calls it. */
@@ -62,8 +65,8 @@ typedef struct estimate_args {
   cli_arch_opts ao;
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *sketch;
   const char *memory, *params, *output, *eval_split;
-  const char *range, *checkpoint, *every, *resume, *out, *format, *show, *model;
-  int quiet, normalize, json;
+  const char *range, *checkpoint, *every, *resume, *out, *format, *show, *model, *check_every;
+  int quiet, normalize, json, until_converged;
   struct run_record *resumed; /* the run record of --resume (texts above may point into it) */
 } estimate_args;
 

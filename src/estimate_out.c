@@ -155,6 +155,17 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   cli_json_int(&j, "resumed_networks", r->resumed_networks);
   cli_json_string(&j, "checkpoint", r->checkpoint);
   cli_json_int(&j, "networks_done", r->networks_done);
+  if (r->check_every > 0) { /* --until-converged: where it stopped, and why */
+    cli_json_begin_object(&j, "until_converged");
+    cli_json_int(&j, "check_every", r->check_every);
+    cli_json_int(&j, "max_networks", r->networks);
+    cli_json_int(&j, "networks_used", r->networks_done);
+    cli_json_bool(&j, "converged", r->converged);
+    cli_json_double(&j, "overlap_k1", r->conv_overlaps[0]);
+    cli_json_double(&j, "overlap_k2", r->conv_overlaps[1]);
+    cli_json_double(&j, "spectrum_corr", r->conv_corr);
+    cli_json_end_object(&j);
+  }
   cli_json_int(&j, "d", r->d);
   cli_json_int(&j, "k", r->k);
   cli_json_double(&j, "seconds", r->seconds);
@@ -244,6 +255,12 @@ static void print_human(const estimate_run *r, const double *evals, const conver
     printf(" %.4g", evals[i]);
   printf("%s\n", r->k > 5 ? " ..." : "");
   printf("%s\n", c->verdict);
+  if (r->check_every > 0)
+    printf("until converged (checked every %lld networks): %s after %lld of at most %lld "
+           "networks (overlaps %.3f, %.3f; spectrum corr %.4f)\n",
+           (long long)r->check_every, r->converged ? "converged" : "NOT converged",
+           (long long)r->networks_done, (long long)r->networks, r->conv_overlaps[0],
+           r->conv_overlaps[1], r->conv_corr);
   printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.%s spectrum.%s "
          "eigenvalues.%s summary.json\n",
          r->out_dir, FORMAT_NAME(r), FORMAT_NAME(r), FORMAT_NAME(r));

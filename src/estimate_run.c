@@ -53,7 +53,8 @@ static int accumulate(nad_estimator *e, estimate_run *r) {
   nad_status st;
   int rc;
   if ((rc = estimate_set_int(e, NAD_OPT_FIRST_NETWORK, r->range_lo, "range")) ||
-      (rc = estimate_set_int(e, NAD_OPT_NUM_NETWORKS, r->range_hi - r->range_lo, "networks")))
+      (rc = estimate_set_int(e, NAD_OPT_NUM_NETWORKS, r->range_hi - r->range_lo, "networks")) ||
+      (rc = estimate_set_int(e, NAD_OPT_CONVERGE_EVERY, r->check_every, "check-every")))
     return rc;
   if (r->checkpoint &&
       (st = nad_estimator_set_checkpoint(e, r->checkpoint, r->checkpoint_every)) != NAD_OK)
@@ -74,6 +75,7 @@ static int accumulate(nad_estimator *e, estimate_run *r) {
     return cli_lib_error(st, "cannot install the progress callback");
   double t0 = cli_now();
   cli_signals_install();
+  cli_signals_target(e, NULL); /* Ctrl-C stops the network being probed, whatever its size */
   st = nad_estimator_accumulate(e);
   cli_signals_restore();
   r->seconds = cli_now() - t0;
@@ -112,6 +114,12 @@ static int finish(nad_estimator *e, estimate_run *r) {
   if ((st = nad_estimator_networks_done(e, &r->networks_done)) != NAD_OK ||
       (st = nad_estimator_dims(e, &r->d, &r->k)) != NAD_OK)
     return cli_lib_error(st, "cannot read the results");
+  if (r->check_every > 0 && r->networks_done >= 4) { /* the criterion at the stopping point */
+    int32_t yes = 0;
+    if ((st = nad_estimator_converged(e, &yes, r->conv_overlaps, &r->conv_corr)) != NAD_OK)
+      return cli_lib_error(st, "convergence check failed");
+    r->converged = yes != 0;
+  }
   int64_t v = 0; /* the batch the memory plan chose, else the option's (nad merge) */
   if (r->batch <= 0 && nad_estimator_get_int(e, NAD_OPT_BATCH, &v) == NAD_OK)
     r->batch = v;

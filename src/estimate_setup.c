@@ -42,6 +42,12 @@ static int check_run_options(const estimate_args *a, estimate_run *r) {
     return cli_usage_error(CMD, "--mode: expected 'dipole' or 'gradient', got '%s'", r->mode);
   if (a->every && !a->checkpoint)
     return cli_usage_error(CMD, "--checkpoint-every needs --checkpoint FILE");
+  if (a->check_every && !a->until_converged)
+    return cli_usage_error(CMD, "--check-every needs --until-converged");
+  if (a->until_converged && a->range)
+    return cli_usage_error(CMD, "--until-converged decides where one run stops: it cannot be "
+                                "split into parts (--range, nad-mpi)");
+  r->check_every = a->until_converged ? (a->check_every ? r->check_every : 100) : 0;
   if (!a->out && !a->checkpoint)
     return cli_usage_error(CMD, "missing --out DIR (or, for a part of a job array, "
                                 "--checkpoint FILE to merge later with 'nad merge')");
@@ -163,6 +169,8 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
       {"normalize", 0, NULL, &a->normalize},
       {"json", 0, NULL, &a->json},
       {"model", 1, &a->model, NULL},
+      {"until-converged", 0, NULL, &a->until_converged},
+      {"check-every", 1, &a->check_every, NULL},
   };
   const char *pos[1];
   int npos = 0;
@@ -204,6 +212,8 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
       (rc = cli_parse_i64("batch", a->batch, 1, max_batch, &r->batch)) ||
       (rc = cli_parse_size("memory", a->memory, &r->memory)) ||
       (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)) ||
+      (rc = cli_parse_i64("check-every", a->check_every, 1, cli_option_max(NAD_OPT_CONVERGE_EVERY),
+                          &r->check_every)) ||
       (rc = cli_parse_format(a->format, &r->format, &r->format_name)) ||
       (rc = cli_parse_indices(CMD, "show", a->show, 4096, &show_rule, &r->show, &r->nshow)))
     return rc;
@@ -220,6 +230,9 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
       return rc;
     r->has_range = 1;
   }
+  if (a->until_converged && dist)
+    return cli_usage_error(CMD, "--until-converged decides where one run stops: nad-mpi "
+                                "cannot run it");
   return check_run_options(a, r);
 }
 

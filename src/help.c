@@ -65,6 +65,7 @@ static const section sections[] = {
      "[--eval-split test|train] [--normalize] [--params P.npy] [--output K|label] [--seed S] "
      "[--threads T] [--top K] [--sketch L] [--batch B] [--memory SIZE] "
      "[--checkpoint FILE [--checkpoint-every N]] [--resume FILE] [--model FILE.onnx] "
+     "[--until-converged [--check-every C]] "
      "[--spec FILE | --spec-string SPEC] [--init-rules FILE] [--format png|svg|pdf] "
      "[--show LIST] [--quiet] [--json] --out DIR | --checkpoint FILE",
      "    Estimate the neural anisotropy directions (NADs) of ARCH: the eigenvectors of the\n"
@@ -115,6 +116,8 @@ static const section sections[] = {
      "                       agree with it (see 'nad help merge'); --range too, unless\n"
      "                       --networks is given\n"
      "    --model FILE.onnx  the ONNX model, as ARCH (for --resume of an ONNX part)\n"
+     "    --until-converged  stop when the halves agree (see below); --networks: the maximum\n"
+     "    --check-every C    networks between two checks of --until-converged (default 100)\n"
      "    --quiet            no progress bar, no summary on stdout\n"
      "    --format F         figures as png (default), svg or pdf\n"
      "    --show LIST        NADs drawn in nads.F: indices and ranges A:B (B excluded) or\n"
@@ -133,6 +136,10 @@ static const section sections[] = {
      "    settings, timing and a convergence check (the networks split into two halves by\n"
      "    parity: top-k overlap and spectrum correlation of the halves, k = 1 and 10).\n"
      "    A run counts as converged when spectrum corr >= 0.99 and top-1 overlap >= 0.9.\n"
+     "    --until-converged stops at the first check where the halves' top-k subspaces\n"
+     "    overlap by >= 0.9 at k = 10 and >= 0.8 at k = 50 (best of k..1.5k; k <= --top)\n"
+     "    and their log spectra correlate by >= 0.99; the same stop for any --threads\n"
+     "    (summary.json: until_converged). Not with --range.\n"
      "    summary.json exists only for a complete run. Ctrl-C stops the run, saves the\n"
      "    checkpoint if one was asked for, writes no results and exits with status 130.\n"},
     {"flip",

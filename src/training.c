@@ -96,6 +96,7 @@ int cli_train(const nad_arch *arch, uint64_t seed, const cli_train_settings *s,
     nad_trainer_set_epoch_callback(t, on_epoch, &ctx);
     const int each = (flags & CLI_TRAIN_TEST_EACH_EPOCH) != 0;
     double t0 = cli_now();
+    cli_signals_target(NULL, t); /* Ctrl-C stops within a chunk of a batch, not an epoch */
     st = cli_signal() ? NAD_ERR_CANCELLED : nad_trainer_fit(t, train, each ? test : NULL);
     if (st == NAD_OK && !each) {
       st = nad_trainer_evaluate(t, test, &r->test_acc, NULL);
@@ -104,6 +105,7 @@ int cli_train(const nad_arch *arch, uint64_t seed, const cli_train_settings *s,
     if (st == NAD_OK && (flags & CLI_TRAIN_EVAL_TRAIN))
       st = nad_trainer_evaluate(t, train, &r->train_acc, NULL);
     r->seconds = cli_now() - t0;
+    cli_signals_target(NULL, NULL); /* before the trainer is destroyed */
     if (st == NAD_ERR_CANCELLED) {
       fprintf(stderr, "nad: cancelled after %lld of %lld epochs\n", (long long)r->epochs_done,
               (long long)s->epochs);

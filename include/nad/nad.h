@@ -67,7 +67,8 @@ typedef enum nad_status {
   NAD_ERR_UNSUPPORTED = 4,   /**< valid request this build cannot do */
   NAD_ERR_NUMERICAL = 5,     /**< LAPACK failure, NaN or Inf */
   NAD_ERR_IO = 6,            /**< file cannot be opened, read or written */
-  NAD_ERR_CANCELLED = 7,     /**< a callback returned non-zero */
+  NAD_ERR_CANCELLED = 7,     /**< a callback returned non-zero, or nad_estimator_cancel /
+                                nad_trainer_cancel was called */
   NAD_ERR_OPTION_TYPE = 8,   /**< option set with the wrong typed setter */
   NAD_ERR_PARSE = 9,         /**< architecture spec or name not understood */
   NAD_ERR_SHAPE = 10,        /**< shapes do not fit together */
@@ -480,6 +481,9 @@ typedef enum nad_option {
                                    of the available memory (MemAvailable), of which probing
                                    takes at most 1.5 GiB; see nad_estimator_plan */
   NAD_OPT_SKETCH = 123,         /**< L > 0: sketching mode with L rows (see below); 0 = exact */
+  NAD_OPT_CONVERGE_EVERY = 124, /**< C > 0: stop when converged, checking every C networks, with
+                                   NAD_OPT_NUM_NETWORKS the maximum (see
+                                   nad_estimator_converged); 0 (default) = run all networks */
   NAD_OPT_STEP = 200,           /**< dipole step s > 0, default 100 */
   /* -- trainer (nad_trainer_set_int / _double) ----------------------------------------------- */
   NAD_OPT_EPOCHS = 108,         /**< trainer: epochs, default 20 */
@@ -591,7 +595,8 @@ NAD_API nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_option_bounds(nad_option o, double *lo, double *hi);
 /** Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
- *  "eval_point", "first_network", "memory", "sketch", "step", "network", "output", and for the trainer
+ *  "eval_point", "first_network", "memory", "sketch", "converge_every", "step", "network",
+ *  "output", and for the trainer
  *  "epochs", "lr", "momentum", "weight_decay", "clip", "schedule", "shuffle");
  *  NAD_ERR_INVALID_ARG for an unknown name.
  *  @param name the option name
@@ -730,6 +735,26 @@ NAD_API nad_status nad_estimator_run(nad_estimator *e);
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_estimator_accumulate(nad_estimator *e);
 
+/** Ask the running nad_estimator_run or nad_estimator_accumulate of e to stop soon: it then
+ *  fails with NAD_ERR_CANCELLED exactly as when the progress callback cancels (the networks
+ *  folded before stay accumulated, whole: nad_estimator_networks_done, save, finalize; a
+ *  checkpoint set with nad_estimator_set_checkpoint is saved before the call returns). The
+ *  networks being probed stop at once: the flag is polled before every network, between the
+ *  probe chunks of NAD_OPT_BATCH perturbed inputs and before every layer of the dipole's
+ *  forward, so a network of any size stops within about one layer's time (gradient mode: one
+ *  forward and backward pass). The eigensolve of nad_estimator_run's finalize is not
+ *  interrupted.
+ *  Callable from any thread and from a signal handler (async-signal-safe: one lock-free atomic
+ *  operation, no lock, no allocation, no message), while e is valid (not destroyed).
+ *  The flag stays set until a run starts: nad_estimator_run and nad_estimator_accumulate clear
+ *  it on entry, before anything else, so a cancel that arrives before that point is forgotten
+ *  and a cancel while no run is active does nothing. A thread that cannot know whether the
+ *  run has started yet calls it again until the run returns (the Python binding does so every
+ *  50 ms after a Ctrl-C).
+ *  @param e the estimator
+ *  @return NAD_OK, or NAD_ERR_INVALID_ARG for e NULL (no message is set) */
+NAD_API nad_status nad_estimator_cancel(nad_estimator *e);
+
 /** Memory plan of nad_estimator_run with the current options, decided before anything big is
  *  allocated: the budget (NAD_OPT_MEMORY, or half of the available memory when 0), the bytes
  *  the run will hold at its peak (accumulators and eigensolve, or probing), the probe batch
@@ -798,6 +823,35 @@ NAD_API nad_status nad_estimator_spectrum(const nad_estimator *e, double *dst, s
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
                                              double *spectrum_corr);
+
+/** The convergence criterion, on the networks accumulated so far (needs at least 2 in each
+ *  half; any time after a run, accumulate or load, also between runs' parts). With K the NADs
+ *  kept (NAD_OPT_TOP_K, else L in the sketching mode, else D), k1 = min(10, K), k2 = min(50, K),
+ *  the halves of nad_estimator_convergence and ov(k) = max of their overlap over the sizes
+ *  k .. min(⌊1.5·k⌋, K), the run has converged when
+ *    ov(k1) >= 0.9, ov(k2) >= 0.8, and log-spectrum correlation >= 0.99.
+ *  Subspaces, not single NADs: leading eigenvalues of symmetric architectures come in
+ *  near-degenerate pairs or clusters (LeNet's λ1 and λ2 differ by 2 %), whose NADs any rotation
+ *  within the cluster may give, while the cluster's span is stable; the window of sizes lets a
+ *  cluster that straddles k be taken whole, and the two sizes ask both the leading NADs and the
+ *  bulk to agree. With K = 1 (NAD_OPT_TOP_K = 1) the criterion is the `nad` tool's earlier
+ *  verdict: top-1 overlap >= 0.9 and spectrum correlation >= 0.99.
+ *  Stopping (NAD_OPT_CONVERGE_EVERY = C > 0): nad_estimator_run / nad_estimator_accumulate
+ *  evaluate the criterion whenever the networks accumulated reach a multiple of C (counted with
+ *  the networks loaded from a checkpoint; also at the start of a run when that count already
+ *  is one) and stop at the first that meets it, or at NAD_OPT_NUM_NETWORKS. The check points
+ *  depend on the count only, never on timing, and the networks are folded in index order, so
+ *  the stopping point and the results are the same for every NUM_THREADS, equal to those of a
+ *  run of exactly that many networks, and a run resumed from its own checkpoint stops where
+ *  the uninterrupted run stops. Each check solves both halves for their top max(10, k2)
+ *  eigenpairs (as nad_estimator_convergence; in the exact mode another 8·D² bytes meanwhile).
+ *  @param e the estimator
+ *  @param[out] converged receives 1 when the criterion holds, else 0
+ *  @param[out] overlaps receives the overlaps at k1 and k2 (2 doubles); may be NULL
+ *  @param[out] spectrum_corr receives the log-spectrum correlation; may be NULL
+ *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
+NAD_API nad_status nad_estimator_converged(const nad_estimator *e, int32_t *converged,
+                                           double *overlaps, double *spectrum_corr);
 
 /** Save the accumulator (count, mean, scatter and the settings that define the run) to a
  *  versioned, checksummed file, written atomically. Valid after run (or accumulate), even a
@@ -1250,6 +1304,21 @@ NAD_API nad_status nad_trainer_fit(nad_trainer *t, const nad_dataset *train,
  *  @return NAD_OK, or the status of the failure with its message in nad_last_error() */
 NAD_API nad_status nad_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *accuracy,
                                         double *loss);
+/** Ask the running nad_trainer_fit or nad_trainer_evaluate of t to stop soon: it then fails
+ *  with NAD_ERR_CANCELLED. The flag is polled before every chunk of samples of a batch (32
+ *  samples, or the whole batch with BatchNorm) and of the evaluation, so training stops within
+ *  one chunk's forward and backward, not one epoch. The state is that of a cancel by the epoch
+ *  callback: the parameters are those after the last epoch reported to the callback (fit keeps
+ *  a copy of the parameters at the start of each epoch, n_params floats, to restore them), and
+ *  t stays usable (evaluate, get_params, fit again).
+ *  Callable from any thread and from a signal handler (async-signal-safe: one lock-free atomic
+ *  store, no lock, no allocation, no message), while t is valid (not destroyed).
+ *  The flag stays set until a call starts: nad_trainer_fit and nad_trainer_evaluate clear it
+ *  on entry, so a cancel that arrives before that point is forgotten and a cancel while no
+ *  call is active does nothing (call it again until the call returns when you cannot know).
+ *  @param t the trainer
+ *  @return NAD_OK, or NAD_ERR_INVALID_ARG for t NULL (no message is set) */
+NAD_API nad_status nad_trainer_cancel(nad_trainer *t);
 /** Copy the current parameters (len = nad_arch_num_params floats, state_dict order, BatchNorm
  *  running statistics included).
  *  @param t the trainer

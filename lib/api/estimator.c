@@ -63,6 +63,7 @@ nad_status nad_estimator_set_int(nad_estimator *e, nad_option o, int64_t v) {
   case NAD_OPT_EVAL_POINT: e->eval_kind = (int)v; break;
   case NAD_OPT_FIRST_NETWORK: e->first_network = v; break;
   case NAD_OPT_MEMORY: e->memory = v; break;
+  case NAD_OPT_CONVERGE_EVERY: e->converge_every = v; break;
   case NAD_OPT_NETWORK: e->network_kind = (int)v; break;
   case NAD_OPT_OUTPUT: {
     const int64_t k = nadi_graph_out_size(e->g);
@@ -108,6 +109,7 @@ nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *
   case NAD_OPT_NETWORK: *v = e->network_kind; break;
   case NAD_OPT_OUTPUT: *v = e->output; break;
   case NAD_OPT_SKETCH: *v = e->sketch; break;
+  case NAD_OPT_CONVERGE_EVERY: *v = e->converge_every; break;
   default: break;
   }
   return NAD_OK;
@@ -363,6 +365,7 @@ static nad_status run(nad_estimator *e, int accumulate_only) {
  * path is refused before it computes anything, and so is a path whose directory is missing,
  * instead of failing at the first save after networks were computed. */
 static nad_status run_locked(nad_estimator *e, int accumulate_only) {
+  atomic_store(&e->stop, 0); /* a cancel before this point is forgotten (nad.h) */
   if (!e->ckpt_path)
     return run(e, accumulate_only);
   nadi_atomic_file af = {0};
@@ -383,6 +386,15 @@ static nad_status run_locked(nad_estimator *e, int accumulate_only) {
 nad_status nad_estimator_run(nad_estimator *e) {
   NADI_CHECK(e, NAD_ERR_INVALID_ARG, "estimator is NULL");
   NADI_GUARDED(e, "nad_estimator_run", estimator_free, run_locked(e, 0));
+}
+
+/* Async-signal-safe: one lock-free atomic OR, no message (nadi_fail formats and is not). */
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "nad_estimator_cancel needs a lock-free atomic_int");
+nad_status nad_estimator_cancel(nad_estimator *e) {
+  if (!e)
+    return NAD_ERR_INVALID_ARG;
+  atomic_fetch_or(&e->stop, NADI_STOP_CANCEL);
+  return NAD_OK;
 }
 
 nad_status nad_estimator_plan(const nad_estimator *e, int64_t *budget, int64_t *bytes,
@@ -477,6 +489,24 @@ nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, double *
              e->sketch ? "the sketch size L" : "D", (long long)kmax);
   NADI_GUARDED((nad_estimator *)e, "nad_estimator_convergence", estimator_free,
                nadi_estimator_convergence(e, k, overlap, spectrum_corr));
+}
+
+nad_status nad_estimator_converged(const nad_estimator *e, int32_t *converged, double *overlaps,
+                                   double *spectrum_corr) {
+  NADI_CHECK(e && converged, NAD_ERR_INVALID_ARG, "nad_estimator_converged: NULL argument");
+  NADI_CHECK(nadi_halves_ready(e), NAD_ERR_MISUSE,
+             "nad_estimator_converged: nothing accumulated yet (run, accumulate or load first)");
+  int yes = 0;
+  nad_status st;
+  /* Logically const: only the convergence cache changes (one thread uses e at a time). */
+  NADI_CHECK(nadi_guard_enter((nadi_guard *)&e->guard), NAD_ERR_MISUSE,
+             "nad_estimator_converged: the handle is being destroyed");
+  st = nadi_estimator_converged((nad_estimator *)e, &yes, overlaps, spectrum_corr);
+  if (nadi_guard_leave((nadi_guard *)&e->guard))
+    estimator_free((nad_estimator *)e);
+  if (st == NAD_OK)
+    *converged = yes;
+  return st;
 }
 
 /* ---- checkpoints --------------------------------------------------------------------------- */

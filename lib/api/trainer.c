@@ -136,6 +136,7 @@ static nad_status fit(nad_trainer *t, const nad_dataset *train, const nad_datase
   if (test)
     nadi_dataset_retain(test);
   t->busy = 1;
+  atomic_store(&t->cancel, 0); /* a cancel before this point is forgotten (nad.h) */
   nad_status st = nadi_trainer_fit(t, train, test);
   t->busy = 0;
   nadi_dataset_release(test);
@@ -148,6 +149,14 @@ nad_status nad_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_d
   NADI_GUARDED(t, "nad_trainer_fit", trainer_free, fit(t, train, test));
 }
 
+/* Async-signal-safe: one lock-free atomic store, no message. */
+nad_status nad_trainer_cancel(nad_trainer *t) {
+  if (!t)
+    return NAD_ERR_INVALID_ARG;
+  atomic_store(&t->cancel, 1);
+  return NAD_OK;
+}
+
 static nad_status evaluate(nad_trainer *t, const nad_dataset *d, double *accuracy,
                            double *loss) {
   NADI_CHECK(d && accuracy, NAD_ERR_INVALID_ARG, "nad_trainer_evaluate: dataset or accuracy is "
@@ -157,6 +166,7 @@ static nad_status evaluate(nad_trainer *t, const nad_dataset *d, double *accurac
   NADI_TRY(check_batch(t, d->n));
   double l = 0;
   t->busy = 1;
+  atomic_store(&t->cancel, 0);
   nad_status st = nadi_trainer_evaluate(t, d, accuracy, &l);
   t->busy = 0;
   if (st == NAD_OK && loss)

@@ -140,6 +140,7 @@ static nadi_probe_result run_dipole(nadi_probe *p, int64_t o, double *g, const a
   if (p->fparams && !p->fixed)
     nadi_fold_params(p->fold, p->params, p->fparams);
   nadi_delta_set_base(p->delta, params, p->x0);
+  nadi_delta_set_stop(p->delta, stop); /* a large network stops within a layer, not a chunk */
   for (int64_t t0 = 0; t0 < total; t0 += p->cap) {
     if (atomic_load_explicit(stop, memory_order_relaxed))
       return NADI_PROBE_STOPPED;
@@ -150,6 +151,8 @@ static nadi_probe_result run_dipole(nadi_probe *p, int64_t o, double *g, const a
       p->value[s] = (t & 1) ? p->x0[i] - sp : p->x0[i] + sp;
     }
     nadi_delta_forward(p->delta, params, p->coord, p->value, b, p->y);
+    if (atomic_load_explicit(stop, memory_order_relaxed))
+      return NADI_PROBE_STOPPED; /* the forward may have returned early: y is undefined */
     for (int64_t s = 0; s < b; s++)
       p->fout[t0 + s] = p->y[s * p->out + o];
   }
@@ -165,12 +168,16 @@ static nadi_probe_result run_dipole(nadi_probe *p, int64_t o, double *g, const a
   return finite ? NADI_PROBE_OK : NADI_PROBE_NONFINITE;
 }
 
-static nadi_probe_result run_gradient(nadi_probe *p, int64_t o, double *g) {
+static nadi_probe_result run_gradient(nadi_probe *p, int64_t o, double *g,
+                                      const atomic_int *stop) {
+  nadi_exec_set_stop(p->exec, stop); /* a large network stops within a layer */
   const float *y = nadi_exec_forward(p->exec, p->params, p->x0, 1, 0, NULL);
   p->fscale = fabs((double)y[o]);
   p->dy[o] = 1.0f;
   nadi_exec_backward(p->exec, p->params, p->dy, p->dx, NULL);
   p->dy[o] = 0.0f;
+  if (atomic_load_explicit(stop, memory_order_relaxed))
+    return NADI_PROBE_STOPPED; /* the passes may have returned early: dx is undefined */
   int finite = 1;
   for (int64_t i = 0; i < p->d; i++) {
     g[i] = (double)p->dx[i];
@@ -181,6 +188,8 @@ static nadi_probe_result run_gradient(nadi_probe *p, int64_t o, double *g) {
 
 nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,
                                  const atomic_int *stop) {
+  if (atomic_load_explicit(stop, memory_order_relaxed))
+    return NADI_PROBE_STOPPED;
   if (!p->fixed && p->source) { /* the caller's network j, over the graph's constants */
     const size_t n = (size_t)p->g->n_params;
     if (p->g->base_params)
@@ -198,5 +207,5 @@ nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double
     memcpy(p->x0, p->points + j * p->d, (size_t)p->d * sizeof(float));
   /* The façade checked that the output and the labels used are < the number of outputs. */
   const int64_t o = p->output == NAD_OUTPUT_LABEL ? p->labels[j] : p->output;
-  return p->mode == NAD_MODE_DIPOLE ? run_dipole(p, o, g, stop) : run_gradient(p, o, g);
+  return p->mode == NAD_MODE_DIPOLE ? run_dipole(p, o, g, stop) : run_gradient(p, o, g, stop);
 }

@@ -30,8 +30,9 @@ typedef enum {
   NADI_PROBE_STOPPED = 2,
   NADI_PROBE_SOURCE_FAILED = 3 /* the caller's parameter source returned non-zero */
 } nadi_probe_result;
-/* Response of sample j into g (D doubles). Allocates nothing. Stops early (between forward
- * chunks) when *stop becomes non-zero. */
+/* Response of sample j into g (D doubles). Allocates nothing. Stops early (NADI_PROBE_STOPPED:
+ * before the sample, between forward chunks, or within a chunk between two layers of the delta
+ * forward) when *stop becomes non-zero. */
 nadi_probe_result nadi_probe_run(nadi_probe *p, uint64_t seed, int64_t j, double *g,
                                  const atomic_int *stop);
 /* The scale of the last sample's response values: the mean |f| of its 2D perturbed outputs

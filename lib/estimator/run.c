@@ -42,9 +42,9 @@ typedef struct run_ctx {
   int64_t probe_seq, probe_n, probe_bank; /* the round being probed: first sequence number,
                                             networks, bank */
   int64_t fold_seq, fold_n, fold_bank;    /* the round being folded */
-  atomic_int stop;   /* set by the fold on an error or a cancel: probes stop between chunks */
   nad_status st;     /* of the fold */
   int64_t last_saved;
+  int converged; /* NAD_OPT_CONVERGE_EVERY: a check found the halves converged, the run stops */
 } run_ctx;
 
 /* First network >= j that is not covered by the ranges of before the run. */
@@ -80,11 +80,27 @@ static nad_status save_checkpoint(nad_estimator *e) {
   return st;
 }
 
-/* Fold the response of sequence number seq (network j) into the halves, then report progress
- * and save a periodic checkpoint (calling thread only). */
+/* NAD_OPT_CONVERGE_EVERY: at a check point (a multiple of C networks accumulated, at least 2
+ * per half) rc->converged = the criterion. Depends on the count alone, never on timing. */
+static nad_status check_point(run_ctx *rc, int64_t done) {
+  nad_estimator *e = rc->e;
+  if (e->converge_every <= 0 || done % e->converge_every != 0 ||
+      nadi_halves_count(e, 0) < 2 || nadi_halves_count(e, 1) < 2)
+    return NAD_OK;
+  return nadi_estimator_converged(e, &rc->converged, NULL, NULL);
+}
+
+/* Fold the response of sequence number seq (network j) into the halves, then report progress,
+ * check convergence (before the save: a checkpoint at a check point implies the check) and save
+ * a periodic checkpoint (calling thread only). */
 static nad_status fold_one(run_ctx *rc, int64_t seq, int64_t j, nadi_probe_result res,
                            const double *g, double fscale) {
   nad_estimator *e = rc->e;
+  if (res == NADI_PROBE_STOPPED || (atomic_load(&e->stop) & NADI_STOP_CANCEL))
+    return nadi_fail(NAD_ERR_CANCELLED,
+                     "cancelled by nad_estimator_cancel after %lld networks (the accumulated "
+                     "networks can still be saved)",
+                     (long long)(rc->total0 + seq));
   if (res == NADI_PROBE_SOURCE_FAILED)
     return nadi_fail(NAD_ERR_CANCELLED,
                      "the parameter source failed for network %lld; %lld networks before it "
@@ -106,6 +122,7 @@ static nad_status fold_one(run_ctx *rc, int64_t seq, int64_t j, nadi_probe_resul
                      "cancelled by the progress callback after %lld networks (the "
                      "accumulated networks can still be saved)",
                      (long long)done);
+  NADI_TRY(check_point(rc, done));
   if (e->ckpt_path && e->ckpt_every > 0 && (seq + 1) % e->ckpt_every == 0 &&
       save_checkpoint(e) == NAD_OK)
     rc->last_saved = done;
@@ -117,17 +134,17 @@ static nad_status fold_one(run_ctx *rc, int64_t seq, int64_t j, nadi_probe_resul
 static void round_job(void *ctx, int tid) {
   run_ctx *rc = ctx;
   if (tid == 0) {
-    for (int64_t t = 0; t < rc->fold_n && rc->st == NAD_OK; t++) {
+    for (int64_t t = 0; t < rc->fold_n && rc->st == NAD_OK && !rc->converged; t++) {
       const int64_t s = rc->fold_bank * rc->width + t;
       rc->st = fold_one(rc, rc->fold_seq + t, rc->j[s], rc->res[s], rc->g[s], rc->fscale[s]);
     }
-    if (rc->st != NAD_OK)
-      atomic_store(&rc->stop, 1);
+    if (rc->st != NAD_OK || rc->converged) /* the networks in flight are dropped */
+      atomic_fetch_or(&rc->e->stop, NADI_STOP_FAILED);
     return;
   }
   const int64_t t = tid - 1, s = rc->probe_bank * rc->width + t;
   if (t < rc->probe_n) {
-    rc->res[s] = nadi_probe_run(rc->probes[t], rc->e->seed, rc->j[s], rc->g[s], &rc->stop);
+    rc->res[s] = nadi_probe_run(rc->probes[t], rc->e->seed, rc->j[s], rc->g[s], &rc->e->stop);
     rc->fscale[s] = nadi_probe_value_scale(rc->probes[t]);
   }
 }
@@ -138,8 +155,11 @@ static nad_status run_networks(run_ctx *rc, nadi_pool *pool) {
   if (!pool) {
     for (int64_t seq = 0; seq < rc->jobs; seq++) {
       const int64_t j = claim(rc);
-      nadi_probe_result res = nadi_probe_run(rc->probes[0], rc->e->seed, j, rc->g[0], &rc->stop);
+      nadi_probe_result res =
+          nadi_probe_run(rc->probes[0], rc->e->seed, j, rc->g[0], &rc->e->stop);
       NADI_TRY(fold_one(rc, seq, j, res, rc->g[0], nadi_probe_value_scale(rc->probes[0])));
+      if (rc->converged)
+        break;
     }
     return NAD_OK;
   }
@@ -153,7 +173,7 @@ static nad_status run_networks(run_ctx *rc, nadi_pool *pool) {
       nadi_pool_run(pool, round_job, rc);
     else
       round_job(rc, 0);
-    if (rc->st != NAD_OK)
+    if (rc->st != NAD_OK || rc->converged)
       return rc->st;
     next += rc->probe_n;
     rc->fold_seq = rc->probe_seq;
@@ -204,8 +224,12 @@ static nad_status run_alloc(run_ctx *rc, const nadi_plan *plan, float **x0) {
                               .output = e->output,
                               .source = e->source,
                               .source_ud = e->source_ud};
-  for (int64_t i = 0; i < rc->width && rc->jobs > 0; i++)
+  for (int64_t i = 0; i < rc->width && rc->jobs > 0; i++) {
+    if (atomic_load(&e->stop) & NADI_STOP_CANCEL) /* creating a large probe takes a while */
+      return nadi_fail(NAD_ERR_CANCELLED, "cancelled by nad_estimator_cancel before the first "
+                                          "network");
     NADI_TRY(nadi_probe_create(e->g, &cfg, &rc->probes[i]));
+  }
   return NAD_OK;
 }
 
@@ -245,7 +269,12 @@ nad_status nadi_estimator_accumulate(nad_estimator *e, const nadi_plan *plan) {
   rc.width = plan->workers > 1 ? plan->workers : 1;
   float *x0 = NULL;
   nadi_pool *pool = NULL;
-  nad_status st = run_alloc(&rc, plan, &x0);
+  /* A resumed run whose count is a check point checks first, as the uninterrupted run did. */
+  nad_status st = rc.total0 > 0 ? check_point(&rc, rc.total0) : NAD_OK;
+  if (st == NAD_OK && rc.converged)
+    rc.jobs = 0;
+  if (st == NAD_OK)
+    st = run_alloc(&rc, plan, &x0);
   if (st == NAD_OK && rc.jobs > 0 && plan->workers > 1)
     st = nadi_pool_create((int)plan->workers + 1, &pool);
   if (st == NAD_OK && rc.jobs > 0) {
@@ -374,6 +403,61 @@ static nad_status fill_cache(nad_estimator *e, int64_t kc) {
   else
     nadi_estimator_drop_cache(e);
   return st;
+}
+
+/* The thresholds of nad_estimator_converged (nad.h): the best overlap over sizes k..1.5k for
+ * k = min(10, K) and min(50, K) (a cluster of near-equal eigenvalues that straddles k would
+ * cap the overlap at k whatever the networks: the window reaches the cluster's edge), and the
+ * log-spectrum correlation. */
+#define CONV_K1 10
+#define CONV_K2 50
+#define CONV_OVERLAP1 0.9
+#define CONV_OVERLAP2 0.8
+#define CONV_SPECTRUM_CORR 0.99
+
+static int64_t window_end(int64_t k, int64_t kmax) {
+  const int64_t hi = k + k / 2;
+  return hi < kmax ? hi : kmax;
+}
+
+/* max over kk in [k, window_end(k)] of the halves' overlap at kk (the cache holds enough). */
+static nad_status best_overlap(nad_estimator *e, int64_t k, int64_t kmax, double *ov,
+                               double *corr) {
+  *ov = 0.0;
+  for (int64_t kk = k; kk <= window_end(k, kmax); kk++) {
+    double o = 0.0;
+    NADI_TRY(nadi_estimator_convergence(e, kk, &o, corr));
+    if (o > *ov)
+      *ov = o;
+  }
+  return NAD_OK;
+}
+
+nad_status nadi_estimator_converged(nad_estimator *e, int *converged, double *overlaps,
+                                    double *corr) {
+  const int64_t kmax = result_k(e);
+  const int64_t k1 = kmax < CONV_K1 ? kmax : CONV_K1, k2 = kmax < CONV_K2 ? kmax : CONV_K2;
+  double ov1 = 0.0, ov2 = 0.0, c = 0.0, unused = 0.0;
+  nadi_estimator_drop_cache(e); /* the halves may have grown since the last solve */
+  /* One BLAS thread, as during a run: the same bits wherever the criterion is evaluated (in
+   * the run, at a resume, by the caller afterwards), so a verdict at a threshold cannot flip.
+   * One solve of the largest size serves every overlap. */
+  const int blas_old = nadi_blas_set_threads(1);
+  nad_status st = nadi_estimator_convergence(e, window_end(k2, kmax), &unused, &c);
+  if (st == NAD_OK)
+    st = best_overlap(e, k1, kmax, &ov1, &c);
+  if (st == NAD_OK)
+    st = best_overlap(e, k2, kmax, &ov2, &c);
+  nadi_blas_set_threads(blas_old);
+  NADI_TRY(st);
+  *converged = ov1 >= CONV_OVERLAP1 && ov2 >= CONV_OVERLAP2 && c >= CONV_SPECTRUM_CORR;
+  if (overlaps) {
+    overlaps[0] = ov1;
+    overlaps[1] = ov2;
+  }
+  if (corr)
+    *corr = c;
+  return NAD_OK;
 }
 
 nad_status nadi_estimator_convergence(const nad_estimator *ce, int64_t k, double *overlap,

@@ -50,6 +50,7 @@ struct nad_estimator {
   int64_t num_networks, num_threads, top_k, batch, first_network;
   int64_t memory; /* budget in bytes, 0 = nadi_memory_default_budget() */
   int64_t sketch; /* L > 0: Frequent Directions sketches of L rows instead of D×D scatters */
+  int64_t converge_every; /* C > 0: stop at the first multiple of C networks that converged */
   uint64_t seed;
   int mode, eval_kind, network_kind;
   int64_t output; /* >= 0, or NAD_OUTPUT_LABEL */
@@ -72,6 +73,10 @@ struct nad_estimator {
   char ckpt_error[512];  /* message of the last failure */
   /* state */
   nadi_guard guard; /* running façade calls; destroy waits for them (lib/core/guard.h) */
+  /* Stop flags polled by the run at a fine grain (each probe chunk, each layer of the delta
+   * forward, each fold): NADI_STOP_CANCEL is set by nad_estimator_cancel (any thread, signal
+   * handlers), NADI_STOP_FAILED by the fold on an error. Cleared when a run starts. */
+  atomic_int stop;
   int ran;       /* nad_estimator_run was called: options frozen, run refused */
   int finalized; /* results below match the accumulators */
   nadi_acc half[2]; /* networks with even / odd index (exact mode) */
@@ -99,6 +104,9 @@ struct nad_estimator {
   int64_t conv_k;
   double *conv_vecs[2], *conv_spec[2];
 };
+
+#define NADI_STOP_CANCEL 1
+#define NADI_STOP_FAILED 2 /* the fold ended the run: an error, or converged */
 
 /* Memory plan of a run (plan.c): concurrent networks and probe batch within the budget. */
 typedef struct nadi_plan {
@@ -155,6 +163,10 @@ nad_status nadi_estimator_finalize(nad_estimator *e);
 nad_status nadi_estimator_convergence(const nad_estimator *e, int64_t k, double *overlap,
                                       double *spectrum_corr);
 void nadi_estimator_drop_cache(nad_estimator *e); /* the convergence cache */
+/* The criterion of nad_estimator_converged on the current halves (drops the cache first);
+ * overlaps (2) and corr may be NULL. */
+nad_status nadi_estimator_converged(nad_estimator *e, int *converged, double *overlaps,
+                                    double *corr);
 /* Checkpoints (checkpoint.c). */
 nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path);
 nad_status nadi_checkpoint_load(nad_estimator *e, const char *path);

@@ -350,6 +350,8 @@ oom:
 
 int64_t nadi_delta_patch_nodes(const nadi_delta *p) { return p->n_patch; }
 
+void nadi_delta_set_stop(nadi_delta *p, const atomic_int *stop) { p->stop = stop; }
+
 /* The per-network constants of a PATCH level: its base in both layouts and the weights of its
  * producer in the layout its kernel wants. */
 static void level_base(nadi_delta *p, int64_t i, float *params, const float *act) {
@@ -473,6 +475,8 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
     const nadi_layer *l = &g->layers[i];
     nadi_dlevel *v = &p->lv[i + 1];
     float *prm = params + l->param_off;
+    if (p->stop && atomic_load_explicit(p->stop, memory_order_relaxed))
+      return; /* cancelled: out is left undefined, the caller drops it */
     PROF_START(i);
     if (v->mode == DL_DENSE) {
       nadi_exec_forward_node(p->exec, params, p->dense_x, i, batch);

@@ -61,6 +61,7 @@ struct nadi_delta {
   int64_t *meta;    /* 5 per GEMM row of a sub-batch: (sample, y, x) and two scratch; also
                        group ids */
   int64_t meta_len;
+  const atomic_int *stop; /* polled before each node (nadi_delta_set_stop), or NULL */
 };
 
 /* GEMM rows per sub-batch of a patch kernel whose rows need per_row floats of scratch: enough

@@ -40,7 +40,14 @@ struct nadi_exec {
   int64_t n_slots;   /* forward-only: buffers shared by the nodes */
   float **slots;
   size_t bytes;      /* everything allocated for buffers */
+  const atomic_int *stop; /* polled before each node (nadi_exec_set_stop), or NULL */
 };
+
+static int stopped(const nadi_exec *e) {
+  return e->stop && atomic_load_explicit(e->stop, memory_order_relaxed);
+}
+
+void nadi_exec_set_stop(nadi_exec *e, const atomic_int *stop) { e->stop = stop; }
 
 static int64_t shape_size(const int64_t s[3]) { return s[0] * s[1] * s[2]; }
 
@@ -233,7 +240,7 @@ const float *nadi_exec_forward_range(nadi_exec *e, float *params, const float *x
   e->training = training;
   e->rng = rng;
   e->x = x;
-  for (int64_t i = start; i < g->n_layers; i++)
+  for (int64_t i = start; i < g->n_layers && !stopped(e); i++)
     run_node(e, params, i);
   return e->act[g->n_layers - 1];
 }
@@ -269,7 +276,7 @@ void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, floa
     memset(dx, 0, sizeof(float) * (size_t)insz);
   if (dparams)
     memset(dparams, 0, sizeof(float) * (size_t)g->n_params);
-  for (int64_t i = last; i >= 0; i--) {
+  for (int64_t i = last; i >= 0 && !stopped(e); i--) {
     const nadi_layer *l = &g->layers[i];
     const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
     float *din[NADI_MAX_INPUTS] = {NULL, NULL};

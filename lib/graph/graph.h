@@ -7,6 +7,7 @@
 #ifndef NADI_GRAPH_H
 #define NADI_GRAPH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -192,6 +193,10 @@ size_t nadi_exec_bytes(const nadi_exec *e);
  * same arithmetic as a forward-only executor with every activation kept, which is what the
  * liveness test compares against. nadi_exec_backward must not be called on it afterwards. */
 void nadi_exec_use_eval_kernels(nadi_exec *e);
+/* A flag the forward and backward passes poll before each node (NULL: none, the default):
+ * once it is non-zero they return at the next node, leaving outputs and gradients undefined (a
+ * cancelled training batch or gradient probe of a large network stops within one layer). */
+void nadi_exec_set_stop(nadi_exec *e, const atomic_int *stop);
 /* Forward batch <= cap samples; returns a pointer to the output (batch * out floats) owned by e. */
 const float *nadi_exec_forward(nadi_exec *e, float *params, const float *x, int64_t batch,
                                int training, nadi_rng *rng);
@@ -233,6 +238,10 @@ void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0);
 /* out[b * out_size ...] = f(x0 with x[coord[b]] = value[b]) for b < batch <= cap. */
 void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, const float *value,
                         int64_t batch, float *out);
+/* A flag nadi_delta_forward polls before each node (NULL: none, the default): once it is
+ * non-zero the forward returns at the next node, leaving `out` undefined (a cancelled run of a
+ * large network stops within one layer, not one whole chunk). */
+void nadi_delta_set_stop(nadi_delta *p, const atomic_int *stop);
 /* Number of nodes computed on patches (0 = the whole forward is dense). */
 int64_t nadi_delta_patch_nodes(const nadi_delta *p);
 

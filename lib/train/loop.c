@@ -108,6 +108,7 @@ static nad_status configure(nad_trainer *t, int n, int64_t cap) {
       free_workers(t);
       return st;
     }
+    nadi_exec_set_stop(w->exec, &t->cancel); /* nad_trainer_cancel stops within a layer */
     w->x = nadi_alloc((size_t)(cap * t->d), sizeof(float));
     w->y = nadi_alloc((size_t)cap, sizeof(int32_t));
     w->dz = nadi_alloc((size_t)(cap * t->k), sizeof(float));
@@ -141,6 +142,11 @@ static void share(int64_t nc, int nw, int tid, int64_t *c0, int64_t *c1) {
   *c1 = *c0 + base + (tid < rem ? 1 : 0);
 }
 
+/* nad_trainer_cancel was called (the chunk loops stop; the call then fails). */
+static int cancelled(nad_trainer *t) {
+  return atomic_load_explicit(&t->cancel, memory_order_relaxed) != 0;
+}
+
 static void add_to(float *restrict dst, const float *restrict src, int64_t n) {
   for (int64_t i = 0; i < n; i++)
     dst[i] += src[i];
@@ -156,7 +162,7 @@ static void train_job(void *ctx, int tid) {
   w->has_grad = 0;
   int64_t c0, c1;
   share((j->count + cap - 1) / cap, t->nworkers, tid, &c0, &c1);
-  for (int64_t c = c0; c < c1; c++) {
+  for (int64_t c = c0; c < c1 && !cancelled(t); c++) {
     int64_t s0 = c * cap, n = j->count - s0 < cap ? j->count - s0 : cap;
     for (int64_t i = 0; i < n; i++) {
       int64_t src = j->idx[s0 + i];
@@ -183,7 +189,7 @@ static void eval_job(void *ctx, int tid) {
   w->correct = 0;
   int64_t c0, c1;
   share((j->count + cap - 1) / cap, t->nworkers, tid, &c0, &c1);
-  for (int64_t c = c0; c < c1; c++) {
+  for (int64_t c = c0; c < c1 && !cancelled(t); c++) {
     int64_t s0 = j->first + c * cap, end = j->first + j->count;
     int64_t n = end - s0 < cap ? end - s0 : cap;
     const float *z = nadi_exec_forward(w->exec, t->params, j->ds->x + s0 * d, n, 0, NULL);
@@ -197,6 +203,7 @@ static nad_status evaluate(nad_trainer *t, nadi_pool *pool, const nad_dataset *d
                            double *loss) {
   job j = {.t = t, .ds = ds, .first = 0, .count = ds->n};
   nadi_pool_run(pool, eval_job, &j);
+  NADI_CHECK(!cancelled(t), NAD_ERR_CANCELLED, "evaluation cancelled by nad_trainer_cancel");
   double s = 0.0;
   int64_t hits = 0;
   for (int i = 0; i < t->nworkers; i++) {
@@ -250,6 +257,8 @@ nad_status nadi_trainer_evaluate(nad_trainer *t, const nad_dataset *d, double *a
 static nad_status train_batch(nad_trainer *t, nadi_pool *pool, job *j, double lr,
                               double momentum, int first, double *loss, int64_t *hits) {
   nadi_pool_run(pool, train_job, j);
+  if (cancelled(t)) /* the batch is incomplete: no step */
+    return NAD_ERR_CANCELLED;
   float *grad = t->workers[0].grad;
   double s = t->workers[0].loss;
   int64_t h = t->workers[0].correct;
@@ -291,44 +300,77 @@ static void permutation(const nad_trainer *t, int64_t epoch, int64_t *perm, int6
   }
 }
 
-nad_status nadi_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_dataset *test) {
+/* After nad_trainer_cancel: the parameters go back to those after the last whole epoch (the
+ * snapshot taken when the cancelled epoch began), as after a cancel by the epoch callback. */
+static nad_status cancel_epoch(nad_trainer *t, const float *snapshot, int64_t e) {
+  memcpy(t->params, snapshot, (size_t)t->n_params * sizeof(float));
+  return nadi_fail(NAD_ERR_CANCELLED, "training cancelled by nad_trainer_cancel in epoch %lld of "
+                                      "%lld (the parameters are those after epoch %lld)",
+                   (long long)(e + 1), (long long)t->epochs, (long long)e);
+}
+
+/* One epoch: the batches, the test evaluation, the callback (*reported = 1 once called). */
+static nad_status train_epoch(nad_trainer *t, nadi_pool *pool, const nad_dataset *train,
+                              const nad_dataset *test, int64_t e, int64_t *perm, int *first,
+                              int *reported) {
   const int64_t n = train->n, bsz = t->batch, nb = (n + bsz - 1) / bsz;
+  double t0 = now(), loss = 0.0;
+  int64_t hits = 0;
+  nad_status st = NAD_OK;
+  permutation(t, e, perm, n);
+  for (int64_t b = 0; b < nb && st == NAD_OK; b++) {
+    job j = {.t = t, .ds = train, .idx = perm + b * bsz, .count = n - b * bsz < bsz ? n - b * bsz : bsz,
+             .stream = STREAM_DROPOUT + ((uint64_t)(e * nb + b) << 24)};
+    double lr, momentum;
+    nadi_schedule_at(t, e, b, nb, &lr, &momentum);
+    st = cancelled(t) ? NAD_ERR_CANCELLED
+                      : train_batch(t, pool, &j, lr, momentum, *first, &loss, &hits);
+    *first = 0;
+  }
+  if (st != NAD_OK)
+    return st;
+  double test_acc = NAN, test_loss = NAN;
+  if (test)
+    NADI_TRY(evaluate(t, pool, test, &test_acc, &test_loss));
+  if (cancelled(t))
+    return NAD_ERR_CANCELLED;
+  *reported = 1;
+  if ((t->epoch_fn && t->epoch_fn(t->epoch_ud, e + 1, loss / (double)n,
+                                  100.0 * (double)hits / (double)n, test_acc, now() - t0) != 0) ||
+      nadi_guard_doomed(&t->guard)) /* destroyed meanwhile */
+    return nadi_fail(NAD_ERR_CANCELLED, "training cancelled by the epoch callback after epoch "
+                                        "%lld of %lld", (long long)(e + 1), (long long)t->epochs);
+  return NAD_OK;
+}
+
+nad_status nadi_trainer_fit(nad_trainer *t, const nad_dataset *train, const nad_dataset *test) {
+  const int64_t n = train->n;
   int64_t *perm = nadi_alloc((size_t)n, sizeof(int64_t));
-  NADI_CHECK(perm, NAD_ERR_OUT_OF_MEMORY, "trainer: out of memory for %lld indices",
-             (long long)n);
+  float *snapshot = nadi_alloc((size_t)t->n_params, sizeof(float));
+  if (!perm || !snapshot) {
+    nadi_free(perm);
+    nadi_free(snapshot);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "trainer: out of memory for %lld indices and %lld "
+                                            "parameters", (long long)n, (long long)t->n_params);
+  }
   session s;
   nad_status st = session_begin(t, test && test->n > n ? test->n : n, &s);
   if (st != NAD_OK) {
     nadi_free(perm);
+    nadi_free(snapshot);
     return st;
   }
   /* A new optimizer per fit, as utils.train builds one: momentum buffers start empty. */
   int first = 1;
   for (int64_t e = 0; e < t->epochs && st == NAD_OK; e++) {
-    double t0 = now(), loss = 0.0;
-    int64_t hits = 0;
-    permutation(t, e, perm, n);
-    for (int64_t b = 0; b < nb && st == NAD_OK; b++) {
-      job j = {.t = t, .ds = train, .idx = perm + b * bsz, .count = n - b * bsz < bsz ? n - b * bsz : bsz,
-               .stream = STREAM_DROPOUT + ((uint64_t)(e * nb + b) << 24)};
-      double lr, momentum;
-      nadi_schedule_at(t, e, b, nb, &lr, &momentum);
-      st = train_batch(t, s.pool, &j, lr, momentum, first, &loss, &hits);
-      first = 0;
-    }
-    if (st != NAD_OK)
-      break;
-    double test_acc = NAN, test_loss = NAN;
-    if (test)
-      st = evaluate(t, s.pool, test, &test_acc, &test_loss);
-    if (st == NAD_OK && ((t->epoch_fn && t->epoch_fn(t->epoch_ud, e + 1, loss / (double)n,
-                                                     100.0 * (double)hits / (double)n, test_acc,
-                                                     now() - t0) != 0) ||
-                         nadi_guard_doomed(&t->guard))) /* destroyed meanwhile */
-      st = nadi_fail(NAD_ERR_CANCELLED, "training cancelled by the epoch callback after epoch "
-                                        "%lld of %lld", (long long)(e + 1), (long long)t->epochs);
+    int reported = 0;
+    memcpy(snapshot, t->params, (size_t)t->n_params * sizeof(float));
+    st = train_epoch(t, s.pool, train, test, e, perm, &first, &reported);
+    if (st != NAD_OK && !reported && cancelled(t))
+      st = cancel_epoch(t, snapshot, e);
   }
   session_end(&s);
   nadi_free(perm);
+  nadi_free(snapshot);
   return st;
 }

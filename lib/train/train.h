@@ -88,6 +88,8 @@ struct nad_trainer {
   int busy;   /* inside fit/evaluate: options and callback are frozen */
   nadi_guard guard; /* running façade calls; destroy waits for them (lib/core/guard.h) */
   int has_bn; /* BatchNorm present: a training batch is never split (batch statistics) */
+  atomic_int cancel; /* set by nad_trainer_cancel (any thread, signal handlers), polled before
+                        each chunk of samples; cleared when fit or evaluate starts */
   /* buffers for the current (threads, chunk) configuration */
   int nworkers;
   int64_t cap; /* samples per chunk */

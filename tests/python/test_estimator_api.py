@@ -41,7 +41,8 @@ class Options(unittest.TestCase):
         est = libnad.Estimator(logreg())
         want = {'num_networks': 1000, 'seed': 0, 'num_threads': 1, 'top_k': 0, 'batch': 256,
                 'mode': Mode.DIPOLE, 'eval_point': EvalPoint.NORMAL, 'first_network': 0,
-                'memory': 0, 'sketch': 0, 'step': 100.0, 'network': libnad.Network.RANDOM, 'output': 0}
+                'memory': 0, 'sketch': 0, 'step': 100.0, 'network': libnad.Network.RANDOM, 'output': 0,
+                'converge_every': 0}
         self.assertEqual(est.options(), want)
         for o in Option:
             self.assertEqual(libnad.option_by_name(o.name.lower()), o)
@@ -58,7 +59,8 @@ class Options(unittest.TestCase):
         O = Option
         self.assertEqual(set(libnad.ESTIMATOR_OPTIONS),
                          {O.NUM_NETWORKS, O.SEED, O.NUM_THREADS, O.TOP_K, O.BATCH, O.MODE,
-                          O.EVAL_POINT, O.FIRST_NETWORK, O.MEMORY, O.SKETCH, O.STEP, O.NETWORK, O.OUTPUT})
+                          O.EVAL_POINT, O.FIRST_NETWORK, O.MEMORY, O.SKETCH, O.STEP, O.NETWORK, O.OUTPUT,
+                          O.CONVERGE_EVERY})
         self.assertEqual(set(libnad.TRAINER_OPTIONS),
                          {O.EPOCHS, O.BATCH, O.SEED, O.NUM_THREADS, O.LR, O.MOMENTUM,
                           O.WEIGHT_DECAY, O.CLIP, O.SHUFFLE, O.SCHEDULE})
@@ -176,6 +178,33 @@ class Results(unittest.TestCase):
         np.testing.assert_array_equal(a.eigenvalues(), b.eigenvalues())
         c = libnad.Estimator(logreg(), num_networks=40, seed=4).run()
         self.assertFalse(np.array_equal(a.eigenvalues(), c.eigenvalues()))
+
+
+class UntilConverged(unittest.TestCase):
+    """estimate(until_converged=True) (issue 19 §3): the option, the result's record, and
+    Estimator.converged() equal to the record. A LeNet at 1x8x8 cannot converge in 24
+    networks: all are used (the stopping runs are tested in C and through the CLI)."""
+
+    def test_not_converged_uses_all(self):
+        r = libnad.estimate('lenet', input=(1, 16, 16), networks=24, seed=3, threads=2,
+                            until_converged=True, check_every=8, progress=False)
+        u = r.convergence['until_converged']
+        self.assertEqual(r.networks, 24)
+        self.assertEqual(u['max_networks'], 24)
+        self.assertFalse(u['converged'])
+        self.assertLess(u['overlaps'][1], 0.8)
+        with libnad.Estimator(libnad.Arch.builtin('lenet', (1, 16, 16)), num_networks=24,
+                              seed=3, converge_every=8) as est:
+            self.assertEqual(est.get('converge_every'), 8)
+            est.run(progress=False)
+            yes, ovs, corr = est.converged()
+            self.assertEqual((yes, ovs, corr), (u['converged'], u['overlaps'],
+                                                u['spectrum_corr']))
+
+    def test_check_every_needs_until_converged(self):
+        with self.assertRaises(ValueError):
+            libnad.estimate('lenet', input=(1, 16, 16), networks=8, check_every=4,
+                            progress=False)
 
 
 class Memory(unittest.TestCase):

@@ -1,9 +1,10 @@
 """Ctrl-C and progress bars of the binding's long calls (issue 20 items 1 and 2).
 
 Ctrl-C: a timer thread sends SIGINT to the main thread while estimate(), Estimator.run(),
-Trainer.fit() or bias() runs in C; the call must raise KeyboardInterrupt promptly (libnad stops
-at the next network or epoch boundary, the networks being probed at once), return no result and
-leave the handle usable (networks_done, save, a checkpoint on disk, evaluate, close). The time
+Trainer.fit() or bias() runs in C; the call must raise KeyboardInterrupt promptly (the binding
+calls nad_estimator_cancel / nad_trainer_cancel, which libnad polls between probe chunks and
+layers, or chunks of a training batch: a big network stops within about a second), return no
+result and leave the handle usable (networks_done, save, a checkpoint on disk, evaluate, close). The time
 bounds are generous (a loaded CI machine may be 3x slower than a desk).
 
 Progress: progress=True draws the plain one-line bar on stderr (tqdm is switched off with
@@ -22,7 +23,7 @@ os.environ['LIBNAD_NO_TQDM'] = '1'
 
 import nadtest  # noqa: E402
 import libnad  # noqa: E402
-from libnad import Arch, Dataset, Estimator, Trainer  # noqa: E402
+from libnad import Arch, Dataset, Estimator, Net, Trainer  # noqa: E402
 from libnad import _progress  # noqa: E402
 
 SHAPE = (1, 8, 8)
@@ -100,6 +101,65 @@ class Interrupt(unittest.TestCase):
         print('vgg11: first round %.2f s, stop latency %.2f s' % (first_round, latency))
         self.assertLess(latency, LATENCY + 2 * first_round)
         self.assertLess(len(marks), 50)
+
+    def test_estimator_big_network(self):
+        """ResNet18 at 3x32x32: one network takes many seconds, far more than the bound; the
+        signal comes 0.5 s after the first network's parameters were drawn (a parameter source
+        marks it, so that the setup, slow under MALLOC_PERTURB_ and the sanitizers, is not
+        measured) and the run stops within LATENCY: the binding calls nad_estimator_cancel,
+        polled before every layer of the probe's forward."""
+        arch = Arch.builtin('resnet18', input=(3, 32, 32), outputs=1)
+        base = Net(arch, seed=1).get_params()
+        begun = threading.Event()
+
+        def source(j, params):
+            params[:] = base
+            begun.set()
+        est = Estimator(arch, num_networks=4, num_threads=1, top_k=4)
+        est.set_param_source(source, 'same')
+        main, sent = threading.main_thread().ident, []
+
+        def fire():
+            if begun.wait(120):
+                time.sleep(0.5)
+                sent.append(time.monotonic())
+                signal.pthread_kill(main, signal.SIGINT)
+        th = threading.Thread(target=fire)
+        th.start()
+        with self.assertRaises(KeyboardInterrupt):
+            est.run(progress=False)
+        got = time.monotonic()
+        th.join()
+        self.assertEqual(len(sent), 1, 'the probing never began')
+        latency = got - sent[0]
+        print('resnet18 3x32x32: stop latency %.2f s' % latency)
+        self.assertLess(latency, LATENCY)
+        self.assertEqual(est.networks_done, 0)
+        est.close()
+
+    def test_trainer_fit_big_network(self):
+        """Trainer.fit of ResNet18 at 3x32x32: Ctrl-C inside the first epoch stops within
+        LATENCY (nad_trainer_cancel, polled before every layer of a batch), the parameters are
+        the initial ones (no epoch finished) and the trainer stays usable. An evaluation of one
+        batch first builds the executors fit reuses (the setup is not measured)."""
+        n, shape = 256, (3, 32, 32)
+        size = shape[0] * shape[1] * shape[2]
+        x = [((i * 2654435761) % 1000) / 500.0 - 1.0 for i in range(n * size)]
+        train = Dataset(x, [i % 2 for i in range(n)], shape=shape)
+        few = Dataset(x[:16 * size], [i % 2 for i in range(16)], shape=shape)
+        tr = Trainer(Arch.builtin('resnet18', input=shape, outputs=2), seed=1, epochs=100,
+                     batch=16)
+        tr.evaluate(few)
+        before = list(tr.get_params()[:1000])
+        latency = interrupted(self, lambda: tr.fit(train, progress=False), 1.0)
+        print('trainer resnet18: stop latency %.2f s after %d epochs' % (latency,
+                                                                       len(tr.history)))
+        self.assertLess(latency, LATENCY)
+        if not tr.history:
+            self.assertEqual(list(tr.get_params()[:1000]), before)
+        acc, _ = tr.evaluate(few)
+        self.assertGreaterEqual(acc, 0.0)
+        tr.close()
 
     def test_estimator_run_checkpoint(self):
         """Estimator.run with a checkpoint: the estimator stays usable and the file holds every

@@ -229,10 +229,10 @@ class Estimator(_Handle):
     def _run(self, func, progress, label):
         del self._cb_errors[:]
         fn, bar = make_bar(progress, label)
-        cancel = Cancel()
-        self._holder[1:] = [fn, cancel]
         try:
             with self._busy() as h:
+                cancel = Cancel(lambda: _lib.nad_estimator_cancel(h))
+                self._holder[1:] = [fn, cancel]
                 interruptible(lambda: func(h), cancel)
         except NadError as e:
             if e.status == Status.ERR_CANCELLED and self._cb_errors:
@@ -250,8 +250,8 @@ class Estimator(_Handle):
         progress: True draws a bar (tqdm when importable, else one line on stderr), False is
         silent, a callable fn(done, total) is called after each network (a true return value
         cancels); None (default): a bar when stderr is a terminal or in a Jupyter notebook.
-        Ctrl-C (KeyboardInterrupt) stops the run at the next network (the networks in flight
-        stop at once): run() raises KeyboardInterrupt, the networks accumulated so far stay
+        Ctrl-C (KeyboardInterrupt) stops the run within about a second, whatever the network's
+        size (libnad's nad_estimator_cancel, polled between chunks and layers): run() raises KeyboardInterrupt, the networks accumulated so far stay
         (networks_done, save(); a checkpoint set with set_checkpoint is saved), and the
         estimator stays usable (it cannot run again: save, or finalize what it has)."""
         self._run(_lib.nad_estimator_run, progress, 'networks')
@@ -306,6 +306,16 @@ class Estimator(_Handle):
         ov, corr = c_double(), c_double()
         _lib.nad_estimator_convergence(self._handle, int(k), byref(ov), byref(corr))
         return (ov.value, corr.value)
+
+    def converged(self):
+        """(converged, (overlap_k1, overlap_k2), spectrum_corr): the stopping criterion of
+        converge_every (nad.h, nad_estimator_converged) on the networks accumulated so far:
+        overlaps at k1 = min(10, K) >= 0.9 and k2 = min(50, K) >= 0.8, and spectrum_corr
+        >= 0.99."""
+        yes, ovs, corr = c_int32(), (c_double * 2)(), c_double()
+        with self._busy() as h:
+            _lib.nad_estimator_converged(h, byref(yes), ovs, byref(corr))
+        return (bool(yes.value), (ovs[0], ovs[1]), corr.value)
 
     def save(self, path):
         """Save the accumulator to a checkpoint file (atomically)."""

@@ -47,6 +47,7 @@ class Option(enum.IntEnum):
     OUTPUT = 121
     MEMORY = 122
     SKETCH = 123
+    CONVERGE_EVERY = 124
     STEP = 200
     LR = 201
     MOMENTUM = 202
@@ -404,6 +405,7 @@ _FUNCS = [
     ('nad_estimator_plan', [HANDLE, P(c_int64), P(c_int64), P(c_int64), P(c_int64)], c_int,
      _check),
     ('nad_estimator_accumulate', [HANDLE], c_int, _check),
+    ('nad_estimator_cancel', [HANDLE], c_int, _check),
     ('nad_estimator_dims', [HANDLE, P(c_int64), P(c_int64)], c_int, _check),
     ('nad_estimator_networks_done', [HANDLE, P(c_int64)], c_int, _check),
     ('nad_estimator_eigenvalues', [HANDLE, P(c_double), c_size_t], c_int, _check),
@@ -411,6 +413,7 @@ _FUNCS = [
     ('nad_estimator_mean', [HANDLE, P(c_double), c_size_t], c_int, _check),
     ('nad_estimator_spectrum', [HANDLE, P(c_double), c_size_t], c_int, _check),
     ('nad_estimator_convergence', [HANDLE, c_int64, P(c_double), P(c_double)], c_int, _check),
+    ('nad_estimator_converged', [HANDLE, P(c_int32), P(c_double), P(c_double)], c_int, _check),
     ('nad_estimator_save', [HANDLE, c_char_p], c_int, _check),
     ('nad_estimator_load', [HANDLE, c_char_p], c_int, _check),
     ('nad_estimator_finalize', [HANDLE], c_int, _check),
@@ -460,6 +463,7 @@ _FUNCS = [
     ('nad_trainer_set_double', [HANDLE, c_int, c_double], c_int, _check),
     ('nad_trainer_set_epoch_callback', [HANDLE, EPOCH_FN, c_void_p], c_int, _check),
     ('nad_trainer_fit', [HANDLE, HANDLE, HANDLE], c_int, _check),
+    ('nad_trainer_cancel', [HANDLE], c_int, _check),
     ('nad_trainer_evaluate', [HANDLE, HANDLE, P(c_double), P(c_double)], c_int, _check),
     ('nad_trainer_get_params', [HANDLE, P(c_float), c_size_t], c_int, _check),
     # probing trained networks and datasets with NADs

@@ -44,10 +44,12 @@ class Result:
     convergence  {'overlap_1', 'overlap_10', 'spectrum_corr', 'converged'}: the networks split
                  into two halves by parity (as summary.json's convergence); None where it
                  cannot be computed (fewer than 4 networks, fewer than 10 NADs, a degenerate
-                 response)
+                 response); with until_converged also 'until_converged': {'converged',
+                 'overlaps', 'spectrum_corr', 'max_networks'} (the stopping criterion, nad.h)
     degenerate_response  True when the responses do not vary beyond float32 rounding of the
                  outputs (Estimator.degenerate; run() then warns): the NADs mean nothing
-    arch, input, networks, seed: the settings."""
+    arch, input, networks, seed: the settings (networks: those used, with until_converged
+                 where the run stopped)."""
 
     def __init__(self, arch, input, networks, seed, eigenvalues, nads, spectrum, mean,
                  convergence):
@@ -65,7 +67,7 @@ class Result:
 
 _ESTIMATE_KEYWORDS = {'networks', 'input', 'outputs', 'seed', 'threads', 'top', 'step', 'mode',
                       'eval_point', 'batch', 'memory', 'progress', 'spec', 'output', 'eval_data',
-                      'init_rules'}
+                      'init_rules', 'until_converged', 'check_every'}
 
 
 def _is_torch_module(obj):
@@ -124,12 +126,15 @@ def estimate(arch, **options):
     eval_data   a Dataset of evaluation points (sample j at point j)
     init_rules  init rules for the random networks (a file path or the rules' text;
                 Arch.with_init_rules, docs/onnx.md), e.g. share/init/resnet.rules
+    until_converged  True: stop when the two halves agree (nad.h, nad_estimator_converged),
+                checking every check_every networks (default 100), `networks` the maximum;
+                the stopping point is the same for every thread count
     progress    True: a bar (tqdm when importable, else one line on stderr); False: silent;
                 fn(done, total): called after each network, a true return value cancels;
                 default: a bar when stderr is a terminal or in a Jupyter notebook
     Misspelled keywords raise TypeError naming the close match. Ctrl-C raises
-    KeyboardInterrupt within about a network's time (the networks being probed stop at once;
-    the next network boundary is waited for) and returns nothing."""
+    KeyboardInterrupt within about a second at any network size (libnad stops the networks
+    being probed between two layers) and returns nothing."""
     check_keywords('estimate', options, _ESTIMATE_KEYWORDS)
     input = _shape(options.get('input', (1, 32, 32)))
     rules = options.get('init_rules')
@@ -161,11 +166,16 @@ def estimate(arch, **options):
             est.set_eval_point(eval_point)
         if options.get('output') is not None:
             est.set('output', -1 if options['output'] == 'label' else int(options['output']))
+        if options.get('check_every') is not None and not options.get('until_converged'):
+            raise ValueError('check_every needs until_converged=True')
+        if options.get('until_converged'):
+            est.set('converge_every', int(options.get('check_every', 100)))
         if fixed is not None:
             est.set_network(fixed)
         if source is not None:
             est.set_param_source(source, source.id)
         est.run(progress=options.get('progress'))
+        max_networks, networks = networks, est.networks_done
         d, k = est.dims
         nads = est.nads()
         if np is not None:
@@ -178,6 +188,10 @@ def estimate(arch, **options):
         conv['converged'] = bool(conv['spectrum_corr'] is not None and
                                  conv['spectrum_corr'] >= CONVERGED_SPECTRUM_CORR and
                                  conv['overlap_1'] >= CONVERGED_TOP1_OVERLAP)
+        if options.get('until_converged') and networks >= 4:
+            yes, ovs, corr = est.converged()
+            conv['until_converged'] = {'converged': yes, 'overlaps': ovs,
+                                       'spectrum_corr': corr, 'max_networks': max_networks}
         r = Result(a.name, tuple(a.input_shape), networks, seed, est.eigenvalues(), nads,
                    est.spectrum(), est.mean(), conv)
         r.degenerate_response = degenerate

@@ -4,10 +4,14 @@ Ctrl-C. ctypes releases the GIL while a C function runs, and Python runs its SIG
 (which raises KeyboardInterrupt) only on the main thread, between bytecodes. A call that spends
 minutes inside C therefore cannot be interrupted directly. interruptible() runs the C call on a
 worker thread while the main thread waits in short timed joins, so KeyboardInterrupt arrives
-within a fraction of a second; it then asks the C call to stop (`cancel`: the handle's progress
-or epoch callback returns non-zero at its next call), waits for the worker to return
-(NAD_ERR_CANCELLED; a checkpoint, if one was set, has been saved by then) and re-raises
-KeyboardInterrupt. The handle stays open and usable.
+within a fraction of a second; it then asks the C call to stop (`cancel`: libnad's
+nad_estimator_cancel / nad_trainer_cancel, which the running call polls per probe chunk and
+layer or per chunk of a training batch, so it stops within about a second at any network size;
+and the handle's progress or epoch callback returns non-zero at its next call), waits for the
+worker to return (NAD_ERR_CANCELLED; a checkpoint, if one was set, has been saved by then) and
+re-raises KeyboardInterrupt. The handle stays open and usable. The C call clears its cancel
+flag when it starts, and the worker may not have got there yet when Ctrl-C comes: cancel() is
+therefore repeated at every wake-up until the call has returned.
 
 Progress. progress_reporter(progress, label) turns a `progress=` argument into a callable
 fn(done, total[, info]) or None: True draws a tqdm bar when tqdm is importable, else a plain
@@ -49,8 +53,9 @@ def interruptible(call, cancel):
         except KeyboardInterrupt as e:
             if interrupted is None:
                 interrupted = e
-                cancel()
             # a second Ctrl-C while the C call winds down: keep waiting, the handle is in use
+        if interrupted is not None:
+            cancel()  # again at every wake-up: the C call may not have started (see above)
     worker.join()
     if interrupted is not None:
         raise interrupted.with_traceback(None)
@@ -61,14 +66,19 @@ def interruptible(call, cancel):
 
 class Cancel:
     """A flag shared by a handle's callback trampoline (checked at each callback) and
-    interruptible() (which sets it)."""
-    __slots__ = ('requested',)
+    interruptible() (which sets it), plus `native`: a call of libnad's cancel function of the
+    running handle (nad_estimator_cancel, nad_trainer_cancel), which stops the C call between
+    two chunks of work instead of at the next callback."""
+    __slots__ = ('requested', 'native')
 
-    def __init__(self):
+    def __init__(self, native=None):
         self.requested = False
+        self.native = native
 
     def __call__(self):
         self.requested = True
+        if self.native is not None:
+            self.native()
 
 
 def _in_notebook():

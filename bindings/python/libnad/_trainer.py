@@ -86,8 +86,8 @@ class Trainer(_Handle):
         stderr, with the last epoch's loss and accuracies), False is silent, a callable
         fn(done, total) is called after each epoch (a true return value stops); None
         (default): a bar when stderr is a terminal or in a Jupyter notebook.
-        Ctrl-C (KeyboardInterrupt) stops training at the end of the running epoch (libnad
-        checks between epochs): fit() raises KeyboardInterrupt, the parameters are those after
+        Ctrl-C (KeyboardInterrupt) stops training within a chunk of a batch (libnad's
+        nad_trainer_cancel): fit() raises KeyboardInterrupt, the parameters are those after
         the last whole epoch (self.history lists them) and the trainer stays usable."""
         if not isinstance(train, Dataset) or not (test is None or isinstance(test, Dataset)):
             raise TypeError('fit() takes libnad.Dataset objects')
@@ -95,15 +95,15 @@ class Trainer(_Handle):
         del self._cb_errors[:]
         fn, bar = make_bar(progress, 'epochs')
         total = self._epochs()
-        cancel = Cancel()
 
         def on_epoch(rec):
             if bar is not None:
                 return bar(rec.epoch, total, _epoch_info(rec))
             return fn(rec.epoch, total) if fn is not None else False
-        self._holder[1:] = [on_epoch, cancel]
         try:
             with self._busy() as h:
+                cancel = Cancel(lambda: _lib.nad_trainer_cancel(h))
+                self._holder[1:] = [on_epoch, cancel]
                 interruptible(lambda: _lib.nad_trainer_fit(
                     h, train._handle, None if test is None else test._handle), cancel)
         except NadError as e:

@@ -49,6 +49,7 @@ const NAD_OPT_NETWORK = nad_option(120)
 const NAD_OPT_OUTPUT = nad_option(121)
 const NAD_OPT_MEMORY = nad_option(122)
 const NAD_OPT_SKETCH = nad_option(123)
+const NAD_OPT_CONVERGE_EVERY = nad_option(124)
 const NAD_OPT_STEP = nad_option(200)
 const NAD_OPT_EPOCHS = nad_option(108)
 const NAD_OPT_SCHEDULE = nad_option(109)
@@ -885,7 +886,8 @@ end
     nad_option_by_name(name, o)
 
 Option id from its name ("num_networks", "seed", "num_threads", "top_k", "batch", "mode",
-"eval_point", "first_network", "memory", "sketch", "step", "network", "output", and for the trainer
+"eval_point", "first_network", "memory", "sketch", "converge_every", "step", "network",
+"output", and for the trainer
 "epochs", "lr", "momentum", "weight_decay", "clip", "schedule", "shuffle");
 NAD_ERR_INVALID_ARG for an unknown name.
 @param name the option name
@@ -1087,6 +1089,34 @@ function nad_estimator_accumulate(e)
 end
 
 """
+    nad_estimator_cancel(e)
+
+Ask the running nad_estimator_run or nad_estimator_accumulate of e to stop soon: it then
+fails with NAD_ERR_CANCELLED exactly as when the progress callback cancels (the networks
+folded before stay accumulated, whole: nad_estimator_networks_done, save, finalize; a
+checkpoint set with nad_estimator_set_checkpoint is saved before the call returns). The
+networks being probed stop at once: the flag is polled before every network, between the
+probe chunks of NAD_OPT_BATCH perturbed inputs and before every layer of the dipole's
+forward, so a network of any size stops within about one layer's time (gradient mode: one
+forward and backward pass). The eigensolve of nad_estimator_run's finalize is not
+interrupted.
+Callable from any thread and from a signal handler (async-signal-safe: one lock-free atomic
+operation, no lock, no allocation, no message), while e is valid (not destroyed).
+The flag stays set until a run starts: nad_estimator_run and nad_estimator_accumulate clear
+it on entry, before anything else, so a cancel that arrives before that point is forgotten
+and a cancel while no run is active does nothing. A thread that cannot know whether the
+run has started yet calls it again until the run returns (the Python binding does so every
+50 ms after a Ctrl-C).
+@param e the estimator
+@return NAD_OK, or NAD_ERR_INVALID_ARG for e NULL (no message is set)
+
+C: `nad_status nad_estimator_cancel(nad_estimator * e)`
+"""
+function nad_estimator_cancel(e)
+    ccall((:nad_estimator_cancel, libnad), nad_status, (Ptr{nad_estimator},), e)
+end
+
+"""
     nad_estimator_plan(e, budget, bytes, batch, concurrent)
 
 Memory plan of nad_estimator_run with the current options, decided before anything big is
@@ -1220,6 +1250,42 @@ C: `nad_status nad_estimator_convergence(const nad_estimator * e, int64_t k, dou
 """
 function nad_estimator_convergence(e, k, overlap, spectrum_corr)
     ccall((:nad_estimator_convergence, libnad), nad_status, (Ptr{nad_estimator}, Int64, Ptr{Cdouble}, Ptr{Cdouble}), e, k, overlap, spectrum_corr)
+end
+
+"""
+    nad_estimator_converged(e, converged, overlaps, spectrum_corr)
+
+The convergence criterion, on the networks accumulated so far (needs at least 2 in each
+half; any time after a run, accumulate or load, also between runs' parts). With K the NADs
+kept (NAD_OPT_TOP_K, else L in the sketching mode, else D), k1 = min(10, K), k2 = min(50, K),
+the halves of nad_estimator_convergence and ov(k) = max of their overlap over the sizes
+k .. min(⌊1.5·k⌋, K), the run has converged when
+ov(k1) >= 0.9, ov(k2) >= 0.8, and log-spectrum correlation >= 0.99.
+Subspaces, not single NADs: leading eigenvalues of symmetric architectures come in
+near-degenerate pairs or clusters (LeNet's λ1 and λ2 differ by 2 %), whose NADs any rotation
+within the cluster may give, while the cluster's span is stable; the window of sizes lets a
+cluster that straddles k be taken whole, and the two sizes ask both the leading NADs and the
+bulk to agree. With K = 1 (NAD_OPT_TOP_K = 1) the criterion is the `nad` tool's earlier
+verdict: top-1 overlap >= 0.9 and spectrum correlation >= 0.99.
+Stopping (NAD_OPT_CONVERGE_EVERY = C > 0): nad_estimator_run / nad_estimator_accumulate
+evaluate the criterion whenever the networks accumulated reach a multiple of C (counted with
+the networks loaded from a checkpoint; also at the start of a run when that count already
+is one) and stop at the first that meets it, or at NAD_OPT_NUM_NETWORKS. The check points
+depend on the count only, never on timing, and the networks are folded in index order, so
+the stopping point and the results are the same for every NUM_THREADS, equal to those of a
+run of exactly that many networks, and a run resumed from its own checkpoint stops where
+the uninterrupted run stops. Each check solves both halves for their top max(10, k2)
+eigenpairs (as nad_estimator_convergence; in the exact mode another 8·D² bytes meanwhile).
+@param e the estimator
+@param[out] converged receives 1 when the criterion holds, else 0
+@param[out] overlaps receives the overlaps at k1 and k2 (2 doubles); may be NULL
+@param[out] spectrum_corr receives the log-spectrum correlation; may be NULL
+@return NAD_OK, or the status of the failure with its message in nad_last_error()
+
+C: `nad_status nad_estimator_converged(const nad_estimator * e, int32_t * converged, double * overlaps, double * spectrum_corr)`
+"""
+function nad_estimator_converged(e, converged, overlaps, spectrum_corr)
+    ccall((:nad_estimator_converged, libnad), nad_status, (Ptr{nad_estimator}, Ptr{Int32}, Ptr{Cdouble}, Ptr{Cdouble}), e, converged, overlaps, spectrum_corr)
 end
 
 """
@@ -1915,6 +1981,30 @@ C: `nad_status nad_trainer_evaluate(nad_trainer * t, const nad_dataset * d, doub
 """
 function nad_trainer_evaluate(t, d, accuracy, loss)
     ccall((:nad_trainer_evaluate, libnad), nad_status, (Ptr{nad_trainer}, Ptr{nad_dataset}, Ptr{Cdouble}, Ptr{Cdouble}), t, d, accuracy, loss)
+end
+
+"""
+    nad_trainer_cancel(t)
+
+Ask the running nad_trainer_fit or nad_trainer_evaluate of t to stop soon: it then fails
+with NAD_ERR_CANCELLED. The flag is polled before every chunk of samples of a batch (32
+samples, or the whole batch with BatchNorm) and of the evaluation, so training stops within
+one chunk's forward and backward, not one epoch. The state is that of a cancel by the epoch
+callback: the parameters are those after the last epoch reported to the callback (fit keeps
+a copy of the parameters at the start of each epoch, n_params floats, to restore them), and
+t stays usable (evaluate, get_params, fit again).
+Callable from any thread and from a signal handler (async-signal-safe: one lock-free atomic
+store, no lock, no allocation, no message), while t is valid (not destroyed).
+The flag stays set until a call starts: nad_trainer_fit and nad_trainer_evaluate clear it
+on entry, so a cancel that arrives before that point is forgotten and a cancel while no
+call is active does nothing (call it again until the call returns when you cannot know).
+@param t the trainer
+@return NAD_OK, or NAD_ERR_INVALID_ARG for t NULL (no message is set)
+
+C: `nad_status nad_trainer_cancel(nad_trainer * t)`
+"""
+function nad_trainer_cancel(t)
+    ccall((:nad_trainer_cancel, libnad), nad_status, (Ptr{nad_trainer},), t)
 end
 
 """
