@@ -87,7 +87,9 @@ def clean_doc(doc):
 
 
 def julia_type(ctype, known):
-    """C type -> Julia type for ccall. `char *` (const or not) is Cstring."""
+    """C type -> Julia type for ccall. `const char *` is Cstring; a `char *` the library writes
+    (an out-parameter such as `char **text`) is Ptr{Cchar}, since Cstring is for Julia strings
+    passed in."""
     words = ctype.replace('*', ' * ').split()
     depth = words.count('*')
     base = [w for w in words if w not in ('*', 'const', 'struct', 'enum')]
@@ -95,7 +97,7 @@ def julia_type(ctype, known):
         raise SystemExit('generate.py: unsupported type %r' % ctype)
     base = base[0]
     if base == 'char' and depth >= 1:
-        jt, depth = 'Cstring', depth - 1
+        jt, depth = 'Cstring' if 'const' in words else 'Ptr{Cchar}', depth - 1
     elif base in SCALARS:
         jt = SCALARS[base]
     elif base in known:

@@ -1405,7 +1405,7 @@ file's CRC is checked first). Files of formats 1 to 3 have none: *text is then "
 C: `nad_status nad_checkpoint_run_record(const char * path, int32_t * version, char * * text)`
 """
 function nad_checkpoint_run_record(path, version, text)
-    ccall((:nad_checkpoint_run_record, libnad), nad_status, (Cstring, Ptr{Int32}, Ptr{Cstring}), path, version, text)
+    ccall((:nad_checkpoint_run_record, libnad), nad_status, (Cstring, Ptr{Int32}, Ptr{Ptr{Cchar}}), path, version, text)
 end
 
 """
@@ -1421,7 +1421,7 @@ nad_checkpoint_run_record of len bytes made by nad_estimator_save_buffer.
 C: `nad_status nad_checkpoint_run_record_buffer(const void * buf, size_t len, int32_t * version, char * * text)`
 """
 function nad_checkpoint_run_record_buffer(buf, len, version, text)
-    ccall((:nad_checkpoint_run_record_buffer, libnad), nad_status, (Ptr{Cvoid}, Csize_t, Ptr{Int32}, Ptr{Cstring}), buf, len, version, text)
+    ccall((:nad_checkpoint_run_record_buffer, libnad), nad_status, (Ptr{Cvoid}, Csize_t, Ptr{Int32}, Ptr{Ptr{Cchar}}), buf, len, version, text)
 end
 
 """
