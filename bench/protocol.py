@@ -292,7 +292,9 @@ def main():
     print('\n'.join(out))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(machine=m, args=vars(args), results=results), f, indent=1)
+            a = dict(vars(args), nad=os.path.relpath(args.nad, ROOT),  # no machine's path
+                     json=os.path.basename(args.json))
+            json.dump(dict(machine=m, args=a, results=results), f, indent=1)
 
 
 if __name__ == '__main__':
