@@ -561,15 +561,17 @@ static nad_status read_head(reader *r, uint32_t version, int64_t size, ckpt_head
   if (r->short_read || hd->record_len > CKPT_MAX_RECORD || at + hd->record_len + 4 > size)
     return nadi_fail(NAD_ERR_FORMAT, "'%s': bad run record length %lu", path,
                      (unsigned long)hd->record_len);
+  if (!record) { /* a resume or merge does not need the text: step over it */
+    if (fseek(r->f, (long)hd->record_len, SEEK_CUR) != 0)
+      r->short_read = 1;
+    return NAD_OK;
+  }
   char *text = malloc((size_t)hd->record_len + 1);
   if (!text)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "checkpoint run record");
   get(r, text, hd->record_len);
   text[hd->record_len] = '\0';
-  if (record)
-    *record = text;
-  else
-    free(text);
+  *record = text;
   return NAD_OK;
 }
 
