@@ -230,6 +230,10 @@ def test_modern_nads_table_numbers():
     assert r['low_frequency_white'] == pytest.approx(49 / 1024)
     assert r['l1_l2'] == pytest.approx(4.0) and r['l1_l10'] is None
     assert r['effective_directions'] == pytest.approx(36 / 18)
+    # 2 networks span one direction: λ2 is rounding, no ratio is given
+    z['networks'], z['eigenvalues'] = 2, np.array([4.0, 1e-16, 1e-17])
+    r = m.metrics(z)
+    assert r['l1_l2'] is None and r['effective_directions'] == pytest.approx(1.0)
     # all the power at frequency 0 (fftshifted: the centre): fraction 1, flatness ~0
     z['spectrum'] = np.full((1, 32, 32), 1e-30)
     z['spectrum'][0, 16, 16] = 1.0
