@@ -29,16 +29,17 @@ Then, from all result.npz files:
       -> black, peak -> white, frequency 0 in the middle), then the eigenvalue decay:
       log10(λ_i/λ_1) from 0 (top) to -6 (bottom) against log10 i from 1 (left) to D (right),
       grid lines at every decade (the curve ends at i = N - 1: N networks span at most N - 1
-      directions). Lower row: under each NAD its Fourier magnitude |DFT| summed over the
-      channels (linear, scaled to its peak, frequency 0 in the middle), as the paper shows.
+      directions; for the same reason NADs beyond N - 1 are left blank). Lower row: under each
+      NAD its Fourier magnitude |DFT| summed over the channels (linear, scaled to its peak,
+      frequency 0 in the middle), as the paper shows.
       Every tile is 64x64 (32x32 inputs are drawn at 2x).
   OUTDIR/modern_eigenvalues.png   the eigenvalue decays with axes and a legend
       (libnad.figure_lines): log10(λ_i/λ_1) against log10 i.
   OUTDIR/modern_table.md, modern_table.json   per architecture: N, s/network, eigensolve s,
       peak RSS (MB, the whole process: Python, numpy and libnad), λ1/λ2 (N >= 3), λ1/λ10
-      (N >= 11: N networks give N - 1 non-zero eigenvalues), effective number of directions (Σλ)²/Σλ², spectrum flatness (geometric over
-      arithmetic mean of the channel-summed Fourier power of the covariance: 1 = white) and
-      the low-frequency fraction (share of that power at radius <= H/8 cycles per image; the
+      (N >= 11: N networks give N - 1 non-zero eigenvalues), effective number of directions
+      (Σλ)²/Σλ² over those, spectrum flatness (geometric over arithmetic mean of the
+      channel-summed Fourier power of the covariance: 1 = white) and the low-frequency fraction (share of that power at radius <= H/8 cycles per image; the
       white-noise value is in the table's notes).
 """
 import argparse
@@ -197,7 +198,7 @@ def arch_tiles(z, k):
     upper, lower = [], []
     blank = np.ones((3, TILE, TILE))
     for i in range(k):
-        if i >= len(nads):
+        if i >= min(len(nads), int(z['networks']) - 1):  # beyond the rank: rounding, left blank
             upper.append(blank)
             lower.append(blank)
             continue
