@@ -39,8 +39,9 @@ Then, from all result.npz files:
       peak RSS (MB, the whole process: Python, numpy and libnad), λ1/λ2 (N >= 3), λ1/λ10
       (N >= 11: N networks give N - 1 non-zero eigenvalues), effective number of directions
       (Σλ)²/Σλ² over those, spectrum flatness (geometric over arithmetic mean of the
-      channel-summed Fourier power of the covariance: 1 = white) and the low-frequency fraction (share of that power at radius <= H/8 cycles per image; the
-      white-noise value is in the table's notes).
+      channel-summed Fourier power of the covariance: 1 = white) and the low-frequency fraction
+      (share of that power at radius <= H/8 cycles per image; the white-noise value is in the
+      table's notes).
 """
 import argparse
 import json
