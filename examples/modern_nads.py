@@ -32,7 +32,7 @@ Then, from all result.npz files:
       directions; for the same reason NADs beyond N - 1 are left blank). Lower row: under each
       NAD its Fourier magnitude |DFT| summed over the channels (linear, scaled to its peak,
       frequency 0 in the middle), as the paper shows.
-      Every tile is 64x64 (32x32 inputs are drawn at 2x).
+      Tiles are magnified to at most 64 pixels a side (32x32 inputs: 2x).
   OUTDIR/modern_eigenvalues.png   the eigenvalue decays with axes and a legend
       (libnad.figure_lines): log10(λ_i/λ_1) against log10 i.
   OUTDIR/modern_table.md, modern_table.json   per architecture: N, s/network, eigensolve s,
@@ -57,7 +57,7 @@ ARCHS = 'lenet,resnet18,mobilenet-v2,convnext,vit'
 # Per-network wall times with 2 threads at 3x32x32 (idle machine, 2026-12-06): lenet 0.015 s,
 # convnext 3.5 s, mobilenet-v2 3.9 s, resnet18 13.5 s, vit > 60 s. These N take about an hour.
 NETWORKS = 'lenet=2000,resnet18=100,mobilenet-v2=100,convnext=100,vit=20'
-TILE = 64      # side of one tile of the figure, in pixels
+TILE = 64      # tiles are magnified by the largest integer that keeps them within this side
 DECADES = 6.0  # the log scales of the figure span this many decades below the peak
 
 
@@ -157,9 +157,14 @@ def write_table(outdir, archs, rows, command):
         f.write('\n')
 
 
-def upsample(img, side):
-    """(c, h, w) -> (c, side, side) by pixel repetition (side a multiple of h and w)."""
-    return np.repeat(np.repeat(img, side // img.shape[1], 1), side // img.shape[2], 2)
+def zoom_of(h, w):
+    """The figure's magnification of an h x w input (32x32: 2)."""
+    return max(1, TILE // max(h, w))
+
+
+def upsample(img, zoom):
+    """(c, h, w) -> (c, zoom h, zoom w) by pixel repetition."""
+    return np.repeat(np.repeat(img, zoom, 1), zoom, 2)
 
 
 def log_tile(p):
@@ -169,21 +174,21 @@ def log_tile(p):
     return np.clip((np.log10(np.maximum(p, 1e-300 * m)) - np.log10(m)) / DECADES + 1, 0, 1)
 
 
-def plot_tile(ev, d, n, side=TILE):
+def plot_tile(ev, d, n, th, tw):
     """The eigenvalue decay (the first n - 1: the rank of n networks' covariance) drawn into a
-    white side x side RGB tile (see the module text)."""
-    t = np.ones((3, side, side))
+    white th x tw RGB tile (see the module text)."""
+    t = np.ones((3, th, tw))
     for e in range(int(np.log10(d)) + 1):       # grid: decades of the index
-        t[:, :, int(round(e / np.log10(d) * (side - 1)))] = 0.8
+        t[:, :, int(round(e / np.log10(d) * (tw - 1)))] = 0.8
     for e in range(int(DECADES) + 1):             # grid: decades of the eigenvalue
-        t[:, int(round(e / DECADES * (side - 1))), :] = 0.8
+        t[:, int(round(e / DECADES * (th - 1))), :] = 0.8
     ev = np.asarray(ev, np.float64)[:max(n - 1, 1)]
     i = np.arange(1, len(ev) + 1)
     ok = (ev > 0) & np.isfinite(ev)
     if not ok.any():
         return t
-    x = np.log10(i[ok]) / np.log10(d) * (side - 1)
-    y = np.clip(-np.log10(ev[ok] / ev[0]) / DECADES, 0, 1) * (side - 1)
+    x = np.log10(i[ok]) / np.log10(d) * (tw - 1)
+    y = np.clip(-np.log10(ev[ok] / ev[0]) / DECADES, 0, 1) * (th - 1)
     for k in range(len(x)):                        # line segments, sampled per pixel
         x0, y0 = (x[k - 1], y[k - 1]) if k else (x[k], y[k])
         m = int(max(abs(x[k] - x0), abs(y[k] - y0))) + 2
@@ -193,11 +198,12 @@ def plot_tile(ev, d, n, side=TILE):
 
 
 def arch_tiles(z, k):
-    """The two grid rows of one architecture: 2 x (k + 2) tiles of 3 x TILE x TILE."""
+    """The two grid rows of one architecture: 2 x (k + 2) tiles of 3 x zoom h x zoom w."""
     c, h, w = (int(v) for v in z['input'])
     nads = np.asarray(z['nads'], np.float64).reshape(-1, c, h, w)
     upper, lower = [], []
-    blank = np.ones((3, TILE, TILE))
+    zoom = zoom_of(h, w)
+    blank = np.ones((3, zoom * h, zoom * w))
     for i in range(k):
         if i >= min(len(nads), int(z['networks']) - 1):  # beyond the rank: rounding, left blank
             upper.append(blank)
@@ -205,11 +211,11 @@ def arch_tiles(z, k):
             continue
         v = nads[i] / max(np.abs(nads[i]).max(), 1e-30)
         v = np.repeat(v, 3, 0) if c == 1 else v[:3]
-        upper.append(upsample(0.5 + 0.5 * v, TILE))
+        upper.append(upsample(0.5 + 0.5 * v, zoom))
         f = np.fft.fftshift(np.abs(np.fft.fft2(nads[i])).sum(0))
-        lower.append(upsample(np.repeat((f / max(f.max(), 1e-30))[None], 3, 0), TILE))
-    upper.append(upsample(np.repeat(log_tile(z['spectrum'].sum(0))[None], 3, 0), TILE))
-    upper.append(plot_tile(z['eigenvalues'], c * h * w, int(z['networks'])))
+        lower.append(upsample(np.repeat((f / max(f.max(), 1e-30))[None], 3, 0), zoom))
+    upper.append(upsample(np.repeat(log_tile(z['spectrum'].sum(0))[None], 3, 0), zoom))
+    upper.append(plot_tile(z['eigenvalues'], c * h * w, int(z['networks']), zoom * h, zoom * w))
     lower += [blank, blank]
     return upper + lower
 
