@@ -11,7 +11,8 @@ set -euo pipefail
 build=${1:-build}
 out=${2:-out/modern}
 shift $(( $# < 2 ? $# : 2 ))
-lib="$(cd "$build" && pwd)/lib/libnad.so"
+lib="$build/lib/libnad.so"
 [ -e "$lib" ] || { echo "modern_figure.sh: no $lib (build first: ninja -C $build)" >&2; exit 1; }
+lib="$(cd "$build" && pwd)/lib/libnad.so"
 NAD_LIBRARY="$lib" PYTHONPATH="$(pwd)/bindings/python${PYTHONPATH:+:$PYTHONPATH}" \
   exec "${PYTHON:-/usr/bin/python3}" examples/modern_nads.py "$out" "$@"
