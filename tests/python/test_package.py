@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -203,6 +204,69 @@ def test_binding_readme_example_runs():
     blocks = _python_blocks(os.path.join(ROOT, 'bindings', 'python', 'README.md'))
     assert blocks
     exec(compile(blocks[0], 'bindings/python/README.md', 'exec'), {})
+
+
+# ---- examples/modern_nads.py (README "NADs of modern architectures") -----------------------
+
+def _modern():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'modern_nads', os.path.join(ROOT, 'examples', 'modern_nads.py'))
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
+def test_modern_nads_table_numbers():
+    m = _modern()
+    # a white spectrum and one dominant direction: flatness 1, the white low-frequency share
+    # (radius <= 4 of 32: 49 of 1024 frequencies), effective directions (Σλ)²/Σλ²
+    z = {'eigenvalues': np.array([4.0, 1.0, 1.0, 0.0]), 'networks': 4,
+         'spectrum': np.ones((3, 32, 32)), 'seconds_per_network': 0.5,
+         'seconds_finalize': 2.0, 'peak_rss_mb': 100.0}
+    r = m.metrics(z)
+    assert r['spectrum_flatness'] == pytest.approx(1.0)
+    assert r['low_frequency_fraction'] == pytest.approx(49 / 1024)
+    assert r['low_frequency_white'] == pytest.approx(49 / 1024)
+    assert r['l1_l2'] == pytest.approx(4.0) and r['l1_l10'] is None
+    assert r['effective_directions'] == pytest.approx(36 / 18)
+    # 2 networks span one direction: λ2 is rounding, no ratio is given
+    z['networks'], z['eigenvalues'] = 2, np.array([4.0, 1e-16, 1e-17])
+    r = m.metrics(z)
+    assert r['l1_l2'] is None and r['effective_directions'] == pytest.approx(1.0)
+    # all the power at frequency 0 (fftshifted: the centre): fraction 1, flatness ~0
+    z['spectrum'] = np.full((1, 32, 32), 1e-30)
+    z['spectrum'][0, 16, 16] = 1.0
+    r = m.metrics(z)
+    assert r['low_frequency_fraction'] == pytest.approx(1.0)
+    assert r['spectrum_flatness'] < 1e-3
+    assert m.parse_networks('lenet=7,3', ['lenet', 'vit']) == {'lenet': 3, 'vit': 3}
+    assert m.parse_networks('vit=5', ['lenet', 'vit']) == {'lenet': 2000, 'vit': 5}
+    with pytest.raises(ValueError, match='lenet: N = 1'):
+        m.parse_networks('lenet=1', ['lenet'])
+
+
+def test_modern_nads_script_runs(tmp_path):
+    # one small architecture: its result, the figure (2 grid rows of 4 + 2 tiles of 64 + 1 px),
+    # the eigenvalue plot and the table
+    subprocess.run([sys.executable,
+                    os.path.join(ROOT, 'examples', 'modern_nads.py'), str(tmp_path),
+                    '--archs', 'lenet', '--networks', '3', '--input', '1x32x32', '--top', '4',
+                    '--threads', '1'], check=True, capture_output=True, text=True)
+    with open(tmp_path / 'modern_nads.png', 'rb') as f:
+        head = f.read(24)
+    assert head[:8] == b'\x89PNG\r\n\x1a\n'
+    assert int.from_bytes(head[16:20], 'big') == 6 * 65 - 1
+    assert int.from_bytes(head[20:24], 'big') == 2 * 65 - 1 + 26  # + the title line
+    assert (tmp_path / 'modern_eigenvalues.png').stat().st_size > 1000
+    t = json.load(open(tmp_path / 'modern_table.json'))
+    row = t['rows']['lenet']
+    assert row['networks'] == 3 and row['seconds_per_network'] > 0 and row['peak_rss_mb'] > 10
+    assert 0 < row['spectrum_flatness'] <= 1
+    z = np.load(tmp_path / 'lenet' / 'result.npz')
+    assert z['nads'].shape[1] == 1024
+    assert np.allclose((z['nads'][:2].astype(np.float64) ** 2).sum(1), 1.0, atol=1e-5)
+    assert '| lenet | 3 |' in open(tmp_path / 'modern_table.md').read()
 
 
 # ---- plots ---------------------------------------------------------------------------------
