@@ -75,9 +75,10 @@ void nadi_rng_fill_uniform(nadi_rng *r, float *x, int64_t n, double lo, double h
  * pairs. The first walks the generator and keeps the accepted (u, v, s) without a branch; the
  * second computes the polar factor sqrt(-2 log s / s) of the whole block with no dependency
  * between pairs, vectorised (an AVX2 clone where the CPU has it). Its logarithm is fdlibm's
- * (e_log.c, < 1 ulp) inlined; glibc's is correctly rounded in nearly every case, so the factor
- * can differ from the scalar one in its last bit (7 % of them): after the rounding to float
- * the values were the same in 2·10⁷ draws tested (a tie of the two roundings is a 2⁻²⁹ event).
+ * (e_log.c, < 1 ulp) inlined; glibc's is correctly rounded in nearly every case, and the two
+ * differ in the last bit for 7 % of arguments: after the rounding to float the values were the
+ * same in 2·10⁷ draws tested (a double 1 ulp off crosses a float rounding boundary with
+ * probability about 2⁻²⁹).
  * ResNet18 draws 11.7 M weights a network: issue 19 §4 measured the scalar loop at about
  * 40 % of a gradient-mode network's CPU time. */
 enum { FILL_PAIRS = 256 };
