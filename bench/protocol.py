@@ -14,6 +14,14 @@ CASEs (any number, run in the order given):
   onnx:ARCH:N      the built-in ARCH against its PyTorch twin (tests/python/torch_models.py)
                    exported to ONNX and imported (`nad estimate twin.onnx`), N networks each;
                    the ratio is imported / built-in.
+  gradient224:MODEL:N  issue 19 §4: gradient NADs of torchvision's MODEL (e.g. resnet18) at
+                   3x224x224, N networks each: PyTorch (bench/tv_gradient_ref.py MODEL N
+                   --threads T: per network torch.manual_seed, MODEL(num_classes=1).eval(),
+                   forward at x0, input gradient of output 0) against `nad estimate M.onnx
+                   --mode gradient --sketch 256 --top 64 --init-rules share/init/F.rules`
+                   (M exported by bench/export_tv.py with BatchNorm kept, F the rules file of
+                   MODEL's family, as docs/onnx.md lists them). libnad's timer includes its
+                   sketch updates and the final eigensolve, so small N favours PyTorch.
   (`main` reports the estimator's own seconds per network and the whole process's wall time.)
 
 The protocol:
@@ -165,7 +173,42 @@ def contenders(case, args, tmp):
                 return nad_seconds(o), n, r
             return go
         return [('imported ONNX', make(model)), ('built-in', make(arch.replace('_', '-')))]
-    sys.exit('unknown case %r (dipole:ARCH:N, main, onnx:ARCH:N)' % case)
+    if kind == 'gradient224':
+        return gradient224(rest[0], int(rest[1]), nad, th, tmp)
+    sys.exit('unknown case %r (dipole:ARCH:N, main, onnx:ARCH:N, gradient224:MODEL:N)' % case)
+
+
+# torchvision model families and their init-rules files (docs/onnx.md's table).
+RULES = [('resnet', 'resnet'), ('resnext', 'resnet'), ('wide_resnet', 'resnet'),
+         ('vgg', 'vgg'), ('densenet', 'densenet'), ('mobilenet', 'mobilenet'),
+         ('efficientnet', 'efficientnet'), ('convnext', 'convnext'), ('regnet', 'regnet'),
+         ('mnasnet', 'mnasnet')]
+
+
+def gradient224(model, n, nad, th, tmp):
+    """Contenders of gradient224:MODEL:N (issue 19 §4)."""
+    rules = next((os.path.join(ROOT, 'share', 'init', f + '.rules') for p, f in RULES
+                  if model.startswith(p)), None)
+    if rules is None:
+        sys.exit('gradient224: no init-rules file for %r (families: %s)'
+                 % (model, ', '.join(p for p, _ in RULES)))
+    onnx = os.path.join(tmp, model + '_224.onnx')
+    subprocess.run(['/usr/bin/python3', os.path.join(ROOT, 'bench', 'export_tv.py'), model,
+                    onnx], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def torch_run():
+        r = Child.run(['/usr/bin/python3', os.path.join(ROOT, 'bench', 'tv_gradient_ref.py'),
+                       model, str(n), '--threads', th])
+        return torch_seconds(r['out']), n, r
+
+    def nad_run():
+        o = os.path.join(tmp, 'g224')
+        shutil.rmtree(o, ignore_errors=True)
+        r = Child.run([nad, 'estimate', onnx, '--mode', 'gradient', '--sketch', '256', '--top',
+                       '64', '--init-rules', rules, '--networks', str(n), '--threads', th,
+                       '--quiet', '--out', o])
+        return nad_seconds(o), n, r
+    return [('PyTorch', torch_run), ('libnad', nad_run)]
 
 
 def export_twin(arch, tmp):

@@ -16,7 +16,8 @@
  * direction, whence the guarantee, for every k < L, with Δ = Σ δ (kept in `shrunk`):
  *     0 ≼ M2 − BᵀB ≼ Δ·I,    Δ <= (||A||²_F − ||B||²_F) / L <= ||A − A_k||²_F / (L − k),
  * where ||A||²_F = tr(M2) (kept in `mass`) and ||A − A_k||²_F = Σ_{i>k} λ_i(M2). The buffer of 2L
- * rows amortises one shrink (O(L²·D)) over L + 1 new rows.
+ * rows amortises one shrink (O(L²·D)) over L + 1 new rows. The new rows overwrite the old ones
+ * block of columns by block of columns, so the sketch needs no second L×D matrix.
  *
  * Determinism: rows are folded in the order they come and every shrink is a fixed sequence of
  * BLAS/LAPACK calls, so the same responses in the same order give the same sketch; pending rows
@@ -26,10 +27,20 @@
 
 #include "estimator/stats.h"
 
+/* Columns of the shrink's product computed at once (see shrink). */
+enum { SHRINK_COLS = 1024 };
+
+/* Doubles of the work row: one row of d (means, corrections), or the shrink's keep × SHRINK_COLS
+ * block of the product, whichever is larger. */
+static int64_t sketch_work(int64_t d, int64_t l) {
+  return d > l * SHRINK_COLS ? d : l * SHRINK_COLS;
+}
+
 nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
   memset(s, 0, sizeof *s);
   int64_t rows_d, pend_d;
-  if (l < 1 || !nadi_mul_ok(2 * l, d, &rows_d) || !nadi_mul_ok(NADI_ACC_BLOCK, d, &pend_d))
+  if (l < 1 || !nadi_mul_ok(2 * l, d, &rows_d) || !nadi_mul_ok(NADI_ACC_BLOCK, d, &pend_d) ||
+      l > INT64_MAX / SHRINK_COLS)
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "sketch of %lld rows of dimension %lld is too large",
                      (long long)l, (long long)d);
   s->d = d;
@@ -38,7 +49,7 @@ nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
   s->b = nadi_calloc((size_t)rows_d, sizeof(double));
   s->pend = nadi_calloc((size_t)pend_d, sizeof(double));
   s->bmean = nadi_calloc((size_t)d, sizeof(double));
-  s->work = nadi_calloc((size_t)(l * d), sizeof(double));
+  s->work = nadi_calloc((size_t)sketch_work(d, l), sizeof(double));
   s->gram = nadi_calloc((size_t)(4 * l * l), sizeof(double));
   s->u = nadi_calloc((size_t)(2 * l * l), sizeof(double));
   s->lam = nadi_calloc((size_t)(2 * l), sizeof(double));
@@ -52,8 +63,8 @@ nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
 }
 
 double nadi_sketch_bytes(int64_t d, int64_t l) {
-  return 8.0 * ((3.0 * (double)l + NADI_ACC_BLOCK + 2.0) * (double)d + 6.0 * (double)l * (double)l +
-                2.0 * (double)l);
+  return 8.0 * ((2.0 * (double)l + NADI_ACC_BLOCK + 2.0) * (double)d +
+                (double)sketch_work(d, l) + 6.0 * (double)l * (double)l + 2.0 * (double)l);
 }
 
 void nadi_sketch_free(nadi_sketch *s) {
@@ -84,8 +95,15 @@ static nad_status shrink(nadi_sketch *s) {
       s->u[i * r + t] *= f;
     keep = i + 1;
   }
-  nadi_dgemm(0, 0, keep, d, r, 1.0, s->u, r, s->b, d, 0.0, s->work, d);
-  memcpy(s->b, s->work, (size_t)(keep * d) * sizeof(double));
+  /* B[0..keep) = U[0..keep) B, in place, SHRINK_COLS columns at a time: a column block of the
+   * product reads only the same columns of B, so it overwrites them once it is computed (an
+   * L×d work matrix would be a third of the sketch's memory: 308 MB at L = 256, 3×224×224). */
+  for (int64_t c0 = 0; c0 < d && keep > 0; c0 += SHRINK_COLS) {
+    const int64_t cb = d - c0 < SHRINK_COLS ? d - c0 : SHRINK_COLS;
+    nadi_dgemm(0, 0, keep, cb, r, 1.0, s->u, r, s->b + c0, d, 0.0, s->work, cb);
+    for (int64_t t = 0; t < keep; t++)
+      memcpy(s->b + t * d + c0, s->work + t * cb, (size_t)cb * sizeof(double));
+  }
   s->rows = keep;
   s->shrunk += delta;
   s->shrinks++;

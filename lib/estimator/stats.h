@@ -69,7 +69,7 @@ typedef struct nadi_sketch {
   int64_t n_pend;
   double *pend;    /* NADI_ACC_BLOCK × d */
   /* scratch */
-  double *bmean, *work, *gram, *u, *lam; /* d, L×d, (2L)², L×2L, 2L */
+  double *bmean, *work, *gram, *u, *lam; /* d, max(d, L·1024), (2L)², L×2L, 2L */
 } nadi_sketch;
 
 nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l); /* 1 <= l; zeroed */

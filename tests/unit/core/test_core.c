@@ -46,6 +46,25 @@ static void test_rng_moments(void) {
   EXPECT(inside);
 }
 
+/* The bulk fill is the scalar draws, bit for bit, whatever the split into calls (a spare normal
+ * left by an odd count is the next call's first), across its internal blocks of 256 pairs. */
+static void test_rng_fill_normal_is_scalar(void) {
+  enum { N = 1500 };
+  static float bulk[N], one[N];
+  const int64_t cuts[] = {0, 1, 4, 5, 517, 518, 1031, N};
+  nadi_rng a, b;
+  nadi_rng_init(&a, 9, 3);
+  nadi_rng_init(&b, 9, 3);
+  for (int c = 0; c + 1 < (int)(sizeof cuts / sizeof cuts[0]); c++)
+    nadi_rng_fill_normal(&a, bulk + cuts[c], cuts[c + 1] - cuts[c], 0.5, 0.125);
+  for (int i = 0; i < N; i++)
+    one[i] = (float)(0.5 + 0.125 * nadi_rng_normal(&b));
+  EXPECT(memcmp(bulk, one, sizeof bulk) == 0);
+  EXPECT(nadi_rng_u64(&a) == nadi_rng_u64(&b)); /* the generators end in the same state */
+  EXPECT(a.has_spare == b.has_spare);
+  EXPECT(bulk[0] != bulk[1] && bulk[N - 2] != bulk[N - 1]);
+}
+
 static void test_mul_and_alloc(void) {
   int64_t out;
   EXPECT(nadi_mul_ok(3, 4, &out) && out == 12);
@@ -72,6 +91,7 @@ static void test_errors(void) {
 int main(void) {
   test_rng_streams();
   test_rng_moments();
+  test_rng_fill_normal_is_scalar();
   test_mul_and_alloc();
   test_errors();
   printf("%d passed, %d failed\n", passed, failed);
