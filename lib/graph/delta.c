@@ -81,6 +81,7 @@ static void node_interval(const nadi_layer *l, int axis, const int64_t lo[2], co
 static void level_free(nadi_dlevel *v) {
   nadi_free(v->base), nadi_free(v->base_chw), nadi_free(v->r);
   nadi_free(v->wt), nadi_free(v->scale), nadi_free(v->shift), nadi_free(v->ybase);
+  nadi_free(v->whwc);
 }
 
 void nadi_delta_destroy(nadi_delta *p) {
@@ -313,7 +314,11 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
         v->shift = alloc_n(v->c, 1, sizeof(float), &fail);
       }
     } else if (v->mode == DL_LINEAR) {
+      const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+      const int64_t k = in->c * in->h * in->w;
       v->ybase = alloc_n(size, 1, sizeof(float), &fail);
+      if (k <= NADI_DLINEAR_HWC_MAX / (size > 0 ? size : 1))
+        v->whwc = alloc_n(size, k, sizeof(float), &fail);
     }
     if (l && v->mode != DL_DENSE) {
       int64_t fixed, per_row;
@@ -373,8 +378,8 @@ static void level_base(nadi_delta *p, int64_t i, float *params, const float *act
         for (int64_t t = 0; t < kk; t++) {
           int64_t cl = c - o / og * cg; /* c within o's group */
           float w = cl >= 0 && cl < cg ? prm[(o * cg + cl) * kk + t] : 0.0f;
-          if (v->method == CONV_SCATTER)
-            v->wt[(c * kk + t) * co + o] = w;
+          if (v->method == CONV_SCATTER) /* kx reversed: see nadi_dpatch_scatter_col */
+            v->wt[(c * kk + nadi_dpatch_scatter_col(l, t)) * co + o] = w;
           else
             v->wt[(t * ci + c) * co + o] = w;
         }
@@ -389,6 +394,18 @@ static void level_base(nadi_delta *p, int64_t i, float *params, const float *act
   }
 }
 
+/* A LINEAR level's weight W[j][(c, y, x)] in its input patches' order, [j][(y, x, c)]: the
+ * columns of a rectangle's cells are then runs of (hx − lx)·C floats (nadi_dpatch_linear). */
+static void linear_hwc(const nadi_delta *p, const nadi_layer *l, const float *w,
+                       nadi_dlevel *v) {
+  const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+  const int64_t C = in->c, hw = in->h * in->w, k = C * hw, o = v->c * v->h * v->w;
+  for (int64_t j = 0; j < o; j++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t q = 0; q < hw; q++)
+        v->whwc[j * k + q * C + c] = w[j * k + c * hw + q];
+}
+
 void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0) {
   const nadi_graph *g = p->g;
   int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
@@ -400,8 +417,11 @@ void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0) {
     nadi_dlevel *v = &p->lv[i];
     if (v->mode == DL_PATCH)
       level_base(p, i, params, act);
-    else if (v->mode == DL_LINEAR)
+    else if (v->mode == DL_LINEAR) {
       memcpy(v->ybase, act, sizeof(float) * (size_t)(v->c * v->h * v->w));
+      if (v->whwc)
+        linear_hwc(p, &g->layers[i - 1], params + g->layers[i - 1].param_off, v);
+    }
   }
 }
 

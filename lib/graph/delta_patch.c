@@ -8,7 +8,8 @@
  *  - SCATTER (stride 1): a convolution is linear, conv(base + Δ) = conv(base) + conv(Δ), and Δ
  *    is zero outside the input's true rectangle. So the output is its base plus the
  *    contributions of those few cells: GEMMs Δ[(sample, cell), c] · W[c, (ky, kx, o)], then
- *    each row's output vectors are added onto the cells they reach. The GEMM rows follow the
+ *    each row's output vectors are added onto the cells they reach (kx reversed in W, so that
+ *    a row of taps is one vector add onto consecutive cells). The GEMM rows follow the
  *    real rectangles, not the fixed patch size.
  *  - DIRECT (strided, 1x1): the output cells of the true rectangle from their input windows
  *    (base with the input's rectangle pasted in): an im2col of those cells (HWC: k contiguous
@@ -167,6 +168,40 @@ static float *tap_target(const nadi_layer *l, const nadi_dlevel *out, const int6
   return cell(out, row[0], y, x);
 }
 
+/* d[0, n) += s[0, n) */
+static void add_to(float *restrict d, const float *restrict s, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    d[i] += s[i];
+}
+
+/* One row's k² output vectors (res, taps in the order of nadi_dpatch_scatter_col) added onto
+ * the cells of the output rectangle they reach. Each cell receives at most one tap of a row,
+ * so the sums are those of a tap-by-tap loop, bit for bit. */
+static void scatter_row(const nadi_layer *l, nadi_dlevel *out, const int64_t *row,
+                        const float *res) {
+  const nadi_drect *ro = &out->r[row[0]];
+  const int64_t co = out->c, kw = l->kw, dh = dil(l->dh), dw = dil(l->dw);
+  const int64_t xp = row[2] + l->pad_l; /* output x of tap kx: xp − kx·dw */
+  for (int64_t ky = 0; ky < l->kh; ky++) {
+    const int64_t yo = row[1] + l->pad_t - ky * dh;
+    if (yo < ro->ly || yo >= ro->hy)
+      continue;
+    const float *rk = res + ky * kw * co; /* this row of taps, kx reversed */
+    if (dw == 1) { /* taps kx_lo..kx_hi land on the consecutive cells xp − kx_hi .. xp − kx_lo */
+      const int64_t kx_lo = imax(0, xp - ro->hx + 1), kx_hi = imin(kw - 1, xp - ro->lx);
+      if (kx_lo <= kx_hi)
+        add_to(cell(out, row[0], yo, xp - kx_hi), rk + (kw - 1 - kx_hi) * co,
+               (kx_hi - kx_lo + 1) * co);
+      continue;
+    }
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const int64_t xo = xp - kx * dw;
+      if (xo >= ro->lx && xo < ro->hx)
+        add_to(cell(out, row[0], yo, xo), rk + (kw - 1 - kx) * co, co);
+    }
+  }
+}
+
 /* One GEMM of the m rows (their changes in dlt) by all taps, dlt[m, C] · W[C, (ky, kx, o)],
  * then each row's k² output vectors added onto the cells they reach. */
 static void scatter_all_taps_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
@@ -174,13 +209,7 @@ static void scatter_all_taps_flush(nadi_delta *p, const nadi_layer *l, nadi_dlev
   const int64_t ci = nadi_dlevel_in(p, l, 0)->c, co = out->c, kk = l->kh * l->kw, n = kk * co;
   nadi_sgemm(0, 0, m, n, ci, 1.0f, dlt, ci, out->wt, n, 0.0f, res, n);
   for (int64_t q = 0; q < m; q++)
-    for (int64_t t = 0; t < kk; t++) {
-      float *restrict d = tap_target(l, out, p->meta + 3 * q, t);
-      const float *restrict w = res + q * n + t * co;
-      if (d)
-        for (int64_t o = 0; o < co; o++)
-          d[o] += w[o];
-    }
+    scatter_row(l, out, p->meta + 3 * q, res + q * n);
 }
 
 /* Tap by tap: the rows whose output cell for the tap lies inside the rectangle (all rows but
@@ -208,7 +237,8 @@ static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel
         memcpy(at + j * ci, dlt + sel[j] * ci, sizeof(float) * (size_t)ci);
       a = at;
     }
-    nadi_sgemm(0, 0, n, co, ci, 1.0f, a, ci, out->wt + t * co, kk * co, 0.0f, res, co);
+    nadi_sgemm(0, 0, n, co, ci, 1.0f, a, ci, out->wt + nadi_dpatch_scatter_col(l, t) * co,
+               kk * co, 0.0f, res, co);
     for (int64_t j = 0; j < n; j++) {
       float *restrict d = out->patch + dst[j];
       const float *restrict w = res + j * co;
@@ -535,7 +565,13 @@ void nadi_dpatch_linear(nadi_delta *p, const nadi_layer *l, const float *params,
       continue;
     for (int64_t j0 = 0; j0 < o; j0 += ob) {
       const int64_t nj = o - j0 < ob ? o - j0 : ob;
-      for (int64_t j = 0; j < nj; j++) /* wg[j][(y, x, c)] = W[j0 + j][(c, ly + y, lx + x)] */
+      for (int64_t j = 0; out->whwc && j < nj; j++) /* runs of the HWC copy */
+        for (int64_t yy = 0; yy < th; yy++)
+          memcpy(wg + j * k + yy * tw * C,
+                 out->whwc + (j0 + j) * C * H * W + ((r->ly + yy) * W + r->lx) * C,
+                 sizeof(float) * (size_t)(tw * C));
+      /* else wg[j][(y, x, c)] = W[j0 + j][(c, ly + y, lx + x)] from the CHW weight */
+      for (int64_t j = 0; !out->whwc && j < nj; j++)
         for (int64_t yy = 0; yy < th; yy++)
           for (int64_t xx = 0; xx < tw; xx++)
             for (int64_t c = 0; c < C; c++)
