@@ -248,8 +248,119 @@ static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel
   }
 }
 
+/* Few input channels (LeNet's 1 -> 6 and 6 -> 16): a GEMM with K = C_in runs far below peak,
+ * zeroes and writes its k²·C_out result per row and the scatter reads it back. Instead each
+ * row's change goes straight onto its output cells, a row of taps at once: for every input
+ * channel, the run of output cells += Δ_c · W[c, (ky, kx reversed, ·)], channels in order. */
+#define SCATTER_FUSED_MAX_CI 16
+
+/* The plain C loops are vectorized by the compiler; the build targets baseline x86-64 (SSE2),
+ * so on x86-64 an AVX2 clone is selected at load time where the CPU has it. Elementwise IEEE
+ * operations only (no FMA contraction under -std=c11, no reductions): both clones give
+ * bit-identical results. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
+#define DPATCH_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DPATCH_CLONES
+#endif
+
+/* d[0, n) += dlt[j] · w[off[j] + (0, n)] for j = 0 .. nz − 1 in that order, 32 or 8 floats of
+ * d held in registers over all channels. */
+DPATCH_CLONES static void axpy_channels(float *restrict d, const float *restrict dlt,
+                                        const float *restrict w, const int64_t *off, int64_t nz,
+                                        int64_t n) {
+  int64_t i = 0;
+#if defined(__GNUC__)
+  typedef float v8f __attribute__((vector_size(32))); /* one ymm (AVX2) or two xmm (SSE2) */
+  for (; i + 32 <= n; i += 32) { /* four independent accumulators per channel loop */
+    v8f a[4], wv;
+    memcpy(a, d + i, sizeof a);
+    for (int64_t j = 0; j < nz; j++) {
+      const float s = dlt[j], *restrict wc = w + off[j] + i;
+      for (int k = 0; k < 4; k++) {
+        memcpy(&wv, wc + 8 * k, sizeof wv);
+        a[k] += s * wv;
+      }
+    }
+    memcpy(d + i, a, sizeof a);
+  }
+  for (; i + 8 <= n; i += 8) {
+    v8f acc, wv;
+    memcpy(&acc, d + i, sizeof acc);
+    for (int64_t j = 0; j < nz; j++) {
+      memcpy(&wv, w + off[j] + i, sizeof wv);
+      acc += dlt[j] * wv;
+    }
+    memcpy(d + i, &acc, sizeof acc);
+  }
+#endif
+  for (; i < n; i++) {
+    float a = d[i];
+    for (int64_t j = 0; j < nz; j++)
+      a += dlt[j] * w[off[j] + i];
+    d[i] = a;
+  }
+}
+
+/* One input cell's change of sample b at (y, x) onto its output cells: its nz nonzero channel
+ * changes dlt, their weight rows at off (a zero change adds nothing: after a relu or a max
+ * pool many channels of a cell do not change). */
+static void scatter_fused_row(const nadi_layer *l, nadi_dlevel *out, int64_t b, int64_t y,
+                              int64_t x, const float *dlt, const int64_t *off, int64_t nz) {
+  const nadi_drect *ro = &out->r[b];
+  const int64_t co = out->c, kw = l->kw, dh = dil(l->dh), dw = dil(l->dw);
+  const int64_t xp = x + l->pad_l;
+  for (int64_t ky = 0; ky < l->kh; ky++) {
+    const int64_t yo = y + l->pad_t - ky * dh;
+    if (yo < ro->ly || yo >= ro->hy)
+      continue;
+    const float *wk = out->wt + ky * kw * co; /* [c][kx reversed][o], rows kk·co apart */
+    if (dw == 1) {
+      const int64_t kx_lo = imax(0, xp - ro->hx + 1), kx_hi = imin(kw - 1, xp - ro->lx);
+      if (kx_lo <= kx_hi)
+        axpy_channels(cell(out, b, yo, xp - kx_hi), dlt, wk + (kw - 1 - kx_hi) * co, off, nz,
+                      (kx_hi - kx_lo + 1) * co);
+      continue;
+    }
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const int64_t xo = xp - kx * dw;
+      if (xo >= ro->lx && xo < ro->hx)
+        axpy_channels(cell(out, b, yo, xo), dlt, wk + (kw - 1 - kx) * co, off, nz, co);
+    }
+  }
+}
+
+static void conv_scatter_fused(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
+                               int64_t batch) {
+  const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+  const int64_t ci = in->c, ldw = l->kh * l->kw * out->c;
+  float dlt[SCATTER_FUSED_MAX_CI];
+  int64_t off[SCATTER_FUSED_MAX_CI];
+  base_rects(out, batch);
+  for (int64_t b = 0; b < batch; b++) {
+    const nadi_drect *r = &in->r[b];
+    for (int64_t y = r->ly; y < r->hy; y++)
+      for (int64_t x = r->lx; x < r->hx; x++) {
+        const float *restrict src = cell(in, b, y, x);
+        const float *restrict bs = in->base + (y * in->w + x) * ci;
+        int64_t nz = 0;
+        for (int64_t c = 0; c < ci; c++) {
+          const float e = src[c] - bs[c];
+          if (e != 0.0f)
+            dlt[nz] = e, off[nz++] = c * ldw;
+        }
+        if (nz > 0)
+          scatter_fused_row(l, out, b, y, x, dlt, off, nz);
+      }
+  }
+}
+
 static void conv_scatter(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+  if (in->c <= SCATTER_FUSED_MAX_CI && !scatter_by_tap(l)) {
+    conv_scatter_fused(p, l, out, batch);
+    return;
+  }
   const int64_t ci = in->c, co = out->c, by_tap = scatter_by_tap(l);
   const int64_t rows = nadi_dpatch_rows(by_tap ? 2 * ci + co : ci + l->kh * l->kw * co);
   float *dlt = p->ws, *at = dlt + rows * ci, *res = by_tap ? at + rows * ci : at;
