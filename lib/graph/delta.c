@@ -168,30 +168,33 @@ static void choose_mode(nadi_delta *p, int64_t i, double crossover) {
     v->mode = DL_DENSE;
 }
 
-/* A batchnorm on patches whose only reader is a relu on patches: the relu computes
- * max(0, a·x + b) from the batchnorm's input in one pass (DenseNet's BN-ReLU before every
- * convolution; the BatchNorms after convolutions are folded into them by fold.c). */
-static void fuse_bn_relu(nadi_delta *p) {
+/* A node of kind `from` on patches whose only reader is a node of kind `to` on patches is
+ * skipped and computed by that reader in one pass from its own input:
+ *  - batchnorm -> relu: max(0, a·x + b) (DenseNet's BN-ReLU before every convolution; the
+ *    BatchNorms after convolutions are folded into them by fold.c);
+ *  - relu -> max pool: max(0, max of the window), the same value bit for bit (LeNet's and
+ *    VGG's conv-relu-pool), a pass over the relu's patches saved. */
+static void fuse_into_reader(nadi_delta *p, nadi_kind from, nadi_kind to) {
   const nadi_graph *g = p->g;
   for (int64_t i = 0; i < g->n_layers; i++) {
     const nadi_layer *l = &g->layers[i];
     nadi_dlevel *v = &p->lv[i + 1];
-    if (l->kind != NADI_BATCHNORM || v->mode != DL_PATCH || v->mat)
+    if (l->kind != from || v->mode != DL_PATCH || v->mat || v->fused)
       continue;
     int64_t reader = -1, readers = 0;
     for (int64_t j = i + 1; j < g->n_layers; j++)
       for (int32_t q = 0; q < g->layers[j].n_in; q++)
         if (g->layers[j].in[q] == i)
           reader = j, readers++;
-    if (readers == 1 && g->layers[reader].kind == NADI_RELU &&
-        p->lv[reader + 1].mode == DL_PATCH) {
+    if (readers == 1 && g->layers[reader].kind == to && p->lv[reader + 1].mode == DL_PATCH) {
       v->skip = 1;
       p->lv[reader + 1].fused = i + 1;
     }
   }
 }
 
-/* The level node i's kernel reads as its input j: a fused relu reads the batchnorm's input. */
+/* The level node i's kernel reads as its input j: a fused relu reads the batchnorm's input, a
+ * fused max pool the relu's. */
 static int64_t read_level(const nadi_delta *p, int64_t i, int32_t j) {
   const nadi_layer *l = &p->g->layers[i];
   int64_t v = p->lv[i + 1].fused;
@@ -296,7 +299,8 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
   }
   if (p->lv[n].mode == DL_PATCH)
     p->lv[n].mat = 1; /* the output is read from the executor's buffer */
-  fuse_bn_relu(p);
+  fuse_into_reader(p, NADI_BATCHNORM, NADI_RELU);
+  fuse_into_reader(p, NADI_RELU, NADI_MAXPOOL);
   int64_t meta_len = 0;
   for (int64_t i = 0; i <= n; i++) {
     nadi_dlevel *v = &p->lv[i];
@@ -509,7 +513,7 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
       continue;
     }
     set_rects(p, i, batch);
-    if (v->skip) { /* computed by the relu that reads it */
+    if (v->skip) { /* computed by the node that reads it (fuse_into_reader) */
       PROF_END(i);
       continue;
     }

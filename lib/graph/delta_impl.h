@@ -41,8 +41,9 @@ typedef struct nadi_dlevel {
   int method;      /* CONV_* */
   float *wt;       /* SCATTER: [c_in][(ky, kw-1-kx, o)]; DIRECT: [(ky, kx, c_in)][o] */
   float *scale, *shift; /* batchnorm producing a PATCH level: y = x * scale + shift */
-  int skip;        /* a batchnorm whose only reader is a relu: computed by that relu */
-  int64_t fused;   /* relu level: the skipped batchnorm level it applies first (0 = none) */
+  int skip;        /* a batchnorm (relu) whose only reader is a relu (max pool): computed by it */
+  int64_t fused;   /* relu (max pool) level: the skipped batchnorm (relu) level it applies
+                      first (0 = none) */
   float *ybase;    /* LINEAR: the layer's output at x0 */
   float *whwc;     /* LINEAR, when small enough (NADI_DLINEAR_HWC_MAX): the weight with its
                       input in the patches' HWC order, [o][(y, x, c)], once per network */

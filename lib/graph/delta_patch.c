@@ -485,13 +485,14 @@ void nadi_dpatch_conv(nadi_delta *p, const nadi_layer *l, const float *bias, nad
 /* One output cell of a pool from its window's valid cells (nh x nw at w0, rows ldr floats apart):
  * padding is never read (max: -inf; average: zeros, counted in div or not). */
 static void pool_cell(float *restrict d, const float *w0, int64_t ldr, int64_t nh, int64_t nw,
-                      int64_t C, int is_max, float inv) {
+                      int64_t C, int is_max, float inv, int relu) {
   if (is_max && nh == 2 && nw == 2) { /* the common 2x2 max pool in one pass */
     const float *restrict a = w0, *restrict e = w0 + C, *restrict f = w0 + ldr,
                           *restrict g = f + C;
     for (int64_t c = 0; c < C; c++) {
       float u = a[c] > e[c] ? a[c] : e[c], v = f[c] > g[c] ? f[c] : g[c];
-      d[c] = u > v ? u : v;
+      u = u > v ? u : v;
+      d[c] = !relu || u > 0.0f ? u : 0.0f;
     }
     return;
   }
@@ -509,10 +510,15 @@ static void pool_cell(float *restrict d, const float *w0, int64_t ldr, int64_t n
   if (!is_max)
     for (int64_t c = 0; c < C; c++)
       d[c] *= inv;
+  if (relu) /* a fused relu before a max pool: relu(max) = max(relu) */
+    for (int64_t c = 0; c < C; c++)
+      d[c] = d[c] > 0.0f ? d[c] : 0.0f;
 }
 
 void nadi_dpatch_pool(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
-  const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+  const int relu = out->fused != 0; /* then read the relu's input */
+  const nadi_dlevel *in =
+      relu ? nadi_dlevel_in(p, &p->g->layers[out->fused - 1], 0) : nadi_dlevel_in(p, l, 0);
   const int64_t C = out->c, H = in->h, W = in->w;
   const int is_max = l->kind == NADI_MAXPOOL;
   float *win = p->ws;
@@ -532,7 +538,7 @@ void nadi_dpatch_pool(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int6
         int64_t r0 = imax(hs, 0), r1 = imin(he, H), c0 = imax(ws, 0), c1 = imin(we, W);
         int64_t div = l->count_include_pad ? size : (r1 - r0) * (c1 - c0);
         pool_cell(cell(out, b, y, x), win + ((r0 - y0) * ww + (c0 - x0)) * C, ww * C, r1 - r0,
-                  c1 - c0, C, is_max, 1.0f / (float)div);
+                  c1 - c0, C, is_max, 1.0f / (float)div, relu);
       }
   }
 }
