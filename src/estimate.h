@@ -33,7 +33,8 @@ typedef struct estimate_run {
   int64_t *show;            /* --show: NAD indices of the grid (NULL: the first 16) */
   int64_t nshow;
   int json; /* --json: summary.json as one line on stdout instead of the human summary */
-  int64_t check_every; /* --until-converged: check the halves every C networks (0: off) */
+  int64_t check_every; /* --until-converged: the first check and the schedule's unit (0: off) */
+  double check_growth; /* --check-growth: the count's factor between two checks */
   const char *const *parts; /* merge: the checkpoint files */
   int n_parts;
   int mpi_ranks; /* nad-mpi: number of ranks (0: not distributed) */
@@ -66,6 +67,7 @@ typedef struct estimate_args {
   const char *networks, *scale, *mode, *eval_point, *seed, *threads, *top, *batch, *sketch;
   const char *memory, *params, *output, *eval_split;
   const char *range, *checkpoint, *every, *resume, *out, *format, *show, *model, *check_every;
+  const char *check_growth;
   int quiet, normalize, json, until_converged;
   struct run_record *resumed; /* the run record of --resume (texts above may point into it) */
 } estimate_args;

@@ -158,6 +158,7 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
   if (r->check_every > 0) { /* --until-converged: where it stopped, and why */
     cli_json_begin_object(&j, "until_converged");
     cli_json_int(&j, "check_every", r->check_every);
+    cli_json_double(&j, "check_growth", r->check_growth);
     cli_json_int(&j, "max_networks", r->networks);
     cli_json_int(&j, "networks_used", r->networks_done);
     cli_json_bool(&j, "converged", r->converged);
@@ -256,9 +257,9 @@ static void print_human(const estimate_run *r, const double *evals, const conver
   printf("%s\n", r->k > 5 ? " ..." : "");
   printf("%s\n", c->verdict);
   if (r->check_every > 0)
-    printf("until converged (checked every %lld networks): %s after %lld of at most %lld "
-           "networks (overlaps %.3f, %.3f; spectrum corr %.4f)\n",
-           (long long)r->check_every, r->converged ? "converged" : "NOT converged",
+    printf("until converged (checks from %lld networks on, growing by %g): %s after %lld of "
+           "at most %lld networks (overlaps %.3f, %.3f; spectrum corr %.4f)\n",
+           (long long)r->check_every, r->check_growth, r->converged ? "converged" : "NOT converged",
            (long long)r->networks_done, (long long)r->networks, r->conv_overlaps[0],
            r->conv_overlaps[1], r->conv_corr);
   printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.%s spectrum.%s "

@@ -56,6 +56,9 @@ static int accumulate(nad_estimator *e, estimate_run *r) {
       (rc = estimate_set_int(e, NAD_OPT_NUM_NETWORKS, r->range_hi - r->range_lo, "networks")) ||
       (rc = estimate_set_int(e, NAD_OPT_CONVERGE_EVERY, r->check_every, "check-every")))
     return rc;
+  if (r->check_every > 0 &&
+      (st = nad_estimator_set_double(e, NAD_OPT_CONVERGE_GROWTH, r->check_growth)) != NAD_OK)
+    return cli_lib_error(st, "--check-growth %g", r->check_growth);
   if (r->checkpoint &&
       (st = nad_estimator_set_checkpoint(e, r->checkpoint, r->checkpoint_every)) != NAD_OK)
     return cli_lib_error(st, "--checkpoint '%s'", r->checkpoint);

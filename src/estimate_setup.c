@@ -44,6 +44,8 @@ static int check_run_options(const estimate_args *a, estimate_run *r) {
     return cli_usage_error(CMD, "--checkpoint-every needs --checkpoint FILE");
   if (a->check_every && !a->until_converged)
     return cli_usage_error(CMD, "--check-every needs --until-converged");
+  if (a->check_growth && !a->until_converged)
+    return cli_usage_error(CMD, "--check-growth needs --until-converged");
   if (a->until_converged && a->range)
     return cli_usage_error(CMD, "--until-converged decides where one run stops: it cannot be "
                                 "split into parts (--range, nad-mpi)");
@@ -171,6 +173,7 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
       {"model", 1, &a->model, NULL},
       {"until-converged", 0, NULL, &a->until_converged},
       {"check-every", 1, &a->check_every, NULL},
+      {"check-growth", 1, &a->check_growth, NULL},
   };
   const char *pos[1];
   int npos = 0;
@@ -203,6 +206,9 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
   r->quiet = a->quiet;
   r->json = a->json;
   r->batch = -1; /* library default */
+  r->check_growth = 1.25; /* the library's default, stated in summary.json */
+  double growth_lo = 1, growth_hi = 1e6;
+  nad_option_bounds(NAD_OPT_CONVERGE_GROWTH, &growth_lo, &growth_hi);
   if ((rc = cli_parse_i64("networks", a->networks, 2, INT64_MAX, &r->networks)) ||
       (rc = cli_parse_double_pos("scale", a->scale, &r->scale)) ||
       (rc = cli_parse_i64("seed", a->seed, 0, cli_option_max(NAD_OPT_SEED), &r->seed)) ||
@@ -214,6 +220,8 @@ int estimate_parse_args(int argc, char **argv, estimate_args *a, estimate_run *r
       (rc = cli_parse_i64("checkpoint-every", a->every, 1, INT64_MAX, &r->checkpoint_every)) ||
       (rc = cli_parse_i64("check-every", a->check_every, 1, cli_option_max(NAD_OPT_CONVERGE_EVERY),
                           &r->check_every)) ||
+      (a->check_growth && (rc = cli_parse_double("check-growth", a->check_growth, growth_lo,
+                                                 growth_hi, 0, &r->check_growth))) ||
       (rc = cli_parse_format(a->format, &r->format, &r->format_name)) ||
       (rc = cli_parse_indices(CMD, "show", a->show, 4096, &show_rule, &r->show, &r->nshow)))
     return rc;

@@ -481,10 +481,17 @@ typedef enum nad_option {
                                    of the available memory (MemAvailable), of which probing
                                    takes at most 1.5 GiB; see nad_estimator_plan */
   NAD_OPT_SKETCH = 123,         /**< L > 0: sketching mode with L rows (see below); 0 = exact */
-  NAD_OPT_CONVERGE_EVERY = 124, /**< C > 0: stop when converged, checking every C networks, with
-                                   NAD_OPT_NUM_NETWORKS the maximum (see
-                                   nad_estimator_converged); 0 (default) = run all networks */
+  NAD_OPT_CONVERGE_EVERY = 124, /**< C > 0: stop when converged, checking first at C networks,
+                                   then on the geometric schedule of NAD_OPT_CONVERGE_GROWTH
+                                   (multiples of C), with NAD_OPT_NUM_NETWORKS the maximum (see
+                                   nad_estimator_converged); 0 (default) = run all networks.
+                                   Its first version checked at every multiple of C: every
+                                   value keeps its meaning with NAD_OPT_CONVERGE_GROWTH = 1 */
   NAD_OPT_STEP = 200,           /**< dipole step s > 0, default 100 */
+  NAD_OPT_CONVERGE_GROWTH = 205, /**< G >= 1, default 1.25: the factor by which the count grows
+                                    between two checks of NAD_OPT_CONVERGE_EVERY (the next
+                                    check is the smallest multiple of C >= G times the previous
+                                    one, and above it); 1 = every C networks */
   /* -- trainer (nad_trainer_set_int / _double) ----------------------------------------------- */
   NAD_OPT_EPOCHS = 108,         /**< trainer: epochs, default 20 */
   NAD_OPT_SCHEDULE = 109,       /**< trainer: nad_schedule, default NAD_SCHEDULE_LINEAR */
@@ -836,10 +843,16 @@ NAD_API nad_status nad_estimator_convergence(const nad_estimator *e, int64_t k, 
  *  cluster that straddles k be taken whole, and the two sizes ask both the leading NADs and the
  *  bulk to agree. With K = 1 (NAD_OPT_TOP_K = 1) the criterion is the `nad` tool's earlier
  *  verdict: top-1 overlap >= 0.9 and spectrum correlation >= 0.99.
- *  Stopping (NAD_OPT_CONVERGE_EVERY = C > 0): nad_estimator_run / nad_estimator_accumulate
- *  evaluate the criterion whenever the networks accumulated reach a multiple of C (counted with
- *  the networks loaded from a checkpoint; also at the start of a run when that count already
- *  is one) and stop at the first that meets it, or at NAD_OPT_NUM_NETWORKS. The check points
+ *  Stopping (NAD_OPT_CONVERGE_EVERY = C > 0, NAD_OPT_CONVERGE_GROWTH = G): nad_estimator_run /
+ *  nad_estimator_accumulate evaluate the criterion whenever the networks accumulated reach a
+ *  check point (counted with the networks loaded from a checkpoint; also at the start of a run
+ *  when that count already is one) and stop at the first that meets it, or at
+ *  NAD_OPT_NUM_NETWORKS. The check points are c1 = C and c(i+1) = the smallest multiple of C
+ *  that is >= G·c(i) and > c(i): with C = 100, G = 1.25: 100, 200, 300, 400, 500, 700, 900,
+ *  1200, 1500, 1900, 2400, 3000, 3800, 4800, 6000, 7500, 9400, ... (17 checks up to 10,000;
+ *  their number grows as log(N/C)/log(G), so their cost stays a small share of the run, while
+ *  the run goes at most a factor G, or C networks, beyond the first count that meets the
+ *  criterion). G = 1 checks at every multiple of C (the option's first schedule). The check points
  *  depend on the count only, never on timing, and the networks are folded in index order, so
  *  the stopping point and the results are the same for every NUM_THREADS, equal to those of a
  *  run of exactly that many networks, and a run resumed from its own checkpoint stops where

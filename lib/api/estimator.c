@@ -85,6 +85,8 @@ nad_status nad_estimator_set_double(nad_estimator *e, nad_option o, double v) {
   NADI_TRY(nadi_option_check_value(oi, v));
   if (o == NAD_OPT_STEP)
     e->step = v;
+  else if (o == NAD_OPT_CONVERGE_GROWTH)
+    e->converge_growth = v;
   return NAD_OK;
 }
 
@@ -117,7 +119,7 @@ nad_status nad_estimator_get_int(const nad_estimator *e, nad_option o, int64_t *
 
 nad_status nad_estimator_get_double(const nad_estimator *e, nad_option o, double *v) {
   NADI_TRY(check_get(e, o, 0, v));
-  *v = e->step;
+  *v = o == NAD_OPT_CONVERGE_GROWTH ? e->converge_growth : e->step;
   return NAD_OK;
 }
 
@@ -151,6 +153,7 @@ nad_status nad_estimator_create(const nad_arch *a, nad_estimator **out) {
   e->eval_kind = NAD_EVAL_NORMAL;
   e->first_network = 0;
   e->step = 100.0;
+  e->converge_growth = NADI_CONVERGE_GROWTH_DEFAULT;
   *out = e;
   return NAD_OK;
 }

@@ -22,6 +22,7 @@ static const nadi_option_info table[] = {
     {NAD_OPT_MEMORY, "memory", 1, 0, NADI_EXACT_INT_MAX, EST, 0},
     {NAD_OPT_SKETCH, "sketch", 1, 0, 1 << 24, EST, 1},
     {NAD_OPT_CONVERGE_EVERY, "converge_every", 1, 0, NADI_EXACT_INT_MAX, EST, 0},
+    {NAD_OPT_CONVERGE_GROWTH, "converge_growth", 0, 1, 1e6, EST, 0},
     {NAD_OPT_STEP, "step", 0, 0x1p-1022 /* > 0 */, 1e300, EST, 1},
     {NAD_OPT_NETWORK, "network", 1, NAD_NETWORK_RANDOM, NAD_NETWORK_FIXED, EST, 1},
     {NAD_OPT_OUTPUT, "output", 1, NAD_OUTPUT_LABEL, NADI_EXACT_INT_MAX, EST, 1},

@@ -13,6 +13,7 @@
  * for bit the same for every thread count. The eigensolve after the run uses BLAS's own threads
  * again. */
 #include <float.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,11 +81,32 @@ static nad_status save_checkpoint(nad_estimator *e) {
   return st;
 }
 
-/* NAD_OPT_CONVERGE_EVERY: at a check point (a multiple of C networks accumulated, at least 2
+int64_t nadi_converge_next(int64_t every, double growth, int64_t n) {
+  if (n < every)
+    return every;
+  if (n > INT64_MAX - every)
+    return INT64_MAX;
+  const double want = ceil((double)n * growth / (double)every); /* exact IEEE: deterministic */
+  if (want >= (double)(INT64_MAX / every)) /* past any count a run can reach */
+    return INT64_MAX;
+  const int64_t next = (int64_t)want * every;
+  return next > n ? next : n + every;
+}
+
+int nadi_converge_is_check(int64_t every, double growth, int64_t n) {
+  if (every <= 0 || n <= 0 || n % every != 0)
+    return 0;
+  int64_t c = every;
+  while (c < n)
+    c = nadi_converge_next(every, growth, c);
+  return c == n;
+}
+
+/* NAD_OPT_CONVERGE_EVERY: at a check point (nadi_converge_is_check, with at least 2 networks
  * per half) rc->converged = the criterion. Depends on the count alone, never on timing. */
 static nad_status check_point(run_ctx *rc, int64_t done) {
   nad_estimator *e = rc->e;
-  if (e->converge_every <= 0 || done % e->converge_every != 0 ||
+  if (!nadi_converge_is_check(e->converge_every, e->converge_growth, done) ||
       nadi_halves_count(e, 0) < 2 || nadi_halves_count(e, 1) < 2)
     return NAD_OK;
   return nadi_estimator_converged(e, &rc->converged, NULL, NULL);

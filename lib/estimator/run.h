@@ -39,6 +39,10 @@ typedef struct nadi_range {
 /* nad_estimator_degenerate: a dipole spread per coordinate below this many float32 rounding
  * steps (FLT_EPSILON·|f|) over 2s: 16 ulps, i.e. about 1e-6·|f|/s */
 #define NADI_DEGENERATE_ULPS 16.0
+/* NAD_OPT_CONVERGE_GROWTH's default: 17 checks up to 10,000 networks with C = 100 (instead of
+ * 100), each a solve of both halves (0.2 s for LeNet), at most 25 % beyond the first count that
+ * meets the criterion. */
+#define NADI_CONVERGE_GROWTH_DEFAULT 1.25
 
 struct nad_estimator {
   const nad_arch *arch; /* retained and released by the façade; opaque here */
@@ -50,7 +54,8 @@ struct nad_estimator {
   int64_t num_networks, num_threads, top_k, batch, first_network;
   int64_t memory; /* budget in bytes, 0 = nadi_memory_default_budget() */
   int64_t sketch; /* L > 0: Frequent Directions sketches of L rows instead of D×D scatters */
-  int64_t converge_every; /* C > 0: stop at the first multiple of C networks that converged */
+  int64_t converge_every; /* C > 0: stop at the first check point that converged */
+  double converge_growth; /* >= 1: check points grow by this factor (nadi_converge_next) */
   uint64_t seed;
   int mode, eval_kind, network_kind;
   int64_t output; /* >= 0, or NAD_OUTPUT_LABEL */
@@ -167,6 +172,13 @@ void nadi_estimator_drop_cache(nad_estimator *e); /* the convergence cache */
  * overlaps (2) and corr may be NULL. */
 nad_status nadi_estimator_converged(nad_estimator *e, int *converged, double *overlaps,
                                     double *corr);
+/* The check points of NAD_OPT_CONVERGE_EVERY = C with NAD_OPT_CONVERGE_GROWTH = G: multiples of
+ * C, the first C, each next one the smallest multiple of C that is >= G times the previous one
+ * and above it (G = 1: every C). nadi_converge_next gives the check point after count n (the
+ * first >= C when n < C; INT64_MAX past any reachable count); nadi_converge_is_check says
+ * whether n is one (0 when C <= 0). Counts only: O(log(n/C)) steps for G > 1. */
+int64_t nadi_converge_next(int64_t every, double growth, int64_t n);
+int nadi_converge_is_check(int64_t every, double growth, int64_t n);
 /* Checkpoints (checkpoint.c). */
 nad_status nadi_checkpoint_save(const nad_estimator *e, const char *path);
 nad_status nadi_checkpoint_load(nad_estimator *e, const char *path);

@@ -81,6 +81,7 @@ static void node_interval(const nadi_layer *l, int axis, const int64_t lo[2], co
 static void level_free(nadi_dlevel *v) {
   nadi_free(v->base), nadi_free(v->base_chw), nadi_free(v->r);
   nadi_free(v->wt), nadi_free(v->scale), nadi_free(v->shift), nadi_free(v->ybase);
+  nadi_free(v->whwc);
 }
 
 void nadi_delta_destroy(nadi_delta *p) {
@@ -167,30 +168,33 @@ static void choose_mode(nadi_delta *p, int64_t i, double crossover) {
     v->mode = DL_DENSE;
 }
 
-/* A batchnorm on patches whose only reader is a relu on patches: the relu computes
- * max(0, a·x + b) from the batchnorm's input in one pass (DenseNet's BN-ReLU before every
- * convolution; the BatchNorms after convolutions are folded into them by fold.c). */
-static void fuse_bn_relu(nadi_delta *p) {
+/* A node of kind `from` on patches whose only reader is a node of kind `to` on patches is
+ * skipped and computed by that reader in one pass from its own input:
+ *  - batchnorm -> relu: max(0, a·x + b) (DenseNet's BN-ReLU before every convolution; the
+ *    BatchNorms after convolutions are folded into them by fold.c);
+ *  - relu -> max pool: max(0, max of the window), the same value bit for bit (LeNet's and
+ *    VGG's conv-relu-pool), a pass over the relu's patches saved. */
+static void fuse_into_reader(nadi_delta *p, nadi_kind from, nadi_kind to) {
   const nadi_graph *g = p->g;
   for (int64_t i = 0; i < g->n_layers; i++) {
     const nadi_layer *l = &g->layers[i];
     nadi_dlevel *v = &p->lv[i + 1];
-    if (l->kind != NADI_BATCHNORM || v->mode != DL_PATCH || v->mat)
+    if (l->kind != from || v->mode != DL_PATCH || v->mat || v->fused)
       continue;
     int64_t reader = -1, readers = 0;
     for (int64_t j = i + 1; j < g->n_layers; j++)
       for (int32_t q = 0; q < g->layers[j].n_in; q++)
         if (g->layers[j].in[q] == i)
           reader = j, readers++;
-    if (readers == 1 && g->layers[reader].kind == NADI_RELU &&
-        p->lv[reader + 1].mode == DL_PATCH) {
+    if (readers == 1 && g->layers[reader].kind == to && p->lv[reader + 1].mode == DL_PATCH) {
       v->skip = 1;
       p->lv[reader + 1].fused = i + 1;
     }
   }
 }
 
-/* The level node i's kernel reads as its input j: a fused relu reads the batchnorm's input. */
+/* The level node i's kernel reads as its input j: a fused relu reads the batchnorm's input, a
+ * fused max pool the relu's. */
 static int64_t read_level(const nadi_delta *p, int64_t i, int32_t j) {
   const nadi_layer *l = &p->g->layers[i];
   int64_t v = p->lv[i + 1].fused;
@@ -295,7 +299,8 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
   }
   if (p->lv[n].mode == DL_PATCH)
     p->lv[n].mat = 1; /* the output is read from the executor's buffer */
-  fuse_bn_relu(p);
+  fuse_into_reader(p, NADI_BATCHNORM, NADI_RELU);
+  fuse_into_reader(p, NADI_RELU, NADI_MAXPOOL);
   int64_t meta_len = 0;
   for (int64_t i = 0; i <= n; i++) {
     nadi_dlevel *v = &p->lv[i];
@@ -313,7 +318,11 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
         v->shift = alloc_n(v->c, 1, sizeof(float), &fail);
       }
     } else if (v->mode == DL_LINEAR) {
+      const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+      const int64_t k = in->c * in->h * in->w;
       v->ybase = alloc_n(size, 1, sizeof(float), &fail);
+      if (k <= NADI_DLINEAR_HWC_MAX / (size > 0 ? size : 1))
+        v->whwc = alloc_n(size, k, sizeof(float), &fail);
     }
     if (l && v->mode != DL_DENSE) {
       int64_t fixed, per_row;
@@ -373,8 +382,8 @@ static void level_base(nadi_delta *p, int64_t i, float *params, const float *act
         for (int64_t t = 0; t < kk; t++) {
           int64_t cl = c - o / og * cg; /* c within o's group */
           float w = cl >= 0 && cl < cg ? prm[(o * cg + cl) * kk + t] : 0.0f;
-          if (v->method == CONV_SCATTER)
-            v->wt[(c * kk + t) * co + o] = w;
+          if (v->method == CONV_SCATTER) /* kx reversed: see nadi_dpatch_scatter_col */
+            v->wt[(c * kk + nadi_dpatch_scatter_col(l, t)) * co + o] = w;
           else
             v->wt[(t * ci + c) * co + o] = w;
         }
@@ -389,6 +398,18 @@ static void level_base(nadi_delta *p, int64_t i, float *params, const float *act
   }
 }
 
+/* A LINEAR level's weight W[j][(c, y, x)] in its input patches' order, [j][(y, x, c)]: the
+ * columns of a rectangle's cells are then runs of (hx − lx)·C floats (nadi_dpatch_linear). */
+static void linear_hwc(const nadi_delta *p, const nadi_layer *l, const float *w,
+                       nadi_dlevel *v) {
+  const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+  const int64_t C = in->c, hw = in->h * in->w, k = C * hw, o = v->c * v->h * v->w;
+  for (int64_t j = 0; j < o; j++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t q = 0; q < hw; q++)
+        v->whwc[j * k + q * C + c] = w[j * k + c * hw + q];
+}
+
 void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0) {
   const nadi_graph *g = p->g;
   int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
@@ -400,8 +421,11 @@ void nadi_delta_set_base(nadi_delta *p, float *params, const float *x0) {
     nadi_dlevel *v = &p->lv[i];
     if (v->mode == DL_PATCH)
       level_base(p, i, params, act);
-    else if (v->mode == DL_LINEAR)
+    else if (v->mode == DL_LINEAR) {
       memcpy(v->ybase, act, sizeof(float) * (size_t)(v->c * v->h * v->w));
+      if (v->whwc)
+        linear_hwc(p, &g->layers[i - 1], params + g->layers[i - 1].param_off, v);
+    }
   }
 }
 
@@ -489,7 +513,7 @@ void nadi_delta_forward(nadi_delta *p, float *params, const int64_t *coord, cons
       continue;
     }
     set_rects(p, i, batch);
-    if (v->skip) { /* computed by the relu that reads it */
+    if (v->skip) { /* computed by the node that reads it (fuse_into_reader) */
       PROF_END(i);
       continue;
     }

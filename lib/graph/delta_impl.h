@@ -39,11 +39,14 @@ typedef struct nadi_dlevel {
   nadi_drect *r;   /* PATCH: cap rectangles */
   /* convolution producing a PATCH level */
   int method;      /* CONV_* */
-  float *wt;       /* SCATTER: [c_in][(ky, kx, o)]; DIRECT: [(ky, kx, c_in)][o] */
+  float *wt;       /* SCATTER: [c_in][(ky, kw-1-kx, o)]; DIRECT: [(ky, kx, c_in)][o] */
   float *scale, *shift; /* batchnorm producing a PATCH level: y = x * scale + shift */
-  int skip;        /* a batchnorm whose only reader is a relu: computed by that relu */
-  int64_t fused;   /* relu level: the skipped batchnorm level it applies first (0 = none) */
+  int skip;        /* a batchnorm (relu) whose only reader is a relu (max pool): computed by it */
+  int64_t fused;   /* relu (max pool) level: the skipped batchnorm (relu) level it applies
+                      first (0 = none) */
   float *ybase;    /* LINEAR: the layer's output at x0 */
+  float *whwc;     /* LINEAR, when small enough (NADI_DLINEAR_HWC_MAX): the weight with its
+                      input in the patches' HWC order, [o][(y, x, c)], once per network */
 } nadi_dlevel;
 
 struct nadi_delta {
@@ -71,6 +74,18 @@ struct nadi_delta {
 static inline int64_t nadi_dpatch_rows(int64_t per_row) {
   int64_t r = NADI_DPATCH_WS_TARGET / (per_row > 0 ? per_row : 1);
   return r < 512 ? 512 : r;
+}
+
+/* Weights of a linear layer on patches kept once per network in HWC order (nadi_dlevel.whwc)
+ * up to this many floats (16 MB); larger ones are gathered from the CHW weight per group. */
+#define NADI_DLINEAR_HWC_MAX (int64_t)(4 << 20)
+
+/* Column block of tap t = ky·kw + kx in a SCATTER level's weight: kx reversed within a row of
+ * taps, so that the taps of one kernel row that land on consecutive output cells (x + pad −
+ * kx, stride and dilation 1) are consecutive in the GEMM's result row: one vector add per row
+ * of taps instead of one per tap. */
+static inline int64_t nadi_dpatch_scatter_col(const nadi_layer *l, int64_t t) {
+  return t - t % l->kw + (l->kw - 1 - t % l->kw);
 }
 
 static inline const nadi_dlevel *nadi_dlevel_in(const nadi_delta *p, const nadi_layer *l, int j) {

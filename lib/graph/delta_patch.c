@@ -8,7 +8,8 @@
  *  - SCATTER (stride 1): a convolution is linear, conv(base + Δ) = conv(base) + conv(Δ), and Δ
  *    is zero outside the input's true rectangle. So the output is its base plus the
  *    contributions of those few cells: GEMMs Δ[(sample, cell), c] · W[c, (ky, kx, o)], then
- *    each row's output vectors are added onto the cells they reach. The GEMM rows follow the
+ *    each row's output vectors are added onto the cells they reach (kx reversed in W, so that
+ *    a row of taps is one vector add onto consecutive cells). The GEMM rows follow the
  *    real rectangles, not the fixed patch size.
  *  - DIRECT (strided, 1x1): the output cells of the true rectangle from their input windows
  *    (base with the input's rectangle pasted in): an im2col of those cells (HWC: k contiguous
@@ -167,6 +168,40 @@ static float *tap_target(const nadi_layer *l, const nadi_dlevel *out, const int6
   return cell(out, row[0], y, x);
 }
 
+/* d[0, n) += s[0, n) */
+static void add_to(float *restrict d, const float *restrict s, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    d[i] += s[i];
+}
+
+/* One row's k² output vectors (res, taps in the order of nadi_dpatch_scatter_col) added onto
+ * the cells of the output rectangle they reach. Each cell receives at most one tap of a row,
+ * so the sums are those of a tap-by-tap loop, bit for bit. */
+static void scatter_row(const nadi_layer *l, nadi_dlevel *out, const int64_t *row,
+                        const float *res) {
+  const nadi_drect *ro = &out->r[row[0]];
+  const int64_t co = out->c, kw = l->kw, dh = dil(l->dh), dw = dil(l->dw);
+  const int64_t xp = row[2] + l->pad_l; /* output x of tap kx: xp − kx·dw */
+  for (int64_t ky = 0; ky < l->kh; ky++) {
+    const int64_t yo = row[1] + l->pad_t - ky * dh;
+    if (yo < ro->ly || yo >= ro->hy)
+      continue;
+    const float *rk = res + ky * kw * co; /* this row of taps, kx reversed */
+    if (dw == 1) { /* taps kx_lo..kx_hi land on the consecutive cells xp − kx_hi .. xp − kx_lo */
+      const int64_t kx_lo = imax(0, xp - ro->hx + 1), kx_hi = imin(kw - 1, xp - ro->lx);
+      if (kx_lo <= kx_hi)
+        add_to(cell(out, row[0], yo, xp - kx_hi), rk + (kw - 1 - kx_hi) * co,
+               (kx_hi - kx_lo + 1) * co);
+      continue;
+    }
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const int64_t xo = xp - kx * dw;
+      if (xo >= ro->lx && xo < ro->hx)
+        add_to(cell(out, row[0], yo, xo), rk + (kw - 1 - kx) * co, co);
+    }
+  }
+}
+
 /* One GEMM of the m rows (their changes in dlt) by all taps, dlt[m, C] · W[C, (ky, kx, o)],
  * then each row's k² output vectors added onto the cells they reach. */
 static void scatter_all_taps_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
@@ -174,13 +209,7 @@ static void scatter_all_taps_flush(nadi_delta *p, const nadi_layer *l, nadi_dlev
   const int64_t ci = nadi_dlevel_in(p, l, 0)->c, co = out->c, kk = l->kh * l->kw, n = kk * co;
   nadi_sgemm(0, 0, m, n, ci, 1.0f, dlt, ci, out->wt, n, 0.0f, res, n);
   for (int64_t q = 0; q < m; q++)
-    for (int64_t t = 0; t < kk; t++) {
-      float *restrict d = tap_target(l, out, p->meta + 3 * q, t);
-      const float *restrict w = res + q * n + t * co;
-      if (d)
-        for (int64_t o = 0; o < co; o++)
-          d[o] += w[o];
-    }
+    scatter_row(l, out, p->meta + 3 * q, res + q * n);
 }
 
 /* Tap by tap: the rows whose output cell for the tap lies inside the rectangle (all rows but
@@ -208,7 +237,8 @@ static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel
         memcpy(at + j * ci, dlt + sel[j] * ci, sizeof(float) * (size_t)ci);
       a = at;
     }
-    nadi_sgemm(0, 0, n, co, ci, 1.0f, a, ci, out->wt + t * co, kk * co, 0.0f, res, co);
+    nadi_sgemm(0, 0, n, co, ci, 1.0f, a, ci, out->wt + nadi_dpatch_scatter_col(l, t) * co,
+               kk * co, 0.0f, res, co);
     for (int64_t j = 0; j < n; j++) {
       float *restrict d = out->patch + dst[j];
       const float *restrict w = res + j * co;
@@ -218,8 +248,119 @@ static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel
   }
 }
 
+/* Few input channels (LeNet's 1 -> 6 and 6 -> 16): a GEMM with K = C_in runs far below peak,
+ * zeroes and writes its k²·C_out result per row and the scatter reads it back. Instead each
+ * row's change goes straight onto its output cells, a row of taps at once: for every input
+ * channel, the run of output cells += Δ_c · W[c, (ky, kx reversed, ·)], channels in order. */
+#define SCATTER_FUSED_MAX_CI 16
+
+/* The plain C loops are vectorized by the compiler; the build targets baseline x86-64 (SSE2),
+ * so on x86-64 an AVX2 clone is selected at load time where the CPU has it. Elementwise IEEE
+ * operations only (no FMA contraction under -std=c11, no reductions): both clones give
+ * bit-identical results. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
+#define DPATCH_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DPATCH_CLONES
+#endif
+
+/* d[0, n) += dlt[j] · w[off[j] + (0, n)] for j = 0 .. nz − 1 in that order, 32 or 8 floats of
+ * d held in registers over all channels. */
+DPATCH_CLONES static void axpy_channels(float *restrict d, const float *restrict dlt,
+                                        const float *restrict w, const int64_t *off, int64_t nz,
+                                        int64_t n) {
+  int64_t i = 0;
+#if defined(__GNUC__)
+  typedef float v8f __attribute__((vector_size(32))); /* one ymm (AVX2) or two xmm (SSE2) */
+  for (; i + 32 <= n; i += 32) { /* four independent accumulators per channel loop */
+    v8f a[4], wv;
+    memcpy(a, d + i, sizeof a);
+    for (int64_t j = 0; j < nz; j++) {
+      const float s = dlt[j], *restrict wc = w + off[j] + i;
+      for (int k = 0; k < 4; k++) {
+        memcpy(&wv, wc + 8 * k, sizeof wv);
+        a[k] += s * wv;
+      }
+    }
+    memcpy(d + i, a, sizeof a);
+  }
+  for (; i + 8 <= n; i += 8) {
+    v8f acc, wv;
+    memcpy(&acc, d + i, sizeof acc);
+    for (int64_t j = 0; j < nz; j++) {
+      memcpy(&wv, w + off[j] + i, sizeof wv);
+      acc += dlt[j] * wv;
+    }
+    memcpy(d + i, &acc, sizeof acc);
+  }
+#endif
+  for (; i < n; i++) {
+    float a = d[i];
+    for (int64_t j = 0; j < nz; j++)
+      a += dlt[j] * w[off[j] + i];
+    d[i] = a;
+  }
+}
+
+/* One input cell's change of sample b at (y, x) onto its output cells: its nz nonzero channel
+ * changes dlt, their weight rows at off (a zero change adds nothing: after a relu or a max
+ * pool many channels of a cell do not change). */
+static void scatter_fused_row(const nadi_layer *l, nadi_dlevel *out, int64_t b, int64_t y,
+                              int64_t x, const float *dlt, const int64_t *off, int64_t nz) {
+  const nadi_drect *ro = &out->r[b];
+  const int64_t co = out->c, kw = l->kw, dh = dil(l->dh), dw = dil(l->dw);
+  const int64_t xp = x + l->pad_l;
+  for (int64_t ky = 0; ky < l->kh; ky++) {
+    const int64_t yo = y + l->pad_t - ky * dh;
+    if (yo < ro->ly || yo >= ro->hy)
+      continue;
+    const float *wk = out->wt + ky * kw * co; /* [c][kx reversed][o], rows kk·co apart */
+    if (dw == 1) {
+      const int64_t kx_lo = imax(0, xp - ro->hx + 1), kx_hi = imin(kw - 1, xp - ro->lx);
+      if (kx_lo <= kx_hi)
+        axpy_channels(cell(out, b, yo, xp - kx_hi), dlt, wk + (kw - 1 - kx_hi) * co, off, nz,
+                      (kx_hi - kx_lo + 1) * co);
+      continue;
+    }
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const int64_t xo = xp - kx * dw;
+      if (xo >= ro->lx && xo < ro->hx)
+        axpy_channels(cell(out, b, yo, xo), dlt, wk + (kw - 1 - kx) * co, off, nz, co);
+    }
+  }
+}
+
+static void conv_scatter_fused(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
+                               int64_t batch) {
+  const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+  const int64_t ci = in->c, ldw = l->kh * l->kw * out->c;
+  float dlt[SCATTER_FUSED_MAX_CI];
+  int64_t off[SCATTER_FUSED_MAX_CI];
+  base_rects(out, batch);
+  for (int64_t b = 0; b < batch; b++) {
+    const nadi_drect *r = &in->r[b];
+    for (int64_t y = r->ly; y < r->hy; y++)
+      for (int64_t x = r->lx; x < r->hx; x++) {
+        const float *restrict src = cell(in, b, y, x);
+        const float *restrict bs = in->base + (y * in->w + x) * ci;
+        int64_t nz = 0;
+        for (int64_t c = 0; c < ci; c++) {
+          const float e = src[c] - bs[c];
+          if (e != 0.0f)
+            dlt[nz] = e, off[nz++] = c * ldw;
+        }
+        if (nz > 0)
+          scatter_fused_row(l, out, b, y, x, dlt, off, nz);
+      }
+  }
+}
+
 static void conv_scatter(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+  if (in->c <= SCATTER_FUSED_MAX_CI && !scatter_by_tap(l)) {
+    conv_scatter_fused(p, l, out, batch);
+    return;
+  }
   const int64_t ci = in->c, co = out->c, by_tap = scatter_by_tap(l);
   const int64_t rows = nadi_dpatch_rows(by_tap ? 2 * ci + co : ci + l->kh * l->kw * co);
   float *dlt = p->ws, *at = dlt + rows * ci, *res = by_tap ? at + rows * ci : at;
@@ -344,13 +485,14 @@ void nadi_dpatch_conv(nadi_delta *p, const nadi_layer *l, const float *bias, nad
 /* One output cell of a pool from its window's valid cells (nh x nw at w0, rows ldr floats apart):
  * padding is never read (max: -inf; average: zeros, counted in div or not). */
 static void pool_cell(float *restrict d, const float *w0, int64_t ldr, int64_t nh, int64_t nw,
-                      int64_t C, int is_max, float inv) {
+                      int64_t C, int is_max, float inv, int relu) {
   if (is_max && nh == 2 && nw == 2) { /* the common 2x2 max pool in one pass */
     const float *restrict a = w0, *restrict e = w0 + C, *restrict f = w0 + ldr,
                           *restrict g = f + C;
     for (int64_t c = 0; c < C; c++) {
       float u = a[c] > e[c] ? a[c] : e[c], v = f[c] > g[c] ? f[c] : g[c];
-      d[c] = u > v ? u : v;
+      u = u > v ? u : v;
+      d[c] = !relu || u > 0.0f ? u : 0.0f;
     }
     return;
   }
@@ -368,10 +510,15 @@ static void pool_cell(float *restrict d, const float *w0, int64_t ldr, int64_t n
   if (!is_max)
     for (int64_t c = 0; c < C; c++)
       d[c] *= inv;
+  if (relu) /* a fused relu before a max pool: relu(max) = max(relu) */
+    for (int64_t c = 0; c < C; c++)
+      d[c] = d[c] > 0.0f ? d[c] : 0.0f;
 }
 
 void nadi_dpatch_pool(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
-  const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
+  const int relu = out->fused != 0; /* then read the relu's input */
+  const nadi_dlevel *in =
+      relu ? nadi_dlevel_in(p, &p->g->layers[out->fused - 1], 0) : nadi_dlevel_in(p, l, 0);
   const int64_t C = out->c, H = in->h, W = in->w;
   const int is_max = l->kind == NADI_MAXPOOL;
   float *win = p->ws;
@@ -391,7 +538,7 @@ void nadi_dpatch_pool(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int6
         int64_t r0 = imax(hs, 0), r1 = imin(he, H), c0 = imax(ws, 0), c1 = imin(we, W);
         int64_t div = l->count_include_pad ? size : (r1 - r0) * (c1 - c0);
         pool_cell(cell(out, b, y, x), win + ((r0 - y0) * ww + (c0 - x0)) * C, ww * C, r1 - r0,
-                  c1 - c0, C, is_max, 1.0f / (float)div);
+                  c1 - c0, C, is_max, 1.0f / (float)div, relu);
       }
   }
 }
@@ -535,7 +682,13 @@ void nadi_dpatch_linear(nadi_delta *p, const nadi_layer *l, const float *params,
       continue;
     for (int64_t j0 = 0; j0 < o; j0 += ob) {
       const int64_t nj = o - j0 < ob ? o - j0 : ob;
-      for (int64_t j = 0; j < nj; j++) /* wg[j][(y, x, c)] = W[j0 + j][(c, ly + y, lx + x)] */
+      for (int64_t j = 0; out->whwc && j < nj; j++) /* runs of the HWC copy */
+        for (int64_t yy = 0; yy < th; yy++)
+          memcpy(wg + j * k + yy * tw * C,
+                 out->whwc + (j0 + j) * C * H * W + ((r->ly + yy) * W + r->lx) * C,
+                 sizeof(float) * (size_t)(tw * C));
+      /* else wg[j][(y, x, c)] = W[j0 + j][(c, ly + y, lx + x)] from the CHW weight */
+      for (int64_t j = 0; !out->whwc && j < nj; j++)
         for (int64_t yy = 0; yy < th; yy++)
           for (int64_t xx = 0; xx < tw; xx++)
             for (int64_t c = 0; c < C; c++)

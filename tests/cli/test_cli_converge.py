@@ -29,9 +29,11 @@ u1, u2 = s1.get('until_converged', {}), s2.get('until_converged', {})
 print('lenet 1x16x16: stopped at %s of %s networks' % (u1.get('networks_used'),
                                                      u1.get('max_networks')))
 check('summary records the stop', u1.get('networks_used') == s1.get('networks_done') and
-      u1.get('max_networks') == 8000 and u1.get('check_every') == 100, str(u1))
-check('converges well below the maximum', u1.get('converged') is True and
-      u1.get('networks_used', 8000) < 4000 and u1.get('networks_used', 1) % 100 == 0, str(u1))
+      u1.get('max_networks') == 8000 and u1.get('check_every') == 100 and
+      u1.get('check_growth') == 1.25, str(u1))
+SCHEDULE = (100, 200, 300, 400, 500, 700, 900, 1200, 1500, 1900, 2400, 3000, 3800)
+check('converges well below the maximum, at a check point of the geometric schedule',
+      u1.get('converged') is True and u1.get('networks_used') in SCHEDULE, str(u1))
 check('same stopping point for 1 and 2 threads', u1.get('networks_used') ==
       u2.get('networks_used'), '%s vs %s' % (u1, u2))
 e1, e2 = (np.load(os.path.join(d, 'eigenvalues.npy')) for d in (runs[1], runs[2]))
@@ -53,12 +55,22 @@ check('not converged: all networks used', uf.get('converged') is False and
       uf.get('networks_used') == 24, str(uf))
 out = must('human summary says it', 'estimate', *ARGS[:-1], '--networks', '24',
            '--until-converged', '--check-every', '8', '--out', tmp('few2'))
-check('human summary: NOT converged', 'NOT converged after 24 of at most 24' in out, out)
+check('human summary: NOT converged', 'NOT converged after 24 of at most 24' in out and
+      'growing by 1.25' in out, out)
 
 fails('--check-every needs --until-converged', 'estimate', *ARGS, '--networks', '10',
       '--check-every', '5', '--out', tmp('x'), words=('--until-converged',))
 fails('--until-converged with --range', 'estimate', *ARGS, '--networks', '10', '--range',
       '0:5', '--until-converged', '--checkpoint', tmp('x.ck'), words=('--range',))
+fails('--check-growth needs --until-converged', 'estimate', *ARGS, '--networks', '10',
+      '--check-growth', '2', '--out', tmp('x'), words=('--until-converged',))
+fails('--check-growth below 1', 'estimate', *ARGS, '--networks', '10', '--until-converged',
+      '--check-growth', '0.5', '--out', tmp('z'), words=('--check-growth',))
+g2 = tmp('g2')
+must('--check-growth 2', 'estimate', *ARGS, '--networks', '40', '--until-converged',
+     '--check-every', '8', '--check-growth', '2', '--out', g2)
+check('--check-growth recorded', summary(g2).get('until_converged', {}).get('check_growth') == 2,
+      str(summary(g2).get('until_converged')))
 fails('--check-every 0', 'estimate', *ARGS, '--networks', '10', '--until-converged',
       '--check-every', '0', '--out', tmp('y'))
 finish()

@@ -42,7 +42,7 @@ class Options(unittest.TestCase):
         want = {'num_networks': 1000, 'seed': 0, 'num_threads': 1, 'top_k': 0, 'batch': 256,
                 'mode': Mode.DIPOLE, 'eval_point': EvalPoint.NORMAL, 'first_network': 0,
                 'memory': 0, 'sketch': 0, 'step': 100.0, 'network': libnad.Network.RANDOM, 'output': 0,
-                'converge_every': 0}
+                'converge_every': 0, 'converge_growth': 1.25}
         self.assertEqual(est.options(), want)
         for o in Option:
             self.assertEqual(libnad.option_by_name(o.name.lower()), o)
@@ -60,7 +60,7 @@ class Options(unittest.TestCase):
         self.assertEqual(set(libnad.ESTIMATOR_OPTIONS),
                          {O.NUM_NETWORKS, O.SEED, O.NUM_THREADS, O.TOP_K, O.BATCH, O.MODE,
                           O.EVAL_POINT, O.FIRST_NETWORK, O.MEMORY, O.SKETCH, O.STEP, O.NETWORK, O.OUTPUT,
-                          O.CONVERGE_EVERY})
+                          O.CONVERGE_EVERY, O.CONVERGE_GROWTH})
         self.assertEqual(set(libnad.TRAINER_OPTIONS),
                          {O.EPOCHS, O.BATCH, O.SEED, O.NUM_THREADS, O.LR, O.MOMENTUM,
                           O.WEIGHT_DECAY, O.CLIP, O.SHUFFLE, O.SCHEDULE})
@@ -205,6 +205,22 @@ class UntilConverged(unittest.TestCase):
         with self.assertRaises(ValueError):
             libnad.estimate('lenet', input=(1, 16, 16), networks=8, check_every=4,
                             progress=False)
+        with self.assertRaises(ValueError):
+            libnad.estimate('lenet', input=(1, 16, 16), networks=8, check_growth=2,
+                            progress=False)
+
+    def test_check_growth(self):
+        # the schedule's factor: a double option >= 1, default 1.25; growth 2 with C = 8 checks
+        # at 8, 16, 32 of 40 networks and runs them all here (not converged)
+        with libnad.Estimator(logreg(), converge_every=8, converge_growth=2.0) as est:
+            self.assertEqual(est.get('converge_growth'), 2.0)
+            self.assertEqual(status_of(est.set, 'converge_growth', 0.5),
+                             Status.ERR_INVALID_ARG)
+        r = libnad.estimate('lenet', input=(1, 16, 16), networks=40, seed=3, threads=2,
+                            until_converged=True, check_every=8, check_growth=2.0,
+                            progress=False)
+        self.assertEqual(r.networks, 40)
+        self.assertFalse(r.convergence['until_converged']['converged'])
 
 
 class Memory(unittest.TestCase):

@@ -53,6 +53,7 @@ class Option(enum.IntEnum):
     MOMENTUM = 202
     WEIGHT_DECAY = 203
     CLIP = 204
+    CONVERGE_GROWTH = 205
     SHUFFLE = 10000  # experimental (nad.h: 10000+ may change in any release)
 
 

@@ -67,7 +67,8 @@ class Result:
 
 _ESTIMATE_KEYWORDS = {'networks', 'input', 'outputs', 'seed', 'threads', 'top', 'step', 'mode',
                       'eval_point', 'batch', 'memory', 'progress', 'spec', 'output', 'eval_data',
-                      'init_rules', 'until_converged', 'check_every'}
+                      'init_rules', 'until_converged', 'check_every',
+                      'check_growth'}
 
 
 def _is_torch_module(obj):
@@ -127,8 +128,11 @@ def estimate(arch, **options):
     init_rules  init rules for the random networks (a file path or the rules' text;
                 Arch.with_init_rules, docs/onnx.md), e.g. share/init/resnet.rules
     until_converged  True: stop when the two halves agree (nad.h, nad_estimator_converged),
-                checking every check_every networks (default 100), `networks` the maximum;
-                the stopping point is the same for every thread count
+                `networks` the maximum; checked first at check_every networks (default 100),
+                then whenever the count has grown by check_growth (default 1.25; multiples of
+                check_every: 100, 200, 300, 400, 500, 700, 900, 1200, ..., 17 checks up to
+                10,000; check_growth=1 checks every check_every networks); the stopping point
+                depends only on the seed and these settings, the same for every thread count
     progress    True: a bar (tqdm when importable, else one line on stderr); False: silent;
                 fn(done, total): called after each network, a true return value cancels;
                 default: a bar when stderr is a terminal or in a Jupyter notebook
@@ -166,10 +170,13 @@ def estimate(arch, **options):
             est.set_eval_point(eval_point)
         if options.get('output') is not None:
             est.set('output', -1 if options['output'] == 'label' else int(options['output']))
-        if options.get('check_every') is not None and not options.get('until_converged'):
-            raise ValueError('check_every needs until_converged=True')
+        for key in ('check_every', 'check_growth'):
+            if options.get(key) is not None and not options.get('until_converged'):
+                raise ValueError('%s needs until_converged=True' % key)
         if options.get('until_converged'):
             est.set('converge_every', int(options.get('check_every', 100)))
+            if options.get('check_growth') is not None:
+                est.set('converge_growth', float(options['check_growth']))
         if fixed is not None:
             est.set_network(fixed)
         if source is not None:

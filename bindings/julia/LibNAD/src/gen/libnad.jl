@@ -51,6 +51,7 @@ const NAD_OPT_MEMORY = nad_option(122)
 const NAD_OPT_SKETCH = nad_option(123)
 const NAD_OPT_CONVERGE_EVERY = nad_option(124)
 const NAD_OPT_STEP = nad_option(200)
+const NAD_OPT_CONVERGE_GROWTH = nad_option(205)
 const NAD_OPT_EPOCHS = nad_option(108)
 const NAD_OPT_SCHEDULE = nad_option(109)
 const NAD_OPT_LR = nad_option(201)
@@ -1267,10 +1268,16 @@ within the cluster may give, while the cluster's span is stable; the window of s
 cluster that straddles k be taken whole, and the two sizes ask both the leading NADs and the
 bulk to agree. With K = 1 (NAD_OPT_TOP_K = 1) the criterion is the `nad` tool's earlier
 verdict: top-1 overlap >= 0.9 and spectrum correlation >= 0.99.
-Stopping (NAD_OPT_CONVERGE_EVERY = C > 0): nad_estimator_run / nad_estimator_accumulate
-evaluate the criterion whenever the networks accumulated reach a multiple of C (counted with
-the networks loaded from a checkpoint; also at the start of a run when that count already
-is one) and stop at the first that meets it, or at NAD_OPT_NUM_NETWORKS. The check points
+Stopping (NAD_OPT_CONVERGE_EVERY = C > 0, NAD_OPT_CONVERGE_GROWTH = G): nad_estimator_run /
+nad_estimator_accumulate evaluate the criterion whenever the networks accumulated reach a
+check point (counted with the networks loaded from a checkpoint; also at the start of a run
+when that count already is one) and stop at the first that meets it, or at
+NAD_OPT_NUM_NETWORKS. The check points are c1 = C and c(i+1) = the smallest multiple of C
+that is >= G·c(i) and > c(i): with C = 100, G = 1.25: 100, 200, 300, 400, 500, 700, 900,
+1200, 1500, 1900, 2400, 3000, 3800, 4800, 6000, 7500, 9400, ... (17 checks up to 10,000;
+their number grows as log(N/C)/log(G), so their cost stays a small share of the run, while
+the run goes at most a factor G, or C networks, beyond the first count that meets the
+criterion). G = 1 checks at every multiple of C (the option's first schedule). The check points
 depend on the count only, never on timing, and the networks are folded in index order, so
 the stopping point and the results are the same for every NUM_THREADS, equal to those of a
 run of exactly that many networks, and a run resumed from its own checkpoint stops where
