@@ -402,47 +402,78 @@ static void col2im_ext_add(const conv_geom *g, const float *col, int64_t ld, flo
  * three passes walk the same (image, o, tap, output row) runs: y += w·x, dx += w·dy, dw += dy·x. */
 typedef enum dw_pass { DW_FORWARD, DW_DX, DW_DW } dw_pass;
 
+/* What a tap reads, the same for every image and channel: its valid output rows [r0, r1) and
+ * columns [lo, hi), and the offset of output (r0, lo)'s input cell from the plane's start. */
+typedef struct dw_tap {
+  int64_t r0, r1, lo, hi, xoff;
+} dw_tap;
+
+#define DW_TAPS 64 /* taps planned at once (7x7 = 49); larger kernels go in chunks */
+
+static int64_t dw_plan(const conv_geom *g, int64_t t0, int64_t t1, dw_tap *tp) {
+  nadi_win_axis cx = col_axis(g);
+  nadi_win_axis rx = {g->h, g->oh, g->kh, g->sh, g->dh, g->pt};
+  for (int64_t t = t0; t < t1; t++) {
+    dw_tap *d = &tp[t - t0];
+    const int64_t kh = t / g->kw, kw = t % g->kw;
+    nadi_win_valid(&cx, kw * g->dw, &d->lo, &d->hi);
+    nadi_win_valid(&rx, kh * g->dh, &d->r0, &d->r1);
+    if (d->lo >= d->hi)
+      d->r1 = d->r0; /* nothing to do */
+    d->xoff = (d->r0 * g->sh - g->pt + kh * g->dh) * g->w + d->lo * g->sw - g->pl + kw * g->dw;
+  }
+  return t1 - t0;
+}
+
+/* One tap's runs over the output rows of one (image, channel) plane pair. */
+static void dw_tap_runs(const conv_geom *g, dw_pass pass, const dw_tap *d, float wv,
+                        const float *x, float *y, const float *dy, float *dx, double *acc) {
+  const int64_t n = d->hi - d->lo, s = g->sw, xs = g->sh * g->w;
+  for (int64_t oh = d->r0, xo = d->xoff; oh < d->r1; oh++, xo += xs) {
+    const int64_t yo = oh * g->ow + d->lo;
+    if (pass == DW_FORWARD) {
+      float *restrict o = y + yo;
+      const float *restrict src = x + xo;
+      if (s == 1)
+        for (int64_t j = 0; j < n; j++)
+          o[j] += wv * src[j];
+      else
+        for (int64_t j = 0; j < n; j++)
+          o[j] += wv * src[j * s];
+    } else if (pass == DW_DX) {
+      float *restrict o = dx + xo;
+      const float *restrict src = dy + yo;
+      for (int64_t j = 0; j < n; j++)
+        o[j * s] += wv * src[j];
+    } else {
+      const float *restrict a = dy + yo, *restrict src = x + xo;
+      float r = 0.0f;
+      for (int64_t j = 0; j < n; j++)
+        r += a[j] * src[j * s];
+      *acc += r;
+    }
+  }
+}
+
 static void depthwise_run(const conv_geom *g, dw_pass pass, const float *wt, const float *x,
                           float *y, const float *dy, float *dx, float *dw, int64_t batch) {
-  nadi_win_axis ax = col_axis(g);
   const int64_t hw = g->h * g->w, taps = g->kh * g->kw;
-  for (int64_t b = 0; b < batch; b++)
-    for (int64_t o = 0; o < g->o; o++) {
-      const int64_t c = o / g->og, at = (b * g->o + o) * g->ohw, in = (b * g->c + c) * hw;
-      for (int64_t t = 0; t < taps; t++) {
-        const int64_t kh = t / g->kw, kw = t % g->kw;
-        const float wv = wt[o * taps + t];
-        int64_t lo, hi;
-        nadi_win_valid(&ax, kw * g->dw, &lo, &hi);
-        double acc = 0.0;
-        for (int64_t oh = 0; oh < g->oh && lo < hi; oh++) {
-          const int64_t ih = oh * g->sh - g->pt + kh * g->dh;
-          if (ih < 0 || ih >= g->h)
-            continue;
-          const int64_t xo = in + ih * g->w + lo * g->sw - g->pl + kw * g->dw, yo = at + oh * g->ow;
-          const int64_t n = hi - lo, s = g->sw;
-          if (pass == DW_FORWARD) {
-            float *restrict d = y + yo + lo;
-            const float *restrict src = x + xo;
-            for (int64_t j = 0; j < n; j++)
-              d[j] += wv * src[j * s];
-          } else if (pass == DW_DX) {
-            float *restrict d = dx + xo;
-            const float *restrict src = dy + yo + lo;
-            for (int64_t j = 0; j < n; j++)
-              d[j * s] += wv * src[j];
-          } else {
-            const float *restrict a = dy + yo + lo, *restrict src = x + xo;
-            float r = 0.0f;
-            for (int64_t j = 0; j < n; j++)
-              r += a[j] * src[j * s];
-            acc += r;
-          }
+  dw_tap tp[DW_TAPS];
+  /* taps in chunks, each element's taps in ascending order: the sums of the per-tap loop */
+  for (int64_t t0 = 0; t0 < taps; t0 += DW_TAPS) {
+    const int64_t nt = dw_plan(g, t0, taps - t0 < DW_TAPS ? taps : t0 + DW_TAPS, tp);
+    for (int64_t b = 0; b < batch; b++)
+      for (int64_t o = 0; o < g->o; o++) {
+        const int64_t c = o / g->og, at = (b * g->o + o) * g->ohw, in = (b * g->c + c) * hw;
+        for (int64_t t = 0; t < nt; t++) {
+          double acc = 0.0;
+          dw_tap_runs(g, pass, &tp[t], wt[o * taps + t0 + t], x ? x + in : NULL,
+                      y ? y + at : NULL, dy ? dy + at : NULL, dx ? dx + in : NULL, &acc);
+          if (pass == DW_DW)
+            dw[o * taps + t0 + t] += (float)acc;
         }
-        if (pass == DW_DW)
-          dw[o * taps + t] += (float)acc;
       }
-    }
+  }
 }
 
 static void depthwise_forward(const conv_geom *g, const float *wt, const float *bias,
