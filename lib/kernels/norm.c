@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/vmath.h"
 
 /* ---- sums over contiguous runs: nadi_plane_* (kernels.h) ------------------------------------- */
 
@@ -192,11 +193,14 @@ static void sm_line(const float *x, float *y, int64_t n, int64_t st) {
   for (int64_t k = 1; k < n; k++)
     mx = x[k * st] > mx ? x[k * st] : mx;
   double sum = 0.0;
-  for (int64_t k = 0; k < n; k++) {
-    float e = expf(x[k * st] - mx);
-    y[k * st] = e;
-    sum += e;
-  }
+  if (st == 1) /* two loops: the first vectorises (vmath.h), the sum stays in order */
+    for (int64_t k = 0; k < n; k++)
+      y[k] = nadi_exp_neg(x[k] - mx);
+  else
+    for (int64_t k = 0; k < n; k++)
+      y[k * st] = nadi_exp_neg(x[k * st] - mx);
+  for (int64_t k = 0; k < n; k++)
+    sum += y[k * st];
   const float inv = (float)(1.0 / sum);
   for (int64_t k = 0; k < n; k++)
     y[k * st] *= inv;
