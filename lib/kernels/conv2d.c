@@ -133,6 +133,9 @@ static int64_t conv_group(const conv_geom *g, int64_t batch) {
   return grp < 1 ? 1 : grp;
 }
 
+/* A stride-1 depthwise forward runs on a padded plane in the extended-rows layout. */
+static int dw_ext(const conv_geom *g) { return g->depthwise && g->sh == 1 && g->sw == 1; }
+
 /* Offsets of the scratch parts (floats from ctx->ws) and the total. */
 typedef struct conv_ws {
   int64_t col, tmp, pad, total;
@@ -142,8 +145,9 @@ static conv_ws conv_layout(const conv_geom *g, int64_t grp) {
   conv_ws w;
   int64_t at = 0;
   w.col = at;
-  if (g->depthwise) { /* direct loops: no scratch */
-    w.tmp = w.pad = w.total = 0;
+  if (g->depthwise) { /* direct loops; stride 1: one padded plane and one extended output */
+    w.tmp = w.pad = 0;
+    w.total = dw_ext(g) ? round_up(g->hp * g->wp) + round_up(g->oh * g->wp) : 0;
     return w;
   }
   if (!(grp == 1 && g->direct))
@@ -476,8 +480,49 @@ static void depthwise_run(const conv_geom *g, dw_pass pass, const float *wt, con
   }
 }
 
+/* Stride 1, forward: each input plane copied once into a zero-padded plane (hp x wp, unless
+ * there is no padding), then every tap is one contiguous run over the output in the extended
+ * layout (rows wp apart: output (i, j) at i*wp + j reads padded cell (i + ky*dh, j + kx*dw), so
+ * tap (ky, kx) is the run shifted by ky*dh*wp + kx*dw), then the rows are copied out. Long runs
+ * vectorise where the per-row runs of depthwise_run are a few cells (mobilenet-v2's 4x4 maps).
+ * The sums are the same, taps in the same order from the bias; a tap on padding adds w*0. */
+static void depthwise_forward_ext(const conv_geom *g, const float *wt, const float *bias,
+                                  const float *x, float *y, int64_t batch, float *ws) {
+  const int64_t hw = g->h * g->w, taps = g->kh * g->kw, wp = g->wp;
+  const int64_t n = (g->oh - 1) * wp + g->ow;
+  float *pad = ws, *ext = ws + round_up(g->hp * wp);
+  if (has_pad(g))
+    memset(pad, 0, sizeof(float) * (size_t)(g->hp * wp));
+  for (int64_t b = 0; b < batch; b++)
+    for (int64_t o = 0; o < g->o; o++) {
+      const float *src = x + (b * g->c + o / g->og) * hw;
+      if (has_pad(g)) {
+        for (int64_t i = 0; i < g->h; i++)
+          memcpy(pad + (i + g->pt) * wp + g->pl, src + i * g->w, sizeof(float) * (size_t)g->w);
+        src = pad;
+      }
+      const float v = bias ? bias[o] : 0.0f;
+      for (int64_t i = 0; i < n; i++)
+        ext[i] = v;
+      for (int64_t t = 0; t < taps; t++) {
+        const float wv = wt[o * taps + t];
+        const float *restrict s = src + t / g->kw * g->dh * wp + t % g->kw * g->dw;
+        float *restrict e = ext;
+        for (int64_t i = 0; i < n; i++)
+          e[i] += wv * s[i];
+      }
+      float *yo = y + (b * g->o + o) * g->ohw;
+      for (int64_t i = 0; i < g->oh; i++)
+        memcpy(yo + i * g->ow, ext + i * wp, sizeof(float) * (size_t)g->ow);
+    }
+}
+
 static void depthwise_forward(const conv_geom *g, const float *wt, const float *bias,
-                              const float *x, float *y, int64_t batch) {
+                              const float *x, float *y, int64_t batch, float *ws) {
+  if (dw_ext(g)) {
+    depthwise_forward_ext(g, wt, bias, x, y, batch, ws);
+    return;
+  }
   for (int64_t b = 0; b < batch; b++)
     for (int64_t o = 0; o < g->o; o++) {
       float *yo = y + (b * g->o + o) * g->ohw;
@@ -521,7 +566,7 @@ static void conv_forward(const nadi_layer *l, float *params, const float *const 
   const float *wt = params;
   const float *bias = l->bias ? params + g.o * g.kk : NULL;
   if (g.depthwise) {
-    depthwise_forward(&g, wt, bias, x, y, ctx->batch);
+    depthwise_forward(&g, wt, bias, x, y, ctx->batch, ctx->ws);
     return;
   }
   int64_t grp = conv_group(&g, ctx->batch);
