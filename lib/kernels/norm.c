@@ -187,15 +187,21 @@ static sm_dims sm_dimensions(const nadi_layer *l, int64_t batch) {
   return d;
 }
 
+/* y = exp(x - mx) on a contiguous run (vmath.h: vectorised, an AVX2 clone). */
+NADI_VMATH_CLONES static void exp_shifted(const float *restrict x, float *restrict y, float mx,
+                                          int64_t n) {
+  for (int64_t k = 0; k < n; k++)
+    y[k] = nadi_exp_neg(x[k] - mx);
+}
+
 /* One softmax along n values at stride st. */
 static void sm_line(const float *x, float *y, int64_t n, int64_t st) {
   float mx = x[0];
   for (int64_t k = 1; k < n; k++)
     mx = x[k * st] > mx ? x[k * st] : mx;
   double sum = 0.0;
-  if (st == 1) /* two loops: the first vectorises (vmath.h), the sum stays in order */
-    for (int64_t k = 0; k < n; k++)
-      y[k] = nadi_exp_neg(x[k] - mx);
+  if (st == 1 && x != y) /* the exponentials vectorise; the sum stays in order */
+    exp_shifted(x, y, mx, n);
   else
     for (int64_t k = 0; k < n; k++)
       y[k * st] = nadi_exp_neg(x[k * st] - mx);

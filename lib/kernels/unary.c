@@ -129,8 +129,8 @@ static void sqrt_fwd(const float *restrict x, float *restrict y, int64_t n) {
     y[i] = sqrtf(x[i]);
 }
 
-/* The libm kinds, one function call per element. */
-static void libm_fwd(nadi_kind kind, int64_t approx, const float *restrict x, float *restrict y,
+/* The transcendental kinds: vmath.h's functions (an AVX2 clone), libm for erf and exp. */
+NADI_VMATH_CLONES static void libm_fwd(nadi_kind kind, int64_t approx, const float *restrict x, float *restrict y,
                      int64_t n) {
   switch (kind) {
   case NADI_SIGMOID:
