@@ -480,6 +480,29 @@ static void depthwise_run(const conv_geom *g, dw_pass pass, const float *wt, con
   }
 }
 
+/* e[i] += w[kx] * s[i + kx*d] for kx = 0 .. kw-1 in this order, i < n: one pass over e for a
+ * row of taps (3 and 7 wide: the terms in registers, added in the same order). */
+static void dw_row_taps(float *restrict e, const float *restrict s, const float *w, int64_t kw,
+                        int64_t d, int64_t n) {
+  if (kw == 3) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2];
+    for (int64_t i = 0; i < n; i++)
+      e[i] = e[i] + w0 * s[i] + w1 * s[i + d] + w2 * s[i + 2 * d];
+  } else if (kw == 7) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6];
+    for (int64_t i = 0; i < n; i++)
+      e[i] = e[i] + w0 * s[i] + w1 * s[i + d] + w2 * s[i + 2 * d] + w3 * s[i + 3 * d] +
+             w4 * s[i + 4 * d] + w5 * s[i + 5 * d] + w6 * s[i + 6 * d];
+  } else {
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const float wv = w[kx];
+      const float *sk = s + kx * d;
+      for (int64_t i = 0; i < n; i++)
+        e[i] += wv * sk[i];
+    }
+  }
+}
+
 /* Stride 1, forward: each input plane copied once into a zero-padded plane (hp x wp, unless
  * there is no padding), then every tap is one contiguous run over the output in the extended
  * layout (rows wp apart: output (i, j) at i*wp + j reads padded cell (i + ky*dh, j + kx*dw), so
@@ -504,13 +527,8 @@ static void depthwise_forward_ext(const conv_geom *g, const float *wt, const flo
       const float v = bias ? bias[o] : 0.0f;
       for (int64_t i = 0; i < n; i++)
         ext[i] = v;
-      for (int64_t t = 0; t < taps; t++) {
-        const float wv = wt[o * taps + t];
-        const float *restrict s = src + t / g->kw * g->dh * wp + t % g->kw * g->dw;
-        float *restrict e = ext;
-        for (int64_t i = 0; i < n; i++)
-          e[i] += wv * s[i];
-      }
+      for (int64_t ky = 0; ky < g->kh; ky++)
+        dw_row_taps(ext, src + ky * g->dh * wp, wt + o * taps + ky * g->kw, g->kw, g->dw, n);
       float *yo = y + (b * g->o + o) * g->ohw;
       for (int64_t i = 0; i < g->oh; i++)
         memcpy(yo + i * g->ow, ext + i * wp, sizeof(float) * (size_t)g->ow);
