@@ -133,6 +133,9 @@ static int64_t conv_group(const conv_geom *g, int64_t batch) {
   return grp < 1 ? 1 : grp;
 }
 
+/* A stride-1 depthwise forward runs on a padded plane in the extended-rows layout. */
+static int dw_ext(const conv_geom *g) { return g->depthwise && g->sh == 1 && g->sw == 1; }
+
 /* Offsets of the scratch parts (floats from ctx->ws) and the total. */
 typedef struct conv_ws {
   int64_t col, tmp, pad, total;
@@ -142,8 +145,9 @@ static conv_ws conv_layout(const conv_geom *g, int64_t grp) {
   conv_ws w;
   int64_t at = 0;
   w.col = at;
-  if (g->depthwise) { /* direct loops: no scratch */
-    w.tmp = w.pad = w.total = 0;
+  if (g->depthwise) { /* direct loops; stride 1: one padded plane and one extended output */
+    w.tmp = w.pad = 0;
+    w.total = dw_ext(g) ? round_up(g->hp * g->wp) + round_up(g->oh * g->wp) : 0;
     return w;
   }
   if (!(grp == 1 && g->direct))
@@ -402,51 +406,141 @@ static void col2im_ext_add(const conv_geom *g, const float *col, int64_t ld, flo
  * three passes walk the same (image, o, tap, output row) runs: y += w·x, dx += w·dy, dw += dy·x. */
 typedef enum dw_pass { DW_FORWARD, DW_DX, DW_DW } dw_pass;
 
+/* What a tap reads, the same for every image and channel: its valid output rows [r0, r1) and
+ * columns [lo, hi), and the offset of output (r0, lo)'s input cell from the plane's start. */
+typedef struct dw_tap {
+  int64_t r0, r1, lo, hi, xoff;
+} dw_tap;
+
+#define DW_TAPS 64 /* taps planned at once (7x7 = 49); larger kernels go in chunks */
+
+static int64_t dw_plan(const conv_geom *g, int64_t t0, int64_t t1, dw_tap *tp) {
+  nadi_win_axis cx = col_axis(g);
+  nadi_win_axis rx = {g->h, g->oh, g->kh, g->sh, g->dh, g->pt};
+  for (int64_t t = t0; t < t1; t++) {
+    dw_tap *d = &tp[t - t0];
+    const int64_t kh = t / g->kw, kw = t % g->kw;
+    nadi_win_valid(&cx, kw * g->dw, &d->lo, &d->hi);
+    nadi_win_valid(&rx, kh * g->dh, &d->r0, &d->r1);
+    if (d->lo >= d->hi)
+      d->r1 = d->r0; /* nothing to do */
+    d->xoff = (d->r0 * g->sh - g->pt + kh * g->dh) * g->w + d->lo * g->sw - g->pl + kw * g->dw;
+  }
+  return t1 - t0;
+}
+
+/* One tap's runs over the output rows of one (image, channel) plane pair. */
+static void dw_tap_runs(const conv_geom *g, dw_pass pass, const dw_tap *d, float wv,
+                        const float *x, float *y, const float *dy, float *dx, double *acc) {
+  const int64_t n = d->hi - d->lo, s = g->sw, xs = g->sh * g->w;
+  for (int64_t oh = d->r0, xo = d->xoff; oh < d->r1; oh++, xo += xs) {
+    const int64_t yo = oh * g->ow + d->lo;
+    if (pass == DW_FORWARD) {
+      float *restrict o = y + yo;
+      const float *restrict src = x + xo;
+      if (s == 1)
+        for (int64_t j = 0; j < n; j++)
+          o[j] += wv * src[j];
+      else
+        for (int64_t j = 0; j < n; j++)
+          o[j] += wv * src[j * s];
+    } else if (pass == DW_DX) {
+      float *restrict o = dx + xo;
+      const float *restrict src = dy + yo;
+      for (int64_t j = 0; j < n; j++)
+        o[j * s] += wv * src[j];
+    } else {
+      const float *restrict a = dy + yo, *restrict src = x + xo;
+      float r = 0.0f;
+      for (int64_t j = 0; j < n; j++)
+        r += a[j] * src[j * s];
+      *acc += r;
+    }
+  }
+}
+
 static void depthwise_run(const conv_geom *g, dw_pass pass, const float *wt, const float *x,
                           float *y, const float *dy, float *dx, float *dw, int64_t batch) {
-  nadi_win_axis ax = col_axis(g);
   const int64_t hw = g->h * g->w, taps = g->kh * g->kw;
+  dw_tap tp[DW_TAPS];
+  /* taps in chunks, each element's taps in ascending order: the sums of the per-tap loop */
+  for (int64_t t0 = 0; t0 < taps; t0 += DW_TAPS) {
+    const int64_t nt = dw_plan(g, t0, taps - t0 < DW_TAPS ? taps : t0 + DW_TAPS, tp);
+    for (int64_t b = 0; b < batch; b++)
+      for (int64_t o = 0; o < g->o; o++) {
+        const int64_t c = o / g->og, at = (b * g->o + o) * g->ohw, in = (b * g->c + c) * hw;
+        for (int64_t t = 0; t < nt; t++) {
+          double acc = 0.0;
+          dw_tap_runs(g, pass, &tp[t], wt[o * taps + t0 + t], x ? x + in : NULL,
+                      y ? y + at : NULL, dy ? dy + at : NULL, dx ? dx + in : NULL, &acc);
+          if (pass == DW_DW)
+            dw[o * taps + t0 + t] += (float)acc;
+        }
+      }
+  }
+}
+
+/* e[i] += w[kx] * s[i + kx*d] for kx = 0 .. kw-1 in this order, i < n: one pass over e for a
+ * row of taps (3 and 7 wide: the terms in registers, added in the same order). */
+static void dw_row_taps(float *restrict e, const float *restrict s, const float *w, int64_t kw,
+                        int64_t d, int64_t n) {
+  if (kw == 3) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2];
+    for (int64_t i = 0; i < n; i++)
+      e[i] = e[i] + w0 * s[i] + w1 * s[i + d] + w2 * s[i + 2 * d];
+  } else if (kw == 7) {
+    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6];
+    for (int64_t i = 0; i < n; i++)
+      e[i] = e[i] + w0 * s[i] + w1 * s[i + d] + w2 * s[i + 2 * d] + w3 * s[i + 3 * d] +
+             w4 * s[i + 4 * d] + w5 * s[i + 5 * d] + w6 * s[i + 6 * d];
+  } else {
+    for (int64_t kx = 0; kx < kw; kx++) {
+      const float wv = w[kx];
+      const float *sk = s + kx * d;
+      for (int64_t i = 0; i < n; i++)
+        e[i] += wv * sk[i];
+    }
+  }
+}
+
+/* Stride 1, forward: each input plane copied once into a zero-padded plane (hp x wp, unless
+ * there is no padding), then every tap is one contiguous run over the output in the extended
+ * layout (rows wp apart: output (i, j) at i*wp + j reads padded cell (i + ky*dh, j + kx*dw), so
+ * tap (ky, kx) is the run shifted by ky*dh*wp + kx*dw), then the rows are copied out. Long runs
+ * vectorise where the per-row runs of depthwise_run are a few cells (mobilenet-v2's 4x4 maps).
+ * The sums are the same, taps in the same order from the bias; a tap on padding adds w*0. */
+static void depthwise_forward_ext(const conv_geom *g, const float *wt, const float *bias,
+                                  const float *x, float *y, int64_t batch, float *ws) {
+  const int64_t hw = g->h * g->w, taps = g->kh * g->kw, wp = g->wp;
+  const int64_t n = (g->oh - 1) * wp + g->ow;
+  float *pad = ws, *ext = ws + round_up(g->hp * wp);
+  if (has_pad(g))
+    memset(pad, 0, sizeof(float) * (size_t)(g->hp * wp));
   for (int64_t b = 0; b < batch; b++)
     for (int64_t o = 0; o < g->o; o++) {
-      const int64_t c = o / g->og, at = (b * g->o + o) * g->ohw, in = (b * g->c + c) * hw;
-      for (int64_t t = 0; t < taps; t++) {
-        const int64_t kh = t / g->kw, kw = t % g->kw;
-        const float wv = wt[o * taps + t];
-        int64_t lo, hi;
-        nadi_win_valid(&ax, kw * g->dw, &lo, &hi);
-        double acc = 0.0;
-        for (int64_t oh = 0; oh < g->oh && lo < hi; oh++) {
-          const int64_t ih = oh * g->sh - g->pt + kh * g->dh;
-          if (ih < 0 || ih >= g->h)
-            continue;
-          const int64_t xo = in + ih * g->w + lo * g->sw - g->pl + kw * g->dw, yo = at + oh * g->ow;
-          const int64_t n = hi - lo, s = g->sw;
-          if (pass == DW_FORWARD) {
-            float *restrict d = y + yo + lo;
-            const float *restrict src = x + xo;
-            for (int64_t j = 0; j < n; j++)
-              d[j] += wv * src[j * s];
-          } else if (pass == DW_DX) {
-            float *restrict d = dx + xo;
-            const float *restrict src = dy + yo + lo;
-            for (int64_t j = 0; j < n; j++)
-              d[j * s] += wv * src[j];
-          } else {
-            const float *restrict a = dy + yo + lo, *restrict src = x + xo;
-            float r = 0.0f;
-            for (int64_t j = 0; j < n; j++)
-              r += a[j] * src[j * s];
-            acc += r;
-          }
-        }
-        if (pass == DW_DW)
-          dw[o * taps + t] += (float)acc;
+      const float *src = x + (b * g->c + o / g->og) * hw;
+      if (has_pad(g)) {
+        for (int64_t i = 0; i < g->h; i++)
+          memcpy(pad + (i + g->pt) * wp + g->pl, src + i * g->w, sizeof(float) * (size_t)g->w);
+        src = pad;
       }
+      const float v = bias ? bias[o] : 0.0f;
+      for (int64_t i = 0; i < n; i++)
+        ext[i] = v;
+      for (int64_t ky = 0; ky < g->kh; ky++)
+        dw_row_taps(ext, src + ky * g->dh * wp, wt + o * taps + ky * g->kw, g->kw, g->dw, n);
+      float *yo = y + (b * g->o + o) * g->ohw;
+      for (int64_t i = 0; i < g->oh; i++)
+        memcpy(yo + i * g->ow, ext + i * wp, sizeof(float) * (size_t)g->ow);
     }
 }
 
 static void depthwise_forward(const conv_geom *g, const float *wt, const float *bias,
-                              const float *x, float *y, int64_t batch) {
+                              const float *x, float *y, int64_t batch, float *ws) {
+  if (dw_ext(g)) {
+    depthwise_forward_ext(g, wt, bias, x, y, batch, ws);
+    return;
+  }
   for (int64_t b = 0; b < batch; b++)
     for (int64_t o = 0; o < g->o; o++) {
       float *yo = y + (b * g->o + o) * g->ohw;
@@ -490,7 +584,7 @@ static void conv_forward(const nadi_layer *l, float *params, const float *const 
   const float *wt = params;
   const float *bias = l->bias ? params + g.o * g.kk : NULL;
   if (g.depthwise) {
-    depthwise_forward(&g, wt, bias, x, y, ctx->batch);
+    depthwise_forward(&g, wt, bias, x, y, ctx->batch, ctx->ws);
     return;
   }
   int64_t grp = conv_group(&g, ctx->batch);

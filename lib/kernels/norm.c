@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/vmath.h"
 
 /* ---- sums over contiguous runs: nadi_plane_* (kernels.h) ------------------------------------- */
 
@@ -186,17 +187,26 @@ static sm_dims sm_dimensions(const nadi_layer *l, int64_t batch) {
   return d;
 }
 
+/* y = exp(x - mx) on a contiguous run (vmath.h: vectorised, an AVX2 clone). */
+NADI_VMATH_CLONES static void exp_shifted(const float *restrict x, float *restrict y, float mx,
+                                          int64_t n) {
+  for (int64_t k = 0; k < n; k++)
+    y[k] = nadi_exp_neg(x[k] - mx);
+}
+
 /* One softmax along n values at stride st. */
 static void sm_line(const float *x, float *y, int64_t n, int64_t st) {
   float mx = x[0];
   for (int64_t k = 1; k < n; k++)
     mx = x[k * st] > mx ? x[k * st] : mx;
   double sum = 0.0;
-  for (int64_t k = 0; k < n; k++) {
-    float e = expf(x[k * st] - mx);
-    y[k * st] = e;
-    sum += e;
-  }
+  if (st == 1 && x != y) /* the exponentials vectorise; the sum stays in order */
+    exp_shifted(x, y, mx, n);
+  else
+    for (int64_t k = 0; k < n; k++)
+      y[k * st] = nadi_exp_neg(x[k * st] - mx);
+  for (int64_t k = 0; k < n; k++)
+    sum += y[k * st];
   const float inv = (float)(1.0 / sum);
   for (int64_t k = 0; k < n; k++)
     y[k * st] *= inv;

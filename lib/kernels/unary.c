@@ -8,12 +8,13 @@
  * kinks the gradient is PyTorch's: clip passes it on lo <= x <= hi (torch.clamp, which ONNX Clip
  * is), hardsigmoid only strictly inside its ramp, hardswish takes x/3 + 1/2 on -3 <= x <= 3.
  *
- * Every loop but those of erf, gelu's erf form, exp and sqrt is one that GCC vectorises: the
- * piecewise-linear kinds as selects and bit masks (see relu in activation.c for why a branch is
- * 10x slower), sigmoid, silu, tanh and gelu's tanh form through exp_neg below, an inlinable exp
- * (libm's expf and tanhf are a call per element; measured here, best of 30 runs over 2^20
- * values on one core: sigmoid and silu 2.6 -> 1.8 ns per element, tanh 36 -> 2.3, gelu's tanh
- * form 27 -> 3.0). Sigmoid never
+ * Every loop but those of erf, exp and sqrt is one that GCC vectorises: the piecewise-linear
+ * kinds as selects and bit masks (see relu in activation.c for why a branch is 10x slower),
+ * sigmoid, silu, tanh and gelu's tanh form through nadi_exp_neg, an inlinable exp, and gelu's
+ * erf form through nadi_phi (kernels/vmath.h; libm's expf, tanhf and erfcf are a call per
+ * element; measured here, best of 30 runs over 2^20 values on one core: sigmoid and silu 2.6 ->
+ * 1.8 ns per element, tanh 36 -> 2.3, gelu's tanh form 27 -> 3.0; gelu's erf form 16 -> 4.8 with
+ * SSE2 on a loaded machine, and the transcendental loops have an AVX2 clone). Sigmoid never
  * overflows: with e = exp(-|x|) <= 1 it is 1/(1+e) for x >= 0 and e/(1+e) below, so that
  * sigmoid(-100) is 3.8e-44 (exact: 3.7e-44), not 1 - 1 = 0. */
 #include <float.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/vmath.h"
 
 #define FLT_MAX_D ((double)FLT_MAX) /* hyper-parameters are converted to float */
 
@@ -38,18 +40,6 @@ static inline float keep_if(float v, int keep) {
   return v;
 }
 
-/* c ? a : b with both computed: as bits, so that GCC cannot move the computation of a or b
- * under the condition (it may not if-convert a float operation that could trap, and the loop
- * would stay scalar) */
-static inline float select_f(int c, float a, float b) {
-  uint32_t ua, ub, m = -(uint32_t)c;
-  memcpy(&ua, &a, sizeof ua);
-  memcpy(&ub, &b, sizeof ub);
-  ua = (ua & m) | (ub & ~m);
-  memcpy(&a, &ua, sizeof a);
-  return a;
-}
-
 /* ---- the functions and their derivatives ---------------------------------------------------- */
 
 static inline float clamp(float x, float lo, float hi) { /* keeps NaN */
@@ -57,35 +47,9 @@ static inline float clamp(float x, float lo, float hi) { /* keeps NaN */
   return v > hi ? hi : v;
 }
 
-/* exp(x) for x <= 0 (NaN stays NaN), written so that GCC vectorises loops calling it (libm's
- * expf is a call per element): Cephes' expf, x = n ln2 + r with |r| <= ln2/2 and a degree-6
- * polynomial of r (max relative error 1.2e-7 on [-87, 0], measured against exp in double),
- * times 2^n built from bits. Down to x = -104 the result is subnormal, as expf's (2^n is
- * applied in two halves so that each is a normal float); below, 0. No float-to-int conversion
- * (undefined for NaN): n comes out of the rounding by 1.5 * 2^23. */
-static inline float exp_neg(float x) {
-  const float magic = 12582912.0f; /* 1.5 * 2^23: t = v + magic rounds v to an integer */
-  x = select_f(x < -104.0f, -104.0f, x); /* (a plain select lets GCC split the loop body) */
-  float t = x * 1.44269504088896341f + magic, nf = t - magic;
-  float r = x - nf * 0.693359375f + nf * 2.12194440e-4f;
-  float z = r * r;
-  float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-              4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
-  int32_t ti, n1, n2;
-  memcpy(&ti, &t, sizeof ti);
-  n1 = (ti - 0x4B400000) / 2; /* n in [-150, 0] as n1 + n2, each in [-75, 0] */
-  n2 = (ti - 0x4B400000) - n1;
-  uint32_t b1 = (uint32_t)(n1 + 127) << 23, b2 = (uint32_t)(n2 + 127) << 23;
-  float s1, s2;
-  memcpy(&s1, &b1, sizeof s1);
-  memcpy(&s2, &b2, sizeof s2);
-  return p * s1 * s2;
-}
-
 static inline float sigmoid(float x) {
-  float e = exp_neg(-fabsf(x)), r = 1.0f / (1.0f + e);
-  return select_f(x >= 0.0f, r, e * r);
+  float e = nadi_exp_neg(-fabsf(x)), r = 1.0f / (1.0f + e);
+  return nadi_select_f(x >= 0.0f, r, e * r);
 }
 
 /* tanh: Cephes' odd polynomial below |x| = 0.625 (no cancellation near 0), else
@@ -94,9 +58,9 @@ static inline float tanh_f(float x) {
   float a = fabsf(x), s = x * x;
   float small = ((((-5.70498872745e-3f * s + 2.06390887954e-2f) * s - 5.37397155531e-2f) * s +
                   1.33314422036e-1f) * s - 3.33332819422e-1f) * s * x + x;
-  float e = exp_neg(-2.0f * a);
+  float e = nadi_exp_neg(-2.0f * a);
   float big = copysignf((1.0f - e) / (1.0f + e), x);
-  return select_f(a < 0.625f, small, big);
+  return nadi_select_f(a < 0.625f, small, big);
 }
 
 #define GELU_K_BETA 0.7978845608028654f /* sqrt(2 / pi) */
@@ -113,12 +77,12 @@ static inline float gelu_tanh_grad(float x) { /* ATen's GeluBackward, tanh form 
   return 0.5f * right + left * (1.0f - t * t) * GELU_K_BETA * (1.0f + 3.0f * GELU_K_KAPPA * x2);
 }
 
-/* x * Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2: no cancellation in 1 + erf for x << 0 */
-static inline float gelu_erf(float x) { return 0.5f * x * erfcf(-x * (float)M_SQRT1_2); }
+/* x * Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2 (vmath.h: no cancellation for x << 0) */
+static inline float gelu_erf(float x) { return x * nadi_phi(x); }
 
 static inline float gelu_erf_grad(float x) { /* Phi(x) + x phi(x) */
   const float inv_sqrt_2pi = 0.3989422804014327f;
-  return 0.5f * erfcf(-x * (float)M_SQRT1_2) + x * inv_sqrt_2pi * exp_neg(-0.5f * x * x);
+  return nadi_phi(x) + x * inv_sqrt_2pi * nadi_exp_neg(-0.5f * x * x);
 }
 
 /* ---- forward loops ((restrict only reliably reaches the vectorizer through parameters) ------ */
@@ -166,8 +130,8 @@ static void sqrt_fwd(const float *restrict x, float *restrict y, int64_t n) {
     y[i] = sqrtf(x[i]);
 }
 
-/* The libm kinds, one function call per element. */
-static void libm_fwd(nadi_kind kind, int64_t approx, const float *restrict x, float *restrict y,
+/* The transcendental kinds: vmath.h's functions (an AVX2 clone), libm for erf and exp. */
+NADI_VMATH_CLONES static void libm_fwd(nadi_kind kind, int64_t approx, const float *restrict x, float *restrict y,
                      int64_t n) {
   switch (kind) {
   case NADI_SIGMOID:
@@ -323,7 +287,7 @@ static void from_x_bwd(nadi_kind kind, int64_t approx, const float *restrict x,
     break;
   default: /* NADI_ERF: 2/sqrt(pi) exp(-x^2) */
     for (int64_t i = 0; i < n; i++)
-      dx[i] += dy[i] * (float)M_2_SQRTPI * exp_neg(-x[i] * x[i]);
+      dx[i] += dy[i] * (float)M_2_SQRTPI * nadi_exp_neg(-x[i] * x[i]);
     break;
   }
 }
