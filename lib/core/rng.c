@@ -24,7 +24,7 @@ void nadi_rng_init(nadi_rng *r, uint64_t seed, uint64_t stream) {
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t nadi_rng_u64(nadi_rng *r) {
+static inline uint64_t next(nadi_rng *r) {
   uint64_t *s = r->s;
   uint64_t result = rotl(s[1] * 5, 7) * 9;
   uint64_t t = s[1] << 17;
@@ -37,23 +37,34 @@ uint64_t nadi_rng_u64(nadi_rng *r) {
   return result;
 }
 
-double nadi_rng_uniform(nadi_rng *r) { return (double)(nadi_rng_u64(r) >> 11) * 0x1.0p-53; }
+uint64_t nadi_rng_u64(nadi_rng *r) { return next(r); }
+
+static inline double uniform(nadi_rng *r) { return (double)(next(r) >> 11) * 0x1.0p-53; }
+
+double nadi_rng_uniform(nadi_rng *r) { return uniform(r); }
+
+/* The polar method's pair: (u·m, v·m). */
+static inline void normal_pair(nadi_rng *r, double *a, double *b) {
+  double u, v, s;
+  do {
+    u = 2.0 * uniform(r) - 1.0;
+    v = 2.0 * uniform(r) - 1.0;
+    s = u * u + v * v;
+  } while (s >= 1.0 || s == 0.0);
+  double m = sqrt(-2.0 * log(s) / s);
+  *a = u * m;
+  *b = v * m;
+}
 
 double nadi_rng_normal(nadi_rng *r) {
   if (r->has_spare) {
     r->has_spare = 0;
     return r->spare;
   }
-  double u, v, s;
-  do {
-    u = 2.0 * nadi_rng_uniform(r) - 1.0;
-    v = 2.0 * nadi_rng_uniform(r) - 1.0;
-    s = u * u + v * v;
-  } while (s >= 1.0 || s == 0.0);
-  double m = sqrt(-2.0 * log(s) / s);
-  r->spare = v * m;
+  double a;
+  normal_pair(r, &a, &r->spare);
   r->has_spare = 1;
-  return u * m;
+  return a;
 }
 
 void nadi_rng_fill_uniform(nadi_rng *r, float *x, int64_t n, double lo, double hi) {
@@ -61,7 +72,22 @@ void nadi_rng_fill_uniform(nadi_rng *r, float *x, int64_t n, double lo, double h
     x[i] = (float)(lo + (hi - lo) * nadi_rng_uniform(r));
 }
 
+/* The values nadi_rng_normal would give one by one, a pair at a time (data sets draw millions). */
 void nadi_rng_fill_normal(nadi_rng *r, float *x, int64_t n, double mean, double std) {
-  for (int64_t i = 0; i < n; i++)
-    x[i] = (float)(mean + std * nadi_rng_normal(r));
+  int64_t i = 0;
+  if (n > 0 && r->has_spare) {
+    r->has_spare = 0;
+    x[i++] = (float)(mean + std * r->spare);
+  }
+  double a, b;
+  for (; i + 2 <= n; i += 2) {
+    normal_pair(r, &a, &b);
+    x[i] = (float)(mean + std * a);
+    x[i + 1] = (float)(mean + std * b);
+  }
+  if (i < n) {
+    normal_pair(r, &a, &r->spare);
+    r->has_spare = 1;
+    x[i] = (float)(mean + std * a);
+  }
 }
