@@ -5,19 +5,28 @@
  * GEMM 6×25 with K = 892 per image at 1/3 of the forward's rate) after an im2col that copies the
  * image 25 times; here the taps are read straight from the plane, with the outputs of a block of
  * channels and columns held in registers (forward), or the dW sums of a block of (channel, row)
- * pairs (backward). GCC/Clang vector types of 8 floats (one AVX2 register, two SSE ones); on
- * x86-64 an AVX2 clone is selected at load time where the CPU has it (no FMA contraction under
- * -std=c11: both clones give the same bits). Elsewhere plain loops compute the same sums. */
+ * pairs (backward). GCC/Clang vector types of 8 floats (one AVX2 register, two SSE ones), in an
+ * AVX2+FMA variant and a baseline one (below). */
 #include "kernels/conv_algo.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
-#define DIRECT_CLONES __attribute__((target_clones("avx2", "default")))
+#include "core/core.h"
+
+/* x86-64 with GCC: an AVX2+FMA variant of each kernel, chosen at run time (nadi_cpu_simd_level,
+ * cached), where multiply-adds are contracted into FMAs; the baseline variant has no FMA, so
+ * the two round differently (as the BLAS's kernel sets do). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define DIRECT_FMA 1
+#define CONTRACT __attribute__((optimize("fp-contract=fast")))
+#define TARGET_FMA __attribute__((target("avx2,fma")))
 #else
-#define DIRECT_CLONES
+#define DIRECT_FMA 0
+#define CONTRACT
+#define TARGET_FMA
 #endif
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define ALWAYS_INLINE static inline __attribute__((always_inline)) CONTRACT
 
 typedef float v8 __attribute__((vector_size(32)));
 
@@ -71,8 +80,8 @@ FWD_BLOCK(4)
 FWD_BLOCK(2)
 FWD_BLOCK(1)
 
-DIRECT_CLONES void nadi_direct_forward(const float *xp, const int64_t *off, int64_t k,
-                                       const float *w, int64_t o, int64_t n, float *out) {
+ALWAYS_INLINE void forward_all(const float *xp, const int64_t *off, int64_t k, const float *w,
+                               int64_t o, int64_t n, float *out) {
   int64_t o0 = 0; /* blocks of 6 channels (12 accumulators + 2 inputs + 1 weight registers) */
   for (; o0 + 6 <= o; o0 += 6)
     fwd_block_6(xp, off, k, w, o0, n, out);
@@ -123,8 +132,8 @@ DW_BLOCK(2, 1)
 DW_BLOCK(1, 4)
 DW_BLOCK(1, 1)
 
-DIRECT_CLONES void nadi_direct_dw(const float *xp, const int64_t *off, int64_t k, const float *dy,
-                                  int64_t o, int64_t n, float *dw) {
+ALWAYS_INLINE void dw_all(const float *xp, const int64_t *off, int64_t k, const float *dy,
+                          int64_t o, int64_t n, float *dw) {
   int64_t o0 = 0;
   for (; o0 + 2 <= o; o0 += 2) {
     int64_t r0 = 0;
@@ -140,4 +149,60 @@ DIRECT_CLONES void nadi_direct_dw(const float *xp, const int64_t *off, int64_t k
     for (; r0 < k; r0++)
       dw_block_1_1(xp, off, k, dy, o0, r0, n, dw);
   }
+}
+
+/* ---- variants and dispatch ------------------------------------------------------------------ */
+
+static CONTRACT void forward_base(const float *xp, const int64_t *off, int64_t k, const float *w,
+                                  int64_t o, int64_t n, float *out) {
+  forward_all(xp, off, k, w, o, n, out);
+}
+
+static CONTRACT void dw_base(const float *xp, const int64_t *off, int64_t k, const float *dy,
+                             int64_t o, int64_t n, float *dw) {
+  dw_all(xp, off, k, dy, o, n, dw);
+}
+
+#if DIRECT_FMA
+static TARGET_FMA CONTRACT void forward_fma(const float *xp, const int64_t *off, int64_t k,
+                                            const float *w, int64_t o, int64_t n, float *out) {
+  forward_all(xp, off, k, w, o, n, out);
+}
+
+static TARGET_FMA CONTRACT void dw_fma(const float *xp, const int64_t *off, int64_t k,
+                                       const float *dy, int64_t o, int64_t n, float *dw) {
+  dw_all(xp, off, k, dy, o, n, dw);
+}
+
+static int use_fma(void) { /* CPUID once (it traps to the hypervisor in a VM) */
+  static atomic_int level = -2;
+  int v = atomic_load_explicit(&level, memory_order_relaxed);
+  if (v == -2) {
+    v = nadi_cpu_simd_level() >= NADI_SIMD_AVX2;
+    atomic_store_explicit(&level, v, memory_order_relaxed);
+  }
+  return v;
+}
+#endif
+
+void nadi_direct_forward(const float *xp, const int64_t *off, int64_t k, const float *w,
+                         int64_t o, int64_t n, float *out) {
+#if DIRECT_FMA
+  if (use_fma()) {
+    forward_fma(xp, off, k, w, o, n, out);
+    return;
+  }
+#endif
+  forward_base(xp, off, k, w, o, n, out);
+}
+
+void nadi_direct_dw(const float *xp, const int64_t *off, int64_t k, const float *dy, int64_t o,
+                    int64_t n, float *dw) {
+#if DIRECT_FMA
+  if (use_fma()) {
+    dw_fma(xp, off, k, dy, o, n, dw);
+    return;
+  }
+#endif
+  dw_base(xp, off, k, dy, o, n, dw);
 }
