@@ -22,6 +22,13 @@ CASEs (any number, run in the order given):
                    (M exported by bench/export_tv.py with BatchNorm kept, F the rules file of
                    MODEL's family, as docs/onnx.md lists them). libnad's timer includes its
                    sketch updates and the final eigensolve, so small N favours PyTorch.
+  train:lenet:E[:N]  training on D(v) (issue 4's directional-bias cell, the reference setup:
+                   Fourier direction (1, 0), N training and N test samples (10,000), batch
+                   128, SGD lr 0.5 decayed linearly, clipping 0.5, the test set evaluated after
+                   each of E epochs): bench/torch_train.py (PyTorch) against `nad bias lenet
+                   --direction fourier:1,0 --epochs E`; seconds per epoch from each contender's
+                   own timer over training and evaluations (data generation and start-up left
+                   out of both; they are in the process wall time beside).
   (`main` reports the estimator's own seconds per network and the whole process's wall time.)
 
 The protocol:
@@ -52,6 +59,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REF = os.path.join(ROOT, '..', 'shared', 'reference', 'tools', 'torch_ref.py')
+TORCH_TRAIN = os.path.join(ROOT, 'bench', 'torch_train.py')
 NCPU = os.cpu_count() or 1
 
 
@@ -175,7 +183,10 @@ def contenders(case, args, tmp):
         return [('imported ONNX', make(model)), ('built-in', make(arch.replace('_', '-')))]
     if kind == 'gradient224':
         return gradient224(rest[0], int(rest[1]), nad, th, tmp)
-    sys.exit('unknown case %r (dipole:ARCH:N, main, onnx:ARCH:N, gradient224:MODEL:N)' % case)
+    if kind == 'train':
+        return train_contenders(rest, args)
+    sys.exit('unknown case %r (dipole:ARCH:N, main, onnx:ARCH:N, gradient224:MODEL:N, '
+             'train:lenet:E[:N])' % case)
 
 
 # torchvision model families and their init-rules files (docs/onnx.md's table).
@@ -208,6 +219,26 @@ def gradient224(model, n, nad, th, tmp):
                        '64', '--init-rules', rules, '--networks', str(n), '--threads', th,
                        '--quiet', '--out', o])
         return nad_seconds(o), n, r
+    return [('PyTorch', torch_run), ('libnad', nad_run)]
+
+
+def train_contenders(rest, args):
+    """`train:lenet:E[:N]`: PyTorch's and libnad's D(v) training, seconds per epoch."""
+    if len(rest) < 2 or rest[0] != 'lenet':
+        sys.exit('train case: train:lenet:EPOCHS[:N] (the PyTorch twin is LeNet only)')
+    epochs, n = int(rest[1]), int(rest[2]) if len(rest) > 2 else 10000
+    th = str(args.threads)
+
+    def torch_run():
+        r = Child.run(['/usr/bin/python3', TORCH_TRAIN, str(epochs), '--train', str(n), '--test',
+                       str(n), '--threads', th])
+        return torch_seconds(r['out']), epochs, r
+
+    def nad_run():
+        r = Child.run([args.nad, 'bias', 'lenet', '--direction', 'fourier:1,0', '--epochs',
+                       str(epochs), '--train', str(n), '--test', str(n), '--threads', th,
+                       '--quiet', '--json'])
+        return float(json.loads(r['out'].strip().split('\n')[-1])['seconds']), epochs, r
     return [('PyTorch', torch_run), ('libnad', nad_run)]
 
 
@@ -272,8 +303,9 @@ def bench_case(case, args, tmp):
                        per_net=None if sec is None else sec / n, networks=n)
             rows[label].append(res)
             per[label] = res['per_net']
-            print('  %s round %d %s: %s s/network, wall %.2f s, others %.2f cores' % (
-                case, r + 1, label, fmt(res['per_net']), res['wall'], res['foreign']),
+            print('  %s round %d %s: %s s/%s, wall %.2f s, others %.2f cores' % (
+                case, r + 1, label, fmt(res['per_net']),
+                'epoch' if case.startswith('train') else 'network', res['wall'], res['foreign']),
                 file=sys.stderr)
         if len(cs) == 2 and None not in per.values():
             a, b = cs[0][0], cs[1][0]
@@ -282,8 +314,9 @@ def bench_case(case, args, tmp):
 
 
 def report(case, cs, rows, ratios, args, out):
+    unit = 'epoch' if case.startswith('train') else 'network'
     out.append('\n### `%s` (%d rounds, %d threads)\n' % (case, args.rounds, args.threads))
-    out.append('| contender | s/network min | median | process wall min | median | peak RSS | '
+    out.append('| contender | s/' + unit + ' min | median | process wall min | median | peak RSS | '
                'others during (cores, max) | marked |')
     out.append('| --- | --- | --- | --- | --- | --- | --- | --- |')
     for label, _ in cs:
@@ -294,8 +327,8 @@ def report(case, cs, rows, ratios, args, out):
             label, fmt(pm), fmt(pmed), fmt(wm), fmt(wmed), max(x['rss_mb'] for x in rs),
             max(x['foreign'] for x in rs), 'LOADED' if any(x['loaded'] for x in rs) else ''))
     if ratios:
-        out.append('\n%s / %s per network, pair by pair: min %.2f×, median %.2f×, max %.2f×' % (
-            cs[0][0], cs[1][0], min(ratios), statistics.median(ratios), max(ratios)))
+        out.append('\n%s / %s per %s, pair by pair: min %.2f×, median %.2f×, max %.2f×' % (
+            cs[0][0], cs[1][0], unit, min(ratios), statistics.median(ratios), max(ratios)))
 
 
 def main():

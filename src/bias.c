@@ -3,8 +3,10 @@
  * training run on D(v). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bias.h"
 
@@ -210,18 +212,53 @@ int bias_direction(const char *command, const char *spec, const bias_settings *s
 
 /* ---- training ------------------------------------------------------------------------------- */
 
+/* One D(v) of bias_train, on its own thread when two are allowed. */
+typedef struct dv_job {
+  const float *v;
+  const int64_t *in;
+  int64_t n;
+  double epsilon, sigma;
+  uint64_t seed;
+  nad_dataset *out;
+  nad_status st;
+} dv_job;
+
+static void *dv_make(void *arg) {
+  dv_job *j = arg;
+  j->st = nad_dataset_create_linear(j->v, j->in[0], j->in[1], j->in[2], j->n, j->epsilon,
+                                    j->sigma, j->seed, &j->out);
+  return NULL;
+}
+
+/* The training and test sets (seeds 2S+1, 2S+2); with more than one thread allowed the test set
+ * is drawn on a second thread meanwhile (each sample has its own random stream: the same data
+ * either way). */
+static nad_status make_sets(const float *v, const bias_settings *s, nad_dataset **train,
+                            nad_dataset **test) {
+  const uint64_t seed = (uint64_t)s->seed;
+  dv_job j[2] = {{v, s->input, s->train, s->epsilon, s->sigma, 2 * seed + 1, NULL, NAD_OK},
+                 {v, s->input, s->test, s->epsilon, s->sigma, 2 * seed + 2, NULL, NAD_OK}};
+  pthread_t th;
+  int two = (s->threads != 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1) &&
+            pthread_create(&th, NULL, dv_make, &j[1]) == 0;
+  dv_make(&j[0]);
+  if (two)
+    pthread_join(th, NULL);
+  else
+    dv_make(&j[1]);
+  *train = j[0].out;
+  *test = j[1].out;
+  return j[0].st != NAD_OK ? j[0].st : j[1].st;
+}
+
 int bias_train(const nad_arch *arch, const float *v, const bias_settings *s, const char *label,
                int test_each_epoch, bias_result *r) {
   memset(r, 0, sizeof *r);
-  const int64_t *in = s->input;
   const uint64_t seed = (uint64_t)s->seed;
   nad_dataset *train = NULL, *test = NULL;
   nad_status st;
   int rc;
-  if ((st = nad_dataset_create_linear(v, in[0], in[1], in[2], s->train, s->epsilon, s->sigma,
-                                      2 * seed + 1, &train)) != NAD_OK ||
-      (st = nad_dataset_create_linear(v, in[0], in[1], in[2], s->test, s->epsilon, s->sigma,
-                                      2 * seed + 2, &test)) != NAD_OK) {
+  if ((st = make_sets(v, s, &train, &test)) != NAD_OK) {
     rc = cli_lib_error(st, "cannot build the dataset D(v)");
   } else {
     /* The reference's linear decay (the library's default schedule). */

@@ -67,6 +67,13 @@
 #ifndef CONV_EXT_COST
 #define CONV_EXT_COST 8 /* extended rows while junk fraction (Wp-OW)/OW times O is below this */
 #endif
+#ifndef CONV_DIRECT_MAX_K
+/* Direct loops (conv_direct.c) instead of im2col + GEMM for full-executor forwards and dW when
+ * the column matrix has at most this many rows and the layer at most CONV_DIRECT_MAX_O output
+ * channels: LeNet's first layer (25 rows, 6 channels), whose GEMMs are too thin for the BLAS. */
+#define CONV_DIRECT_MAX_K 32
+#define CONV_DIRECT_MAX_O 16
+#endif
 #define ALIGN_FLOATS 16
 
 typedef struct conv_geom {
@@ -399,6 +406,64 @@ static void col2im_ext_add(const conv_geom *g, const float *col, int64_t ld, flo
         add_to(dx + (c * g->h + i) * g->w, pad + (c * g->hp + i + g->pt) * g->wp + g->pl, g->w);
 }
 
+/* ---- short column matrices: direct loops (conv_direct.c) ----------------------------------- */
+
+/* Full-executor forwards and dW of a thin, single-group, undilated extended-rows layer. */
+static int use_direct(const conv_geom *g, int forward_only) {
+  return !forward_only && g->ext && g->groups == 1 && g->dh == 1 && g->dw == 1 &&
+         g->kall <= CONV_DIRECT_MAX_K && g->o <= CONV_DIRECT_MAX_O;
+}
+
+/* Offsets of the column rows in the padded plane (kall <= CONV_DIRECT_MAX_K entries). */
+static void direct_offsets(const conv_geom *g, int64_t *off) {
+  for (int64_t c = 0; c < g->c; c++)
+    for (int64_t kh = 0; kh < g->kh; kh++)
+      for (int64_t kw = 0; kw < g->kw; kw++)
+        off[(c * g->kh + kh) * g->kw + kw] = ext_offset(g, c, kh, kw);
+}
+
+/* y of every image, bias added; tmp (O·n floats) holds an image's extended rows unless they are
+ * already its NCHW output. */
+static void direct_forward(const conv_geom *g, const float *wt, const float *bias, const float *x,
+                           float *y, int64_t batch, float *tmp, float *pad) {
+  int64_t off[CONV_DIRECT_MAX_K];
+  direct_offsets(g, off);
+  const int64_t chw = g->c * g->h * g->w, P = g->ohw;
+  for (int64_t b = 0; b < batch; b++) {
+    float *yb = y + b * g->o * P;
+    float *out = g->same ? yb : tmp;
+    nadi_direct_forward(padded(g, x + b * chw, pad), off, g->kall, wt, g->o, g->n, out);
+    for (int64_t o = 0; o < g->o; o++) {
+      float bo = bias ? bias[o] : 0.0f;
+      if (g->same) {
+        if (bias)
+          add_scalar(yb + o * P, bo, P);
+        continue;
+      }
+      for (int64_t r = 0; r < g->oh; r++)
+        add_const(yb + o * P + r * g->ow, tmp + o * g->n + r * g->ldo, bo, g->ow);
+    }
+  }
+}
+
+static void gather_dy(const conv_geom *g, const float *dy, int64_t b0, int64_t cnt, float *tmp);
+
+/* dW += the weight gradient of every image. */
+static void direct_dw(const conv_geom *g, const float *x, const float *dy, float *dw,
+                      int64_t batch, float *tmp, float *pad) {
+  int64_t off[CONV_DIRECT_MAX_K];
+  direct_offsets(g, off);
+  const int64_t chw = g->c * g->h * g->w;
+  for (int64_t b = 0; b < batch; b++) {
+    const float *dyg = dy + b * g->o * g->ohw;
+    if (!g->same) {
+      gather_dy(g, dy, b, 1, tmp);
+      dyg = tmp;
+    }
+    nadi_direct_dw(padded(g, x + b * chw, pad), off, g->kall, dyg, g->o, g->n, dw);
+  }
+}
+
 /* ---- depthwise: direct loops ------------------------------------------------------------ */
 
 /* One input channel per group: a GEMM would have a single row of K = kh*kw, so each tap is a
@@ -608,6 +673,10 @@ static void conv_forward(const nadi_layer *l, float *params, const float *const 
   case CONV_IM2COL:
     break;
   }
+  if (use_direct(&g, ctx->forward_only)) {
+    direct_forward(&g, wt, bias, x, y, ctx->batch, tmp, pad);
+    return;
+  }
   for (int64_t b0 = 0; b0 < ctx->batch; b0 += grp) {
     int64_t cnt = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
     int64_t cols = cnt * g.n;
@@ -713,7 +782,12 @@ static void conv_backward(const nadi_layer *l, const float *params, const float 
   } else {
     int64_t grp = conv_group(&g, ctx->batch);
     conv_ws lay = conv_layout(&g, grp);
-    for (int64_t b0 = 0; b0 < ctx->batch; b0 += grp) {
+    if (dw && use_direct(&g, 0)) {
+      direct_dw(&g, x, dy, dw, ctx->batch, lay.total ? ctx->ws + lay.tmp : NULL,
+                lay.total ? ctx->ws + lay.pad : NULL);
+      dw = NULL; /* done; the GEMMs below compute dx only */
+    }
+    for (int64_t b0 = 0; b0 < ctx->batch && (dx || dw); b0 += grp) {
       int64_t cnt = ctx->batch - b0 < grp ? ctx->batch - b0 : grp;
       gemm_backward(&g, wt, x, dy, dx, dw, b0, cnt, &lay, ctx->ws);
     }

@@ -1,5 +1,6 @@
 /* Forward-only convolution algorithms that conv2d.c dispatches to in eval mode (training and
- * every backward keep the im2col path, which is the exact adjoint of itself). Never installed.
+ * every backward keep the im2col path, which is the exact adjoint of itself), and the direct
+ * loops of thin layers that full-executor forwards and dW use (end of file). Never installed.
  *
  * Each algorithm computes the same mathematical convolution as the im2col path (PyTorch Conv2d,
  * zero padding, bias added) with fewer multiplications; results differ from it by float
@@ -34,5 +35,16 @@ int nadi_tiny_applicable(const nadi_layer *l);
 size_t nadi_tiny_workspace(const nadi_layer *l);
 void nadi_tiny_forward(const nadi_layer *l, const float *wt, const float *bias, const float *x,
                        float *y, int64_t batch, float *ws);
+
+/* Direct loops for convolutions with a short column matrix (lib/kernels/conv_direct.c), in
+ * conv2d.c's extended-rows layout: column q of row r reads the padded plane xp at off[r] + q.
+ * Used by training and every full-executor forward (conv2d.c says when); results differ from
+ * im2col + GEMM by float rounding only.
+ *   forward: out[o][q] = Σ_r w[o][r]·xp[off[r] + q]   (o < O, q < n, r < k; out is O×n)
+ *   dw:      dw[o][r] += Σ_q dy[o][q]·xp[off[r] + q]  (dy is O×n) */
+void nadi_direct_forward(const float *xp, const int64_t *off, int64_t k, const float *w,
+                         int64_t o, int64_t n, float *out);
+void nadi_direct_dw(const float *xp, const int64_t *off, int64_t k, const float *dy, int64_t o,
+                    int64_t n, float *dw);
 
 #endif

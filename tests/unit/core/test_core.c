@@ -65,6 +65,24 @@ static void test_rng_fill_normal_is_scalar(void) {
   EXPECT(bulk[0] != bulk[1] && bulk[N - 2] != bulk[N - 1]);
 }
 
+/* nadi_rng_fill_normal (pairs at a time) gives what nadi_rng_normal gives one by one, spare
+ * included: odd lengths, a fill that starts on a spare, a normal drawn after an odd fill. */
+static void test_rng_fill_normal_sequence(void) {
+  nadi_rng a, b;
+  nadi_rng_init(&a, 7, 3);
+  nadi_rng_init(&b, 7, 3);
+  float f[64];
+  int same = 1;
+  const int lens[] = {5, 0, 6, 1, 7, 2};
+  for (int k = 0; k < 6; k++) {
+    nadi_rng_fill_normal(&a, f, lens[k], 0.5, 2.0);
+    for (int i = 0; i < lens[k]; i++)
+      same &= f[i] == (float)(0.5 + 2.0 * nadi_rng_normal(&b));
+    same &= nadi_rng_normal(&a) == nadi_rng_normal(&b);
+  }
+  EXPECT(same);
+}
+
 static void test_mul_and_alloc(void) {
   int64_t out;
   EXPECT(nadi_mul_ok(3, 4, &out) && out == 12);
@@ -92,6 +110,7 @@ int main(void) {
   test_rng_streams();
   test_rng_moments();
   test_rng_fill_normal_is_scalar();
+  test_rng_fill_normal_sequence();
   test_mul_and_alloc();
   test_errors();
   printf("%d passed, %d failed\n", passed, failed);

@@ -741,7 +741,9 @@ int main(void) {
 
   /* conv2d: k 1/2/3/5, stride 1/2/3, padding, non-square, batch 1 and 3, with and without bias;
    * both column layouts (classic, extended rows with and without padding, 1x1 direct), single
-   * images and groups of images per GEMM with a remainder group (B = 5 and 13). */
+   * images and groups of images per GEMM with a remainder group (B = 5 and 13); the direct
+   * loops of thin layers (<= 32 column rows, <= 16 outputs: conv_direct.c) with channel and
+   * column remainders (7 = 4 + 1 + 1 + 1 outputs, rows of 11 and 5 columns). */
   static const struct {
     int64_t c, h, w, o;
     int32_t k, s, p, bias;
@@ -754,6 +756,7 @@ int main(void) {
       {3, 6, 5, 4, 2, 2, 0, 1, 3},   {2, 8, 8, 3, 3, 1, 1, 1, 5},   {3, 10, 10, 2, 3, 1, 0, 1, 5},
       {2, 9, 9, 3, 3, 2, 1, 1, 13},  {1, 32, 32, 4, 5, 1, 0, 1, 2}, {2, 16, 16, 3, 3, 1, 2, 0, 2},
       {2, 1, 1, 2, 5, 1, 2, 1, 2}, /* kernel taps that see only padding */
+      {1, 9, 11, 7, 3, 1, 1, 1, 3},  {2, 7, 6, 5, 2, 1, 0, 0, 2},
   };
   for (size_t i = 0; i < sizeof convs / sizeof convs[0]; i++) {
     nadi_layer l = mk_conv(convs[i].c, convs[i].h, convs[i].w, convs[i].o, convs[i].k, convs[i].s,
