@@ -10,7 +10,8 @@ except Swin and MaxViT (issue 17 leaves them out) and those above --max-params p
   3. `nad net forward MODEL.onnx --x X --grad G` on two N(0, 1) inputs, against PyTorch float64
      on the same weights: output to 1e-5, input gradient to 1e-4 (where the gradient differs by
      more, tests/cli/relu_kinks.py checks that only ReLU decisions within float32 rounding of 0
-     differ, as test_cli_onnx.py does).
+     differ, as test_cli_onnx.py does, and where that is not enough tests/cli/pool_ties.py
+     also takes libnad's max-pool picks at near-ties).
 Prints one line per model and a markdown table (--table FILE). A tool, not a test: the
 torchvision models of issue 17's list are checked by tests/cli/test_cli_onnx.py.
 
@@ -32,6 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
                                 'python'))
 from nadtest import run  # noqa: E402
 import relu_kinks  # noqa: E402
+import pool_ties  # noqa: E402
 
 LEFT_OUT = ('swin', 'maxvit')
 
@@ -116,6 +118,8 @@ def check(nad, name, sizes, tmp):
     note = '' if np.abs(tg).max() > 0 else 'output 0 has no input gradient'
     if eg > 1e-4:
         ok, note = relu_kinks.check(run, nad, f, shape, m, x, g, tmp)
+        if not ok:  # max-pool picks at near-ties as well
+            ok, note = pool_ties.check(run, nad, f, shape, m, x, g, tmp)
         if not ok:
             return 'differs', s, ey, eg, note
     if ey > 1e-5:
