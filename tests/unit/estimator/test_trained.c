@@ -176,7 +176,10 @@ static void test_dense(void) {
   OK(nad_estimator_run(e1));
   dense_responses(a, p, np, ds, 9, 10, 1, 100.0, g);
   double err = compare_with_dense(e1, g, 10);
-  CHECK(err < 1e-5, "first point 9: rel. error %.3g", err);
+  /* Both sides are float32 in different summation orders, and the dipole's difference of two
+   * outputs at x +- 100 e_i cancels about two digits: measured 6.5e-6 at -O2 and 1.4e-5 in the
+   * sanitizer build (-O1, other vectorisation), so 1e-5 was too tight for this point. */
+  CHECK(err < 3e-5, "first point 9: rel. error %.3g", err);
   nad_estimator *e2 = fixed_estimator(a, p, np, ds, 10, 1, 2);
   OK(nad_estimator_set_int(e2, NAD_OPT_FIRST_NETWORK, 9));
   OK(nad_estimator_run(e2));
