@@ -43,28 +43,12 @@ def rel(a, b):
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
 
 
-def perturbed(m):
-    """Away from the initialisation's special values (zero heads, layer scale 1e-6, BatchNorm
-    identity), as test_cli_onnx.py does."""
-    g = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        for pn, p in m.named_parameters():
-            if p.dim() <= 1 or 'head' in pn or 'classifier' in pn or 'fc' in pn:
-                p.add_(0.1 * torch.randn(p.shape, generator=g))
-        for mod in m.modules():
-            if hasattr(mod, 'layer_scale'):
-                mod.layer_scale.fill_(0.5)
-            if isinstance(mod, torch.nn.BatchNorm2d):
-                mod.running_mean.uniform_(-0.2, 0.2, generator=g)
-                mod.running_var.uniform_(0.5, 1.5, generator=g)
-    return m
-
-
 def build(name):
     kw = {'aux_logits': False, 'init_weights': True} if name in ('googlenet', 'inception_v3') \
         else {}
     torch.manual_seed(0)
-    m = perturbed(tvm.get_model(name, weights=None, **kw).eval())
+    m = relu_kinks.perturbed(tvm.get_model(name, weights=None, **kw).eval(),
+                             ('head', 'classifier', 'fc'))
     if name.startswith('squeezenet'):  # its last conv ends in a ReLU: keep output 0 active
         with torch.no_grad():
             m.classifier[1].bias[0] += 1.0

@@ -81,35 +81,10 @@ def torch_grad(m, x, sides=None, picks=None):
     return xt.grad.numpy(), p.inputs, p.pool_inputs, p.pool_args
 
 
-def _cut_model(model_path, out_path, ops):
-    """The graph cut to the first input of every node of the ops, flattened and concatenated."""
-    import onnx
-    from onnx import helper
-    model = onnx.load(model_path)
-    targets = [n.input[0] for n in model.graph.node if n.op_type in ops]
-    prod = {o: n for n in model.graph.node for o in n.output}
-    need, stack = set(), list(targets)
-    while stack:
-        v = stack.pop()
-        if v not in need:
-            need.add(v)
-            stack.extend(i for i in (prod[v].input if v in prod else ()) if i)
-    nodes = [n for n in model.graph.node if any(o in need for o in n.output)]
-    flat = ['cut_flat_%d' % i for i in range(len(targets))]
-    nodes += [helper.make_node('Flatten', [t], [f], axis=1) for t, f in zip(targets, flat)]
-    nodes.append(helper.make_node('Concat', flat, ['cut_out'], axis=1))
-    g = helper.make_graph(nodes, 'cut', [model.graph.input[0]],
-                          [helper.make_tensor_value_info('cut_out', onnx.TensorProto.FLOAT,
-                                                         None)],
-                          [i for i in model.graph.initializer if i.name in need])
-    onnx.save(helper.make_model(g, opset_imports=model.opset_import), out_path)
-    return [n.op_type for n in model.graph.node if n.op_type in ops]
-
-
 def check(run, nad, model_path, shape, m, x, g, tmp):
     """(ok, message) as relu_kinks.check, with max-pool picks as a second kind of decision."""
     sub, xs, ys = (os.path.join(tmp, n) for n in ('cut.onnx', 'kx.npy', 'ky.npy'))
-    kinds = _cut_model(model_path, sub, ('Relu', 'MaxPool'))
+    kinds = relu_kinks.cut_model(model_path, sub, ('Relu', 'MaxPool'))
     np.save(xs, x)
     r = run(nad, 'net', 'forward', sub, '--input', 'x'.join(str(d) for d in shape), '--x', xs,
             '--out', ys, timeout=900)

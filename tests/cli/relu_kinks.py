@@ -72,12 +72,13 @@ def torch_grad(m, x, sides=None):
     return xt.grad.numpy(), p.inputs
 
 
-def _relu_input_model(model_path, out_path):
-    """The graph cut to every Relu node's input, flattened and concatenated (one output)."""
+def cut_model(model_path, out_path, ops=('Relu',)):
+    """The graph cut to the first input of every node of the ops, flattened and concatenated (one
+    output); the ops of those nodes in graph order."""
     import onnx
     from onnx import helper
     model = onnx.load(model_path)
-    targets = [n.input[0] for n in model.graph.node if n.op_type == 'Relu']
+    targets = [n.input[0] for n in model.graph.node if n.op_type in ops]
     prod = {o: n for n in model.graph.node for o in n.output}
     need, stack = set(), list(targets)
     while stack:
@@ -94,7 +95,7 @@ def _relu_input_model(model_path, out_path):
                                                          None)],
                           [i for i in model.graph.initializer if i.name in need])
     onnx.save(helper.make_model(g, opset_imports=model.opset_import), out_path)
-    return len(targets)
+    return [n.op_type for n in model.graph.node if n.op_type in ops]
 
 
 def check(run, nad, model_path, shape, m, x, g, tmp):
@@ -102,7 +103,7 @@ def check(run, nad, model_path, shape, m, x, g, tmp):
     the ReLU kinks where they differ, and every differing decision is at a kink."""
     sub, xs, ys = (os.path.join(tmp, n) for n in ('relu_inputs.onnx', 'kx.npy', 'ky.npy'))
     try:
-        n_relu = _relu_input_model(model_path, sub)
+        n_relu = len(cut_model(model_path, sub))
     except ImportError:
         return False, 'python3-onnx is needed to compare the ReLU decisions'
     np.save(xs, x)
@@ -133,3 +134,21 @@ def check(run, nad, model_path, shape, m, x, g, tmp):
            'libnad\'s input gradient to %.1e'
            % (rounding, flips, sum(a.size for a in ref), worst, err))
     return rounding <= KINK_TOL and worst <= KINK_TOL and err <= 1e-4, msg
+
+
+def perturbed(m, heads=('head',)):
+    """A model moved away from its initialisation's special values (zero heads, layer scale
+    1e-6, BatchNorm identity), so that every layer shows in the output: every vector parameter
+    and every parameter whose name holds one of `heads` gets N(0, 0.01) added."""
+    g = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for pn, p in m.named_parameters():
+            if p.dim() <= 1 or any(h in pn for h in heads):
+                p.add_(0.1 * torch.randn(p.shape, generator=g))
+        for mod in m.modules():
+            if hasattr(mod, 'layer_scale'):
+                mod.layer_scale.fill_(0.5)
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.2, 0.2, generator=g)
+                mod.running_var.uniform_(0.5, 1.5, generator=g)
+    return m

@@ -250,29 +250,12 @@ def torchvision_models():
     return models
 
 
-def perturbed(m):
-    """Away from the initialisation's special values (zero heads, layer scale 1e-6, BatchNorm
-    identity), so that every layer shows in the output."""
-    g = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        for pn, p in m.named_parameters():
-            if p.dim() <= 1 or 'head' in pn:
-                p.add_(0.1 * torch.randn(p.shape, generator=g))
-        for mod in m.modules():
-            if hasattr(mod, 'layer_scale'):
-                mod.layer_scale.fill_(0.5)
-            if isinstance(mod, torch.nn.BatchNorm2d):
-                mod.running_mean.uniform_(-0.2, 0.2, generator=g)
-                mod.running_var.uniform_(0.5, 1.5, generator=g)
-    return m
-
-
 def check_torchvision(name, factory, shape, fold):
     """The model's own weights through `nad net forward` against PyTorch float64; exported as
     libnad's Python binding does (BatchNorm kept) or as torch does by default (BatchNorm folded
     into the convolutions, constants folded)."""
     torch.manual_seed(0)
-    m = perturbed(factory().eval())
+    m = relu_kinks.perturbed(factory().eval())
     f = path('%s-%d.onnx' % (name, fold))
     kw = {} if fold else {'training': torch.onnx.TrainingMode.PRESERVE}
     torch.onnx.export(m, torch.zeros((1,) + shape), f, opset_version=17,
