@@ -22,6 +22,8 @@ CASEs (any number, run in the order given):
                    (M exported by bench/export_tv.py with BatchNorm kept, F the rules file of
                    MODEL's family, as docs/onnx.md lists them). libnad's timer includes its
                    sketch updates and the final eigensolve, so small N favours PyTorch.
+  gradient224:MODEL:N:libnad  the libnad contender alone (the 10,000-network run: PyTorch
+                   would take half an hour more); --keep DIR keeps its output (NADs, summary).
   train:lenet:E[:N]  training on D(v) (issue 4's directional-bias cell, the reference setup:
                    Fourier direction (1, 0), N training and N test samples (10,000), batch
                    128, SGD lr 0.5 decayed linearly, clipping 0.5, the test set evaluated after
@@ -38,7 +40,8 @@ The protocol:
     --allow-load is given, in which case the row is marked LOADED. During every run the foreign
     CPU (the machine's busy time minus the contender's own rusage) is measured the same way and
     a run above the bound is marked too. The 1-minute load average is recorded before and after.
-  - contenders alternate (A B, then B A, ...), --rounds rounds (>= 3); min and median reported,
+  - contenders alternate (A B, then B A, ...), --rounds rounds (>= 3; 1 only when every case has
+    a single contender, for runs of many minutes, reported as one measurement); min and median,
     the ratio taken pair by pair within a round (so a drifting machine speed cancels).
   - like for like: the same networks, threads and input for both; each contender's own timer
     (start-up left out), and the whole process's wall time and peak RSS beside it.
@@ -182,7 +185,8 @@ def contenders(case, args, tmp):
             return go
         return [('imported ONNX', make(model)), ('built-in', make(arch.replace('_', '-')))]
     if kind == 'gradient224':
-        return gradient224(rest[0], int(rest[1]), nad, th, tmp)
+        cs = gradient224(rest[0], int(rest[1]), nad, th, tmp, args.keep)
+        return cs[1:] if rest[2:] == ['libnad'] else cs
     if kind == 'train':
         return train_contenders(rest, args)
     sys.exit('unknown case %r (dipole:ARCH:N, main, onnx:ARCH:N, gradient224:MODEL:N, '
@@ -196,7 +200,7 @@ RULES = [('resnet', 'resnet'), ('resnext', 'resnet'), ('wide_resnet', 'resnet'),
          ('mnasnet', 'mnasnet')]
 
 
-def gradient224(model, n, nad, th, tmp):
+def gradient224(model, n, nad, th, tmp, keep=None):
     """Contenders of gradient224:MODEL:N (issue 19 §4)."""
     rules = next((os.path.join(ROOT, 'share', 'init', f + '.rules') for p, f in RULES
                   if model.startswith(p)), None)
@@ -218,8 +222,16 @@ def gradient224(model, n, nad, th, tmp):
         r = Child.run([nad, 'estimate', onnx, '--mode', 'gradient', '--sketch', '256', '--top',
                        '64', '--init-rules', rules, '--networks', str(n), '--threads', th,
                        '--quiet', '--out', o])
+        if keep:
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.copytree(o, keep)
         return nad_seconds(o), n, r
     return [('PyTorch', torch_run), ('libnad', nad_run)]
+
+
+def single(case):
+    """Whether case has one contender (so one round can be a measurement)."""
+    return case == 'main' or (case.startswith('gradient224:') and case.endswith(':libnad'))
 
 
 def train_contenders(rest, args):
@@ -315,7 +327,9 @@ def bench_case(case, args, tmp):
 
 def report(case, cs, rows, ratios, args, out):
     unit = 'epoch' if case.startswith('train') else 'network'
-    out.append('\n### `%s` (%d rounds, %d threads)\n' % (case, args.rounds, args.threads))
+    out.append('\n### `%s` (%s, %d threads)\n' % (
+        case, '%d rounds' % args.rounds if args.rounds > 1 else 'one run: a single measurement',
+        args.threads))
     out.append('| contender | s/' + unit + ' min | median | process wall min | median | peak RSS | '
                'others during (cores, max) | marked |')
     out.append('| --- | --- | --- | --- | --- | --- | --- | --- |')
@@ -341,9 +355,11 @@ def main():
     ap.add_argument('--allow-load', action='store_true')
     ap.add_argument('--nad', default=os.path.join(ROOT, 'build', 'src', 'nad'))
     ap.add_argument('--json')
+    ap.add_argument('--keep', help='gradient224:...:libnad: keep its output directory here')
     args = ap.parse_args()
-    if args.rounds < 3 and not args.allow_load:
-        sys.exit('the protocol takes at least 3 rounds (--rounds)')
+    one = args.rounds == 1 and all(single(c) for c in args.cases)
+    if args.rounds < 3 and not args.allow_load and not one:
+        sys.exit('the protocol takes at least 3 rounds (--rounds; 1 for single-contender cases)')
     if not os.access(args.nad, os.X_OK):
         sys.exit('no nad at %s (scripts/build.sh first, or --nad)' % args.nad)
     if any(c.startswith('dipole') for c in args.cases) and not os.path.isfile(REF):

@@ -8,6 +8,7 @@
  * size (malloc_usable_size); elsewhere nothing is counted and the budget is not enforced
  * for probes. */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -84,10 +85,37 @@ void *nadi_alloc(size_t n, size_t size) {
   return p;
 }
 
+/* Large zeroed buffers come from calloc, which hands out fresh mmap'd pages (already zero)
+ * without touching them: a sketch of 3×224×224 responses is 400 MB that memset would fault in
+ * and clear at creation, seconds of a short run on a virtual machine, before any is used.
+ * calloc aligns them to 16 bytes only (nothing in libnad needs more: no aligned vector loads);
+ * the huge-page advice covers the 2 MiB-aligned interior. */
 void *nadi_calloc(size_t n, size_t size) {
-  void *p = nadi_alloc(n, size);
+  if (size != 0 && n > SIZE_MAX / size)
+    return NULL;
+  if (n * size < HUGE_FROM) {
+    void *p = nadi_alloc(n, size);
+    if (p)
+      memset(p, 0, n * size);
+    return p;
+  }
+#ifdef NADI_ALLOC_FAIL
+  if (atomic_fetch_add(&g_calls, 1) + 1 == atomic_load(&g_fail_at))
+    return NULL;
+#endif
+  void *p = calloc(n, size);
+#ifdef MADV_HUGEPAGE
+  if (p) {
+    const uintptr_t a = ((uintptr_t)p + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1);
+    const uintptr_t b = ((uintptr_t)p + n * size) & ~(uintptr_t)(HUGE_ALIGN - 1);
+    if (b > a)
+      (void)madvise((void *)a, b - a, MADV_HUGEPAGE); /* advice only */
+  }
+#endif
+#ifdef COUNTED
   if (p)
-    memset(p, 0, n * size);
+    g_thread_bytes += (int64_t)malloc_usable_size(p);
+#endif
   return p;
 }
 

@@ -36,6 +36,15 @@ void nadi_dsyrk_lower_t(int64_t n, int64_t k, double alpha, const double *a, dou
               (int)n);
 }
 
+void nadi_dsyrk_lower_n(int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
+                        double beta, double *c) {
+  assert(n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX);
+  if (n == 0)
+    return;
+  cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)k, alpha, a, (int)lda, beta,
+              c, (int)n);
+}
+
 void nadi_dsyr_lower(int64_t n, double alpha, const double *x, double *c) {
   assert(n <= INT_MAX);
   if (n == 0 || alpha == 0.0)

@@ -17,6 +17,9 @@ void nadi_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
 
 /* C (n×n, lower triangle) += alpha · Aᵀ A, A is k×n (lda = n). */
 void nadi_dsyrk_lower_t(int64_t n, int64_t k, double alpha, const double *a, double *c);
+/* C (n×n, lower triangle) = alpha · A Aᵀ + beta · C, A is n×k (leading dimension lda). */
+void nadi_dsyrk_lower_n(int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
+                        double beta, double *c);
 /* C (n×n, lower triangle) += alpha · x xᵀ. */
 void nadi_dsyr_lower(int64_t n, double alpha, const double *x, double *c);
 /* C[m,n] = alpha · A · Bᵀ + beta · C, A m×k, B n×k (both row-major, leading dim k). */

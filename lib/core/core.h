@@ -31,6 +31,7 @@ nad_status nadi_fail(nad_status st, const char *fmt, ...)
 
 /* 64-byte aligned allocation; size 0 gives a valid unique pointer. NULL on failure/overflow. */
 void *nadi_alloc(size_t n_elems, size_t elem_size);
+/* Zeroed; 64-byte aligned below 32 MiB, 16-byte aligned from there (lazily zeroed pages). */
 void *nadi_calloc(size_t n_elems, size_t elem_size);
 void nadi_free(void *p);
 /* Bytes of the blocks nadi_alloc gave this thread minus those nadi_free released on it (a

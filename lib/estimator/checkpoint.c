@@ -175,7 +175,10 @@ static void put_sketch(writer *w, const nadi_sketch *k, const nadi_specacc *sp) 
   put_f64(w, k->shrunk);
   put_f64(w, k->mass);
   put(w, k->mean, (size_t)d * sizeof(double));
-  put(w, k->b, (size_t)(k->rows * d) * sizeof(double));
+  for (int64_t t = 0; t < k->rows; t++) { /* the format keeps double rows; work is scratch */
+    nadi_sketch_get_row(k, t, k->work);
+    put(w, k->work, (size_t)d * sizeof(double));
+  }
   put(w, k->pend, (size_t)(k->n_pend * d) * sizeof(double));
   put_i64(w, sp->n);
   put(w, sp->mean, 2 * (size_t)sp->nf * sizeof(double));
@@ -490,7 +493,10 @@ static nad_status read_half(reader *r, const nad_estimator *e, ckpt_body *b, int
   k->shrunk = shrunk;
   k->mass = mass;
   get(r, k->mean, (size_t)d * sizeof(double));
-  get(r, k->b, (size_t)(rows * d) * sizeof(double));
+  for (int64_t t = 0; t < rows; t++) { /* double rows holding float32 values */
+    get(r, k->work, (size_t)d * sizeof(double));
+    nadi_sketch_set_row(k, t, k->work);
+  }
   get(r, k->pend, (size_t)(np * d) * sizeof(double));
   nadi_specacc *sp = &b->sp[h];
   sp->n = get_i64(r);

@@ -19,6 +19,12 @@
  * rows amortises one shrink (O(L²·D)) over L + 1 new rows. The new rows overwrite the old ones
  * block of columns by block of columns, so the sketch needs no second L×D matrix.
  *
+ * Storage: B is kept in float32 and every product (Gram matrix, shrink, eigenvectors) is computed
+ * in double on blocks of columns converted to double. The responses are float32 computations,
+ * and rounding a stored row (relative 6e-8, once per shrink) is far below the sketch's own error
+ * Δ; what it buys is half the memory (each sketch of L = 256 rows at 3×224×224 holds 308 MB of
+ * rows, not 617) and half the bytes every shrink reads.
+ *
  * Determinism: rows are folded in the order they come and every shrink is a fixed sequence of
  * BLAS/LAPACK calls, so the same responses in the same order give the same sketch; pending rows
  * are part of the state (checkpoints save them) as in accum.c. */
@@ -27,26 +33,27 @@
 
 #include "estimator/stats.h"
 
-/* Columns of the shrink's product computed at once (see shrink). */
+/* Columns of b converted to double at once: the Gram matrix and the products are computed a
+ * block of columns at a time (see gram). */
 enum { SHRINK_COLS = 1024 };
 
-/* Doubles of the work row: one row of d (means, corrections), or the shrink's keep × SHRINK_COLS
- * block of the product, whichever is larger. */
+/* Doubles of the work area: one row of d (means, corrections), or a 2L × SHRINK_COLS block of b
+ * in double followed by the L × SHRINK_COLS block of a product, whichever is larger. */
 static int64_t sketch_work(int64_t d, int64_t l) {
-  return d > l * SHRINK_COLS ? d : l * SHRINK_COLS;
+  return d > 3 * l * SHRINK_COLS ? d : 3 * l * SHRINK_COLS;
 }
 
 nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
   memset(s, 0, sizeof *s);
   int64_t rows_d, pend_d;
   if (l < 1 || !nadi_mul_ok(2 * l, d, &rows_d) || !nadi_mul_ok(NADI_ACC_BLOCK, d, &pend_d) ||
-      l > INT64_MAX / SHRINK_COLS)
+      l > INT64_MAX / (3 * SHRINK_COLS))
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "sketch of %lld rows of dimension %lld is too large",
                      (long long)l, (long long)d);
   s->d = d;
   s->l = l;
   s->mean = nadi_calloc((size_t)d, sizeof(double));
-  s->b = nadi_calloc((size_t)rows_d, sizeof(double));
+  s->b = nadi_calloc((size_t)rows_d, sizeof(float));
   s->pend = nadi_calloc((size_t)pend_d, sizeof(double));
   s->bmean = nadi_calloc((size_t)d, sizeof(double));
   s->work = nadi_calloc((size_t)sketch_work(d, l), sizeof(double));
@@ -63,8 +70,9 @@ nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
 }
 
 double nadi_sketch_bytes(int64_t d, int64_t l) {
-  return 8.0 * ((2.0 * (double)l + NADI_ACC_BLOCK + 2.0) * (double)d +
-                (double)sketch_work(d, l) + 6.0 * (double)l * (double)l + 2.0 * (double)l);
+  return 4.0 * 2.0 * (double)l * (double)d +
+         8.0 * ((NADI_ACC_BLOCK + 2.0) * (double)d + (double)sketch_work(d, l) +
+                6.0 * (double)l * (double)l + 2.0 * (double)l);
 }
 
 void nadi_sketch_free(nadi_sketch *s) {
@@ -79,10 +87,34 @@ void nadi_sketch_free(nadi_sketch *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* Columns [c0, c0 + cb) of rows [0, r) of b into w (r × cb doubles, leading dimension cb). */
+static void block_to_double(const nadi_sketch *s, int64_t r, int64_t c0, int64_t cb, double *w) {
+  for (int64_t t = 0; t < r; t++) {
+    const float *src = s->b + t * s->d + c0;
+    double *dst = w + t * cb;
+    for (int64_t i = 0; i < cb; i++)
+      dst[i] = src[i];
+  }
+}
+
+/* gram = B Bᵀ over rows [0, r) (r × r, both triangles), in double: a symmetric rank-cb update
+ * (dsyrk, half a GEMM's work) per block of columns converted to double. */
+static void gram(nadi_sketch *s, int64_t r) {
+  const int64_t d = s->d;
+  for (int64_t c0 = 0; c0 < d; c0 += SHRINK_COLS) {
+    const int64_t cb = d - c0 < SHRINK_COLS ? d - c0 : SHRINK_COLS;
+    block_to_double(s, r, c0, cb, s->work);
+    nadi_dsyrk_lower_n(r, cb, 1.0, s->work, cb, c0 == 0 ? 0.0 : 1.0, s->gram);
+  }
+  for (int64_t i = 0; i < r; i++)
+    for (int64_t j = 0; j < i; j++)
+      s->gram[j * r + i] = s->gram[i * r + j];
+}
+
 /* Replace the full buffer by its Frequent Directions shrink (fewer than L rows). */
 static nad_status shrink(nadi_sketch *s) {
   const int64_t d = s->d, l = s->l, r = s->rows;
-  nadi_dgemm(0, 1, r, r, d, 1.0, s->b, d, s->b, d, 0.0, s->gram, r);
+  gram(s, r);
   NADI_TRY(nadi_eig_top(s->gram, r, l, s->lam, s->u)); /* top L of the Gram matrix */
   const double delta = s->lam[l - 1] > 0.0 ? s->lam[l - 1] : 0.0;
   int64_t keep = 0;
@@ -97,12 +129,15 @@ static nad_status shrink(nadi_sketch *s) {
   }
   /* B[0..keep) = U[0..keep) B, in place, SHRINK_COLS columns at a time: a column block of the
    * product reads only the same columns of B, so it overwrites them once it is computed (an
-   * L×d work matrix would be a third of the sketch's memory: 308 MB at L = 256, 3×224×224). */
+   * L×d work matrix would be half of the sketch's memory: 154 MB at L = 256, 3×224×224). */
+  double *wb = s->work, *wo = s->work + 2 * l * SHRINK_COLS;
   for (int64_t c0 = 0; c0 < d && keep > 0; c0 += SHRINK_COLS) {
     const int64_t cb = d - c0 < SHRINK_COLS ? d - c0 : SHRINK_COLS;
-    nadi_dgemm(0, 0, keep, cb, r, 1.0, s->u, r, s->b + c0, d, 0.0, s->work, cb);
+    block_to_double(s, r, c0, cb, wb);
+    nadi_dgemm(0, 0, keep, cb, r, 1.0, s->u, r, wb, cb, 0.0, wo, cb);
     for (int64_t t = 0; t < keep; t++)
-      memcpy(s->b + t * d + c0, s->work + t * cb, (size_t)cb * sizeof(double));
+      for (int64_t i = 0; i < cb; i++)
+        s->b[t * d + c0 + i] = (float)wo[t * cb + i];
   }
   s->rows = keep;
   s->shrunk += delta;
@@ -110,21 +145,34 @@ static nad_status shrink(nadi_sketch *s) {
   return NAD_OK;
 }
 
-/* Append count rows of d (not modified), shrinking whenever the buffer fills. */
-static nad_status add_rows(nadi_sketch *s, const double *rows, int64_t count) {
+/* Append count rows of d (not modified), given in double (rd: their mass is added) or float
+ * (rf: a merged sketch's rows, whose mass the merge accounts), shrinking whenever the buffer
+ * fills. */
+static nad_status append(nadi_sketch *s, const double *rd, const float *rf, int64_t count) {
   const int64_t d = s->d, cap = 2 * s->l;
   while (count > 0) {
     int64_t c = cap - s->rows < count ? cap - s->rows : count;
-    memcpy(s->b + s->rows * d, rows, (size_t)(c * d) * sizeof(double));
-    for (int64_t i = 0; i < c * d; i++)
-      s->mass += rows[i] * rows[i];
+    float *dst = s->b + s->rows * d;
+    if (rd) {
+      for (int64_t i = 0; i < c * d; i++) {
+        dst[i] = (float)rd[i];
+        s->mass += rd[i] * rd[i];
+      }
+      rd += c * d;
+    } else {
+      memcpy(dst, rf, (size_t)(c * d) * sizeof(float));
+      rf += c * d;
+    }
     s->rows += c;
-    rows += c * d;
     count -= c;
     if (s->rows == cap)
       NADI_TRY(shrink(s));
   }
   return NAD_OK;
+}
+
+static nad_status add_rows(nadi_sketch *s, const double *rows, int64_t count) {
+  return append(s, rows, NULL, count);
 }
 
 /* The correction row of Chan's update between (na, mean) and (nb, other) into s->bmean, added. */
@@ -199,7 +247,7 @@ nad_status nadi_sketch_merge(nadi_sketch *dst, const nadi_sketch *src) {
       dst->mean[i] += delta[i] * (nb / n);
     NADI_TRY(add_correction(dst, na, nb, delta));
     const double mass = dst->mass;
-    NADI_TRY(add_rows(dst, src->b, src->rows));
+    NADI_TRY(append(dst, NULL, src->b, src->rows));
     dst->mass = mass + src->mass; /* src's rows carry src's mass, shrunk or not */
     dst->shrunk += src->shrunk;
     dst->shrinks += src->shrinks;
@@ -221,8 +269,18 @@ void nadi_sketch_copy(nadi_sketch *dst, const nadi_sketch *src) {
   dst->mass = src->mass;
   dst->shrinks = src->shrinks;
   memcpy(dst->mean, src->mean, (size_t)d * sizeof(double));
-  memcpy(dst->b, src->b, (size_t)(src->rows * d) * sizeof(double));
+  memcpy(dst->b, src->b, (size_t)(src->rows * d) * sizeof(float));
   memcpy(dst->pend, src->pend, (size_t)(src->n_pend * d) * sizeof(double));
+}
+
+void nadi_sketch_get_row(const nadi_sketch *s, int64_t i, double *row) {
+  for (int64_t t = 0; t < s->d; t++)
+    row[t] = s->b[i * s->d + t];
+}
+
+void nadi_sketch_set_row(nadi_sketch *s, int64_t i, const double *row) {
+  for (int64_t t = 0; t < s->d; t++)
+    s->b[i * s->d + t] = (float)row[t];
 }
 
 nad_status nadi_sketch_combine(nadi_sketch *work, const nadi_sketch *const *parts, int n_parts) {
@@ -247,7 +305,7 @@ nad_status nadi_sketch_top(nadi_sketch *s, int64_t k, double *evals, double *eve
   const int64_t kr = k < r ? k : r; /* pairs the rows can give; the rest have eigenvalue 0 */
   int64_t good = 0;
   if (kr > 0) {
-    nadi_dgemm(0, 1, r, r, d, 1.0, s->b, d, s->b, d, 0.0, s->gram, r);
+    gram(s, r);
     NADI_TRY(nadi_eig_top(s->gram, r, kr, s->lam, s->u));
     /* v_i = B ᵀu_i / σ_i for σ_i² clearly above rounding of the Gram matrix. */
     const double tiny = 1e-13 * (s->lam[0] > 0.0 ? s->lam[0] : 0.0);
@@ -257,7 +315,11 @@ nad_status nadi_sketch_top(nadi_sketch *s, int64_t k, double *evals, double *eve
         s->u[i * r + t] *= f;
       good = i + 1;
     }
-    nadi_dgemm(0, 0, good, d, r, 1.0, s->u, r, s->b, d, 0.0, evecs, d);
+    for (int64_t c0 = 0; c0 < d && good > 0; c0 += SHRINK_COLS) {
+      const int64_t cb = d - c0 < SHRINK_COLS ? d - c0 : SHRINK_COLS;
+      block_to_double(s, r, c0, cb, s->work);
+      nadi_dgemm(0, 0, good, cb, r, 1.0, s->u, r, s->work, cb, 0.0, evecs + c0, d);
+    }
   }
   for (int64_t i = 0; i < k; i++)
     evals[i] = i < good ? s->lam[i] * scale : 0.0;

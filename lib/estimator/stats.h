@@ -62,14 +62,14 @@ typedef struct nadi_sketch {
   int64_t n;       /* responses folded into mean and rows */
   double *mean;    /* d */
   int64_t rows;    /* rows of b in use, < 2L between calls */
-  double *b;       /* 2L × d */
+  float *b;        /* 2L × d, stored in float32 (products in double: see sketch.c) */
   double shrunk;   /* Δ: sum of the shrinking steps δ */
   double mass;     /* ||A||²_F = tr(M2) of everything folded */
   int64_t shrinks; /* how many shrinks (statistics) */
   int64_t n_pend;
   double *pend;    /* NADI_ACC_BLOCK × d */
   /* scratch */
-  double *bmean, *work, *gram, *u, *lam; /* d, max(d, L·1024), (2L)², L×2L, 2L */
+  double *bmean, *work, *gram, *u, *lam; /* d, max(d, 3L·1024), (2L)², L×2L, 2L */
 } nadi_sketch;
 
 nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l); /* 1 <= l; zeroed */
@@ -85,6 +85,9 @@ nad_status nadi_sketch_flush(nadi_sketch *s);
  * rows, src's pending rows as one block). Same d and l. */
 nad_status nadi_sketch_merge(nadi_sketch *dst, const nadi_sketch *src);
 void nadi_sketch_copy(nadi_sketch *dst, const nadi_sketch *src);
+/* Row i < s->rows of b in double (checkpoints keep double rows), and its replacement. */
+void nadi_sketch_get_row(const nadi_sketch *s, int64_t i, double *row);
+void nadi_sketch_set_row(nadi_sketch *s, int64_t i, const double *row);
 /* work = parts[0] merged with parts[1..), flushed (as nadi_acc_combine). */
 nad_status nadi_sketch_combine(nadi_sketch *work, const nadi_sketch *const *parts, int n_parts);
 /* Top k <= L eigenpairs of BᵀB / (n − 1) (the sketched covariance): evals descending, evecs k×d
