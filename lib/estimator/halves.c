@@ -59,6 +59,12 @@ nad_status nadi_halves_push(nad_estimator *e, int64_t j, const double *g) {
   return nadi_sketch_push(&e->sk[h], g);
 }
 
+nad_status nadi_halves_maintain(nad_estimator *e, nadi_pool *pool, int n_workers) {
+  for (int h = 0; h < 2 && e->sketch && nadi_halves_ready(e); h++)
+    NADI_TRY(nadi_sketch_maintain(&e->sk[h], pool, n_workers));
+  return NAD_OK;
+}
+
 /* ---- solving ------------------------------------------------------------------------------- */
 
 static nad_status solve_exact(const nad_estimator *e, const int *which, int n_which, int64_t k,

@@ -73,7 +73,9 @@ static int64_t claim(run_ctx *rc) {
  * replacement). The failure is counted and its message kept for nad_estimator_checkpoint_error
  * (issue 11). */
 static nad_status save_checkpoint(nad_estimator *e) {
-  nad_status st = nadi_checkpoint_save(e, e->ckpt_path);
+  nad_status st = nadi_halves_maintain(e, NULL, 1); /* what is saved never depends on timing */
+  if (st == NAD_OK)
+    st = nadi_checkpoint_save(e, e->ckpt_path);
   if (st != NAD_OK) {
     e->ckpt_failures++;
     snprintf(e->ckpt_error, sizeof e->ckpt_error, "%s", nad_last_error());
@@ -109,6 +111,7 @@ static nad_status check_point(run_ctx *rc, int64_t done) {
   if (!nadi_converge_is_check(e->converge_every, e->converge_growth, done) ||
       nadi_halves_count(e, 0) < 2 || nadi_halves_count(e, 1) < 2)
     return NAD_OK;
+  NADI_TRY(nadi_halves_maintain(e, NULL, 1)); /* solve what every thread count solves */
   return nadi_estimator_converged(e, &rc->converged, NULL, NULL);
 }
 
@@ -180,6 +183,7 @@ static nad_status run_networks(run_ctx *rc, nadi_pool *pool) {
       nadi_probe_result res =
           nadi_probe_run(rc->probes[0], rc->e->seed, j, rc->g[0], &rc->e->stop);
       NADI_TRY(fold_one(rc, seq, j, res, rc->g[0], nadi_probe_value_scale(rc->probes[0])));
+      NADI_TRY(nadi_halves_maintain(rc->e, NULL, 1));
       if (rc->converged)
         break;
     }
@@ -197,6 +201,9 @@ static nad_status run_networks(run_ctx *rc, nadi_pool *pool) {
       round_job(rc, 0);
     if (rc->st != NAD_OK || rc->converged)
       return rc->st;
+    /* A shrink the fold left due runs here on every worker, not on worker 0 beside the probes:
+     * they would wait for it at the end of the round anyway (ResNet18 at 3×224×224: seconds). */
+    NADI_TRY(nadi_halves_maintain(rc->e, pool, rc->width + 1));
     next += rc->probe_n;
     rc->fold_seq = rc->probe_seq;
     rc->fold_n = rc->probe_n;

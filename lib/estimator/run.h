@@ -141,6 +141,9 @@ nad_status nadi_halves_init(nad_estimator *e); /* for e->sketch; no-op when read
 void nadi_halves_free(nad_estimator *e);
 int64_t nadi_halves_count(const nad_estimator *e, int h); /* networks in half h (0 if none) */
 nad_status nadi_halves_push(nad_estimator *e, int64_t j, const double *g); /* half j & 1 */
+/* Sketch mode: the shrinks the folds left due (nadi_sketch_maintain), on the pool's n workers or
+ * on the calling thread (pool NULL); exact mode: nothing. */
+nad_status nadi_halves_maintain(nad_estimator *e, nadi_pool *pool, int n_workers);
 /* What a solve of some halves gives (spectrum, mean may be NULL; evals k, evecs k×d). */
 typedef struct nadi_solution {
   double *evals, *evecs, *spectrum, *mean;

@@ -29,27 +29,37 @@
  * BLAS/LAPACK calls, so the same responses in the same order give the same sketch; pending rows
  * are part of the state (checkpoints save them) as in accum.c. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "estimator/stats.h"
 
 /* Columns of b converted to double at once: the Gram matrix and the products are computed a
- * block of columns at a time (see gram). */
+ * block of columns at a time (see shrink). */
 enum { SHRINK_COLS = 1024 };
+/* A shrink's Gram matrix is the ordered sum of this many partial ones, each over a fixed run of
+ * column blocks: the tasks a pool shares, and the same sums whoever computes them. */
+enum { GRAM_GROUPS = 8 };
 
-/* Doubles of the work area: one row of d (means, corrections), or a 2L × SHRINK_COLS block of b
- * in double followed by the L × SHRINK_COLS block of a product, whichever is larger. */
+/* Rows b can hold: 2L, plus one folded block and its correction row past 2L (the shrink after a
+ * fold may wait for nadi_sketch_maintain). */
+static int64_t sketch_cap(int64_t l) { return 2 * l + NADI_ACC_BLOCK + 1; }
+
+/* Doubles of the work area: one row of d (means, corrections), or a cap × SHRINK_COLS block of b
+ * in double (nadi_sketch_top), whichever is larger. */
 static int64_t sketch_work(int64_t d, int64_t l) {
-  return d > 3 * l * SHRINK_COLS ? d : 3 * l * SHRINK_COLS;
+  const int64_t blk = sketch_cap(l) * SHRINK_COLS;
+  return d > blk ? d : blk;
 }
 
 nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
   memset(s, 0, sizeof *s);
   int64_t rows_d, pend_d;
-  if (l < 1 || !nadi_mul_ok(2 * l, d, &rows_d) || !nadi_mul_ok(NADI_ACC_BLOCK, d, &pend_d) ||
-      l > INT64_MAX / (3 * SHRINK_COLS))
+  if (l < 1 || l > INT64_MAX / (4 * SHRINK_COLS) || !nadi_mul_ok(sketch_cap(l), d, &rows_d) ||
+      !nadi_mul_ok(NADI_ACC_BLOCK, d, &pend_d))
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "sketch of %lld rows of dimension %lld is too large",
                      (long long)l, (long long)d);
+  const int64_t cap = sketch_cap(l);
   s->d = d;
   s->l = l;
   s->mean = nadi_calloc((size_t)d, sizeof(double));
@@ -57,9 +67,9 @@ nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
   s->pend = nadi_calloc((size_t)pend_d, sizeof(double));
   s->bmean = nadi_calloc((size_t)d, sizeof(double));
   s->work = nadi_calloc((size_t)sketch_work(d, l), sizeof(double));
-  s->gram = nadi_calloc((size_t)(4 * l * l), sizeof(double));
-  s->u = nadi_calloc((size_t)(2 * l * l), sizeof(double));
-  s->lam = nadi_calloc((size_t)(2 * l), sizeof(double));
+  s->gram = nadi_calloc((size_t)(cap * cap), sizeof(double));
+  s->u = nadi_calloc((size_t)(l * cap), sizeof(double));
+  s->lam = nadi_calloc((size_t)cap, sizeof(double));
   if (!s->mean || !s->b || !s->pend || !s->bmean || !s->work || !s->gram || !s->u || !s->lam) {
     nadi_sketch_free(s);
     return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "cannot allocate the %.1f MB sketch of %lld rows of "
@@ -70,9 +80,10 @@ nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l) {
 }
 
 double nadi_sketch_bytes(int64_t d, int64_t l) {
-  return 4.0 * 2.0 * (double)l * (double)d +
-         8.0 * ((NADI_ACC_BLOCK + 2.0) * (double)d + (double)sketch_work(d, l) +
-                6.0 * (double)l * (double)l + 2.0 * (double)l);
+  const double cap = (double)sketch_cap(l);
+  return 4.0 * cap * (double)d +
+         8.0 * ((NADI_ACC_BLOCK + 2.0) * (double)d + (double)sketch_work(d, l) + cap * cap +
+                (double)l * cap + cap);
 }
 
 void nadi_sketch_free(nadi_sketch *s) {
@@ -97,8 +108,121 @@ static void block_to_double(const nadi_sketch *s, int64_t r, int64_t c0, int64_t
   }
 }
 
-/* gram = B Bᵀ over rows [0, r) (r × r, both triangles), in double: a symmetric rank-cb update
- * (dsyrk, half a GEMM's work) per block of columns converted to double. */
+/* ---- shrinking ----------------------------------------------------------------------------
+ * Both heavy steps of a shrink are split into tasks fixed by the sketch alone: GRAM_GROUPS
+ * partial Gram matrices over fixed runs of column blocks (summed in order afterwards), then the
+ * product U·B one column block per task. A task's result does not depend on which worker of a
+ * pool computes it (single-threaded BLAS), so a shrink gives the same bits on a pool of any size
+ * or on the calling thread alone. */
+typedef struct shrink_job {
+  nadi_sketch *s;
+  int64_t r, keep, n_blocks, groups;
+  int phase;               /* 0: the partial Gram matrices, 1: the product */
+  double *partial;         /* groups × r × r (lower triangles) */
+  double *work;            /* per worker: r × SHRINK_COLS, then keep × SHRINK_COLS */
+  int64_t work_per_worker; /* doubles */
+  atomic_int_fast64_t next;
+} shrink_job;
+
+static void block_range(const shrink_job *j, int64_t g, int64_t *lo, int64_t *hi) {
+  *lo = g * j->n_blocks / j->groups;
+  *hi = (g + 1) * j->n_blocks / j->groups;
+}
+
+static void shrink_task(void *ctx, int tid) {
+  shrink_job *j = ctx;
+  nadi_sketch *s = j->s;
+  const int64_t d = s->d, r = j->r;
+  double *wb = j->work + (int64_t)tid * j->work_per_worker, *wo = wb + r * SHRINK_COLS;
+  for (;;) {
+    const int64_t t = atomic_fetch_add(&j->next, 1);
+    if (j->phase == 0) {
+      if (t >= j->groups)
+        return;
+      int64_t lo, hi;
+      block_range(j, t, &lo, &hi);
+      for (int64_t blk = lo; blk < hi; blk++) {
+        const int64_t c0 = blk * SHRINK_COLS, cb = d - c0 < SHRINK_COLS ? d - c0 : SHRINK_COLS;
+        block_to_double(s, r, c0, cb, wb);
+        nadi_dsyrk_lower_n(r, cb, 1.0, wb, cb, blk == lo ? 0.0 : 1.0, j->partial + t * r * r);
+      }
+    } else {
+      if (t >= j->n_blocks)
+        return;
+      /* B[0..keep) = U[0..keep) B on this column block, in place: the block of the product
+       * reads only the same columns of B, so it overwrites them once it is computed. */
+      const int64_t c0 = t * SHRINK_COLS, cb = d - c0 < SHRINK_COLS ? d - c0 : SHRINK_COLS;
+      block_to_double(s, r, c0, cb, wb);
+      nadi_dgemm(0, 0, j->keep, cb, r, 1.0, s->u, r, wb, cb, 0.0, wo, cb);
+      for (int64_t q = 0; q < j->keep; q++)
+        for (int64_t i = 0; i < cb; i++)
+          s->b[q * d + c0 + i] = (float)wo[q * cb + i];
+    }
+  }
+}
+
+/* Run the job's current phase on the pool's n workers, or on the calling thread (pool NULL). */
+static void run_phase(shrink_job *j, int phase, nadi_pool *pool) {
+  j->phase = phase;
+  atomic_store(&j->next, 0);
+  if (pool)
+    nadi_pool_run(pool, shrink_task, j);
+  else
+    shrink_task(j, 0);
+}
+
+/* Replace the rows (at least 2L) by their Frequent Directions shrink (fewer than L rows). */
+static nad_status shrink(nadi_sketch *s, nadi_pool *pool, int n_workers) {
+  const int64_t d = s->d, l = s->l, r = s->rows;
+  shrink_job j = {.s = s, .r = r, .n_blocks = (d + SHRINK_COLS - 1) / SHRINK_COLS};
+  j.groups = j.n_blocks < GRAM_GROUPS ? j.n_blocks : GRAM_GROUPS;
+  const int workers = pool ? n_workers : 1;
+  j.work_per_worker = (r + l) * SHRINK_COLS;
+  j.partial = nadi_alloc((size_t)(j.groups * r * r), sizeof(double));
+  j.work = nadi_alloc((size_t)(workers * j.work_per_worker), sizeof(double));
+  if (!j.partial || !j.work) {
+    nadi_free(j.partial);
+    nadi_free(j.work);
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "sketch shrink workspace (%lld rows of %lld)",
+                     (long long)r, (long long)d);
+  }
+  run_phase(&j, 0, pool);
+  for (int64_t i = 0; i < r; i++)
+    for (int64_t t = 0; t <= i; t++) {
+      double v = 0.0;
+      for (int64_t g = 0; g < j.groups; g++) /* in order: the same sum for every pool */
+        v += j.partial[g * r * r + i * r + t];
+      s->gram[i * r + t] = s->gram[t * r + i] = v;
+    }
+  nad_status st = nadi_eig_top(s->gram, r, l, s->lam, s->u); /* top L of the Gram matrix */
+  if (st == NAD_OK) {
+    const double delta = s->lam[l - 1] > 0.0 ? s->lam[l - 1] : 0.0;
+    for (int64_t i = 0; i < l - 1; i++) {
+      const double li = s->lam[i];
+      if (!(li > delta))
+        break; /* descending: the rest vanish too */
+      const double f = sqrt((li - delta) / li);
+      for (int64_t t = 0; t < r; t++)
+        s->u[i * r + t] *= f;
+      j.keep = i + 1;
+    }
+    if (j.keep > 0)
+      run_phase(&j, 1, pool);
+    s->rows = j.keep;
+    s->shrunk += delta;
+    s->shrinks++;
+  }
+  nadi_free(j.partial);
+  nadi_free(j.work);
+  return st;
+}
+
+nad_status nadi_sketch_maintain(nadi_sketch *s, nadi_pool *pool, int n_workers) {
+  return s->rows >= 2 * s->l ? shrink(s, pool, n_workers) : NAD_OK;
+}
+
+/* gram = B Bᵀ over rows [0, r) (r × r, both triangles) for nadi_sketch_top: a symmetric rank-cb
+ * update (dsyrk) per block of columns converted to double. */
 static void gram(nadi_sketch *s, int64_t r) {
   const int64_t d = s->d;
   for (int64_t c0 = 0; c0 < d; c0 += SHRINK_COLS) {
@@ -111,45 +235,11 @@ static void gram(nadi_sketch *s, int64_t r) {
       s->gram[j * r + i] = s->gram[i * r + j];
 }
 
-/* Replace the full buffer by its Frequent Directions shrink (fewer than L rows). */
-static nad_status shrink(nadi_sketch *s) {
-  const int64_t d = s->d, l = s->l, r = s->rows;
-  gram(s, r);
-  NADI_TRY(nadi_eig_top(s->gram, r, l, s->lam, s->u)); /* top L of the Gram matrix */
-  const double delta = s->lam[l - 1] > 0.0 ? s->lam[l - 1] : 0.0;
-  int64_t keep = 0;
-  for (int64_t i = 0; i < l - 1; i++) {
-    const double li = s->lam[i];
-    if (!(li > delta))
-      break; /* descending: the rest vanish too */
-    const double f = sqrt((li - delta) / li);
-    for (int64_t t = 0; t < r; t++)
-      s->u[i * r + t] *= f;
-    keep = i + 1;
-  }
-  /* B[0..keep) = U[0..keep) B, in place, SHRINK_COLS columns at a time: a column block of the
-   * product reads only the same columns of B, so it overwrites them once it is computed (an
-   * L×d work matrix would be half of the sketch's memory: 154 MB at L = 256, 3×224×224). */
-  double *wb = s->work, *wo = s->work + 2 * l * SHRINK_COLS;
-  for (int64_t c0 = 0; c0 < d && keep > 0; c0 += SHRINK_COLS) {
-    const int64_t cb = d - c0 < SHRINK_COLS ? d - c0 : SHRINK_COLS;
-    block_to_double(s, r, c0, cb, wb);
-    nadi_dgemm(0, 0, keep, cb, r, 1.0, s->u, r, wb, cb, 0.0, wo, cb);
-    for (int64_t t = 0; t < keep; t++)
-      for (int64_t i = 0; i < cb; i++)
-        s->b[t * d + c0 + i] = (float)wo[t * cb + i];
-  }
-  s->rows = keep;
-  s->shrunk += delta;
-  s->shrinks++;
-  return NAD_OK;
-}
-
 /* Append count rows of d (not modified), given in double (rd: their mass is added) or float
  * (rf: a merged sketch's rows, whose mass the merge accounts), shrinking whenever the buffer
- * fills. */
+ * fills (only a merge can fill it: a fold appends at most a block and a correction row). */
 static nad_status append(nadi_sketch *s, const double *rd, const float *rf, int64_t count) {
-  const int64_t d = s->d, cap = 2 * s->l;
+  const int64_t d = s->d, cap = sketch_cap(s->l);
   while (count > 0) {
     int64_t c = cap - s->rows < count ? cap - s->rows : count;
     float *dst = s->b + s->rows * d;
@@ -166,7 +256,7 @@ static nad_status append(nadi_sketch *s, const double *rd, const float *rf, int6
     s->rows += c;
     count -= c;
     if (s->rows == cap)
-      NADI_TRY(shrink(s));
+      NADI_TRY(shrink(s, NULL, 1));
   }
   return NAD_OK;
 }
@@ -188,6 +278,7 @@ static nad_status add_correction(nadi_sketch *s, double na, double nb, const dou
 /* Fold rows[0..b) (b×d, overwritten by their centred values). */
 static nad_status fold_rows(nadi_sketch *s, double *rows, int64_t b) {
   const int64_t d = s->d;
+  NADI_TRY(nadi_sketch_maintain(s, NULL, 1)); /* the last fold's shrink, if nobody did it */
   double *bm = s->bmean;
   memset(bm, 0, (size_t)d * sizeof(double));
   for (int64_t r = 0; r < b; r++)
@@ -257,7 +348,7 @@ nad_status nadi_sketch_merge(nadi_sketch *dst, const nadi_sketch *src) {
     memcpy(dst->pend, src->pend, (size_t)(src->n_pend * d) * sizeof(double));
     NADI_TRY(fold_rows(dst, dst->pend, src->n_pend));
   }
-  return NAD_OK;
+  return nadi_sketch_maintain(dst, NULL, 1);
 }
 
 void nadi_sketch_copy(nadi_sketch *dst, const nadi_sketch *src) {

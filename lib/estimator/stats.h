@@ -12,6 +12,7 @@
 #include "core/core.h"
 #include "core/fft.h"
 #include "core/lapack.h"
+#include "core/threads.h"
 
 /* ---- streaming mean / scatter accumulator (accum.c) -------------------------------------- */
 /* Responses are buffered in blocks of NADI_ACC_BLOCK rows; a full block is centred on its own
@@ -61,15 +62,15 @@ typedef struct nadi_sketch {
   int64_t d, l;
   int64_t n;       /* responses folded into mean and rows */
   double *mean;    /* d */
-  int64_t rows;    /* rows of b in use, < 2L between calls */
-  float *b;        /* 2L × d, stored in float32 (products in double: see sketch.c) */
+  int64_t rows;    /* rows of b in use: < 2L after nadi_sketch_maintain, < 2L + 65 always */
+  float *b;        /* (2L + 65) × d, stored in float32 (products in double: see sketch.c) */
   double shrunk;   /* Δ: sum of the shrinking steps δ */
   double mass;     /* ||A||²_F = tr(M2) of everything folded */
   int64_t shrinks; /* how many shrinks (statistics) */
   int64_t n_pend;
   double *pend;    /* NADI_ACC_BLOCK × d */
   /* scratch */
-  double *bmean, *work, *gram, *u, *lam; /* d, max(d, 3L·1024), (2L)², L×2L, 2L */
+  double *bmean, *work, *gram, *u, *lam; /* d, max(d, cap·1024), cap², L×cap, cap */
 } nadi_sketch;
 
 nad_status nadi_sketch_init(nadi_sketch *s, int64_t d, int64_t l); /* 1 <= l; zeroed */
@@ -78,6 +79,12 @@ void nadi_sketch_free(nadi_sketch *s);
 double nadi_sketch_bytes(int64_t d, int64_t l);
 double *nadi_sketch_next_row(nadi_sketch *s);
 nad_status nadi_sketch_commit(nadi_sketch *s); /* may shrink: LAPACK can fail */
+/* The shrink a fold left due (rows >= 2L), on the pool's n_workers workers or (pool NULL) on the
+ * calling thread: the same bits either way. A fold does it itself when it finds it due, so
+ * calling this is optional; the run calls it between rounds to shrink with every thread, and
+ * before anything reads the sketch (solve, checkpoint) so that what is read never depends on
+ * when it was called. */
+nad_status nadi_sketch_maintain(nadi_sketch *s, nadi_pool *pool, int n_workers);
 nad_status nadi_sketch_push(nadi_sketch *s, const double *row);
 static inline int64_t nadi_sketch_count(const nadi_sketch *s) { return s->n + s->n_pend; }
 nad_status nadi_sketch_flush(nadi_sketch *s);
