@@ -47,6 +47,11 @@ The protocol:
     (start-up left out), and the whole process's wall time and peak RSS beside it.
   - recorded: CPU model, cores, vector ISA, libnad's BLAS kernel set (`nad doctor --json`),
     torch version, threads, OPENBLAS_CORETYPE, date.
+  - --isa-cap avx2 on an AVX-512 machine: every contender limited to AVX2 (PyTorch through
+    ATEN_CPU_CAPABILITY=avx2 and DNNL_MAX_CPU_ISA=AVX2, OpenBLAS through
+    OPENBLAS_CORETYPE=Haswell; libnad's own kernels go no further than AVX2 anyway): the nearest
+    this machine comes to an AVX2-only one. Same cores, caches and clock: not the same as a CPU
+    without AVX-512, and reported as capped.
 Writes a Markdown report to stdout (and --json FILE). Needs /usr/bin/python3 with numpy and
 torch for the PyTorch contenders. Not a test: it never judges.
 """
@@ -356,7 +361,12 @@ def main():
     ap.add_argument('--nad', default=os.path.join(ROOT, 'build', 'src', 'nad'))
     ap.add_argument('--json')
     ap.add_argument('--keep', help='gradient224:...:libnad: keep its output directory here')
+    ap.add_argument('--isa-cap', choices=['avx2'],
+                    help='limit every contender to AVX2 (see the protocol above)')
     args = ap.parse_args()
+    if args.isa_cap == 'avx2':
+        os.environ.update(ATEN_CPU_CAPABILITY='avx2', DNNL_MAX_CPU_ISA='AVX2',
+                          OPENBLAS_CORETYPE='Haswell')
     one = args.rounds == 1 and all(single(c) for c in args.cases)
     if args.rounds < 3 and not args.allow_load and not one:
         sys.exit('the protocol takes at least 3 rounds (--rounds; 1 for single-contender cases)')
@@ -365,6 +375,9 @@ def main():
     if any(c.startswith('dipole') for c in args.cases) and not os.path.isfile(REF):
         sys.exit('missing %s (the reference tools sit beside the repository)' % REF)
     m = machine(args.nad)
+    if args.isa_cap:
+        m['isa'] += ', every contender capped at AVX2 (--isa-cap: ATEN_CPU_CAPABILITY=avx2, ' \
+            'DNNL_MAX_CPU_ISA=AVX2, OPENBLAS_CORETYPE=Haswell)'
     m['load_before'] = loadavg()
     out = ['# libnad benchmark protocol (bench/protocol.py)', '',
            '%(date)s; CPU: %(cpu)s, %(cores)d cores, vector ISA %(isa)s; BLAS: %(blas)s; '
