@@ -774,13 +774,15 @@ NAD_OPT_TOP_K = 100; D = c·h·w <= 46340 (LAPACK's 32-bit indices; larger D: NA
 at run or load). With TOP_K well below D the top K come from a block Krylov method (seconds
 where the full solve takes minutes; residual-checked, the full solve is the fallback).
 Sketching mode (NAD_OPT_SKETCH = L, K <= L <= D): no D×D matrix. Each half keeps a Frequent
-Directions sketch of L rows of the centred responses (buffer of 2L rows) and the exact Fourier
-spectrum: about (2·(3L + 66) + 4)·8·D bytes (D = 49,152 = 3×128×128, L = 256: 0.7 GB); the
+Directions sketch of L rows of the centred responses (a buffer of 2L + 65 rows stored in
+float32, products in double) and the exact Fourier spectrum; with the eigensolve's combined
+sketch, about (24·L + 2,400)·D bytes at the peak (L = 256: 0.42 GB at D = 49,152 = 3×128×128,
+1.3 GB at 3×224×224); the
 spectrum and the mean stay exact, the NADs are those of the sketched covariance C̃ with
 0 ≼ C − C̃ ≼ ε·I, ε (nad_estimator_sketch_error) <= Σ_{i>k} λ_i / (L − k) for every k < L
 (λ_i the eigenvalues of C): the top NADs are accurate whenever the spectrum decays. K = 0
 then means K = L. D <= 2^24. Sketches merge (halves, checkpoints, MPI ranks) with the same
-bound, but a merged sketch is not bit-equal to one of an uninterrupted run..
+bound, but a merged sketch is not bit-equal to one of an uninterrupted run.
 Plus, while running, one probe per network computed at once (parameters and activations
 of a batch). Everything stays within NAD_OPT_MEMORY: see nad_estimator_plan.
 @param a the architecture
