@@ -474,10 +474,13 @@ static nad_status read_half(reader *r, const nad_estimator *e, ckpt_body *b, int
   }
   const int64_t l = e->sketch, rows = get_i64(r), shrinks = get_i64(r);
   const double shrunk = get_f64(r), mass = get_f64(r);
-  if (r->short_read || rows < 0 || rows >= 2 * l || shrinks < 0 || !(shrunk >= 0.0) ||
+  /* A sketch may hold up to a block and a correction row past 2L whose shrink is due (a save
+   * after a cancelled run); the next fold shrinks it first, as the run would have. */
+  const int64_t max_rows = 2 * l + NADI_ACC_BLOCK;
+  if (r->short_read || rows < 0 || rows > max_rows || shrinks < 0 || !(shrunk >= 0.0) ||
       !(mass >= 0.0))
     return nadi_fail(NAD_ERR_FORMAT, "'%s': malformed sketch (%lld rows of at most %lld)", path,
-                     (long long)rows, (long long)(2 * l - 1));
+                     (long long)rows, (long long)max_rows);
   const int64_t nf = e->shape[0] * e->shape[1] * (e->shape[2] / 2 + 1);
   const int64_t need = 48 + 8 * (d + rows * d + np * d) + 8 + 24 * nf;
   if (*bytes + need > size)

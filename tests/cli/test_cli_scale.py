@@ -106,6 +106,23 @@ check("sketch eigenvalues within the bound",
       "%s %s %g" % (sk[:3], ex[:3], bound))
 s = nadtest.rel_err(load(tmp("sk"), "spectrum.npy"), load(tmp("ex8"), "spectrum.npy"))
 check("sketch spectrum exact (1e-10)", s <= 1e-10, "%.3g" % s)
+# Shrinks on the worker pool (sketch.c): bit for bit the same on 1, 2 and 3 threads and after a
+# resume (L = 4: a shrink is due after nearly every block of 64 rows).
+SHR = ARCH + ["--networks", "300", "--seed", "5", "--quiet", "--mode", "gradient", "--sketch",
+              "4", "--top", "4"]
+for t in ("1", "2", "3"):
+    must("sketch shrinks, %s threads" % t, "estimate", *SHR, "--threads", t, "--out",
+         tmp("shr" + t))
+must("sketch shrinks, first part", "estimate", *[a if a != "300" else "130" for a in SHR],
+     "--threads", "2", "--checkpoint", tmp("shr.ck"), "--checkpoint-every", "37",
+     "--out", tmp("shr-a"))
+must("sketch shrinks, resumed", "estimate", *SHR, "--threads", "2", "--resume", tmp("shr.ck"),
+     "--out", tmp("shr-r"))
+for other in ("shr2", "shr3", "shr-r"):
+    for f in ("nads.npy", "eigenvalues.npy"):
+        with open(os.path.join(tmp("shr1"), f), "rb") as a, open(os.path.join(tmp(other), f),
+                                                                 "rb") as b:
+            check("sketch shrinks: %s of %s equals 1 thread's" % (f, other), a.read() == b.read())
 must("sketch part", "estimate", *COMMON, "--sketch", "12", "--range", "0:50",
      "--checkpoint", tmp("s1.ck"))
 must("sketch part 2", "estimate", *COMMON, "--sketch", "12", "--range", "50:90",
