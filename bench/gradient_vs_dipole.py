@@ -13,7 +13,10 @@ response (a finite difference of step 100 against the derivative at x0), not sam
 between network sets; the halves of one mode (their agreement is in summary.json) give the
 noise floor to read it against. --gradient-networks M (default N) gives gradient mode its own
 count: its NADs settle far more slowly per network than the dipole's, and cost far less (the
-first M networks include the dipole's N). Not a test: it never judges.
+first M networks include the dipole's N). --dipole-run ARCH=DIR takes ARCH's dipole NADs from an
+earlier `nad estimate ARCH --out DIR` (e.g. a run until converged, hours for VGG11) instead of
+computing them; its seed and mode must match, and its networks count replaces N for that ARCH.
+Not a test: it never judges.
 """
 import argparse
 import json
@@ -50,7 +53,23 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--nad', default=os.path.join(ROOT, 'build', 'src', 'nad'))
+    ap.add_argument('--dipole-run', action='append', default=[], metavar='ARCH=DIR')
     a = ap.parse_args()
+    earlier = {}
+    for spec in a.dipole_run:
+        arch, _, d = spec.partition('=')
+        try:
+            with open(os.path.join(d, 'summary.json')) as f:
+                s = json.load(f)
+        except (OSError, ValueError) as e:
+            sys.exit('--dipole-run %s: no readable summary.json (%s)' % (spec, e))
+        if (s['arch'], s['mode'], s['seed'], s['scale'], s['eval_point']) != (
+                arch, 'dipole', a.seed, 100.0, 'normal'):
+            sys.exit('--dipole-run %s: a %s run of %s with seed %d, scale %g, eval point %s; '
+                     'wanted dipole, seed %d, scale 100, normal' % (
+                         spec, s['mode'], s['arch'], s['seed'], s['scale'], s['eval_point'],
+                         a.seed))
+        earlier[arch] = (os.path.abspath(d), s)
     if not os.access(a.nad, os.X_OK):
         sys.exit('no nad at %s (build first, or --nad)' % a.nad)
     ng = a.gradient_networks or a.networks
@@ -60,14 +79,18 @@ def main():
     with tempfile.TemporaryDirectory(prefix='nad-gvd-') as tmp:
         for arch in a.archs:
             dd, dg = os.path.join(tmp, arch + '-dipole'), os.path.join(tmp, arch + '-gradient')
-            sd = estimate(a.nad, arch, 'dipole', a, dd, a.networks)
+            if arch in earlier:
+                dd, sd = earlier[arch]
+                nd = sd['networks_done']
+            else:
+                sd, nd = estimate(a.nad, arch, 'dipole', a, dd, a.networks), a.networks
             sg = estimate(a.nad, arch, 'gradient', a, dg, ng)
             c = json.loads(subprocess.run([a.nad, 'compare', dd, dg, '--k', '16', '--json'],
                                           check=True, capture_output=True, text=True).stdout)
             ov = c['overlap']
-            rows.append('| %s | %d, %d | %.4f | %.4f | %.4f | %s | %s | %.2f | %.2f |' % (
-                arch, a.networks, ng, c['spectrum_corr'], ov['1'], ov['16'], halves(sd), halves(sg),
-                sd['seconds'], sg['seconds']))
+            rows.append('| %s | %d, %d | %.4f | %.4f | %.4f | %s | %s | %s | %.2f |' % (
+                arch, nd, ng, c['spectrum_corr'], ov['1'], ov['16'], halves(sd), halves(sg),
+                'earlier run' if arch in earlier else '%.2f' % sd['seconds'], sg['seconds']))
             print('  %s done' % arch, file=sys.stderr)
     print('\n'.join(rows))
 

@@ -24,6 +24,16 @@ CASEs (any number, run in the order given):
                    sketch updates and the final eigensolve, so small N favours PyTorch.
   gradient224:MODEL:N:libnad  the libnad contender alone (the 10,000-network run: PyTorch
                    would take half an hour more); --keep DIR keeps its output (NADs, summary).
+  converge:ARCH:MAX  issue 19 §3: `nad estimate ARCH --until-converged --networks MAX` at
+                   1x32x32 (libnad alone, one run: a single measurement). Needs --keep DIR,
+                   which holds the run's checkpoint, its results and a record of its segments
+                   (segments.json): a run of many hours may span several invocations, each
+                   resuming from the checkpoint. --budget SECONDS ends a segment cleanly (as
+                   Ctrl-C does: the checkpoint holds every finished network); a segment killed
+                   outright loses its time from the record and the networks since the last
+                   checkpoint (every 100). Reports the networks until converged, the verdict and
+                   the wall time summed over the segments, each quiet-checked like any run; once
+                   finished, a further invocation reports the record without running.
   train:lenet:E[:N]  training on D(v) (issue 4's directional-bias cell, the reference setup:
                    Fourier direction (1, 0), N training and N test samples (10,000), batch
                    128, SGD lr 0.5 decayed linearly, clipping 0.5, the test set evaluated after
@@ -58,11 +68,14 @@ torch for the PyTorch contenders. Not a test: it never judges.
 import argparse
 import json
 import os
+import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -194,8 +207,10 @@ def contenders(case, args, tmp):
         return cs[1:] if rest[2:] == ['libnad'] else cs
     if kind == 'train':
         return train_contenders(rest, args)
+    if kind == 'converge':
+        return converge_contender(rest, args)
     sys.exit('unknown case %r (dipole:ARCH:N, main, onnx:ARCH:N, gradient224:MODEL:N, '
-             'train:lenet:E[:N])' % case)
+             'converge:ARCH:MAX, train:lenet:E[:N])' % case)
 
 
 # torchvision model families and their init-rules files (docs/onnx.md's table).
@@ -236,7 +251,116 @@ def gradient224(model, n, nad, th, tmp, keep=None):
 
 def single(case):
     """Whether case has one contender (so one round can be a measurement)."""
-    return case == 'main' or (case.startswith('gradient224:') and case.endswith(':libnad'))
+    return (case == 'main' or case.startswith('converge:') or
+            (case.startswith('gradient224:') and case.endswith(':libnad')))
+
+
+def run_budgeted(cmd, budget):
+    """Child.run for a resumable run: after `budget` seconds (None: no limit) the child gets
+    SIGINT, saves its checkpoint and exits 130; returns Child.run's dict and `cancelled`."""
+    b0, _ = cpu_busy()
+    t0 = time.monotonic()
+    with tempfile.TemporaryFile('w+') as fe:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fe)
+        lock, reaped = threading.Lock(), []
+
+        def stop():  # never signals a reaped (perhaps reused) pid
+            with lock:
+                if not reaped:
+                    p.send_signal(signal.SIGINT)
+        timer = threading.Timer(budget, stop) if budget else None
+        if timer:
+            timer.start()
+        _, status, ru = os.wait4(p.pid, 0)
+        with lock:
+            reaped.append(True)
+        if timer:
+            timer.cancel()
+        code = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - t0
+        b1, _ = cpu_busy()
+        fe.seek(0)
+        err = fe.read()
+    cancelled = code == 128 + signal.SIGINT
+    if code != 0 and not cancelled:
+        sys.exit('failed (%d): %s\n%s' % (code, ' '.join(cmd), err[-2000:]))
+    own = ru.ru_utime + ru.ru_stime
+    return dict(wall=wall, cpu=own, rss_mb=ru.ru_maxrss / 1024.0, cancelled=cancelled, err=err,
+                foreign=max(0.0, (b1 - b0) - own) / max(wall, 1e-9))
+
+
+def converge_contender(rest, args):
+    """`converge:ARCH:MAX` (issue 19 §3): one run until converged, resumable across invocations."""
+    if len(rest) != 2 or not args.keep:
+        sys.exit("converge case: converge:ARCH:MAX with --keep DIR (the run's checkpoint, "
+                 'results and segment record live there)')
+    arch, most = rest[0], int(rest[1])
+    keep = os.path.abspath(args.keep)
+    ck, out = os.path.join(keep, 'checkpoint.bin'), os.path.join(keep, 'out')
+    record = os.path.join(keep, 'segments.json')
+
+    def load():
+        if not os.path.exists(record):
+            return dict(arch=arch, max_networks=most, threads=args.threads, segments=[],
+                        finished=None)
+        with open(record) as f:
+            r = json.load(f)
+        if (r['arch'], r['max_networks'], r['threads']) != (arch, most, args.threads):
+            sys.exit('%s records %s:%d with %d threads, not this case' % (
+                record, r['arch'], r['max_networks'], r['threads']))
+        return r
+
+    def total(r):
+        segs = r['segments']
+        fin = r['finished'] or {}
+        done = fin.get('networks_used', segs[-1]['networks_after'] if segs else 0)
+        note = ('%s after %d networks (overlaps %.3f, %.3f; spectrum corr %.4f)' % (
+            'converged' if fin['converged'] else 'NOT converged at the maximum', done,
+            fin['overlap_k1'], fin['overlap_k2'], fin['spectrum_corr']) if fin else
+            'unfinished: %d of at most %d networks so far' % (done, most))
+        note += '; %d segment%s: %s' % (len(segs), '' if len(segs) == 1 else 's', ', '.join(
+            '%d→%d in %.0f s (load %.2f→%.2f%s)' % (
+                s['networks_before'], s['networks_after'], s['wall'], s['load_before'],
+                s['load_after'], ', cancelled' if s['cancelled'] else '') for s in segs))
+        wall = sum(s['wall'] for s in segs)
+        res = dict(wall=wall, cpu=sum(s['cpu'] for s in segs),
+                   rss_mb=max((s['rss_mb'] for s in segs), default=0.0),
+                   foreign=max((s['foreign'] for s in segs), default=0.0), note=note,
+                   loaded_segments=any(s['loaded'] for s in segs))
+        return (wall if done else None), max(done, 1), res
+
+    def go():
+        os.makedirs(keep, exist_ok=True)
+        r = load()
+        if r['finished'] is None:
+            before = r['segments'][-1]['networks_after'] if r['segments'] else 0
+            cmd = [args.nad, 'estimate', arch, '--until-converged', '--networks', str(most),
+                   '--threads', str(args.threads), '--quiet', '--checkpoint', ck,
+                   '--checkpoint-every', '100', '--out', out]
+            if os.path.exists(ck):
+                cmd += ['--resume', ck]
+            lb = loadavg()
+            res = run_budgeted(cmd, args.budget)
+            seg = dict(networks_before=before, load_before=lb, load_after=loadavg(),
+                       loaded=res['foreign'] > args.max_load * NCPU, date=time.strftime(
+                           '%Y-%m-%d %H:%M UTC', time.gmtime()),
+                       **{k: res[k] for k in ('wall', 'cpu', 'rss_mb', 'foreign', 'cancelled')})
+            if res['cancelled']:
+                held = re.search(r'holds (\d+) networks', res['err'])
+                seg['networks_after'] = int(held.group(1)) if held else before
+            else:
+                with open(os.path.join(out, 'summary.json')) as f:
+                    u = json.load(f)['until_converged']
+                seg['networks_after'] = u['networks_used']
+                r['finished'] = {k: u[k] for k in ('networks_used', 'converged', 'overlap_k1',
+                                                   'overlap_k2', 'spectrum_corr')}
+            r['segments'].append(seg)
+            tmp = record + '.tmp'
+            with open(tmp, 'w') as f:
+                json.dump(r, f, indent=1)
+            os.replace(tmp, record)
+        return total(r)
+    return [('libnad until converged', go)]
 
 
 def train_contenders(rest, args):
@@ -316,7 +440,8 @@ def bench_case(case, args, tmp):
         for label, go in order:
             before, loaded = wait_quiet(args)
             sec, n, res = go()
-            res.update(before=before, loaded=loaded or res['foreign'] > args.max_load * NCPU,
+            res.update(before=before, loaded=loaded or res['foreign'] > args.max_load * NCPU or
+                       res.get('loaded_segments', False),
                        per_net=None if sec is None else sec / n, networks=n)
             rows[label].append(res)
             per[label] = res['per_net']
@@ -345,6 +470,10 @@ def report(case, cs, rows, ratios, args, out):
         out.append('| %s | %s | %s | %s s | %s s | %.0f MB | %.2f | %s |' % (
             label, fmt(pm), fmt(pmed), fmt(wm), fmt(wmed), max(x['rss_mb'] for x in rs),
             max(x['foreign'] for x in rs), 'LOADED' if any(x['loaded'] for x in rs) else ''))
+    for label, _ in cs:
+        for x in rows[label]:
+            if x.get('note'):
+                out.append('\n%s: %s' % (label, x['note']))
     if ratios:
         out.append('\n%s / %s per %s, pair by pair: min %.2f×, median %.2f×, max %.2f×' % (
             cs[0][0], cs[1][0], unit, min(ratios), statistics.median(ratios), max(ratios)))
@@ -360,7 +489,10 @@ def main():
     ap.add_argument('--allow-load', action='store_true')
     ap.add_argument('--nad', default=os.path.join(ROOT, 'build', 'src', 'nad'))
     ap.add_argument('--json')
-    ap.add_argument('--keep', help='gradient224:...:libnad: keep its output directory here')
+    ap.add_argument('--keep', help='gradient224:...:libnad: keep its output directory here; '
+                    'converge:...: the run\'s state (checkpoint, results, segments.json)')
+    ap.add_argument('--budget', type=float,
+                    help='converge:...: end this segment cleanly after this many seconds')
     ap.add_argument('--isa-cap', choices=['avx2'],
                     help='limit every contender to AVX2 (see the protocol above)')
     args = ap.parse_args()
