@@ -25,7 +25,8 @@ CASEs (any number, run in the order given):
   gradient224:MODEL:N:libnad  the libnad contender alone (the 10,000-network run: PyTorch
                    would take half an hour more); --keep DIR keeps its output (NADs, summary).
   converge:ARCH:MAX  issue 19 §3: `nad estimate ARCH --until-converged --networks MAX` at
-                   1x32x32 (libnad alone, one run: a single measurement). Needs --keep DIR,
+                   1x32x32 (libnad alone, one run: a single measurement; on its own, never
+                   beside other cases, and one round whatever --rounds says). Needs --keep DIR,
                    which holds the run's checkpoint, its results and a record of its segments
                    (segments.json): a run of many hours may span several invocations, each
                    resuming from the checkpoint. --budget SECONDS ends a segment cleanly (as
@@ -499,6 +500,11 @@ def main():
     if args.isa_cap == 'avx2':
         os.environ.update(ATEN_CPU_CAPABILITY='avx2', DNNL_MAX_CPU_ISA='AVX2',
                           OPENBLAS_CORETYPE='Haswell')
+    conv = [c for c in args.cases if c.startswith('converge:')]
+    if conv and len(conv) != len(args.cases):
+        sys.exit('converge cases run on their own (one run each, resumable)')
+    if conv:
+        args.rounds = 1  # one run; a further round would only continue it
     one = args.rounds == 1 and all(single(c) for c in args.cases)
     if args.rounds < 3 and not args.allow_load and not one:
         sys.exit('the protocol takes at least 3 rounds (--rounds; 1 for single-contender cases)')
