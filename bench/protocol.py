@@ -129,24 +129,40 @@ class Child:
     """subprocess with the child's own rusage (os.wait4)."""
 
     @staticmethod
-    def run(cmd, cwd=None):
+    def run(cmd, cwd=None, budget=None):
+        """Runs cmd to its end; with a budget (seconds), a resumable run gets SIGINT after it,
+        saves its checkpoint and exits 130 (`cancelled` in the result)."""
         b0, _ = cpu_busy()
         t0 = time.monotonic()
         with tempfile.TemporaryFile('w+') as fo, tempfile.TemporaryFile('w+') as fe:
             p = subprocess.Popen(cmd, stdout=fo, stderr=fe, cwd=cwd)
+            lock, reaped = threading.Lock(), []
+
+            def stop():  # never signals a reaped (perhaps reused) pid
+                with lock:
+                    if not reaped:
+                        p.send_signal(signal.SIGINT)
+            timer = threading.Timer(budget, stop) if budget else None
+            if timer:
+                timer.start()
             _, status, ru = os.wait4(p.pid, 0)
+            with lock:
+                reaped.append(True)
+            if timer:
+                timer.cancel()
             p.returncode = os.waitstatus_to_exitcode(status)
             wall = time.monotonic() - t0
             b1, _ = cpu_busy()
             fo.seek(0)
             fe.seek(0)
             out, err = fo.read(), fe.read()
-        if p.returncode != 0:
+        cancelled = budget is not None and p.returncode == 128 + signal.SIGINT
+        if p.returncode != 0 and not cancelled:
             sys.exit('failed (%d): %s\n%s' % (p.returncode, ' '.join(cmd), err[-2000:]))
         own = ru.ru_utime + ru.ru_stime
         foreign = max(0.0, (b1 - b0) - own) / max(wall, 1e-9)
         return dict(wall=wall, cpu=own, rss_mb=ru.ru_maxrss / 1024.0, foreign=foreign, out=out,
-                    err=err)
+                    err=err, cancelled=cancelled)
 
 
 def nad_seconds(outdir):
@@ -256,40 +272,6 @@ def single(case):
             (case.startswith('gradient224:') and case.endswith(':libnad')))
 
 
-def run_budgeted(cmd, budget):
-    """Child.run for a resumable run: after `budget` seconds (None: no limit) the child gets
-    SIGINT, saves its checkpoint and exits 130; returns Child.run's dict and `cancelled`."""
-    b0, _ = cpu_busy()
-    t0 = time.monotonic()
-    with tempfile.TemporaryFile('w+') as fe:
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fe)
-        lock, reaped = threading.Lock(), []
-
-        def stop():  # never signals a reaped (perhaps reused) pid
-            with lock:
-                if not reaped:
-                    p.send_signal(signal.SIGINT)
-        timer = threading.Timer(budget, stop) if budget else None
-        if timer:
-            timer.start()
-        _, status, ru = os.wait4(p.pid, 0)
-        with lock:
-            reaped.append(True)
-        if timer:
-            timer.cancel()
-        code = os.waitstatus_to_exitcode(status)
-        wall = time.monotonic() - t0
-        b1, _ = cpu_busy()
-        fe.seek(0)
-        err = fe.read()
-    cancelled = code == 128 + signal.SIGINT
-    if code != 0 and not cancelled:
-        sys.exit('failed (%d): %s\n%s' % (code, ' '.join(cmd), err[-2000:]))
-    own = ru.ru_utime + ru.ru_stime
-    return dict(wall=wall, cpu=own, rss_mb=ru.ru_maxrss / 1024.0, cancelled=cancelled, err=err,
-                foreign=max(0.0, (b1 - b0) - own) / max(wall, 1e-9))
-
-
 def converge_contender(rest, args):
     """`converge:ARCH:MAX` (issue 19 §3): one run until converged, resumable across invocations."""
     if len(rest) != 2 or not args.keep:
@@ -341,7 +323,7 @@ def converge_contender(rest, args):
             if os.path.exists(ck):
                 cmd += ['--resume', ck]
             lb = loadavg()
-            res = run_budgeted(cmd, args.budget)
+            res = Child.run(cmd, budget=args.budget)
             seg = dict(networks_before=before, load_before=lb, load_after=loadavg(),
                        loaded=res['foreign'] > args.max_load * NCPU, date=time.strftime(
                            '%Y-%m-%d %H:%M UTC', time.gmtime()),
