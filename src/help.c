@@ -139,11 +139,12 @@ static const section sections[] = {
      "    scale), F = --format, and, last, summary.json with the\n"
      "    settings, timing and a convergence check (the networks split into two halves by\n"
      "    parity: top-k overlap and spectrum correlation of the halves, k = 1 and 10).\n"
-     "    A run counts as converged when spectrum corr >= 0.99 and top-1 overlap >= 0.9.\n"
-     "    --until-converged stops at the first check where the halves' top-k subspaces\n"
-     "    overlap by >= 0.9 at k = 10 and >= 0.8 at k = 50 (best of k..1.5k; k <= --top)\n"
-     "    and their log spectra correlate by >= 0.99; the same stop for any --threads\n"
-     "    (summary.json: until_converged). Not with --range.\n"
+     "    A run counts as converged (summary.json: verdict) when the halves' top-k\n"
+     "    subspaces overlap by >= 0.9 at k = 10 and >= 0.8 at k = 50 (best of k..1.5k;\n"
+     "    k <= --top) and their log spectra correlate by >= 0.99 (with --top 1: top-1\n"
+     "    overlap >= 0.9). --until-converged stops at the first check where this holds;\n"
+     "    the same stop for any --threads (summary.json: until_converged). Not with\n"
+     "    --range.\n"
      "    summary.json exists only for a complete run. Ctrl-C stops the run, saves the\n"
      "    checkpoint if one was asked for, writes no results and exits with status 130.\n"},
     {"flip",

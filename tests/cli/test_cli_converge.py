@@ -46,6 +46,14 @@ check('equal to a plain run of the same networks', np.array_equal(
     e1, np.load(os.path.join(plain, 'eigenvalues.npy'))) and np.array_equal(
     np.load(os.path.join(runs[1], 'nads.npy')), np.load(os.path.join(plain, 'nads.npy'))))
 check('a plain run has no until_converged', 'until_converged' not in summary(plain))
+# one criterion: the verdict of the stopped run and of the plain run of as many networks is the
+# stop's (converged), and the 24-network run's is not
+check('verdict is the stopping criterion', s1.get('verdict', '').startswith('converged:') and
+      summary(plain).get('verdict', '').startswith('converged:'),
+      '%s / %s' % (s1.get('verdict'), summary(plain).get('verdict')))
+check('the verdict reports the criterion\'s overlaps', 'top-10 subspace overlap %.3f, top-50 %.3f' % (
+    u1.get('overlap_k1', -1), u1.get('overlap_k2', -1)) in s1.get('verdict', ''),
+      '%s / %s' % (s1.get('verdict'), u1))
 
 few = tmp('few')
 must('cannot converge in 24 networks', 'estimate', *ARGS, '--networks', '24',
@@ -53,6 +61,8 @@ must('cannot converge in 24 networks', 'estimate', *ARGS, '--networks', '24',
 uf = summary(few).get('until_converged', {})
 check('not converged: all networks used', uf.get('converged') is False and
       uf.get('networks_used') == 24, str(uf))
+check('not converged: the verdict says so too', summary(few).get('verdict', '').startswith(
+    'not converged:'), summary(few).get('verdict'))
 out = must('human summary says it', 'estimate', *ARGS[:-1], '--networks', '24',
            '--until-converged', '--check-every', '8', '--out', tmp('few2'))
 check('human summary: NOT converged', 'NOT converged after 24 of at most 24' in out and

@@ -11,11 +11,6 @@ from ._buffers import np
 # exist); a module object rather than names, so the helpers see the package's classes.
 _core = sys.modules[__name__.rpartition('.')[0]]
 
-# The CLI's verdict (src/estimate_out.c): converged when the two halves' log spectra correlate
-# at least this well and their top-1 NADs overlap at least this much.
-CONVERGED_SPECTRUM_CORR = 0.99
-CONVERGED_TOP1_OVERLAP = 0.9
-
 
 def check_keywords(function, given, allowed):
     """Raise TypeError for a keyword `function` does not take, naming the closest one."""
@@ -44,7 +39,8 @@ class Result:
     convergence  {'overlap_1', 'overlap_10', 'spectrum_corr', 'converged'}: the networks split
                  into two halves by parity (as summary.json's convergence); None where it
                  cannot be computed (fewer than 4 networks, fewer than 10 NADs, a degenerate
-                 response); with until_converged also 'until_converged': {'converged',
+                 response); 'converged' is the criterion of Estimator.converged() (nad.h,
+                 nad_estimator_converged; the CLI's verdict); with until_converged also 'until_converged': {'converged',
                  'overlaps', 'spectrum_corr', 'max_networks'} (the stopping criterion, nad.h)
     degenerate_response  True when the responses do not vary beyond float32 rounding of the
                  outputs (Estimator.degenerate; run() then warns): the NADs mean nothing
@@ -192,11 +188,14 @@ def estimate(arch, **options):
         for kk, name in ((1, 'overlap_1'), (10, 'overlap_10')):
             if kk <= k and networks >= 4 and not degenerate:  # each half needs 2 networks
                 conv[name], conv['spectrum_corr'] = est.convergence(kk)
-        conv['converged'] = bool(conv['spectrum_corr'] is not None and
-                                 conv['spectrum_corr'] >= CONVERGED_SPECTRUM_CORR and
-                                 conv['overlap_1'] >= CONVERGED_TOP1_OVERLAP)
+        # the CLI's verdict (src/estimate_out.c): the criterion --until-converged stops on
+        crit = None
+        if conv['spectrum_corr'] is not None or (options.get('until_converged') and
+                                                 networks >= 4):
+            crit = est.converged()
+        conv['converged'] = bool(conv['spectrum_corr'] is not None and crit[0])
         if options.get('until_converged') and networks >= 4:
-            yes, ovs, corr = est.converged()
+            yes, ovs, corr = crit
             conv['until_converged'] = {'converged': yes, 'overlaps': ovs,
                                        'spectrum_corr': corr, 'max_networks': max_networks}
         r = Result(a.name, tuple(a.input_shape), networks, seed, est.eigenvalues(), nads,
