@@ -32,7 +32,8 @@ static int join(char *dst, const char *dir, const char *name) {
  * nad_estimator_converged's criterion, the one --until-converged stops on, so a run's summary,
  * its picture's stamp and its stop never disagree (a top-1 test alone calls a run with
  * near-equal leading eigenvalues unconverged long after its subspaces agree: ResNet18's λ1 and
- * λ2 differ by 2.6 %, its top-1 overlap is 0.06 at 700 networks, its top-10 one 0.92). A failure only makes the verdict "unknown"; the run itself is valid. */
+ * λ2 differ by 2.6 %, its top-1 overlap is 0.06 at 700 networks, its top-10 one 0.92).
+ * A failure only makes the verdict "unknown"; the run itself is valid. */
 static void check_convergence(const nad_estimator *e, const estimate_run *r, convergence *c) {
   memset(c, 0, sizeof *c);
   if (r->networks_done < 4) {

@@ -51,9 +51,10 @@ check('a plain run has no until_converged', 'until_converged' not in summary(pla
 check('verdict is the stopping criterion', s1.get('verdict', '').startswith('converged:') and
       summary(plain).get('verdict', '').startswith('converged:'),
       '%s / %s' % (s1.get('verdict'), summary(plain).get('verdict')))
-check('the verdict reports the criterion\'s overlaps', 'top-10 subspace overlap %.3f, top-50 %.3f' % (
-    u1.get('overlap_k1', -1), u1.get('overlap_k2', -1)) in s1.get('verdict', ''),
-      '%s / %s' % (s1.get('verdict'), u1))
+check('the verdict reports the criterion\'s overlaps',
+      'top-10 subspace overlap %.3f, top-50 %.3f' % (u1.get('overlap_k1', -1),
+                                                     u1.get('overlap_k2', -1))
+      in s1.get('verdict', ''), '%s / %s' % (s1.get('verdict'), u1))
 
 few = tmp('few')
 must('cannot converge in 24 networks', 'estimate', *ARGS, '--networks', '24',

@@ -40,8 +40,9 @@ class Result:
                  into two halves by parity (as summary.json's convergence); None where it
                  cannot be computed (fewer than 4 networks, fewer than 10 NADs, a degenerate
                  response); 'converged' is the criterion of Estimator.converged() (nad.h,
-                 nad_estimator_converged; the CLI's verdict); with until_converged also 'until_converged': {'converged',
-                 'overlaps', 'spectrum_corr', 'max_networks'} (the stopping criterion, nad.h)
+                 nad_estimator_converged; the CLI's verdict); with until_converged also
+                 'until_converged': {'converged', 'overlaps', 'spectrum_corr',
+                 'max_networks'} (the stopping criterion, nad.h)
     degenerate_response  True when the responses do not vary beyond float32 rounding of the
                  outputs (Estimator.degenerate; run() then warns): the NADs mean nothing
     arch, input, networks, seed: the settings (networks: those used, with until_converged
