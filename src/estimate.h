@@ -44,8 +44,6 @@ typedef struct estimate_run {
   double seconds; /* wall time of the run (and finalize) */
   int64_t memory_budget, memory_planned, concurrent; /* nad_estimator_plan before the run */
   int64_t d, k;
-  int converged; /* --until-converged: the criterion held at the end (nad_estimator_converged) */
-  double conv_overlaps[2], conv_corr;
 } estimate_run;
 
 /* A distributed run (nad-mpi). The driver fills it; the shared code calls it. */

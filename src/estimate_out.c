@@ -18,6 +18,10 @@ typedef struct convergence {
   int nk;           /* entries of ks/overlap/corr that were computed */
   double overlap[2];
   double corr[2];
+  /* nad_estimator_converged at the end: the verdict, and --until-converged's record */
+  int criterion_known;
+  int32_t converged;
+  double crit_overlaps[2], crit_corr;
   char verdict[512];
 } convergence;
 
@@ -59,29 +63,28 @@ static void check_convergence(const nad_estimator *e, const estimate_run *r, con
     snprintf(c->verdict, sizeof c->verdict, "unknown: no NADs kept");
     return;
   }
-  int32_t yes = 0;
-  double ovs[2] = {0.0, 0.0};
-  nad_status st = nad_estimator_converged(e, &yes, ovs, NULL);
+  nad_status st = nad_estimator_converged(e, &c->converged, c->crit_overlaps, &c->crit_corr);
   if (st != NAD_OK) {
     const char *msg = nad_last_error();
     snprintf(c->verdict, sizeof c->verdict, "unknown: convergence check failed (%s)",
              msg && msg[0] ? msg : nad_status_string(st));
     return;
   }
+  c->criterion_known = 1;
   const long long k1 = r->k < 10 ? (long long)r->k : 10, k2 = r->k < 50 ? (long long)r->k : 50;
   char detail[256];
   int n = snprintf(detail, sizeof detail, "top-%lld subspace overlap %.3f, top-%lld %.3f", k1,
-                   ovs[0], k2, ovs[1]);
+                   c->crit_overlaps[0], k2, c->crit_overlaps[1]);
   n += snprintf(detail + n, sizeof detail - (size_t)n, ", spectrum corr %.4f, top-1 overlap %.3f",
                 c->corr[0], c->overlap[0]);
-  if (yes)
+  if (c->converged)
     snprintf(c->verdict, sizeof c->verdict, "converged: halves agree (%s)", detail);
   else
     snprintf(c->verdict, sizeof c->verdict,
              "not converged: halves disagree (%s; converged means top-%lld and top-%lld "
              "overlaps >= 0.9 and >= 0.8, best of k..1.5k, and spectrum corr >= 0.99): "
-             "increase --networks, or use --until-converged",
-             detail, k1, k2);
+             "increase --networks%s",
+             detail, k1, k2, r->check_every > 0 ? "" : ", or use --until-converged");
 }
 
 /* A result that is no result (issue 11): the eigenvalues are not finite, or none is positive
@@ -172,10 +175,12 @@ static void write_summary_json(FILE *f, const estimate_run *r, const convergence
     cli_json_double(&j, "check_growth", r->check_growth);
     cli_json_int(&j, "max_networks", r->networks);
     cli_json_int(&j, "networks_used", r->networks_done);
-    cli_json_bool(&j, "converged", r->converged);
-    cli_json_double(&j, "overlap_k1", r->conv_overlaps[0]);
-    cli_json_double(&j, "overlap_k2", r->conv_overlaps[1]);
-    cli_json_double(&j, "spectrum_corr", r->conv_corr);
+    cli_json_bool(&j, "converged", c->converged);
+    if (c->criterion_known) { /* else the verdict says why not */
+      cli_json_double(&j, "overlap_k1", c->crit_overlaps[0]);
+      cli_json_double(&j, "overlap_k2", c->crit_overlaps[1]);
+      cli_json_double(&j, "spectrum_corr", c->crit_corr);
+    }
     cli_json_end_object(&j);
   }
   cli_json_int(&j, "d", r->d);
@@ -267,12 +272,16 @@ static void print_human(const estimate_run *r, const double *evals, const conver
     printf(" %.4g", evals[i]);
   printf("%s\n", r->k > 5 ? " ..." : "");
   printf("%s\n", c->verdict);
-  if (r->check_every > 0)
+  if (r->check_every > 0) {
     printf("until converged (checks from %lld networks on, growing by %g): %s after %lld of "
-           "at most %lld networks (overlaps %.3f, %.3f; spectrum corr %.4f)\n",
-           (long long)r->check_every, r->check_growth, r->converged ? "converged" : "NOT converged",
-           (long long)r->networks_done, (long long)r->networks, r->conv_overlaps[0],
-           r->conv_overlaps[1], r->conv_corr);
+           "at most %lld networks",
+           (long long)r->check_every, r->check_growth, c->converged ? "converged" : "NOT converged",
+           (long long)r->networks_done, (long long)r->networks);
+    if (c->criterion_known) /* else the verdict above says why not */
+      printf(" (overlaps %.3f, %.3f; spectrum corr %.4f)", c->crit_overlaps[0],
+             c->crit_overlaps[1], c->crit_corr);
+    printf("\n");
+  }
   printf("wrote %s/: eigenvalues.npy nads.npy mean.npy spectrum.npy nads.%s spectrum.%s "
          "eigenvalues.%s summary.json\n",
          r->out_dir, FORMAT_NAME(r), FORMAT_NAME(r), FORMAT_NAME(r));

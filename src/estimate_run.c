@@ -117,12 +117,6 @@ static int finish(nad_estimator *e, estimate_run *r) {
   if ((st = nad_estimator_networks_done(e, &r->networks_done)) != NAD_OK ||
       (st = nad_estimator_dims(e, &r->d, &r->k)) != NAD_OK)
     return cli_lib_error(st, "cannot read the results");
-  if (r->check_every > 0 && r->networks_done >= 4) { /* the criterion at the stopping point */
-    int32_t yes = 0;
-    if ((st = nad_estimator_converged(e, &yes, r->conv_overlaps, &r->conv_corr)) != NAD_OK)
-      return cli_lib_error(st, "convergence check failed");
-    r->converged = yes != 0;
-  }
   int64_t v = 0; /* the batch the memory plan chose, else the option's (nad merge) */
   if (r->batch <= 0 && nad_estimator_get_int(e, NAD_OPT_BATCH, &v) == NAD_OK)
     r->batch = v;
