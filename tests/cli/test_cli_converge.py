@@ -64,6 +64,17 @@ check('not converged: all networks used', uf.get('converged') is False and
       uf.get('networks_used') == 24, str(uf))
 check('not converged: the verdict says so too', summary(few).get('verdict', '').startswith(
     'not converged:'), summary(few).get('verdict'))
+check('its hint does not suggest the option it used',
+      'use --until-converged' not in summary(few).get('verdict', ''), summary(few).get('verdict'))
+three = tmp('three')
+out = must('3 networks: too few for the criterion', 'estimate', *ARGS[:-1], '--networks', '3',
+           '--until-converged', '--out', three)
+u3 = summary(three).get('until_converged', {})
+check('criterion unknown: no overlaps recorded, the verdict says why', u3.get('converged') is
+      False and 'overlap_k1' not in u3 and summary(three).get('verdict', '').startswith(
+          'unknown:'), '%s / %s' % (u3, summary(three).get('verdict')))
+check('criterion unknown: the human line quotes no overlaps',
+      'NOT converged after 3 of at most 3 networks\n' in out, out)
 out = must('human summary says it', 'estimate', *ARGS[:-1], '--networks', '24',
            '--until-converged', '--check-every', '8', '--out', tmp('few2'))
 check('human summary: NOT converged', 'NOT converged after 24 of at most 24' in out and
