@@ -260,8 +260,12 @@ static void print_human(const estimate_run *r, const double *evals, const conver
            r->k > 0 && evals[0] > 0 ? sketch_error / evals[0] : 0.0);
   if (r->resumed_networks > 0)
     printf("resumed %lld networks from %s\n", (long long)r->resumed_networks, r->resume);
-  printf("time: %.2f s, %.3g networks/s on %lld threads\n", r->seconds,
-         r->seconds > 0 ? (double)ran / r->seconds : 0.0, (long long)r->threads);
+  if (ran > 0)
+    printf("time: %.2f s, %.3g networks/s on %lld threads\n", r->seconds,
+           r->seconds > 0 ? (double)ran / r->seconds : 0.0, (long long)r->threads);
+  else /* a finished checkpoint's results written again: a rate of 0 would read as a stall */
+    printf("time: %.2f s on %lld threads, no networks left to run (all came from %s)\n",
+           r->seconds, (long long)r->threads, r->resume ? r->resume : "the checkpoint");
   printf("memory: %.2f GiB planned of a %.2f GiB budget (%lld network%s at a time, batch %lld); "
          "BLAS: %s %s\n",
          (double)r->memory_planned / 1073741824.0, (double)r->memory_budget / 1073741824.0,

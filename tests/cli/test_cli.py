@@ -316,6 +316,14 @@ a40 = np.load(os.path.join(tmp("ck40"), "eigenvalues.npy"))
 b40 = np.load(os.path.join(tmp("st40"), "eigenvalues.npy"))
 check("resumed = straight run", np.allclose(a40, b40, rtol=1e-10, atol=1e-15),
       f"{np.abs(a40 - b40).max()}")
+# a checkpoint that already holds every network: its results again, no rate of 0 (a stall)
+out = must("estimate --resume, nothing left", "estimate", "logreg", "--input", "1x8x8",
+           "--networks", 20, "--threads", 2, "--seed", 9, "--resume", CK, "--out", tmp("ck20b"))
+check("nothing left is said", "no networks left to run (all came from" in out and
+      "networks/s" not in out, out)
+a20 = np.load(os.path.join(tmp("ck20"), "eigenvalues.npy"))
+b20 = np.load(os.path.join(tmp("ck20b"), "eigenvalues.npy"))
+check("nothing left = the run's results", np.array_equal(a20, b20), f"{np.abs(a20 - b20).max()}")
 fails("resume with another seed", "estimate", "logreg", "--input", "1x8x8", "--networks", 40,
       "--seed", 10, "--resume", CK, "--quiet", "--out", tmp("ckbad"),
       files_absent=[os.path.join(tmp("ckbad"), "summary.json")])
