@@ -96,7 +96,9 @@ static int accumulate(nad_estimator *e, estimate_run *r) {
     nad_estimator_networks_done(e, &done);
     if (r->checkpoint)
       fprintf(stderr, "nad: cancelled; checkpoint '%s' holds %lld networks (continue with "
-                      "--resume %s)\n", r->checkpoint, (long long)done, r->checkpoint);
+                      "--resume %s, or write their results now with --resume %s --networks "
+                      "%lld)\n", r->checkpoint, (long long)done, r->checkpoint, r->checkpoint,
+              (long long)done);
     else
       fprintf(stderr, "nad: cancelled after %lld networks; no results written\n",
               (long long)done);

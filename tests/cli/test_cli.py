@@ -344,6 +344,14 @@ try:
     check("SIGINT reports the networks saved", m is not None, err)
     if m:  # the interrupted run continues from its checkpoint
         done = int(m.group(1))
+        check("SIGINT says how to write the results now",
+              f"--resume {CK2} --networks {done})" in err, err)
+        must("results now, as the message says", "estimate", "--resume", CK2, "--networks", done,
+             "--quiet", "--out", tmp("now"))
+        with open(os.path.join(tmp("now"), "summary.json")) as f:
+            sn = json.load(f)
+        check("results now: the checkpoint's networks", sn["networks_done"] == done and
+              sn["resumed_networks"] == done and sn["arch"] == "lenet", f"{sn}")
         must("resume after SIGINT", "estimate", "lenet", "--networks", done + 2, "--threads", 2,
              "--resume", CK2, "--quiet", "--out", OUT)
         with open(os.path.join(OUT, "summary.json")) as f:
