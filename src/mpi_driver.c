@@ -195,6 +195,9 @@ int main(int argc, char **argv) {
                     "estimate ...' (or srun); for one process use 'nad estimate'\n");
     return CLI_USAGE;
   }
+  /* Before MPI_Init: each rank runs the BLAS kernels `nad` runs (the same pid after exec), so
+   * its networks are bit for bit a single process's. */
+  cli_blas_restart(argv);
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
     fprintf(stderr, "nad-mpi: MPI_Init failed\n");
     return CLI_ERR;

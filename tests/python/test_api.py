@@ -15,13 +15,17 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nadtest  # noqa: E402
 
+# libnad before numpy, as the binding asks: where the BLAS misreads the CPU (OpenBLAS 0.3.21
+# gives a 2023 Xeon its Prescott kernels), only a library loaded after libnad's choice of
+# OPENBLAS_CORETYPE runs the kernels the nad tool and a numpy-free process run, bit for bit.
+import libnad  # noqa: E402
+
 try:
     import numpy as np
 except ImportError:
     print('skipped: numpy missing')
     sys.exit(nadtest.SKIP)
 
-import libnad  # noqa: E402
 from libnad import NadError, Status  # noqa: E402
 from libnad import _lib as raw  # noqa: E402
 

@@ -11,10 +11,10 @@ import re
 import subprocess
 import sys
 
-import numpy as np
-import pytest
+import libnad  # before numpy: its OPENBLAS_CORETYPE choice must come first (test_api.py)
 
-import libnad
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 NAD = os.environ.get('NAD_EXECUTABLE')
 ROOT = os.environ.get('NAD_SOURCE_ROOT') or os.path.dirname(os.path.dirname(
