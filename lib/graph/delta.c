@@ -169,11 +169,10 @@ static void choose_mode(nadi_delta *p, int64_t i, double crossover) {
 }
 
 /* A node of kind `from` on patches whose only reader is a node of kind `to` on patches is
- * skipped and computed by that reader in one pass from its own input:
- *  - batchnorm -> relu: max(0, a·x + b) (DenseNet's BN-ReLU before every convolution; the
- *    BatchNorms after convolutions are folded into them by fold.c);
- *  - relu -> max pool: max(0, max of the window), the same value bit for bit (LeNet's and
- *    VGG's conv-relu-pool), a pass over the relu's patches saved. */
+ * skipped and computed by that reader in one pass from its own input: relu -> max pool,
+ * max(0, max of the window), the same value bit for bit (LeNet's and VGG's conv-relu-pool), a
+ * pass over the relu's patches saved. (BatchNorm -> ReLU, DenseNet's before every convolution,
+ * is one node of the folded graph already: fold.c, nadi_layer.then_relu.) */
 static void fuse_into_reader(nadi_delta *p, nadi_kind from, nadi_kind to) {
   const nadi_graph *g = p->g;
   for (int64_t i = 0; i < g->n_layers; i++) {
@@ -193,8 +192,7 @@ static void fuse_into_reader(nadi_delta *p, nadi_kind from, nadi_kind to) {
   }
 }
 
-/* The level node i's kernel reads as its input j: a fused relu reads the batchnorm's input, a
- * fused max pool the relu's. */
+/* The level node i's kernel reads as its input j: a fused max pool reads the relu's input. */
 static int64_t read_level(const nadi_delta *p, int64_t i, int32_t j) {
   const nadi_layer *l = &p->g->layers[i];
   int64_t v = p->lv[i + 1].fused;
@@ -299,7 +297,6 @@ nad_status nadi_delta_create(const nadi_graph *g, int64_t cap, double crossover,
   }
   if (p->lv[n].mode == DL_PATCH)
     p->lv[n].mat = 1; /* the output is read from the executor's buffer */
-  fuse_into_reader(p, NADI_BATCHNORM, NADI_RELU);
   fuse_into_reader(p, NADI_RELU, NADI_MAXPOOL);
   int64_t meta_len = 0;
   for (int64_t i = 0; i <= n; i++) {

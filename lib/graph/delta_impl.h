@@ -40,10 +40,10 @@ typedef struct nadi_dlevel {
   /* convolution producing a PATCH level */
   int method;      /* CONV_* */
   float *wt;       /* SCATTER: [c_in][(ky, kw-1-kx, o)]; DIRECT: [(ky, kx, c_in)][o] */
-  float *scale, *shift; /* batchnorm producing a PATCH level: y = x * scale + shift */
-  int skip;        /* a batchnorm (relu) whose only reader is a relu (max pool): computed by it */
-  int64_t fused;   /* relu (max pool) level: the skipped batchnorm (relu) level it applies
-                      first (0 = none) */
+  float *scale, *shift; /* batchnorm producing a PATCH level: y = x * scale + shift (then
+                           relu(y) when the node has then_relu) */
+  int skip;        /* a relu whose only reader is a max pool: computed by it */
+  int64_t fused;   /* max pool level: the skipped relu level it applies first (0 = none) */
   float *ybase;    /* LINEAR: the layer's output at x0 */
   float *whwc;     /* LINEAR, when small enough (NADI_DLINEAR_HWC_MAX): the weight with its
                       input in the patches' HWC order, [o][(y, x, c)], once per network */

@@ -558,25 +558,6 @@ static void pointwise_apply(nadi_layer *flat, const float *src, float *dst, int6
 void nadi_dpatch_pointwise(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out, int64_t batch) {
   const nadi_dlevel *in = nadi_dlevel_in(p, l, 0);
   const int64_t C = out->c;
-  if (out->fused) { /* relu(batchnorm(x)), x the batchnorm's input */
-    const nadi_dlevel *bn = &p->lv[out->fused];
-    in = nadi_dlevel_in(p, &p->g->layers[out->fused - 1], 0);
-    const float *restrict a = bn->scale, *restrict sh = bn->shift;
-    for (int64_t b = 0; b < batch; b++) {
-      const nadi_drect *r = &out->r[b];
-      int64_t n = (r->hx - r->lx) * C;
-      for (int64_t y = r->ly; y < r->hy && n > 0; y++) {
-        const float *restrict src = cell(in, b, y, r->lx);
-        float *restrict dst = cell(out, b, y, r->lx);
-        for (int64_t q = 0; q < n; q += C)
-          for (int64_t c = 0; c < C; c++) {
-            float t = a[c] * src[q + c] + sh[c];
-            dst[q + c] = t > 0.0f ? t : 0.0f;
-          }
-      }
-    }
-    return;
-  }
   nadi_layer flat = *l;
   for (int64_t b = 0; b < batch; b++) {
     const nadi_drect *r = &out->r[b]; /* the input's rectangle too */
@@ -587,6 +568,13 @@ void nadi_dpatch_pointwise(nadi_delta *p, const nadi_layer *l, nadi_dlevel *out,
       if (l->kind == NADI_RELU) {
         for (int64_t i = 0; i < n; i++)
           dst[i] = src[i] > 0.0f ? src[i] : 0.0f;
+      } else if (l->kind == NADI_BATCHNORM && l->then_relu) { /* fold.c's BN + ReLU */
+        const float *restrict a = out->scale, *restrict sh = out->shift;
+        for (int64_t q = 0; q < n; q += C)
+          for (int64_t c = 0; c < C; c++) {
+            float t = a[c] * src[q + c] + sh[c];
+            dst[q + c] = t > 0.0f ? t : 0.0f;
+          }
       } else if (l->kind == NADI_BATCHNORM) {
         const float *restrict a = out->scale, *restrict sh = out->shift;
         for (int64_t q = 0; q < n; q += C)

@@ -171,6 +171,10 @@ typedef struct nadi_layer {
   /* parameters */
   int64_t param_off; /* offset of the first tensor in the flat array */
   int64_t n_params;  /* floats owned by this layer (all its tensors) */
+  /* A ReLU fused after this eval-mode BatchNorm: y = relu(a·x + b) in one pass. Set only by
+   * fold.c in the graphs it derives for the dipole, which never train nor fingerprint, hence
+   * outside hp (the fingerprint, and so every checkpoint, stays as it was). */
+  int32_t then_relu;
   char desc[64];     /* "conv2d 1->6 k5 s1 p0" */
   char prefix[96];   /* state_dict module name, e.g. "features.0" */
 } nadi_layer;

@@ -2,9 +2,10 @@
  * instead of being silently zeroed; -0 stays -0. Backward masks with y > 0: it needs only the
  * output, and at x == 0 the gradient is 0, as in PyTorch.
  *
- * Both loops are written as bit masks over 8-wide bodies: the sign of an activation is a coin flip,
- * so the obvious `x < 0 ? 0 : x` compiles (at -O2, IEEE semantics) to a branch that mispredicts
- * half the time, 10x slower than this form, which GCC turns into compare-and-mask SIMD code. */
+ * Both loops are written as bit masks over 8-wide bodies (nadi_relu, kernels.h): the sign of an
+ * activation is a coin flip, so the obvious `x < 0 ? 0 : x` compiles (at -O2, IEEE semantics) to
+ * a branch that mispredicts half the time, 10x slower than this form, which GCC turns into
+ * compare-and-mask SIMD code. */
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -27,9 +28,9 @@ static void relu_fwd_loop(const float *restrict x, float *restrict y, int64_t n)
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     for (int j = 0; j < 8; j++)
-      y[i + j] = keep_if(x[i + j], !(x[i + j] < 0.0f));
+      y[i + j] = nadi_relu(x[i + j]);
   for (; i < n; i++)
-    y[i] = keep_if(x[i], !(x[i] < 0.0f));
+    y[i] = nadi_relu(x[i]);
 }
 
 static void relu_bwd_loop(const float *restrict y, const float *restrict dy, float *restrict dx,

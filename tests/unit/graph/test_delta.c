@@ -111,15 +111,34 @@ static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed)
       nadi_exec_destroy(e);
       ok = close_enough(yd, yf, batch * k, &err, &scale);
     }
-    int64_t n_bn = 0;
-    for (int64_t i = 0; i < g->n_layers; i++)
-      n_bn += g->layers[i].kind == NADI_BATCHNORM;
-    printf("%s %-22s folded %lld of %lld batchnorms: %lld nodes, max |dense - folded dense| = "
-           "%.3g\n",
+    int64_t n_bn = 0, n_bn_relu = 0; /* BatchNorms; ReLUs reading a BN read by nothing else */
+    for (int64_t i = 0; i < g->n_layers; i++) {
+      const nadi_layer *l = &g->layers[i];
+      n_bn += l->kind == NADI_BATCHNORM;
+      if (l->kind == NADI_RELU && l->in[0] != NADI_INPUT_NODE &&
+          g->layers[l->in[0]].kind == NADI_BATCHNORM) {
+        int64_t readers = 0;
+        for (int64_t j = 0; j < g->n_layers; j++)
+          for (int32_t q = 0; q < g->layers[j].n_in; q++)
+            readers += g->layers[j].in[q] == l->in[0];
+        n_bn_relu += readers == 1;
+      }
+    }
+    printf("%s %-22s folded %lld of %lld batchnorms, fused %lld relus: %lld nodes, max |dense - "
+           "folded dense| = %.3g\n",
            ok ? "ok  " : "FAIL", what, (long long)nadi_fold_count(f), (long long)n_bn,
-           (long long)fg->n_layers, ok ? err : -1.0);
+           (long long)nadi_fold_relus(f), (long long)fg->n_layers, ok ? err : -1.0);
     ok ? passed++ : failed++;
-    CHECK(fg->n_layers == g->n_layers - nadi_fold_count(f), "%s: folded node count", what);
+    CHECK(fg->n_layers == g->n_layers - nadi_fold_count(f) - nadi_fold_relus(f),
+          "%s: folded node count", what);
+    /* a BN -> ReLU pair is fused unless that BN is folded into a convolution */
+    CHECK(nadi_fold_relus(f) <= n_bn_relu && nadi_fold_relus(f) + nadi_fold_count(f) >= n_bn_relu,
+          "%s: %lld relus fused of %lld after a batchnorm", what, (long long)nadi_fold_relus(f),
+          (long long)n_bn_relu);
+    /* with nothing folded, the fused BN + ReLU computes the two nodes' floats exactly */
+    if (ok && nadi_fold_count(f) == 0)
+      CHECK(memcmp(yd, yf, sizeof(float) * (size_t)(batch * k)) == 0,
+            "%s: fused graph not bit-identical to the original", what);
     for (int c = 0; c < 3; c++)
       check_delta(what, fg, fp, x0, coord, val, batch, yd, crossovers[c], "folded");
     nadi_free(fp), nadi_free(yf);
@@ -304,6 +323,11 @@ int main(void) {
       /* a linear layer whose gathered weight columns (2,312 x 2,000) exceed the 4 Mi-float
        * block of lib/graph/delta_patch.c: computed in blocks of output rows */
       {"conv 8 k9 p4; conv 8 k9 p4; fc 2000", 1, 24, 24},
+      /* BN -> ReLU fused with no BatchNorm folded (on the input; in a dense block after a
+       * convolution without BN): the folded graph's forward must be the original's bit for bit */
+      {"bn; relu; conv 4 k3 p1; relu; dense { bn; relu; conv 3 k3 p1 }; dense { bn; relu; "
+       "conv 2 k1 }; maxpool 2; bn; relu; fc 2",
+       2, 12, 10},
   };
   for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
     nadi_graph *g;
