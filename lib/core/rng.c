@@ -2,16 +2,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/clones.h"
 #include "core/core.h"
-
-/* The bulk normals' vector pass: baseline x86-64 is SSE2, so an AVX2 clone is chosen at load
- * time where the CPU has it (as winograd.c); IEEE operations only, no contraction under -std=c11,
- * so both clones give the same bits. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
-#define NADI_RNG_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NADI_RNG_CLONES
-#endif
 
 static uint64_t splitmix64(uint64_t *x) {
   uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -132,7 +124,7 @@ static inline double log_normal_pos(double xin) {
   return bits_double((double_bits(with_hfsq) & use) | (double_bits(without) & ~use));
 }
 
-NADI_RNG_CLONES static void polar_factors(double *s, int64_t n) {
+NADI_CLONES static void polar_factors(double *s, int64_t n) {
   for (int64_t k = 0; k < n; k++)
     s[k] = sqrt(-2.0 * log_normal_pos(s[k]) / s[k]);
 }

@@ -18,6 +18,7 @@
  * and write the output rectangle. */
 #include <string.h>
 
+#include "common/clones.h"
 #include "graph/delta_impl.h"
 
 static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -254,19 +255,9 @@ static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel
  * channel, the run of output cells += Δ_c · W[c, (ky, kx reversed, ·)], channels in order. */
 #define SCATTER_FUSED_MAX_CI 16
 
-/* The plain C loops are vectorized by the compiler; the build targets baseline x86-64 (SSE2),
- * so on x86-64 an AVX2 clone is selected at load time where the CPU has it. Elementwise IEEE
- * operations only (no FMA contraction under -std=c11, no reductions): both clones give
- * bit-identical results. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
-#define DPATCH_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define DPATCH_CLONES
-#endif
-
 /* d[0, n) += dlt[j] · w[off[j] + (0, n)] for j = 0 .. nz − 1 in that order, 32 or 8 floats of
  * d held in registers over all channels. */
-DPATCH_CLONES static void axpy_channels(float *restrict d, const float *restrict dlt,
+NADI_CLONES static void axpy_channels(float *restrict d, const float *restrict dlt,
                                         const float *restrict w, const int64_t *off, int64_t nz,
                                         int64_t n) {
   int64_t i = 0;

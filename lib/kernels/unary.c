@@ -131,7 +131,7 @@ static void sqrt_fwd(const float *restrict x, float *restrict y, int64_t n) {
 }
 
 /* The transcendental kinds: vmath.h's functions (an AVX2 clone), libm for erf and exp. */
-NADI_VMATH_CLONES static void libm_fwd(nadi_kind kind, int64_t approx, const float *restrict x, float *restrict y,
+NADI_CLONES static void libm_fwd(nadi_kind kind, int64_t approx, const float *restrict x, float *restrict y,
                      int64_t n) {
   switch (kind) {
   case NADI_SIGMOID:

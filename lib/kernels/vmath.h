@@ -8,14 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Loops calling these are compiled twice on x86-64 (GCC, ELF): baseline SSE2 and an AVX2 clone
- * selected at load time (as winograd.c's transforms). Elementwise IEEE operations only (no FMA
- * contraction under -std=c11, no reductions): both clones give bit-identical results. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
-#define NADI_VMATH_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NADI_VMATH_CLONES
-#endif
+#include "common/clones.h"
 
 /* c ? a : b with both computed: as bits, so that GCC cannot move the computation of a or b
  * under the condition (it may not if-convert a float operation that could trap, and the loop

@@ -21,6 +21,7 @@
  * tiles per row). */
 #include <string.h>
 
+#include "common/clones.h"
 #include "kernels/conv_algo.h"
 
 /* Tiles per group: as many as keep a group's V and M (a²·(C+O)·T floats) within about
@@ -321,18 +322,8 @@ static inline void output_chunk(const int m, const wino_geom *g, const chunk *ch
 
 /* ---- driver -------------------------------------------------------------------------------- */
 
-/* The transforms are plain C that the compiler vectorizes; the build targets baseline x86-64
- * (SSE2), so on x86-64 an AVX2 clone is selected at load time where the CPU has it. Only
- * elementwise IEEE operations are involved (no FMA contraction under -std=c11, no reductions),
- * so both clones give bit-identical results. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
-#define WINO_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WINO_CLONES
-#endif
-
 /* V of the group's t tiles from t0 on (all channels). */
-WINO_CLONES static void input_group(const wino_geom *g, const float *x, int64_t t0, int64_t t,
+NADI_CLONES static void input_group(const wino_geom *g, const float *x, int64_t t0, int64_t t,
                                     float *v) {
   const int64_t ld = (int64_t)g->a * g->a * t, hw = g->h * g->w;
   chunk ch;
@@ -348,7 +339,7 @@ WINO_CLONES static void input_group(const wino_geom *g, const float *x, int64_t 
 }
 
 /* The group's outputs (all channels) from M. */
-WINO_CLONES static void output_group(const wino_geom *g, const float *mm, const float *bias,
+NADI_CLONES static void output_group(const wino_geom *g, const float *mm, const float *bias,
                                      int64_t t0, int64_t t, float *y) {
   const int64_t ld = (int64_t)g->a * g->a * t, ohw = g->oh * g->ow;
   chunk ch;
