@@ -66,7 +66,7 @@ void nadi_rng_fill_uniform(nadi_rng *r, float *x, int64_t n, double lo, double h
 /* Bulk normals: the draws of nadi_rng_normal, in the same order, in two passes over blocks of
  * pairs. The first walks the generator and keeps the accepted (u, v, s) without a branch; the
  * second computes the polar factor sqrt(-2 log s / s) of the whole block with no dependency
- * between pairs, vectorised (an AVX2 clone where the CPU has it). Its logarithm is fdlibm's
+ * between pairs, vectorised (NADI_CLONES: AVX2, AVX-512F copies). Its logarithm is fdlibm's
  * (e_log.c, < 1 ulp) inlined; glibc's is correctly rounded in nearly every case, and the two
  * differ in the last bit for 7 % of arguments: after the rounding to float the values were the
  * same in 2·10⁷ draws tested (a double 1 ulp off crosses a float rounding boundary with

@@ -258,8 +258,8 @@ static void scatter_by_tap_flush(nadi_delta *p, const nadi_layer *l, nadi_dlevel
 /* d[0, n) += dlt[j] · w[off[j] + (0, n)] for j = 0 .. nz − 1 in that order, 32 or 8 floats of
  * d held in registers over all channels. */
 NADI_CLONES static void axpy_channels(float *restrict d, const float *restrict dlt,
-                                        const float *restrict w, const int64_t *off, int64_t nz,
-                                        int64_t n) {
+                                      const float *restrict w, const int64_t *off, int64_t nz,
+                                      int64_t n) {
   int64_t i = 0;
 #if defined(__GNUC__)
   typedef float v8f __attribute__((vector_size(32))); /* one ymm (AVX2) or two xmm (SSE2) */

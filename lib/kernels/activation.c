@@ -2,10 +2,7 @@
  * instead of being silently zeroed; -0 stays -0. Backward masks with y > 0: it needs only the
  * output, and at x == 0 the gradient is 0, as in PyTorch.
  *
- * Both loops are written as bit masks over 8-wide bodies (nadi_relu, kernels.h): the sign of an
- * activation is a coin flip, so the obvious `x < 0 ? 0 : x` compiles (at -O2, IEEE semantics) to
- * a branch that mispredicts half the time, 10x slower than this form, which GCC turns into
- * compare-and-mask SIMD code. */
+ * Both loops are bit masks over 8-wide bodies (forward: nadi_relu in kernels.h, which says why). */
 #include <string.h>
 
 #include "kernels/kernels.h"

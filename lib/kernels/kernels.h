@@ -90,9 +90,6 @@ static inline int64_t nadi_window_out(int64_t n, int64_t k, int64_t s) {
   return n < k ? 0 : (n - k) / s + 1;
 }
 
-/* Sum of one plane (at most a few thousand values) in 8 float partial sums: the 8-wide body
- * is what GCC vectorizes, and the partial sums break the latency chain of a single double
- * accumulator (4x faster); callers add planes in double. */
 /* ReLU as torch.relu: NaN stays NaN (a diverging network shows downstream), -0 stays -0. Written
  * as a bit mask, not `x < 0 ? 0 : x`, which compiles to a branch that mispredicts on the coin-flip
  * signs of activations (10x slower); GCC turns this form into compare-and-mask SIMD code. */
@@ -104,6 +101,9 @@ static inline float nadi_relu(float v) {
   return v;
 }
 
+/* Sum of one plane (at most a few thousand values) in 8 float partial sums: the 8-wide body
+ * is what GCC vectorizes, and the partial sums break the latency chain of a single double
+ * accumulator (4x faster); callers add planes in double. */
 static inline double nadi_plane_sum(const float *restrict x, int64_t n) {
   float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;

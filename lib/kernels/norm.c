@@ -187,9 +187,9 @@ static sm_dims sm_dimensions(const nadi_layer *l, int64_t batch) {
   return d;
 }
 
-/* y = exp(x - mx) on a contiguous run (vmath.h: vectorised, an AVX2 clone). */
+/* y = exp(x - mx) on a contiguous run (vmath.h: vectorised; NADI_CLONES, common/clones.h). */
 NADI_CLONES static void exp_shifted(const float *restrict x, float *restrict y, float mx,
-                                          int64_t n) {
+                                    int64_t n) {
   for (int64_t k = 0; k < n; k++)
     y[k] = nadi_exp_neg(x[k] - mx);
 }

@@ -14,9 +14,9 @@
  * erf form through nadi_phi (kernels/vmath.h; libm's expf, tanhf and erfcf are a call per
  * element; measured here, best of 30 runs over 2^20 values on one core: sigmoid and silu 2.6 ->
  * 1.8 ns per element, tanh 36 -> 2.3, gelu's tanh form 27 -> 3.0; gelu's erf form 16 -> 4.8 with
- * SSE2 on a loaded machine, and the transcendental loops have an AVX2 clone). Sigmoid never
- * overflows: with e = exp(-|x|) <= 1 it is 1/(1+e) for x >= 0 and e/(1+e) below, so that
- * sigmoid(-100) is 3.8e-44 (exact: 3.7e-44), not 1 - 1 = 0. */
+ * SSE2 on a loaded machine, and the transcendental loops have AVX2 and AVX-512F copies:
+ * NADI_CLONES). Sigmoid never overflows: with e = exp(-|x|) <= 1 it is 1/(1+e) for x >= 0 and
+ * e/(1+e) below, so that sigmoid(-100) is 3.8e-44 (exact: 3.7e-44), not 1 - 1 = 0. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -130,9 +130,10 @@ static void sqrt_fwd(const float *restrict x, float *restrict y, int64_t n) {
     y[i] = sqrtf(x[i]);
 }
 
-/* The transcendental kinds: vmath.h's functions (an AVX2 clone), libm for erf and exp. */
-NADI_CLONES static void libm_fwd(nadi_kind kind, int64_t approx, const float *restrict x, float *restrict y,
-                     int64_t n) {
+/* The transcendental kinds: vmath.h's functions (NADI_CLONES: AVX-512F, AVX2 and SSE2 copies),
+ * libm for erf and exp. */
+NADI_CLONES static void libm_fwd(nadi_kind kind, int64_t approx, const float *restrict x,
+                                 float *restrict y, int64_t n) {
   switch (kind) {
   case NADI_SIGMOID:
     for (int64_t i = 0; i < n; i++)
