@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "graph/delta_impl.h"
+#include "kernels/kernels.h"
 
 /* Measured crossover (BENCHMARKS.md, "Delta forward"): patch conv arithmetic / dense conv
  * arithmetic above which the dense executor is faster. */
@@ -384,14 +385,9 @@ static void level_base(nadi_delta *p, int64_t i, float *params, const float *act
           else
             v->wt[(t * ci + c) * co + o] = w;
         }
-  } else if (l->kind == NADI_BATCHNORM) { /* as lib/kernels/batchnorm.c, eval mode */
-    int64_t C = v->c;
-    for (int64_t c = 0; c < C; c++) {
-      double mean = prm[2 * C + c], invstd = 1.0 / sqrt((double)prm[3 * C + c] + l->eps);
-      float a = (float)(prm[c] * invstd);
-      v->scale[c] = a;
-      v->shift[c] = (float)(prm[C + c] - mean * a);
-    }
+  } else if (l->kind == NADI_BATCHNORM) { /* the eval BatchNorm's own coefficients */
+    for (int64_t c = 0; c < v->c; c++)
+      nadi_bn_eval_affine(l, prm, v->c, c, &v->scale[c], &v->shift[c]);
   }
 }
 

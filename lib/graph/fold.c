@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "graph/graph.h"
+#include "kernels/kernels.h"
 
 struct nadi_fold {
   const nadi_graph *src;
@@ -144,13 +145,13 @@ void nadi_fold_params(const nadi_fold *f, const float *params, float *out) {
       continue;
     }
     /* a TARGET's weights W[o][...] (+ bias[o]) then the AFFINE's (a_o, b_o), from its weight,
-     * bias, running mean and variance as lib/kernels/batchnorm.c computes them */
+     * bias, running mean and variance, by the eval BatchNorm's own nadi_bn_eval_affine */
     const nadi_layer *bl = &f->src->layers[f->bn[i]];
     const float *bp = params + bl->param_off;
     int64_t co = l->out_c, per = (s->n_params - (s->bias ? co : 0)) / co;
     for (int64_t o = 0; o < co; o++) {
-      double mean = bp[2 * co + o], invstd = 1.0 / sqrt((double)bp[3 * co + o] + bl->eps);
-      float a = (float)(bp[o] * invstd), sh = (float)(bp[co + o] - mean * a);
+      float a, sh;
+      nadi_bn_eval_affine(bl, bp, co, o, &a, &sh);
       for (int64_t q = 0; q < per; q++)
         dp[o * per + q] = a * sp[o * per + q];
       dp[co * per + o] = a * (s->bias ? sp[co * per + o] : 0.0f) + sh;

@@ -93,10 +93,10 @@ static void plane_axpy(const float *restrict dy, float *restrict dx, float a, in
     dx[i] += a * dy[i];
 }
 
-/* The eval-mode coefficients of channel c: y = x * a + b (the training branch of bn_forward
- * computes its own from the batch statistics, the same way). */
-static void eval_affine(const nadi_layer *l, const float *params, int64_t C, int64_t c, float *a,
-                        float *b) {
+/* The one definition of the eval-mode coefficients (kernels.h); the training branch of
+ * bn_forward computes its own from the batch statistics, the same way. */
+void nadi_bn_eval_affine(const nadi_layer *l, const float *params, int64_t C, int64_t c, float *a,
+                         float *b) {
   double mean = params[2 * C + c], invstd = 1.0 / sqrt((double)params[3 * C + c] + l->eps);
   *a = (float)(params[c] * invstd);
   *b = (float)(params[C + c] - mean * *a);
@@ -113,7 +113,7 @@ static void bn_eval_forward(const nadi_layer *l, const float *params, const floa
   for (int64_t c0 = 0; c0 < d->c; c0 += BN_BLOCK) {
     const int64_t nc = d->c - c0 < BN_BLOCK ? d->c - c0 : BN_BLOCK;
     for (int64_t c = 0; c < nc; c++)
-      eval_affine(l, params, d->c, c0 + c, &a[c], &b[c]);
+      nadi_bn_eval_affine(l, params, d->c, c0 + c, &a[c], &b[c]);
     for (int64_t i = 0; i < d->b; i++)
       for (int64_t c = 0; c < nc; c++)
         plane_apply(l, chan(x, d, i, c0 + c), y + (i * d->c + c0 + c) * d->hw, a[c], b[c], d->hw);

@@ -101,6 +101,13 @@ static inline float nadi_relu(float v) {
   return v;
 }
 
+/* The eval BatchNorm's coefficients of channel c of C (params: weight, bias, running mean,
+ * running variance, C each): y = a·x + b, a = γ/√(var + eps), b = β − mean·a. The one
+ * definition: the eval forward, the conv folding (fold.c) and the delta forward's patch levels
+ * (delta.c) all call it, so a folded or patched network keeps the unfolded one's bits. */
+void nadi_bn_eval_affine(const nadi_layer *l, const float *params, int64_t C, int64_t c, float *a,
+                         float *b);
+
 /* Sum of one plane (at most a few thousand values) in 8 float partial sums: the 8-wide body
  * is what GCC vectorizes, and the partial sums break the latency chain of a single double
  * accumulator (4x faster); callers add planes in double. */
