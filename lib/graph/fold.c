@@ -16,7 +16,6 @@
  * The folded graph has its own parameter layout (the folded convolutions gain a bias, the
  * BatchNorms lose theirs); nadi_fold_params maps a network's parameters into it. The result
  * equals the original network up to float rounding (tests/unit/delta). */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 

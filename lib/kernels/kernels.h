@@ -104,7 +104,8 @@ static inline float nadi_relu(float v) {
 /* The eval BatchNorm's coefficients of channel c of C (params: weight, bias, running mean,
  * running variance, C each): y = a·x + b, a = γ/√(var + eps), b = β − mean·a. The one
  * definition: the eval forward, the conv folding (fold.c) and the delta forward's patch levels
- * (delta.c) all call it, so a folded or patched network keeps the unfolded one's bits. */
+ * (delta.c) all call it, so the three use the same coefficients to the bit (folding still
+ * rounds differently: it scales W by a instead of scaling W·x). */
 void nadi_bn_eval_affine(const nadi_layer *l, const float *params, int64_t C, int64_t c, float *a,
                          float *b);
 
