@@ -248,15 +248,19 @@ int64_t nadi_delta_patch_nodes(const nadi_delta *p);
 /* BatchNorm folding (lib/graph/fold.c): the graph with every eval-mode BatchNorm that reads a
  * convolution (read by nothing else) folded into that convolution's weights and bias, and every
  * ReLU that reads one of the other BatchNorms (read by nothing else) fused into it (then_relu;
- * forward-only: such a graph has no backward). The folded graph has its own parameter layout;
+ * forward-only: such a graph has no backward), and the nodes before a Gather that need only its
+ * slice computed on that slice ("slicing" in fold.c: ViT's last block for its class token).
+ * The folded graph has its own parameter layout (the source's when no BatchNorm was folded);
  * nadi_fold_params maps a network's parameters (src layout) into it (folded->n_params floats).
- * Equal to src up to float rounding (bit for bit when no BatchNorm was folded). */
+ * Equal to src up to float rounding (bit for bit when nothing was folded nor sliced). */
 typedef struct nadi_fold nadi_fold;
 nad_status nadi_fold_create(const nadi_graph *src, nadi_fold **out);
 void nadi_fold_destroy(nadi_fold *f);
 const nadi_graph *nadi_fold_graph(const nadi_fold *f);
 int64_t nadi_fold_count(const nadi_fold *f); /* BatchNorms folded */
 int64_t nadi_fold_relus(const nadi_fold *f); /* ReLUs fused into their BatchNorm */
+int64_t nadi_fold_sliced(const nadi_fold *f); /* nodes computed on one slice (fold.c, slicing) */
+int64_t nadi_fold_gathers(const nadi_fold *f); /* Gathers added by slicing minus those removed */
 void nadi_fold_params(const nadi_fold *f, const float *params, float *folded);
 
 #endif

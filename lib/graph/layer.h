@@ -261,9 +261,9 @@ typedef struct nadi_layer_ops {
  * Everything the library knows of a kind is its nadi_kind_desc, defined next to its kernel in
  * lib/kernels/<kind>.c and listed once in lib/kernels/kinds.c. The builder (shape, parameter
  * tensors, FLOPs), the initialisation, the executor (ops), the delta forward (delta rule), BN
- * folding (fold role) and the checkpoint fingerprint (the layer's generic fields, hp whole) all
- * read it; none of them switches on the kind. Adding a kind = one kernel file with its
- * description + one line in kinds.c + tests. */
+ * folding (fold role), slicing (slice) and the checkpoint fingerprint (the layer's generic
+ * fields, hp whole) all read it; none of them switches on the kind. Adding a kind = one kernel
+ * file with its description + one line in kinds.c + tests. */
 
 /* What the delta forward (graph/delta.c) can do with a kind when its inputs are patches. */
 typedef enum nadi_delta_rule {
@@ -319,6 +319,12 @@ typedef struct nadi_kind_desc {
   void (*init_info)(const nadi_layer *l, nadi_tensor_init_info t[NADI_MAX_TENSORS]);
   nadi_delta_rule delta;
   nadi_fold_role fold;
+  /* Slicing (graph/fold.c, which pushes a Gather up the graph: ViT's class token): may the
+   * node, in eval mode, be computed on ONE index of its output's axis `axis` alone, that slice
+   * reading only the same slice of each input, and parameters that do not vary along `axis`?
+   * If so, returns 1 and sets *hp to the node's hyper-parameters on such slices (whose rank is
+   * one less; the parameters stay as they are). NULL: never. */
+  int (*slice)(const nadi_layer *l, int64_t axis, nadi_hparams *hp);
 } nadi_kind_desc;
 
 /* The description of a kind (lib/kernels/kinds.c); NULL for an unknown kind. */

@@ -69,4 +69,5 @@ const nadi_kind_desc nadi_kind_relu = {
     .shape = nadi_kind_same_shape,
     .flops = nadi_kind_flops_per_output,
     .delta = NADI_DELTA_POINTWISE,
+    .slice = nadi_kind_slice_pointwise,
 };

@@ -377,12 +377,37 @@ static int arith_param_tensors(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_
   return 1;
 }
 
+/* Along `axis` of x (rank r), when P does not vary along it: P right-aligned ends before the
+ * axis, or has size 1 there (that dimension is dropped with the axis); and P must not grow
+ * the output. */
+static int arith_param_slice(const nadi_layer *l, int64_t axis, nadi_hparams *hp) {
+  const nadi_dims *x = &l->in_dims[0], *y = &l->out_dims;
+  int64_t r = x->rank, pr = l->arith_prank;
+  if (axis < 0 || axis >= r || y->rank != r || pr > r)
+    return 0;
+  for (int64_t i = 0; i < r; i++)
+    if (y->d[i] != x->d[i])
+      return 0;
+  *hp = l->hp;
+  int64_t at = axis - (r - pr); /* the axis in P's own dims; < 0: P does not reach it */
+  if (at < 0)
+    return 1;
+  if (l->arith_pshape[at] != 1)
+    return 0;
+  for (int64_t i = at; i + 1 < pr; i++)
+    hp->arith_pshape[i] = l->arith_pshape[i + 1];
+  hp->arith_pshape[pr - 1] = 0;
+  hp->arith_prank = pr - 1;
+  return 1;
+}
+
 const nadi_kind_desc nadi_kind_arith = {
     .ops = &arith_ops,
     .n_in_min = 2,
     .n_in_max = 2,
     .shape = arith_shape,
     .flops = nadi_kind_flops_per_output,
+    .slice = nadi_kind_slice_pointwise, /* refuses broadcasting */
 };
 
 const nadi_kind_desc nadi_kind_arith_param = {
@@ -394,6 +419,7 @@ const nadi_kind_desc nadi_kind_arith_param = {
     .flops = nadi_kind_flops_per_output,
     .init = nadi_init_tensor, /* P keeps its values (an imported model's: g->base_params)
                                  unless a rule says (NORMAL_002, CONST_1E6) */
+    .slice = arith_param_slice,
 };
 
 /* ---- reducemean --------------------------------------------------------------------------------- */

@@ -79,4 +79,5 @@ const nadi_kind_desc nadi_kind_dropout = {
     .shape = dropout_shape,
     .flops = nadi_kind_flops_none, /* the identity in eval mode */
     .delta = NADI_DELTA_POINTWISE,
+    .slice = nadi_kind_slice_pointwise, /* eval mode: the identity */
 };

@@ -133,6 +133,7 @@ const nadi_kind_desc nadi_kind_add = {
     .shape = add_shape,
     .flops = nadi_kind_flops_per_output,
     .delta = NADI_DELTA_JOIN,
+    .slice = nadi_kind_slice_pointwise,
 };
 
 const nadi_kind_desc nadi_kind_concat = {

@@ -71,6 +71,9 @@ nad_status nadi_kind_same_shape(nadi_layer *l, int64_t index);
 /* flops() of 1 per output element, and of none (copies, eval-mode identities). */
 int64_t nadi_kind_flops_per_output(const nadi_layer *l);
 int64_t nadi_kind_flops_none(const nadi_layer *l);
+/* slice() of the elementwise kinds (unary, add, arith without broadcasting, identity, eval
+ * dropout): sliceable along any axis when every input has the output's dims; hp unchanged. */
+int nadi_kind_slice_pointwise(const nadi_layer *l, int64_t axis, nadi_hparams *hp);
 /* PyTorch's default init of conv/linear (kaiming_uniform_, a = sqrt 5): n_w weights and n_b
  * biases from U(+-1/sqrt(fan_in)), drawn in that order. */
 void nadi_init_fan_in_uniform(float *p, int64_t n_w, int64_t n_b, int64_t fan_in, nadi_rng *rng);

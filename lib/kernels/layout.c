@@ -447,4 +447,12 @@ LAYOUT_KIND(concat_axis, 2, concat_axis_shape)
 LAYOUT_KIND(slice, 1, slice_shape)
 LAYOUT_KIND(gather, 1, gather_shape)
 LAYOUT_KIND(pad, 1, pad_shape)
-LAYOUT_KIND(identity, 1, nadi_kind_same_shape)
+const nadi_kind_desc nadi_kind_identity = {
+    .ops = &identity_ops,
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .shape = nadi_kind_same_shape,
+    .flops = nadi_kind_flops_none,
+    .delta = NADI_DELTA_DENSE,
+    .slice = nadi_kind_slice_pointwise,
+};

@@ -349,6 +349,12 @@ static void gemm_init(const nadi_layer *l, float *p, nadi_rng *rng) {
   nadi_init_weights(l->init, p, k * l->out_c, l->bias ? l->out_c : 0, k, l->out_c, rng);
 }
 
+/* The product acts on the last axis; every other axis is rows. */
+static int gemm_slice(const nadi_layer *l, int64_t axis, nadi_hparams *hp) {
+  *hp = l->hp;
+  return axis >= 0 && axis < l->in_dims[0].rank - 1;
+}
+
 const nadi_kind_desc nadi_kind_gemm = {
     .ops = &gemm_ops,
     .n_in_min = 1,
@@ -359,4 +365,5 @@ const nadi_kind_desc nadi_kind_gemm = {
     .init = gemm_init,
     .init_info = gemm_init_info,
     .delta = NADI_DELTA_DENSE,
+    .slice = gemm_slice,
 };

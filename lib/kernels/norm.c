@@ -331,6 +331,24 @@ static int64_t norm_flops(const nadi_layer *l) { return flops_times(l, 8); }
 /* max, subtract, exp, add, scale */
 static int64_t sm_flops(const nadi_layer *l) { return flops_times(l, 5); }
 
+/* LayerNorm normalises the axes from norm_axis (resolved by shape()) on, softmax one axis:
+ * both are computed slice by slice along any axis they do not work on. */
+static int ln_slice(const nadi_layer *l, int64_t axis, nadi_hparams *hp) {
+  if (axis < 0 || axis >= l->norm_axis)
+    return 0;
+  *hp = l->hp;
+  hp->norm_axis = l->norm_axis - 1;
+  return 1;
+}
+
+static int sm_slice(const nadi_layer *l, int64_t axis, nadi_hparams *hp) {
+  if (axis < 0 || axis >= l->out_dims.rank || axis == l->norm_axis)
+    return 0;
+  *hp = l->hp;
+  hp->norm_axis = l->norm_axis - (l->norm_axis > axis);
+  return 1;
+}
+
 const nadi_kind_desc nadi_kind_layernorm = {
     .ops = &layernorm_ops,
     .n_in_min = 1,
@@ -339,6 +357,7 @@ const nadi_kind_desc nadi_kind_layernorm = {
     .tensors = ln_tensors,
     .flops = norm_flops,
     .init = norm_init,
+    .slice = ln_slice,
 };
 
 const nadi_kind_desc nadi_kind_groupnorm = {
@@ -357,4 +376,5 @@ const nadi_kind_desc nadi_kind_softmax = {
     .n_in_max = 1,
     .shape = sm_shape,
     .flops = sm_flops,
+    .slice = sm_slice,
 };

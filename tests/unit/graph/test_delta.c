@@ -53,7 +53,9 @@ static void check_delta(const char *what, const nadi_graph *g, float *params, co
 /* Dense forwards of the perturbed inputs are the reference; the delta forward at the default
  * crossover, with every local node on patches and with every convolution dense must match, on
  * the graph itself and on its BatchNorm-folded form (whose dense forward must match too). */
-static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed) {
+/* want_sliced: the nodes slicing must compute on one slice (fold.c; ViT's last block) */
+static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed,
+                  int64_t want_sliced) {
   const double crossovers[3] = {NADI_DELTA_DEFAULT, INFINITY, 0.0};
   int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
   const int64_t *os = g->layers[g->n_layers - 1].out_shape;
@@ -124,19 +126,29 @@ static void check(const char *what, nadi_graph *g, int64_t batch, uint64_t seed)
         n_bn_relu += readers == 1;
       }
     }
-    printf("%s %-22s folded %lld of %lld batchnorms, fused %lld relus: %lld nodes, max |dense - "
-           "folded dense| = %.3g\n",
+    printf("%s %-22s folded %lld of %lld batchnorms, fused %lld relus, sliced %lld nodes: %lld "
+           "nodes, max |dense - folded dense| = %.3g\n",
            ok ? "ok  " : "FAIL", what, (long long)nadi_fold_count(f), (long long)n_bn,
-           (long long)nadi_fold_relus(f), (long long)fg->n_layers, ok ? err : -1.0);
+           (long long)nadi_fold_relus(f), (long long)nadi_fold_sliced(f),
+           (long long)fg->n_layers, ok ? err : -1.0);
     ok ? passed++ : failed++;
-    CHECK(fg->n_layers == g->n_layers - nadi_fold_count(f) - nadi_fold_relus(f),
+    CHECK(fg->n_layers == g->n_layers - nadi_fold_count(f) - nadi_fold_relus(f) +
+                              nadi_fold_gathers(f),
           "%s: folded node count", what);
+    CHECK(nadi_fold_sliced(f) == want_sliced, "%s: %lld nodes sliced, expected %lld", what,
+          (long long)nadi_fold_sliced(f), (long long)want_sliced);
+    /* slicing changes no parameter: without folded BatchNorms the layouts are the same (the
+     * probe then hands the source's parameters to the folded graph) */
+    if (nadi_fold_count(f) == 0)
+      CHECK(fg->n_params == g->n_params, "%s: %lld parameters after slicing, not %lld", what,
+            (long long)fg->n_params, (long long)g->n_params);
     /* a BN -> ReLU pair is fused unless that BN is folded into a convolution */
     CHECK(nadi_fold_relus(f) <= n_bn_relu && nadi_fold_relus(f) + nadi_fold_count(f) >= n_bn_relu,
           "%s: %lld relus fused of %lld after a batchnorm", what, (long long)nadi_fold_relus(f),
           (long long)n_bn_relu);
-    /* with nothing folded, the fused BN + ReLU computes the two nodes' floats exactly */
-    if (ok && nadi_fold_count(f) == 0)
+    /* with nothing folded nor sliced, the fused BN + ReLU computes the two nodes' floats
+     * exactly */
+    if (ok && nadi_fold_count(f) == 0 && nadi_fold_sliced(f) == 0)
       CHECK(memcmp(yd, yf, sizeof(float) * (size_t)(batch * k)) == 0,
             "%s: fused graph not bit-identical to the original", what);
     for (int c = 0; c < 3; c++)
@@ -207,6 +219,40 @@ static nad_status build_mobile(nadi_graph **out) {
   return nadi_builder_finish(g.b, out);
 }
 
+/* Slicing by hand (fold.c): on the input (1, 2, 5, 6), x0 = x + P0 (P0 (5, 6) varies along
+ * axis 2: stays whole), then a = x0 + P1 (P1 (1, 1, 1, 6): its size-1 axis 2 goes with the
+ * slice), b = gemm(a), c = softmax over axis 1, d = c + a, e = layernorm from axis 3, all five
+ * on the slice that gather(axis 2, index 3) keeps; then a gemm to (1, 2, 3). */
+static nad_status build_sliced(nadi_graph **out) {
+  gb g = {NULL, NADI_INPUT_NODE, nadi_builder_create(2, 5, 6, &g.b)};
+  nadi_hparams p0 = nadi_hparams_default(), p1 = p0, mm = p0, sm = p0, ln = p0, ga = p0, fc;
+  p0.arith_prank = 2, p0.arith_pshape[0] = 5, p0.arith_pshape[1] = 6;
+  p1.arith_prank = 4, p1.arith_pshape[0] = p1.arith_pshape[1] = p1.arith_pshape[2] = 1;
+  p1.arith_pshape[3] = 6, p1.arith_side = 1;
+  p0.init = p1.init = NADI_INIT_NORMAL_002;
+  mm.out_c = 6, mm.bias = 1, mm.trans_b = 1, mm.gemm_alpha = 0.7, mm.gemm_beta = 1.0;
+  fc = mm, fc.out_c = 3;
+  sm.norm_axis = 1, ln.norm_axis = 3, ln.eps = 1e-5;
+  ga.tensor_axis = 2, ga.gather_index = -2;
+  add(&g, NADI_ARITH_PARAM, p0);
+  add(&g, NADI_ARITH_PARAM, p1);
+  int32_t a = g.cur;
+  add(&g, NADI_GEMM, mm);
+  add(&g, NADI_SOFTMAX, sm);
+  int32_t two[2] = {g.cur, a};
+  nadi_hparams sum = nadi_hparams_default();
+  if (g.st == NAD_OK)
+    g.st = nadi_add_node(g.b, NADI_ARITH, two, 2, &sum, NULL, &g.cur);
+  add(&g, NADI_LAYERNORM, ln);
+  add(&g, NADI_GATHER, ga);
+  add(&g, NADI_GEMM, fc);
+  if (g.st != NAD_OK) {
+    nadi_builder_destroy(g.b);
+    return g.st;
+  }
+  return nadi_builder_finish(g.b, out);
+}
+
 /* Depthwise with a channel multiplier and stride 2, 7x1 and 1x7 (strided) convolutions, a
  * global average. */
 static nad_status build_inception(nadi_graph **out) {
@@ -270,7 +316,7 @@ static void check_issue17(void) {
       failed++;
       continue;
     }
-    check(graphs[i].what, g, 24, 300 + i);
+    check(graphs[i].what, g, 24, 300 + i, 0);
     /* with every local node on patches, the pointwise kinds are */
     nadi_delta *p;
     if (nadi_delta_create(g, 24, INFINITY, &p) == NAD_OK) {
@@ -291,7 +337,7 @@ int main(void) {
                   {"lenet", 3, 28, 36, 32},    {"lenet-nopool", 1, 32, 32, 16},
                   {"allconv", 1, 32, 32, 32},  {"vgg11", 1, 32, 32, 8},
                   {"vgg11-bn", 3, 32, 32, 8},  {"resnet18", 1, 32, 32, 6},
-                  {"densenet121", 1, 32, 32, 4}};
+                  {"densenet121", 1, 32, 32, 4}, {"vit", 3, 32, 32, 4}};
   for (size_t i = 0; i < sizeof builtins / sizeof *builtins; i++) {
     nadi_graph *g;
     char what[64];
@@ -302,7 +348,8 @@ int main(void) {
       failed++;
       continue;
     }
-    check(what, g, builtins[i].batch, 7 + i);
+    /* vit: its last block's 7 nodes and the final layernorm on the class token */
+    check(what, g, builtins[i].batch, 7 + i, strcmp(builtins[i].name, "vit") == 0 ? 8 : 0);
     nadi_graph_destroy(g);
   }
   static const struct {
@@ -338,11 +385,34 @@ int main(void) {
     }
     char what[32];
     snprintf(what, sizeof what, "spec %zu", i);
-    check(what, g, 40, 100 + i);
+    check(what, g, 40, 100 + i, 0);
     nadi_graph_destroy(g);
   }
-  nad_status (*const general[2])(nadi_graph **) = {build_mobile, build_inception};
-  for (int i = 0; i < 2; i++) {
+  /* slicing: the last encoder's MLP, its residual adds, its attention's output projection and
+   * the final layernorm (8 nodes) on the class token alone, not the gelu after cls; none when
+   * the Gather is the network's output */
+  static const struct {
+    const char *spec;
+    int64_t c, h, w, sliced;
+  } sliced[] = {
+      {"embed 16 p4; encoder 2 32; encoder 2 32; layernorm; cls; gelu; fc 3", 1, 8, 8, 8},
+      {"embed 8 p4; encoder 2 16; cls; fc 2", 1, 8, 12, 7},
+      {"embed 16 p2; encoder 4 24; layernorm; cls", 2, 6, 4, 0},
+  };
+  for (size_t i = 0; i < sizeof sliced / sizeof *sliced; i++) {
+    nadi_graph *g;
+    char what[32];
+    snprintf(what, sizeof what, "sliced spec %zu", i);
+    if (nadi_spec_build(sliced[i].spec, sliced[i].c, sliced[i].h, sliced[i].w, &g) != NAD_OK) {
+      printf("FAIL %s: %s\n", what, nad_last_error());
+      failed++;
+      continue;
+    }
+    check(what, g, 12, 400 + i, sliced[i].sliced);
+    nadi_graph_destroy(g);
+  }
+  nad_status (*const general[3])(nadi_graph **) = {build_mobile, build_inception, build_sliced};
+  for (int i = 0; i < 3; i++) {
     nadi_graph *g;
     if (general[i](&g) != NAD_OK) {
       printf("FAIL general graph %d: %s\n", i, nad_last_error());
@@ -350,8 +420,9 @@ int main(void) {
       continue;
     }
     char what[32];
-    snprintf(what, sizeof what, "%s", i ? "inception-like" : "mobilenet-like");
-    check(what, g, 40, 200 + (uint64_t)i);
+    static const char *const names[3] = {"mobilenet-like", "inception-like", "sliced by hand"};
+    snprintf(what, sizeof what, "%s", names[i]);
+    check(what, g, 40, 200 + (uint64_t)i, i == 2 ? 5 : 0);
     nadi_graph_destroy(g);
   }
   check_issue17();
