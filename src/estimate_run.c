@@ -220,6 +220,15 @@ int estimate_main(int argc, char **argv, const estimate_dist *dist) {
       rc = cli_lib_error(st, "cannot read '%s'", r.resume);
       goto sync;
     }
+    /* Networks cannot be taken out of an accumulated covariance: results for fewer than the
+     * checkpoint holds would silently be results for all of them. */
+    if (r.resumed_networks > r.range_hi - r.range_lo) {
+      rc = cli_error("'%s' holds %lld networks, more than the %lld asked for: give --networks "
+                     "%lld (its results) or more, or leave --networks out",
+                     r.resume, (long long)r.resumed_networks,
+                     (long long)(r.range_hi - r.range_lo), (long long)r.resumed_networks);
+      goto sync;
+    }
   }
   rc = accumulate(e, &r);
 sync:

@@ -324,6 +324,12 @@ check("nothing left is said", "no networks left to run (all came from" in out an
 a20 = np.load(os.path.join(tmp("ck20"), "eigenvalues.npy"))
 b20 = np.load(os.path.join(tmp("ck20b"), "eigenvalues.npy"))
 check("nothing left = the run's results", np.array_equal(a20, b20), f"{np.abs(a20 - b20).max()}")
+# fewer networks than the checkpoint holds: refused (they cannot be taken out of the sums), not
+# the results of all 20 under a summary that says 10
+fails("resume with fewer networks than held", "estimate", "logreg", "--input", "1x8x8",
+      "--networks", 10, "--seed", 9, "--resume", CK, "--quiet", "--out", tmp("ck10"),
+      files_absent=[os.path.join(tmp("ck10"), "summary.json")],
+      words=("holds 20 networks, more than the 10 asked for", "--networks 20"))
 fails("resume with another seed", "estimate", "logreg", "--input", "1x8x8", "--networks", 40,
       "--seed", 10, "--resume", CK, "--quiet", "--out", tmp("ckbad"),
       files_absent=[os.path.join(tmp("ckbad"), "summary.json")])
