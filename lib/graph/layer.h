@@ -190,6 +190,16 @@ static inline void nadi_dims_view3(const nadi_dims *s, int64_t v[3]) {
     v[2] *= s->d[i];
 }
 
+/* Whether two shapes are the same (rank and every dimension). */
+static inline int nadi_dims_equal(const nadi_dims *a, const nadi_dims *b) {
+  if (a->rank != b->rank)
+    return 0;
+  for (int64_t i = 0; i < a->rank; i++)
+    if (a->d[i] != b->d[i])
+      return 0;
+  return 1;
+}
+
 /* Element count of a shape, -1 on overflow. */
 static inline int64_t nadi_dims_numel(const nadi_dims *s) {
   int64_t n = 1;

@@ -383,11 +383,8 @@ static int arith_param_tensors(const nadi_layer *l, nadi_tensor_desc t[NADI_MAX_
 static int arith_param_slice(const nadi_layer *l, int64_t axis, nadi_hparams *hp) {
   const nadi_dims *x = &l->in_dims[0], *y = &l->out_dims;
   int64_t r = x->rank, pr = l->arith_prank;
-  if (axis < 0 || axis >= r || y->rank != r || pr > r)
+  if (axis < 0 || axis >= r || pr > r || !nadi_dims_equal(x, y))
     return 0;
-  for (int64_t i = 0; i < r; i++)
-    if (y->d[i] != x->d[i])
-      return 0;
   *hp = l->hp;
   int64_t at = axis - (r - pr); /* the axis in P's own dims; < 0: P does not reach it */
   if (at < 0)

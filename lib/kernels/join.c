@@ -92,11 +92,8 @@ static void dims_text(const nadi_dims *s, char *buf, size_t n) {
 
 static nad_status add_shape(nadi_layer *l, int64_t index) {
   const nadi_dims *a = &l->in_dims[0], *b = &l->in_dims[1];
-  int same = a->rank == b->rank;
-  for (int64_t i = 0; same && i < a->rank; i++)
-    same = a->d[i] == b->d[i];
   snprintf(l->desc, sizeof l->desc, "add");
-  if (!same) {
+  if (!nadi_dims_equal(a, b)) {
     char ta[64], tb[64];
     dims_text(a, ta, sizeof ta), dims_text(b, tb, sizeof tb);
     return nadi_fail(NAD_ERR_SHAPE, "layer %lld (add): input shapes differ: %s (node %d) vs %s "

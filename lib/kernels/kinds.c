@@ -98,18 +98,9 @@ nad_status nadi_kind_same_shape(nadi_layer *l, int64_t index) {
   return NAD_OK;
 }
 
-static int same_dims(const nadi_dims *a, const nadi_dims *b) {
-  if (a->rank != b->rank)
-    return 0;
-  for (int64_t i = 0; i < a->rank; i++)
-    if (a->d[i] != b->d[i])
-      return 0;
-  return 1;
-}
-
 int nadi_kind_slice_pointwise(const nadi_layer *l, int64_t axis, nadi_hparams *hp) {
   for (int32_t j = 0; j < l->n_in; j++)
-    if (!same_dims(&l->in_dims[j], &l->out_dims))
+    if (!nadi_dims_equal(&l->in_dims[j], &l->out_dims))
       return 0;
   *hp = l->hp;
   return axis >= 0 && axis < l->out_dims.rank;

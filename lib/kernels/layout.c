@@ -430,7 +430,7 @@ static nad_status pad_shape(nadi_layer *l, int64_t index) {
   return NAD_OK;
 }
 
-#define LAYOUT_KIND(kind, n_in, shape_fn)                                                      \
+#define LAYOUT_KIND(kind, n_in, shape_fn, slice_fn)                                            \
   const nadi_kind_desc nadi_kind_##kind = {                                                    \
       .ops = &kind##_ops,                                                                      \
       .n_in_min = n_in,                                                                        \
@@ -438,21 +438,14 @@ static nad_status pad_shape(nadi_layer *l, int64_t index) {
       .shape = shape_fn,                                                                       \
       .flops = nadi_kind_flops_none,                                                           \
       .delta = NADI_DELTA_DENSE,                                                               \
+      .slice = slice_fn,                                                                       \
   };
 
-LAYOUT_KIND(transpose, 1, transpose_shape)
-LAYOUT_KIND(reshape, 1, reshape_shape)
-LAYOUT_KIND(flatten_axis, 1, flatten_axis_shape)
-LAYOUT_KIND(concat_axis, 2, concat_axis_shape)
-LAYOUT_KIND(slice, 1, slice_shape)
-LAYOUT_KIND(gather, 1, gather_shape)
-LAYOUT_KIND(pad, 1, pad_shape)
-const nadi_kind_desc nadi_kind_identity = {
-    .ops = &identity_ops,
-    .n_in_min = 1,
-    .n_in_max = 1,
-    .shape = nadi_kind_same_shape,
-    .flops = nadi_kind_flops_none,
-    .delta = NADI_DELTA_DENSE,
-    .slice = nadi_kind_slice_pointwise,
-};
+LAYOUT_KIND(transpose, 1, transpose_shape, NULL)
+LAYOUT_KIND(reshape, 1, reshape_shape, NULL)
+LAYOUT_KIND(flatten_axis, 1, flatten_axis_shape, NULL)
+LAYOUT_KIND(concat_axis, 2, concat_axis_shape, NULL)
+LAYOUT_KIND(slice, 1, slice_shape, NULL)
+LAYOUT_KIND(gather, 1, gather_shape, NULL)
+LAYOUT_KIND(pad, 1, pad_shape, NULL)
+LAYOUT_KIND(identity, 1, nadi_kind_same_shape, nadi_kind_slice_pointwise)

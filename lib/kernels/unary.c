@@ -403,7 +403,7 @@ static const nadi_layer_ops unary_ops[] = {
                               .n_in_max = 1,                                                   \
                               .shape = shp,                                                    \
                               .flops = unary_flops,                                            \
-                              .delta = NADI_DELTA_POINTWISE,                           \
+                              .delta = NADI_DELTA_POINTWISE,                                   \
                               .slice = nadi_kind_slice_pointwise}
 UNARY_DESC(nadi_kind_clip, 0, clip_shape);
 UNARY_DESC(nadi_kind_hardsigmoid, 1, hardsigmoid_shape);
