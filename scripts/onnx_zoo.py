@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Which of torchvision's classifiers libnad imports, and whether they compute what PyTorch does.
 
-For every classification model of the installed torchvision (`torchvision.models.list_models`),
-except Swin and MaxViT (issue 17 leaves them out) and those above --max-params parameters:
+For every classification model of the installed torchvision (`torchvision.models.list_models`)
+but those above --max-params parameters:
   1. build it with random weights (torch.manual_seed(0)), move BatchNorm statistics and
      zero-initialised tensors away from their initial values (so that every layer shows);
   2. export it with torch.onnx.export, opset 17, BatchNorm kept (as libnad's Python binding
@@ -34,9 +34,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from nadtest import run  # noqa: E402
 import relu_kinks  # noqa: E402
 import pool_ties  # noqa: E402
-
-LEFT_OUT = ('swin', 'maxvit')
-
 
 def rel(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -126,9 +123,6 @@ def main():
     tmp = tempfile.mkdtemp(prefix='nad-zoo-')
     try:
         for name in names:
-            if any(name.startswith(p) for p in LEFT_OUT):
-                rows.append((name, 'left out (issue 17)', None, None, None, '', 0, 0))
-                continue
             n_params = sum(p.numel() for p in build(name).parameters())
             if n_params > a.max_params:
                 rows.append((name, 'not tried (%.0f M parameters)' % (n_params / 1e6), None,

@@ -64,6 +64,8 @@ typedef enum nadi_kind {
   NADI_PAD,         /* ONNX Pad, constant mode */
   NADI_IDENTITY,    /* ONNX Identity (and Dropout in eval mode) */
   NADI_CONSTANT,    /* no input: a parameter tensor as an activation (ViT's class token) */
+  NADI_GATHER_INDICES, /* ONNX Gather by a constant index vector (the node's parameter tensor)
+                          along tensor_axis; gather_index = the number of indices (Swin) */
 
   NADI_KIND_COUNT
 } nadi_kind;
@@ -123,7 +125,8 @@ typedef struct nadi_dims {
   double gemm_alpha;   /* gemm: ONNX alpha, scales the product (must not be 0) */              \
   double gemm_beta;    /* gemm: ONNX beta, scales the bias (must not be 0 with a bias) */      \
   int64_t tensor_axis; /* flatten_axis, concat_axis, gather: the axis (negative: from the end) */\
-  int64_t gather_index; /* gather: the constant index (negative: from the end) */              \
+  int64_t gather_index; /* gather: the constant index (negative: from the end);            \
+                           gather_indices: the number of indices */                           \
   int64_t perm[NADI_MAX_RANK];         /* transpose: output axis i is input axis perm[i] */     \
   int64_t reshape_rank;                /* reshape: rank of the target shape */                  \
   int64_t reshape_dims[NADI_MAX_RANK]; /* reshape: ONNX target (0 = copy, -1 = inferred) */     \

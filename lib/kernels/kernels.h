@@ -62,6 +62,7 @@ extern const nadi_kind_desc nadi_kind_gather;       /* layout.c */
 extern const nadi_kind_desc nadi_kind_pad;          /* layout.c */
 extern const nadi_kind_desc nadi_kind_identity;     /* layout.c */
 extern const nadi_kind_desc nadi_kind_constant;  /* constant.c */
+extern const nadi_kind_desc nadi_kind_gather_indices; /* gather_indices.c */
 
 /* ... and the helpers they share (kinds.c). */
 /* Input j's (C, H, W) view -> chw, for the kinds that work on feature maps. */

@@ -14,7 +14,8 @@
  *   concat, flatten, dropout: 0 (copies, or the identity in eval mode)
  *   matmul     2*M*K*N per product, times the broadcast leading count
  *   gemm       2*R*K*N, plus R*N for the bias                  (R = rows: numel / K)
- *   transpose, reshape, flatten_axis, concat_axis, slice, gather, pad, identity, constant: 0
+ *   transpose, reshape, flatten_axis, concat_axis, slice, gather, pad, identity, constant,
+ *   gather_indices: 0
  *   (copies)
  *   (issue 17, elementwise and normalisations: per output element unless said; a libm call
  *   such as exp, tanh, erf counts 1)
@@ -68,6 +69,7 @@ const nadi_kind_desc *nadi_kind_of(nadi_kind kind) {
       [NADI_SLICE] = &nadi_kind_slice,     [NADI_GATHER] = &nadi_kind_gather,
       [NADI_PAD] = &nadi_kind_pad,         [NADI_IDENTITY] = &nadi_kind_identity,
       [NADI_CONSTANT] = &nadi_kind_constant,
+      [NADI_GATHER_INDICES] = &nadi_kind_gather_indices,
   };
   return ((int)kind >= 0 && kind < NADI_KIND_COUNT) ? table[kind] : NULL;
 }

@@ -2,7 +2,7 @@
  * subgraphs that torch.onnx.export writes: Constant, Shape, Size, Gather, Concat, Unsqueeze,
  * Squeeze, Reshape, Flatten, Identity, Slice, ConstantOfShape, Expand, Where, Equal and the
  * other comparisons, Cast, Add/Sub/Mul/Div/Mod/Pow/Max/Min, Neg/Abs/Sqrt/Floor/Ceil/
- * Reciprocal/Not/Relu/Sign, Range, Transpose. The output shapes are already known (onnx_shape.c
+ * Reciprocal/Not/Relu/Sign, Range, Transpose, ScatterND (Swin's attention mask). The output shapes are already known (onnx_shape.c
  * computed them); this file fills in the numbers. Integers are exact (an overflow, a division
  * by zero: the node is left unfolded, NAD_ERR_UNSUPPORTED); floats are computed in double and
  * stored as float32. */
@@ -186,6 +186,45 @@ static nad_status ev_gather(const fctx *c, nadi_onnx_tensor **outs) {
       for (int64_t r = 0; r < inner; r++)
         put(outs[0], k++, x, (o * dim + i) * inner + r);
     }
+  return NAD_OK;
+}
+
+/* ScatterND without reduction: the data with the slices the index tuples name replaced by the
+ * updates, in order (a later tuple naming the same slice wins, as onnxruntime). */
+static nad_status ev_scatternd(const fctx *c, nadi_onnx_tensor **outs) {
+  const nadi_onnx_tensor *x = arg(c, 0), *idx = arg(c, 1), *u = arg(c, 2);
+  const char *red = nadi_onnx_attr_string(c->n, "reduction", "none");
+  if (strcmp(red, "none") != 0 || !idx->i || idx->ndim < 1)
+    return NAD_ERR_UNSUPPORTED;
+  int64_t k = idx->dims[idx->ndim - 1];
+  if (k < 1 || k > x->ndim)
+    return nadi_fail(NAD_ERR_FORMAT, "%s: %s: index tuples of %lld for data of rank %d",
+                     c->m->name, nadi_onnx_node_label(c->m, c->k), (long long)k, (int)x->ndim);
+  int64_t tuples = idx->count / k, stride[NADI_ONNX_MAX_DIMS], s = 1;
+  for (int32_t d = x->ndim - 1; d >= 0; d--) /* elements after one step along d */
+    stride[d] = s, s *= x->dims[d];
+  int64_t slice = stride[k - 1]; /* the elements one index tuple names */
+  if (u->count != tuples * slice)
+    return nadi_fail(NAD_ERR_FORMAT, "%s: %s: %lld updates for %lld slices of %lld", c->m->name,
+                     nadi_onnx_node_label(c->m, c->k), (long long)u->count, (long long)tuples,
+                     (long long)slice);
+  NADI_TRY(new_out(c, 0, x->dtype, &outs[0]));
+  for (int64_t j = 0; j < x->count; j++)
+    put(outs[0], j, x, j);
+  for (int64_t t = 0; t < tuples; t++) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < k; d++) {
+      int64_t i = idx->i[t * k + d], n = x->dims[d];
+      i = i < 0 ? i + n : i;
+      if (i < 0 || i >= n)
+        return nadi_fail(NAD_ERR_FORMAT, "%s: %s: index %lld is out of range for dimension %lld",
+                         c->m->name, nadi_onnx_node_label(c->m, c->k),
+                         (long long)idx->i[t * k + d], (long long)n);
+      off += i * stride[d];
+    }
+    for (int64_t j = 0; j < slice; j++)
+      put(outs[0], off + j, u, t * slice + j);
+  }
   return NAD_OK;
 }
 
@@ -402,6 +441,7 @@ static const evaluator evaluators[] = {
   {"Cast", ev_cast, 1, 1}, {"Expand", ev_expand, 2, 2}, {"Gather", ev_gather, 2, 2},
   {"Concat", ev_concat, 1, 1 << 20}, {"Slice", ev_slice, 3, 5},
   {"Transpose", ev_transpose, 1, 1}, {"Where", ev_where, 3, 3},
+  {"ScatterND", ev_scatternd, 3, 3},
   {"Neg", ev_unary, 1, 1}, {"Abs", ev_unary, 1, 1}, {"Sqrt", ev_unary, 1, 1},
   {"Floor", ev_unary, 1, 1}, {"Ceil", ev_unary, 1, 1}, {"Reciprocal", ev_unary, 1, 1},
   {"Not", ev_unary, 1, 1}, {"Relu", ev_unary, 1, 1}, {"Sign", ev_unary, 1, 1},

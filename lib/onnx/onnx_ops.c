@@ -525,16 +525,132 @@ static nad_status op_split(imp *c, const nadi_onnx_node *n) {
   return NAD_OK;
 }
 
+/* A transpose of input node x (rank r) swapping its last two axes, as a new node. */
+static nad_status swap_last_two(imp *c, const nadi_onnx_node *n, int32_t r, int32_t *x) {
+  nadi_hparams hp = nadi_hparams_default();
+  for (int32_t i = 0; i < r; i++)
+    hp.perm[i] = i;
+  hp.perm[r - 2] = r - 1, hp.perm[r - 1] = r - 2;
+  nadi_onnx_node t = *n;
+  t.n_out = 0; /* an operand of n, not its output */
+  NADI_TRY(nadi_onnx_add(c, &t, NADI_TRANSPOSE, x, 1, &hp, NULL, NULL, 0));
+  *x = c->n_built - 1;
+  return NAD_OK;
+}
+
+/* Einsum of two operands that is a batched matrix product (MaxViT's attention: "BGHID,BGHJD->
+ * BGHIJ" and "BGHIJ,BGHJD->BGHID"): both operands and the output share their leading labels in
+ * the same order, and the last two are a product over one label, each operand either way round
+ * (a transposed operand is transposed first). Other equations are refused. */
+static nad_status op_einsum(imp *c, const nadi_onnx_node *n) {
+  const char *eq = nadi_onnx_attr_string(n, "equation", "");
+  char in[2][NADI_MAX_RANK + 1], out[NADI_MAX_RANK + 1];
+  int32_t len[3] = {0, 0, 0}, part = 0;
+  for (const char *p = eq; *p; p++) {
+    if (*p == ' ')
+      continue;
+    if (*p == ',' && part == 0) {
+      part = 1;
+    } else if (*p == '-' && p[1] == '>' && part == 1) {
+      part = 2, p++;
+    } else if (((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) &&
+               len[part] < NADI_MAX_RANK) {
+      (part < 2 ? in[part] : out)[len[part]++] = *p;
+    } else {
+      return FAIL("Einsum equation '%s' (only batched matrix products of two operands)", eq);
+    }
+  }
+  int32_t r = len[0];
+  int ok = part == 2 && n->n_in == 2 && r >= 2 && len[1] == r && len[2] == r;
+  for (int32_t d = 0; ok && d < r - 2; d++) /* the batch labels, shared in order */
+    ok = in[0][d] == in[1][d] && in[0][d] == out[d];
+  char i = ok ? out[r - 2] : 0, j = ok ? out[r - 1] : 0, k = 0;
+  int ta = 0, tb = 0; /* operand a is (i, k), or (k, i): transposed; b is (k, j), or (j, k) */
+  if (ok && in[0][r - 2] == i)
+    k = in[0][r - 1];
+  else if (ok && in[0][r - 1] == i)
+    k = in[0][r - 2], ta = 1;
+  else
+    ok = 0;
+  if (ok && in[1][r - 2] == k && in[1][r - 1] == j)
+    tb = 0;
+  else if (ok && in[1][r - 2] == j && in[1][r - 1] == k)
+    tb = 1;
+  else
+    ok = 0;
+  ok = ok && i != j && i != k && j != k;
+  for (int32_t d = 0; ok && d < r - 2; d++)
+    ok = in[0][d] != i && in[0][d] != j && in[0][d] != k;
+  if (!ok)
+    return FAIL("Einsum equation '%s' (only batched matrix products of two operands)", eq);
+  int32_t x[2];
+  NADI_TRY(node_or_constant(c, n, 0, &x[0]));
+  NADI_TRY(node_or_constant(c, n, 1, &x[1]));
+  if (ta)
+    NADI_TRY(swap_last_two(c, n, r, &x[0]));
+  if (tb)
+    NADI_TRY(swap_last_two(c, n, r, &x[1]));
+  nadi_hparams hp = nadi_hparams_default();
+  return nadi_onnx_add(c, n, NADI_MATMUL, x, 2, &hp, NULL, NULL, 0);
+}
+
+/* Gather by a constant tensor of indices (Swin's relative position bias: a parameter table,
+ * which becomes a constant node): the gather_indices kind, whose parameter tensor holds the
+ * indices (as float32), then a reshape to the output's shape when the indices are not a
+ * vector. */
+static nad_status gather_indices(imp *c, const nadi_onnx_node *n, int32_t x, int64_t axis) {
+  const nadi_onnx_value *iv = nadi_onnx_in(c, n, 1), *v = nadi_onnx_in(c, n, 0);
+  const nadi_onnx_tensor *it = iv->data;
+  if (!it->i || it->count < 1)
+    return FAIL("Gather with indices that are not integers");
+  int64_t one = it->count;
+  nadi_onnx_tensor *f = nadi_onnx_tensor_new(c->m, NADI_ONNX_FLOAT, 1, &one);
+  if (!f)
+    return nadi_fail(NAD_ERR_OUT_OF_MEMORY, "%s: out of memory", c->m->name);
+  for (int64_t k = 0; k < it->count; k++) {
+    int64_t i = it->i[k], d = v->dims[axis];
+    if (i < -d || i >= d)
+      return FAIL("index %lld is out of range for axis %lld of size %lld", (long long)i,
+                  (long long)axis, (long long)d);
+    f->f[k] = (float)i; /* exact: |i| < d < 2^24 (a larger axis is refused below) */
+  }
+  if (v->dims[axis] > (1 << 24))
+    return FAIL("Gather along an axis of %lld elements (at most 2^24)", (long long)v->dims[axis]);
+  nadi_hparams hp = nadi_hparams_default();
+  hp.tensor_axis = axis, hp.gather_index = it->count;
+  src_t src[1] = {{f, 0}};
+  const char *name = c->m->values[n->in[1]].name;
+  if (it->ndim == 1)
+    return nadi_onnx_add(c, n, NADI_GATHER_INDICES, &x, 1, &hp, name, src, 1);
+  nadi_onnx_node flat = *n;
+  flat.n_out = 0; /* the reshape below is n's output */
+  NADI_TRY(nadi_onnx_add(c, &flat, NADI_GATHER_INDICES, &x, 1, &hp, name, src, 1));
+  const nadi_onnx_value *y = out_value(c, n);
+  if (y->ndim > NADI_MAX_RANK)
+    return FAIL("Gather to rank %d", (int)y->ndim);
+  nadi_hparams rp = nadi_hparams_default();
+  rp.reshape_rank = y->ndim;
+  for (int32_t d = 0; d < y->ndim; d++)
+    rp.reshape_dims[d] = y->dims[d];
+  int32_t g = c->n_built - 1;
+  return nadi_onnx_add(c, n, NADI_RESHAPE, &g, 1, &rp, NULL, NULL, 0);
+}
+
 /* Gather of one constant index (ViT's class token x[:, 0]); a 1-element index vector keeps the
- * axis (a slice). */
+ * axis (a slice); any other constant indices: gather_indices (of a constant too: Swin). */
 static nad_status op_gather(imp *c, const nadi_onnx_node *n) {
   int32_t x = NADI_INPUT_NODE;
-  NADI_TRY(nadi_onnx_act(c, n, 0, &x));
   const nadi_onnx_value *iv = nadi_onnx_in(c, n, 1), *v = nadi_onnx_in(c, n, 0);
-  if (!iv || !iv->data || iv->data->count != 1 || iv->data->ndim > 1)
-    return FAIL("Gather with indices other than one constant");
+  if (!iv || !iv->data)
+    return FAIL("Gather with indices that are not constants");
   nadi_hparams hp = nadi_hparams_default();
   NADI_TRY(axis_attr(c, n, "axis", 0, v->ndim, &hp.tensor_axis));
+  int one = iv->data->count == 1 && iv->data->ndim <= 1;
+  if (!one || !nadi_onnx_is_act(c, n, 0)) {
+    NADI_TRY(node_or_constant(c, n, 0, &x));
+    return gather_indices(c, n, x, hp.tensor_axis);
+  }
+  NADI_TRY(nadi_onnx_act(c, n, 0, &x));
   int64_t idx = nadi_onnx_get_i(iv->data, 0);
   if (iv->data->ndim == 0) {
     hp.gather_index = idx;
@@ -623,6 +739,7 @@ static const struct op_entry {
     {"Conv", op_conv},
     {"Div", op_arith},
     {"Dropout", op_pass},
+    {"Einsum", op_einsum},
     {"Erf", op_unary},
     {"Exp", op_unary},
     {"Expand", op_pass},

@@ -608,6 +608,60 @@ static nad_status rule_gather(const ctx *c) {
   return set_out(c, 0, x->dtype, n, out);
 }
 
+/* Einsum: each output label's dimension, from the operands (every operand's labels spelled
+ * out, no ellipsis; an implicit output is the labels used once, in alphabetical order). */
+static nad_status rule_einsum(const ctx *c) {
+  const char *eq = nadi_onnx_attr_string(c->n, "equation", "");
+  int64_t dim[128];
+  for (int q = 0; q < 128; q++)
+    dim[q] = -1;
+  int32_t op = 0, d = 0, arrow = 0;
+  const char *p = eq;
+  for (; *p && !arrow; p++) { /* the operands */
+    if (*p == ' ')
+      continue;
+    if (*p == ',' || (*p == '-' && p[1] == '>')) {
+      const nadi_onnx_value *x = in(c, op);
+      if (!known(x))
+        return NAD_OK;
+      if (d != x->ndim)
+        return fail_at(c, NAD_ERR_FORMAT, "equation '%s': operand %d has %d labels for rank %d",
+                       eq, (int)op, (int)d, (int)x->ndim);
+      arrow = *p == '-', p += arrow, op++, d = 0;
+      continue;
+    }
+    const nadi_onnx_value *x = in(c, op);
+    int l = (unsigned char)*p;
+    if (!((l >= 'a' && l <= 'z') || (l >= 'A' && l <= 'Z')))
+      return NAD_OK; /* an ellipsis: left unknown, the mapper names the node */
+    if (!known(x) || d >= x->ndim)
+      return NAD_OK;
+    if (dim[l] >= 0 && dim[l] != x->dims[d])
+      return fail_at(c, NAD_ERR_SHAPE, "equation '%s': label %c is %lld and %lld", eq, l,
+                     (long long)dim[l], (long long)x->dims[d]);
+    dim[l] = x->dims[d++];
+  }
+  if (!arrow || op != c->n->n_in)
+    return NAD_OK; /* implicit output or a count mismatch: not a form libnad maps */
+  int64_t out[NADI_ONNX_MAX_DIMS];
+  int32_t n = 0;
+  for (; *p; p++) {
+    if (*p == ' ')
+      continue;
+    int l = (unsigned char)*p;
+    if (l >= 128 || dim[l] < 0 || n >= NADI_ONNX_MAX_DIMS)
+      return fail_at(c, NAD_ERR_FORMAT, "equation '%s': output label '%c'", eq, *p);
+    out[n++] = dim[l];
+  }
+  return set_out(c, 0, out_dtype(c), n, out);
+}
+
+/* ScatterND: the data's shape (indices and updates are checked when it folds). */
+static nad_status rule_scatternd(const ctx *c) {
+  const nadi_onnx_value *x = in(c, 0);
+  return known(x) ? set_out(c, 0, x->dtype, x->ndim, x->dims) : NAD_OK;
+}
+
 static nad_status rule_pad(const ctx *c) {
   const nadi_onnx_value *x = in(c, 0);
   int64_t p[2 * NADI_ONNX_MAX_DIMS], out[NADI_ONNX_MAX_DIMS];
@@ -794,6 +848,7 @@ static const rule rules[] = {
   {"Reshape", rule_reshape}, {"Flatten", rule_flatten}, {"Transpose", rule_transpose},
   {"Squeeze", rule_squeeze}, {"Unsqueeze", rule_unsqueeze}, {"Concat", rule_concat},
   {"Split", rule_split}, {"Slice", rule_slice}, {"Gather", rule_gather}, {"Pad", rule_pad},
+  {"ScatterND", rule_scatternd}, {"Einsum", rule_einsum},
   {"ReduceMean", rule_reduce}, {"ReduceSum", rule_reduce}, {"ReduceMax", rule_reduce},
   {"ReduceMin", rule_reduce}, {"ReduceProd", rule_reduce}, {"ReduceL1", rule_reduce},
   {"ReduceL2", rule_reduce}, {"ReduceSumSquare", rule_reduce},

@@ -190,6 +190,95 @@ def check_errors():
           f"unsupported operator names node and operator: {r.err}")
 
 
+def check_crafted():
+    """Operators Swin and MaxViT need, on small hand-made graphs against numpy: ScatterND folded
+    on constants (Swin's attention mask), Gather of a constant table by a matrix of indices
+    (its relative position bias; kind gather_indices, then a reshape), Einsum as a batched
+    matrix product each operand either way round (MaxViT's attention), and their refusals,
+    which name the node and the reason."""
+    try:
+        import onnx
+        from onnx import helper, numpy_helper, TensorProto
+    except ImportError:
+        print("python3-onnx not installed: the crafted operator checks are not run")
+        return
+    F = TensorProto.FLOAT
+    x = np.random.default_rng(5).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    np.save(path('xc.npy'), x)
+
+    def model(name, nodes, out_shape, inits=()):
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info('x', F, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info('y', F, out_shape)],
+                              initializer=[numpy_helper.from_array(v, k) for k, v in inits])
+        f = path(name + '.onnx')
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]), f)
+        return f
+
+    def forward(f):
+        r = run(NAD, 'net', 'forward', f, '--x', path('xc.npy'), '--out', path('yc.npy'))
+        return (np.load(path('yc.npy')) if r.rc == 0 else None), r
+
+    # ScatterND on constants, then added: y = x + mask
+    idx = np.array([[0, 0, 1, 2], [0, 2, 3, 3], [0, 0, 1, 2]], np.int64)  # the last one wins
+    upd = np.array([5, -2, 7], np.float32)
+    mask = np.zeros((1, 3, 4, 4), np.float32)
+    mask[0, 0, 1, 2], mask[0, 2, 3, 3] = 7, -2
+
+    def scatter(reduction=None, index=idx):
+        kw = {'reduction': reduction} if reduction else {}
+        return model('scatter', [
+            helper.make_node('ConstantOfShape', ['shape'], ['zeros'],
+                             value=helper.make_tensor('v', F, [1], [0.0])),
+            helper.make_node('ScatterND', ['zeros', 'idx', 'upd'], ['mask'], name='the_scatter',
+                             **kw),
+            helper.make_node('Add', ['x', 'mask'], ['y'])], [1, 3, 4, 4],
+            [('shape', np.array([1, 3, 4, 4], np.int64)), ('idx', index), ('upd', upd)])
+    y, r = forward(scatter())
+    check(y is not None and np.allclose(y, (x + mask).reshape(2, -1), atol=1e-6),
+          f"ScatterND folded on constants: {r.err}")
+    bad = idx.copy()
+    bad[1, 3] = 4
+    y, r = forward(scatter(index=bad))
+    check(r.rc != 0 and 'the_scatter' in r.err and 'index 4 is out of range' in r.err,
+          f"ScatterND index out of range: {r.err}")
+    y, r = forward(scatter('add'))
+    check(r.rc != 0 and 'the_scatter' in r.err and 'ScatterND is not supported' in r.err,
+          f"ScatterND with a reduction: {r.err}")
+
+    # Gather of a constant table by a (1, 4) matrix of indices, then added: (1, 4, 4) broadcast
+    table = np.random.default_rng(6).standard_normal((5, 4)).astype(np.float32)
+
+    def gather(index):
+        return model('gather', [
+            helper.make_node('Gather', ['table', 'gi'], ['bias'], name='the_gather'),
+            helper.make_node('Add', ['x', 'bias'], ['y'])], [1, 3, 4, 4],
+            [('table', table), ('gi', index)])
+    gi = np.array([[4, 0, -1, 2]], np.int64)
+    y, r = forward(gather(gi))
+    check(y is not None and np.allclose(y, (x + table[gi % 5]).reshape(2, -1), atol=1e-6),
+          f"Gather of a constant table by a matrix of indices: {r.err}")
+    y, r = forward(gather(np.array([[4, 0, 5, 2]], np.int64)))
+    check(r.rc != 0 and 'the_gather' in r.err and 'index 5 is out of range' in r.err,
+          f"Gather index out of range: {r.err}")
+
+    # Einsum: x·xᵀ over the last axis, and attention's second product, every orientation
+    def einsum(eq, out_shape):
+        return model('einsum', [helper.make_node('Einsum', ['x', 'x'], ['y'], equation=eq,
+                                                 name='the_einsum')], out_shape)
+    for eq, shape in (('bhid,bhjd->bhij', [1, 3, 4, 4]), ('bhid,bhdj->bhij', [1, 3, 4, 4]),
+                      ('bhdi,bhdj->bhij', [1, 3, 4, 4]), ('bhdi,bhjd->bhij', [1, 3, 4, 4]),
+                      ('B H I D , B H J D -> B H I J', [1, 3, 4, 4])):
+        y, r = forward(einsum(eq, shape))
+        want = np.einsum(eq.replace(' ', '').lower(), x.astype(np.float64), x.astype(np.float64))
+        check(y is not None and np.allclose(y, want.reshape(2, -1), rtol=1e-5, atol=1e-5),
+              f"Einsum '{eq}': {r.err}")
+    for eq, why in (('bhii,bhij->bhij', 'batched matrix products'),
+                    ('bhid,bhjd->bhji', 'batched matrix products'),
+                    ('...id,...jd->...ij', 'batched matrix products')):
+        y, r = forward(einsum(eq, [1, 3, 4, 4]))
+        check(r.rc != 0 and 'the_einsum' in r.err and why in r.err, f"Einsum '{eq}': {r.err}")
+
+
 def check_degenerate_response():
     """f = c * Gemm(x) + 1 (Gemm drawn by libnad, c and 1 the file's constants): c = 1e-9
     leaves only float32 rounding of 1 in the dipoles (a warning, NADs written), c = 0 no
@@ -233,6 +322,8 @@ def torchvision_models():
     """name -> factory: the models issue 17 names (10 classes, so that no head is one output)."""
     try:
         import torchvision
+        from torchvision.models.maxvit import MaxVit
+        from torchvision.models.swin_transformer import SwinTransformer
         from torchvision.models.vision_transformer import VisionTransformer
     except ImportError:
         print("python3-torchvision not installed: torchvision's models are not checked")
@@ -242,10 +333,20 @@ def torchvision_models():
         'vit': lambda: VisionTransformer(image_size=32, patch_size=4, num_layers=6, num_heads=4,
                                          hidden_dim=192, mlp_dim=768, num_classes=10),
         'mobilenet_v3_small': lambda: tv.mobilenet_v3_small(num_classes=10),
+        # small Swin and MaxViT: at 32x32 the Swin's windows of 3 pad its 8x8 and 4x4 token
+        # grids and shift them (the attention masks: ScatterND on constants), and both read
+        # their relative position bias tables through fixed indices (gather_indices); MaxViT's
+        # attention is Einsum
+        'swin': lambda: SwinTransformer(patch_size=[4, 4], embed_dim=24, depths=[2, 2],
+                                        num_heads=[2, 4], window_size=[3, 3],
+                                        stochastic_depth_prob=0.0, num_classes=10),
+        'maxvit': lambda: MaxVit(input_size=(32, 32), stem_channels=16, partition_size=2,
+                                 block_channels=[32, 64], block_layers=[1, 1], head_dim=16,
+                                 stochastic_depth_prob=0.0, num_classes=10),
     }
     if not QUICK:
         for n in ('resnet18', 'resnet50', 'vgg11_bn', 'densenet121', 'mobilenet_v2',
-                  'efficientnet_b0', 'convnext_tiny'):
+                  'efficientnet_b0', 'convnext_tiny', 'swin_t'):
             models[n] = (lambda f: lambda: f(num_classes=10))(getattr(tv, n))
     return models
 
@@ -286,6 +387,7 @@ for name in names:
 check_estimate('lenet', (1, 32, 32), 40)
 check_estimate('resnet18', (1, 32, 32), 4)
 check_errors()
+check_crafted()
 check_parts()
 check_degenerate_response()
 for name, factory in torchvision_models().items():

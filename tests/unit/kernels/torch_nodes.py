@@ -586,6 +586,40 @@ expect_refused("gather index -66", "gather", [x], {"tensor_axis": 1, "gather_ind
 expect_refused("gather axis", "gather", [x], {"tensor_axis": 3}, "out of range")
 expect_refused("gather rank 1", "gather", [np.zeros((1, 5))], {}, "scalar")
 
+# gather_indices: Swin's relative position bias, a (169, heads) table read through a fixed index
+# of 49 * 49 entries (repeats and negative indices), and another axis of a rank-3 tensor
+def take(axis, n):
+    return lambda t, p: torch.index_select(t[0], axis + 1, (p[0].long() + n) % n)
+
+
+table = rng.standard_normal((2, 169, 3))
+idx = rng.integers(-169, 169, 49 * 49).astype(np.float64)
+compare("gather_indices Swin table", "gather_indices", [table],
+        {"tensor_axis": 0, "gather_index": idx.size}, [idx], take(0, 169))
+x = rng.standard_normal((2, 1, 7, 5))
+idx = np.array([4, -1, 0, 4, 2, 2, -7, 6, 1])
+compare("gather_indices axis -2 of rank 3", "gather_indices", [x],
+        {"tensor_axis": -2, "gather_index": idx.size}, [idx.astype(np.float64)], take(1, 7))
+# an index that names no row (not an integer, out of range, NaN): that row is NaN, the others
+# are right, and the backward leaves those rows out
+bad = np.array([1, 2.5, 7, -8, np.nan, 3], dtype=np.float64)
+y, dxs, dp, oshape, _ = run_node(EXE, "gather_indices", [x],
+                                 {"tensor_axis": 1, "gather_index": bad.size}, bad,
+                                 np.ones((2, 1, 6, 5)))
+check("gather_indices bad indices: NaN rows", bool(np.isnan(y[:, :, 1:5]).all()),
+      "rows 1-4 should be NaN")
+check("gather_indices bad indices: good rows",
+      np.array_equal(y[:, :, [0, 5]], x[:, :, [1, 3]].astype(np.float32).astype(np.float64)),
+      "rows 0 and 5")
+check("gather_indices bad indices: backward", bool(
+      np.isfinite(dxs[0]).all() and dxs[0][:, :, [1, 3]].sum() == 2 * 5 * 2 and
+      np.count_nonzero(dxs[0]) == 2 * 2 * 5), "only rows 1 and 3 get gradient")
+check("gather_indices: no gradient for the indices", not np.any(dp), "dparams not 0")
+expect_refused("gather_indices none", "gather_indices", [x],
+               {"tensor_axis": 1, "gather_index": 0}, "at least 1")
+expect_refused("gather_indices axis", "gather_indices", [x],
+               {"tensor_axis": 3, "gather_index": 2}, "out of range")
+
 # pad: ONNX pads = begins of every axis, then ends
 x = rng.standard_normal((2, 1, 3, 7, 7))
 compare("pad feature map (0,1,0,1)", "pad", [x], arr("pads", [0, 0, 0, 0, 0, 0, 1, 1]), [],
