@@ -1,6 +1,6 @@
 /* Writes the seed corpus of fuzz_onnx at build time with the protobuf-c code generated from the
  * system's onnx.proto (so no binary model is committed): the option byte, then a small model.
- *   usage: make_onnx_seeds CONV_RELU FOLD   (files written in that order) */
+ *   usage: make_onnx_seeds CONV_RELU FOLD SCATTER_EINSUM   (files written in that order) */
 #include <stdio.h>
 
 #include "../unit/onnx/onnx_craft.h"
@@ -18,11 +18,12 @@ static int write_seed(const char *path, uint8_t option, const Onnx__ModelProto *
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3)
-    return fprintf(stderr, "usage: make_onnx_seeds CONV_RELU FOLD\n"), 2;
+  if (argc != 4)
+    return fprintf(stderr, "usage: make_onnx_seeds CONV_RELU FOLD SCATTER_EINSUM\n"), 2;
   /* conv_relu with its own shape; fold with input 1x(1+1)x... ignored rank: own shape */
   int ok = write_seed(argv[1], 0x00, craft_conv_relu(17)) &&
-           write_seed(argv[2], 0x00, craft_fold_model());
+           write_seed(argv[2], 0x00, craft_fold_model()) &&
+           write_seed(argv[3], 0x00, craft_scatter_einsum_model());
   craft_free_all();
   return ok ? 0 : 1;
 }

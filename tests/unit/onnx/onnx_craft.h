@@ -284,4 +284,40 @@ static inline Onnx__ModelProto *craft_fold_model(void) {
   return pm;
 }
 
+/* Swin's and MaxViT's idioms on x[1,2,3,3]:
+ *   mask = ScatterND(ConstantOfShape([1,2,3,3]), [[0,1,2,2],[0,0,0,1],[0,1,2,2]], [5,-2,7])
+ *        -> zeros but mask[0,1,2,2] = 7 (the later tuple wins), mask[0,0,0,1] = -2
+ *   att = Einsum("bhid,bhjd->bhij", x, x) -> [1,2,3,3];  y = att + mask */
+static inline Onnx__ModelProto *craft_scatter_einsum_model(void) {
+  Onnx__GraphProto *g;
+  Onnx__ModelProto *pm = craft_model(17, &g);
+  static const int64_t xd[] = {1, 2, 3, 3}, four[] = {4}, idd[] = {3, 4}, three[] = {3};
+  static const int64_t idx[] = {0, 1, 2, 2, 0, 0, 0, 1, 0, 1, 2, 2};
+  CRAFT_LIST(input, craft_vi("x", 1, 4, xd));
+  Onnx__AttributeProto **upd = craft_alloc(2 * sizeof(void *)),
+                       **eq = craft_alloc(2 * sizeof(void *));
+  upd[0] = craft_attr_tensor("value", craft_float_tensor("", 1, three, (const float[]){5, -2, 7}));
+  eq[0] = craft_alloc(sizeof *eq[0]);
+  onnx__attribute_proto__init(eq[0]);
+  eq[0]->name = craft_str("equation");
+  eq[0]->has_type = 1;
+  eq[0]->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+  eq[0]->has_s = 1;
+  eq[0]->s.data = (uint8_t *)craft_str("bhid,bhjd->bhij");
+  eq[0]->s.len = strlen("bhid,bhjd->bhij");
+  CRAFT_LIST(
+      node, craft_const_node("shape", 1, four, xd, 4), craft_const_node("idx", 2, idd, idx, 12),
+      craft_node("Constant", "upd", NULL, (const char *[]){"upd", NULL}, upd),
+      craft_node("ConstantOfShape", "zeros", (const char *[]){"shape", NULL},
+                 (const char *[]){"zeros", NULL}, NULL),
+      craft_node("ScatterND", "scatter", (const char *[]){"zeros", "idx", "upd", NULL},
+                 (const char *[]){"mask", NULL}, NULL),
+      craft_node("Einsum", "einsum", (const char *[]){"x", "x", NULL},
+                 (const char *[]){"att", NULL}, eq),
+      craft_node("Add", "add", (const char *[]){"att", "mask", NULL}, (const char *[]){"y", NULL},
+                 NULL));
+  CRAFT_LIST(output, craft_vi("y", 1, 0, NULL));
+  return pm;
+}
+
 #endif

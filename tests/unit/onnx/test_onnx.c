@@ -293,6 +293,27 @@ static void test_fold(void) {
   nadi_onnx_model_free(m);
 }
 
+/* ScatterND folds on constants; Einsum's output shape comes from its labels */
+static void test_scatter_einsum(void) {
+  size_t len;
+  uint8_t *b = craft_pack(craft_scatter_einsum_model(), &len);
+  nadi_onnx_model *m = NULL;
+  CHECK(nadi_onnx_read_memory(b, len, "relpos", NULL, &m) == NAD_OK, "%s", nad_last_error());
+  if (!m)
+    return;
+  CHECK(nadi_onnx_infer_shapes(m, NULL, 0) == NAD_OK, "%s", nad_last_error());
+  CHECK(m->n_nodes == 2 && !strcmp(m->nodes[0].op, "Einsum") && !strcmp(m->nodes[1].op, "Add"),
+        "%d nodes left", (int)m->n_nodes);
+  const nadi_onnx_value *mask = value(m, "mask"), *att = value(m, "att");
+  EXPECT(mask->kind == NADI_ONNX_CONST && mask->data && mask->data->f &&
+         mask->data->count == 18);
+  for (int64_t k = 0; mask->data && mask->data->f && k < mask->data->count; k++)
+    EXPECT(mask->data->f[k] == (k == 9 + 2 * 3 + 2 ? 7.0f : k == 1 ? -2.0f : 0.0f));
+  EXPECT(att->ndim == 4 && att->dims[0] == 1 && att->dims[1] == 2 && att->dims[2] == 3 &&
+         att->dims[3] == 3);
+  nadi_onnx_model_free(m);
+}
+
 /* an input dimension named in the file ("N") is resolved by the shape given, else refused */
 static void test_symbolic(void) {
   Onnx__ModelProto *pm = craft_conv_relu(17);
@@ -352,6 +373,7 @@ int main(void) {
   test_tensor_errors();
   test_external();
   test_fold();
+  test_scatter_einsum();
   test_symbolic();
 #ifdef NADI_ALLOC_FAIL
   test_alloc_fail();
