@@ -234,7 +234,7 @@ def contenders(case, args, tmp):
 RULES = [('resnet', 'resnet'), ('resnext', 'resnet'), ('wide_resnet', 'resnet'),
          ('vgg', 'vgg'), ('densenet', 'densenet'), ('mobilenet', 'mobilenet'),
          ('efficientnet', 'efficientnet'), ('convnext', 'convnext'), ('regnet', 'regnet'),
-         ('mnasnet', 'mnasnet')]
+         ('mnasnet', 'mnasnet'), ('swin', 'swin'), ('maxvit', 'maxvit')]
 
 
 def gradient224(model, n, nad, th, tmp, keep=None):
