@@ -34,42 +34,40 @@ static int64_t position(float v, int64_t n) {
   return i < 0 ? i + n : i;
 }
 
-static void gather_indices_forward(const nadi_layer *l, float *params, const float *const *x,
-                                   float *y, nadi_ctx *ctx) {
+/* The one loop of both directions. Forward (back = 0): row k of y = row idx[k] of x, a row of
+ * NaN where idx[k] names none. Backward (back = 1): dx's row idx[k] += dy's row k (an index
+ * named twice gets both rows' gradients; a row that was NaN gives none). */
+static void walk(const nadi_layer *l, const float *params, const float *from, float *to,
+                 int64_t batch, int back) {
   int64_t outer, n, inner, count = l->gather_index;
   around(&l->in_dims[0], l->tensor_axis, &outer, &n, &inner);
   const int64_t xs = outer * n * inner, ys = outer * count * inner;
-  for (int64_t b = 0; b < ctx->batch; b++)
+  for (int64_t b = 0; b < batch; b++)
     for (int64_t o = 0; o < outer; o++)
       for (int64_t k = 0; k < count; k++) {
         int64_t i = position(params[k], n);
-        float *dst = y + b * ys + (o * count + k) * inner;
-        const float *src = x[0] + b * xs + (o * n + i) * inner;
-        for (int64_t r = 0; r < inner; r++)
-          dst[r] = i >= 0 ? src[r] : NAN;
+        int64_t x_at = b * xs + (o * n + (i >= 0 ? i : 0)) * inner;
+        int64_t y_at = b * ys + (o * count + k) * inner;
+        if (!back)
+          for (int64_t r = 0; r < inner; r++)
+            to[y_at + r] = i >= 0 ? from[x_at + r] : NAN;
+        else if (i >= 0)
+          for (int64_t r = 0; r < inner; r++)
+            to[x_at + r] += from[y_at + r];
       }
+}
+
+static void gather_indices_forward(const nadi_layer *l, float *params, const float *const *x,
+                                   float *y, nadi_ctx *ctx) {
+  walk(l, params, x[0], y, ctx->batch, 0);
 }
 
 static void gather_indices_backward(const nadi_layer *l, const float *params,
                                     const float *const *x, const float *y, const float *dy,
                                     float *const *dx, float *dparams, nadi_ctx *ctx) {
   (void)x, (void)y, (void)dparams; /* the indices have no gradient */
-  if (!dx[0])
-    return;
-  int64_t outer, n, inner, count = l->gather_index;
-  around(&l->in_dims[0], l->tensor_axis, &outer, &n, &inner);
-  const int64_t xs = outer * n * inner, ys = outer * count * inner;
-  for (int64_t b = 0; b < ctx->batch; b++)
-    for (int64_t o = 0; o < outer; o++)
-      for (int64_t k = 0; k < count; k++) {
-        int64_t i = position(params[k], n);
-        if (i < 0)
-          continue; /* its forward was NaN */
-        const float *src = dy + b * ys + (o * count + k) * inner;
-        float *dst = dx[0] + b * xs + (o * n + i) * inner;
-        for (int64_t r = 0; r < inner; r++)
-          dst[r] += src[r]; /* an index named twice gets both rows' gradients */
-      }
+  if (dx[0])
+    walk(l, params, dy, dx[0], ctx->batch, 1);
 }
 
 static const nadi_layer_ops gather_indices_ops = {
