@@ -5,7 +5,12 @@
  *    gradient buffers that mirror the activations and the kernels' saved state (dropout masks,
  *    BatchNorm batch statistics). Backward zeroes the gradients, walks nodes in reverse and lets
  *    each kernel ACCUMULATE into its inputs' gradients, so a node that feeds several consumers
- *    (residual blocks) sums correctly.
+ *    (residual blocks) sums correctly. A view node (its kind's `view`: reshape, flatten,
+ *    flatten_axis, identity; not the input's nor the output node) shares its input's
+ *    activation and gradient buffers and runs no kernel: its readers' gradients accumulate
+ *    straight into its input's, which is what its backward would have added. Transformer
+ *    exports are full of such reshapes (window partitions, head splits): copies, and twice the
+ *    memory, where PyTorch has views.
  *  - forward-only (nadi_exec_create_forward_only): eval mode, no gradients, no state, and a
  *    node's buffer is reused by later nodes once its last consumer has run. The dipole needs
  *    2·D forwards of up to hundreds of inputs per network and nothing backwards; keeping every
@@ -36,6 +41,7 @@ struct nadi_exec {
   float **act;       /* per node: cap * out size (forward-only: points into a slot) */
   float **grad;      /* per node: cap * out size (full mode only) */
   float **state;     /* per node: ops->state_size(l, cap) floats (full mode; may be NULL) */
+  uint8_t *view;     /* per node: 1 = a view of input 0's buffers (full mode), owns nothing */
   float *ws;         /* shared workspace: max over nodes of ops->workspace(l, cap) */
   int64_t n_slots;   /* forward-only: buffers shared by the nodes */
   float **slots;
@@ -114,7 +120,8 @@ static nad_status create(const nadi_graph *g, int64_t cap, int forward_only, nad
   e->act = nadi_calloc((size_t)n, sizeof *e->act);
   e->grad = nadi_calloc((size_t)n, sizeof *e->grad);
   e->state = nadi_calloc((size_t)n, sizeof *e->state);
-  if (!e->act || !e->grad || !e->state)
+  e->view = nadi_calloc((size_t)n, 1);
+  if (!e->act || !e->grad || !e->state || !e->view)
     goto oom;
   size_t ws = 0;
   for (int64_t i = 0; i < n; i++) {
@@ -125,6 +132,11 @@ static nad_status create(const nadi_graph *g, int64_t cap, int forward_only, nad
       ws = w;
     if (forward_only)
       continue;
+    if (nadi_kind_of(l->kind)->view && l->in[0] != NADI_INPUT_NODE && i != n - 1) {
+      e->view[i] = 1; /* in[0] < i: its buffers (or those it views) exist */
+      e->act[i] = e->act[l->in[0]], e->grad[i] = e->grad[l->in[0]];
+      continue;
+    }
     if (!nadi_mul_ok(cap, shape_size(l->out_shape), &sz))
       goto oom;
     e->act[i] = nadi_alloc((size_t)sz, sizeof(float));
@@ -186,6 +198,8 @@ void nadi_exec_destroy(nadi_exec *e) {
   if (!e)
     return;
   for (int64_t i = 0; !e->forward_only && i < e->g->n_layers; i++) {
+    if (e->view && e->view[i])
+      continue; /* its buffers are its input's */
     if (e->act)
       nadi_free(e->act[i]);
     if (e->grad)
@@ -199,6 +213,7 @@ void nadi_exec_destroy(nadi_exec *e) {
   nadi_free(e->act);
   nadi_free(e->grad);
   nadi_free(e->state);
+  nadi_free(e->view);
   nadi_free(e->ws);
   nadi_free(e);
 }
@@ -223,6 +238,8 @@ static const float *node_out(const nadi_exec *e, int32_t idx) {
 float *nadi_exec_act(nadi_exec *e, int64_t node) { return e->act[node]; }
 
 static void run_node(nadi_exec *e, float *params, int64_t i) {
+  if (e->view[i])
+    return; /* its output is its input's buffer */
   const nadi_layer *l = &e->g->layers[i];
   const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
   for (int32_t j = 0; j < l->n_in; j++)
@@ -269,7 +286,8 @@ void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, floa
   assert(!e->forward_only && !e->eval_kernels);
   int64_t last = g->n_layers - 1;
   for (int64_t i = 0; i < last; i++)
-    memset(e->grad[i], 0, sizeof(float) * (size_t)(e->batch * shape_size(g->layers[i].out_shape)));
+    if (!e->view[i]) /* a view's gradient is its input's, zeroed there */
+      memset(e->grad[i], 0, sizeof(float) * (size_t)(e->batch * shape_size(g->layers[i].out_shape)));
   memcpy(e->grad[last], dy, sizeof(float) * (size_t)(e->batch * shape_size(g->layers[last].out_shape)));
   int64_t insz = e->batch * shape_size(g->in_shape);
   if (dx)
@@ -277,6 +295,8 @@ void nadi_exec_backward(nadi_exec *e, const float *params, const float *dy, floa
   if (dparams)
     memset(dparams, 0, sizeof(float) * (size_t)g->n_params);
   for (int64_t i = last; i >= 0 && !stopped(e); i--) {
+    if (e->view[i])
+      continue; /* its readers added into its input's gradient directly */
     const nadi_layer *l = &g->layers[i];
     const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
     float *din[NADI_MAX_INPUTS] = {NULL, NULL};

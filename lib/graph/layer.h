@@ -338,6 +338,11 @@ typedef struct nadi_kind_desc {
    * If so, returns 1 and sets *hp to the node's hyper-parameters on such slices (whose rank is
    * one less; the parameters stay as they are). NULL: never. */
   int (*slice)(const nadi_layer *l, int64_t axis, nadi_hparams *hp);
+  /* Is the forward a copy of input 0 in the same element order, in every mode (reshape,
+   * flatten, flatten_axis, identity)? Then the full executor (graph/exec.c) gives the node its
+   * input's activation and gradient buffers and runs neither of its kernels: a view, as
+   * PyTorch's. 0: never. */
+  int view;
 } nadi_kind_desc;
 
 /* The description of a kind (lib/kernels/kinds.c); NULL for an unknown kind. */

@@ -430,7 +430,7 @@ static nad_status pad_shape(nadi_layer *l, int64_t index) {
   return NAD_OK;
 }
 
-#define LAYOUT_KIND(kind, n_in, shape_fn, slice_fn)                                            \
+#define LAYOUT_KIND(kind, n_in, shape_fn, slice_fn, is_view)                                   \
   const nadi_kind_desc nadi_kind_##kind = {                                                    \
       .ops = &kind##_ops,                                                                      \
       .n_in_min = n_in,                                                                        \
@@ -439,13 +439,15 @@ static nad_status pad_shape(nadi_layer *l, int64_t index) {
       .flops = nadi_kind_flops_none,                                                           \
       .delta = NADI_DELTA_DENSE,                                                               \
       .slice = slice_fn,                                                                       \
+      .view = is_view,                                                                         \
   };
 
-LAYOUT_KIND(transpose, 1, transpose_shape, NULL)
-LAYOUT_KIND(reshape, 1, reshape_shape, NULL)
-LAYOUT_KIND(flatten_axis, 1, flatten_axis_shape, NULL)
-LAYOUT_KIND(concat_axis, 2, concat_axis_shape, NULL)
-LAYOUT_KIND(slice, 1, slice_shape, NULL)
-LAYOUT_KIND(gather, 1, gather_shape, NULL)
-LAYOUT_KIND(pad, 1, pad_shape, NULL)
-LAYOUT_KIND(identity, 1, nadi_kind_same_shape, nadi_kind_slice_pointwise)
+/* reshape, flatten_axis and identity keep the element order: views in the full executor */
+LAYOUT_KIND(transpose, 1, transpose_shape, NULL, 0)
+LAYOUT_KIND(reshape, 1, reshape_shape, NULL, 1)
+LAYOUT_KIND(flatten_axis, 1, flatten_axis_shape, NULL, 1)
+LAYOUT_KIND(concat_axis, 2, concat_axis_shape, NULL, 0)
+LAYOUT_KIND(slice, 1, slice_shape, NULL, 0)
+LAYOUT_KIND(gather, 1, gather_shape, NULL, 0)
+LAYOUT_KIND(pad, 1, pad_shape, NULL, 0)
+LAYOUT_KIND(identity, 1, nadi_kind_same_shape, nadi_kind_slice_pointwise, 1)

@@ -98,6 +98,7 @@ const nadi_kind_desc nadi_kind_flatten = {
     .n_in_max = 1,
     .shape = flatten_shape,
     .flops = nadi_kind_flops_none,
+    .view = 1, /* NCHW order kept */
 };
 
 const nadi_kind_desc nadi_kind_gap = {
