@@ -174,8 +174,9 @@ void nadi_law_draw(const nadi_tensor_law *law, const nadi_graph *g, int64_t t, f
                    nadi_rng *rng);
 
 /* Executor (lib/graph/exec.c): buffers for one batch capacity. Not thread-safe.
- * Full mode (nadi_exec_create): keeps every activation, gradient buffers and kernel state, so
- * that backward can follow a forward (training or eval). Forward-only mode
+ * Full mode (nadi_exec_create): keeps every activation and the kernel state, so that backward
+ * can follow a forward (training or eval); the gradients live in buffers shared by liveness
+ * during the backward walk, so they are not readable after it. Forward-only mode
  * (nadi_exec_create_forward_only): eval only (training must be 0), no backward, and each
  * node's buffer is reused by later nodes once the last node reading it has run, so an
  * activation stays readable in nadi_exec_act only until then. Same outputs bit for bit. */

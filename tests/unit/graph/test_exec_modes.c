@@ -1,6 +1,8 @@
 /* The forward-only executor (buffers reused after their last reader) against the full one
  * (every activation kept, same eval kernels: nadi_exec_use_eval_kernels): the same outputs bit
- * for bit on every built-in and on specs with
+ * for bit; and the full executor's backward (gradients in slots shared by liveness) against a
+ * reference that keeps one gradient per node, zeroed up front: the same dx and dparams bit for
+ * bit, in eval and training mode. Both on every built-in and on specs with
  * residual and dense blocks, the activation of each node readable right after a node-by-node
  * step (what the delta forward's base relies on), a range run from a caller-written prefix
  * activation (what the delta forward's suffix relies on), and less memory by the executors'
@@ -84,6 +86,122 @@ done:
   nadi_free(x);
 }
 
+/* Reference full executor: one activation and one gradient buffer per node (views alias their
+ * input's, as the executor's do), every gradient zeroed before the backward walk. */
+static int reference_grads(const nadi_graph *g, float *params, const float *x, int64_t batch,
+                           int training, uint64_t seed, const float *dy, float *y, float *dx,
+                           float *dparams) {
+  const int64_t n = g->n_layers, d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2];
+  float **act = calloc((size_t)n, sizeof *act), **grad = calloc((size_t)n, sizeof *grad);
+  float **state = calloc((size_t)n, sizeof *state);
+  char *view = calloc((size_t)n, 1);
+  size_t ws = 1;
+  int ok = act && grad && state && view;
+  for (int64_t i = 0; ok && i < n; i++) {
+    const nadi_layer *l = &g->layers[i];
+    const nadi_layer_ops *ops = nadi_ops(l->kind);
+    size_t w = ops->workspace ? ops->workspace(l, batch) : 0, st;
+    ws = w > ws ? w : ws;
+    if (nadi_kind_of(l->kind)->view && l->in[0] != NADI_INPUT_NODE && i != n - 1) {
+      view[i] = 1, act[i] = act[l->in[0]], grad[i] = grad[l->in[0]];
+      continue;
+    }
+    act[i] = calloc((size_t)(batch * out_size(g, i)), sizeof(float));
+    grad[i] = calloc((size_t)(batch * out_size(g, i)), sizeof(float));
+    st = ops->state_size ? ops->state_size(l, batch) : 0;
+    state[i] = st ? calloc(st, sizeof(float)) : NULL;
+    ok = act[i] && grad[i] && (!st || state[i]);
+  }
+  float *wsb = ok ? calloc(ws, sizeof(float)) : NULL;
+  ok = ok && wsb;
+  nadi_rng r;
+  nadi_rng_init(&r, seed, 1);
+  nadi_ctx ctx = {.batch = batch, .training = training, .ws = wsb, .rng = &r};
+  for (int64_t i = 0; ok && i < n; i++) {
+    const nadi_layer *l = &g->layers[i];
+    const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
+    for (int32_t j = 0; j < l->n_in; j++)
+      in[j] = l->in[j] == NADI_INPUT_NODE ? x : act[l->in[j]];
+    ctx.state = state[i];
+    if (!view[i])
+      nadi_ops(l->kind)->forward(l, params + l->param_off, in, act[i], &ctx);
+  }
+  if (ok) {
+    memcpy(y, act[n - 1], sizeof(float) * (size_t)(batch * out_size(g, n - 1)));
+    memcpy(grad[n - 1], dy, sizeof(float) * (size_t)(batch * out_size(g, n - 1)));
+    memset(dx, 0, sizeof(float) * (size_t)(batch * d));
+    memset(dparams, 0, sizeof(float) * (size_t)g->n_params);
+  }
+  for (int64_t i = n - 1; ok && i >= 0; i--) {
+    const nadi_layer *l = &g->layers[i];
+    const float *in[NADI_MAX_INPUTS] = {NULL, NULL};
+    float *din[NADI_MAX_INPUTS] = {NULL, NULL};
+    for (int32_t j = 0; j < l->n_in; j++) {
+      in[j] = l->in[j] == NADI_INPUT_NODE ? x : act[l->in[j]];
+      din[j] = l->in[j] == NADI_INPUT_NODE ? dx : grad[l->in[j]];
+    }
+    ctx.state = state[i];
+    if (!view[i])
+      nadi_ops(l->kind)->backward(l, params + l->param_off, in, act[i], grad[i], din,
+                                  dparams + l->param_off, &ctx);
+  }
+  for (int64_t i = 0; act && grad && state && view && i < n; i++)
+    if (!view[i])
+      free(act[i]), free(grad[i]), free(state[i]);
+  free(act), free(grad), free(state), free(view), free(wsb);
+  return ok;
+}
+
+/* The executor's backward against reference_grads, in eval and in training mode. */
+static void compare_backward(const char *what, const nadi_graph *g, int64_t batch,
+                             uint64_t seed) {
+  const int64_t d = g->in_shape[0] * g->in_shape[1] * g->in_shape[2], n = g->n_layers;
+  const int64_t ny = batch * out_size(g, n - 1);
+  float *params = nadi_alloc((size_t)g->n_params, sizeof(float));
+  float *p2 = nadi_alloc((size_t)g->n_params, sizeof(float));
+  float *x = nadi_alloc((size_t)(batch * d), sizeof(float));
+  float *dy = nadi_alloc((size_t)ny, sizeof(float)), *y = nadi_alloc((size_t)ny, sizeof(float));
+  float *dx[2] = {nadi_alloc((size_t)(batch * d), sizeof(float)),
+                  nadi_alloc((size_t)(batch * d), sizeof(float))};
+  float *dp[2] = {nadi_alloc((size_t)g->n_params, sizeof(float)),
+                  nadi_alloc((size_t)g->n_params, sizeof(float))};
+  nadi_rng r;
+  nadi_rng_init(&r, seed, 0);
+  nadi_graph_init_params(g, params, &r);
+  nadi_rng_fill_normal(&r, x, batch * d, 0.0, 1.0);
+  nadi_rng_fill_normal(&r, dy, ny, 0.0, 1.0);
+  nadi_exec *e = NULL;
+  if (nadi_exec_create(g, batch, &e) != NAD_OK) {
+    CHECK(0, "%s: cannot create the executor: %s", what, nad_last_error());
+    goto done;
+  }
+  for (int training = 0; training <= 1; training++) {
+    /* training mode updates BatchNorm's running statistics: each side gets the same copy */
+    memcpy(p2, params, sizeof(float) * (size_t)g->n_params);
+    nadi_rng rr;
+    nadi_rng_init(&rr, seed, 1);
+    const float *ye = nadi_exec_forward(e, p2, x, batch, training, &rr);
+    nadi_exec_backward(e, p2, dy, dx[0], dp[0]);
+    memcpy(p2, params, sizeof(float) * (size_t)g->n_params);
+    if (!reference_grads(g, p2, x, batch, training, seed, dy, y, dx[1], dp[1])) {
+      CHECK(0, "%s: reference out of memory", what);
+      break;
+    }
+    CHECK(memcmp(ye, y, sizeof(float) * (size_t)ny) == 0,
+          "%s (%s): outputs differ from the reference's", what, training ? "training" : "eval");
+    CHECK(memcmp(dx[0], dx[1], sizeof(float) * (size_t)(batch * d)) == 0,
+          "%s (%s): input gradients differ from the reference's", what,
+          training ? "training" : "eval");
+    CHECK(memcmp(dp[0], dp[1], sizeof(float) * (size_t)g->n_params) == 0,
+          "%s (%s): parameter gradients differ from the reference's", what,
+          training ? "training" : "eval");
+  }
+done:
+  nadi_exec_destroy(e);
+  nadi_free(params), nadi_free(p2), nadi_free(x), nadi_free(dy), nadi_free(y);
+  nadi_free(dx[0]), nadi_free(dx[1]), nadi_free(dp[0]), nadi_free(dp[1]);
+}
+
 /* Executor bytes of both modes at the estimator's default batch, from the plans only (the
  * buffers are allocated but never touched, so this costs address space, not memory). */
 static void sizes(const char *name, int64_t c, int64_t batch) {
@@ -143,6 +261,7 @@ int main(int argc, char **argv) {
       continue;
     }
     compare(what, g, builtins[i].batch, 11 + i);
+    compare_backward(what, g, builtins[i].batch, 11 + i);
     nadi_graph_destroy(g);
   }
   static const char *const specs[] = {
@@ -159,6 +278,7 @@ int main(int argc, char **argv) {
     char what[32];
     snprintf(what, sizeof what, "spec %zu", i);
     compare(what, g, 7, 50 + i);
+    compare_backward(what, g, 7, 50 + i);
     nadi_graph_destroy(g);
   }
   /* DenseNet121 at the estimator's default batch: the 23 GB came from here */
