@@ -97,7 +97,15 @@ _counts = {'passed': 0, 'failed': 0}
 
 
 def check(name, cond, detail=''):
-    """Record one check; a failure prints 'FAIL <name> <detail>' at once."""
+    """Record one check; a failure prints 'FAIL <name> <detail>' at once.
+
+    `name` says what is checked (a str) and `cond` whether it held (its truth value). The
+    arguments the other way round, check(cond, 'message'), would pass whatever cond is (a
+    non-empty message is true): a name that is not a str is refused with a TypeError, which
+    fails the test."""
+    if not isinstance(name, str):
+        raise TypeError('check(name, cond, detail): name must be a str, not a %s (arguments '
+                        'swapped?)' % type(name).__name__)
     if cond:
         _counts['passed'] += 1
     else:

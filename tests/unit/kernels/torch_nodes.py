@@ -480,9 +480,9 @@ lin = run_node(EXE, "linear", [x], {"out_c": 7, "bias": 1}, flat, dy)
 gem = run_node(EXE, "gemm", [x], {"out_c": 7, "bias": 1, "trans_b": 1, "gemm_alpha": 1,
                                   "gemm_beta": 1}, flat, dy)
 for what, i in (("y", 0), ("dx", 1), ("dparams", 2)):
-    check(rel_err(gem[i] if i != 1 else gem[1][0], lin[i] if i != 1 else lin[1][0]) <= 1e-6,
-          f"gemm transB = linear: {what} differs")
-check(gem[3] == lin[3] == (1, 7), f"gemm transB = linear: shapes {gem[3]} vs {lin[3]}")
+    check(f"gemm transB = linear: {what} differs",
+          rel_err(gem[i] if i != 1 else gem[1][0], lin[i] if i != 1 else lin[1][0]) <= 1e-6)
+check(f"gemm transB = linear: shapes {gem[3]} vs {lin[3]}", gem[3] == lin[3] == (1, 7))
 gx = [np.zeros((1, 1, 20))]
 expect_refused("gemm alpha unset", "gemm", gx, {"out_c": 7}, "alpha")
 expect_refused("gemm beta unset", "gemm", gx, {"out_c": 7, "bias": 1, "gemm_alpha": 1}, "beta")
