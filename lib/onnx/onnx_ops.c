@@ -445,22 +445,30 @@ static nad_status op_arith(imp *c, const nadi_onnx_node *n) {
 
 /* ---- layout ------------------------------------------------------------------------------- */
 
+/* A reshape of builder node x to n's output shape, as n's output. */
+static nad_status reshape_to_output(imp *c, const nadi_onnx_node *n, int32_t x) {
+  const nadi_onnx_value *y = out_value(c, n);
+  if (y->ndim < 1 || y->ndim > NADI_MAX_RANK)
+    return FAIL("%s to rank %d", n->op, (int)y->ndim);
+  nadi_hparams hp = nadi_hparams_default();
+  hp.reshape_rank = y->ndim;
+  for (int32_t d = 0; d < y->ndim; d++)
+    hp.reshape_dims[d] = y->dims[d];
+  return nadi_onnx_add(c, n, NADI_RESHAPE, &x, 1, &hp, NULL, NULL, 0);
+}
+
 /* Reshape to the output's shape (Reshape, Squeeze, Unsqueeze, Flatten of any axis); a Reshape
  * or Flatten(1) to (1, N) of a feature map is the built-in flatten. */
 static nad_status op_reshape(imp *c, const nadi_onnx_node *n) {
   int32_t x = NADI_INPUT_NODE;
   NADI_TRY(nadi_onnx_act(c, n, 0, &x));
   const nadi_onnx_value *y = out_value(c, n);
-  if (y->ndim < 1 || y->ndim > NADI_MAX_RANK)
-    return FAIL("%s to rank %d", n->op, (int)y->ndim);
-  nadi_hparams hp = nadi_hparams_default();
   if (y->ndim == 2 && y->dims[0] == 1 && rank_of(c, n, 0) >= 2 &&
-      nadi_onnx_in(c, n, 0)->dims[0] == 1)
+      nadi_onnx_in(c, n, 0)->dims[0] == 1) {
+    nadi_hparams hp = nadi_hparams_default();
     return nadi_onnx_add(c, n, NADI_FLATTEN, &x, 1, &hp, NULL, NULL, 0);
-  hp.reshape_rank = y->ndim;
-  for (int32_t d = 0; d < y->ndim; d++)
-    hp.reshape_dims[d] = y->dims[d];
-  return nadi_onnx_add(c, n, NADI_RESHAPE, &x, 1, &hp, NULL, NULL, 0);
+  }
+  return reshape_to_output(c, n, x);
 }
 
 /* Transpose of a 2-D initializer (torch's Linear on a sequence, exported without constant
@@ -669,6 +677,8 @@ static nad_status gather_indices(imp *c, const nadi_onnx_node *n, int32_t x, int
   const nadi_onnx_tensor *it = iv->data;
   if (!it->i || it->count < 1)
     return FAIL("Gather with indices that are not integers");
+  if (v->dims[axis] > (1 << 24))
+    return FAIL("Gather along an axis of %lld elements (at most 2^24)", (long long)v->dims[axis]);
   int64_t one = it->count;
   nadi_onnx_tensor *f = nadi_onnx_tensor_new(c->m, NADI_ONNX_FLOAT, 1, &one);
   if (!f)
@@ -678,10 +688,8 @@ static nad_status gather_indices(imp *c, const nadi_onnx_node *n, int32_t x, int
     if (i < -d || i >= d)
       return FAIL("index %lld is out of range for axis %lld of size %lld", (long long)i,
                   (long long)axis, (long long)d);
-    f->f[k] = (float)i; /* exact: |i| < d < 2^24 (a larger axis is refused below) */
+    f->f[k] = (float)i; /* exact: |i| < d <= 2^24 */
   }
-  if (v->dims[axis] > (1 << 24))
-    return FAIL("Gather along an axis of %lld elements (at most 2^24)", (long long)v->dims[axis]);
   nadi_hparams hp = nadi_hparams_default();
   hp.tensor_axis = axis, hp.gather_index = it->count;
   src_t src[1] = {{f, 0}};
@@ -691,15 +699,7 @@ static nad_status gather_indices(imp *c, const nadi_onnx_node *n, int32_t x, int
   nadi_onnx_node flat = *n;
   flat.n_out = 0; /* the reshape below is n's output */
   NADI_TRY(nadi_onnx_add(c, &flat, NADI_GATHER_INDICES, &x, 1, &hp, name, src, 1));
-  const nadi_onnx_value *y = out_value(c, n);
-  if (y->ndim > NADI_MAX_RANK)
-    return FAIL("Gather to rank %d", (int)y->ndim);
-  nadi_hparams rp = nadi_hparams_default();
-  rp.reshape_rank = y->ndim;
-  for (int32_t d = 0; d < y->ndim; d++)
-    rp.reshape_dims[d] = y->dims[d];
-  int32_t g = c->n_built - 1;
-  return nadi_onnx_add(c, n, NADI_RESHAPE, &g, 1, &rp, NULL, NULL, 0);
+  return reshape_to_output(c, n, c->n_built - 1);
 }
 
 /* Gather of one constant index (ViT's class token x[:, 0]); a 1-element index vector keeps the
