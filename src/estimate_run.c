@@ -68,10 +68,15 @@ static int accumulate(nad_estimator *e, estimate_run *r) {
     return cli_lib_error(st, "not enough memory");
   if (!r->quiet && r->concurrent < r->threads &&
       r->concurrent < r->range_hi - r->range_lo - r->resumed_networks)
-    fprintf(stderr, "nad: note: the memory budget of %.2f GiB allows %lld network%s at a time "
-                    "(of %lld threads): --memory SIZE raises it\n",
-            (double)r->memory_budget / 1073741824.0, (long long)r->concurrent,
-            r->concurrent == 1 ? "" : "s", (long long)r->threads);
+    /* With the default budget the probes also stay under 1.5 GiB (NAD_OPT_MEMORY), which is
+     * what limits a large network on a large machine: say both, or the user raises a budget
+     * that was not the limit. */
+    fprintf(stderr, "nad: note: %lld network%s at a time (of %lld threads) fit%s the memory "
+                    "budget of %.2f GiB%s: --memory SIZE %s\n",
+            (long long)r->concurrent, r->concurrent == 1 ? "" : "s", (long long)r->threads,
+            r->concurrent == 1 ? "s" : "", (double)r->memory_budget / 1073741824.0,
+            r->memory ? "" : " and the default cap of 1.5 GiB on the networks being probed",
+            r->memory ? "raises it" : "sets the budget and lifts the cap");
   run_watch watch = {.e = e, .checkpoint = r->checkpoint};
   cli_progress_init(&watch.bar, !r->quiet && isatty(STDERR_FILENO));
   if ((st = nad_estimator_set_progress(e, on_progress, &watch)) != NAD_OK)
