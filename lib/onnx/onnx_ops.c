@@ -213,6 +213,87 @@ static nad_status unary(imp *c, const nadi_onnx_node *n, nadi_kind kind, const n
   return nadi_onnx_add(c, n, kind, &x, 1, hp, NULL, NULL, 0);
 }
 
+/* ---- activations torch writes as several nodes -------------------------------------------------
+ * Before opset 20 ONNX has no Gelu, and torch.onnx writes nn.GELU() as
+ *   y = Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5)
+ * (either operand order of each binary node). Taken node by node, that is five kernels and
+ * five activations where the gelu kind has one: 316 of the 760 MB of activations of maxvit_t
+ * at 3x224x224 (its 45 GELUs), and the forward and backward of four arith kernels on them.
+ * The chain is fused into one gelu node when each of its intermediate values is read by the
+ * next node alone and the constants are sqrt 2 (within float rounding), 1 and 0.5; anything
+ * else maps node by node, as before. The fused node computes x * Phi(x)
+ * (lib/kernels/unary.c), which differs from the chain by float rounding only (PyTorch's own
+ * GELU is the fused form too).
+ * nn.SiLU is Mul(x, Sigmoid(x)) at every opset torch writes: fused into one silu node when the
+ * Sigmoid's output has no other reader (a squeeze-excitation gate, x * Sigmoid(y), stays). */
+
+/* Is input j of n a constant scalar within tol of want? */
+static int scalar_is(const imp *c, const nadi_onnx_node *n, int32_t j, double want, double tol) {
+  const nadi_onnx_value *v = nadi_onnx_in(c, n, j);
+  return v && !nadi_onnx_is_act(c, n, j) && v->data && v->data->count == 1 &&
+         fabs(nadi_onnx_get_d(v->data, 0) - want) <= tol;
+}
+
+/* The node (after the current one) that reads value v, when it is an `op` node with two
+ * inputs and nothing else reads v; -1 otherwise. *side = the input v is. */
+static int32_t sole_reader(const imp *c, int32_t v, const char *op, int32_t n_in, int32_t *side) {
+  if (v < 0 || c->readers[v] != 1)
+    return -1;
+  for (int32_t k = c->k + 1; k < c->m->n_nodes; k++) {
+    const nadi_onnx_node *r = &c->m->nodes[k];
+    for (int32_t j = 0; j < r->n_in; j++)
+      if (r->in[j] == v) {
+        *side = j;
+        return strcmp(r->op, op) == 0 && r->n_in == n_in && r->n_out >= 1 ? k : -1;
+      }
+  }
+  return -1;
+}
+
+/* The chain's four later nodes (Erf, Add, Mul, Mul) when the current node, a Div, starts a
+ * GELU; 0 otherwise. */
+static int gelu_chain(const imp *c, const nadi_onnx_node *n, int32_t chain[4]) {
+  if (strcmp(n->op, "Div") != 0 || n->n_in != 2 || n->n_out < 1 || !nadi_onnx_is_act(c, n, 0) ||
+      !scalar_is(c, n, 1, M_SQRT2, 1e-6))
+    return 0;
+  const nadi_onnx_node *nodes = c->m->nodes;
+  int32_t side = 0;
+  if ((chain[0] = sole_reader(c, n->out[0], "Erf", 1, &side)) < 0)
+    return 0;
+  if ((chain[1] = sole_reader(c, nodes[chain[0]].out[0], "Add", 2, &side)) < 0 ||
+      !scalar_is(c, &nodes[chain[1]], 1 - side, 1.0, 0.0))
+    return 0;
+  if ((chain[2] = sole_reader(c, nodes[chain[1]].out[0], "Mul", 2, &side)) < 0 ||
+      nodes[chain[2]].in[1 - side] != n->in[0])
+    return 0;
+  if ((chain[3] = sole_reader(c, nodes[chain[2]].out[0], "Mul", 2, &side)) < 0 ||
+      !scalar_is(c, &nodes[chain[3]], 1 - side, 0.5, 0.0))
+    return 0;
+  return 1;
+}
+
+/* The Mul that makes the current node, a Sigmoid, a SiLU; -1 otherwise. */
+static int32_t silu_mul(const imp *c, const nadi_onnx_node *n) {
+  int32_t side = 0, k;
+  if (strcmp(n->op, "Sigmoid") != 0 || n->n_in != 1 || n->n_out < 1 ||
+      (k = sole_reader(c, n->out[0], "Mul", 2, &side)) < 0)
+    return -1;
+  return c->m->nodes[k].in[1 - side] == n->in[0] ? k : -1;
+}
+
+/* The current node becomes `kind` on its input 0, and the later nodes `fused` (n_fused) are
+ * done: their outputs are its. */
+static nad_status fuse(imp *c, const nadi_onnx_node *n, nadi_kind kind, const int32_t *fused,
+                       int n_fused) {
+  nadi_hparams hp = nadi_hparams_default();
+  NADI_TRY(unary(c, n, kind, &hp));
+  for (int i = 0; i < n_fused; i++) {
+    c->skip[fused[i]] = 1;
+    c->node_of[c->m->nodes[fused[i]].out[0]] = c->n_built - 1;
+  }
+  return NAD_OK;
+}
+
 /* Activations without attributes, by operator name. */
 static const struct {
   const char *op;
@@ -222,6 +303,9 @@ static const struct {
                    {"Reciprocal", NADI_RECIPROCAL}, {"Neg", NADI_NEG},  {"Exp", NADI_EXP}};
 
 static nad_status op_unary(imp *c, const nadi_onnx_node *n) {
+  const int32_t k = silu_mul(c, n);
+  if (k >= 0)
+    return fuse(c, n, NADI_SILU, &k, 1);
   nadi_hparams hp = nadi_hparams_default();
   for (size_t i = 0; i < sizeof plain_unary / sizeof plain_unary[0]; i++)
     if (strcmp(plain_unary[i].op, n->op) == 0)
@@ -338,62 +422,6 @@ static nad_status op_gemm(imp *c, const nadi_onnx_node *n) {
   return nadi_onnx_add(c, n, NADI_GEMM, &x, 1, &hp, prefix, src, bt ? 2 : 1);
 }
 
-/* ---- GELU as torch exports it ----------------------------------------------------------------
- * Before opset 20 ONNX has no Gelu, and torch.onnx writes nn.GELU() as
- *   y = Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)), 0.5)
- * (either operand order of each binary node). Taken node by node, that is five kernels and
- * five activations where the gelu kind has one: 316 of the 760 MB of activations of maxvit_t
- * at 3x224x224 (its 45 GELUs), and the forward and backward of four arith kernels on them. The chain is fused into one gelu node when each of its
- * intermediate values is read by the next node alone and the constants are sqrt 2 (within
- * float rounding), 1 and 0.5; anything else maps node by node, as before. The fused node
- * computes x * Phi(x) (lib/kernels/unary.c), which differs from the chain by float rounding
- * only (PyTorch's own GELU is the fused form too). */
-
-/* Is input j of n a constant scalar within tol of want? */
-static int scalar_is(const imp *c, const nadi_onnx_node *n, int32_t j, double want, double tol) {
-  const nadi_onnx_value *v = nadi_onnx_in(c, n, j);
-  return v && !nadi_onnx_is_act(c, n, j) && v->data && v->data->count == 1 &&
-         fabs(nadi_onnx_get_d(v->data, 0) - want) <= tol;
-}
-
-/* The node (after the current one) that reads value v, when it is an `op` node with two
- * inputs and nothing else reads v; -1 otherwise. *side = the input v is. */
-static int32_t sole_reader(const imp *c, int32_t v, const char *op, int32_t n_in, int32_t *side) {
-  if (v < 0 || c->readers[v] != 1)
-    return -1;
-  for (int32_t k = c->k + 1; k < c->m->n_nodes; k++) {
-    const nadi_onnx_node *r = &c->m->nodes[k];
-    for (int32_t j = 0; j < r->n_in; j++)
-      if (r->in[j] == v) {
-        *side = j;
-        return strcmp(r->op, op) == 0 && r->n_in == n_in && r->n_out >= 1 ? k : -1;
-      }
-  }
-  return -1;
-}
-
-/* The chain's four later nodes (Erf, Add, Mul, Mul) when the current node, a Div, starts a
- * GELU; 0 otherwise. */
-static int gelu_chain(const imp *c, const nadi_onnx_node *n, int32_t chain[4]) {
-  if (strcmp(n->op, "Div") != 0 || n->n_in != 2 || n->n_out < 1 || !nadi_onnx_is_act(c, n, 0) ||
-      !scalar_is(c, n, 1, M_SQRT2, 1e-6))
-    return 0;
-  const nadi_onnx_node *nodes = c->m->nodes;
-  int32_t side = 0;
-  if ((chain[0] = sole_reader(c, n->out[0], "Erf", 1, &side)) < 0)
-    return 0;
-  if ((chain[1] = sole_reader(c, nodes[chain[0]].out[0], "Add", 2, &side)) < 0 ||
-      !scalar_is(c, &nodes[chain[1]], 1 - side, 1.0, 0.0))
-    return 0;
-  if ((chain[2] = sole_reader(c, nodes[chain[1]].out[0], "Mul", 2, &side)) < 0 ||
-      nodes[chain[2]].in[1 - side] != n->in[0])
-    return 0;
-  if ((chain[3] = sole_reader(c, nodes[chain[2]].out[0], "Mul", 2, &side)) < 0 ||
-      !scalar_is(c, &nodes[chain[3]], 1 - side, 0.5, 0.0))
-    return 0;
-  return 1;
-}
-
 /* Add, Sub, Mul, Div: of two computed tensors (an Add of equal shapes is the built-in add, a
  * join for the delta forward), or of a computed tensor and a constant (a parameter of the
  * node: layer scale, positional embedding, GELU's constants). */
@@ -405,15 +433,8 @@ static nad_status op_arith(imp *c, const nadi_onnx_node *n) {
     if (strcmp(n->op, names[i]) == 0)
       hp.arith_op = i;
   int32_t chain[4];
-  if (gelu_chain(c, n, chain)) {
-    nadi_hparams gh = nadi_hparams_default();
-    NADI_TRY(unary(c, n, NADI_GELU, &gh));
-    for (int i = 0; i < 4; i++) { /* done: their outputs are the gelu's */
-      c->skip[chain[i]] = 1;
-      c->node_of[c->m->nodes[chain[i]].out[0]] = c->n_built - 1;
-    }
-    return NAD_OK;
-  }
+  if (gelu_chain(c, n, chain))
+    return fuse(c, n, NADI_GELU, chain, 4);
   int a0 = nadi_onnx_is_act(c, n, 0), a1 = nadi_onnx_is_act(c, n, 1);
   if (a0 && a1) {
     int32_t in[2];

@@ -294,7 +294,7 @@ def check_gelu():
     """nn.GELU as torch.onnx writes it before opset 20, Mul(Mul(x, Add(Erf(Div(x, sqrt 2)), 1)),
     0.5), becomes one gelu layer (each binary node's operands either way round); the same
     chain with another constant, or with an intermediate value read twice, stays node by node.
-    Values against float64 GELU."""
+    The same for nn.SiLU, Mul(x, Sigmoid(x)). Values against float64."""
     try:
         import onnx
         from onnx import helper, numpy_helper, TensorProto
@@ -353,6 +353,31 @@ def check_gelu():
     check(f"GELU chain whose Erf is read twice: node by node, layers {kinds}, {r.err}",
           isinstance(kinds, list) and 'gelu' not in kinds and y is not None
           and np.allclose(y, want.reshape(2, -1), rtol=1e-5, atol=1e-5))
+
+    # nn.SiLU as torch writes it, Mul(x, Sigmoid(x)): one silu layer; a gate x * Sigmoid(-x)
+    # and a Sigmoid read twice stay node by node
+    sig = 1 / (1 + np.exp(-xd))
+    for swap in (False, True):
+        f = model('silu', [helper.make_node('Sigmoid', ['x'], ['s']),
+                           helper.make_node('Mul', ['s', 'x'] if swap else ['x', 's'], ['y'])], [])
+        kinds, (y, r) = show(f), forward(f)
+        check(f"SiLU (operands swapped: {swap}) fused: layers {kinds}, {r.err}",
+              kinds == ['silu'] and y is not None
+              and np.abs(y - (xd * sig).reshape(2, -1)).max() <= 1e-6 * np.abs(xd * sig).max())
+    f = model('gate', [helper.make_node('Neg', ['x'], ['n']),
+                       helper.make_node('Sigmoid', ['n'], ['s']),
+                       helper.make_node('Mul', ['x', 's'], ['y'])], [])
+    kinds, (y, r) = show(f), forward(f)
+    check(f"a gate x * Sigmoid(-x): node by node, layers {kinds}, {r.err}",
+          kinds == ['neg', 'sigmoid', 'mul'] and y is not None
+          and np.allclose(y, (xd * (1 - sig)).reshape(2, -1), rtol=1e-5, atol=1e-6))
+    f = model('silu2', [helper.make_node('Sigmoid', ['x'], ['s']),
+                        helper.make_node('Mul', ['x', 's'], ['m']),
+                        helper.make_node('Add', ['m', 's'], ['y'])], [])
+    kinds, (y, r) = show(f), forward(f)
+    check(f"a Sigmoid read twice: node by node, layers {kinds}, {r.err}",
+          kinds == ['sigmoid', 'mul', 'add'] and y is not None
+          and np.allclose(y, (xd * sig + sig).reshape(2, -1), rtol=1e-5, atol=1e-6))
 
 
 def check_degenerate_response():
