@@ -234,8 +234,9 @@ static int scalar_is(const imp *c, const nadi_onnx_node *n, int32_t j, double wa
          fabs(nadi_onnx_get_d(v->data, 0) - want) <= tol;
 }
 
-/* The node (after the current one) that reads value v, when it is an `op` node with two
- * inputs and nothing else reads v; -1 otherwise. *side = the input v is. */
+/* The node (after the current one) that reads value v, when it is an `op` node with n_in
+ * inputs and nothing else reads v (no other node, nor a graph output); -1 otherwise.
+ * *side = which of its inputs v is. */
 static int32_t sole_reader(const imp *c, int32_t v, const char *op, int32_t n_in, int32_t *side) {
   if (v < 0 || c->readers[v] != 1)
     return -1;
